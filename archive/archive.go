@@ -1,0 +1,542 @@
+// Package archive is the archive as a whole: it takes segments delivered by
+// redundant sources (pulled or pushed), keeps exactly one copy of each
+// interchangeable segment (deduplicated by epoch index K), writes it to the
+// blob store in the layout of package layout and records it in the index.
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/layout"
+)
+
+// ErrInvalid marks a delivery whose bytes are not a valid segment of the track.
+var ErrInvalid = errors.New("invalid segment")
+
+// ErrInitMismatch marks an init segment whose codec configuration differs from
+// the one the track already has from another source.
+var ErrInitMismatch = errors.New("init segment does not match the track")
+
+// Archive ties a blob store and an index together.
+type Archive struct {
+	Store *cloud.Store
+	DB    *index.DB
+	Log   *slog.Logger
+	Now   func() time.Time
+
+	locks keyedMutex
+}
+
+// New returns an Archive over store and db.
+func New(store *cloud.Store, db *index.DB, log *slog.Logger) *Archive {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Archive{Store: store, DB: db, Log: log, Now: time.Now}
+}
+
+// Channel is a writer for one channel of the archive. It caches track state
+// and is safe for concurrent use.
+type Channel struct {
+	a       *Archive
+	Info    index.Channel
+	segDurS float64 // nominal segment duration D in seconds, 0 until known
+
+	mu      sync.Mutex
+	tracks  map[string]*trackState
+	sources map[string]index.Source
+}
+
+type trackState struct {
+	mu    sync.Mutex
+	track index.Track
+	// inits by full hash
+	inits map[string]*initState
+	// current init per source
+	current map[string]*initState
+}
+
+type initState struct {
+	info *cmaf.InitInfo
+	row  index.Init
+}
+
+// OpenChannel returns a writer for the named channel, creating it in the
+// index if needed. segDur is the channel's nominal segment duration D (0 if
+// not known yet: it is then taken from the first segment).
+func (a *Archive) OpenChannel(ctx context.Context, name string, segDur time.Duration) (*Channel, error) {
+	if err := layout.ValidName("channel", name); err != nil {
+		return nil, err
+	}
+	ch, err := a.DB.EnsureChannel(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("channel %s: %w", name, err)
+	}
+	c := &Channel{a: a, Info: ch, segDurS: segDur.Seconds(), tracks: map[string]*trackState{}, sources: map[string]index.Source{}}
+	return c, nil
+}
+
+// SetSegmentDuration sets the nominal segment duration D if it is not known.
+func (c *Channel) SetSegmentDuration(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.segDurS == 0 {
+		c.segDurS = d.Seconds()
+	}
+}
+
+// Source returns (creating if needed) the index row of a source.
+func (c *Channel) Source(ctx context.Context, name, url string) (index.Source, error) {
+	if err := layout.ValidName("source", name); err != nil {
+		return index.Source{}, err
+	}
+	c.mu.Lock()
+	s, ok := c.sources[name]
+	c.mu.Unlock()
+	if ok && (url == "" || s.URL == url) {
+		return s, nil
+	}
+	s, err := c.a.DB.EnsureSource(ctx, c.Info.ID, name, url)
+	if err != nil {
+		return index.Source{}, fmt.Errorf("source %s: %w", name, err)
+	}
+	c.mu.Lock()
+	c.sources[name] = s
+	c.mu.Unlock()
+	return s, nil
+}
+
+// TrackMeta is what a manifest says about a track; zero fields are unknown.
+type TrackMeta struct {
+	Rep         string
+	ContentType string
+	MimeType    string
+	Codecs      string
+	Lang        string
+	Roles       string
+	Width       int
+	Height      int
+	FrameRate   string
+	SampleRate  int
+	Channels    int
+	Bandwidth   int
+}
+
+// DescribeTrack merges manifest metadata into the track's index row.
+func (c *Channel) DescribeTrack(ctx context.Context, m TrackMeta) error {
+	if err := layout.ValidName("representation", m.Rep); err != nil {
+		return err
+	}
+	ts, err := c.trackState(ctx, m.Rep)
+	if err != nil {
+		return err
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	t := ts.track
+	t.MimeType, t.Lang, t.Roles, t.FrameRate = m.MimeType, m.Lang, m.Roles, m.FrameRate
+	t.Bandwidth = m.Bandwidth
+	if t.ContentType == "" {
+		t.ContentType = m.ContentType
+	}
+	if t.Codecs == "" {
+		t.Codecs = m.Codecs
+	}
+	if t.Width == 0 {
+		t.Width, t.Height = m.Width, m.Height
+	}
+	if t.SampleRate == 0 {
+		t.SampleRate = m.SampleRate
+	}
+	if t.Channels == 0 {
+		t.Channels = m.Channels
+	}
+	row, err := c.a.DB.UpsertTrack(ctx, t)
+	if err != nil {
+		return fmt.Errorf("track %s: %w", m.Rep, err)
+	}
+	ts.track = row
+	return nil
+}
+
+func (c *Channel) trackState(ctx context.Context, rep string) (*trackState, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ts, ok := c.tracks[rep]; ok {
+		return ts, nil
+	}
+	t, err := c.a.DB.Track(ctx, c.Info.ID, rep)
+	if errors.Is(err, index.ErrNotFound) {
+		t, err = c.a.DB.UpsertTrack(ctx, index.Track{ChannelID: c.Info.ID, Rep: rep})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("track %s: %w", rep, err)
+	}
+	ts := &trackState{track: t, inits: map[string]*initState{}, current: map[string]*initState{}}
+	inits, err := c.a.DB.Inits(ctx, t.ID)
+	if err != nil {
+		return nil, fmt.Errorf("track %s inits: %w", rep, err)
+	}
+	for _, in := range inits {
+		data, err := c.a.Store.Get(ctx, in.Key)
+		if err != nil {
+			c.a.Log.Warn("indexed init segment unreadable", "key", in.Key, "err", err)
+			continue
+		}
+		info, err := cmaf.ParseInit(data)
+		if err != nil {
+			c.a.Log.Warn("indexed init segment invalid", "key", in.Key, "err", err)
+			continue
+		}
+		ts.inits[in.Hash] = &initState{info: info, row: in}
+	}
+	c.tracks[rep] = ts
+	return ts, nil
+}
+
+// InitResult says what OfferInit did.
+type InitResult struct {
+	Info    *cmaf.InitInfo
+	Key     string
+	New     bool // a new init version for the track
+	Changed bool // the codec configuration differs from the track's earlier init
+}
+
+// OfferInit takes an init segment from a source for a representation. It is
+// validated, stored create-only under its content address and becomes the
+// source's current init for the track. With strict set, an init whose codec
+// configuration differs from the one the track already has is refused with
+// ErrInitMismatch (push ingest); otherwise it starts a new init version (an
+// encoder restart with a new configuration, pull mode).
+func (c *Channel) OfferInit(ctx context.Context, source, rep string, data []byte, strict bool) (InitResult, error) {
+	info, err := cmaf.ParseInit(data)
+	if err != nil {
+		return InitResult{}, fmt.Errorf("%w: init from %s for %s: %w", ErrInvalid, source, rep, err)
+	}
+	ts, err := c.trackState(ctx, rep)
+	if err != nil {
+		return InitResult{}, err
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	res := InitResult{Info: info}
+	if st, ok := ts.inits[info.SHA256]; ok {
+		ts.current[source] = st
+		res.Key = st.row.Key
+		return res, nil
+	}
+	for _, st := range ts.inits {
+		if st.info.ConfigHash != info.ConfigHash || st.info.Timescale != info.Timescale || st.info.TrackID != info.TrackID {
+			res.Changed = true
+			if strict {
+				return InitResult{}, fmt.Errorf("%w: %s init from %s has codecs %s, timescale %d, track %d; the track has %s, timescale %d, track %d",
+					ErrInitMismatch, rep, source, info.Codecs, info.Timescale, info.TrackID, st.info.Codecs, st.info.Timescale, st.info.TrackID)
+			}
+		}
+	}
+	t := ts.track
+	if t.ContentType != "" && t.ContentType != info.ContentType {
+		return InitResult{}, fmt.Errorf("%w: %s init from %s is %s, the track is %s", ErrInitMismatch, rep, source, info.ContentType, t.ContentType)
+	}
+	ext := layout.Ext(info.ContentType)
+	key := layout.InitKey(c.Info.Name, rep, info.SHA256)
+	if err := c.a.Store.Create(ctx, key, data, map[string]string{layout.MetaSource: source}); err != nil && !errors.Is(err, cloud.ErrExists) {
+		return InitResult{}, fmt.Errorf("store init %s: %w", key, err)
+	}
+	row, err := c.a.DB.AddInit(ctx, index.Init{TrackID: t.ID, Hash: info.SHA256, ConfigHash: info.ConfigHash, Key: key, Size: int64(len(data)), FirstK: math.MaxInt64})
+	if err != nil {
+		return InitResult{}, fmt.Errorf("index init %s: %w", key, err)
+	}
+	// The init is the truth for codec and timing parameters of the track.
+	t.ContentType, t.Timescale, t.Ext = info.ContentType, info.Timescale, ext
+	if info.Codecs != "" {
+		t.Codecs = info.Codecs
+	}
+	if info.Width > 0 {
+		t.Width, t.Height = info.Width, info.Height
+	}
+	if info.SampleRate > 0 {
+		t.SampleRate = info.SampleRate
+	}
+	if info.Channels > 0 {
+		t.Channels = info.Channels
+	}
+	if t.Lang == "" && info.Lang != "" && info.Lang != "und" {
+		t.Lang = info.Lang
+	}
+	if t.Bandwidth == 0 && info.Bitrate > 0 {
+		t.Bandwidth = info.Bitrate
+	}
+	c.mu.Lock()
+	d := c.segDurS
+	c.mu.Unlock()
+	if d > 0 && t.SegDur == 0 {
+		t.SegDur = uint64(math.Round(d * float64(info.Timescale)))
+	}
+	if t, err = c.a.DB.UpsertTrack(ctx, t); err != nil {
+		return InitResult{}, fmt.Errorf("track %s: %w", rep, err)
+	}
+	ts.track = t
+	st := &initState{info: info, row: row}
+	ts.inits[info.SHA256] = st
+	ts.current[source] = st
+	res.Key, res.New = key, true
+	if res.Changed {
+		c.a.Log.Warn("init segment changed: new init version", "channel", c.Info.Name, "rep", rep, "source", source, "codecs", info.Codecs, "key", key)
+	}
+	return res, nil
+}
+
+// Offer is one delivery of a media segment.
+type Offer struct {
+	Source string
+	Rep    string
+	Data   []byte
+	// ExpectK is the epoch index the source addressed the segment as (pull:
+	// the number requested), or -1 when unknown (push: identity comes from
+	// the bytes only).
+	ExpectK int64
+}
+
+// Result says what happened to an offered segment.
+type Result struct {
+	K       int64
+	Key     string
+	Outcome index.Outcome
+	Info    *cmaf.SegmentInfo
+	Detail  string
+}
+
+// OfferSegment validates a media segment and keeps it if it is the first
+// valid copy of its epoch index; later copies are counted as duplicates (same
+// timing) or conflicts (different timing) and never overwrite. It returns
+// after the object is durable and indexed.
+func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
+	src, err := c.Source(ctx, o.Source, "")
+	if err != nil {
+		return Result{}, err
+	}
+	ts, err := c.trackState(ctx, o.Rep)
+	if err != nil {
+		return Result{}, err
+	}
+	ts.mu.Lock()
+	cur := ts.current[o.Source]
+	if cur == nil {
+		for _, st := range ts.inits { // a source that sent no init yet: use any compatible one
+			cur = st
+			break
+		}
+	}
+	track := ts.track
+	ts.mu.Unlock()
+	now := c.a.Now()
+	reject := func(k int64, format string, args ...any) (Result, error) {
+		detail := fmt.Sprintf(format, args...)
+		if k >= 0 && track.ID != 0 {
+			_ = c.a.DB.Record(context.WithoutCancel(ctx), nil, index.Delivery{TrackID: track.ID, K: k, SourceID: src.ID, Outcome: index.Rejected, Size: int64(len(o.Data)), ReceivedAt: now, Detail: detail})
+		}
+		return Result{K: k, Outcome: index.Rejected, Detail: detail}, fmt.Errorf("%w: %s %s from %s: %s", ErrInvalid, c.Info.Name, o.Rep, o.Source, detail)
+	}
+	if cur == nil {
+		return reject(o.ExpectK, "no init segment for the track yet")
+	}
+	info, err := cmaf.ParseSegment(o.Data, cur.info)
+	if err != nil {
+		return reject(o.ExpectK, "%v", err)
+	}
+	if track.SegDur == 0 {
+		// D unknown (push without I-MPD): take it from this segment, in ms.
+		d := math.Round(float64(info.Duration)/float64(cur.info.Timescale)*1000) / 1000
+		if d <= 0 {
+			return reject(o.ExpectK, "segment has zero duration")
+		}
+		c.SetSegmentDuration(time.Duration(d * float64(time.Second)))
+		ts.mu.Lock()
+		ts.track.SegDur = uint64(math.Round(d * float64(cur.info.Timescale)))
+		if ts.track, err = c.a.DB.UpsertTrack(ctx, ts.track); err != nil {
+			ts.mu.Unlock()
+			return Result{}, fmt.Errorf("track %s: %w", o.Rep, err)
+		}
+		track = ts.track
+		ts.mu.Unlock()
+	}
+	k := EpochIndex(info.EPT, track.SegDur)
+	if off := int64(info.EPT) - k*int64(track.SegDur); off > int64(track.SegDur)/2 || -off > int64(track.SegDur)/2 {
+		return reject(o.ExpectK, "EPT %d is not on the segment grid", info.EPT)
+	}
+	if o.ExpectK >= 0 && k != o.ExpectK {
+		return reject(o.ExpectK, "EPT %d is epoch index %d, requested as %d", info.EPT, k, o.ExpectK)
+	}
+	if !info.StartsWithSync && track.ContentType == "video" {
+		return reject(k, "segment %d does not start with a sync sample", k)
+	}
+	unlock := c.a.locks.lock(lockKey{track.ID, k})
+	defer unlock()
+	// Once we start writing, finish: storage and index must agree.
+	wctx := context.WithoutCancel(ctx)
+	del := index.Delivery{TrackID: track.ID, K: k, SourceID: src.ID, EPT: info.EPT, Duration: info.Duration, Size: int64(info.Size), SHA256: info.SHA256, ReceivedAt: now}
+	key := layout.MediaKey(c.Info.Name, o.Rep, k, track.Ext)
+	res := Result{K: k, Key: key, Info: info}
+
+	stored, ok, err := c.a.DB.Segment(ctx, track.ID, k)
+	if err != nil {
+		return Result{}, fmt.Errorf("index lookup %s: %w", key, err)
+	}
+	if !ok {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		meta := map[string]string{
+			layout.MetaEPT:       strconv.FormatUint(info.EPT, 10),
+			layout.MetaDuration:  strconv.FormatUint(info.Duration, 10),
+			layout.MetaTimescale: strconv.FormatUint(uint64(cur.info.Timescale), 10),
+			layout.MetaSegDur:    strconv.FormatUint(track.SegDur, 10),
+			layout.MetaSHA256:    info.SHA256,
+			layout.MetaInit:      layout.InitID(cur.row.Hash),
+			layout.MetaSource:    o.Source,
+		}
+		err := c.a.Store.Create(ctx, key, o.Data, meta)
+		switch {
+		case err == nil:
+			seg := index.Segment{TrackID: track.ID, K: k, EPT: info.EPT, Duration: info.Duration, Size: int64(info.Size), SHA256: info.SHA256, Key: key, InitID: cur.row.ID, SourceID: src.ID, ReceivedAt: now}
+			del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true
+			if err := c.a.DB.Record(wctx, &seg, del); err != nil {
+				return Result{}, fmt.Errorf("index %s: %w", key, err)
+			}
+			if _, err := c.a.DB.AddInit(wctx, index.Init{TrackID: track.ID, Hash: cur.row.Hash, ConfigHash: cur.row.ConfigHash, Key: cur.row.Key, Size: cur.row.Size, FirstK: k}); err != nil {
+				return Result{}, fmt.Errorf("index init first K %s: %w", key, err)
+			}
+			res.Outcome = index.Stored
+			return res, nil
+		case errors.Is(err, cloud.ErrExists):
+			// Another recorder (or an earlier run whose index lost it) stored K:
+			// the object in storage is the truth.
+			seg, aerr := c.segmentFromStorage(wctx, track, k, key, cur.row.ID)
+			if aerr != nil {
+				return Result{}, aerr
+			}
+			if err := c.a.DB.Record(wctx, &seg); err != nil && !errors.Is(err, index.ErrExists) {
+				return Result{}, fmt.Errorf("index %s: %w", key, err)
+			}
+			stored = seg
+		default:
+			return Result{}, fmt.Errorf("store %s: %w", key, err)
+		}
+	}
+	del.Identical = stored.SHA256 == info.SHA256
+	del.TimingEqual = stored.EPT == info.EPT && stored.Duration == info.Duration
+	if del.TimingEqual {
+		del.Outcome = index.Duplicate
+	} else {
+		del.Outcome = index.Conflict
+		del.Detail = fmt.Sprintf("stored EPT %d duration %d, this delivery EPT %d duration %d", stored.EPT, stored.Duration, info.EPT, info.Duration)
+		c.a.Log.Warn("conflicting delivery", "channel", c.Info.Name, "rep", o.Rep, "k", k, "source", o.Source, "detail", del.Detail)
+	}
+	if err := c.a.DB.Record(wctx, nil, del); err != nil {
+		return Result{}, fmt.Errorf("index delivery %s: %w", key, err)
+	}
+	res.Outcome, res.Detail = del.Outcome, del.Detail
+	return res, nil
+}
+
+// RecordMissing notes that a source did not deliver segment K of rep.
+func (c *Channel) RecordMissing(ctx context.Context, source, rep string, k int64, detail string) error {
+	src, err := c.Source(ctx, source, "")
+	if err != nil {
+		return err
+	}
+	ts, err := c.trackState(ctx, rep)
+	if err != nil {
+		return err
+	}
+	ts.mu.Lock()
+	id := ts.track.ID
+	ts.mu.Unlock()
+	return c.a.DB.Record(context.WithoutCancel(ctx), nil, index.Delivery{TrackID: id, K: k, SourceID: src.ID, Outcome: index.Missing, ReceivedAt: c.a.Now(), Detail: detail})
+}
+
+// segmentFromStorage builds the index row of an object that exists in
+// storage, from its metadata (or, lacking it, from its bytes).
+func (c *Channel) segmentFromStorage(ctx context.Context, track index.Track, k int64, key string, initID int64) (index.Segment, error) {
+	at, err := c.a.Store.Attributes(ctx, key)
+	if err != nil {
+		return index.Segment{}, fmt.Errorf("read existing %s: %w", key, err)
+	}
+	seg := index.Segment{TrackID: track.ID, K: k, Size: at.Size, Key: key, InitID: initID, ReceivedAt: at.ModTime}
+	ept, e1 := strconv.ParseUint(at.Meta[layout.MetaEPT], 10, 64)
+	dur, e2 := strconv.ParseUint(at.Meta[layout.MetaDuration], 10, 64)
+	sha := at.Meta[layout.MetaSHA256]
+	if e1 == nil && e2 == nil && sha != "" {
+		seg.EPT, seg.Duration, seg.SHA256 = ept, dur, sha
+		return seg, nil
+	}
+	data, err := c.a.Store.Get(ctx, key)
+	if err != nil {
+		return index.Segment{}, fmt.Errorf("read existing %s: %w", key, err)
+	}
+	info, err := cmaf.ParseSegment(data, nil)
+	if err != nil {
+		return index.Segment{}, fmt.Errorf("existing object %s is not a valid segment: %w", key, err)
+	}
+	seg.EPT, seg.Duration, seg.SHA256 = info.EPT, info.Duration, info.SHA256
+	return seg, nil
+}
+
+// EpochIndex is K = round(EPT / segDur), the REaP epoch index of a segment.
+func EpochIndex(ept, segDur uint64) int64 {
+	if segDur == 0 {
+		return 0
+	}
+	return int64((ept + segDur/2) / segDur)
+}
+
+type lockKey struct {
+	track int64
+	k     int64
+}
+
+// keyedMutex serialises work on one (track, K) without a global lock.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[lockKey]*refMutex
+}
+
+type refMutex struct {
+	sync.Mutex
+	refs int
+}
+
+func (km *keyedMutex) lock(k lockKey) func() {
+	km.mu.Lock()
+	if km.m == nil {
+		km.m = map[lockKey]*refMutex{}
+	}
+	m := km.m[k]
+	if m == nil {
+		m = &refMutex{}
+		km.m[k] = m
+	}
+	m.refs++
+	km.mu.Unlock()
+	m.Lock()
+	return func() {
+		m.Unlock()
+		km.mu.Lock()
+		m.refs--
+		if m.refs == 0 {
+			delete(km.m, k)
+		}
+		km.mu.Unlock()
+	}
+}

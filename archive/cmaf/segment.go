@@ -1,0 +1,225 @@
+package cmaf
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/Eyevinn/mp4ff/mp4"
+)
+
+// ParseSegment parses a media segment: optional styp, emsg, sidx and prft boxes,
+// then one or more moof+mdat pairs (emsg and prft may also sit between pairs).
+// If init is not nil, every tfhd must carry init.TrackID and init's trex sample
+// defaults apply; otherwise all fragments must share one track_ID.
+func ParseSegment(data []byte, init *InitInfo) (info *SegmentInfo, err error) {
+	defer noPanic("media segment", &err)
+	return parseSegment(data, init)
+}
+
+// fragment is one decoded moof and the mdat that follows it.
+type fragment struct {
+	n    int // 1-based fragment number within the segment
+	moof *mp4.MoofBox
+	at   rawBox // the moof
+	mdat rawBox
+}
+
+// segmentState accumulates what ParseSegment reports while walking fragments.
+type segmentState struct {
+	init    *InitInfo
+	info    SegmentInfo
+	nextDTS uint64 // decode time expected at the start of the next fragment
+	minPTS  uint64
+}
+
+func parseSegment(data []byte, init *InitInfo) (*SegmentInfo, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: empty input", ErrNotMediaSegment)
+	}
+	st := &segmentState{init: init, minPTS: math.MaxUint64}
+	if init != nil {
+		st.info.TrackID = init.TrackID
+	}
+	var pending *fragment // moof waiting for its mdat
+	for off := 0; off < len(data); {
+		b, err := nextBox(data, off)
+		if err != nil {
+			return nil, err
+		}
+		if pending != nil && b.typ != "mdat" {
+			return nil, fmt.Errorf("moof at offset %d followed by %s, want mdat", pending.at.start, b.typ)
+		}
+		switch b.typ {
+		case "moof":
+			box, err := decodeBox(data, b)
+			if err != nil {
+				return nil, err
+			}
+			pending = &fragment{n: st.info.Fragments + 1, moof: box.(*mp4.MoofBox), at: b}
+		case "mdat":
+			if pending == nil {
+				return nil, fmt.Errorf("mdat at offset %d without a preceding moof", b.start)
+			}
+			pending.mdat = b
+			if err := st.addFragment(pending, len(data)); err != nil {
+				return nil, err
+			}
+			pending = nil
+		case "emsg":
+			box, err := decodeBox(data, b)
+			if err != nil {
+				return nil, err
+			}
+			if uri := box.(*mp4.EmsgBox).SchemeIDURI; !slices.Contains(st.info.EmsgSchemes, uri) {
+				st.info.EmsgSchemes = append(st.info.EmsgSchemes, uri)
+			}
+		case "styp", "sidx", "ssix", "prft":
+			if _, err := decodeBox(data, b); err != nil {
+				return nil, err
+			}
+		case "free", "skip", "uuid":
+			// ignorable
+		case "ftyp", "moov":
+			return nil, fmt.Errorf("%w: %s box at offset %d (an init segment?)", ErrNotMediaSegment, b.typ, b.start)
+		default:
+			return nil, fmt.Errorf("unexpected top-level %q box at offset %d in media segment", b.typ, b.start)
+		}
+		off = b.end
+	}
+	if pending != nil {
+		return nil, fmt.Errorf("%w: moof at offset %d has no mdat", ErrTruncated, pending.at.start)
+	}
+	if st.info.Fragments == 0 {
+		return nil, fmt.Errorf("%w: no moof", ErrNotMediaSegment)
+	}
+	slices.Sort(st.info.EmsgSchemes)
+	st.info.EPT = st.minPTS
+	st.info.SHA256 = sha256Hex(data)
+	st.info.Size = len(data)
+	return &st.info, nil
+}
+
+// addFragment checks one moof+mdat pair and adds its samples to the state.
+func (st *segmentState) addFragment(f *fragment, dataLen int) error {
+	if len(f.moof.Trafs) != 1 {
+		return fmt.Errorf("fragment %d: moof has %d trafs, want 1", f.n, len(f.moof.Trafs))
+	}
+	traf := f.moof.Trafs[0]
+	tfhd := traf.Tfhd
+	if tfhd == nil {
+		return fmt.Errorf("no tfhd in fragment %d", f.n)
+	}
+	if st.info.TrackID == 0 {
+		st.info.TrackID = tfhd.TrackID
+	}
+	if tfhd.TrackID != st.info.TrackID {
+		return fmt.Errorf("tfhd track_ID %d, want %d", tfhd.TrackID, st.info.TrackID)
+	}
+	if traf.Tfdt == nil {
+		return fmt.Errorf("no tfdt in fragment %d", f.n)
+	}
+	if len(traf.Truns) == 0 {
+		return fmt.Errorf("no trun in fragment %d", f.n)
+	}
+	dts := traf.Tfdt.BaseMediaDecodeTime()
+	if f.n == 1 {
+		st.info.BaseMediaDecodeTime = dts
+	} else if dts != st.nextDTS {
+		return fmt.Errorf("fragment %d tfdt %d, want %d: fragments not contiguous in decode time", f.n, dts, st.nextDTS)
+	}
+
+	var defDur, defSize, defFlags uint32
+	if st.init != nil {
+		defDur, defSize, defFlags = st.init.DefaultSampleDuration, st.init.DefaultSampleSize, st.init.DefaultSampleFlags
+	}
+	if tfhd.HasDefaultSampleDuration() {
+		defDur = tfhd.DefaultSampleDuration
+	}
+	if tfhd.HasDefaultSampleSize() {
+		defSize = tfhd.DefaultSampleSize
+	}
+	if tfhd.HasDefaultSampleFlags() {
+		defFlags = tfhd.DefaultSampleFlags
+	}
+
+	base := uint64(f.at.start) // default-base-is-moof, or the implicit base of a single-traf moof
+	if tfhd.HasBaseDataOffset() {
+		base = tfhd.BaseDataOffset
+	}
+	if base > uint64(dataLen) {
+		return fmt.Errorf("fragment %d: base_data_offset %d outside segment of %d bytes", f.n, base, dataLen)
+	}
+	payloadStart, payloadEnd := int64(f.mdat.start+f.mdat.hdrLen), int64(f.mdat.end)
+	pos := int64(base) // where the next trun's data starts
+	samples := 0
+	for i, trun := range traf.Truns {
+		if trun.HasDataOffset() {
+			pos = int64(base) + int64(trun.DataOffset)
+		}
+		var dataSize int64
+		for j, s := range trun.Samples {
+			dur, size := defDur, defSize
+			if trun.HasSampleDuration() {
+				dur = s.Dur
+			}
+			if trun.HasSampleSize() {
+				size = s.Size
+			}
+			cto := int64(s.CompositionTimeOffset)
+			if trun.Version == 0 { // unsigned in version 0; mp4ff always reads int32
+				cto = int64(uint32(s.CompositionTimeOffset))
+			}
+			if err := st.addSample(dts, dur, cto); err != nil {
+				return fmt.Errorf("fragment %d: %w", f.n, err)
+			}
+			if st.info.SampleCount == 0 {
+				flags := defFlags
+				if ff, ok := trun.FirstSampleFlags(); ok && j == 0 {
+					flags = ff
+				} else if trun.HasSampleFlags() {
+					flags = s.Flags
+				}
+				st.info.StartsWithSync = !mp4.DecodeSampleFlags(flags).SampleIsNonSync
+				st.info.SampleDuration = dur
+			}
+			st.info.SampleCount++
+			samples++
+			dts += uint64(dur)
+			dataSize += int64(size)
+		}
+		if len(trun.Samples) > 0 && (pos < payloadStart || pos+dataSize > payloadEnd) {
+			return fmt.Errorf("trun data offset outside mdat: fragment %d trun %d data [%d,%d), mdat payload [%d,%d)",
+				f.n, i+1, pos, pos+dataSize, payloadStart, payloadEnd)
+		}
+		pos += dataSize
+	}
+	if samples == 0 {
+		return fmt.Errorf("fragment %d has no samples", f.n)
+	}
+	st.info.Duration += dts - traf.Tfdt.BaseMediaDecodeTime()
+	st.nextDTS = dts
+	st.info.Fragments++
+	return nil
+}
+
+// addSample checks decode and presentation times of one sample for overflow and
+// tracks the earliest presentation time.
+func (st *segmentState) addSample(dts uint64, dur uint32, cto int64) error {
+	if dts > math.MaxUint64-uint64(dur) {
+		return fmt.Errorf("decode time overflows 64 bits")
+	}
+	var pts uint64
+	switch {
+	case cto >= 0 && dts > math.MaxUint64-uint64(cto):
+		return fmt.Errorf("presentation time overflows 64 bits")
+	case cto >= 0:
+		pts = dts + uint64(cto)
+	case uint64(-cto) > dts:
+		return fmt.Errorf("negative presentation time: decode time %d, composition offset %d", dts, cto)
+	default:
+		pts = dts - uint64(-cto)
+	}
+	st.minPTS = min(st.minPTS, pts)
+	return nil
+}

@@ -1,0 +1,46 @@
+// Package cmaf inspects CMAF / fragmented-MP4 init and media segments with
+// mp4ff: what track an init segment describes, and when a media segment
+// starts, how long it lasts and whether it is a valid segment of that track.
+package cmaf
+
+// InitInfo describes a CMAF header (init segment) of a single track.
+type InitInfo struct {
+	TrackID     uint32
+	Handler     string // hdlr handler type: vide, soun, text, subt, meta, ...
+	ContentType string // "video", "audio", "text" or "metadata"
+	Timescale   uint32 // mdhd timescale
+	Codecs      string // RFC 6381 codecs string, e.g. avc1.64001e, mp4a.40.2
+	SampleEntry string // sample entry four-cc: avc1, hvc1, mp4a, wvtt, stpp, ...
+	Lang        string // mdhd / elng language ("und" when not set)
+	Width       int    // video
+	Height      int    // video
+	SampleRate  int    // audio
+	Channels    int    // audio
+	Bitrate     int    // from btrt if signalled, else 0
+	// ConfigHash is the hex sha256 of the track's codec configuration (the stsd
+	// box bytes): two inits with equal ConfigHash are interchangeable.
+	ConfigHash string
+	SHA256     string // hex sha256 of the whole init segment
+
+	// Sample defaults from the track's trex box, used by ParseSegment when a
+	// fragment's tfhd and trun do not carry the value.
+	DefaultSampleDuration uint32
+	DefaultSampleSize     uint32
+	DefaultSampleFlags    uint32
+}
+
+// SegmentInfo describes one media segment (one or more moof+mdat pairs).
+type SegmentInfo struct {
+	TrackID             uint32
+	BaseMediaDecodeTime uint64 // tfdt of the first fragment
+	EPT                 uint64 // earliest presentation time: min over samples of DTS+CTO (the first presented sample)
+	Duration            uint64 // sum of sample durations of all fragments, ticks
+	SampleCount         int
+	Fragments           int      // moof count
+	StartsWithSync      bool     // first sample is a sync sample
+	EmsgSchemes         []string // distinct emsg scheme_id_uri values, sorted
+	// SampleDuration is the duration of the first sample (video: 1/frame rate).
+	SampleDuration uint32
+	SHA256         string // hex sha256 of the segment bytes
+	Size           int
+}

@@ -1,0 +1,114 @@
+package archive
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/reaparchive/reaparchive/index"
+)
+
+// StatusReport is what `reaparchive status` prints.
+type StatusReport struct {
+	Channels []ChannelStatus `json:"channels"`
+}
+
+// ChannelStatus is the status of one channel.
+type ChannelStatus struct {
+	Name            string        `json:"name"`
+	PreferredSource string        `json:"preferred_source,omitempty"`
+	Tracks          []TrackStatus `json:"tracks"`
+}
+
+// TrackStatus is the status of one track (Representation).
+type TrackStatus struct {
+	Rep         string         `json:"rep"`
+	ContentType string         `json:"content_type"`
+	Codecs      string         `json:"codecs,omitempty"`
+	First       int64          `json:"first"`
+	Last        int64          `json:"last"`
+	FirstTime   string         `json:"first_time"`
+	LastTime    string         `json:"last_time"`
+	Segments    int64          `json:"segments"`
+	Gaps        []index.Range  `json:"gaps"`
+	Duplicates  int64          `json:"duplicates"`
+	Conflicts   int64          `json:"conflicts"`
+	Sources     []SourceStatus `json:"sources"`
+}
+
+// SourceStatus are one source's delivery counts for a track.
+type SourceStatus struct {
+	Name       string `json:"name"`
+	Stored     int64  `json:"stored"`
+	Duplicates int64  `json:"duplicates"`
+	Identical  int64  `json:"identical"`
+	Conflicts  int64  `json:"conflicts"`
+	Missing    int64  `json:"missing"`
+	Rejected   int64  `json:"rejected"`
+}
+
+// Status reports every channel, or only the named one.
+func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, error) {
+	var chans []index.Channel
+	if channel != "" {
+		ch, err := a.DB.Channel(ctx, channel)
+		if err != nil {
+			return StatusReport{}, fmt.Errorf("channel %q: %w", channel, err)
+		}
+		chans = []index.Channel{ch}
+	} else {
+		var err error
+		if chans, err = a.DB.Channels(ctx); err != nil {
+			return StatusReport{}, err
+		}
+	}
+	rep := StatusReport{Channels: []ChannelStatus{}}
+	for _, ch := range chans {
+		cs := ChannelStatus{Name: ch.Name, PreferredSource: ch.PreferredSource, Tracks: []TrackStatus{}}
+		tracks, err := a.DB.Tracks(ctx, ch.ID)
+		if err != nil {
+			return StatusReport{}, err
+		}
+		for _, t := range tracks {
+			st, err := a.DB.Stats(ctx, t.ID, math.MinInt64, math.MaxInt64)
+			if err != nil {
+				return StatusReport{}, fmt.Errorf("channel %s track %s: %w", ch.Name, t.Rep, err)
+			}
+			ts := TrackStatus{Rep: t.Rep, ContentType: t.ContentType, Codecs: t.Codecs, First: st.First, Last: st.Last,
+				Segments: st.Segments, Gaps: st.Gaps, Duplicates: st.Duplicates, Conflicts: st.Conflicts, Sources: []SourceStatus{}}
+			if ts.Gaps == nil {
+				ts.Gaps = []index.Range{}
+			}
+			if st.Segments > 0 {
+				ts.FirstTime = KTime(st.First, t).Format(time.RFC3339)
+				ts.LastTime = KTime(st.Last, t).Format(time.RFC3339)
+			}
+			for _, s := range st.Sources {
+				ts.Sources = append(ts.Sources, SourceStatus{Name: s.Source, Stored: s.Stored, Duplicates: s.Duplicates,
+					Identical: s.Identical, Conflicts: s.Conflicts, Missing: s.Missing, Rejected: s.Rejected})
+			}
+			cs.Tracks = append(cs.Tracks, ts)
+		}
+		rep.Channels = append(rep.Channels, cs)
+	}
+	return rep, nil
+}
+
+// KTime is the wall-clock start of segment K of a track: K*D since the epoch.
+func KTime(k int64, t index.Track) time.Time {
+	if t.Timescale == 0 {
+		return time.Unix(0, 0).UTC()
+	}
+	ticks := k * int64(t.SegDur)
+	ts := int64(t.Timescale)
+	return time.Unix(ticks/ts, (ticks%ts)*int64(time.Second)/ts).UTC()
+}
+
+// SegmentDuration is the track's nominal segment duration D.
+func SegmentDuration(t index.Track) time.Duration {
+	if t.Timescale == 0 {
+		return 0
+	}
+	return time.Duration(float64(t.SegDur) / float64(t.Timescale) * float64(time.Second))
+}

@@ -1,0 +1,247 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"gocloud.dev/blob/fileblob"
+)
+
+// openFile opens a file:// store with fileblob: the directory is created if
+// missing, metadata goes to fileblob's .attrs sidecars, and temporary files
+// are made next to their final file (no_tmp_dir), so the final rename never
+// crosses a file system and List can hide them.
+func openFile(u *url.URL) (*Store, error) {
+	if err := checkParams(u, fileParams); err != nil {
+		return nil, err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("cloud: open %s: %w", redactURL(u), err)
+	}
+	root, err := resolveFileDir(u, wd)
+	if err != nil {
+		return nil, fmt.Errorf("cloud: open: %w", err)
+	}
+	q := u.Query()
+	dir := root
+	if p := q.Get("prefix"); p != "" {
+		if !strings.HasSuffix(p, "/") {
+			return nil, fmt.Errorf("cloud: open %s: on file stores the prefix must end in \"/\"", redactURL(u))
+		}
+		dir = filepath.Join(root, filepath.FromSlash(p))
+	}
+	opts := &fileblob.Options{CreateDir: true, NoTempDir: true}
+	if m := q.Get("dir_file_mode"); m != "" {
+		mode, err := strconv.ParseUint(m, 0, 32)
+		if err != nil {
+			return nil, fmt.Errorf("cloud: open %s: invalid dir_file_mode: %w", redactURL(u), err)
+		}
+		opts.DirFileMode = os.FileMode(mode)
+	}
+	// The deepest existing ancestor: directories below it are new, and their
+	// entries must be made durable.
+	existing := dir
+	for {
+		if _, err := os.Stat(existing); err == nil || filepath.Dir(existing) == existing {
+			break
+		}
+		existing = filepath.Dir(existing)
+	}
+	b, err := fileblob.OpenBucket(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("cloud: open %s: %w", fileURL(root, q), err)
+	}
+	s := &Store{url: fileURL(root, q), bucket: b, dir: dir}
+	for d := dir; d != existing && strings.HasPrefix(d, existing); d = filepath.Dir(d) {
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			_ = b.Close()
+			return nil, fmt.Errorf("cloud: open %s: %w", s.url, err)
+		}
+	}
+	return s, nil
+}
+
+// path returns the file that holds key (keys are checked, so none of
+// fileblob's escaping applies).
+func (s *Store) path(key string) string {
+	return filepath.Join(s.dir, filepath.FromSlash(key))
+}
+
+// pathLocks serialise, per file path and across all Stores of this process,
+// fileblob's "stat, write sidecar, rename" in Create/Put/Delete against each
+// other (Lock) and against readers opening the file and its sidecar (RLock).
+// fileblob's own mutex is made per writer, so it serialises nothing.
+var (
+	pathLocks [256]sync.RWMutex
+	lockSeed  = maphash.MakeSeed()
+)
+
+func pathLock(p string) *sync.RWMutex {
+	return &pathLocks[maphash.String(lockSeed, p)%uint64(len(pathLocks))]
+}
+
+// syncAfterWrite makes a just-renamed file durable: its .attrs sidecar
+// (which fileblob does not fsync), its directory, and the entries of any
+// directories between the store root and it that have not been synced yet.
+func (s *Store) syncAfterWrite(p string) error {
+	if f, err := os.Open(p + ".attrs"); err == nil {
+		err = f.Sync()
+		_ = f.Close()
+		if err != nil && !ignorableSyncErr(err) {
+			return fmt.Errorf("fsync %s.attrs: %w", p, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	parent := filepath.Dir(p)
+	if err := syncDir(parent); err != nil {
+		return err
+	}
+	// Directories from just below the root down to parent, top-down, so that
+	// a directory is only marked once all above it are.
+	var chain []string
+	for d := parent; d != s.dir && strings.HasPrefix(d, s.dir+string(filepath.Separator)); d = filepath.Dir(d) {
+		chain = append(chain, d)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		d := chain[i]
+		if _, ok := s.syncedDirs.Load(d); ok {
+			continue
+		}
+		if err := syncDir(filepath.Dir(d)); err != nil {
+			return err
+		}
+		s.syncedDirs.Store(d, struct{}{})
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory, so that entries created or renamed in it
+// survive a crash.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil // directories cannot be fsynced there
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && !ignorableSyncErr(err) {
+		return fmt.Errorf("fsync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// ignorableSyncErr: some file systems do not support fsync on directories.
+func ignorableSyncErr(err error) bool {
+	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP)
+}
+
+func isNotDir(err error) bool { return errors.Is(err, syscall.ENOTDIR) }
+
+// listFiles lists a file store in key order. fileblob's ListPaged is not
+// used: it walks directories in file-name order, so "a/b" is visited before
+// "a.txt" although "a.txt" < "a/b", and its page tokens then skip such keys
+// altogether; it also reads every .attrs sidecar, and lists temporary files.
+// Here the entries of each directory are visited in the order of their keys
+// (a directory's key ends in "/"), which yields all keys in lexical order
+// without collecting them.
+func (s *Store) listFiles(ctx context.Context, prefix string, fn func(Attrs) error) error {
+	start := prefix[:strings.LastIndex(prefix, "/")+1]
+	err := s.walk(ctx, s.path(start), start, prefix, fn)
+	var le listErr
+	if errors.As(err, &le) {
+		return s.wrapList(prefix, le.err)
+	}
+	return err
+}
+
+// listErr marks errors of the walk itself, as opposed to those from fn.
+type listErr struct{ err error }
+
+func (e listErr) Error() string { return e.err.Error() }
+
+func (s *Store) walk(ctx context.Context, dir, dirKey, prefix string, fn func(Attrs) error) error {
+	if err := ctx.Err(); err != nil {
+		return listErr{err}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		// The directory may be missing (nothing under prefix, or removed
+		// since its parent was read), or a file ("a/" when "a" is a file).
+		if errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
+			return nil
+		}
+		return listErr{err}
+	}
+	type entry struct {
+		key string // ends in "/" for directories
+		de  fs.DirEntry
+	}
+	list := make([]entry, 0, len(entries))
+	for _, de := range entries {
+		name := de.Name()
+		if de.IsDir() {
+			k := dirKey + name + "/"
+			if checkPrefix(k) != nil {
+				continue
+			}
+			// Only descend if the directory can hold keys with prefix.
+			if strings.HasPrefix(k, prefix) || strings.HasPrefix(prefix, k) {
+				list = append(list, entry{k, de})
+			}
+			continue
+		}
+		k := dirKey + name
+		if !strings.HasPrefix(k, prefix) || checkKey(k) != nil {
+			continue // also hides .attrs sidecars and temporary files
+		}
+		list = append(list, entry{k, de})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].key < list[j].key })
+	for _, e := range list {
+		p := filepath.Join(dir, e.de.Name())
+		if e.de.IsDir() {
+			if err := s.walk(ctx, p, e.key, prefix, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		var fi fs.FileInfo
+		if e.de.Type()&fs.ModeSymlink != 0 {
+			fi, err = os.Stat(p) // a link to a file counts; to a directory, not
+		} else {
+			fi, err = e.de.Info()
+		}
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // deleted meanwhile
+			}
+			return listErr{err}
+		}
+		if !fi.Mode().IsRegular() {
+			continue
+		}
+		if err := fn(Attrs{Key: e.key, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the YAML configuration file.
+//
+//	store: file:///var/lib/reaparchive
+//	index: /var/lib/reaparchive/index.db
+//	channels:
+//	  - name: news
+//	    preferred_source: fiber
+//	    sources:
+//	      - name: fiber
+//	        mpd: http://enc-a.example/news/manifest.mpd
+//	      - name: satellite
+//	        mpd: http://enc-b.example/news/manifest.mpd
+type Config struct {
+	Store    string          `yaml:"store"`
+	Index    string          `yaml:"index"`
+	Channels []ChannelConfig `yaml:"channels"`
+}
+
+// ChannelConfig configures one channel.
+type ChannelConfig struct {
+	Name            string         `yaml:"name"`
+	PreferredSource string         `yaml:"preferred_source"`
+	Sources         []SourceConfig `yaml:"sources"`
+}
+
+// SourceConfig is one source of a channel.
+type SourceConfig struct {
+	Name string `yaml:"name"`
+	MPD  string `yaml:"mpd"`
+}
+
+// LoadConfig reads and checks a config file; unknown keys are errors.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	seen := map[string]bool{}
+	for i, ch := range c.Channels {
+		if ch.Name == "" {
+			return nil, fmt.Errorf("config %s: channels[%d] has no name", path, i)
+		}
+		if seen[ch.Name] {
+			return nil, fmt.Errorf("config %s: channel %q listed twice", path, ch.Name)
+		}
+		seen[ch.Name] = true
+		for j, s := range ch.Sources {
+			if s.Name == "" {
+				return nil, fmt.Errorf("config %s: channel %q sources[%d] has no name", path, ch.Name, j)
+			}
+		}
+	}
+	return &c, nil
+}
+
+// channel returns the named channel's config, if any.
+func (c *Config) channel(name string) (ChannelConfig, bool) {
+	for _, ch := range c.Channels {
+		if ch.Name == name {
+			return ch, true
+		}
+	}
+	return ChannelConfig{}, false
+}

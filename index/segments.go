@@ -1,0 +1,294 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+const segCols = `track_id, k, ept, duration, size, sha256, key, coalesce(init_id, 0), coalesce(source_id, 0), received_at`
+
+const insertSegmentSQL = `INSERT INTO segments (track_id, k, ept, duration, size, sha256, key, init_id, source_id, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const insertDeliverySQL = `INSERT INTO deliveries (track_id, k, source_id, outcome, ept, duration, size, sha256,
+	identical, timing_equal, received_at, detail)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func scanSegment(s scanner) (Segment, error) {
+	var g Segment
+	var ept, dur, recv int64
+	err := s.Scan(&g.TrackID, &g.K, &ept, &dur, &g.Size, &g.SHA256, &g.Key, &g.InitID, &g.SourceID, &recv)
+	g.EPT, g.Duration, g.ReceivedAt = u64(ept), u64(dur), fromNanos(recv)
+	return g, err
+}
+
+// segArgs returns the insertSegmentSQL arguments for g.
+func segArgs(g *Segment, args []any) ([]any, error) {
+	ept, err := i64(g.EPT, "EPT")
+	if err != nil {
+		return nil, err
+	}
+	dur, err := i64(g.Duration, "duration")
+	if err != nil {
+		return nil, err
+	}
+	return append(args, g.TrackID, g.K, ept, dur, g.Size, g.SHA256, g.Key,
+		nullID(g.InitID), nullID(g.SourceID), nanos(g.ReceivedAt)), nil
+}
+
+func deliveryArgs(d *Delivery) ([]any, error) {
+	ept, err := i64(d.EPT, "EPT")
+	if err != nil {
+		return nil, err
+	}
+	dur, err := i64(d.Duration, "duration")
+	if err != nil {
+		return nil, err
+	}
+	switch d.Outcome {
+	case Stored, Duplicate, Conflict, Missing, Rejected:
+	default:
+		return nil, fmt.Errorf("index: delivery of %d/%d: unknown outcome %q", d.TrackID, d.K, d.Outcome)
+	}
+	if d.SourceID == 0 {
+		return nil, fmt.Errorf("index: delivery of %d/%d: no source", d.TrackID, d.K)
+	}
+	return []any{d.TrackID, d.K, d.SourceID, string(d.Outcome), ept, dur, d.Size, d.SHA256,
+		b2i(d.Identical), b2i(d.TimingEqual), nanos(d.ReceivedAt), d.Detail}, nil
+}
+
+// Segment returns the stored segment K of the track; ok is false if none.
+func (db *DB) Segment(ctx context.Context, trackID, k int64) (Segment, bool, error) {
+	g, err := scanSegment(db.reader.QueryRowContext(ctx, `SELECT `+segCols+` FROM segments WHERE track_id = ? AND k = ?`, trackID, k))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Segment{}, false, nil
+	}
+	if err != nil {
+		return Segment{}, false, fmt.Errorf("index: segment %d/%d: %w", trackID, k, err)
+	}
+	return g, true, nil
+}
+
+// Segments returns the track's segments with fromK <= K <= toK, ordered by K.
+func (db *DB) Segments(ctx context.Context, trackID, fromK, toK int64) ([]Segment, error) {
+	var out []Segment
+	if n := toK - fromK; toK >= fromK && n >= 0 { // n < 0: the range overflowed int64
+		out = make([]Segment, 0, min(n+1, 1<<16))
+	}
+	err := db.ForEachSegment(ctx, trackID, fromK, toK, func(g Segment) error {
+		out = append(out, g)
+		return nil
+	})
+	return out, err
+}
+
+// ForEachSegment calls fn for each of the track's segments with
+// fromK <= K <= toK, in K order, streaming from one read snapshot. An error
+// from fn stops the iteration and is returned. fn may read from db but must
+// not wait for other goroutines that do.
+func (db *DB) ForEachSegment(ctx context.Context, trackID, fromK, toK int64, fn func(Segment) error) error {
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+segCols+` FROM segments WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY k`, trackID, fromK, toK)
+	if err != nil {
+		return fmt.Errorf("index: segments of %d: %w", trackID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		g, err := scanSegment(rows)
+		if err != nil {
+			return fmt.Errorf("index: segments of %d: %w", trackID, err)
+		}
+		if err := fn(g); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("index: segments of %d: %w", trackID, err)
+	}
+	return nil
+}
+
+// Record writes, in one transaction, the new segment row seg (if non-nil)
+// and the delivery rows. If a segment (seg.TrackID, seg.K) already exists it
+// returns an error wrapping ErrExists and writes nothing. A delivery with
+// TrackID 0 takes seg's TrackID and K.
+func (db *DB) Record(ctx context.Context, seg *Segment, deliveries ...Delivery) error {
+	var segA []any
+	if seg != nil {
+		var err error
+		if segA, err = segArgs(seg, make([]any, 0, 10)); err != nil {
+			return err
+		}
+	}
+	delA := make([][]any, len(deliveries))
+	for i := range deliveries {
+		d := deliveries[i]
+		if d.TrackID == 0 && seg != nil {
+			d.TrackID, d.K = seg.TrackID, seg.K
+		}
+		a, err := deliveryArgs(&d)
+		if err != nil {
+			return err
+		}
+		delA[i] = a
+	}
+	if seg == nil && len(deliveries) == 0 {
+		return nil
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		if seg != nil {
+			res, err := tx.StmtContext(ctx, db.insSegment).ExecContext(ctx, segA...)
+			if err != nil {
+				return fmt.Errorf("index: record segment %d/%d: %w", seg.TrackID, seg.K, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("index: record segment %d/%d: %w", seg.TrackID, seg.K, err)
+			} else if n == 0 {
+				return fmt.Errorf("index: record segment %d/%d: %w", seg.TrackID, seg.K, ErrExists)
+			}
+		}
+		if len(delA) > 0 {
+			st := tx.StmtContext(ctx, db.insDelivery)
+			for i, a := range delA {
+				if _, err := st.ExecContext(ctx, a...); err != nil {
+					return fmt.Errorf("index: record delivery %d/%d from source %d: %w",
+						deliveries[i].TrackID, deliveries[i].K, deliveries[i].SourceID, err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// insertBatch is the number of rows per transaction in InsertSegments, and
+// multiRow the number of rows per INSERT statement.
+const (
+	insertBatch = 5000
+	multiRow    = 50
+)
+
+// InsertSegments bulk-inserts segments in batched transactions. Existing
+// (track_id, k) rows are overwritten if replace is true, otherwise kept.
+// Segments are inserted in (track, K) order; segs is not modified.
+func (db *DB) InsertSegments(ctx context.Context, segs []Segment, replace bool) error {
+	if len(segs) == 0 {
+		return nil
+	}
+	less := func(a, b Segment) int {
+		if a.TrackID != b.TrackID {
+			return cmpInt(a.TrackID, b.TrackID)
+		}
+		return cmpInt(a.K, b.K)
+	}
+	if !slices.IsSortedFunc(segs, less) {
+		// B-tree inserts in key order touch each page once.
+		segs = slices.Clone(segs)
+		slices.SortStableFunc(segs, less)
+	}
+	conflict := ` ON CONFLICT (track_id, k) DO NOTHING`
+	if replace {
+		conflict = ` ON CONFLICT (track_id, k) DO UPDATE SET ept = excluded.ept, duration = excluded.duration,
+	size = excluded.size, sha256 = excluded.sha256, key = excluded.key, init_id = excluded.init_id,
+	source_id = excluded.source_id, received_at = excluded.received_at`
+	}
+	values := `, (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	one := insertSegmentSQL + conflict
+	many := insertSegmentSQL + strings.Repeat(values, multiRow-1) + conflict
+
+	stOne, err := db.writer.PrepareContext(ctx, one)
+	if err != nil {
+		return fmt.Errorf("index: insert segments: %w", err)
+	}
+	defer stOne.Close()
+	stMany, err := db.writer.PrepareContext(ctx, many)
+	if err != nil {
+		return fmt.Errorf("index: insert segments: %w", err)
+	}
+	defer stMany.Close()
+
+	args := make([]any, 0, 10*multiRow)
+	for start := 0; start < len(segs); start += insertBatch {
+		batch := segs[start:min(start+insertBatch, len(segs))]
+		err := db.write(ctx, func(tx *sql.Tx) error {
+			many, one := tx.StmtContext(ctx, stMany), tx.StmtContext(ctx, stOne)
+			defer many.Close()
+			defer one.Close()
+			for len(batch) > 0 {
+				n, st := multiRow, many
+				if len(batch) < multiRow {
+					n, st = 1, one
+				}
+				args = args[:0]
+				for i := range batch[:n] {
+					var err error
+					if args, err = segArgs(&batch[i], args); err != nil {
+						return fmt.Errorf("index: insert segment %d/%d: %w", batch[i].TrackID, batch[i].K, err)
+					}
+				}
+				if _, err := st.ExecContext(ctx, args...); err != nil {
+					return fmt.Errorf("index: insert segments %d/%d..: %w", batch[0].TrackID, batch[0].K, err)
+				}
+				batch = batch[n:]
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// DeleteSegment deletes the segment row (track, K); its delivery history
+// is kept. It returns an error wrapping ErrNotFound if there was none.
+func (db *DB) DeleteSegment(ctx context.Context, trackID, k int64) error {
+	res, err := db.writer.ExecContext(ctx, `DELETE FROM segments WHERE track_id = ? AND k = ?`, trackID, k)
+	if err != nil {
+		return fmt.Errorf("index: delete segment %d/%d: %w", trackID, k, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("index: segment %d/%d: %w", trackID, k, ErrNotFound)
+	}
+	return nil
+}
+
+// Deliveries returns the deliveries recorded for (track, K) in the order
+// they were recorded.
+func (db *DB) Deliveries(ctx context.Context, trackID, k int64) ([]Delivery, error) {
+	rows, err := db.reader.QueryContext(ctx, `
+SELECT track_id, k, source_id, outcome, ept, duration, size, sha256, identical, timing_equal, received_at, detail
+FROM deliveries WHERE track_id = ? AND k = ? ORDER BY id`, trackID, k)
+	if err != nil {
+		return nil, fmt.Errorf("index: deliveries %d/%d: %w", trackID, k, err)
+	}
+	defer rows.Close()
+	var out []Delivery
+	for rows.Next() {
+		var d Delivery
+		var outcome string
+		var ept, dur, recv int64
+		if err := rows.Scan(&d.TrackID, &d.K, &d.SourceID, &outcome, &ept, &dur, &d.Size, &d.SHA256,
+			&d.Identical, &d.TimingEqual, &recv, &d.Detail); err != nil {
+			return nil, fmt.Errorf("index: deliveries %d/%d: %w", trackID, k, err)
+		}
+		d.Outcome, d.EPT, d.Duration, d.ReceivedAt = Outcome(outcome), u64(ept), u64(dur), fromNanos(recv)
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: deliveries %d/%d: %w", trackID, k, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,155 @@
+// Package layout says where every object of an archive lives. Every key is a
+// pure function of (channel, representation, epoch index K) or of an object's
+// content, so a segment is found from time alone, without listing. LAYOUT.md
+// at the repository root is the normative description of these keys.
+package layout
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Object metadata keys written with every media segment. They let an index be
+// rebuilt from object attributes without reading object bodies.
+const (
+	MetaEPT       = "reap-ept"       // earliest presentation time, track timescale ticks
+	MetaDuration  = "reap-dur"       // segment duration, ticks
+	MetaTimescale = "reap-timescale" // track timescale
+	MetaSegDur    = "reap-segdur"    // nominal segment duration D*T, ticks
+	MetaSHA256    = "reap-sha256"    // hex sha256 of the object body
+	MetaInit      = "reap-init"      // hash id of the init segment the segment decodes with
+	MetaSource    = "reap-source"    // name of the source that delivered the stored copy
+)
+
+// Kind is what an object key denotes.
+type Kind int
+
+// Kinds of archive objects.
+const (
+	KindUnknown Kind = iota
+	KindMedia        // <channel>/<rep>/<K>.<ext>
+	KindInit         // <channel>/<rep>/init-<hash>.mp4
+	KindIMPD         // <channel>/impd-<hash>.mpd
+)
+
+// Object is a parsed key.
+type Object struct {
+	Kind    Kind
+	Channel string
+	Rep     string
+	K       int64  // KindMedia
+	Hash    string // KindInit, KindIMPD
+	Ext     string // without dot
+}
+
+// HashLen is the number of hex digits of sha256 used in content-addressed keys.
+const HashLen = 16
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// ErrBadName is returned for channel, source or representation names that
+// cannot be used as key components.
+var ErrBadName = errors.New("invalid name")
+
+// ValidName checks a channel, source or representation name: 1–128 characters
+// of [A-Za-z0-9._-], starting with a letter or digit (so never "." or "..").
+func ValidName(kind, s string) error {
+	if !nameRE.MatchString(s) {
+		return fmt.Errorf("%w: %s %q (want 1-128 of [A-Za-z0-9._-], starting with a letter or digit)", ErrBadName, kind, s)
+	}
+	return nil
+}
+
+// Ext returns the extension (no dot) of a track's media segments. It is
+// "m4s" for every track type: the CMAF extensions (cmfv, cmfa, cmft, cmfm)
+// would say more, but ffmpeg's DASH demuxer refuses to open them (its
+// allowed_extensions list), and zero-copy exports must play as they are.
+// The track type is recorded in the init segment and the index. The index
+// keeps the extension per track, so a later layout version can change it.
+func Ext(contentType string) string {
+	_ = contentType
+	return "m4s"
+}
+
+// InitExt is the extension of init segments.
+const InitExt = "mp4"
+
+// MediaKey is the key of media segment K of a representation.
+func MediaKey(channel, rep string, k int64, ext string) string {
+	return channel + "/" + rep + "/" + strconv.FormatInt(k, 10) + "." + ext
+}
+
+// InitKey is the key of an init segment (CMAF header), addressed by content.
+// hash is the full or shortened hex sha256; it is cut to HashLen.
+func InitKey(channel, rep, hash string) string {
+	return channel + "/" + rep + "/init-" + short(hash) + "." + InitExt
+}
+
+// IMPDKey is the key of an I-MPD as received, addressed by content.
+func IMPDKey(channel, hash string) string {
+	return channel + "/impd-" + short(hash) + ".mpd"
+}
+
+// InitID is the short content id of an init segment, as used in keys and in
+// MetaInit.
+func InitID(hash string) string { return short(hash) }
+
+func short(h string) string {
+	if len(h) > HashLen {
+		return h[:HashLen]
+	}
+	return h
+}
+
+// Parse interprets a key. Keys that are not archive objects give KindUnknown
+// and no error; malformed archive keys give an error.
+func Parse(key string) (Object, error) {
+	parts := strings.Split(key, "/")
+	switch len(parts) {
+	case 2:
+		name := parts[1]
+		if strings.HasPrefix(name, "impd-") && strings.HasSuffix(name, ".mpd") {
+			h := strings.TrimSuffix(strings.TrimPrefix(name, "impd-"), ".mpd")
+			if !isHex(h) {
+				return Object{}, fmt.Errorf("layout: bad I-MPD key %q", key)
+			}
+			return Object{Kind: KindIMPD, Channel: parts[0], Hash: h, Ext: "mpd"}, nil
+		}
+		return Object{}, nil
+	case 3:
+		ch, rep, name := parts[0], parts[1], parts[2]
+		dot := strings.LastIndexByte(name, '.')
+		if dot <= 0 {
+			return Object{}, nil
+		}
+		base, ext := name[:dot], name[dot+1:]
+		if strings.HasPrefix(base, "init-") {
+			h := strings.TrimPrefix(base, "init-")
+			if !isHex(h) {
+				return Object{}, fmt.Errorf("layout: bad init key %q", key)
+			}
+			return Object{Kind: KindInit, Channel: ch, Rep: rep, Hash: h, Ext: ext}, nil
+		}
+		k, err := strconv.ParseInt(base, 10, 64)
+		if err != nil || k < 0 {
+			return Object{}, nil
+		}
+		return Object{Kind: KindMedia, Channel: ch, Rep: rep, K: k, Ext: ext}, nil
+	}
+	return Object{}, nil
+}
+
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,744 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Eyevinn/dash-mpd/mpd"
+)
+
+// maxTimelineEntries bounds how many segments one SegmentTimeline may expand
+// to (S@r can be arbitrarily large), so a hostile or broken MPD cannot make
+// the parser allocate without limit.
+const maxTimelineEntries = 1 << 20
+
+// relativeStandIn is the base used when ParseLive gets no MPD URL; URLs
+// that stay under it are returned relative.
+const relativeStandIn = "http://relative.invalid/"
+
+// ParseLive parses a live (dynamic) or static MPD fetched from mpdURL (used to resolve relative URLs, together with any
+// BaseURL at MPD/Period/AdaptationSet/Representation level) into per-Representation addressing.
+//
+// Every segment is placed on the epoch timeline: a SegmentTimeline entry
+// starts at (AST + Period@start)*T + S@t − PTO ticks; with
+// SegmentTemplate@duration, segment Number n starts at
+// (AST + Period@start)*T + (n − startNumber)*@duration. Both are the same
+// rule, MPD time = Period start + (media time − PTO)/T, since the media time
+// of $Number$ segment n is PTO + (n − startNumber)*@duration: PTO moves
+// $Number$ segments on the media timeline, not on the MPD timeline.
+// K = round(start / SegDur).
+func ParseLive(data []byte, mpdURL string) (*Live, error) {
+	m, err := mpd.MPDFromBytes(data)
+	if err != nil {
+		if mpdURL != "" {
+			return nil, fmt.Errorf("manifest: malformed MPD XML from %s: %w", mpdURL, err)
+		}
+		return nil, fmt.Errorf("manifest: malformed MPD XML: %w", err)
+	}
+	var base *url.URL
+	if mpdURL != "" {
+		base, err = url.Parse(mpdURL)
+		if err != nil {
+			return nil, fmt.Errorf("manifest: bad MPD URL %q: %w", mpdURL, err)
+		}
+	} else {
+		// Resolve against a stand-in and strip it afterwards: net/url
+		// turns a relative reference against an empty base into "/…".
+		base, _ = url.Parse(relativeStandIn)
+	}
+	l := &Live{Type: m.GetType(), Raw: data}
+	if l.Type != mpd.DYNAMIC_TYPE && l.Type != mpd.STATIC_TYPE {
+		return nil, fmt.Errorf("manifest: MPD@type %q is neither dynamic nor static", l.Type)
+	}
+	var ast time.Time
+	if m.AvailabilityStartTime != "" {
+		ast, err = parseDateTime(string(m.AvailabilityStartTime))
+		if err != nil {
+			return nil, fmt.Errorf("manifest: MPD@availabilityStartTime: %w", err)
+		}
+	} else if l.Type == mpd.DYNAMIC_TYPE {
+		return nil, errors.New("manifest: dynamic MPD without availabilityStartTime")
+	} else {
+		ast = time.Unix(0, 0).UTC()
+	}
+	l.AvailabilityStartUnix = float64(ast.Unix()) + float64(ast.Nanosecond())/1e9
+	if m.MinimumUpdatePeriod != nil {
+		l.MinimumUpdatePeriod = m.MinimumUpdatePeriod.Seconds()
+	}
+	if m.TimeShiftBufferDepth != nil {
+		l.TimeShiftBufferDepth = m.TimeShiftBufferDepth.Seconds()
+	}
+	switch len(m.Periods) {
+	case 0:
+		return nil, errors.New("manifest: MPD has no Period")
+	case 1:
+	default:
+		return nil, fmt.Errorf("manifest: multiple Periods are not supported in a live source (MPD has %d)", len(m.Periods))
+	}
+	p := m.Periods[0]
+	if p.XlinkHref != "" {
+		return nil, errors.New("manifest: Period with xlink:href is not supported")
+	}
+	var periodStart time.Duration
+	if p.Start != nil {
+		periodStart = time.Duration(*p.Start)
+	}
+	// Period end relative to the Period start, if known.
+	var periodDur *time.Duration
+	switch {
+	case p.Duration != nil:
+		d := time.Duration(*p.Duration)
+		periodDur = &d
+	case l.Type == mpd.STATIC_TYPE && m.MediaPresentationDuration != nil:
+		d := time.Duration(*m.MediaPresentationDuration) - periodStart
+		periodDur = &d
+	}
+	// Period origin on the epoch timeline, in nanoseconds.
+	originNs := new(big.Int).Mul(big.NewInt(ast.Unix()), big.NewInt(1e9))
+	originNs.Add(originNs, big.NewInt(int64(ast.Nanosecond())+int64(periodStart)))
+
+	periodBase, periodATO, err := resolveChain(base, m.BaseURL, p.BaseURLs)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: Period: %w", err)
+	}
+	seen := map[string]bool{}
+	for ai, as := range p.AdaptationSets {
+		asName := adaptationSetName(as, ai)
+		if as.XlinkHref != "" {
+			return nil, fmt.Errorf("manifest: AdaptationSet %s: xlink:href is not supported", asName)
+		}
+		if len(as.Representations) == 0 {
+			return nil, fmt.Errorf("manifest: AdaptationSet %s: no Representation", asName)
+		}
+		for _, rep := range as.Representations {
+			where := fmt.Sprintf("AdaptationSet %s Representation %s", asName, rep.Id)
+			if rep.Id == "" {
+				return nil, fmt.Errorf("manifest: AdaptationSet %s: Representation without id", asName)
+			}
+			if seen[rep.Id] {
+				return nil, fmt.Errorf("manifest: %s: duplicate Representation id", where)
+			}
+			seen[rep.Id] = true
+			tr, err := parseTrack(p, as, rep, periodBase, periodATO, originNs, periodDur)
+			if err != nil {
+				return nil, fmt.Errorf("manifest: %s: %w", where, err)
+			}
+			if mpdURL == "" {
+				tr.InitURL = strings.TrimPrefix(tr.InitURL, relativeStandIn)
+				tr.MediaTemplate = strings.TrimPrefix(tr.MediaTemplate, relativeStandIn)
+			}
+			l.Tracks = append(l.Tracks, *tr)
+		}
+	}
+	if len(l.Tracks) == 0 {
+		return nil, errors.New("manifest: MPD has no Representation")
+	}
+	finishDurations(l)
+	return l, nil
+}
+
+// Track returns the track of Representation rep.
+func (l *Live) Track(rep string) (*LiveTrack, bool) {
+	for i := range l.Tracks {
+		if l.Tracks[i].Rep == rep {
+			return &l.Tracks[i], true
+		}
+	}
+	return nil, false
+}
+
+// EntryFor returns the timeline entry of epoch index k. Beyond the last
+// listed entry of an open-ended timeline (last S@r = -1 with no known end)
+// it extrapolates with that entry's duration.
+func (t *LiveTrack) EntryFor(k int64) (TimelineEntry, bool) {
+	n := len(t.Timeline)
+	if n == 0 {
+		return TimelineEntry{}, false
+	}
+	i := sort.Search(n, func(i int) bool { return t.Timeline[i].K >= k })
+	if i < n && t.Timeline[i].K == k {
+		return t.Timeline[i], true
+	}
+	last := t.Timeline[n-1]
+	if i < n || !t.OpenEnded || last.D == 0 || t.SegDur == 0 {
+		return TimelineEntry{}, false
+	}
+	// k > last.K: find j >= 1 with round((last.T + j*D)/SegDur) == k.
+	target := float64(k)*float64(t.SegDur) - float64(last.T)
+	j := int64(math.Round(target / float64(last.D)))
+	for _, c := range []int64{j, j - 1, j + 1} {
+		if c < 1 {
+			continue
+		}
+		tt := last.T + uint64(c)*last.D
+		if roundDiv(int64(tt), int64(t.SegDur)) == k {
+			e := TimelineEntry{T: tt, D: last.D, K: k}
+			if t.Mode == ByNumber {
+				e.Number = last.Number + c
+			}
+			return e, true
+		}
+	}
+	return TimelineEntry{}, false
+}
+
+// MediaURL returns the absolute URL of the media segment with epoch index k.
+// ByNumber: $Number$ = k + NumberOffset (or the entry's Number when the
+// timeline lists k). ByTime: $Time$ = the entry's MPD time (S@t); the entry
+// for k must be in the timeline.
+func (t *LiveTrack) MediaURL(k int64) (string, error) {
+	toks, err := parseTemplate(t.MediaTemplate)
+	if err != nil {
+		return "", fmt.Errorf("manifest: Representation %s: %w", t.Rep, err)
+	}
+	vals := map[string]string{}
+	switch t.Mode {
+	case ByNumber:
+		num := k + t.NumberOffset
+		if e, ok := t.EntryFor(k); ok && len(t.Timeline) > 0 {
+			num = e.Number
+		}
+		if num < 0 {
+			return "", fmt.Errorf("manifest: Representation %s: segment K=%d maps to negative $Number$ %d", t.Rep, k, num)
+		}
+		vals[identNumber] = strconv.FormatInt(num, 10)
+	case ByTime:
+		e, ok := t.EntryFor(k)
+		if !ok {
+			return "", fmt.Errorf("manifest: Representation %s: no SegmentTimeline entry for K=%d", t.Rep, k)
+		}
+		mt := int64(e.T) + t.TimeOffset
+		if mt < 0 {
+			return "", fmt.Errorf("manifest: Representation %s: segment K=%d maps to negative $Time$", t.Rep, k)
+		}
+		vals[identTime] = strconv.FormatInt(mt, 10)
+	default:
+		return "", fmt.Errorf("manifest: Representation %s: unknown address mode %d", t.Rep, t.Mode)
+	}
+	u, err := renderTemplate(toks, vals, true)
+	if err != nil {
+		return "", fmt.Errorf("manifest: Representation %s: media template %q: %w", t.Rep, t.MediaTemplate, err)
+	}
+	return u, nil
+}
+
+// adaptationSetName names an AdaptationSet in errors: its id, else its
+// 1-based position as "#n".
+func adaptationSetName(as *mpd.AdaptationSetType, i int) string {
+	if as.Id != nil {
+		return strconv.FormatUint(uint64(*as.Id), 10)
+	}
+	return "#" + strconv.Itoa(i+1)
+}
+
+// segTemplate is a SegmentTemplate with Period → AdaptationSet →
+// Representation inheritance applied (lower levels override).
+type segTemplate struct {
+	media, init string
+	timescale   uint32
+	duration    *uint32
+	startNumber uint32
+	pto         uint64
+	timeline    *mpd.SegmentTimelineType
+	ato         float64
+}
+
+func mergeTemplates(levels ...*mpd.SegmentTemplateType) (*segTemplate, bool) {
+	st := &segTemplate{timescale: 1, startNumber: 1}
+	found := false
+	for _, l := range levels {
+		if l == nil {
+			continue
+		}
+		found = true
+		if l.Media != "" {
+			st.media = l.Media
+		}
+		if l.Initialization != "" {
+			st.init = l.Initialization
+		} else if l.SegmentBaseType.Initialization != nil && l.SegmentBaseType.Initialization.SourceURL != "" {
+			st.init = string(l.SegmentBaseType.Initialization.SourceURL)
+		}
+		if l.Timescale != nil {
+			st.timescale = *l.Timescale
+		}
+		if l.Duration != nil {
+			st.duration = l.Duration
+		}
+		if l.StartNumber != nil {
+			st.startNumber = *l.StartNumber
+		}
+		if l.PresentationTimeOffset != nil {
+			st.pto = *l.PresentationTimeOffset
+		}
+		if l.SegmentTimeline != nil {
+			st.timeline = l.SegmentTimeline
+		}
+		if l.AvailabilityTimeOffset != 0 {
+			st.ato = float64(l.AvailabilityTimeOffset)
+		}
+	}
+	return st, found
+}
+
+func parseTrack(p *mpd.Period, as *mpd.AdaptationSetType, rep *mpd.RepresentationType,
+	periodBase *url.URL, periodATO float64, originNs *big.Int, periodDur *time.Duration) (*LiveTrack, error) {
+	st, ok := mergeTemplates(p.SegmentTemplate, as.SegmentTemplate, rep.SegmentTemplate)
+	if !ok {
+		for _, c := range []struct {
+			list, base bool
+		}{{rep.SegmentList != nil, rep.SegmentBase != nil}, {as.SegmentList != nil, as.SegmentBase != nil}, {p.SegmentList != nil, p.SegmentBase != nil}} {
+			if c.list {
+				return nil, errors.New("SegmentList addressing is not supported (only SegmentTemplate)")
+			}
+			if c.base {
+				return nil, errors.New("SegmentBase (single-file, indexed) addressing is not supported (only SegmentTemplate)")
+			}
+		}
+		return nil, errors.New("no SegmentTemplate")
+	}
+	if st.timescale == 0 {
+		return nil, errors.New("SegmentTemplate@timescale is 0")
+	}
+	t := &LiveTrack{
+		Rep:        rep.Id,
+		MimeType:   firstNonEmpty(rep.MimeType, as.MimeType),
+		Codecs:     firstNonEmpty(rep.Codecs, as.Codecs),
+		Lang:       as.Lang,
+		Bandwidth:  int(rep.Bandwidth),
+		Width:      int(firstNonZero(rep.Width, as.Width)),
+		Height:     int(firstNonZero(rep.Height, as.Height)),
+		FrameRate:  string(firstNonEmpty(string(rep.FrameRate), string(as.FrameRate))),
+		Timescale:  st.timescale,
+		SampleRate: sampleRate(rep.AudioSamplingRate, as.AudioSamplingRate),
+		Channels:   channels(rep.AudioChannelConfigurations, as.AudioChannelConfigurations),
+	}
+	for _, r := range as.Roles {
+		if r != nil && r.Value != "" {
+			t.Roles = append(t.Roles, r.Value)
+		}
+	}
+	t.ContentType = contentTypeOf(string(as.ContentType), t.MimeType, t.Codecs)
+
+	repBase, baseATO, err := resolveChain(periodBase, as.BaseURLs, rep.BaseURLs)
+	if err != nil {
+		return nil, err
+	}
+	t.AvailabilityTimeOffset = periodATO + baseATO + st.ato
+
+	// URL templates.
+	fixed := map[string]string{
+		identRepresentationID: rep.Id,
+		identBandwidth:        strconv.FormatUint(uint64(rep.Bandwidth), 10),
+	}
+	if st.media == "" {
+		return nil, errors.New("SegmentTemplate has no @media")
+	}
+	mediaToks, err := parseTemplate(st.media)
+	if err != nil {
+		return nil, fmt.Errorf("media %w", err)
+	}
+	hasNum, hasTime := hasIdent(mediaToks, identNumber), hasIdent(mediaToks, identTime)
+	switch {
+	case hasNum && hasTime:
+		return nil, fmt.Errorf("media template %q has both $Number$ and $Time$", st.media)
+	case !hasNum && !hasTime:
+		return nil, fmt.Errorf("media template %q has neither $Number$ nor $Time$", st.media)
+	case hasIdent(mediaToks, identSubNumber):
+		return nil, fmt.Errorf("media template %q: $SubNumber$ (segment sequences) is not supported", st.media)
+	}
+	if hasTime {
+		t.Mode = ByTime
+	}
+	partial, err := renderTemplate(mediaToks, fixed, false)
+	if err != nil {
+		return nil, err
+	}
+	partialToks, _ := parseTemplate(partial)
+	if t.MediaTemplate, err = resolveTemplate(repBase, partialToks); err != nil {
+		return nil, fmt.Errorf("media template %q: %w", st.media, err)
+	}
+	if st.init != "" {
+		initToks, err := parseTemplate(st.init)
+		if err != nil {
+			return nil, fmt.Errorf("initialization %w", err)
+		}
+		if hasIdent(initToks, identNumber) || hasIdent(initToks, identTime) || hasIdent(initToks, identSubNumber) {
+			return nil, fmt.Errorf("initialization template %q must not contain $Number$, $Time$ or $SubNumber$", st.init)
+		}
+		initStr, err := renderTemplate(initToks, fixed, true)
+		if err != nil {
+			return nil, fmt.Errorf("initialization template %q: %w", st.init, err)
+		}
+		ref, err := url.Parse(initStr)
+		if err != nil {
+			return nil, fmt.Errorf("initialization template %q: %w", st.init, err)
+		}
+		t.InitURL = repBase.ResolveReference(ref).String()
+	}
+
+	// Origin of the Period on the epoch timeline in this track's ticks.
+	originTicks := new(big.Int).Mul(originNs, big.NewInt(int64(st.timescale)))
+	rem := new(big.Int)
+	originTicks.QuoRem(originTicks, big.NewInt(1e9), rem)
+	if rem.Sign() != 0 {
+		return nil, fmt.Errorf("availabilityStartTime + Period@start is not a whole number of ticks at timescale %d", st.timescale)
+	}
+	if !originTicks.IsInt64() {
+		return nil, errors.New("availabilityStartTime + Period@start is out of range")
+	}
+	origin := originTicks.Int64()
+	if st.pto > math.MaxInt64 {
+		return nil, errors.New("presentationTimeOffset is out of range")
+	}
+	t.TimeOffset = int64(st.pto) - origin
+
+	switch {
+	case st.timeline != nil:
+		if err := expandTimeline(t, st, periodDur); err != nil {
+			return nil, err
+		}
+	case t.Mode == ByTime:
+		return nil, errors.New("$Time$ addressing needs a SegmentTimeline")
+	case st.duration == nil || *st.duration == 0:
+		return nil, errors.New("SegmentTemplate has neither @duration nor a SegmentTimeline")
+	default:
+		d := int64(*st.duration)
+		t.SegDur = uint64(d)
+		// Number n starts at origin + (n − startNumber)*d on the epoch
+		// timeline; that must sit on the K*d grid.
+		if origin%d != 0 {
+			return nil, fmt.Errorf("segments are not on the epoch grid: (availabilityStartTime + Period@start)*timescale = %d ticks is not a multiple of @duration %d (AST not aligned)", origin, d)
+		}
+		t.NumberOffset = int64(st.startNumber) - origin/d
+	}
+	return t, nil
+}
+
+// expandTimeline expands the SegmentTimeline into t.Timeline (epoch ticks;
+// K is filled later by finishDurations once SegDur is known).
+func expandTimeline(t *LiveTrack, st *segTemplate, periodDur *time.Duration) error {
+	ss := st.timeline.S
+	if len(st.timeline.Pattern) > 0 {
+		return errors.New("SegmentTimeline Pattern (6th edition) is not supported")
+	}
+	var endMedia *uint64 // period end in media time (ticks), if known
+	if periodDur != nil && *periodDur > 0 {
+		e := st.pto + uint64(math.Round(periodDur.Seconds()*float64(st.timescale)))
+		endMedia = &e
+	}
+	var cur uint64
+	num := int64(st.startNumber)
+	for i, s := range ss {
+		if s == nil {
+			continue
+		}
+		if s.D == 0 {
+			return fmt.Errorf("SegmentTimeline S[%d] has no @d", i)
+		}
+		if s.K != nil && *s.K > 1 {
+			return fmt.Errorf("SegmentTimeline S[%d]: segment sequences (S@k) are not supported", i)
+		}
+		if s.T != nil {
+			if i > 0 && *s.T < cur {
+				return fmt.Errorf("SegmentTimeline S[%d]@t=%d overlaps the previous segment ending at %d", i, *s.T, cur)
+			}
+			cur = *s.T
+		}
+		if s.N != nil {
+			if int64(*s.N) < num && i > 0 {
+				return fmt.Errorf("SegmentTimeline S[%d]@n=%d goes backwards (expected >= %d)", i, *s.N, num)
+			}
+			num = int64(*s.N)
+		}
+		count := int64(s.R) + 1
+		if s.R < 0 {
+			if s.R != -1 {
+				return fmt.Errorf("SegmentTimeline S[%d]@r=%d is invalid", i, s.R)
+			}
+			var until uint64
+			switch {
+			case i+1 < len(ss) && ss[i+1] != nil:
+				if ss[i+1].T == nil {
+					return fmt.Errorf("SegmentTimeline S[%d]@r=-1 is followed by an S without @t", i)
+				}
+				until = *ss[i+1].T
+			case endMedia != nil:
+				until = *endMedia
+			default:
+				// Open end: list this entry once, extrapolate in EntryFor.
+				t.OpenEnded = true
+				until = cur + s.D
+			}
+			if until <= cur {
+				count = 0
+			} else {
+				count = int64((until - cur + s.D - 1) / s.D)
+			}
+		}
+		if int64(len(t.Timeline))+count > maxTimelineEntries {
+			return fmt.Errorf("SegmentTimeline expands to more than %d segments", maxTimelineEntries)
+		}
+		for j := int64(0); j < count; j++ {
+			ep := int64(cur) - t.TimeOffset
+			if cur > math.MaxInt64 || ep < 0 {
+				return fmt.Errorf("SegmentTimeline S[%d]: segment at t=%d is before the epoch or out of range", i, cur)
+			}
+			t.Timeline = append(t.Timeline, TimelineEntry{T: uint64(ep), D: s.D, Number: num})
+			cur += s.D
+			num++
+		}
+	}
+	if len(t.Timeline) == 0 {
+		// An empty timeline is allowed in an I-MPD; SegDur is unknown then.
+		return nil
+	}
+	t.SegDur = nominalDuration(t.Timeline, st.timescale)
+	return nil
+}
+
+// nominalDuration estimates the nominal segment duration of a timeline:
+// the mean d rounded to whole milliseconds (audio with constrained
+// variation alternates e.g. 96256/95232 at 48 kHz, mean 96000). With few
+// entries the mean of varying durations is off by up to (max d − min d)/n,
+// so within that window the roundest millisecond value wins (1 s, 500 ms,
+// 100 ms, … multiples), e.g. 96256, 96256, 95232 → 1998.2 ms → 2000 ms.
+func nominalDuration(tl []TimelineEntry, timescale uint32) uint64 {
+	var sum big.Int
+	minD, maxD := tl[0].D, tl[0].D
+	for _, e := range tl {
+		sum.Add(&sum, new(big.Int).SetUint64(e.D))
+		minD, maxD = min(minD, e.D), max(maxD, e.D)
+	}
+	n := float64(len(tl))
+	ts := float64(timescale)
+	meanMs, _ := new(big.Rat).SetFrac(new(big.Int).Mul(&sum, big.NewInt(1000)), big.NewInt(int64(len(tl))*int64(timescale))).Float64()
+	window := float64(maxD-minD) * 1000 / (n * ts)
+	ms := math.Round(meanMs)
+	for _, g := range []float64{1000, 500, 100, 50, 10, 5} {
+		if c := math.Round(meanMs/g) * g; c > 0 && math.Abs(c-meanMs) <= window {
+			ms = c
+			break
+		}
+	}
+	if ms > 0 {
+		if d := uint64(math.Round(ms * ts / 1000)); d > 0 {
+			return d
+		}
+	}
+	// Sub-millisecond durations or tiny timescales: the mean in ticks.
+	return uint64(roundRat(&sum, big.NewInt(int64(len(tl)))))
+}
+
+// finishDurations sets the channel duration D, snaps tracks whose timeline
+// is on D's grid to exactly D, and fills timeline K values and NumberOffset.
+func finishDurations(l *Live) {
+	ref := -1
+	for i := range l.Tracks {
+		if l.Tracks[i].SegDur == 0 {
+			continue
+		}
+		if l.Tracks[i].ContentType == "video" {
+			ref = i
+			break
+		}
+		if ref < 0 {
+			ref = i
+		}
+	}
+	if ref < 0 {
+		return
+	}
+	rt := &l.Tracks[ref]
+	l.SegDurSeconds = float64(rt.SegDur) / float64(rt.Timescale)
+	for i := range l.Tracks {
+		t := &l.Tracks[i]
+		if len(t.Timeline) > 0 && i != ref {
+			// Candidate: D in this track's timescale, if a whole number of ticks.
+			num := new(big.Int).Mul(new(big.Int).SetUint64(rt.SegDur), big.NewInt(int64(t.Timescale)))
+			rem := new(big.Int)
+			num.QuoRem(num, big.NewInt(int64(rt.Timescale)), rem)
+			if rem.Sign() == 0 && num.IsUint64() && num.Uint64() > 0 {
+				cand := num.Uint64()
+				diff := int64(t.SegDur) - int64(cand)
+				if diff < 0 {
+					diff = -diff
+				}
+				if diff*1000 <= int64(t.Timescale) || onGrid(t.Timeline, cand) {
+					t.SegDur = cand
+				}
+			}
+		}
+		if len(t.Timeline) > 0 && t.SegDur > 0 {
+			for j := range t.Timeline {
+				t.Timeline[j].K = roundDiv(int64(t.Timeline[j].T), int64(t.SegDur))
+			}
+			if t.Mode == ByNumber {
+				last := t.Timeline[len(t.Timeline)-1]
+				t.NumberOffset = last.Number - last.K
+			}
+		}
+	}
+}
+
+// onGrid reports whether every entry starts within SegDur/8 of a multiple
+// of segDur and lasts within segDur/8 of it: the REaP constrained
+// variation (an audio frame) is far below that.
+func onGrid(tl []TimelineEntry, segDur uint64) bool {
+	tol := segDur / 8
+	for _, e := range tl {
+		if absDiff(e.D, segDur) > tol {
+			return false
+		}
+		k := uint64(roundDiv(int64(e.T), int64(segDur)))
+		if absDiff(e.T, k*segDur) > tol {
+			return false
+		}
+	}
+	return true
+}
+
+func absDiff(a, b uint64) uint64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// roundDiv returns round(x / d) for d > 0 (halves round up), without
+// overflowing for large x.
+func roundDiv(x, d int64) int64 {
+	q, r := x/d, x%d
+	if r < 0 {
+		q, r = q-1, r+d
+	}
+	if r >= d-r {
+		q++
+	}
+	return q
+}
+
+// roundRat returns round(a / b) for positive b.
+func roundRat(a, b *big.Int) int64 {
+	q, r := new(big.Int).QuoRem(a, b, new(big.Int))
+	if new(big.Int).Lsh(r, 1).Cmp(b) >= 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	return q.Int64()
+}
+
+// parseDateTime parses an xs:dateTime; one without a time zone is UTC.
+func parseDateTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("bad xs:dateTime %q", s)
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func firstNonZero(a, b uint32) uint32 {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+func sampleRate(rep, as *mpd.UIntVectorType) int {
+	for _, v := range []*mpd.UIntVectorType{rep, as} {
+		if v == nil {
+			continue
+		}
+		f := strings.Fields(string(*v))
+		if len(f) > 0 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// cicpChannels maps MPEG-B CICP ChannelConfiguration indexes to channel counts.
+var cicpChannels = map[int]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 8, 9: 3, 10: 4, 11: 7, 12: 8, 13: 24, 14: 8, 15: 12, 16: 10, 17: 12, 18: 14, 19: 12, 20: 14}
+
+func channels(rep, as []*mpd.DescriptorType) int {
+	list := rep
+	if len(list) == 0 {
+		list = as
+	}
+	for _, d := range list {
+		if d == nil {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(d.Value))
+		switch string(d.SchemeIdUri) {
+		case mpd.AUDIO_CHANNEL_CONFIGURATION_MPEG_DASH:
+			if err == nil {
+				return n
+			}
+		case "urn:mpeg:mpegB:cicp:ChannelConfiguration":
+			if err == nil {
+				return cicpChannels[n]
+			}
+		case mpd.AUDIO_CHANNEL_CONFIGURATION_MPEG_DOLBY:
+			// 16-bit hex mask, not a count; leave unknown.
+		default:
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// contentTypeOf derives video/audio/text/... from AdaptationSet@contentType,
+// else the mimeType (and codecs for application/mp4).
+func contentTypeOf(asContentType, mimeType, codecs string) string {
+	if asContentType != "" {
+		return asContentType
+	}
+	mt := strings.ToLower(mimeType)
+	c := strings.ToLower(codecs)
+	switch {
+	case strings.HasPrefix(mt, "video/"):
+		return "video"
+	case strings.HasPrefix(mt, "audio/"):
+		return "audio"
+	case strings.HasPrefix(mt, "text/"), mt == "application/ttml+xml":
+		return "text"
+	case strings.HasPrefix(mt, "image/"):
+		return "image"
+	case mt == "application/mp4":
+		if strings.HasPrefix(c, "stpp") || strings.HasPrefix(c, "wvtt") {
+			return "text"
+		}
+		return "metadata"
+	}
+	for _, p := range []string{"avc1", "avc3", "hvc1", "hev1", "av01", "vp09", "vvc1", "vvi1", "dvh1", "dvhe"} {
+		if strings.HasPrefix(c, p) {
+			return "video"
+		}
+	}
+	for _, p := range []string{"mp4a", "ac-3", "ec-3", "ac-4", "opus", "flac", "mhm1", "mha1"} {
+		if strings.HasPrefix(c, p) {
+			return "audio"
+		}
+	}
+	return ""
+}

@@ -1,0 +1,570 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Eyevinn/dash-mpd/mpd"
+)
+
+// VoDSegment is one archived media segment of a track: its epoch index K,
+// its earliest presentation time EPT and its duration, both in the track
+// timescale on the epoch timeline (EPT is tfdt-based, seconds since
+// 1970-01-01 times the timescale).
+type VoDSegment struct {
+	K        int64
+	EPT      uint64
+	Duration uint64
+}
+
+// VoDTrack is one Representation of a VoD presentation.
+type VoDTrack struct {
+	Rep, ContentType, MimeType, Codecs, Lang string
+	Roles                                    []string
+	Bandwidth, Width, Height                 int
+	FrameRate                                string
+	SampleRate, Channels                     int
+	Timescale                                uint32
+	SegDur                                   uint64 // nominal segment duration D*T in ticks
+	// InitPath is the init segment's URL path relative to the BaseURL,
+	// e.g. "ch1/V300/init-0123456789abcdef.cmfv" (a literal path; "$" is
+	// escaped when it is put into the template).
+	InitPath string
+	// MediaPattern is the relative media template with $Number$ (a format
+	// tag such as $Number%08d$ is allowed), e.g. "ch1/V300/$Number$.cmfv".
+	MediaPattern string
+	// Segments are ordered by K and may have holes (gaps).
+	Segments []VoDSegment
+}
+
+// VoDPeriod is one Period of a VoD presentation: a stretch of the archive
+// in which every track keeps one init segment (a new Period is needed when
+// an init segment changes).
+type VoDPeriod struct {
+	// ID is Period@id; "P<index>" when empty.
+	ID string
+	// StartK optionally sets the epoch index at which the Period begins
+	// (e.g. the start of the requested range when it begins in a gap). It
+	// must give the same instant StartK*SegDur/Timescale for every track.
+	// When nil the Period begins at the earliest first-segment instant
+	// K_first*SegDur/Timescale over its tracks.
+	StartK *int64
+	Tracks []VoDTrack
+}
+
+// VoDInput describes a static presentation built from archived segments.
+// The presentation timeline starts at 0 at the start of the first Period.
+type VoDInput struct {
+	Title   string // ProgramInformation/Title; omitted when empty
+	BaseURL string // MPD-level BaseURL; omitted when empty
+	// MinBufferTime is MPD@minBufferTime; when 0 the longest nominal
+	// segment duration of any track is used.
+	MinBufferTime time.Duration
+	Periods       []VoDPeriod
+}
+
+// VoDProfile is the profile BuildVoD signals.
+const VoDProfile = mpd.PROFILE_LIVE
+
+const roleScheme = "urn:mpeg:dash:role:2011"
+
+// BuildVoD writes a static MPD (isoff-live profile) for in. The output is a
+// pure function of in (no publishTime, no clock): the same input gives the
+// same bytes.
+//
+// Each track gets a SegmentTemplate with $Number$ = K (startNumber = its
+// first K) and a SegmentTimeline whose S@t/S@d are the archived EPTs and
+// durations (runs collapsed with S@r). A hole leaves a jump in S@t, and the
+// first S after a hole carries S@n = its K, since $Number$ is otherwise
+// positional in a SegmentTimeline. All tracks of a Period share one
+// presentationTimeOffset instant (the Period start, converted into each
+// timescale), so audio and video stay in sync even when audio EPTs sit a
+// few ms off the K*D grid.
+func BuildVoD(in VoDInput) ([]byte, error) {
+	if len(in.Periods) == 0 {
+		return nil, errors.New("manifest: VoD has no Period")
+	}
+	m := mpd.NewMPD(mpd.STATIC_TYPE)
+	m.Profiles = VoDProfile
+	if in.Title != "" {
+		m.ProgramInformation = []*mpd.ProgramInformationType{{Title: in.Title}}
+	}
+	if in.BaseURL != "" {
+		m.BaseURL = []*mpd.BaseURLType{mpd.NewBaseURL(in.BaseURL)}
+	}
+
+	var vodStart, end *big.Rat // seconds on the epoch timeline
+	var prevStart *big.Rat
+	maxSegDur := new(big.Rat)
+	for pi := range in.Periods {
+		vp := &in.Periods[pi]
+		id := vp.ID
+		if id == "" {
+			id = "P" + strconv.Itoa(pi)
+		}
+		where := "Period " + id
+		if len(vp.Tracks) == 0 {
+			return nil, fmt.Errorf("manifest: %s: no tracks", where)
+		}
+		for ti := range vp.Tracks {
+			if err := checkVoDTrack(&vp.Tracks[ti]); err != nil {
+				return nil, fmt.Errorf("manifest: %s track %q: %w", where, vp.Tracks[ti].Rep, err)
+			}
+		}
+		start, err := periodStart(vp)
+		if err != nil {
+			return nil, fmt.Errorf("manifest: %s: %w", where, err)
+		}
+		if prevStart != nil && start.Cmp(prevStart) <= 0 {
+			return nil, fmt.Errorf("manifest: %s starts at %s s, not after the previous Period (%s s)",
+				where, start.FloatString(3), prevStart.FloatString(3))
+		}
+		prevStart = start
+		if vodStart == nil {
+			vodStart = start
+		}
+		p := mpd.NewPeriod()
+		p.Id = id
+		p.Start = durationOf(new(big.Rat).Sub(start, vodStart))
+		if err := buildAdaptationSets(p, vp, start); err != nil {
+			return nil, fmt.Errorf("manifest: %s: %w", where, err)
+		}
+		m.AppendPeriod(p)
+		for ti := range vp.Tracks {
+			tr := &vp.Tracks[ti]
+			last := tr.Segments[len(tr.Segments)-1]
+			e := new(big.Rat).SetFrac(new(big.Int).Add(new(big.Int).SetUint64(last.EPT), new(big.Int).SetUint64(last.Duration)),
+				big.NewInt(int64(tr.Timescale)))
+			if end == nil || e.Cmp(end) > 0 {
+				end = e
+			}
+			sd := new(big.Rat).SetFrac(new(big.Int).SetUint64(tr.SegDur), big.NewInt(int64(tr.Timescale)))
+			if sd.Cmp(maxSegDur) > 0 {
+				maxSegDur = sd
+			}
+		}
+	}
+	dur := new(big.Rat).Sub(end, vodStart)
+	if dur.Sign() <= 0 {
+		return nil, errors.New("manifest: VoD has no duration (all segments end before the first Period start)")
+	}
+	m.MediaPresentationDuration = durationOf(dur)
+	if in.MinBufferTime > 0 {
+		d := mpd.Duration(in.MinBufferTime)
+		m.MinBufferTime = &d
+	} else {
+		m.MinBufferTime = durationOf(maxSegDur)
+	}
+	out, err := m.WriteToString("  ", true)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: write MPD: %w", err)
+	}
+	return []byte(out + "\n"), nil
+}
+
+// checkVoDTrack validates one track's description and segment list.
+func checkVoDTrack(tr *VoDTrack) error {
+	switch {
+	case tr.Rep == "":
+		return errors.New("empty Rep (Representation@id)")
+	case strings.ContainsAny(tr.Rep, "$ \t\n"):
+		return errors.New("Rep must not contain '$' or white space")
+	case tr.Timescale == 0:
+		return errors.New("Timescale is 0")
+	case tr.SegDur == 0:
+		return errors.New("SegDur is 0")
+	case tr.InitPath == "":
+		return errors.New("no InitPath")
+	case len(tr.Segments) == 0:
+		return errors.New("no segments")
+	case tr.Bandwidth < 0 || tr.Width < 0 || tr.Height < 0 || tr.SampleRate < 0 || tr.Channels < 0:
+		return errors.New("negative Bandwidth, Width, Height, SampleRate or Channels")
+	}
+	toks, err := parseTemplate(tr.MediaPattern)
+	if err != nil {
+		return fmt.Errorf("MediaPattern: %w", err)
+	}
+	if !hasIdent(toks, identNumber) || hasIdent(toks, identTime) || hasIdent(toks, identSubNumber) {
+		return fmt.Errorf("MediaPattern %q must contain $Number$ and neither $Time$ nor $SubNumber$", tr.MediaPattern)
+	}
+	for i, s := range tr.Segments {
+		if s.Duration == 0 {
+			return fmt.Errorf("segment K=%d has zero duration", s.K)
+		}
+		if s.K < 0 {
+			return fmt.Errorf("segment K=%d is negative", s.K)
+		}
+		if i == 0 {
+			continue
+		}
+		prev := tr.Segments[i-1]
+		if s.K <= prev.K {
+			return fmt.Errorf("segments not ordered by K: K=%d follows K=%d", s.K, prev.K)
+		}
+		if s.EPT < prev.EPT+prev.Duration {
+			return fmt.Errorf("segment K=%d (EPT %d) overlaps segment K=%d ending at %d", s.K, s.EPT, prev.K, prev.EPT+prev.Duration)
+		}
+	}
+	return nil
+}
+
+// periodStart returns the Period's start instant in seconds since the epoch.
+func periodStart(vp *VoDPeriod) (*big.Rat, error) {
+	var start *big.Rat
+	for ti := range vp.Tracks {
+		tr := &vp.Tracks[ti]
+		k := tr.Segments[0].K
+		if vp.StartK != nil {
+			k = *vp.StartK
+		}
+		s := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(k), new(big.Int).SetUint64(tr.SegDur)), big.NewInt(int64(tr.Timescale)))
+		switch {
+		case start == nil:
+			start = s
+		case vp.StartK != nil && s.Cmp(start) != 0:
+			return nil, fmt.Errorf("StartK %d is %s s for track %q but %s s for track %q (different SegDur/Timescale)",
+				k, s.FloatString(3), tr.Rep, start.FloatString(3), vp.Tracks[0].Rep)
+		case s.Cmp(start) < 0:
+			start = s
+		}
+	}
+	return start, nil
+}
+
+// durationOf converts seconds to an MPD duration (nanoseconds, rounded).
+func durationOf(sec *big.Rat) *mpd.Duration {
+	ns := new(big.Rat).Mul(sec, new(big.Rat).SetInt64(int64(time.Second)))
+	d := mpd.Duration(roundRat(ns.Num(), ns.Denom()))
+	return &d
+}
+
+// vodTemplate is the full SegmentTemplate of one track before it is split
+// between AdaptationSet and Representation.
+type vodTemplate struct {
+	media, init string
+	timescale   uint32
+	pto         uint64
+	startNumber uint32
+	timeline    []*mpd.S
+}
+
+func trackTemplate(tr *VoDTrack, start *big.Rat) (*vodTemplate, error) {
+	first := tr.Segments[0].K
+	if first > int64(^uint32(0)) {
+		return nil, fmt.Errorf("first K %d does not fit SegmentTemplate@startNumber (32 bits)", first)
+	}
+	// PTO = Period start in this timescale (floor when not a whole tick).
+	pt := new(big.Rat).Mul(start, new(big.Rat).SetInt64(int64(tr.Timescale)))
+	pto := new(big.Int).Quo(pt.Num(), pt.Denom())
+	if pto.Sign() < 0 || !pto.IsUint64() {
+		return nil, errors.New("presentationTimeOffset out of range")
+	}
+	mediaToks, _ := parseTemplate(tr.MediaPattern) // validated in checkVoDTrack
+	media, _ := renderTemplate(mediaToks, nil, false)
+	vt := &vodTemplate{
+		media:       media,
+		init:        strings.ReplaceAll(tr.InitPath, "$", "$$"),
+		timescale:   tr.Timescale,
+		pto:         pto.Uint64(),
+		startNumber: uint32(first),
+		timeline:    buildTimeline(tr.Segments),
+	}
+	return vt, nil
+}
+
+// buildTimeline collapses segments into S elements. A new S starts when the
+// duration changes or the run is broken; it carries @t when its EPT is not
+// the previous end (hole or timing jump) and @n when its K is not the
+// previous K+1 (hole: numbering is positional otherwise).
+func buildTimeline(segs []VoDSegment) []*mpd.S {
+	var out []*mpd.S
+	var cur *mpd.S
+	for i, s := range segs {
+		if i > 0 {
+			prev := segs[i-1]
+			contiguous := s.EPT == prev.EPT+prev.Duration
+			consecutive := s.K == prev.K+1
+			if contiguous && consecutive && s.Duration == cur.D {
+				cur.R++
+				continue
+			}
+			cur = &mpd.S{D: s.Duration}
+			if !contiguous {
+				cur.T = mpd.Ptr(s.EPT)
+			}
+			if !consecutive {
+				cur.N = mpd.Ptr(uint64(s.K))
+			}
+			out = append(out, cur)
+			continue
+		}
+		cur = &mpd.S{T: mpd.Ptr(s.EPT), D: s.Duration}
+		out = append(out, cur)
+	}
+	return out
+}
+
+func sameTimeline(a, b []*mpd.S) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	eq := func(x, y *uint64) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	for i := range a {
+		if a[i].D != b[i].D || a[i].R != b[i].R || !eq(a[i].T, b[i].T) || !eq(a[i].N, b[i].N) {
+			return false
+		}
+	}
+	return true
+}
+
+// asGroup is the set of tracks that share one AdaptationSet.
+type asGroup struct {
+	key    string
+	rank   int
+	order  int
+	tracks []*VoDTrack
+	tmpls  []*vodTemplate
+}
+
+func contentRank(ct string) int {
+	switch ct {
+	case "video":
+		return 0
+	case "audio":
+		return 1
+	case "text":
+		return 2
+	}
+	return 3
+}
+
+// codecFamily is the part of a codecs string that must match for
+// Representations to share an AdaptationSet (sample entry, with the
+// in-band/out-of-band parameter set variants folded together).
+func codecFamily(codecs string) string {
+	c := strings.ToLower(strings.TrimSpace(codecs))
+	if i := strings.IndexAny(c, ".,"); i >= 0 {
+		c = c[:i]
+	}
+	switch c {
+	case "avc1", "avc3":
+		return "avc"
+	case "hvc1", "hev1":
+		return "hevc"
+	case "dvh1", "dvhe":
+		return "dvhevc"
+	case "vvc1", "vvi1":
+		return "vvc"
+	}
+	return c
+}
+
+func buildAdaptationSets(p *mpd.Period, vp *VoDPeriod, start *big.Rat) error {
+	groups := map[string]*asGroup{}
+	var list []*asGroup
+	seen := map[string]bool{}
+	for ti := range vp.Tracks {
+		tr := &vp.Tracks[ti]
+		if seen[tr.Rep] {
+			return fmt.Errorf("duplicate Rep %q", tr.Rep)
+		}
+		seen[tr.Rep] = true
+		vt, err := trackTemplate(tr, start)
+		if err != nil {
+			return fmt.Errorf("track %q: %w", tr.Rep, err)
+		}
+		key := strings.Join([]string{tr.ContentType, tr.Lang, codecFamily(tr.Codecs), strings.Join(tr.Roles, ",")}, "\x00")
+		g := groups[key]
+		if g == nil {
+			g = &asGroup{key: key, rank: contentRank(tr.ContentType), order: len(list)}
+			groups[key] = g
+			list = append(list, g)
+		}
+		g.tracks = append(g.tracks, tr)
+		g.tmpls = append(g.tmpls, vt)
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		if list[i].rank != list[j].rank {
+			return list[i].rank < list[j].rank
+		}
+		return list[i].order < list[j].order
+	})
+	for gi, g := range list {
+		p.AppendAdaptationSet(buildAdaptationSet(g, uint32(gi+1)))
+	}
+	return nil
+}
+
+// rfc6838Types are the values AdaptationSet@contentType may take.
+var rfc6838Types = map[string]bool{"video": true, "audio": true, "text": true, "image": true, "application": true, "font": true}
+
+func buildAdaptationSet(g *asGroup, id uint32) *mpd.AdaptationSetType {
+	t0 := g.tracks[0]
+	as := mpd.NewAdaptationSet()
+	as.Id = mpd.Ptr(id)
+	as.Lang = t0.Lang
+	if rfc6838Types[t0.ContentType] {
+		as.ContentType = mpd.RFC6838ContentTypeType(t0.ContentType)
+	}
+	sameMime := true
+	for _, tr := range g.tracks[1:] {
+		if tr.MimeType != t0.MimeType {
+			sameMime = false
+		}
+	}
+	if sameMime {
+		as.MimeType = t0.MimeType
+	}
+	if t0.ContentType == "video" || t0.ContentType == "audio" {
+		as.SegmentAlignment = true
+		as.StartWithSAP = 1
+	}
+	for _, r := range t0.Roles {
+		as.Roles = append(as.Roles, mpd.NewRole(r))
+	}
+	asTmpl, repTmpls := splitTemplates(g)
+	as.SegmentTemplate = asTmpl
+	for i, tr := range g.tracks {
+		rep := mpd.NewRepresentationWithID(tr.Rep, tr.Codecs, "", tr.Bandwidth)
+		if !sameMime {
+			rep.MimeType = tr.MimeType
+		}
+		rep.Width = uint32(tr.Width)
+		rep.Height = uint32(tr.Height)
+		rep.FrameRate = mpd.FrameRateType(tr.FrameRate)
+		if tr.SampleRate > 0 {
+			rep.AudioSamplingRate = mpd.Ptr(mpd.UIntVectorType(strconv.Itoa(tr.SampleRate)))
+		}
+		if tr.Channels > 0 {
+			rep.AudioChannelConfigurations = []*mpd.DescriptorType{
+				mpd.NewDescriptor(mpd.AUDIO_CHANNEL_CONFIGURATION_MPEG_DASH, strconv.Itoa(tr.Channels), ""),
+			}
+		}
+		rep.SegmentTemplate = repTmpls[i]
+		as.AppendRepresentation(rep)
+	}
+	return as
+}
+
+// sharedString returns the value all reps share, either literally or with
+// each Representation@id replaced by $RepresentationID$.
+func sharedString(vals []string, reps []string) (string, bool) {
+	same := true
+	for _, v := range vals[1:] {
+		if v != vals[0] {
+			same = false
+		}
+	}
+	if same {
+		return vals[0], true
+	}
+	cand := strings.ReplaceAll(vals[0], reps[0], "$"+identRepresentationID+"$")
+	toks, err := parseTemplate(cand)
+	if err != nil {
+		return "", false
+	}
+	for i, v := range vals {
+		got, err := renderTemplate(toks, map[string]string{identRepresentationID: reps[i]}, false)
+		if err != nil || got != v {
+			return "", false
+		}
+	}
+	return cand, true
+}
+
+// splitTemplates puts on the AdaptationSet SegmentTemplate every attribute
+// the Representations share (when they share the timescale) and leaves the
+// rest on Representation SegmentTemplates (nil when nothing is left).
+func splitTemplates(g *asGroup) (*mpd.SegmentTemplateType, []*mpd.SegmentTemplateType) {
+	n := len(g.tmpls)
+	reps := make([]*mpd.SegmentTemplateType, n)
+	for i := range reps {
+		reps[i] = mpd.NewSegmentTemplate()
+	}
+	var as *mpd.SegmentTemplateType
+	shared := true
+	for _, t := range g.tmpls[1:] {
+		if t.timescale != g.tmpls[0].timescale {
+			shared = false
+		}
+	}
+	if shared {
+		as = mpd.NewSegmentTemplate()
+	}
+	ids := make([]string, n)
+	media := make([]string, n)
+	inits := make([]string, n)
+	for i, t := range g.tmpls {
+		ids[i] = g.tracks[i].Rep
+		media[i] = t.media
+		inits[i] = t.init
+	}
+	t0 := g.tmpls[0]
+	all := func(f func(a, b *vodTemplate) bool) bool {
+		if !shared {
+			return false
+		}
+		for _, t := range g.tmpls[1:] {
+			if !f(t0, t) {
+				return false
+			}
+		}
+		return true
+	}
+	if v, ok := sharedString(inits, ids); ok && shared {
+		as.Initialization = v
+	} else {
+		for i := range reps {
+			reps[i].Initialization = inits[i]
+		}
+	}
+	if v, ok := sharedString(media, ids); ok && shared {
+		as.Media = v
+	} else {
+		for i := range reps {
+			reps[i].Media = media[i]
+		}
+	}
+	set := func(st *mpd.SegmentTemplateType, t *vodTemplate, what string) {
+		switch what {
+		case "timescale":
+			st.Timescale = mpd.Ptr(t.timescale)
+		case "startNumber":
+			st.StartNumber = mpd.Ptr(t.startNumber)
+		case "pto":
+			if t.pto != 0 {
+				st.PresentationTimeOffset = mpd.Ptr(t.pto)
+			}
+		case "timeline":
+			st.SegmentTimeline = &mpd.SegmentTimelineType{S: t.timeline}
+		}
+	}
+	for _, f := range []struct {
+		what string
+		eq   func(a, b *vodTemplate) bool
+	}{
+		{"timescale", func(a, b *vodTemplate) bool { return a.timescale == b.timescale }},
+		{"startNumber", func(a, b *vodTemplate) bool { return a.startNumber == b.startNumber }},
+		{"pto", func(a, b *vodTemplate) bool { return a.pto == b.pto }},
+		{"timeline", func(a, b *vodTemplate) bool { return sameTimeline(a.timeline, b.timeline) }},
+	} {
+		if all(f.eq) {
+			set(as, t0, f.what)
+			continue
+		}
+		for i, t := range g.tmpls {
+			set(reps[i], t, f.what)
+		}
+	}
+	for i, r := range reps {
+		if *r == (mpd.SegmentTemplateType{}) {
+			reps[i] = nil
+		}
+	}
+	return as, reps
+}

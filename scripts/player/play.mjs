@@ -1,0 +1,98 @@
+// play.mjs plays an exported presentation to the end in headless Chromium
+// with dash.js, Shaka Player or hls.js, and prints one JSON line:
+//   {"player":..., "ok":bool, "ended":bool, "duration":s, "currentTime":s, "waiting":n, "errors":[...]}
+// Usage: node play.mjs --player dashjs|shaka|hlsjs --root DIR --manifest PATH [--rate 8] [--timeout 180]
+// DIR is served at http://127.0.0.1:<port>/c/ ; PATH is relative to DIR.
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
+  if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
+  return acc;
+}, []));
+for (const need of ['player', 'root', 'manifest']) {
+  if (!args[need]) { console.error(`play.mjs: --${need} is required`); process.exit(2); }
+}
+const libs = {
+  dashjs: 'node_modules/dashjs/dist/modern/umd/dash.all.min.js',
+  shaka: 'node_modules/shaka-player/dist/shaka-player.compiled.js',
+  hlsjs: 'node_modules/hls.js/dist/hls.min.js',
+};
+if (!libs[args.player]) { console.error(`play.mjs: unknown --player ${args.player}`); process.exit(2); }
+const rate = Number(args.rate || 8);
+const timeoutS = Number(args.timeout || 180);
+const root = path.resolve(args.root);
+const types = { '.mpd': 'application/dash+xml', '.m3u8': 'application/vnd.apple.mpegurl', '.js': 'text/javascript', '.html': 'text/html' };
+
+const page = `<!doctype html><html><body><video id="v" muted playsinline></video>
+<script src="/lib.js"></script><script>
+window.result = { errors: [], waiting: 0, ended: false };
+const v = document.getElementById('v');
+const url = '/c/${encodeURI(args.manifest)}';
+v.addEventListener('ended', () => { window.result.ended = true; });
+v.addEventListener('waiting', () => { window.result.waiting++; });
+v.addEventListener('error', () => { window.result.errors.push('video element error ' + (v.error && v.error.message)); });
+v.addEventListener('canplay', () => { v.playbackRate = ${rate}; v.play().catch(e => window.result.errors.push('play: ' + e)); }, { once: true });
+async function start() {
+  const p = '${args.player}';
+  if (p === 'dashjs') {
+    const pl = dashjs.MediaPlayer().create();
+    pl.on(dashjs.MediaPlayer.events.ERROR, e => window.result.errors.push('dash.js: ' + JSON.stringify(e.error || e)));
+    pl.initialize(v, url, false);
+  } else if (p === 'shaka') {
+    shaka.polyfill.installAll();
+    const pl = new shaka.Player();
+    await pl.attach(v);
+    pl.addEventListener('error', e => window.result.errors.push('shaka: ' + JSON.stringify(e.detail)));
+    try { await pl.load(url); } catch (e) { window.result.errors.push('shaka load: ' + (e.code || e)); }
+  } else {
+    const hls = new Hls();
+    hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) window.result.errors.push('hls.js: ' + d.type + ' ' + d.details); });
+    hls.loadSource(url); hls.attachMedia(v);
+  }
+}
+start().catch(e => window.result.errors.push('start: ' + e));
+</script></body></html>`;
+
+const server = http.createServer((req, res) => {
+  const u = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  let file;
+  if (u === '/') { res.writeHead(200, { 'content-type': 'text/html' }); res.end(page); return; }
+  if (u === '/lib.js') file = path.join(here, libs[args.player]);
+  else if (u.startsWith('/c/')) file = path.join(root, u.slice(3));
+  if (!file || !file.startsWith(u === '/lib.js' ? here : root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    res.writeHead(404); res.end(); return;
+  }
+  res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream', 'access-control-allow-origin': '*' });
+  fs.createReadStream(file).pipe(res);
+});
+await new Promise(r => server.listen(0, '127.0.0.1', r));
+const port = server.address().port;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+});
+let out = { player: args.player, ok: false };
+try {
+  const p = await browser.newPage();
+  p.on('console', m => { if (m.type() === 'error') console.error('[page]', m.text()); });
+  await p.goto(`http://127.0.0.1:${port}/`);
+  const deadline = Date.now() + timeoutS * 1000;
+  let r;
+  while (Date.now() < deadline) {
+    r = await p.evaluate(() => ({ ...window.result, duration: document.getElementById('v').duration, currentTime: document.getElementById('v').currentTime }));
+    if (r.ended || r.errors.length) break;
+    await new Promise(res => setTimeout(res, 500));
+  }
+  out = { player: args.player, ...r, ok: !!(r && r.ended && r.errors.length === 0) };
+} finally {
+  await browser.close();
+  server.close();
+}
+console.log(JSON.stringify(out));
+process.exit(out.ok ? 0 : 1);
