@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -645,6 +646,15 @@ func TestConcurrentRecord(t *testing.T) {
 				if _, err := db.Stats(ctx, f.track.ID, 0, k); err != nil {
 					errs <- err
 				}
+				if i%10 == 0 { // get-or-create races
+					ch, err := db.EnsureChannel(ctx, fmt.Sprintf("race%d", i))
+					if err == nil {
+						_, err = db.EnsureSource(ctx, ch.ID, "enc", fmt.Sprintf("http://%d/", w%2))
+					}
+					if err != nil {
+						errs <- err
+					}
+				}
 			}
 		})
 	}
@@ -659,5 +669,71 @@ func TestConcurrentRecord(t *testing.T) {
 	}
 	if st.Segments != workers*perWorker || len(st.Gaps) != 0 || st.Sources[0].Stored+st.Sources[1].Stored != workers*perWorker {
 		t.Fatalf("after concurrent Record: %+v", st)
+	}
+}
+
+// TestGapsRandom checks Gaps against a brute-force scan for random hole
+// patterns (holes crossing gap-bucket boundaries, runs longer than a
+// bucket, empty buckets) and random ranges.
+func TestGapsRandom(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 20 {
+		tr, err := f.db.UpsertTrack(f.ctx, Track{ChannelID: f.ch.ID, Rep: fmt.Sprintf("rnd%d", trial)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := rng.Int64N(1000) - 100 // negative Ks too
+		n := 50 + rng.Int64N(400)
+		present := make([]bool, n)
+		var segs []Segment
+		density := rng.Float64()
+		for i := range present {
+			// Runs: keep the previous state with probability 0.8.
+			if i > 0 && rng.Float64() < 0.8 {
+				present[i] = present[i-1]
+			} else {
+				present[i] = rng.Float64() < density
+			}
+			if present[i] {
+				segs = append(segs, Segment{TrackID: tr.ID, K: base + int64(i)})
+			}
+		}
+		if err := f.db.InsertSegments(f.ctx, segs, false); err != nil {
+			t.Fatal(err)
+		}
+		brute := func(from, to int64) []Range {
+			if len(segs) == 0 {
+				return nil
+			}
+			lo, hi := max(from, segs[0].K), min(to, segs[len(segs)-1].K)
+			var out []Range
+			for k := lo; k <= hi; k++ {
+				if present[k-base] {
+					continue
+				}
+				if m := len(out); m > 0 && out[m-1].To == k-1 {
+					out[m-1].To = k
+				} else {
+					out = append(out, Range{k, k})
+				}
+			}
+			return out
+		}
+		ranges := [][2]int64{{math.MinInt64, math.MaxInt64}}
+		for range 10 {
+			a, b := base-20+rng.Int64N(n+40), base-20+rng.Int64N(n+40)
+			ranges = append(ranges, [2]int64{min(a, b), max(a, b)})
+		}
+		for _, r := range ranges {
+			got, err := f.db.Gaps(f.ctx, tr.ID, r[0], r[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := brute(r[0], r[1]); !reflect.DeepEqual(got, want) {
+				t.Fatalf("trial %d, Gaps(%d, %d) = %v; want %v", trial, r[0], r[1], got, want)
+			}
+		}
 	}
 }

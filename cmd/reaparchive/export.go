@@ -60,7 +60,7 @@ give a byte-identical MPD.`,
 			default:
 				return usagef("give --from T --to T, or --last DURATION")
 			}
-			ar, closeFn, err := a.openArchive(ctx)
+			ar, closeFn, err := a.openArchive(ctx, true)
 			if err != nil {
 				return err
 			}

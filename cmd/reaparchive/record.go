@@ -35,7 +35,7 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 			if err != nil {
 				return err
 			}
-			ar, closeFn, err := a.openArchive(ctx)
+			ar, closeFn, err := a.openArchive(ctx, false)
 			if err != nil {
 				return err
 			}

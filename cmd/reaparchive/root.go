@@ -148,13 +148,20 @@ func (a *app) setup(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-// openArchive opens the store and index named by flags/env/config.
-func (a *app) openArchive(ctx context.Context) (*archive.Archive, func(), error) {
+// openArchive opens the store and index named by flags/env/config. Commands
+// that only read (status, export-vod) pass existing=true: a mistyped index
+// path is then an error rather than a new empty index.
+func (a *app) openArchive(ctx context.Context, existing bool) (*archive.Archive, func(), error) {
 	if a.storeURL == "" {
 		return nil, nil, usagef("no store: give --store URL (or REAPARCHIVE_STORE, or store: in --config)")
 	}
 	if a.indexPath == "" {
 		return nil, nil, usagef("no index: give --index PATH (or REAPARCHIVE_INDEX, or index: in --config)")
+	}
+	if existing {
+		if _, err := os.Stat(a.indexPath); err != nil {
+			return nil, nil, fmt.Errorf("index %s: %w (record into it first, or check --index)", a.indexPath, err)
+		}
 	}
 	st, err := cloud.Open(ctx, a.storeURL)
 	if err != nil {

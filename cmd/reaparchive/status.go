@@ -21,7 +21,7 @@ func (a *app) statusCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			ar, closeFn, err := a.openArchive(ctx)
+			ar, closeFn, err := a.openArchive(ctx, true)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,194 @@
+// Package testenv starts and finds the real external tools the end-to-end
+// tests use (livesim2, ffmpeg, the headless-Chromium player check), on
+// 127.0.0.1 only, and stops them when a test ends. scripts/test.sh installs
+// the tools and sets REAPARCHIVE_TEST_*; with REAPARCHIVE_TEST_REQUIRE=1 (or
+// CI set) a missing tool fails the test instead of skipping it.
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// missing fails (in CI or under scripts/test.sh) or skips the test.
+func missing(t testing.TB, what string) {
+	t.Helper()
+	if os.Getenv("REAPARCHIVE_TEST_REQUIRE") != "" || os.Getenv("CI") != "" {
+		t.Fatalf("%s is not available; run the tests with scripts/test.sh, which installs it", what)
+	}
+	t.Skipf("%s is not available; scripts/test.sh installs it (skipping outside CI)", what)
+}
+
+// FFmpeg returns the paths of ffmpeg and ffprobe.
+func FFmpeg(t testing.TB) (ffmpeg, ffprobe string) {
+	t.Helper()
+	a, err1 := exec.LookPath("ffmpeg")
+	b, err2 := exec.LookPath("ffprobe")
+	if err1 != nil || err2 != nil {
+		missing(t, "ffmpeg/ffprobe")
+	}
+	return a, b
+}
+
+// DecodedFrames decodes every stream of a presentation with ffmpeg (failing
+// the test on any message at -v error) and returns the number of decoded
+// video and audio frames.
+func DecodedFrames(t testing.TB, mpd string) (video, audio int) {
+	t.Helper()
+	ffmpeg, _ := FFmpeg(t)
+	out, err := exec.Command(ffmpeg, "-v", "error", "-i", mpd, "-f", "null", "-").CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Fatalf("ffmpeg -v error -i %s -f null - : err=%v output:\n%s", mpd, err, out)
+	}
+	count := func(sel string) int {
+		out, err := exec.Command(ffmpeg, "-v", "error", "-i", mpd, "-map", sel, "-f", "framemd5", "-").Output()
+		if err != nil {
+			t.Fatalf("ffmpeg framemd5 %s: %v", sel, err)
+		}
+		n := 0
+		for _, l := range strings.Split(string(out), "\n") {
+			if l != "" && !strings.HasPrefix(l, "#") {
+				n++
+			}
+		}
+		return n
+	}
+	return count("0:v?"), count("0:a?")
+}
+
+// Livesim2 is a running livesim2 server.
+type Livesim2 struct {
+	Port int
+	bin  string
+	vod  string
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+}
+
+// URL is the base URL, e.g. http://127.0.0.1:PORT/livesim2/.
+func (l *Livesim2) URL() string { return fmt.Sprintf("http://127.0.0.1:%d/livesim2/", l.Port) }
+
+// StartLivesim2 starts livesim2 v1.9.0 on a free loopback port with its
+// shipped test assets; it is stopped when the test ends.
+func StartLivesim2(t testing.TB) *Livesim2 {
+	t.Helper()
+	bin := os.Getenv("REAPARCHIVE_TEST_LIVESIM2")
+	assets := os.Getenv("REAPARCHIVE_TEST_LIVESIM2_ASSETS")
+	if bin == "" || assets == "" {
+		missing(t, "livesim2 (REAPARCHIVE_TEST_LIVESIM2, REAPARCHIVE_TEST_LIVESIM2_ASSETS)")
+	}
+	l := &Livesim2{Port: FreePort(t), bin: bin, vod: assets}
+	if err := l.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Stop)
+	return l
+}
+
+// Start (re)starts the server on its port and waits until it answers.
+func (l *Livesim2) Start() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cmd != nil {
+		return nil
+	}
+	cmd := exec.Command(l.bin, "--port", strconv.Itoa(l.Port), "--vodroot", l.vod, "--repdataroot", "-",
+		"--logformat", "discard", "--host", fmt.Sprintf("http://127.0.0.1:%d", l.Port))
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start livesim2: %w", err)
+	}
+	l.cmd = cmd
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(l.URL() + "testpic_2s/Manifest.mpd")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("livesim2 on port %d did not come up", l.Port)
+}
+
+// Stop kills the server (as a crash would).
+func (l *Livesim2) Stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cmd == nil {
+		return
+	}
+	_ = l.cmd.Process.Kill()
+	_ = l.cmd.Wait()
+	l.cmd = nil
+}
+
+// FreePort returns a free TCP port on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// PlayResult is what scripts/player/play.mjs reports.
+type PlayResult struct {
+	Player      string   `json:"player"`
+	OK          bool     `json:"ok"`
+	Ended       bool     `json:"ended"`
+	Duration    float64  `json:"duration"`
+	CurrentTime float64  `json:"currentTime"`
+	Waiting     int      `json:"waiting"`
+	Errors      []string `json:"errors"`
+}
+
+// Play plays root/manifest to the end in headless Chromium with player
+// (dashjs, shaka or hlsjs) and returns the result; it fails the test if the
+// player did not reach the end without errors.
+func Play(t testing.TB, ctx context.Context, player, root, manifest string) PlayResult {
+	t.Helper()
+	dir := os.Getenv("REAPARCHIVE_TEST_PLAYER")
+	if dir == "" {
+		missing(t, "the player check (REAPARCHIVE_TEST_PLAYER)")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		missing(t, "node")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		missing(t, "scripts/player/node_modules (npm ci)")
+	}
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "play.mjs"), "--player", player, "--root", root, "--manifest", manifest, "--rate", "8", "--timeout", "240")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	var res PlayResult
+	line := strings.TrimSpace(string(out))
+	if i := strings.LastIndexByte(line, '\n'); i >= 0 {
+		line = line[i+1:]
+	}
+	if jerr := json.Unmarshal([]byte(line), &res); jerr != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("%s: no result (err %v): %s %s", player, err, out, stderr)
+	}
+	if !res.OK {
+		t.Fatalf("%s did not play %s to the end: %+v", player, manifest, res)
+	}
+	return res
+}

@@ -1,0 +1,89 @@
+package layout
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestKeys(t *testing.T) {
+	t.Parallel()
+	h := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	tests := []struct {
+		name, got, want string
+	}{
+		{"media", MediaKey("news", "V300", 897655088, Ext("video")), "news/V300/897655088.m4s"},
+		{"media zero", MediaKey("news", "A48", 0, Ext("audio")), "news/A48/0.m4s"},
+		{"init", InitKey("news", "V300", h), "news/V300/init-0123456789abcdef.mp4"},
+		{"init short hash", InitKey("news", "V300", "abc"), "news/V300/init-abc.mp4"},
+		{"impd", IMPDKey("news", h), "news/impd-0123456789abcdef.mpd"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		key     string
+		want    Object
+		wantErr bool
+	}{
+		{key: "news/V300/897655088.m4s", want: Object{Kind: KindMedia, Channel: "news", Rep: "V300", K: 897655088, Ext: "m4s"}},
+		{key: "news/A48/12.cmfa", want: Object{Kind: KindMedia, Channel: "news", Rep: "A48", K: 12, Ext: "cmfa"}},
+		{key: "news/V300/init-0123456789abcdef.mp4", want: Object{Kind: KindInit, Channel: "news", Rep: "V300", Hash: "0123456789abcdef", Ext: "mp4"}},
+		{key: "news/impd-0123456789abcdef.mpd", want: Object{Kind: KindIMPD, Channel: "news", Hash: "0123456789abcdef", Ext: "mpd"}},
+		{key: "news/impd-XYZ.mpd", wantErr: true},
+		{key: "news/V300/init-nothex.mp4", wantErr: true},
+		{key: "vod/out.mpd"},            // an export: not an archive object
+		{key: "news/V300/-1.m4s"},       // negative K: not a media key
+		{key: "news/V300/12"},           // no extension
+		{key: "news/V300/sub/12.m4s"},   // too deep
+		{key: "news"},                   // too shallow
+		{key: "news/V300/12.m4s.attrs"}, // a fileblob sidecar: base "12.m4s" is not a number
+		{key: "news/V300/abc.m4s"},      // not a number
+		{key: "news/V300/1e3.m4s"},      // not a decimal
+		{key: "news/V300/.m4s"},         // empty base
+		{key: "news/V300/init-.mp4", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := Parse(tt.key)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("Parse(%q) error = %v, wantErr %v", tt.key, err, tt.wantErr)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("Parse(%q) = %+v, want %+v", tt.key, got, tt.want)
+		}
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, k := range []int64{0, 1, 897655088, 1 << 40} {
+		key := MediaKey("c", "r", k, "m4s")
+		o, err := Parse(key)
+		if err != nil || o.Kind != KindMedia || o.K != k {
+			t.Errorf("round trip of %q: %+v, %v", key, o, err)
+		}
+	}
+}
+
+func TestValidName(t *testing.T) {
+	t.Parallel()
+	good := []string{"news", "V300", "A48", "a", "video_1080p-hi.2", "0"}
+	bad := []string{"", ".", "..", ".hidden", "-dash", "_u", "a/b", "a\\b", "a b", "a%2f", "ü", string(make([]byte, 129))}
+	for _, s := range good {
+		if err := ValidName("rep", s); err != nil {
+			t.Errorf("ValidName(%q) = %v, want nil", s, err)
+		}
+	}
+	for _, s := range bad {
+		err := ValidName("rep", s)
+		if !errors.Is(err, ErrBadName) {
+			t.Errorf("ValidName(%q) = %v, want ErrBadName", s, err)
+		}
+	}
+}
