@@ -44,6 +44,12 @@ func nextBox(data []byte, off int) (rawBox, error) {
 	size := uint64(binary.BigEndian.Uint32(data[off:]))
 	typ := string(data[off+4 : off+8])
 	hdrLen := 8
+	if off == 0 && !topLevel[typ] {
+		// Any printable text reads as a box type; a body that does not
+		// open with a top-level ISOBMFF box is not a file at all (an HTML
+		// error page served with 200, say).
+		return rawBox{}, fmt.Errorf("%w: starts with %q, not a top-level ISOBMFF box", ErrNotMP4, preview(data))
+	}
 	if !validFourCC(typ) {
 		if off == 0 {
 			return rawBox{}, fmt.Errorf("%w: invalid box type %q at offset 0", ErrNotMP4, typ)
@@ -70,6 +76,22 @@ func nextBox(data []byte, off int) (rawBox, error) {
 		return rawBox{}, fmt.Errorf("%w: %s declares %d bytes, %d present", ErrTruncated, typ, size, rest)
 	}
 	return rawBox{typ: typ, start: off, hdrLen: hdrLen, end: off + int(size)}, nil
+}
+
+// topLevel lists the box types an init or media segment may open with
+// (ISO/IEC 14496-12 and 23000-19 file-level boxes).
+var topLevel = map[string]bool{
+	"ftyp": true, "styp": true, "moov": true, "moof": true, "mdat": true,
+	"emsg": true, "sidx": true, "ssix": true, "prft": true, "free": true,
+	"skip": true, "uuid": true, "meta": true, "pdin": true,
+}
+
+// preview returns the first bytes of data for an error message.
+func preview(data []byte) string {
+	if len(data) > 16 {
+		data = data[:16]
+	}
+	return string(data)
 }
 
 // validFourCC accepts printable ASCII and the © used by some iTunes-style boxes.

@@ -338,8 +338,9 @@ func TestSegmentErrors(t *testing.T) {
 		msg  string
 	}{
 		{"empty", nil, init, ErrNotMediaSegment, "empty"},
-		{"random bytes", rnd, init, ErrNotMP4, "invalid box type"},
+		{"random bytes", rnd, init, ErrNotMP4, "not a top-level ISOBMFF box"},
 		{"png", png, init, ErrNotMP4, "not an MP4 file"},
+		{"html page", []byte("<!DOCTYPE html><html><body>503</body></html>"), init, ErrNotMP4, `starts with "<!DOCTYPE html><"`},
 		{"cut in mdat", seg[:len(seg)-100], init, ErrTruncated, "truncated: mdat declares"},
 		{"cut in moof", seg[:moofLen/2], init, ErrTruncated, "truncated: moof declares"},
 		{"cut after moof", seg[:moofLen], init, ErrTruncated, "has no mdat"},
