@@ -35,6 +35,9 @@ type Archive struct {
 	Now   func() time.Time
 
 	locks keyedMutex
+
+	chMu  sync.Mutex
+	chans map[string]*Channel // one writer per channel, shared by pull and push
 }
 
 // New returns an Archive over store and db.
@@ -64,6 +67,9 @@ type trackState struct {
 	inits map[string]*initState
 	// current init per source
 	current map[string]*initState
+	// latest is the init most recently offered by any source (or, after a
+	// restart, the newest indexed): the track's current configuration.
+	latest *initState
 }
 
 type initState struct {
@@ -74,15 +80,30 @@ type initState struct {
 // OpenChannel returns a writer for the named channel, creating it in the
 // index if needed. segDur is the channel's nominal segment duration D (0 if
 // not known yet: it is then taken from the first segment).
+//
+// Every call for the same name returns the same writer, so pull and push
+// sources of one channel share its track state (current inits, D).
 func (a *Archive) OpenChannel(ctx context.Context, name string, segDur time.Duration) (*Channel, error) {
 	if err := layout.ValidName("channel", name); err != nil {
 		return nil, err
+	}
+	a.chMu.Lock()
+	defer a.chMu.Unlock()
+	if c, ok := a.chans[name]; ok {
+		if segDur > 0 {
+			c.SetSegmentDuration(segDur)
+		}
+		return c, nil
 	}
 	ch, err := a.DB.EnsureChannel(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %w", name, err)
 	}
 	c := &Channel{a: a, Info: ch, segDurS: segDur.Seconds(), tracks: map[string]*trackState{}, sources: map[string]index.Source{}}
+	if a.chans == nil {
+		a.chans = map[string]*Channel{}
+	}
+	a.chans[name] = c
 	return c, nil
 }
 
@@ -93,6 +114,14 @@ func (c *Channel) SetSegmentDuration(d time.Duration) {
 	if c.segDurS == 0 {
 		c.segDurS = d.Seconds()
 	}
+}
+
+// SegmentDuration returns the channel's nominal segment duration D, or 0
+// while it is not known.
+func (c *Channel) SegmentDuration() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Duration(c.segDurS * float64(time.Second))
 }
 
 // Source returns (creating if needed) the index row of a source.
@@ -199,6 +228,7 @@ func (c *Channel) trackState(ctx context.Context, rep string) (*trackState, erro
 			continue
 		}
 		ts.inits[in.Hash] = &initState{info: info, row: in}
+		ts.latest = ts.inits[in.Hash] // Inits lists oldest first
 	}
 	c.tracks[rep] = ts
 	return ts, nil
@@ -232,10 +262,14 @@ func (c *Channel) OfferInit(ctx context.Context, source, rep string, data []byte
 	res := InitResult{Info: info}
 	if st, ok := ts.inits[info.SHA256]; ok {
 		ts.current[source] = st
+		ts.latest = st
 		res.Key = st.row.Key
 		return res, nil
 	}
-	for _, st := range ts.inits {
+	// Compare with the track's current configuration: the newest init
+	// version (after an encoder restart with new settings, the old ones
+	// are history, not the reference).
+	if st := ts.latest; st != nil {
 		if st.info.ConfigHash != info.ConfigHash || st.info.Timescale != info.Timescale || st.info.TrackID != info.TrackID {
 			res.Changed = true
 			if strict {
@@ -290,6 +324,7 @@ func (c *Channel) OfferInit(ctx context.Context, source, rep string, data []byte
 	st := &initState{info: info, row: row}
 	ts.inits[info.SHA256] = st
 	ts.current[source] = st
+	ts.latest = st
 	res.Key, res.New = key, true
 	if res.Changed {
 		c.a.Log.Warn("init segment changed: new init version", "channel", c.Info.Name, "rep", rep, "source", source, "codecs", info.Codecs, "key", key)
@@ -356,8 +391,13 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 		return reject(o.ExpectK, "%v", err)
 	}
 	if track.SegDur == 0 {
-		// D unknown (push without I-MPD): take it from this segment, in ms.
-		d := math.Round(float64(info.Duration)/float64(cur.info.Timescale)*1000) / 1000
+		// The track's D*T is not set yet: use the channel's D when it is
+		// known (an I-MPD that came after the init), else (push without
+		// I-MPD) take it from this segment, in ms.
+		d := c.SegmentDuration().Seconds()
+		if d == 0 {
+			d = math.Round(float64(info.Duration)/float64(cur.info.Timescale)*1000) / 1000
+		}
 		if d <= 0 {
 			return reject(o.ExpectK, "segment has zero duration")
 		}
@@ -411,7 +451,14 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 		case err == nil:
 			seg := index.Segment{TrackID: track.ID, K: k, EPT: info.EPT, Duration: info.Duration, Size: int64(info.Size), SHA256: info.SHA256, Key: key, InitID: cur.row.ID, SourceID: src.ID, ReceivedAt: now}
 			del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true
-			if err := c.a.DB.Record(wctx, &seg, del); err != nil {
+			err := c.a.DB.Record(wctx, &seg, del)
+			if errors.Is(err, index.ErrExists) {
+				// Another recorder on this index lost the Create race and
+				// indexed our object from storage first: the row describes
+				// this very object, so only our delivery is left to record.
+				err = c.a.DB.Record(wctx, nil, del)
+			}
+			if err != nil {
 				return Result{}, fmt.Errorf("index %s: %w", key, err)
 			}
 			if _, err := c.a.DB.AddInit(wctx, index.Init{TrackID: track.ID, Hash: cur.row.Hash, ConfigHash: cur.row.ConfigHash, Key: cur.row.Key, Size: cur.row.Size, FirstK: k}); err != nil {

@@ -1,9 +1,13 @@
 package archive
 
 import (
+	"bytes"
+	"sync/atomic"
+
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"math/big"
 	"net/url"
 	"path"
@@ -109,12 +113,37 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 	}
 	res.Tracks = len(ts)
 
-	// A new Period wherever any track's init segment changes (an encoder
-	// restart with a new configuration).
+	// A new Period wherever any track's codec configuration changes (an
+	// encoder restart with new settings). Init versions that differ only in
+	// bytes outside the sample description (creation times, say) are
+	// interchangeable and share a Period.
+	inits := map[int64]index.Init{}
+	initOf := func(rep string, id int64) (index.Init, error) {
+		if in, ok := inits[id]; ok {
+			return in, nil
+		}
+		in, err := a.DB.InitByID(ctx, id)
+		if err != nil {
+			return index.Init{}, fmt.Errorf("export: %s init %d: %w", rep, id, err)
+		}
+		inits[id] = in
+		return in, nil
+	}
 	bounds := map[int64]bool{}
 	for _, x := range ts {
 		for i := 1; i < len(x.segs); i++ {
-			if x.segs[i].InitID != x.segs[i-1].InitID {
+			if x.segs[i].InitID == x.segs[i-1].InitID {
+				continue
+			}
+			prev, err := initOf(x.t.Rep, x.segs[i-1].InitID)
+			if err != nil {
+				return ExportResult{}, err
+			}
+			cur, err := initOf(x.t.Rep, x.segs[i].InitID)
+			if err != nil {
+				return ExportResult{}, err
+			}
+			if prev.ConfigHash != cur.ConfigHash || prev.ConfigHash == "" {
 				bounds[x.segs[i].K] = true
 			}
 		}
@@ -125,7 +154,6 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 	}
 	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
 
-	inits := map[int64]index.Init{}
 	var periods []manifest.VoDPeriod
 	for pi := 0; pi <= len(starts); pi++ {
 		lo, hi := int64(-1<<62), int64(1<<62)
@@ -155,12 +183,9 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 			if len(vs) == 0 {
 				continue
 			}
-			in, ok := inits[initID]
-			if !ok {
-				if in, err = a.DB.InitByID(ctx, initID); err != nil {
-					return ExportResult{}, fmt.Errorf("export: %s init %d: %w", x.t.Rep, initID, err)
-				}
-				inits[initID] = in
+			in, err := initOf(x.t.Rep, initID)
+			if err != nil {
+				return ExportResult{}, err
 			}
 			t := x.t
 			vt := manifest.VoDTrack{Rep: t.Rep, ContentType: t.ContentType, MimeType: mimeType(t), Codecs: t.Codecs, Lang: t.Lang,
@@ -228,19 +253,40 @@ func ts2keys(periods []manifest.VoDPeriod) []string {
 	return keys
 }
 
+// copyObjects copies keys create-only, a few at a time: an object already
+// at the destination (a rerun, or --out inside the archive itself) is left
+// alone when its bytes are the same, and is an error when they differ.
+// It returns how many objects it wrote.
 func copyObjects(ctx context.Context, from, to *cloud.Store, keys []string) (int, error) {
-	n := 0
+	var n atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
 	for _, k := range keys {
-		data, err := from.Get(ctx, k)
-		if err != nil {
-			return n, fmt.Errorf("export --copy: %w", err)
-		}
-		if err := to.Put(ctx, k, data, nil); err != nil {
-			return n, fmt.Errorf("export --copy: %w", err)
-		}
-		n++
+		g.Go(func() error {
+			data, err := from.Get(gctx, k)
+			if err != nil {
+				return fmt.Errorf("export --copy: %w", err)
+			}
+			err = to.Create(gctx, k, data, nil)
+			if errors.Is(err, cloud.ErrExists) {
+				have, gerr := to.Get(gctx, k)
+				if gerr != nil {
+					return fmt.Errorf("export --copy: %w", gerr)
+				}
+				if !bytes.Equal(have, data) {
+					return fmt.Errorf("export --copy: %s already exists at the destination with other content", k)
+				}
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("export --copy: %w", err)
+			}
+			n.Add(1)
+			return nil
+		})
 	}
-	return n, nil
+	err := g.Wait()
+	return int(n.Load()), err
 }
 
 // splitOut splits an --out URL into the store URL of its directory and the

@@ -63,7 +63,9 @@ func (a *Archive) RecordPull(ctx context.Context, opts PullOptions) error {
 		return errors.New("record: no sources")
 	}
 	if opts.Client == nil {
-		opts.Client = &http.Client{Timeout: 10 * time.Second}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64 // many tracks × in-flight segments per source
+		opts.Client = &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	}
 	if opts.MaxSegmentSize == 0 {
 		opts.MaxSegmentSize = 64 << 20
@@ -291,6 +293,9 @@ func (p *puller) refreshMPD(ctx context.Context) *manifest.Live {
 	if fresh {
 		return live
 	}
+	p.mu.Lock()
+	p.fetched = time.Now() // also while the source is down: one reload per half segment, not one per waiting segment
+	p.mu.Unlock()
 	l, err := p.loadMPD(ctx)
 	if err != nil {
 		p.setDown(err)
