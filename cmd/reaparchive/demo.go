@@ -29,7 +29,7 @@ audio, so neither alone is complete. It records both into a file store and
 SQLite index under --dir for --for, exports the recorded range as a static
 DASH presentation, prints the status and the MPD's path, and an ffprobe
 command to check it.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			abs, err := filepath.Abs(dir)

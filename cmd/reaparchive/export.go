@@ -31,7 +31,7 @@ By default the MPD references the archived objects in place (zero copy); when
 objects are served from. --copy writes a self-contained package instead.
 Missing segments are gaps in the SegmentTimeline. The same archive and range
 give a byte-identical MPD.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if o.Channel == "" {

@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	var ue usageError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command ") {
 		fmt.Fprintf(stderr, "reaparchive: %v\nRun 'reaparchive --help' for usage.\n", err)
 		return exitUsage
 	}
@@ -187,6 +187,14 @@ func (a *app) openArchive(ctx context.Context, existing bool) (*archive.Archive,
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// noArgs is cobra.NoArgs as a usage error (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q", cmd.CommandPath(), args)
+	}
+	return nil
 }
 
 func splitNameValue(flag, s string) (string, string, error) {

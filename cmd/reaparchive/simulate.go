@@ -38,7 +38,7 @@ serves it as a REaP source: the I-MPD at /manifest.mpd and segments at
 --down SPEC       be down (HTTP 503) for intervals after start: "20s-30s,45s-50s"
 --clock-offset D  run the simulated encoder's clock ahead (or behind, negative)
 --variant N       serve interchangeable but not bit-identical bytes`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if dur > 0 {

@@ -18,7 +18,7 @@ func (a *app) statusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status --store URL --index PATH [--channel NAME] [--json]",
 		Short: "Show per channel and track: first/last segment, gaps, duplicates and conflicts",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			ar, closeFn, err := a.openArchive(ctx, true)
