@@ -20,10 +20,18 @@ import (
 //	        mpd: http://enc-a.example/news/manifest.mpd
 //	      - name: satellite
 //	        mpd: http://enc-b.example/news/manifest.mpd
+//	      - name: encoder3        # a push source (record --listen)
+//	        token: s3cret
+//	ingest_auth:                  # push credentials for every channel
+//	  encoder4: user:password
 type Config struct {
 	Store    string          `yaml:"store"`
 	Index    string          `yaml:"index"`
 	Channels []ChannelConfig `yaml:"channels"`
+	// IngestAuth maps push source names to their credential, for every
+	// channel record --listen receives ("TOKEN": bearer, "user:password":
+	// basic), like --ingest-auth SOURCE=VALUE.
+	IngestAuth map[string]string `yaml:"ingest_auth"`
 }
 
 // ChannelConfig configures one channel.
@@ -34,9 +42,16 @@ type ChannelConfig struct {
 }
 
 // SourceConfig is one source of a channel.
+//
+// A source with an mpd is pulled; one without is a push source (record
+// --listen). token (bearer) or user and password (basic auth) are the
+// credentials the source must present when it pushes.
 type SourceConfig struct {
-	Name string `yaml:"name"`
-	MPD  string `yaml:"mpd"`
+	Name     string `yaml:"name"`
+	MPD      string `yaml:"mpd"`
+	Token    string `yaml:"token"`
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
 }
 
 // LoadConfig reads and checks a config file; unknown keys are errors.

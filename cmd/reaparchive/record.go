@@ -3,14 +3,33 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/url"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/archive/ingest"
 )
+
+// ingestFlags are the push-ingest flags of record.
+type ingestFlags struct {
+	listen       string
+	auth         []string
+	insecure     bool
+	maxSegSize   string
+	maxRequests  int
+	idleTimeout  time.Duration
+	minRate      int64
+	drainTimeout time.Duration
+	segDur       time.Duration
+}
 
 func (a *app) recordCmd() *cobra.Command {
 	var (
@@ -18,22 +37,61 @@ func (a *app) recordCmd() *cobra.Command {
 		sources []string
 		dur     time.Duration
 		timeout time.Duration
+		inf     ingestFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "record --store URL --index PATH --channel NAME --source NAME=MPD_URL [--source NAME=MPD_URL ...] [--for DURATION]",
-		Short: "Record a channel from redundant REaP sources into the archive",
+		Use:   "record --store URL --index PATH --channel NAME [--source NAME=MPD_URL ...] [--listen ADDR [--ingest-auth SOURCE=TOKEN ...]] [--for DURATION]",
+		Short: "Record a channel from redundant REaP sources (pulled and/or pushed) into the archive",
 		Long: `record follows the live MPD of every source of a channel, fetches each new
 segment of every Representation from every source as it becomes available, and
 keeps the first valid copy of each epoch index K. Later copies are counted as
 duplicates (same timing) or conflicts (different timing); a segment a source
 does not have within --segment-timeout is recorded as missing from it.
+
+With --listen ADDR it is also (or, without --source, only) a DASH-IF Live
+Media Ingest Interface 1 (CMAF ingest) receiver: encoders PUT or POST
+  /ingest/<channel>/<source>/<rep>/<name>.cmfv|.cmfa|.cmft|.cmfm|.m4s|.mp4
+  /ingest/<channel>/<source>/Streams(<rep>.<ext>)   (long-running, chunked)
+  /ingest/<channel>/<source>/<name>.mpd             (the I-MPD)
+with the same dedup, layout and index as pulled sources; GET /healthz and
+GET /metrics (Prometheus) are served on the same address. --ingest-auth
+SOURCE=TOKEN makes SOURCE send "Authorization: Bearer TOKEN"
+(SOURCE=user:password: basic auth); once sources are listed, only they may
+push. Without any credentials record only listens on loopback addresses,
+unless --insecure-ingest.
+
 It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			jobs, err := a.pullJobs(channel, sources)
+			maxSeg := int64(0)
+			if inf.maxSegSize != "" {
+				n, err := parseSize(inf.maxSegSize)
+				if err != nil {
+					return usagef("--max-segment-size %q: %v", inf.maxSegSize, err)
+				}
+				maxSeg = n
+			}
+			jobs, err := a.pullJobs(channel, sources, inf.listen != "")
 			if err != nil {
 				return err
+			}
+			var (
+				ln    net.Listener
+				iopts ingest.Options
+			)
+			if inf.listen != "" {
+				if iopts, err = a.ingestOptions(channel, inf); err != nil {
+					return err
+				}
+				iopts.MaxSegmentSize = maxSeg
+				if err := ingest.CheckListenAddr(inf.listen, iopts); err != nil {
+					return usageError{err}
+				}
+				if ln, err = net.Listen("tcp", inf.listen); err != nil {
+					return fmt.Errorf("--listen: %w", err)
+				}
+				defer ln.Close()
 			}
 			ar, closeFn, err := a.openArchive(ctx, false)
 			if err != nil {
@@ -41,8 +99,32 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 			}
 			defer closeFn()
 			g, gctx := errgroup.WithContext(ctx)
+			if ln != nil {
+				iopts.Log = a.log
+				srv, err := ingest.New(ar, iopts)
+				if err != nil {
+					return usageError{err}
+				}
+				var names []string
+				for _, c := range iopts.Channels {
+					names = append(names, c.Name)
+				}
+				a.log.Info("push ingest", "listen", ln.Addr().String(), "channels", strings.Join(names, ","))
+				g.Go(func() error {
+					ictx := gctx
+					if dur > 0 {
+						var cancel context.CancelFunc
+						ictx, cancel = context.WithTimeout(gctx, dur)
+						defer cancel()
+					}
+					return srv.Serve(ictx, ln)
+				})
+			}
 			for _, j := range jobs {
 				j.For, j.SegmentTimeout = dur, timeout
+				if maxSeg > 0 {
+					j.MaxSegmentSize = maxSeg
+				}
 				stats := &archive.PullStats{}
 				j.Stats = stats
 				g.Go(func() error {
@@ -65,32 +147,193 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 	f.StringArrayVar(&sources, "source", nil, "pull source NAME=MPD_URL (repeatable)")
 	f.DurationVar(&dur, "for", 0, "record for this long, then stop (default: until SIGINT/SIGTERM)")
 	f.DurationVar(&timeout, "segment-timeout", 0, "how long to retry a segment after it is due before recording it missing from a source (default 3×D, at least 6s)")
+	f.StringVar(&inf.listen, "listen", "", "receive pushed CMAF ingest (DASH-IF Live Media Ingest Interface 1) on this address, e.g. 127.0.0.1:8080")
+	f.StringArrayVar(&inf.auth, "ingest-auth", nil, "push source credential SOURCE=TOKEN (Bearer) or SOURCE=user:password (basic auth) (repeatable); listed sources are the only ones that may push")
+	f.BoolVar(&inf.insecure, "insecure-ingest", false, "allow unauthenticated pushes on a non-loopback --listen address")
+	f.StringVar(&inf.maxSegSize, "max-segment-size", "64MiB", "largest init or media segment accepted (pushed or pulled), e.g. 64MiB, 1GB, 1048576")
+	f.IntVar(&inf.maxRequests, "max-ingest-requests", ingest.DefaultMaxRequests, "most concurrent ingest requests; more get 503 with Retry-After")
+	f.DurationVar(&inf.idleTimeout, "ingest-idle-timeout", ingest.DefaultIdleTimeout, "close an ingest connection whose headers take longer, or whose body brings less than --ingest-min-rate over such a window")
+	f.Int64Var(&inf.minRate, "ingest-min-rate", ingest.DefaultMinDataRate, "minimum ingest body data rate in bytes/s, averaged over --ingest-idle-timeout")
+	f.DurationVar(&inf.drainTimeout, "ingest-drain-timeout", ingest.DefaultDrainTimeout, "on stop, how long in-flight ingest requests may take to finish")
+	f.DurationVar(&inf.segDur, "ingest-segment-duration", 0, "segment duration D of pushed channels that send no I-MPD (default: from the I-MPD, a pull source, the index or the first video segment)")
 	return cmd
 }
 
-// pullJobs resolves which channels to record from flags and config.
-func (a *app) pullJobs(channel string, sources []string) ([]archive.PullOptions, error) {
+// ingestOptions builds the receiver's channels, sources and credentials from
+// flags and config: --channel (or every config channel); push sources are
+// those with credentials (--ingest-auth, ingest_auth:, token/user/password)
+// and config sources without an mpd. A channel without any accepts every
+// source name, unauthenticated.
+func (a *app) ingestOptions(channel string, inf ingestFlags) (ingest.Options, error) {
+	opts := ingest.Options{
+		AllowInsecure:   inf.insecure,
+		SegmentDuration: inf.segDur,
+		MaxRequests:     inf.maxRequests,
+		IdleTimeout:     inf.idleTimeout,
+		MinDataRate:     inf.minRate,
+		DrainTimeout:    inf.drainTimeout,
+	}
+	if inf.maxRequests <= 0 {
+		return opts, usagef("--max-ingest-requests must be positive")
+	}
+	if inf.idleTimeout <= 0 || inf.drainTimeout <= 0 || inf.minRate < 0 || inf.segDur < 0 {
+		return opts, usagef("--ingest-idle-timeout and --ingest-drain-timeout must be positive, --ingest-min-rate and --ingest-segment-duration not negative")
+	}
+	opts.ReadHeaderTimeout = inf.idleTimeout
+	common := map[string]ingest.Credential{}
+	add := func(where, src, value string) error {
+		cred, err := ingest.ParseCredential(value)
+		if err != nil {
+			return usagef("%s %s: %v", where, src, err)
+		}
+		if _, dup := common[src]; dup {
+			return usagef("%s: source %q given twice", where, src)
+		}
+		common[src] = cred
+		return nil
+	}
+	for _, v := range inf.auth {
+		src, value, err := splitNameValue("--ingest-auth", v)
+		if err != nil {
+			return opts, err
+		}
+		if err := add("--ingest-auth", src, value); err != nil {
+			return opts, err
+		}
+	}
+	cfgSrcs := make([]string, 0, len(a.cfg.IngestAuth))
+	for src := range a.cfg.IngestAuth {
+		cfgSrcs = append(cfgSrcs, src)
+	}
+	sort.Strings(cfgSrcs)
+	for _, src := range cfgSrcs {
+		if _, byFlag := common[src]; byFlag {
+			continue // flags win over the config
+		}
+		if err := add("config ingest_auth", src, a.cfg.IngestAuth[src]); err != nil {
+			return opts, err
+		}
+	}
+	var names []string
+	if channel != "" {
+		names = []string{channel}
+	} else {
+		for _, c := range a.cfg.Channels {
+			names = append(names, c.Name)
+		}
+		if len(names) == 0 {
+			return opts, usagef("--listen needs --channel NAME (or channels in --config)")
+		}
+	}
+	for _, name := range names {
+		ch := ingest.Channel{Name: name}
+		seen := map[string]bool{}
+		if cc, ok := a.cfg.channel(name); ok {
+			for _, s := range cc.Sources {
+				cred := ingest.Credential{Token: s.Token, User: s.User, Password: s.Password}
+				if err := cred.Check(); err != nil {
+					return opts, usagef("config channel %s source %s: %v", name, s.Name, err)
+				}
+				if c, ok := common[s.Name]; ok {
+					cred = c // flags (and ingest_auth) win
+				}
+				if cred.IsZero() && s.MPD != "" {
+					continue // a pull source only
+				}
+				ch.Sources = append(ch.Sources, ingest.Source{Name: s.Name, Credential: cred})
+				seen[s.Name] = true
+			}
+		}
+		for _, src := range sortedKeys(common) {
+			if !seen[src] {
+				ch.Sources = append(ch.Sources, ingest.Source{Name: src, Credential: common[src]})
+			}
+		}
+		opts.Channels = append(opts.Channels, ch)
+	}
+	return opts, nil
+}
+
+func sortedKeys(m map[string]ingest.Credential) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// parseSize parses a byte count: 1048576, 64MiB, 64M, 1GB, 512KiB.
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, errors.New("want a number of bytes, optionally with K, M, G (KiB, MiB, GiB, KB, MB, GB)")
+	}
+	n, err := strconv.ParseInt(t[:i], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	var mul int64
+	switch strings.ToUpper(strings.TrimSpace(t[i:])) {
+	case "", "B":
+		mul = 1
+	case "K", "KIB":
+		mul = 1 << 10
+	case "M", "MIB":
+		mul = 1 << 20
+	case "G", "GIB":
+		mul = 1 << 30
+	case "KB":
+		mul = 1000
+	case "MB":
+		mul = 1000 * 1000
+	case "GB":
+		mul = 1000 * 1000 * 1000
+	default:
+		return 0, fmt.Errorf("unknown unit %q", t[i:])
+	}
+	if n <= 0 || n > (1<<62)/mul {
+		return 0, errors.New("out of range")
+	}
+	return n * mul, nil
+}
+
+// pullJobs resolves which channels to record from flags and config. With
+// push (--listen) a channel may have no pull sources: it is then received
+// only, and has no pull job.
+func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.PullOptions, error) {
 	var jobs []archive.PullOptions
+	pullSources := func(cc ChannelConfig) []archive.PullSource {
+		var out []archive.PullSource
+		for _, s := range cc.Sources {
+			if s.MPD == "" && push {
+				continue // a push-only source
+			}
+			out = append(out, archive.PullSource{Name: s.Name, MPDURL: s.MPD})
+		}
+		return out
+	}
 	if channel == "" {
 		if len(sources) > 0 {
 			return nil, usagef("--source needs --channel")
 		}
 		for _, ch := range a.cfg.Channels {
-			j := archive.PullOptions{Channel: ch.Name}
-			for _, s := range ch.Sources {
-				j.Sources = append(j.Sources, archive.PullSource{Name: s.Name, MPDURL: s.MPD})
-			}
-			jobs = append(jobs, j)
+			jobs = append(jobs, archive.PullOptions{Channel: ch.Name, Sources: pullSources(ch)})
 		}
 		if len(jobs) == 0 {
+			if push {
+				return nil, usagef("--listen needs --channel NAME (or channels in --config)")
+			}
 			return nil, usagef("no channel: give --channel NAME --source NAME=MPD_URL, or channels in --config")
 		}
 	} else {
 		j := archive.PullOptions{Channel: channel}
 		if cc, ok := a.cfg.channel(channel); ok && len(sources) == 0 {
-			for _, s := range cc.Sources {
-				j.Sources = append(j.Sources, archive.PullSource{Name: s.Name, MPDURL: s.MPD})
-			}
+			j.Sources = pullSources(cc)
 		}
 		for _, s := range sources {
 			name, u, err := splitNameValue("--source", s)
@@ -101,9 +344,13 @@ func (a *app) pullJobs(channel string, sources []string) ([]archive.PullOptions,
 		}
 		jobs = append(jobs, j)
 	}
+	out := jobs[:0]
 	for _, j := range jobs {
 		if len(j.Sources) == 0 {
-			return nil, usagef("channel %q has no sources: give --source NAME=MPD_URL", j.Channel)
+			if push {
+				continue // received only
+			}
+			return nil, usagef("channel %q has no sources: give --source NAME=MPD_URL (or --listen ADDR for pushes)", j.Channel)
 		}
 		for _, s := range j.Sources {
 			u, err := url.Parse(s.MPDURL)
@@ -111,6 +358,7 @@ func (a *app) pullJobs(channel string, sources []string) ([]archive.PullOptions,
 				return nil, usagef("source %s: %q is not an http(s) MPD URL", s.Name, s.MPDURL)
 			}
 		}
+		out = append(out, j)
 	}
-	return jobs, nil
+	return out, nil
 }

@@ -1,0 +1,847 @@
+// Package ingest is the push receiver of the archive: it accepts DASH-IF
+// Live Media Ingest Interface 1 (CMAF ingest) uploads over HTTP — per-segment
+// PUT/POST, long-running chunked Streams(<rep>.<ext>) requests and I-MPDs —
+// and hands every init and media segment to the archive's dedup core
+// (archive.Channel.OfferInit / OfferSegment), answering 2xx only once a
+// segment is durable in the store and the index.
+//
+// Endpoints (see Server.Handler):
+//
+//	PUT|POST /ingest/<channel>/<source>/<rep>/<name>.<ext>   one CMAF header or one media segment
+//	PUT|POST /ingest/<channel>/<source>/Streams(<rep>.<ext>) header and segments back to back
+//	PUT|POST /ingest/<channel>/<source>/<name>.mpd           the encoder's I-MPD
+//	GET      /healthz                                        200 "ok", 503 while draining
+//	GET      /metrics                                        Prometheus metrics
+//
+// Whether a body is an init or a media segment, and which epoch index K a
+// segment has, always comes from the bytes (moov vs moof, tfdt/EPT), never
+// from the URL.
+//
+// Splitting a stream: a moof begins a new segment when (a) a styp precedes
+// it, (b) its decode time does not continue the pending segment, (c) the
+// channel's segment duration D is known, its first sample is a sync sample
+// and its first sample's presentation time is at least (K+1)·D·T minus half
+// a sample, K being the pending segment's epoch index, or (d) D is unknown
+// and the stream carries no styp boxes (then every moof+mdat is a segment).
+// A pending segment followed by the start of the next one is complete. When
+// the stream ends (or a new CMAF header starts), the pending segment is
+// offered only if its duration is within one sample of D·T, or, on a clean
+// end of the request body, if D is unknown or its styp carries the lmsg
+// brand; a body that breaks off inside a box never stores the segment it was
+// part of.
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/layout"
+	"github.com/reaparchive/reaparchive/manifest"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxSegmentSize    = 64 << 20
+	DefaultMaxRequests       = 256
+	DefaultIdleTimeout       = 10 * time.Second
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultMinDataRate       = 64 // bytes per second
+	DefaultDrainTimeout      = 10 * time.Second
+	maxMPDSize               = 16 << 20
+	storeTimeout             = 2 * time.Minute
+	awaitDurationFor         = 3 * time.Second
+)
+
+// Source is a source allowed to push to a channel.
+type Source struct {
+	Name       string
+	Credential Credential // zero: no authentication
+}
+
+// Channel is a channel that accepts pushes.
+type Channel struct {
+	Name string
+	// Sources that may push, with their credentials. Empty: any source name
+	// may push, unauthenticated.
+	Sources []Source
+}
+
+// Options configure a Server.
+type Options struct {
+	// Channels accepting pushes; a push to any other channel is 404. Empty:
+	// every valid channel name is accepted, unauthenticated.
+	Channels []Channel
+	// AllowInsecure lets Serve listen on a non-loopback address although
+	// some source may push without credentials.
+	AllowInsecure bool
+	// SegmentDuration is the channels' nominal segment duration D, for
+	// pushes without an I-MPD (otherwise it comes from the I-MPD, a pull
+	// source of the channel, the index, or the first video segment).
+	SegmentDuration time.Duration
+	// MaxSegmentSize bounds one init or media segment (and one box), in
+	// bytes; larger bodies get 413. Default 64 MiB.
+	MaxSegmentSize int64
+	// MaxRequests bounds concurrent ingest requests; more get 503 with
+	// Retry-After. Default 256.
+	MaxRequests int
+	// ReadHeaderTimeout bounds reading request headers. Default 10 s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout and MinDataRate: in every IdleTimeout window of a request
+	// body at least MinDataRate×IdleTimeout bytes must arrive, otherwise
+	// the connection is closed (stalled or slow-loris clients). Defaults
+	// 10 s and 64 bytes/s.
+	IdleTimeout time.Duration
+	MinDataRate int64
+	// DrainTimeout bounds how long Serve lets in-flight requests finish
+	// after its context is done. Default 10 s.
+	DrainTimeout time.Duration
+	// Log is the logger (default: discard).
+	Log *slog.Logger
+}
+
+// Server is a CMAF ingest receiver writing into an archive. It is safe for
+// concurrent use.
+type Server struct {
+	ar   *archive.Archive
+	opts Options
+	log  *slog.Logger
+	reg  *prometheus.Registry
+	m    *metrics
+
+	channels map[string]map[string]Credential // channel -> source -> credential; nil inner map: any source
+	sem      chan struct{}
+
+	draining   atomic.Bool
+	drainCtx   context.Context
+	startDrain context.CancelFunc
+	active     sync.WaitGroup
+
+	mu     sync.Mutex
+	chans  map[string]*archive.Channel
+	inits  map[trackKey]*cmaf.InitInfo // current init per channel/source/rep
+	video  map[string]bool             // channels with a video track
+	handle http.Handler
+}
+
+type trackKey struct{ channel, source, rep string }
+
+// New checks opts and returns a Server writing into ar.
+func New(ar *archive.Archive, opts Options) (*Server, error) {
+	if ar == nil {
+		return nil, errors.New("ingest: nil archive")
+	}
+	if opts.MaxSegmentSize == 0 {
+		opts.MaxSegmentSize = DefaultMaxSegmentSize
+	}
+	if opts.MaxRequests == 0 {
+		opts.MaxRequests = DefaultMaxRequests
+	}
+	if opts.ReadHeaderTimeout == 0 {
+		opts.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.MinDataRate == 0 {
+		opts.MinDataRate = DefaultMinDataRate
+	}
+	if opts.DrainTimeout == 0 {
+		opts.DrainTimeout = DefaultDrainTimeout
+	}
+	switch {
+	case opts.MaxSegmentSize < 0:
+		return nil, fmt.Errorf("ingest: negative maximum segment size %d", opts.MaxSegmentSize)
+	case opts.MaxRequests < 0:
+		return nil, fmt.Errorf("ingest: negative maximum request count %d", opts.MaxRequests)
+	case opts.IdleTimeout < 0 || opts.ReadHeaderTimeout < 0 || opts.DrainTimeout < 0 || opts.MinDataRate < 0:
+		return nil, errors.New("ingest: negative timeout or data rate")
+	case opts.SegmentDuration < 0:
+		return nil, fmt.Errorf("ingest: negative segment duration %v", opts.SegmentDuration)
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{ar: ar, opts: opts, log: opts.Log, reg: prometheus.NewRegistry(),
+		sem: make(chan struct{}, opts.MaxRequests), chans: map[string]*archive.Channel{},
+		inits: map[trackKey]*cmaf.InitInfo{}, video: map[string]bool{}}
+	if len(opts.Channels) > 0 {
+		s.channels = map[string]map[string]Credential{}
+	}
+	for _, ch := range opts.Channels {
+		if err := layout.ValidName("channel", ch.Name); err != nil {
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+		if _, dup := s.channels[ch.Name]; dup {
+			return nil, fmt.Errorf("ingest: channel %q given twice", ch.Name)
+		}
+		var srcs map[string]Credential
+		if len(ch.Sources) > 0 {
+			srcs = map[string]Credential{}
+		}
+		for _, src := range ch.Sources {
+			if err := layout.ValidName("source", src.Name); err != nil {
+				return nil, fmt.Errorf("ingest: channel %s: %w", ch.Name, err)
+			}
+			if _, dup := srcs[src.Name]; dup {
+				return nil, fmt.Errorf("ingest: channel %s: source %q given twice", ch.Name, src.Name)
+			}
+			if err := src.Credential.Check(); err != nil {
+				return nil, fmt.Errorf("ingest: channel %s source %s: %w", ch.Name, src.Name, err)
+			}
+			srcs[src.Name] = src.Credential
+		}
+		s.channels[ch.Name] = srcs
+	}
+	s.m = newMetrics(s.reg)
+	s.drainCtx, s.startDrain = context.WithCancel(context.Background())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
+	s.handle = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Ingest paths are dispatched on the escaped path as sent: the mux
+		// would clean "..", and decode %2F, before we could refuse them.
+		if strings.HasPrefix(r.URL.EscapedPath(), Prefix) || r.URL.Path == strings.TrimSuffix(Prefix, "/") {
+			s.serveIngest(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return s, nil
+}
+
+// Handler returns the HTTP handler of all endpoints (/ingest/…, /healthz,
+// /metrics).
+func (s *Server) Handler() http.Handler { return s.handle }
+
+// Registry is the Server's own Prometheus registry (served at /metrics).
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// Serve accepts connections on ln until ctx is done, then drains: /healthz
+// answers 503, the listener is closed, Streams requests stop at their next
+// segment boundary, and in-flight requests get Options.DrainTimeout to
+// finish before their connections are closed. It returns nil after a drain,
+// or the error that stopped serving. A non-loopback ln is refused while
+// some source may push unauthenticated, unless Options.AllowInsecure.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := CheckListenAddr(ln.Addr().String(), s.opts); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
+		IdleTimeout:       max(6*s.opts.IdleTimeout, 2*time.Minute), // keep-alive between segments
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("ingest receiver listening", "addr", ln.Addr().String(), "prefix", Prefix)
+	select {
+	case err := <-errc:
+		s.drain()
+		return fmt.Errorf("ingest: serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.drain()
+	s.log.Info("ingest receiver draining", "timeout", s.opts.DrainTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.DrainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		s.log.Warn("ingest drain timed out: closing the remaining connections", "err", err)
+		_ = srv.Close()
+	}
+	<-errc
+	// Handlers whose connection was closed still finish their store writes.
+	done := make(chan struct{})
+	go func() { s.active.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.opts.DrainTimeout):
+		s.log.Warn("ingest handlers still running after the drain timeout")
+	}
+	s.log.Info("ingest receiver stopped")
+	return nil
+}
+
+// drain makes the server refuse new ingest requests and ends idle streams.
+func (s *Server) drain() {
+	s.draining.Store(true)
+	s.startDrain()
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "draining\n")
+		return
+	}
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// statusWriter remembers the status code for the latency histogram.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// respond writes a text/plain answer. close asks the client to drop the
+// connection (the body was not read to its end).
+func respond(w http.ResponseWriter, code int, close bool, format string, args ...any) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if close {
+		h.Set("Connection", "close")
+	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(10 * time.Second))
+	w.WriteHeader(code)
+	msg := fmt.Sprintf(format, args...)
+	_, _ = io.WriteString(w, msg+"\n")
+}
+
+func (s *Server) serveIngest(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	w := &statusWriter{ResponseWriter: rw}
+	kind := "invalid"
+	defer func() {
+		code := w.status
+		if code == 0 {
+			code = http.StatusOK
+		}
+		s.m.latency.WithLabelValues(kind, strconv.Itoa(code)).Observe(time.Since(start).Seconds())
+	}()
+	hasBody := r.ContentLength != 0
+	switch r.Method {
+	case http.MethodPut, http.MethodPost, http.MethodDelete:
+	default:
+		s.m.refused.WithLabelValues("method").Inc()
+		w.Header().Set("Allow", "PUT, POST, DELETE")
+		respond(w, http.StatusMethodNotAllowed, hasBody, "method %s not allowed: push with PUT or POST", r.Method)
+		return
+	}
+	t, err := parseTarget(r.URL.EscapedPath())
+	if err != nil {
+		s.m.refused.WithLabelValues("path").Inc()
+		respond(w, http.StatusBadRequest, hasBody, "%v", err)
+		return
+	}
+	kind = t.kind.String()
+	if srcs, ok := s.channels[t.channel]; s.channels != nil && !ok {
+		s.m.refused.WithLabelValues("unknown").Inc()
+		respond(w, http.StatusNotFound, hasBody, "unknown channel %q", t.channel)
+		return
+	} else if _, ok := srcs[t.source]; srcs != nil && !ok {
+		s.m.refused.WithLabelValues("unknown").Inc()
+		respond(w, http.StatusNotFound, hasBody, "unknown source %q for channel %q", t.source, t.channel)
+		return
+	}
+	cred := s.channels[t.channel][t.source]
+	switch authenticate(r, cred) {
+	case authMissing:
+		s.m.refused.WithLabelValues("auth").Inc()
+		w.Header().Set("WWW-Authenticate", cred.scheme()+` realm="reaparchive ingest"`)
+		respond(w, http.StatusUnauthorized, hasBody, "source %s must authenticate (%s)", t.source, cred.scheme())
+		return
+	case authWrong:
+		s.m.refused.WithLabelValues("auth").Inc()
+		s.log.Warn("ingest: wrong credentials", "channel", t.channel, "source", t.source, "remote", r.RemoteAddr)
+		respond(w, http.StatusForbidden, hasBody, "wrong credentials for source %s", t.source)
+		return
+	}
+	if r.Method == http.MethodDelete {
+		// Encoders may DELETE at the end of a session; archive objects are
+		// never deleted.
+		respond(w, http.StatusNoContent, false, "")
+		return
+	}
+	if s.draining.Load() {
+		s.m.refused.WithLabelValues("draining").Inc()
+		w.Header().Set("Retry-After", "5")
+		respond(w, http.StatusServiceUnavailable, hasBody, "receiver is shutting down")
+		return
+	}
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	default:
+		s.m.refused.WithLabelValues("busy").Inc()
+		w.Header().Set("Retry-After", "1")
+		respond(w, http.StatusServiceUnavailable, hasBody, "too many concurrent ingest requests (limit %d)", s.opts.MaxRequests)
+		return
+	}
+	s.active.Add(1)
+	defer s.active.Done()
+	s.m.inflight.Inc()
+	defer s.m.inflight.Dec()
+
+	ch, err := s.channel(r.Context(), t.channel)
+	if err != nil {
+		s.log.Error("ingest: open channel", "channel", t.channel, "err", err)
+		respond(w, http.StatusInternalServerError, hasBody, "open channel %s: %v", t.channel, err)
+		return
+	}
+	bytesIn := s.m.bytes.WithLabelValues(t.channel, t.source)
+	body := newBodyReader(w, r, s.opts.IdleTimeout, s.opts.MinDataRate, func(n int) { bytesIn.Add(float64(n)) })
+	log := s.log.With("channel", t.channel, "source", t.source, "rep", t.rep, "remote", r.RemoteAddr)
+	switch t.kind {
+	case kindSegment:
+		s.handleSegment(w, r, t, ch, body, log)
+	case kindStream:
+		s.handleStream(w, r, t, ch, body, log)
+	case kindMPD:
+		s.handleMPD(w, r, t, ch, body, log)
+	}
+}
+
+// channel returns the archive writer of a channel.
+func (s *Server) channel(ctx context.Context, name string) (*archive.Channel, error) {
+	s.mu.Lock()
+	ch := s.chans[name]
+	s.mu.Unlock()
+	if ch != nil {
+		return ch, nil
+	}
+	ch, err := s.ar.OpenChannel(ctx, name, s.opts.SegmentDuration)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.chans[name]; c != nil {
+		return c, nil
+	}
+	s.chans[name] = ch
+	return ch, nil
+}
+
+// offerContext is the context of archive writes: not cancelled when the
+// client goes away after its segment arrived whole, but bounded.
+func offerContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(r.Context()), storeTimeout)
+}
+
+// readErrorStatus maps a body read error to a status and reason.
+func readErrorStatus(err error, limit int64) (int, string) {
+	switch {
+	case isTooLarge(err):
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("body over the %d byte segment size limit: %v", limit, err)
+	case isTimeout(err):
+		return http.StatusRequestTimeout, fmt.Sprintf("body too slow (minimum data rate not met): %v", err)
+	case errors.Is(err, errNotCMAF):
+		return http.StatusBadRequest, err.Error()
+	default:
+		return http.StatusBadRequest, fmt.Sprintf("body incomplete, nothing stored for it: %v", err)
+	}
+}
+
+// offerStatus maps an archive error to a status: 409 for an init that does
+// not match the track, 400 for invalid bytes, 500 for store/index failures
+// (so that encoders retry).
+func offerStatus(err error) int {
+	switch {
+	case errors.Is(err, archive.ErrInitMismatch):
+		return http.StatusConflict
+	case errors.Is(err, errDurationPending):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, archive.ErrInvalid), errors.Is(err, layout.ErrBadName), errors.Is(err, errNotCMAF), errors.Is(err, errDurationUnknown):
+		return http.StatusBadRequest
+	case isTooLarge(err):
+		return http.StatusRequestEntityTooLarge
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// handleSegment takes one init or media segment (per-segment URL).
+func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request, t target, ch *archive.Channel, body *bodyReader, log *slog.Logger) {
+	limit := s.opts.MaxSegmentSize
+	if r.ContentLength > limit {
+		respond(w, http.StatusRequestEntityTooLarge, true, "Content-Length %d is over the %d byte segment size limit", r.ContentLength, limit)
+		return
+	}
+	// The first box header tells garbage apart before the rest is read.
+	h, err := readBoxHeader(body, limit)
+	if err == io.EOF {
+		respond(w, http.StatusBadRequest, false, "empty body: want a CMAF header or media segment")
+		return
+	}
+	if err != nil {
+		code, msg := readErrorStatus(err, limit)
+		log.Info("ingest: segment refused", "status", code, "err", err)
+		s.countRefused(t, err)
+		respond(w, code, true, "%s", msg)
+		return
+	}
+	capHint := int64(h.size)
+	if r.ContentLength > 0 {
+		capHint = r.ContentLength
+	}
+	data, err := readBoxBody(body, h, make([]byte, 0, capHint))
+	if err == nil {
+		data, err = readRest(body, data, limit)
+	}
+	if err != nil {
+		code, msg := readErrorStatus(err, limit)
+		log.Info("ingest: segment upload failed, nothing stored", "status", code, "err", err, "received", body.n)
+		s.countRefused(t, err)
+		respond(w, code, true, "%s", msg)
+		return
+	}
+	isInit, err := classify(data)
+	if err != nil {
+		s.countRefused(t, err)
+		respond(w, http.StatusBadRequest, false, "%v", err)
+		return
+	}
+	ctx, cancel := offerContext(r)
+	defer cancel()
+	if isInit {
+		res, err := s.offerInit(ctx, ch, t, data)
+		if err != nil {
+			code := offerStatus(err)
+			log.Warn("ingest: init refused", "status", code, "err", err)
+			respond(w, code, false, "%v", err)
+			return
+		}
+		code := http.StatusOK
+		if res.New {
+			code = http.StatusCreated
+		}
+		w.Header().Set("X-Reaparchive-Key", res.Key)
+		respond(w, code, false, "init %s", res.Key)
+		return
+	}
+	in, err := s.trackInit(ctx, ch, t)
+	if err != nil {
+		log.Error("ingest: track init", "err", err)
+		respond(w, http.StatusInternalServerError, false, "track %s: %v", t.rep, err)
+		return
+	}
+	contentType := ""
+	if in != nil {
+		contentType = in.ContentType
+	}
+	res, err := s.offerSegment(ctx, ch, t, data, contentType, log)
+	if err != nil {
+		code := offerStatus(err)
+		if code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "2")
+		}
+		respond(w, code, false, "%v", err)
+		return
+	}
+	w.Header().Set("X-Reaparchive-Outcome", string(res.Outcome))
+	w.Header().Set("X-Reaparchive-K", strconv.FormatInt(res.K, 10))
+	code := http.StatusOK
+	if res.Outcome == index.Stored {
+		code = http.StatusCreated
+	}
+	respond(w, code, false, "%s K %d %s", res.Outcome, res.K, res.Key)
+}
+
+// countRefused counts a body refused as not CMAF or too large as a
+// received and rejected segment (a broken or slow upload is not counted).
+func (s *Server) countRefused(t target, err error) {
+	if !errors.Is(err, errNotCMAF) && !isTooLarge(err) {
+		return
+	}
+	s.m.received.WithLabelValues(t.channel, t.source, t.rep).Inc()
+	s.m.rejected.WithLabelValues(t.channel, t.source, t.rep).Inc()
+}
+
+// readRest appends the rest of body to data, up to limit bytes in all.
+func readRest(body io.Reader, data []byte, limit int64) ([]byte, error) {
+	for {
+		if int64(len(data)) > limit {
+			return data, fmt.Errorf("%w: body over %d bytes", errTooLarge, limit)
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		room := min(int64(cap(data)-len(data)), limit+1-int64(len(data)))
+		n, err := body.Read(data[len(data) : len(data)+int(room)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			if int64(len(data)) > limit {
+				return data, fmt.Errorf("%w: body over %d bytes", errTooLarge, limit)
+			}
+			return data, nil
+		}
+		if err != nil {
+			return data, err
+		}
+	}
+}
+
+// classify tells a CMAF header from a media segment by its boxes.
+func classify(data []byte) (isInit bool, err error) {
+	var first string
+	for off := 0; off+8 <= len(data); {
+		size := int(uint32(data[off])<<24 | uint32(data[off+1])<<16 | uint32(data[off+2])<<8 | uint32(data[off+3]))
+		typ := string(data[off+4 : off+8])
+		if size == 1 && off+16 <= len(data) {
+			var sz uint64
+			for _, b := range data[off+8 : off+16] {
+				sz = sz<<8 | uint64(b)
+			}
+			if sz > uint64(len(data)) {
+				return false, fmt.Errorf("%w: %s box at offset %d runs past the body", errNotCMAF, typ, off)
+			}
+			size = int(sz)
+		}
+		if size < 8 || off+size > len(data) {
+			return false, fmt.Errorf("%w: %s box at offset %d runs past the end of the body or is too small", errNotCMAF, printable(data[off+4:off+8]), off)
+		}
+		if !topLevel[typ] {
+			return false, fmt.Errorf("%w: box type %q at offset %d", errNotCMAF, printable(data[off+4:off+8]), off)
+		}
+		switch typ {
+		case "ftyp", "moov":
+			return true, nil
+		case "moof":
+			return false, nil
+		}
+		if first == "" {
+			first = typ
+		}
+		off += size
+	}
+	return false, fmt.Errorf("%w: no moov or moof box (first box %q)", errNotCMAF, first)
+}
+
+// offerInit hands an init segment to the archive (strict: an init that does
+// not match the track's earlier init from another source is refused) and
+// makes it the source's current init for its stream splitting.
+func (s *Server) offerInit(ctx context.Context, ch *archive.Channel, t target, data []byte) (archive.InitResult, error) {
+	res, err := ch.OfferInit(ctx, t.source, t.rep, data, true)
+	outcome := "new"
+	switch {
+	case errors.Is(err, archive.ErrInitMismatch):
+		outcome = "mismatch"
+	case err != nil && errors.Is(err, archive.ErrInvalid):
+		outcome = "invalid"
+	case err != nil:
+		outcome = "error"
+	case !res.New:
+		outcome = "known"
+	}
+	s.m.inits.WithLabelValues(t.channel, t.source, t.rep, outcome).Inc()
+	if err != nil {
+		return res, err
+	}
+	s.mu.Lock()
+	s.inits[trackKey{t.channel, t.source, t.rep}] = res.Info
+	if res.Info.ContentType == "video" {
+		s.video[t.channel] = true
+	}
+	s.mu.Unlock()
+	s.log.Debug("ingest: init", "channel", t.channel, "source", t.source, "rep", t.rep, "key", res.Key, "new", res.New, "codecs", res.Info.Codecs)
+	return res, nil
+}
+
+// trackInit returns the current init of (channel, source, rep): the last one
+// the source pushed, else the track's newest init in the index (a source
+// that resumes after a restart of the receiver), or nil.
+func (s *Server) trackInit(ctx context.Context, ch *archive.Channel, t target) (*cmaf.InitInfo, error) {
+	key := trackKey{t.channel, t.source, t.rep}
+	s.mu.Lock()
+	in := s.inits[key]
+	s.mu.Unlock()
+	if in != nil {
+		return in, nil
+	}
+	track, err := s.ar.DB.Track(ctx, ch.Info.ID, t.rep)
+	if errors.Is(err, index.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	inits, err := s.ar.DB.Inits(ctx, track.ID)
+	if err != nil || len(inits) == 0 {
+		return nil, err
+	}
+	last := inits[len(inits)-1]
+	data, err := s.ar.Store.Get(ctx, last.Key)
+	if err != nil {
+		return nil, fmt.Errorf("read init %s: %w", last.Key, err)
+	}
+	in, err = cmaf.ParseInit(data)
+	if err != nil {
+		return nil, fmt.Errorf("indexed init %s: %w", last.Key, err)
+	}
+	s.mu.Lock()
+	if in.ContentType == "video" {
+		s.video[t.channel] = true
+	}
+	s.mu.Unlock()
+	return in, nil
+}
+
+// offerSegment hands a complete media segment to the archive and counts the
+// outcome.
+func (s *Server) offerSegment(ctx context.Context, ch *archive.Channel, t target, data []byte, contentType string, log *slog.Logger) (archive.Result, error) {
+	s.m.received.WithLabelValues(t.channel, t.source, t.rep).Inc()
+	if err := s.needSegmentDuration(ctx, ch, t, contentType); err != nil {
+		s.m.rejected.WithLabelValues(t.channel, t.source, t.rep).Inc()
+		log.Warn("ingest: segment refused", "err", err)
+		return archive.Result{K: -1}, err
+	}
+	res, err := ch.OfferSegment(ctx, archive.Offer{Source: t.source, Rep: t.rep, Data: data, ExpectK: -1})
+	if err != nil {
+		if errors.Is(err, archive.ErrInvalid) {
+			s.m.rejected.WithLabelValues(t.channel, t.source, t.rep).Inc()
+			log.Warn("ingest: segment rejected", "err", err)
+		} else {
+			log.Error("ingest: segment not recorded", "err", err)
+		}
+		return res, err
+	}
+	switch res.Outcome {
+	case index.Stored:
+		s.m.stored.WithLabelValues(t.channel, t.source, t.rep).Inc()
+	case index.Duplicate:
+		s.m.duplicate.WithLabelValues(t.channel, t.source, t.rep).Inc()
+	case index.Conflict:
+		s.m.conflicting.WithLabelValues(t.channel, t.source, t.rep).Inc()
+	}
+	log.Debug("ingest: segment", "k", res.K, "outcome", res.Outcome, "key", res.Key, "size", len(data))
+	return res, nil
+}
+
+// Errors of a non-video segment arriving while the channel's D is unknown.
+var (
+	// errDurationPending: the channel has a video track whose first segment
+	// will set D; the encoder should retry (503).
+	errDurationPending = errors.New("segment duration D not known yet (waiting for the first video segment); retry")
+	// errDurationUnknown: nothing will tell D (400).
+	errDurationUnknown = errors.New("segment duration D unknown: audio, text and metadata segment durations vary around D, so D cannot be taken from them; PUT the I-MPD first, or start the receiver with --ingest-segment-duration")
+)
+
+// needSegmentDuration: while D is unknown (no I-MPD, no
+// Options.SegmentDuration, no pull source, not in the index), the archive
+// takes it from the first segment. That is exact for video only: audio
+// segment durations vary by a frame around D. So a non-video segment waits
+// (briefly) for a video segment of the channel to set D, and is refused if
+// none does.
+func (s *Server) needSegmentDuration(ctx context.Context, ch *archive.Channel, t target, contentType string) error {
+	if contentType == "video" || contentType == "" || ch.SegmentDuration() > 0 {
+		return nil
+	}
+	if tr, err := s.ar.DB.Track(ctx, ch.Info.ID, t.rep); err == nil && tr.SegDur > 0 {
+		return nil // known from an earlier run
+	}
+	s.mu.Lock()
+	hasVideo := s.video[t.channel]
+	s.mu.Unlock()
+	if !hasVideo {
+		return errDurationUnknown
+	}
+	deadline := time.NewTimer(awaitDurationFor)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for ch.SegmentDuration() == 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return errDurationPending
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// handleMPD stores an I-MPD as received and takes track metadata and the
+// segment duration from it.
+func (s *Server) handleMPD(w http.ResponseWriter, r *http.Request, t target, ch *archive.Channel, body *bodyReader, log *slog.Logger) {
+	limit := min(s.opts.MaxSegmentSize, maxMPDSize)
+	if r.ContentLength > limit {
+		respond(w, http.StatusRequestEntityTooLarge, true, "MPD of %d bytes is over the %d byte limit", r.ContentLength, limit)
+		return
+	}
+	data, err := readRest(body, nil, limit)
+	if err != nil {
+		code, msg := readErrorStatus(err, limit)
+		respond(w, code, true, "%s", msg)
+		return
+	}
+	live, err := manifest.ParseLive(data, "http://ingest.invalid"+Prefix+t.channel+"/"+t.source+"/"+t.name)
+	if err != nil {
+		respond(w, http.StatusBadRequest, false, "I-MPD: %v", err)
+		return
+	}
+	ctx, cancel := offerContext(r)
+	defer cancel()
+	sum := sha256.Sum256(data)
+	key := layout.IMPDKey(t.channel, hex.EncodeToString(sum[:]))
+	code := http.StatusCreated
+	if err := s.ar.Store.Create(ctx, key, data, map[string]string{layout.MetaSource: t.source}); errors.Is(err, cloud.ErrExists) {
+		code = http.StatusOK
+	} else if err != nil {
+		log.Error("ingest: store I-MPD", "key", key, "err", err)
+		respond(w, http.StatusInternalServerError, false, "store I-MPD: %v", err)
+		return
+	}
+	if live.SegDurSeconds > 0 {
+		d := time.Duration(live.SegDurSeconds * float64(time.Second))
+		if cur := ch.SegmentDuration(); cur > 0 && cur != d {
+			log.Warn("ingest: I-MPD segment duration differs from the channel's", "mpd", d, "channel", cur)
+		}
+		ch.SetSegmentDuration(d)
+	}
+	for i := range live.Tracks {
+		lt := &live.Tracks[i]
+		err := ch.DescribeTrack(ctx, archive.TrackMeta{Rep: lt.Rep, ContentType: lt.ContentType, MimeType: lt.MimeType, Codecs: lt.Codecs,
+			Lang: lt.Lang, Roles: strings.Join(lt.Roles, ","), Width: lt.Width, Height: lt.Height, FrameRate: lt.FrameRate,
+			SampleRate: lt.SampleRate, Channels: lt.Channels, Bandwidth: lt.Bandwidth})
+		if err != nil {
+			code := offerStatus(err)
+			respond(w, code, false, "I-MPD representation %q: %v", lt.Rep, err)
+			return
+		}
+	}
+	log.Info("ingest: I-MPD", "key", key, "tracks", len(live.Tracks), "segment_duration", live.SegDurSeconds)
+	w.Header().Set("X-Reaparchive-Key", key)
+	respond(w, code, false, "I-MPD %s: %d representations", key, len(live.Tracks))
+}
