@@ -83,7 +83,7 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 
 	type trackSegs struct {
 		t    index.Track
-		segs []index.Segment
+		segs []expSeg
 	}
 	var ts []trackSegs
 	res := ExportResult{}
@@ -93,7 +93,13 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		}
 		fromK := floorK(o.From, t)
 		toK := ceilK(o.To, t) - 1
-		segs, err := a.DB.Segments(ctx, t.ID, fromK, toK)
+		// Only what the MPD needs, not whole index rows: a day of 8 tracks
+		// is 345,600 segments.
+		var segs []expSeg
+		err := a.DB.ForEachSegment(ctx, t.ID, fromK, toK, func(g index.Segment) error {
+			segs = append(segs, expSeg{K: g.K, EPT: g.EPT, Duration: g.Duration, Size: g.Size, InitID: g.InitID})
+			return nil
+		})
 		if err != nil {
 			return ExportResult{}, fmt.Errorf("export: %s: %w", t.Rep, err)
 		}
@@ -366,9 +372,18 @@ func mimeType(t index.Track) string {
 	return "application/mp4"
 }
 
+// expSeg is what an export needs of an index row.
+type expSeg struct {
+	K        int64
+	EPT      uint64
+	Duration uint64
+	Size     int64
+	InitID   int64
+}
+
 // estimateBandwidth is the peak bits per second over the segments, for a
 // track whose manifest and init did not signal one.
-func estimateBandwidth(segs []index.Segment, t index.Track) int {
+func estimateBandwidth(segs []expSeg, t index.Track) int {
 	var peak float64
 	for _, s := range segs {
 		if s.Duration == 0 {
