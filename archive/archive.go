@@ -58,6 +58,19 @@ type Channel struct {
 	mu      sync.Mutex
 	tracks  map[string]*trackState
 	sources map[string]index.Source
+
+	// The preferred source (seed 000: the high-quality fiber feed) and how
+	// long after the first delivery of a K its copy is waited for.
+	prefer string
+	grace  time.Duration
+	waits  map[lockKey]*prefWait
+}
+
+// prefWait is one K some non-preferred source delivered first: it waits
+// for the preferred source's copy until first+grace.
+type prefWait struct {
+	first time.Time
+	done  chan struct{} // closed once the preferred copy was offered or K was stored
 }
 
 type trackState struct {
@@ -113,6 +126,75 @@ func (c *Channel) SetSegmentDuration(d time.Duration) {
 	defer c.mu.Unlock()
 	if c.segDurS == 0 {
 		c.segDurS = d.Seconds()
+	}
+}
+
+// SetPreference names the channel's preferred source: when several sources
+// deliver the same K, the preferred source's copy is kept if it arrives
+// within grace of the first delivery, otherwise the first valid one. An
+// empty source (or grace 0) turns the preference off.
+// The preferred source's name is kept in the index (status shows it).
+func (c *Channel) SetPreference(ctx context.Context, source string, grace time.Duration) error {
+	if source != "" {
+		if err := layout.ValidName("source", source); err != nil {
+			return err
+		}
+	}
+	if grace < 0 {
+		return fmt.Errorf("preferred source grace %v is negative", grace)
+	}
+	if err := c.a.DB.SetPreferredSource(ctx, c.Info.ID, source); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.Info.PreferredSource = source
+	defer c.mu.Unlock()
+	c.prefer, c.grace = source, grace
+	return nil
+}
+
+// awaitPreferred holds a delivery of K from a non-preferred source until
+// the preferred source has offered K, K is stored, or grace has passed
+// since the first delivery of K. It returns a function to call once the
+// caller has stored K (or given up on it), releasing other waiters.
+func (c *Channel) awaitPreferred(ctx context.Context, source string, key lockKey, now time.Time) (release func(), err error) {
+	c.mu.Lock()
+	prefer, grace := c.prefer, c.grace
+	if prefer == "" || grace <= 0 {
+		c.mu.Unlock()
+		return func() {}, nil
+	}
+	if source == prefer {
+		c.mu.Unlock()
+		return func() { c.preferDone(key) }, nil
+	}
+	if c.waits == nil {
+		c.waits = map[lockKey]*prefWait{}
+	}
+	w := c.waits[key]
+	if w == nil {
+		w = &prefWait{first: now, done: make(chan struct{})}
+		c.waits[key] = w
+	}
+	c.mu.Unlock()
+	t := time.NewTimer(time.Until(w.first.Add(grace)))
+	defer t.Stop()
+	select {
+	case <-w.done:
+	case <-t.C:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return func() { c.preferDone(key) }, nil
+}
+
+// preferDone releases everyone waiting for the preferred copy of key.
+func (c *Channel) preferDone(key lockKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if w := c.waits[key]; w != nil {
+		close(w.done)
+		delete(c.waits, key)
 	}
 }
 
@@ -420,6 +502,22 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 	}
 	if !info.StartsWithSync && track.ContentType == "video" {
 		return reject(k, "segment %d does not start with a sync sample", k)
+	}
+	c.mu.Lock()
+	waitPreferred := c.prefer != "" && c.grace > 0
+	c.mu.Unlock()
+	if waitPreferred {
+		_, stored, err := c.a.DB.Segment(ctx, track.ID, k)
+		if err != nil {
+			return Result{}, fmt.Errorf("index lookup %s %d: %w", o.Rep, k, err)
+		}
+		if !stored { // else this delivery is a duplicate or conflict: no wait
+			release, err := c.awaitPreferred(ctx, o.Source, lockKey{track.ID, k}, now)
+			if err != nil {
+				return Result{}, err
+			}
+			defer release()
+		}
 	}
 	unlock := c.a.locks.lock(lockKey{track.ID, k})
 	defer unlock()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -36,9 +37,12 @@ type Config struct {
 
 // ChannelConfig configures one channel.
 type ChannelConfig struct {
-	Name            string         `yaml:"name"`
-	PreferredSource string         `yaml:"preferred_source"`
-	Sources         []SourceConfig `yaml:"sources"`
+	Name            string `yaml:"name"`
+	PreferredSource string `yaml:"preferred_source"`
+	// Grace is how long after the first delivery of a segment the
+	// preferred source's copy is waited for (default 2s).
+	Grace   time.Duration  `yaml:"grace"`
+	Sources []SourceConfig `yaml:"sources"`
 }
 
 // SourceConfig is one source of a channel.

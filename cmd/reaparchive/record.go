@@ -38,6 +38,8 @@ func (a *app) recordCmd() *cobra.Command {
 		dur     time.Duration
 		timeout time.Duration
 		inf     ingestFlags
+		prefer  string
+		grace   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "record --store URL --index PATH --channel NAME [--source NAME=MPD_URL ...] [--listen ADDR [--ingest-auth SOURCE=TOKEN ...]] [--for DURATION]",
@@ -98,6 +100,9 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 				return err
 			}
 			defer closeFn()
+			if err := a.applyPreferences(ctx, ar, channel, jobs, prefer, grace, cmd.Flags().Changed("grace")); err != nil {
+				return err
+			}
 			g, gctx := errgroup.WithContext(ctx)
 			if ln != nil {
 				iopts.Log = a.log
@@ -147,6 +152,8 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 	f.StringArrayVar(&sources, "source", nil, "pull source NAME=MPD_URL (repeatable)")
 	f.DurationVar(&dur, "for", 0, "record for this long, then stop (default: until SIGINT/SIGTERM)")
 	f.DurationVar(&timeout, "segment-timeout", 0, "how long to retry a segment after it is due before recording it missing from a source (default 3×D, at least 6s)")
+	f.StringVar(&prefer, "prefer", "", "preferred source of --channel: its copy of a segment is kept when it arrives within --grace of the first delivery (config: preferred_source)")
+	f.DurationVar(&grace, "grace", defaultGrace, "how long after the first delivery of a segment to wait for the preferred source's copy (config: grace)")
 	f.StringVar(&inf.listen, "listen", "", "receive pushed CMAF ingest (DASH-IF Live Media Ingest Interface 1) on this address, e.g. 127.0.0.1:8080")
 	f.StringArrayVar(&inf.auth, "ingest-auth", nil, "push source credential SOURCE=TOKEN (Bearer) or SOURCE=user:password (basic auth) (repeatable); listed sources are the only ones that may push")
 	f.BoolVar(&inf.insecure, "insecure-ingest", false, "allow unauthenticated pushes on a non-loopback --listen address")
@@ -300,6 +307,54 @@ func parseSize(s string) (int64, error) {
 		return 0, errors.New("out of range")
 	}
 	return n * mul, nil
+}
+
+// defaultGrace is how long the preferred source's copy is waited for.
+const defaultGrace = 2 * time.Second
+
+// applyPreferences sets each recorded channel's preferred source from
+// --prefer (for --channel) or the config's preferred_source and grace.
+func (a *app) applyPreferences(ctx context.Context, ar *archive.Archive, channel string, jobs []archive.PullOptions, prefer string, grace time.Duration, graceSet bool) error {
+	if grace < 0 {
+		return usagef("--grace %v: must not be negative", grace)
+	}
+	if prefer != "" && channel == "" {
+		return usagef("--prefer needs --channel")
+	}
+	names := map[string]bool{}
+	if channel != "" {
+		names[channel] = true
+	}
+	for _, j := range jobs {
+		names[j.Channel] = true
+	}
+	for _, c := range a.cfg.Channels {
+		if channel == "" {
+			names[c.Name] = true
+		}
+	}
+	for name := range names {
+		src, g := prefer, grace
+		if cc, ok := a.cfg.channel(name); ok {
+			if src == "" {
+				src = cc.PreferredSource
+			}
+			if !graceSet && cc.Grace > 0 {
+				g = cc.Grace
+			}
+		}
+		ch, err := ar.OpenChannel(ctx, name, 0)
+		if err != nil {
+			return err
+		}
+		if err := ch.SetPreference(ctx, src, g); err != nil {
+			return usagef("channel %s: preferred source: %v", name, err)
+		}
+		if src != "" {
+			a.log.Info("preferred source", "channel", name, "source", src, "grace", g)
+		}
+	}
+	return nil
 }
 
 // pullJobs resolves which channels to record from flags and config. With
