@@ -268,11 +268,18 @@ func (db *DB) DeleteSegment(ctx context.Context, trackID, k int64) error {
 // Deliveries returns the deliveries recorded for (track, K) in the order
 // they were recorded.
 func (db *DB) Deliveries(ctx context.Context, trackID, k int64) ([]Delivery, error) {
+	return db.DeliveriesBetween(ctx, trackID, k, k)
+}
+
+// DeliveriesBetween returns the deliveries recorded for the track's K in
+// [fromK, toK], ordered by K, then in the order they were recorded (one
+// range scan of deliveries_track_k).
+func (db *DB) DeliveriesBetween(ctx context.Context, trackID, fromK, toK int64) ([]Delivery, error) {
 	rows, err := db.reader.QueryContext(ctx, `
 SELECT track_id, k, source_id, outcome, ept, duration, size, sha256, identical, timing_equal, received_at, detail
-FROM deliveries WHERE track_id = ? AND k = ? ORDER BY id`, trackID, k)
+FROM deliveries WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY k, id`, trackID, fromK, toK)
 	if err != nil {
-		return nil, fmt.Errorf("index: deliveries %d/%d: %w", trackID, k, err)
+		return nil, fmt.Errorf("index: deliveries %d/%d..%d: %w", trackID, fromK, toK, err)
 	}
 	defer rows.Close()
 	var out []Delivery
@@ -282,13 +289,13 @@ FROM deliveries WHERE track_id = ? AND k = ? ORDER BY id`, trackID, k)
 		var ept, dur, recv int64
 		if err := rows.Scan(&d.TrackID, &d.K, &d.SourceID, &outcome, &ept, &dur, &d.Size, &d.SHA256,
 			&d.Identical, &d.TimingEqual, &recv, &d.Detail); err != nil {
-			return nil, fmt.Errorf("index: deliveries %d/%d: %w", trackID, k, err)
+			return nil, fmt.Errorf("index: deliveries %d/%d..%d: %w", trackID, fromK, toK, err)
 		}
 		d.Outcome, d.EPT, d.Duration, d.ReceivedAt = Outcome(outcome), u64(ept), u64(dur), fromNanos(recv)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("index: deliveries %d/%d: %w", trackID, k, err)
+		return nil, fmt.Errorf("index: deliveries %d/%d..%d: %w", trackID, fromK, toK, err)
 	}
 	return out, nil
 }

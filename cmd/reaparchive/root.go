@@ -98,7 +98,7 @@ gs://bucket, mem://. Environment: REAPARCHIVE_STORE, REAPARCHIVE_INDEX.`,
 	pf.StringVar(&a.indexPath, "index", "", "SQLite index path (env REAPARCHIVE_INDEX)")
 	pf.StringVar(&a.logFormat, "log-format", "", "log format: text or json (default: text on a terminal, json otherwise)")
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(a.recordCmd(), a.statusCmd(), a.exportCmd(), a.simulateCmd(), a.demoCmd())
+	root.AddCommand(a.recordCmd(), a.statusCmd(), a.exportCmd(), a.simulateCmd(), a.demoCmd(), a.gapsCmd(), a.repairCmd())
 	return root
 }
 

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reaparchive/reaparchive/repair"
+)
+
+// rangeFlags are --from/--to/--last of gaps and repair: optional, as
+// export-vod's (RFC 3339, or the last DURATION up to now).
+type rangeFlags struct {
+	from, to string
+	last     time.Duration
+}
+
+func (r *rangeFlags) add(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&r.from, "from", "", "range start, RFC 3339 (with --to)")
+	f.StringVar(&r.to, "to", "", "range end, RFC 3339 (with --from)")
+	f.DurationVar(&r.last, "last", 0, "range: the last DURATION up to now")
+}
+
+// times returns the range [from, to); both zero when no range is given
+// (the whole archive).
+func (r *rangeFlags) times() (from, to time.Time, err error) {
+	switch {
+	case r.last < 0:
+		return from, to, usagef("--last %s: want a positive duration", r.last)
+	case r.last > 0 && (r.from != "" || r.to != ""):
+		return from, to, usagef("give either --from/--to or --last, not both")
+	case r.last > 0:
+		to = time.Now()
+		return to.Add(-r.last), to, nil
+	case r.from == "" && r.to == "":
+		return from, to, nil
+	case r.from == "" || r.to == "":
+		return from, to, usagef("give --from T and --to T together (or --last DURATION)")
+	}
+	if from, err = time.Parse(time.RFC3339, r.from); err != nil {
+		return from, to, usagef("--from %q: want RFC 3339 time such as 2026-11-21T10:00:00Z", r.from)
+	}
+	if to, err = time.Parse(time.RFC3339, r.to); err != nil {
+		return from, to, usagef("--to %q: want RFC 3339 time such as 2026-11-21T11:00:00Z", r.to)
+	}
+	if !to.After(from) {
+		return from, to, usagef("empty range: --to %s is not after --from %s", r.to, r.from)
+	}
+	return from, to, nil
+}
+
+func (a *app) gapsCmd() *cobra.Command {
+	var (
+		channel string
+		rf      rangeFlags
+		asJSON  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "gaps --store URL --index PATH [--channel NAME] [--from T --to T | --last D] [--json]",
+		Short: "List every gap (K missing from every source) per channel and track, with the sources tried",
+		Long: `gaps lists, per channel and track, every run of epoch indexes K between the
+first and the last stored segment that no source delivered: the K range, its
+wall-clock span [from, to), its duration, and which sources were tried (what
+the index recorded for those K: missing, rejected, and the latest reason).
+--from/--to or --last keep the gaps overlapping that range (clipped to it).
+
+--json prints {"gaps":[{"channel","rep","content_type","from","to","segments",
+"from_time","to_time","duration_seconds","tried":[{"source","outcomes","detail"}]}]}.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			from, to, err := rf.times()
+			if err != nil {
+				return err
+			}
+			ar, closeFn, err := a.openArchive(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			var names []string
+			if channel != "" {
+				names = []string{channel}
+			} else {
+				chans, err := ar.DB.Channels(ctx)
+				if err != nil {
+					return err
+				}
+				for _, c := range chans {
+					names = append(names, c.Name)
+				}
+			}
+			all := []repair.Gap{}
+			for _, name := range names {
+				gaps, err := repair.Find(ctx, ar.DB, name, from, to)
+				if err != nil {
+					return err
+				}
+				all = append(all, gaps...)
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					Gaps []repair.Gap `json:"gaps"`
+				}{all})
+			}
+			printGaps(a, names, all)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&channel, "channel", "", "only this channel (default: every channel)")
+	rf.add(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printGaps(a *app, channels []string, gaps []repair.Gap) {
+	if len(channels) == 0 {
+		fmt.Fprintln(a.stdout, "no channels recorded")
+		return
+	}
+	for _, ch := range channels {
+		var n, segs int64
+		var dur time.Duration
+		tracks := map[string]bool{}
+		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+		for _, g := range gaps {
+			if g.Channel != ch {
+				continue
+			}
+			if n == 0 {
+				fmt.Fprintf(a.stdout, "channel %s\n", ch)
+				fmt.Fprintln(tw, "  REP\tK\tFROM\tTO\tDURATION\tTRIED")
+			}
+			n++
+			tracks[g.Rep] = true
+			segs += g.Segments
+			dur += g.Duration
+			k := fmt.Sprint(g.From)
+			if g.To != g.From {
+				k = fmt.Sprintf("%d-%d", g.From, g.To)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", g.Rep, k, g.FromTime.Format(time.RFC3339), g.ToTime.Format(time.RFC3339), g.Duration, triedText(g.Tried))
+		}
+		tw.Flush()
+		if n == 0 {
+			fmt.Fprintf(a.stdout, "channel %s: no gaps\n", ch)
+			continue
+		}
+		fmt.Fprintf(a.stdout, "  %d gaps in %d tracks: %d segments (%s) missing\n", n, len(tracks), segs, dur)
+	}
+}
+
+// triedText is "a: missing 2; b: missing 1, rejected 1 (reason)".
+func triedText(ts []repair.Tried) string {
+	if len(ts) == 0 {
+		return "(no source tried)"
+	}
+	var parts []string
+	for _, t := range ts {
+		var os []string
+		for _, o := range []string{"missing", "rejected", "conflict", "duplicate", "stored"} {
+			if n := t.Outcomes[o]; n > 0 {
+				os = append(os, fmt.Sprintf("%s %d", o, n))
+			}
+		}
+		parts = append(parts, t.Source+": "+strings.Join(os, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
