@@ -366,9 +366,8 @@ func (sp *splitter) segDur(ctx context.Context) uint64 {
 }
 
 // complete reports whether the pending segment's duration is within one
-// sample of D·T.
-func (sp *splitter) complete(ctx context.Context) bool {
-	d := sp.segDur(ctx)
+// sample of d = D·T.
+func (sp *splitter) complete(d uint64) bool {
 	if d == 0 || sp.frags == 0 || sp.moofOpen {
 		return false
 	}
@@ -386,12 +385,17 @@ func (sp *splitter) flush(ctx context.Context, why flushReason) (bool, error) {
 		sp.seg, sp.frags, sp.moofOpen = sp.seg[:0], 0, false
 	}()
 	ok := why == atBoundary
+	// D is read once: another request (the channel's first video segment)
+	// may set it at any moment, and a segment judged against "D unknown"
+	// in one clause and against D in the other would be dropped although
+	// either rule alone accepts it.
+	d := sp.segDur(ctx)
 	if !ok && !sp.moofOpen {
-		ok = sp.complete(ctx) || (why == atCleanEnd && (sp.segDur(ctx) == 0 || sp.segLmsg))
+		ok = sp.complete(d) || (why == atCleanEnd && (d == 0 || sp.segLmsg))
 	}
 	if !ok {
 		reason := "the stream broke off before its end"
-		if d := sp.segDur(ctx); d > 0 {
+		if d > 0 {
 			reason = fmt.Sprintf("duration %d of %d ticks at the end of the stream", sp.segTicks, d)
 		}
 		if sp.moofOpen {
