@@ -533,3 +533,62 @@ func TestLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigHashIgnoresBtrt: a rewritten or added btrt (bit rate) box, as
+// livesim2's CMAF ingester adds, keeps the ConfigHash; a change the decoder
+// sees (the coded width) changes it.
+func TestConfigHashIgnoresBtrt(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"video.cmfv", "audio.cmfa"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := loadSplit(t, name)
+			orig, err := ParseInit(s.init)
+			if err != nil {
+				t.Fatal(err)
+			}
+			variant := func(change func(mp4.Box)) *InitInfo {
+				t.Helper()
+				f, err := mp4.DecodeFile(bytes.NewReader(s.init))
+				if err != nil {
+					t.Fatal(err)
+				}
+				change(f.Init.Moov.Trak.Mdia.Minf.Stbl.Stsd.Children[0])
+				info, err := ParseInit(encode(t, f.Init))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return info
+			}
+			setBtrt := func(e mp4.Box) {
+				b := &mp4.BtrtBox{BufferSizeDB: 1, MaxBitrate: 123456, AvgBitrate: 99999}
+				switch e := e.(type) {
+				case *mp4.VisualSampleEntryBox:
+					e.Children = slices.DeleteFunc(e.Children, func(c mp4.Box) bool { return c.Type() == "btrt" })
+					e.AddChild(b)
+				case *mp4.AudioSampleEntryBox:
+					e.Children = slices.DeleteFunc(e.Children, func(c mp4.Box) bool { return c.Type() == "btrt" })
+					e.AddChild(b)
+				}
+			}
+			withBtrt := variant(setBtrt)
+			if withBtrt.SHA256 == orig.SHA256 {
+				t.Fatal("the btrt change did not change the bytes")
+			}
+			if withBtrt.ConfigHash != orig.ConfigHash {
+				t.Errorf("a new btrt changed the ConfigHash")
+			}
+			other := variant(func(e mp4.Box) {
+				switch e := e.(type) {
+				case *mp4.VisualSampleEntryBox:
+					e.Width += 16
+				case *mp4.AudioSampleEntryBox:
+					e.SampleRate /= 2
+				}
+			})
+			if other.ConfigHash == orig.ConfigHash {
+				t.Errorf("a changed sample entry kept the ConfigHash")
+			}
+		})
+	}
+}

@@ -139,11 +139,11 @@ func describeTrak(trak *mp4.TrakBox, mvex *mp4.MvexBox) (*InitInfo, error) {
 	if len(stsd.Children) == 0 {
 		return nil, fmt.Errorf("stsd has no sample entry")
 	}
-	sw := bits.NewFixedSliceWriter(int(stsd.Size()))
-	if err := stsd.EncodeSW(sw); err != nil {
-		return nil, fmt.Errorf("encode stsd: %w", err)
+	cfg, err := configBytes(stsd)
+	if err != nil {
+		return nil, err
 	}
-	info.ConfigHash = sha256Hex(sw.Bytes())
+	info.ConfigHash = sha256Hex(cfg)
 
 	entry := stsd.Children[0]
 	info.SampleEntry = entry.Type()
@@ -233,4 +233,37 @@ func describeEntry(info *InitInfo, entry mp4.Box) error {
 		}
 	}
 	return nil
+}
+
+// configBytes is the stsd box as encoded without any btrt (bit rate) box in
+// its sample entries: the codec configuration a decoder depends on. Encoders
+// and packagers add or rewrite btrt (livesim2's CMAF ingester does) without
+// changing how the samples decode.
+func configBytes(stsd *mp4.StsdBox) ([]byte, error) {
+	withoutBtrt := func(children []mp4.Box) []mp4.Box {
+		out := make([]mp4.Box, 0, len(children))
+		for _, c := range children {
+			if c.Type() != "btrt" {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	for _, e := range stsd.Children {
+		switch e := e.(type) {
+		case *mp4.VisualSampleEntryBox:
+			orig := e.Children
+			e.Children = withoutBtrt(orig)
+			defer func() { e.Children = orig }()
+		case *mp4.AudioSampleEntryBox:
+			orig := e.Children
+			e.Children = withoutBtrt(orig)
+			defer func() { e.Children = orig }()
+		}
+	}
+	sw := bits.NewFixedSliceWriter(int(stsd.Size()))
+	if err := stsd.EncodeSW(sw); err != nil {
+		return nil, fmt.Errorf("encode stsd: %w", err)
+	}
+	return sw.Bytes(), nil
 }
