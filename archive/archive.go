@@ -559,8 +559,19 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 			if err != nil {
 				return Result{}, fmt.Errorf("index %s: %w", key, err)
 			}
-			if _, err := c.a.DB.AddInit(wctx, index.Init{TrackID: track.ID, Hash: cur.row.Hash, ConfigHash: cur.row.ConfigHash, Key: cur.row.Key, Size: cur.row.Size, FirstK: k}); err != nil {
-				return Result{}, fmt.Errorf("index init first K %s: %w", key, err)
+			// The init's first K only ever moves down: one index write per
+			// new minimum, not one per segment.
+			ts.mu.Lock()
+			lower := k < cur.row.FirstK
+			ts.mu.Unlock()
+			if lower {
+				row, err := c.a.DB.AddInit(wctx, index.Init{TrackID: track.ID, Hash: cur.row.Hash, ConfigHash: cur.row.ConfigHash, Key: cur.row.Key, Size: cur.row.Size, FirstK: k})
+				if err != nil {
+					return Result{}, fmt.Errorf("index init first K %s: %w", key, err)
+				}
+				ts.mu.Lock()
+				cur.row.FirstK = min(cur.row.FirstK, row.FirstK)
+				ts.mu.Unlock()
 			}
 			res.Outcome = index.Stored
 			return res, nil
