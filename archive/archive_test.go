@@ -23,6 +23,7 @@ import (
 	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -101,13 +102,24 @@ type env struct {
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
+	return newEnvOn(tb, testenv.Store("file"))
+}
+
+// newEnvOn is newEnv with the store of the given kind (a new directory or
+// bucket); storeDir is set for file stores only.
+func newEnvOn(tb testing.TB, kind testenv.StoreKind) *env {
+	tb.Helper()
 	ctx := context.Background()
 	e := &env{dir: tb.TempDir()}
-	e.storeDir = filepath.Join(e.dir, "store")
+	storeURL := "file://" + filepath.ToSlash(filepath.Join(e.dir, "store"))
+	if kind.Name != "file" {
+		storeURL = kind.URL(tb)
+	}
 	var err error
-	if e.store, err = cloud.Open(ctx, "file://"+filepath.ToSlash(e.storeDir)); err != nil {
+	if e.store, err = cloud.Open(ctx, storeURL); err != nil {
 		tb.Fatal(err)
 	}
+	e.storeDir, _ = e.store.LocalDir()
 	tb.Cleanup(func() { e.store.Close() })
 	if e.db, err = index.Open(ctx, filepath.Join(e.dir, "index.db")); err != nil {
 		tb.Fatal(err)
@@ -118,6 +130,18 @@ func newEnv(tb testing.TB) *env {
 		tb.Fatal(err)
 	}
 	return e
+}
+
+// forEachStore runs f as a parallel subtest on every kind of store: file,
+// s3 (MinIO) and gs (fake-gcs-server).
+func forEachStore(t *testing.T, f func(t *testing.T, kind testenv.StoreKind)) {
+	t.Helper()
+	for _, kind := range testenv.Stores() {
+		t.Run(kind.Name, func(t *testing.T) {
+			t.Parallel()
+			f(t, kind)
+		})
+	}
 }
 
 // offerInits offers both init segments of sim from source.
@@ -249,82 +273,84 @@ var reps = []string{simulate.VideoRep, simulate.AudioRep}
 // computable key with the reap-* attributes and indexed.
 func TestOfferSegmentFirstDelivery(t *testing.T) {
 	t.Parallel()
-	for _, rep := range reps {
-		for _, k := range []int64{k0, k0 + 1, k0 + 3} { // k0+3: the asset loop's last 2 s
-			t.Run(fmt.Sprintf("%s/%d", rep, k), func(t *testing.T) {
-				t.Parallel()
-				ctx := context.Background()
-				e := newEnv(t)
-				sim := newSim(t, simulate.Options{})
-				e.offerInits(t, "a", sim)
-				data := mustSeg(t, sim, rep, k)
-				info, err := cmaf.ParseSegment(data, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				res, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: rep, Data: data, ExpectK: k})
-				if err != nil {
-					t.Fatal(err)
-				}
-				key := mediaKey(rep, k)
-				if res.Outcome != index.Stored || res.K != k || res.Key != key {
-					t.Fatalf("result %+v; want stored K %d at %s", res, k, key)
-				}
-				if got := e.get(t, key); !bytes.Equal(got, data) {
-					t.Fatalf("stored object differs from the delivery")
-				}
-				tr := e.track(t, rep)
-				inits, err := e.db.Inits(ctx, tr.ID)
-				if err != nil || len(inits) != 1 {
-					t.Fatalf("inits %v, %v; want one", inits, err)
-				}
-				at, err := e.store.Attributes(ctx, key)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ts := map[string]string{simulate.VideoRep: "90000", simulate.AudioRep: "48000"}[rep]
-				want := map[string]string{
-					layout.MetaEPT:       strconv.FormatUint(info.EPT, 10),
-					layout.MetaDuration:  strconv.FormatUint(info.Duration, 10),
-					layout.MetaTimescale: ts,
-					layout.MetaSegDur:    strconv.FormatUint(segDurOf(rep), 10),
-					layout.MetaSHA256:    sha(data),
-					layout.MetaInit:      inits[0].Hash[:layout.HashLen],
-					layout.MetaSource:    "a",
-				}
-				for name, v := range want {
-					if at.Meta[name] != v {
-						t.Errorf("attribute %s = %q; want %q", name, at.Meta[name], v)
+	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+		for _, rep := range reps {
+			for _, k := range []int64{k0, k0 + 1, k0 + 3} { // k0+3: the asset loop's last 2 s
+				t.Run(fmt.Sprintf("%s/%d", rep, k), func(t *testing.T) {
+					t.Parallel()
+					ctx := context.Background()
+					e := newEnvOn(t, kind)
+					sim := newSim(t, simulate.Options{})
+					e.offerInits(t, "a", sim)
+					data := mustSeg(t, sim, rep, k)
+					info, err := cmaf.ParseSegment(data, nil)
+					if err != nil {
+						t.Fatal(err)
 					}
-				}
-				// The EPT is on the REaP grid: exactly K*D*T for video, within
-				// one AAC frame after it for audio.
-				off := int64(info.EPT) - k*int64(segDurOf(rep))
-				if rep == simulate.VideoRep && off != 0 || rep == simulate.AudioRep && (off < 0 || off >= 1024) {
-					t.Errorf("EPT %d is %d ticks from K*D", info.EPT, off)
-				}
-				seg, ok := e.segment(t, rep, k)
-				if !ok {
-					t.Fatal("no index row")
-				}
-				wantSeg := index.Segment{TrackID: tr.ID, K: k, EPT: info.EPT, Duration: info.Duration, Size: int64(len(data)),
-					SHA256: sha(data), Key: key, InitID: inits[0].ID, SourceID: e.source(t, "a").ID, ReceivedAt: seg.ReceivedAt}
-				if seg != wantSeg {
-					t.Errorf("index row %+v\nwant %+v", seg, wantSeg)
-				}
-				if inits[0].FirstK != k {
-					t.Errorf("init FirstK %d; want %d", inits[0].FirstK, k)
-				}
-				ds := e.deliveries(t, rep, k)
-				if len(ds) != 1 || ds[0].Outcome != index.Stored || !ds[0].Identical || !ds[0].TimingEqual {
-					t.Errorf("deliveries %+v; want one identical stored", ds)
-				}
-				if n := len(e.mediaKeys(t, rep)); n != 1 {
-					t.Errorf("%d media objects; want 1", n)
-				}
-			})
+					res, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: rep, Data: data, ExpectK: k})
+					if err != nil {
+						t.Fatal(err)
+					}
+					key := mediaKey(rep, k)
+					if res.Outcome != index.Stored || res.K != k || res.Key != key {
+						t.Fatalf("result %+v; want stored K %d at %s", res, k, key)
+					}
+					if got := e.get(t, key); !bytes.Equal(got, data) {
+						t.Fatalf("stored object differs from the delivery")
+					}
+					tr := e.track(t, rep)
+					inits, err := e.db.Inits(ctx, tr.ID)
+					if err != nil || len(inits) != 1 {
+						t.Fatalf("inits %v, %v; want one", inits, err)
+					}
+					at, err := e.store.Attributes(ctx, key)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ts := map[string]string{simulate.VideoRep: "90000", simulate.AudioRep: "48000"}[rep]
+					want := map[string]string{
+						layout.MetaEPT:       strconv.FormatUint(info.EPT, 10),
+						layout.MetaDuration:  strconv.FormatUint(info.Duration, 10),
+						layout.MetaTimescale: ts,
+						layout.MetaSegDur:    strconv.FormatUint(segDurOf(rep), 10),
+						layout.MetaSHA256:    sha(data),
+						layout.MetaInit:      inits[0].Hash[:layout.HashLen],
+						layout.MetaSource:    "a",
+					}
+					for name, v := range want {
+						if at.Meta[name] != v {
+							t.Errorf("attribute %s = %q; want %q", name, at.Meta[name], v)
+						}
+					}
+					// The EPT is on the REaP grid: exactly K*D*T for video, within
+					// one AAC frame after it for audio.
+					off := int64(info.EPT) - k*int64(segDurOf(rep))
+					if rep == simulate.VideoRep && off != 0 || rep == simulate.AudioRep && (off < 0 || off >= 1024) {
+						t.Errorf("EPT %d is %d ticks from K*D", info.EPT, off)
+					}
+					seg, ok := e.segment(t, rep, k)
+					if !ok {
+						t.Fatal("no index row")
+					}
+					wantSeg := index.Segment{TrackID: tr.ID, K: k, EPT: info.EPT, Duration: info.Duration, Size: int64(len(data)),
+						SHA256: sha(data), Key: key, InitID: inits[0].ID, SourceID: e.source(t, "a").ID, ReceivedAt: seg.ReceivedAt}
+					if seg != wantSeg {
+						t.Errorf("index row %+v\nwant %+v", seg, wantSeg)
+					}
+					if inits[0].FirstK != k {
+						t.Errorf("init FirstK %d; want %d", inits[0].FirstK, k)
+					}
+					ds := e.deliveries(t, rep, k)
+					if len(ds) != 1 || ds[0].Outcome != index.Stored || !ds[0].Identical || !ds[0].TimingEqual {
+						t.Errorf("deliveries %+v; want one identical stored", ds)
+					}
+					if n := len(e.mediaKeys(t, rep)); n != 1 {
+						t.Errorf("%d media objects; want 1", n)
+					}
+				})
+			}
 		}
-	}
+	})
 }
 
 // TestOfferSegmentDedup: a second delivery of the same (rep, K) is never
@@ -332,80 +358,82 @@ func TestOfferSegmentFirstDelivery(t *testing.T) {
 // with different timing, a conflict that records both timings.
 func TestOfferSegmentDedup(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name          string
-		second        simulate.Options
-		want          index.Outcome
-		identical     bool
-		timingEqual   bool
-		sameSHA256Key bool
-	}{
-		{name: "same bytes", second: simulate.Options{}, want: index.Duplicate, identical: true, timingEqual: true},
-		{name: "variant 1", second: simulate.Options{Variant: 1}, want: index.Duplicate, timingEqual: true},
-		{name: "variant 7", second: simulate.Options{Variant: 7}, want: index.Duplicate, timingEqual: true},
-		{name: "timing skew +900", second: simulate.Options{TimingSkew: 900}, want: index.Conflict},
-		{name: "timing skew -1", second: simulate.Options{TimingSkew: -1}, want: index.Conflict},
-	}
-	for _, tc := range cases {
-		for _, rep := range reps {
-			t.Run(tc.name+"/"+rep, func(t *testing.T) {
-				t.Parallel()
-				e := newEnv(t)
-				a, b := newSim(t, simulate.Options{}), newSim(t, tc.second)
-				e.offerInits(t, "a", a)
-				e.offerInits(t, "b", b)
-				k := k0 + 2
-				first := mustSeg(t, a, rep, k)
-				e.offer(t, "a", a, rep, k)
-				before, _ := e.segment(t, rep, k)
-
-				second := mustSeg(t, b, rep, k)
-				if tc.identical != bytes.Equal(first, second) {
-					t.Fatalf("fixture: bytes equal = %v", !tc.identical)
-				}
-				res := e.offer(t, "b", b, rep, k)
-				if res.Outcome != tc.want || res.K != k || res.Key != mediaKey(rep, k) {
-					t.Fatalf("result %+v; want %s", res, tc.want)
-				}
-				if keys := e.mediaKeys(t, rep); len(keys) != 1 {
-					t.Fatalf("media objects %v; want one", keys)
-				}
-				if got := e.get(t, mediaKey(rep, k)); !bytes.Equal(got, first) {
-					t.Fatal("the stored object changed")
-				}
-				if after, _ := e.segment(t, rep, k); after != before {
-					t.Fatalf("index row changed: %+v -> %+v", before, after)
-				}
-				ds := e.deliveries(t, rep, k)
-				if len(ds) != 2 || ds[0].Outcome != index.Stored || ds[1].Outcome != tc.want {
-					t.Fatalf("deliveries %v; want [stored %s]", outcomes(ds), tc.want)
-				}
-				d := ds[1]
-				if d.SourceID != e.source(t, "b").ID || d.Identical != tc.identical || d.TimingEqual != tc.timingEqual || d.SHA256 != sha(second) {
-					t.Errorf("delivery %+v; want identical=%v timing_equal=%v from b", d, tc.identical, tc.timingEqual)
-				}
-				if tc.want == index.Conflict {
-					info, err := cmaf.ParseSegment(second, nil)
-					if err != nil {
-						t.Fatal(err)
-					}
-					for _, ept := range []uint64{before.EPT, info.EPT} {
-						if !strings.Contains(d.Detail, strconv.FormatUint(ept, 10)) {
-							t.Errorf("conflict detail %q does not name EPT %d", d.Detail, ept)
-						}
-					}
-					if d.EPT != info.EPT || d.EPT == before.EPT {
-						t.Errorf("conflict delivery EPT %d; stored %d, delivered %d", d.EPT, before.EPT, info.EPT)
-					}
-					if res.Detail != d.Detail {
-						t.Errorf("result detail %q, delivery detail %q", res.Detail, d.Detail)
-					}
-				} else if d.Detail != "" {
-					t.Errorf("duplicate with detail %q", d.Detail)
-				}
-			})
+	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+		cases := []struct {
+			name          string
+			second        simulate.Options
+			want          index.Outcome
+			identical     bool
+			timingEqual   bool
+			sameSHA256Key bool
+		}{
+			{name: "same bytes", second: simulate.Options{}, want: index.Duplicate, identical: true, timingEqual: true},
+			{name: "variant 1", second: simulate.Options{Variant: 1}, want: index.Duplicate, timingEqual: true},
+			{name: "variant 7", second: simulate.Options{Variant: 7}, want: index.Duplicate, timingEqual: true},
+			{name: "timing skew +900", second: simulate.Options{TimingSkew: 900}, want: index.Conflict},
+			{name: "timing skew -1", second: simulate.Options{TimingSkew: -1}, want: index.Conflict},
 		}
-	}
+		for _, tc := range cases {
+			for _, rep := range reps {
+				t.Run(tc.name+"/"+rep, func(t *testing.T) {
+					t.Parallel()
+					e := newEnvOn(t, kind)
+					a, b := newSim(t, simulate.Options{}), newSim(t, tc.second)
+					e.offerInits(t, "a", a)
+					e.offerInits(t, "b", b)
+					k := k0 + 2
+					first := mustSeg(t, a, rep, k)
+					e.offer(t, "a", a, rep, k)
+					before, _ := e.segment(t, rep, k)
+
+					second := mustSeg(t, b, rep, k)
+					if tc.identical != bytes.Equal(first, second) {
+						t.Fatalf("fixture: bytes equal = %v", !tc.identical)
+					}
+					res := e.offer(t, "b", b, rep, k)
+					if res.Outcome != tc.want || res.K != k || res.Key != mediaKey(rep, k) {
+						t.Fatalf("result %+v; want %s", res, tc.want)
+					}
+					if keys := e.mediaKeys(t, rep); len(keys) != 1 {
+						t.Fatalf("media objects %v; want one", keys)
+					}
+					if got := e.get(t, mediaKey(rep, k)); !bytes.Equal(got, first) {
+						t.Fatal("the stored object changed")
+					}
+					if after, _ := e.segment(t, rep, k); after != before {
+						t.Fatalf("index row changed: %+v -> %+v", before, after)
+					}
+					ds := e.deliveries(t, rep, k)
+					if len(ds) != 2 || ds[0].Outcome != index.Stored || ds[1].Outcome != tc.want {
+						t.Fatalf("deliveries %v; want [stored %s]", outcomes(ds), tc.want)
+					}
+					d := ds[1]
+					if d.SourceID != e.source(t, "b").ID || d.Identical != tc.identical || d.TimingEqual != tc.timingEqual || d.SHA256 != sha(second) {
+						t.Errorf("delivery %+v; want identical=%v timing_equal=%v from b", d, tc.identical, tc.timingEqual)
+					}
+					if tc.want == index.Conflict {
+						info, err := cmaf.ParseSegment(second, nil)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for _, ept := range []uint64{before.EPT, info.EPT} {
+							if !strings.Contains(d.Detail, strconv.FormatUint(ept, 10)) {
+								t.Errorf("conflict detail %q does not name EPT %d", d.Detail, ept)
+							}
+						}
+						if d.EPT != info.EPT || d.EPT == before.EPT {
+							t.Errorf("conflict delivery EPT %d; stored %d, delivered %d", d.EPT, before.EPT, info.EPT)
+						}
+						if res.Detail != d.Detail {
+							t.Errorf("result detail %q, delivery detail %q", res.Detail, d.Detail)
+						}
+					} else if d.Detail != "" {
+						t.Errorf("duplicate with detail %q", d.Detail)
+					}
+				})
+			}
+		}
+	})
 }
 
 // TestOfferSegmentInvalid: what is not a valid segment of the track, or not
@@ -672,80 +700,82 @@ func TestOfferInit(t *testing.T) {
 // store it exactly once.
 func TestOfferSegmentConcurrent(t *testing.T) {
 	t.Parallel()
-	for _, rep := range reps {
-		t.Run(rep, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			e := newEnv(t)
-			sims := []*simulate.Server{newSim(t, simulate.Options{}), newSim(t, simulate.Options{Variant: 1}), newSim(t, simulate.Options{Variant: 2})}
-			const n = 32
-			k := k0 + 7
-			start := make(chan struct{})
-			results := make([]archive.Result, n)
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				src := fmt.Sprintf("enc%02d", i)
-				sim := sims[i%len(sims)]
-				init, data := mustInit(t, sim, rep), mustSeg(t, sim, rep, k)
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					if _, err := e.ch.OfferInit(ctx, src, rep, init, true); err != nil {
-						errs[i] = err
-						return
+	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+		for _, rep := range reps {
+			t.Run(rep, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				e := newEnvOn(t, kind)
+				sims := []*simulate.Server{newSim(t, simulate.Options{}), newSim(t, simulate.Options{Variant: 1}), newSim(t, simulate.Options{Variant: 2})}
+				const n = 32
+				k := k0 + 7
+				start := make(chan struct{})
+				results := make([]archive.Result, n)
+				errs := make([]error, n)
+				var wg sync.WaitGroup
+				for i := range n {
+					src := fmt.Sprintf("enc%02d", i)
+					sim := sims[i%len(sims)]
+					init, data := mustInit(t, sim, rep), mustSeg(t, sim, rep, k)
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						<-start
+						if _, err := e.ch.OfferInit(ctx, src, rep, init, true); err != nil {
+							errs[i] = err
+							return
+						}
+						results[i], errs[i] = e.ch.OfferSegment(ctx, archive.Offer{Source: src, Rep: rep, Data: data, ExpectK: k})
+					}()
+				}
+				close(start)
+				wg.Wait()
+				count := map[index.Outcome]int{}
+				for i := range n {
+					if errs[i] != nil {
+						t.Fatalf("source %d: %v", i, errs[i])
 					}
-					results[i], errs[i] = e.ch.OfferSegment(ctx, archive.Offer{Source: src, Rep: rep, Data: data, ExpectK: k})
-				}()
-			}
-			close(start)
-			wg.Wait()
-			count := map[index.Outcome]int{}
-			for i := range n {
-				if errs[i] != nil {
-					t.Fatalf("source %d: %v", i, errs[i])
+					count[results[i].Outcome]++
 				}
-				count[results[i].Outcome]++
-			}
-			if count[index.Stored] != 1 || count[index.Duplicate] != n-1 {
-				t.Fatalf("outcomes %v; want 1 stored, %d duplicates", count, n-1)
-			}
-			if keys := e.mediaKeys(t, rep); len(keys) != 1 {
-				t.Fatalf("media objects %v; want one", keys)
-			}
-			if keys := e.initKeys(t, rep); len(keys) != 1 {
-				t.Fatalf("init objects %v; want one", keys)
-			}
-			seg, ok := e.segment(t, rep, k)
-			if !ok {
-				t.Fatal("not indexed")
-			}
-			if got := e.get(t, seg.Key); sha(got) != seg.SHA256 || int64(len(got)) != seg.Size {
-				t.Fatal("index row does not describe the stored object")
-			}
-			ds := e.deliveries(t, rep, k)
-			if len(ds) != n {
-				t.Fatalf("%d deliveries; want %d", len(ds), n)
-			}
-			identical := 0
-			for _, d := range ds {
-				if d.Outcome == index.Stored && d.SourceID != seg.SourceID {
-					t.Errorf("stored delivery from source %d, row names %d", d.SourceID, seg.SourceID)
+				if count[index.Stored] != 1 || count[index.Duplicate] != n-1 {
+					t.Fatalf("outcomes %v; want 1 stored, %d duplicates", count, n-1)
 				}
-				if d.Outcome == index.Duplicate && d.Identical {
-					identical++
+				if keys := e.mediaKeys(t, rep); len(keys) != 1 {
+					t.Fatalf("media objects %v; want one", keys)
 				}
-				if d.Identical != (d.SHA256 == seg.SHA256) {
-					t.Errorf("delivery %+v: identical flag wrong", d)
+				if keys := e.initKeys(t, rep); len(keys) != 1 {
+					t.Fatalf("init objects %v; want one", keys)
 				}
-			}
-			// Sources with the winner's variant are bit-identical duplicates.
-			if identical < n/len(sims)-1 {
-				t.Errorf("%d identical duplicates", identical)
-			}
-		})
-	}
+				seg, ok := e.segment(t, rep, k)
+				if !ok {
+					t.Fatal("not indexed")
+				}
+				if got := e.get(t, seg.Key); sha(got) != seg.SHA256 || int64(len(got)) != seg.Size {
+					t.Fatal("index row does not describe the stored object")
+				}
+				ds := e.deliveries(t, rep, k)
+				if len(ds) != n {
+					t.Fatalf("%d deliveries; want %d", len(ds), n)
+				}
+				identical := 0
+				for _, d := range ds {
+					if d.Outcome == index.Stored && d.SourceID != seg.SourceID {
+						t.Errorf("stored delivery from source %d, row names %d", d.SourceID, seg.SourceID)
+					}
+					if d.Outcome == index.Duplicate && d.Identical {
+						identical++
+					}
+					if d.Identical != (d.SHA256 == seg.SHA256) {
+						t.Errorf("delivery %+v: identical flag wrong", d)
+					}
+				}
+				// Sources with the winner's variant are bit-identical duplicates.
+				if identical < n/len(sims)-1 {
+					t.Errorf("%d identical duplicates", identical)
+				}
+			})
+		}
+	})
 }
 
 // TestOfferSegmentExistingObject: an object another recorder stored (absent
@@ -753,80 +783,82 @@ func TestOfferSegmentConcurrent(t *testing.T) {
 // attributes (or its bytes) and counts itself as a duplicate or conflict.
 func TestOfferSegmentExistingObject(t *testing.T) {
 	t.Parallel()
-	cases := []struct {
-		name      string
-		winner    simulate.Options // what the other recorder stored
-		meta      bool             // written with the reap-* attributes
-		want      index.Outcome
-		identical bool
-	}{
-		{name: "other variant with attributes", winner: simulate.Options{Variant: 1}, meta: true, want: index.Duplicate},
-		{name: "other variant without attributes", winner: simulate.Options{Variant: 1}, want: index.Duplicate},
-		{name: "same bytes with attributes", winner: simulate.Options{}, meta: true, want: index.Duplicate, identical: true},
-		{name: "same bytes without attributes", winner: simulate.Options{}, want: index.Duplicate, identical: true},
-		{name: "other timing with attributes", winner: simulate.Options{TimingSkew: 450}, meta: true, want: index.Conflict},
-		{name: "other timing without attributes", winner: simulate.Options{TimingSkew: 450}, want: index.Conflict},
-	}
-	for _, tc := range cases {
-		for _, rep := range reps {
-			t.Run(tc.name+"/"+rep, func(t *testing.T) {
-				t.Parallel()
-				ctx := context.Background()
-				e := newEnv(t)
-				mine, other := newSim(t, simulate.Options{}), newSim(t, tc.winner)
-				e.offerInits(t, "a", mine)
-				k := k0 + 3
-				key := mediaKey(rep, k)
-				theirs := mustSeg(t, other, rep, k)
-				info, err := cmaf.ParseSegment(theirs, nil)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var meta map[string]string
-				if tc.meta {
-					meta = map[string]string{
-						layout.MetaEPT: strconv.FormatUint(info.EPT, 10), layout.MetaDuration: strconv.FormatUint(info.Duration, 10),
-						layout.MetaSHA256: info.SHA256, layout.MetaSource: "other-recorder",
-					}
-				}
-				if err := e.store.Create(ctx, key, theirs, meta); err != nil {
-					t.Fatal(err)
-				}
-				res := e.offer(t, "a", mine, rep, k)
-				if res.Outcome != tc.want {
-					t.Fatalf("outcome %s; want %s", res.Outcome, tc.want)
-				}
-				if got := e.get(t, key); !bytes.Equal(got, theirs) {
-					t.Fatal("the existing object was overwritten")
-				}
-				if keys := e.mediaKeys(t, rep); len(keys) != 1 {
-					t.Fatalf("media objects %v", keys)
-				}
-				seg, ok := e.segment(t, rep, k)
-				if !ok {
-					t.Fatal("the existing object was not indexed")
-				}
-				if seg.SHA256 != sha(theirs) || seg.Size != int64(len(theirs)) || seg.EPT != info.EPT || seg.Duration != info.Duration || seg.Key != key {
-					t.Errorf("index row %+v does not describe the stored object (EPT %d, %d bytes)", seg, info.EPT, len(theirs))
-				}
-				if seg.SourceID != 0 {
-					t.Errorf("row names source %d; the stored copy is not this recorder's", seg.SourceID)
-				}
-				ds := e.deliveries(t, rep, k)
-				if len(ds) != 1 || ds[0].Outcome != tc.want || ds[0].Identical != tc.identical || ds[0].SourceID != e.source(t, "a").ID {
-					t.Fatalf("deliveries %+v; want one %s (identical=%v) from a", ds, tc.want, tc.identical)
-				}
-				// Later deliveries compare with the stored object.
-				res = e.offer(t, "b", other, rep, k)
-				if res.Outcome != index.Duplicate {
-					t.Errorf("winner's bytes from b: %s; want duplicate", res.Outcome)
-				}
-				if ds := e.deliveries(t, rep, k); len(ds) != 2 || !ds[1].Identical {
-					t.Errorf("deliveries %+v", ds)
-				}
-			})
+	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+		cases := []struct {
+			name      string
+			winner    simulate.Options // what the other recorder stored
+			meta      bool             // written with the reap-* attributes
+			want      index.Outcome
+			identical bool
+		}{
+			{name: "other variant with attributes", winner: simulate.Options{Variant: 1}, meta: true, want: index.Duplicate},
+			{name: "other variant without attributes", winner: simulate.Options{Variant: 1}, want: index.Duplicate},
+			{name: "same bytes with attributes", winner: simulate.Options{}, meta: true, want: index.Duplicate, identical: true},
+			{name: "same bytes without attributes", winner: simulate.Options{}, want: index.Duplicate, identical: true},
+			{name: "other timing with attributes", winner: simulate.Options{TimingSkew: 450}, meta: true, want: index.Conflict},
+			{name: "other timing without attributes", winner: simulate.Options{TimingSkew: 450}, want: index.Conflict},
 		}
-	}
+		for _, tc := range cases {
+			for _, rep := range reps {
+				t.Run(tc.name+"/"+rep, func(t *testing.T) {
+					t.Parallel()
+					ctx := context.Background()
+					e := newEnvOn(t, kind)
+					mine, other := newSim(t, simulate.Options{}), newSim(t, tc.winner)
+					e.offerInits(t, "a", mine)
+					k := k0 + 3
+					key := mediaKey(rep, k)
+					theirs := mustSeg(t, other, rep, k)
+					info, err := cmaf.ParseSegment(theirs, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var meta map[string]string
+					if tc.meta {
+						meta = map[string]string{
+							layout.MetaEPT: strconv.FormatUint(info.EPT, 10), layout.MetaDuration: strconv.FormatUint(info.Duration, 10),
+							layout.MetaSHA256: info.SHA256, layout.MetaSource: "other-recorder",
+						}
+					}
+					if err := e.store.Create(ctx, key, theirs, meta); err != nil {
+						t.Fatal(err)
+					}
+					res := e.offer(t, "a", mine, rep, k)
+					if res.Outcome != tc.want {
+						t.Fatalf("outcome %s; want %s", res.Outcome, tc.want)
+					}
+					if got := e.get(t, key); !bytes.Equal(got, theirs) {
+						t.Fatal("the existing object was overwritten")
+					}
+					if keys := e.mediaKeys(t, rep); len(keys) != 1 {
+						t.Fatalf("media objects %v", keys)
+					}
+					seg, ok := e.segment(t, rep, k)
+					if !ok {
+						t.Fatal("the existing object was not indexed")
+					}
+					if seg.SHA256 != sha(theirs) || seg.Size != int64(len(theirs)) || seg.EPT != info.EPT || seg.Duration != info.Duration || seg.Key != key {
+						t.Errorf("index row %+v does not describe the stored object (EPT %d, %d bytes)", seg, info.EPT, len(theirs))
+					}
+					if seg.SourceID != 0 {
+						t.Errorf("row names source %d; the stored copy is not this recorder's", seg.SourceID)
+					}
+					ds := e.deliveries(t, rep, k)
+					if len(ds) != 1 || ds[0].Outcome != tc.want || ds[0].Identical != tc.identical || ds[0].SourceID != e.source(t, "a").ID {
+						t.Fatalf("deliveries %+v; want one %s (identical=%v) from a", ds, tc.want, tc.identical)
+					}
+					// Later deliveries compare with the stored object.
+					res = e.offer(t, "b", other, rep, k)
+					if res.Outcome != index.Duplicate {
+						t.Errorf("winner's bytes from b: %s; want duplicate", res.Outcome)
+					}
+					if ds := e.deliveries(t, rep, k); len(ds) != 2 || !ds[1].Identical {
+						t.Errorf("deliveries %+v", ds)
+					}
+				})
+			}
+		}
+	})
 }
 
 // TestRecordMissing: a source that never delivered K gets a missing
@@ -1092,46 +1124,48 @@ func TestOfferInitStrictAfterChange(t *testing.T) {
 // delivery per K is stored and none fails.
 func TestOfferSegmentTwoRecordersOneIndex(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
-	a2 := archive.New(e.store, e.db, nil)
-	ch2, err := a2.OpenChannel(ctx, testChannel, segD)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.offerInits(t, "a", sim)
-	if _, err := ch2.OfferInit(ctx, "b", simulate.VideoRep, mustInit(t, sim, simulate.VideoRep), false); err != nil {
-		t.Fatal(err)
-	}
-	for k := k0; k < k0+20; k++ {
-		data := mustSeg(t, sim, simulate.VideoRep, k)
-		var wg sync.WaitGroup
-		results := make([]archive.Result, 8)
-		errs := make([]error, 8)
-		for i := range 8 {
-			ch, src := e.ch, "a"+strconv.Itoa(i)
-			if i%2 == 1 {
-				ch, src = ch2, "b"+strconv.Itoa(i)
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results[i], errs[i] = ch.OfferSegment(ctx, archive.Offer{Source: src, Rep: simulate.VideoRep, Data: data, ExpectK: k})
-			}()
+	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+		ctx := context.Background()
+		e := newEnvOn(t, kind)
+		sim := newSim(t, simulate.Options{})
+		a2 := archive.New(e.store, e.db, nil)
+		ch2, err := a2.OpenChannel(ctx, testChannel, segD)
+		if err != nil {
+			t.Fatal(err)
 		}
-		wg.Wait()
-		stored := 0
-		for i := range 8 {
-			if errs[i] != nil {
-				t.Errorf("K %d: %v", k, errs[i])
+		e.offerInits(t, "a", sim)
+		if _, err := ch2.OfferInit(ctx, "b", simulate.VideoRep, mustInit(t, sim, simulate.VideoRep), false); err != nil {
+			t.Fatal(err)
+		}
+		for k := k0; k < k0+20; k++ {
+			data := mustSeg(t, sim, simulate.VideoRep, k)
+			var wg sync.WaitGroup
+			results := make([]archive.Result, 8)
+			errs := make([]error, 8)
+			for i := range 8 {
+				ch, src := e.ch, "a"+strconv.Itoa(i)
+				if i%2 == 1 {
+					ch, src = ch2, "b"+strconv.Itoa(i)
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					results[i], errs[i] = ch.OfferSegment(ctx, archive.Offer{Source: src, Rep: simulate.VideoRep, Data: data, ExpectK: k})
+				}()
 			}
-			if results[i].Outcome == index.Stored {
-				stored++
+			wg.Wait()
+			stored := 0
+			for i := range 8 {
+				if errs[i] != nil {
+					t.Errorf("K %d: %v", k, errs[i])
+				}
+				if results[i].Outcome == index.Stored {
+					stored++
+				}
+			}
+			if stored != 1 {
+				t.Errorf("K %d: %d stored deliveries; want 1", k, stored)
 			}
 		}
-		if stored != 1 {
-			t.Errorf("K %d: %d stored deliveries; want 1", k, stored)
-		}
-	}
+	})
 }

@@ -173,6 +173,66 @@ func (s *Store) listFiles(ctx context.Context, prefix string, fn func(Attrs) err
 	return err
 }
 
+// listDirFiles is ListDir on a file store: one directory, its entries in
+// key order (a directory's key ends in "/").
+func (s *Store) listDirFiles(ctx context.Context, prefix string, fn func(Attrs) error) error {
+	if err := ctx.Err(); err != nil {
+		return s.wrapList(prefix, err)
+	}
+	dirKey := prefix[:strings.LastIndex(prefix, "/")+1]
+	dir := s.path(dirKey)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || isNotDir(err) {
+			return nil
+		}
+		return s.wrapList(prefix, err)
+	}
+	list := make([]Attrs, 0, len(entries))
+	for _, de := range entries {
+		name := de.Name()
+		p := filepath.Join(dir, name)
+		isDir := de.IsDir()
+		if de.Type()&fs.ModeSymlink != 0 {
+			fi, err := os.Stat(p)
+			if err != nil {
+				continue
+			}
+			isDir = fi.IsDir()
+		}
+		if isDir {
+			k := dirKey + name + "/"
+			if !strings.HasPrefix(k, prefix) || checkPrefix(k) != nil {
+				continue
+			}
+			list = append(list, Attrs{Key: k, Dir: true})
+			continue
+		}
+		k := dirKey + name
+		if !strings.HasPrefix(k, prefix) || checkKey(k) != nil {
+			continue // also hides .attrs sidecars and temporary files
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // deleted meanwhile
+			}
+			return s.wrapList(prefix, err)
+		}
+		if !fi.Mode().IsRegular() {
+			continue
+		}
+		list = append(list, Attrs{Key: k, Size: fi.Size(), ModTime: fi.ModTime()})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Key < list[j].Key })
+	for _, a := range list {
+		if err := fn(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // listErr marks errors of the walk itself, as opposed to those from fn.
 type listErr struct{ err error }
 

@@ -15,20 +15,22 @@ import (
 	"google.golang.org/api/option"
 )
 
-// gcsEmulatorParams are the query parameters gs:// takes when
-// STORAGE_EMULATOR_HOST is set.
-var gcsEmulatorParams = map[string]bool{"prefix": true, "anonymous": true}
+// gcsEmulatorParams are the query parameters gs:// takes with an emulator
+// (endpoint=, or STORAGE_EMULATOR_HOST set).
+var gcsEmulatorParams = map[string]bool{"prefix": true, "anonymous": true, "endpoint": true}
 
 // openGCS opens gs://bucket.
 //
-// With STORAGE_EMULATOR_HOST set (e.g. "localhost:4443" or
-// "http://localhost:4443" for fake-gcs-server) the store uses an
-// unauthenticated cloud.google.com/go/storage client, which points itself at
-// the emulator (JSON API at <host>/storage/v1/, XML reads at <host>). The
-// client is made here rather than by gcsblob, whose emulator support
-// prepends "http://" to the variable (breaking values that carry a scheme)
-// and which would first look up default credentials. Query parameters:
-// prefix, and anonymous (implied).
+// With endpoint=http://host:port (an emulator such as fake-gcs-server), or
+// with STORAGE_EMULATOR_HOST set (e.g. "localhost:4443" or
+// "http://localhost:4443"), the store uses an unauthenticated
+// cloud.google.com/go/storage client pointed at the emulator (JSON API at
+// <endpoint>/storage/v1/, reads too). endpoint= wins over the
+// variable, and unlike it is not process-wide, so one process can use
+// several emulators. The client is made here rather than by gcsblob, whose
+// emulator support prepends "http://" to the variable (breaking values that
+// carry a scheme) and which would first look up default credentials. Query
+// parameters: prefix, endpoint, and anonymous (implied).
 //
 // Otherwise gcsblob's URLOpener is used with Application Default Credentials
 // that are looked up on the first request, not by Open (gcsblob's default
@@ -40,14 +42,27 @@ func openGCS(ctx context.Context, u *url.URL) (*Store, error) {
 		return nil, err
 	}
 	norm := normalURL(u)
-	if os.Getenv("STORAGE_EMULATOR_HOST") != "" {
+	endpoint := u.Query().Get("endpoint")
+	if endpoint != "" || os.Getenv("STORAGE_EMULATOR_HOST") != "" {
 		if err := checkParams(u, gcsEmulatorParams); err != nil {
 			return nil, err
 		}
-		// storage.NewClient reads STORAGE_EMULATOR_HOST itself.
-		c, err := storage.NewClient(ctx, option.WithoutAuthentication())
+		// Reads through the JSON API: an emulator serves those whatever
+		// host name it was started with (fake-gcs-server answers XML-API
+		// reads only for its -public-host).
+		opts := []option.ClientOption{option.WithoutAuthentication(), storage.WithJSONReads()}
+		what := "STORAGE_EMULATOR_HOST" // storage.NewClient reads it itself
+		if endpoint != "" {
+			ep, err := gcsEndpoint(endpoint)
+			if err != nil {
+				return nil, fmt.Errorf("cloud: store URL %s: %w", redactURL(u), err)
+			}
+			opts = append(opts, option.WithEndpoint(ep))
+			what = "endpoint " + endpoint
+		}
+		c, err := storage.NewClient(ctx, opts...)
 		if err != nil {
-			return nil, fmt.Errorf("cloud: open %s: storage client for STORAGE_EMULATOR_HOST: %w", norm, err)
+			return nil, fmt.Errorf("cloud: open %s: storage client for %s: %w", norm, what, err)
 		}
 		b, err := gcsblob.OpenBucket(ctx, nil, u.Host, &gcsblob.Options{Client: c})
 		if err != nil {
@@ -55,7 +70,7 @@ func openGCS(ctx context.Context, u *url.URL) (*Store, error) {
 			return nil, fmt.Errorf("cloud: open %s: %w", norm, err)
 		}
 		// gcsblob does not close a client it was given.
-		return &Store{url: norm, bucket: b, extra: []func() error{c.Close}}, nil
+		return &Store{url: norm, bucket: b, gcs: true, extra: []func() error{c.Close}}, nil
 	}
 	ts := &lazyTokenSource{}
 	hc, err := gcp.NewHTTPClient(gcp.DefaultTransport(), ts)
@@ -75,7 +90,18 @@ func openGCS(ctx context.Context, u *url.URL) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloud: open %s: %w", norm, err)
 	}
-	return &Store{url: norm, bucket: b}, nil
+	return &Store{url: norm, bucket: b, gcs: true}, nil
+}
+
+// gcsEndpoint turns the endpoint= of a gs:// URL (http(s)://host:port of
+// an emulator, no path) into the JSON API endpoint the storage client takes.
+func gcsEndpoint(raw string) (string, error) {
+	e, err := url.Parse(raw)
+	if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" ||
+		(e.Path != "" && e.Path != "/") || e.RawQuery != "" || e.Fragment != "" {
+		return "", fmt.Errorf("endpoint %q: want http://host:port or https://host:port", raw)
+	}
+	return e.Scheme + "://" + e.Host + "/storage/v1/", nil
 }
 
 // lazyTokenSource finds Google Application Default Credentials on its first

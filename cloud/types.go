@@ -21,4 +21,7 @@ type Attrs struct {
 	Size    int64
 	ModTime time.Time
 	Meta    map[string]string
+	// Dir is set by ListDir for a common prefix ("a/b/"), which stands for
+	// the objects below it: Key ends in "/", Size and ModTime are zero.
+	Dir bool
 }

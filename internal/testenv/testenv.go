@@ -138,12 +138,20 @@ func (l *Livesim2) Stop() {
 // FreePort returns a free TCP port on 127.0.0.1.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := listenPort()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func listenPort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // PlayResult is what scripts/player/play.mjs reports.
@@ -155,12 +163,37 @@ type PlayResult struct {
 	CurrentTime float64  `json:"currentTime"`
 	Waiting     int      `json:"waiting"`
 	Errors      []string `json:"errors"`
+	// WaitingAt are the media times of the 'waiting' events.
+	WaitingAt []float64 `json:"waitingAt"`
+	// Stalls are the stretches of at least 0.25 s wall clock in which
+	// playback was on but the media time did not advance.
+	Stalls []Stall `json:"stalls"`
+	// Seeks are the seeks the player made by itself (gap jumping).
+	Seeks []struct {
+		From float64 `json:"from"`
+		To   float64 `json:"to"`
+	} `json:"seeks"`
+	// Buffered are the video element's buffered ranges at the end.
+	Buffered [][2]float64 `json:"buffered"`
+}
+
+// Stall is one stall of playback: at media time At, for Wall seconds.
+type Stall struct {
+	At      float64 `json:"at"`
+	Wall    float64 `json:"wall"`
+	Ongoing bool    `json:"ongoing"`
 }
 
 // Play plays root/manifest to the end in headless Chromium with player
 // (dashjs, shaka or hlsjs) and returns the result; it fails the test if the
 // player did not reach the end without errors.
 func Play(t testing.TB, ctx context.Context, player, root, manifest string) PlayResult {
+	t.Helper()
+	return PlayAt(t, ctx, player, root, manifest, 8)
+}
+
+// PlayAt is Play at playback rate rate.
+func PlayAt(t testing.TB, ctx context.Context, player, root, manifest string, rate float64) PlayResult {
 	t.Helper()
 	dir := os.Getenv("REAPARCHIVE_TEST_PLAYER")
 	if dir == "" {
@@ -172,7 +205,7 @@ func Play(t testing.TB, ctx context.Context, player, root, manifest string) Play
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
 		missing(t, "scripts/player/node_modules (npm ci)")
 	}
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "play.mjs"), "--player", player, "--root", root, "--manifest", manifest, "--rate", "8", "--timeout", "240")
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "play.mjs"), "--player", player, "--root", root, "--manifest", manifest, "--rate", strconv.FormatFloat(rate, 'f', -1, 64), "--timeout", "240")
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	var res PlayResult

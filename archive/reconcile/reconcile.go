@@ -1,0 +1,321 @@
+// Package reconcile keeps an archive's index in line with its store, which
+// is the truth (LAYOUT.md): Reindex rebuilds an index, or brings one up to
+// date, from a paged listing of the store and the attributes of its objects;
+// Verify compares an index with the store (objects missing, objects not
+// indexed, sizes, SHA-256 of the bytes, init references) and can repair the
+// index side. Neither ever writes to the store.
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/layout"
+)
+
+// Options are common to Reindex and Verify.
+type Options struct {
+	// Channel limits the work to one channel; "" means every channel
+	// found in the store (Verify: and in the index).
+	Channel string
+	// Workers bounds the concurrent object reads (attributes, bodies);
+	// default 16.
+	Workers int
+	// Progress, if set, is called (from one goroutine at a time, at most
+	// every 100 ms, and once when a channel is done) as work advances.
+	Progress func(Progress)
+}
+
+// Progress is how far a Reindex or Verify has come.
+type Progress struct {
+	Channel string // the channel being worked on
+	Listed  int64  // objects listed so far in this channel
+	Done    int64  // objects handled so far in this channel
+	Final   bool   // the channel is done
+}
+
+// Problem kinds.
+const (
+	// MissingObject: the index has a segment (or init) row whose object
+	// is not in the store.
+	MissingObject = "missing_object"
+	// NotIndexed: an archive object in the store has no index row.
+	NotIndexed = "not_indexed"
+	// SizeMismatch: the object's size differs from the index row's.
+	SizeMismatch = "size_mismatch"
+	// SHA256Mismatch: the object's bytes hash differently from what the
+	// index row says (Verify with ReadData).
+	SHA256Mismatch = "sha256_mismatch"
+	// Corrupt: the object's bytes contradict the object itself (its
+	// reap-sha256 attribute, or its init key's content hash), or are not a
+	// valid segment of the track at the K of its key.
+	Corrupt = "corrupt_object"
+	// InitMissing: a segment row names no init, or an init row whose
+	// object is not in the store; or an object's reap-init names an init
+	// segment that is not in the store.
+	InitMissing = "init_missing"
+	// InitNotIndexed: an init object in the store has no index row.
+	InitNotIndexed = "init_not_indexed"
+	// Unreadable: an object that could not be read or interpreted (a key
+	// that looks like an archive key but is malformed, an I-MPD that does
+	// not parse).
+	Unreadable = "unreadable"
+)
+
+// Problem is one disagreement between the store and the index, or one
+// object that could not be indexed.
+type Problem struct {
+	Kind     string `json:"kind"`
+	Rep      string `json:"rep,omitempty"`
+	K        *int64 `json:"k,omitempty"`
+	Key      string `json:"key,omitempty"`
+	Detail   string `json:"detail"`
+	Repaired bool   `json:"repaired,omitempty"`
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.Kind)
+	if p.Rep != "" {
+		b.WriteString(" " + p.Rep)
+	}
+	if p.K != nil {
+		fmt.Fprintf(&b, " K=%d", *p.K)
+	}
+	if p.Key != "" {
+		b.WriteString(" " + p.Key)
+	}
+	if p.Detail != "" {
+		b.WriteString(": " + p.Detail)
+	}
+	if p.Repaired {
+		b.WriteString(" (index repaired)")
+	}
+	return b.String()
+}
+
+func kp(k int64) *int64 { return &k }
+
+// object is one listed object.
+type object struct {
+	key     string
+	size    int64
+	modTime time.Time
+}
+
+// mediaObject is a listed media segment.
+type mediaObject struct {
+	object
+	k   int64
+	ext string
+}
+
+// initObject is a listed init segment.
+type initObject struct {
+	object
+	h16 string
+}
+
+// repScan is what the store holds for one representation.
+type repScan struct {
+	rep   string
+	inits []initObject
+	media []mediaObject // sorted by K
+}
+
+// chanScan is what the store holds for one channel.
+type chanScan struct {
+	name     string
+	impds    []object
+	reps     []*repScan // sorted by rep
+	listed   int64
+	problems []Problem
+}
+
+func (c *chanScan) rep(name string) *repScan {
+	for _, r := range c.reps {
+		if r.rep == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// empty reports whether the store holds nothing of the channel.
+func (c *chanScan) empty() bool {
+	if len(c.impds) > 0 {
+		return false
+	}
+	for _, r := range c.reps {
+		if len(r.inits) > 0 || len(r.media) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// storeChannels lists the channels the store holds: top-level "directories"
+// whose names are valid channel names and that hold at least one archive
+// object (exports and other keys are ignored, as LAYOUT.md says).
+func storeChannels(ctx context.Context, st *cloud.Store) ([]string, error) {
+	var dirs []string
+	err := st.ListDir(ctx, "", func(a cloud.Attrs) error {
+		if a.Dir {
+			name := strings.TrimSuffix(a.Key, "/")
+			if layout.ValidName("channel", name) == nil {
+				dirs = append(dirs, name)
+			}
+		}
+		return nil
+	})
+	return dirs, err
+}
+
+// scanChannel lists one channel of the store, one level at a time (paged):
+// <ch>/ for I-MPDs and representations, then <ch>/<rep>/ for init and media
+// segments. Filler objects (<ch>/<rep>/filler/) and keys not of the
+// layout's forms are skipped.
+func scanChannel(ctx context.Context, st *cloud.Store, name string, progress func(listed int64)) (*chanScan, error) {
+	c := &chanScan{name: name}
+	var repNames []string
+	err := st.ListDir(ctx, name+"/", func(a cloud.Attrs) error {
+		if a.Dir {
+			rep := strings.TrimSuffix(strings.TrimPrefix(a.Key, name+"/"), "/")
+			if layout.ValidName("representation", rep) == nil {
+				repNames = append(repNames, rep)
+			}
+			return nil
+		}
+		o, err := layout.Parse(a.Key)
+		if err != nil {
+			c.problems = append(c.problems, Problem{Kind: Unreadable, Key: a.Key, Detail: err.Error()})
+			return nil
+		}
+		if o.Kind == layout.KindIMPD {
+			c.impds = append(c.impds, object{key: a.Key, size: a.Size, modTime: a.ModTime})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, rep := range repNames {
+		r := &repScan{rep: rep}
+		err := st.ListDir(ctx, name+"/"+rep+"/", func(a cloud.Attrs) error {
+			if a.Dir {
+				return nil // filler/ and anything else below a representation
+			}
+			c.listed++
+			if progress != nil {
+				progress(c.listed)
+			}
+			o, err := layout.Parse(a.Key)
+			if err != nil {
+				c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: rep, Key: a.Key, Detail: err.Error()})
+				return nil
+			}
+			obj := object{key: a.Key, size: a.Size, modTime: a.ModTime}
+			switch o.Kind {
+			case layout.KindMedia:
+				r.media = append(r.media, mediaObject{object: obj, k: o.K, ext: o.Ext})
+			case layout.KindInit:
+				if len(o.Hash) != layout.HashLen || o.Ext != layout.InitExt {
+					c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: rep, Key: a.Key,
+						Detail: fmt.Sprintf("not an init key of this layout (init-<%d hex digits>.%s)", layout.HashLen, layout.InitExt)})
+					return nil
+				}
+				r.inits = append(r.inits, initObject{object: obj, h16: o.Hash})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		slices.SortFunc(r.media, func(a, b mediaObject) int {
+			if a.k != b.k {
+				return cmpInt(a.k, b.k)
+			}
+			return strings.Compare(a.key, b.key)
+		})
+		// Two objects for one K (e.g. 12.m4s and 12.cmfv): the index can
+		// describe one; the other is reported.
+		out := r.media[:0]
+		for i, m := range r.media {
+			if i > 0 && m.k == r.media[i-1].k {
+				c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: rep, K: kp(m.k), Key: m.key,
+					Detail: "a second object for this K (" + r.media[i-1].key + " is the first); the index holds one"})
+				continue
+			}
+			out = append(out, m)
+		}
+		r.media = out
+		c.reps = append(c.reps, r)
+	}
+	return c, nil
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// progressor throttles Options.Progress.
+type progressor struct {
+	mu      sync.Mutex
+	fn      func(Progress)
+	channel string
+	listed  int64
+	done    int64
+	last    time.Time
+}
+
+func newProgressor(fn func(Progress), channel string) *progressor {
+	return &progressor{fn: fn, channel: channel}
+}
+
+func (p *progressor) setListed(n int64) {
+	p.mu.Lock()
+	p.listed = n
+	p.emitLocked(false)
+	p.mu.Unlock()
+}
+
+func (p *progressor) add(n int64) {
+	p.mu.Lock()
+	p.done += n
+	p.emitLocked(false)
+	p.mu.Unlock()
+}
+
+func (p *progressor) finish() {
+	p.mu.Lock()
+	p.emitLocked(true)
+	p.mu.Unlock()
+}
+
+func (p *progressor) emitLocked(final bool) {
+	if p.fn == nil {
+		return
+	}
+	if now := time.Now(); final || now.Sub(p.last) >= 100*time.Millisecond {
+		p.last = now
+		p.fn(Progress{Channel: p.channel, Listed: p.listed, Done: p.done, Final: final})
+	}
+}
+
+func (o *Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return 16
+}

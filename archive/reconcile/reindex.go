@@ -1,0 +1,542 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/layout"
+	"github.com/reaparchive/reaparchive/manifest"
+)
+
+// batchSize is the number of segment rows read and inserted at a time: an
+// interrupted Reindex keeps every batch it committed, and the next run skips
+// them.
+const batchSize = 1000
+
+// ReindexResult is what Reindex did, per channel.
+type ReindexResult struct {
+	Channels []ReindexChannel `json:"channels"`
+}
+
+// ReindexChannel is what Reindex did for one channel.
+type ReindexChannel struct {
+	Name           string    `json:"name"`
+	Tracks         int       `json:"tracks"`
+	Inits          int       `json:"inits"`           // init segments in the store
+	NewInits       int       `json:"new_inits"`       // of which newly indexed
+	Objects        int64     `json:"objects"`         // media objects in the store
+	Indexed        int64     `json:"indexed"`         // segment rows added
+	AlreadyIndexed int64     `json:"already_indexed"` // media objects the index had
+	BodiesRead     int64     `json:"bodies_read"`     // media objects read because their attributes were incomplete
+	Problems       []Problem `json:"problems"`        // objects not indexed (or indexed with a guess), and why
+}
+
+// Reindex builds the index from the store alone, or brings an existing index
+// up to date: for every channel (opts.Channel, or every one in the store) it
+// lists the store by prefix, one level at a time and paged, reads every init
+// segment (small) and the newest I-MPD that describes each representation,
+// and for every media object the index does not have yet, its attributes
+// (reap-ept, reap-dur, reap-sha256, reap-init, reap-segdur), reading and
+// parsing the object only when they are missing. Segment rows are inserted
+// in batches; an interrupted run keeps what it inserted, and running it again
+// continues where it stopped (already indexed K are skipped, not re-read).
+//
+// Rows already in the index are kept as they are (Verify finds where they
+// disagree with the store). Per-source delivery history cannot be rebuilt
+// from storage: rebuilt segment rows name no source.
+func Reindex(ctx context.Context, st *cloud.Store, db *index.DB, opts Options) (ReindexResult, error) {
+	names := []string{opts.Channel}
+	if opts.Channel == "" {
+		var err error
+		if names, err = storeChannels(ctx, st); err != nil {
+			return ReindexResult{}, fmt.Errorf("reindex: %w", err)
+		}
+	} else if err := layout.ValidName("channel", opts.Channel); err != nil {
+		return ReindexResult{}, err
+	}
+	res := ReindexResult{Channels: []ReindexChannel{}}
+	for _, name := range names {
+		prog := newProgressor(opts.Progress, name)
+		scan, err := scanChannel(ctx, st, name, prog.setListed)
+		if err != nil {
+			return res, fmt.Errorf("reindex %s: %w", name, err)
+		}
+		if scan.empty() {
+			if opts.Channel != "" {
+				return res, fmt.Errorf("reindex: the store holds no object of channel %q", name)
+			}
+			continue // a top-level directory that is not a channel (an export, say)
+		}
+		ix := &indexer{st: st, db: db, opts: &opts, prog: prog}
+		rc, err := ix.channel(ctx, scan)
+		prog.finish()
+		if err != nil {
+			return res, fmt.Errorf("reindex %s: %w", name, err)
+		}
+		res.Channels = append(res.Channels, rc)
+	}
+	return res, nil
+}
+
+// indexer indexes what the store holds of one channel.
+type indexer struct {
+	st   *cloud.Store
+	db   *index.DB
+	opts *Options
+	prog *progressor
+	// readData: read and parse every object to be indexed, and refuse
+	// those whose bytes contradict their attributes (Verify's repair with
+	// ReadData).
+	readData bool
+	// exclude: keys not to index (known corrupt).
+	exclude map[string]bool
+
+	mu  sync.Mutex
+	res ReindexChannel
+}
+
+func (ix *indexer) problem(p Problem) {
+	ix.mu.Lock()
+	ix.res.Problems = append(ix.res.Problems, p)
+	ix.mu.Unlock()
+}
+
+func (ix *indexer) channel(ctx context.Context, scan *chanScan) (ReindexChannel, error) {
+	ix.res = ReindexChannel{Name: scan.name, Problems: slices.Clone(scan.problems)}
+	if ix.res.Problems == nil {
+		ix.res.Problems = []Problem{}
+	}
+	if scan.empty() {
+		return ix.res, nil
+	}
+	meta, segDurS := ix.impdMeta(ctx, scan)
+	ch, err := ix.db.EnsureChannel(ctx, scan.name)
+	if err != nil {
+		return ix.res, err
+	}
+	for _, r := range scan.reps {
+		if len(r.inits) == 0 && len(r.media) == 0 {
+			continue
+		}
+		ix.res.Tracks++
+		if err := ix.rep(ctx, ch, r, meta[r.rep], segDurS); err != nil {
+			return ix.res, fmt.Errorf("%s: %w", r.rep, err)
+		}
+	}
+	sortProblems(ix.res.Problems)
+	return ix.res, nil
+}
+
+// impdMeta reads the channel's I-MPDs, newest first, until every
+// representation in the store is described (I-MPDs are few: one per change
+// of what a source's MPD describes). It returns each representation's entry
+// of the newest I-MPD that has it, and the newest segment duration D.
+func (ix *indexer) impdMeta(ctx context.Context, scan *chanScan) (map[string]manifest.LiveTrack, float64) {
+	impds := slices.Clone(scan.impds)
+	slices.SortStableFunc(impds, func(a, b object) int {
+		if c := b.modTime.Compare(a.modTime); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	meta := map[string]manifest.LiveTrack{}
+	var segDurS float64
+	need := 0
+	for _, r := range scan.reps {
+		if len(r.inits) > 0 || len(r.media) > 0 {
+			need++
+		}
+	}
+	for _, o := range impds {
+		if len(meta) >= need && segDurS > 0 {
+			break
+		}
+		data, err := ix.st.Get(ctx, o.key)
+		if err != nil {
+			ix.problem(Problem{Kind: Unreadable, Key: o.key, Detail: err.Error()})
+			continue
+		}
+		live, err := manifest.ParseLive(data, "")
+		if err != nil {
+			ix.problem(Problem{Kind: Unreadable, Key: o.key, Detail: err.Error()})
+			continue
+		}
+		if segDurS == 0 && live.SegDurSeconds > 0 {
+			segDurS = live.SegDurSeconds
+		}
+		for _, t := range live.Tracks {
+			if _, ok := meta[t.Rep]; !ok {
+				meta[t.Rep] = t
+			}
+		}
+	}
+	return meta, segDurS
+}
+
+// initRec is one init segment of a track: parsed, and its index row.
+type initRec struct {
+	obj  initObject
+	info *cmaf.InitInfo
+	row  index.Init
+}
+
+// repIndexer indexes one representation.
+type repIndexer struct {
+	*indexer
+	track  index.Track
+	inits  map[string]*initRec // by h16
+	latest *initRec            // the newest init (by modification time)
+	// seenSegDur and seenTimescale are the first that objects' attributes
+	// gave, for a track that had none (guarded by mu).
+	seenSegDur    uint64
+	seenTimescale uint32
+	// missingInits: the K of objects whose reap-init names an init that
+	// is not in the store, by that init's h16 (guarded by mu).
+	missingInits map[string][]int64
+}
+
+func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m manifest.LiveTrack, segDurS float64) error {
+	track, err := ix.db.Track(ctx, ch.ID, r.rep)
+	exists := err == nil
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
+		return err
+	}
+	ri := &repIndexer{indexer: ix, track: track, inits: map[string]*initRec{}}
+	indexed := map[string]bool{}
+	if exists {
+		rows, err := ix.db.Inits(ctx, track.ID)
+		if err != nil {
+			return err
+		}
+		for _, in := range rows {
+			indexed[in.Hash] = true
+		}
+	}
+	// Init segments are small and few: read and parse them all.
+	for _, o := range r.inits {
+		if ix.exclude[o.key] {
+			continue
+		}
+		data, err := ix.st.Get(ctx, o.key)
+		if cloud.IsNotFound(err) {
+			ix.problem(Problem{Kind: Unreadable, Rep: r.rep, Key: o.key, Detail: "listed, but not found when read: " + err.Error()})
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		info, err := cmaf.ParseInit(data)
+		if err != nil {
+			ix.problem(Problem{Kind: Corrupt, Rep: r.rep, Key: o.key, Detail: "not an init segment: " + err.Error()})
+			continue
+		}
+		if layout.InitID(info.SHA256) != o.h16 {
+			ix.problem(Problem{Kind: Corrupt, Rep: r.rep, Key: o.key, Detail: fmt.Sprintf("content hashes to %s, the key says %s", layout.InitID(info.SHA256), o.h16)})
+			continue
+		}
+		rec := &initRec{obj: o, info: info}
+		ri.inits[o.h16] = rec
+		if ri.latest == nil || o.modTime.After(ri.latest.obj.modTime) {
+			ri.latest = rec
+		}
+		ix.mu.Lock()
+		ix.res.Inits++
+		if !indexed[info.SHA256] {
+			ix.res.NewInits++
+		}
+		ix.mu.Unlock()
+		ix.prog.add(1)
+	}
+
+	// The track row: codec and timing parameters from the newest init, what
+	// the I-MPD says about the rest, the extension from the media keys.
+	t := index.Track{ChannelID: ch.ID, Rep: r.rep}
+	if l := ri.latest; l != nil {
+		in := l.info
+		t.ContentType, t.Timescale, t.Codecs = in.ContentType, in.Timescale, in.Codecs
+		t.Width, t.Height, t.SampleRate, t.Channels = in.Width, in.Height, in.SampleRate, in.Channels
+		if in.Lang != "und" {
+			t.Lang = in.Lang
+		}
+		t.Bandwidth = in.Bitrate
+	}
+	if m.Rep != "" {
+		t.MimeType, t.Roles, t.FrameRate = m.MimeType, strings.Join(m.Roles, ","), m.FrameRate
+		if m.Lang != "" {
+			t.Lang = m.Lang
+		}
+		if m.Bandwidth > 0 {
+			t.Bandwidth = m.Bandwidth
+		}
+		if t.ContentType == "" {
+			t.ContentType = m.ContentType
+		}
+		if t.Codecs == "" {
+			t.Codecs = m.Codecs
+		}
+		if t.Width == 0 {
+			t.Width, t.Height = m.Width, m.Height
+		}
+		if t.SampleRate == 0 {
+			t.SampleRate = m.SampleRate
+		}
+		if t.Channels == 0 {
+			t.Channels = m.Channels
+		}
+	}
+	t.Ext = commonExt(r.media)
+	if t.Ext == "" && !exists {
+		t.Ext = layout.Ext(t.ContentType)
+	}
+	if !exists || track.SegDur == 0 {
+		switch {
+		case m.SegDur > 0 && (m.Timescale == t.Timescale || t.Timescale == 0):
+			t.SegDur = m.SegDur
+		case segDurS > 0 && t.Timescale > 0:
+			t.SegDur = uint64(math.Round(segDurS * float64(t.Timescale)))
+		}
+	}
+	if ri.track, err = ix.db.UpsertTrack(ctx, t); err != nil {
+		return err
+	}
+	for _, rec := range ri.inits {
+		row, err := ix.db.AddInit(ctx, index.Init{TrackID: ri.track.ID, Hash: rec.info.SHA256, ConfigHash: rec.info.ConfigHash,
+			Key: rec.obj.key, Size: rec.obj.size, FirstK: math.MaxInt64})
+		if err != nil {
+			return err
+		}
+		rec.row = row
+	}
+
+	// Media segments the index does not have, in batches.
+	var todo []mediaObject
+	for _, o := range r.media {
+		ix.mu.Lock()
+		ix.res.Objects++
+		ix.mu.Unlock()
+		if ix.exclude[o.key] {
+			ix.prog.add(1)
+			continue
+		}
+		if exists {
+			if _, ok, err := ix.db.Segment(ctx, ri.track.ID, o.k); err != nil {
+				return err
+			} else if ok {
+				ix.mu.Lock()
+				ix.res.AlreadyIndexed++
+				ix.mu.Unlock()
+				ix.prog.add(1)
+				continue
+			}
+		}
+		todo = append(todo, o)
+	}
+	for len(todo) > 0 {
+		n := min(batchSize, len(todo))
+		if err := ri.batch(ctx, todo[:n]); err != nil {
+			return err
+		}
+		todo = todo[n:]
+	}
+	for h, ks := range ri.missingInits {
+		slices.Sort(ks)
+		ix.problem(Problem{Kind: InitMissing, Rep: r.rep, K: kp(ks[0]), Key: layout.InitKey(ch.Name, r.rep, h),
+			Detail: fmt.Sprintf("named by the reap-init of %d media objects (K %d..%d), not in the store; they were indexed with the newest init", len(ks), ks[0], ks[len(ks)-1])})
+	}
+	return nil
+}
+
+// commonExt is the most common extension of the media objects.
+func commonExt(media []mediaObject) string {
+	count := map[string]int{}
+	best := ""
+	for _, m := range media {
+		count[m.ext]++
+		if count[m.ext] > count[best] || (count[m.ext] == count[best] && m.ext < best) {
+			best = m.ext
+		}
+	}
+	return best
+}
+
+// batch reads the objects' attributes (or bytes) concurrently and inserts
+// their rows in one go.
+func (ri *repIndexer) batch(ctx context.Context, objs []mediaObject) error {
+	rows := make([]*index.Segment, len(objs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ri.opts.workers())
+	for i, o := range objs {
+		g.Go(func() error {
+			row, err := ri.segmentRow(gctx, o)
+			ri.prog.add(1)
+			rows[i] = row
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	segs := make([]index.Segment, 0, len(rows))
+	firstK := map[int64]int64{} // init row ID -> smallest K
+	for _, r := range rows {
+		if r == nil {
+			continue
+		}
+		segs = append(segs, *r)
+		if k, ok := firstK[r.InitID]; !ok || r.K < k {
+			firstK[r.InitID] = r.K
+		}
+	}
+	if len(segs) == 0 {
+		return nil
+	}
+	if ri.track.SegDur == 0 || ri.track.Timescale == 0 {
+		// No I-MPD and no init said it: the objects' attributes do.
+		t := ri.track
+		ri.mu.Lock()
+		t.SegDur, t.Timescale = ri.seenSegDur, ri.seenTimescale
+		ri.mu.Unlock()
+		var err error
+		if ri.track, err = ri.db.UpsertTrack(ctx, t); err != nil {
+			return err
+		}
+	}
+	if err := ri.db.InsertSegments(ctx, segs, false); err != nil {
+		return err
+	}
+	for _, rec := range ri.inits {
+		if k, ok := firstK[rec.row.ID]; ok {
+			if _, err := ri.db.AddInit(ctx, index.Init{TrackID: ri.track.ID, Hash: rec.row.Hash, FirstK: k}); err != nil {
+				return err
+			}
+		}
+	}
+	ri.mu.Lock()
+	ri.res.Indexed += int64(len(segs))
+	ri.mu.Unlock()
+	return nil
+}
+
+// segmentRow builds the index row of a media object from its attributes,
+// or from its bytes where they are missing (or with readData); nil and a
+// problem when the object is not a valid segment of the track at its K.
+func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Segment, error) {
+	rep := ri.track.Rep
+	gone := func(err error) (*index.Segment, error) {
+		ri.problem(Problem{Kind: Unreadable, Rep: rep, K: kp(o.k), Key: o.key, Detail: "listed, but not found when read: " + err.Error()})
+		return nil, nil
+	}
+	at, err := ri.st.Attributes(ctx, o.key)
+	if cloud.IsNotFound(err) {
+		return gone(err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	bad := func(format string, args ...any) (*index.Segment, error) {
+		ri.problem(Problem{Kind: Corrupt, Rep: rep, K: kp(o.k), Key: o.key, Detail: fmt.Sprintf(format, args...)})
+		return nil, nil
+	}
+	ept, e1 := strconv.ParseUint(at.Meta[layout.MetaEPT], 10, 64)
+	dur, e2 := strconv.ParseUint(at.Meta[layout.MetaDuration], 10, 64)
+	segDur, _ := strconv.ParseUint(at.Meta[layout.MetaSegDur], 10, 64)
+	ts, _ := strconv.ParseUint(at.Meta[layout.MetaTimescale], 10, 32)
+	metaSHA := at.Meta[layout.MetaSHA256]
+	initH := at.Meta[layout.MetaInit]
+	size, sum := at.Size, metaSHA
+	rec := ri.inits[initH]
+	if initH != "" && rec == nil {
+		ri.mu.Lock()
+		if ri.missingInits == nil {
+			ri.missingInits = map[string][]int64{}
+		}
+		ri.missingInits[initH] = append(ri.missingInits[initH], o.k)
+		ri.mu.Unlock()
+	}
+	if rec == nil {
+		rec = ri.latest
+	}
+	if e1 != nil || e2 != nil || metaSHA == "" || ri.readData {
+		data, err := ri.st.Get(ctx, o.key)
+		if cloud.IsNotFound(err) {
+			return gone(err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		ri.mu.Lock()
+		ri.res.BodiesRead++
+		ri.mu.Unlock()
+		h := sha256.Sum256(data)
+		sum, size = hex.EncodeToString(h[:]), int64(len(data))
+		if metaSHA != "" && metaSHA != sum {
+			return bad("the bytes hash to %s, the object's reap-sha256 says %s", short(sum), short(metaSHA))
+		}
+		var initInfo *cmaf.InitInfo
+		if rec != nil {
+			initInfo = rec.info
+		}
+		info, err := cmaf.ParseSegment(data, initInfo)
+		if err != nil {
+			return bad("not a valid segment: %v", err)
+		}
+		ept, dur = info.EPT, info.Duration
+		if initInfo != nil && ts == 0 {
+			ts = uint64(initInfo.Timescale)
+		}
+	}
+	if ts == 0 {
+		ts = uint64(ri.track.Timescale)
+	}
+	if segDur == 0 {
+		segDur = ri.track.SegDur
+	}
+	if segDur == 0 && ts > 0 && dur > 0 {
+		// As the recorder does without an I-MPD: D from the duration, in ms.
+		d := math.Round(float64(dur)/float64(ts)*1000) / 1000
+		segDur = uint64(math.Round(d * float64(ts)))
+	}
+	if segDur == 0 {
+		return bad("no segment duration: no reap-segdur attribute, no I-MPD and no init segment say it")
+	}
+	if k := epochIndex(ept, segDur); k != o.k {
+		return bad("EPT %d is epoch index %d (D*T %d), not the K of its key", ept, k, segDur)
+	}
+	var initID int64
+	if rec != nil {
+		initID = rec.row.ID
+	}
+	ri.mu.Lock()
+	if ri.seenSegDur == 0 {
+		ri.seenSegDur, ri.seenTimescale = segDur, uint32(ts)
+	}
+	ri.mu.Unlock()
+	return &index.Segment{TrackID: ri.track.ID, K: o.k, EPT: ept, Duration: dur, Size: size, SHA256: sum,
+		Key: o.key, InitID: initID, ReceivedAt: at.ModTime}, nil
+}
+
+// epochIndex is archive.EpochIndex (not imported: archive is the
+// recorder; this package only needs the formula).
+func epochIndex(ept, segDur uint64) int64 {
+	return int64((ept + segDur/2) / segDur)
+}
+
+func short(h string) string {
+	if len(h) > 16 {
+		return h[:16] + "…"
+	}
+	return h
+}

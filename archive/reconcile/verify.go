@@ -1,0 +1,474 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/layout"
+)
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	Options
+	// ReadData reads every object and compares the SHA-256 of its bytes
+	// with the index (and, where they differ, with the object's own
+	// reap-sha256 attribute). Without it only the listing is compared:
+	// presence and sizes.
+	ReadData bool
+	// RepairIndex fixes the index side: rows of missing objects are
+	// deleted (the K become gaps), rows that disagree with their object
+	// are made again from the object, or deleted if the object is corrupt
+	// (its bytes contradict its reap-sha256, or it has none and differs
+	// from what was indexed: objects are immutable), objects and init
+	// segments without rows are indexed. The store is never written; a
+	// corrupt object stays where it is.
+	RepairIndex bool
+}
+
+// Report is what Verify found.
+type Report struct {
+	Channels   []ChannelReport `json:"channels"`
+	ReadData   bool            `json:"read_data"`
+	Mismatches int             `json:"mismatches"` // problems found
+	Repaired   int             `json:"repaired"`   // of which the index side was repaired
+}
+
+// ChannelReport is what Verify found in one channel.
+type ChannelReport struct {
+	Name      string    `json:"name"`
+	Tracks    int       `json:"tracks"`
+	Segments  int64     `json:"segments"`   // segment rows in the index
+	Objects   int64     `json:"objects"`    // media objects in the store
+	Inits     int       `json:"inits"`      // init objects in the store
+	BytesRead int64     `json:"bytes_read"` // with ReadData
+	Problems  []Problem `json:"problems"`
+}
+
+// Verify compares the index with the store, channel by channel (opts.Channel,
+// or every channel of the store and of the index): segment rows whose object
+// is missing, archive objects without rows, sizes, with ReadData the SHA-256
+// of every object's bytes, and init references (every row names an indexed
+// init whose object exists; every init object is indexed). With RepairIndex
+// it then repairs the index side (see VerifyOptions).
+func Verify(ctx context.Context, st *cloud.Store, db *index.DB, opts VerifyOptions) (Report, error) {
+	rep := Report{Channels: []ChannelReport{}, ReadData: opts.ReadData}
+	names := []string{opts.Channel}
+	if opts.Channel == "" {
+		inStore, err := storeChannels(ctx, st)
+		if err != nil {
+			return rep, fmt.Errorf("verify: %w", err)
+		}
+		chans, err := db.Channels(ctx)
+		if err != nil {
+			return rep, fmt.Errorf("verify: %w", err)
+		}
+		names = nil
+		seen := map[string]bool{}
+		for _, n := range inStore {
+			seen[n] = true
+			names = append(names, n)
+		}
+		for _, c := range chans {
+			if !seen[c.Name] {
+				names = append(names, c.Name)
+			}
+		}
+		// Top-level directories of the store that hold no archive object
+		// and are not indexed channels (exports) are skipped below.
+		sort.Strings(names)
+	} else if err := layout.ValidName("channel", opts.Channel); err != nil {
+		return rep, err
+	}
+	for _, name := range names {
+		v := &verifier{st: st, db: db, opts: &opts, prog: newProgressor(opts.Progress, name)}
+		cr, keep, err := v.channel(ctx, name, opts.Channel != "")
+		v.prog.finish()
+		if err != nil {
+			return rep, fmt.Errorf("verify %s: %w", name, err)
+		}
+		if !keep {
+			continue
+		}
+		for _, p := range cr.Problems {
+			rep.Mismatches++
+			if p.Repaired {
+				rep.Repaired++
+			}
+		}
+		rep.Channels = append(rep.Channels, cr)
+	}
+	return rep, nil
+}
+
+type verifier struct {
+	st   *cloud.Store
+	db   *index.DB
+	opts *VerifyOptions
+	prog *progressor
+
+	mu  sync.Mutex
+	res ChannelReport
+	// fixes are the index repairs to make, by problem index.
+	fixes []fix
+}
+
+// fix is one index repair a problem calls for.
+type fix struct {
+	problem int   // index into res.Problems
+	trackID int64 // 0: none (an init, or an object of a track not indexed)
+	k       int64
+	delete  bool // delete the segment row (track, k)
+	corrupt bool // the object is corrupt: do not index it again
+	key     string
+	kind    string
+}
+
+func (v *verifier) add(p Problem, f *fix) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.res.Problems = append(v.res.Problems, p)
+	if f != nil {
+		f.problem = len(v.res.Problems) - 1
+		f.kind = p.Kind
+		v.fixes = append(v.fixes, *f)
+	}
+}
+
+// rowInfo is what Verify needs of a segment row.
+type rowInfo struct {
+	k      int64
+	key    string
+	size   int64
+	sha    string
+	initID int64
+}
+
+func (v *verifier) channel(ctx context.Context, name string, named bool) (ChannelReport, bool, error) {
+	v.res = ChannelReport{Name: name, Problems: []Problem{}}
+	scan, err := scanChannel(ctx, v.st, name, v.prog.setListed)
+	if err != nil {
+		return v.res, false, err
+	}
+	ch, err := v.db.Channel(ctx, name)
+	inIndex := err == nil
+	if err != nil && !errors.Is(err, index.ErrNotFound) {
+		return v.res, false, err
+	}
+	if !inIndex && scan.empty() {
+		if named {
+			return v.res, false, fmt.Errorf("channel %q is neither in the index nor in the store", name)
+		}
+		return v.res, false, nil // not a channel: a directory of exports, say
+	}
+	for _, p := range scan.problems {
+		v.add(p, nil)
+	}
+	tracks := map[string]index.Track{}
+	if inIndex {
+		ts, err := v.db.Tracks(ctx, ch.ID)
+		if err != nil {
+			return v.res, false, err
+		}
+		for _, t := range ts {
+			tracks[t.Rep] = t
+		}
+	}
+	reps := map[string]bool{}
+	for _, r := range scan.reps {
+		if len(r.inits) > 0 || len(r.media) > 0 {
+			reps[r.rep] = true
+		}
+	}
+	for r := range tracks {
+		reps[r] = true
+	}
+	names := make([]string, 0, len(reps))
+	for r := range reps {
+		names = append(names, r)
+	}
+	sort.Strings(names)
+	v.res.Tracks = len(names)
+	for _, r := range names {
+		rs := scan.rep(r)
+		if rs == nil {
+			rs = &repScan{rep: r}
+		}
+		t, ok := tracks[r]
+		if err := v.rep(ctx, rs, t, ok); err != nil {
+			return v.res, false, fmt.Errorf("%s: %w", r, err)
+		}
+	}
+	if v.opts.RepairIndex && len(v.fixes) > 0 {
+		if err := v.repair(ctx, scan); err != nil {
+			return v.res, false, fmt.Errorf("repair index: %w", err)
+		}
+	}
+	sortProblems(v.res.Problems)
+	return v.res, true, nil
+}
+
+// sortProblems orders problems by representation, K, key and kind.
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.Rep != b.Rep {
+			return a.Rep < b.Rep
+		}
+		ak, bk := int64(math.MinInt64), int64(math.MinInt64)
+		if a.K != nil {
+			ak = *a.K
+		}
+		if b.K != nil {
+			bk = *b.K
+		}
+		if ak != bk {
+			return ak < bk
+		}
+		if a.Key != b.Key {
+			return a.Key < b.Key
+		}
+		return a.Kind < b.Kind
+	})
+}
+
+func (v *verifier) rep(ctx context.Context, rs *repScan, t index.Track, indexed bool) error {
+	rep := rs.rep
+	v.res.Objects += int64(len(rs.media))
+	v.res.Inits += len(rs.inits)
+	storeInits := map[string]initObject{}
+	for _, o := range rs.inits {
+		storeInits[o.key] = o
+	}
+	var initRows []index.Init
+	var rows []rowInfo
+	if indexed {
+		var err error
+		if initRows, err = v.db.Inits(ctx, t.ID); err != nil {
+			return err
+		}
+		err = v.db.ForEachSegment(ctx, t.ID, math.MinInt64, math.MaxInt64, func(g index.Segment) error {
+			rows = append(rows, rowInfo{k: g.K, key: g.Key, size: g.Size, sha: g.SHA256, initID: g.InitID})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	v.res.Segments += int64(len(rows))
+
+	// Init segments: rows against objects.
+	initByID := map[int64]index.Init{}
+	initRowKeys := map[string]index.Init{}
+	for _, in := range initRows {
+		initByID[in.ID] = in
+		initRowKeys[in.Key] = in
+	}
+	uses := map[int64]int{} // init row ID -> segment rows naming it
+	noInit := 0
+	for _, r := range rows {
+		if _, ok := initByID[r.initID]; ok {
+			uses[r.initID]++
+		} else {
+			noInit++
+		}
+	}
+	for _, in := range initRows {
+		if _, ok := storeInits[in.Key]; !ok {
+			v.add(Problem{Kind: InitMissing, Rep: rep, Key: in.Key,
+				Detail: fmt.Sprintf("indexed init segment not in the store (%d segment rows decode with it)", uses[in.ID])}, nil)
+		}
+	}
+	if noInit > 0 {
+		v.add(Problem{Kind: InitMissing, Rep: rep, Detail: fmt.Sprintf("%d segment rows name no indexed init segment", noInit)}, nil)
+	}
+	for _, o := range rs.inits {
+		if _, ok := initRowKeys[o.key]; !ok {
+			v.add(Problem{Kind: InitNotIndexed, Rep: rep, Key: o.key, Detail: "init segment in the store, not in the index"}, &fix{key: o.key})
+		}
+	}
+
+	// Media segments: rows against objects (both sorted by K).
+	media := map[int64]mediaObject{}
+	for _, m := range rs.media {
+		media[m.k] = m
+	}
+	seen := map[int64]bool{}
+	type check struct {
+		row rowInfo
+		obj mediaObject
+	}
+	var checks []check
+	for _, r := range rows {
+		o, ok := media[r.k]
+		switch {
+		case !ok:
+			v.add(Problem{Kind: MissingObject, Rep: rep, K: kp(r.k), Key: r.key, Detail: "indexed, not in the store"},
+				&fix{trackID: t.ID, k: r.k, delete: true, key: r.key})
+		case o.key != r.key:
+			v.add(Problem{Kind: MissingObject, Rep: rep, K: kp(r.k), Key: r.key, Detail: "indexed, not in the store (the store has " + o.key + ")"},
+				&fix{trackID: t.ID, k: r.k, delete: true, key: r.key})
+		case o.size != r.size:
+			seen[r.k] = true
+			v.add(Problem{Kind: SizeMismatch, Rep: rep, K: kp(r.k), Key: r.key, Detail: fmt.Sprintf("%d bytes in the store, %d in the index", o.size, r.size)},
+				&fix{trackID: t.ID, k: r.k, delete: true, key: r.key})
+		default:
+			seen[r.k] = true
+			checks = append(checks, check{r, o})
+		}
+		v.prog.add(1)
+	}
+	for _, m := range rs.media {
+		if !seen[m.k] {
+			v.add(Problem{Kind: NotIndexed, Rep: rep, K: kp(m.k), Key: m.key, Detail: "in the store, not in the index"}, &fix{key: m.key})
+		}
+	}
+	if !v.opts.ReadData {
+		return nil
+	}
+
+	// Hash every object whose row and listing agree, and every init.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(v.opts.workers())
+	for _, o := range rs.inits {
+		in, ok := initRowKeys[o.key]
+		g.Go(func() error {
+			sum, n, err := v.hash(gctx, rep, o.key)
+			if err != nil || n < 0 {
+				return err
+			}
+			if layout.InitID(sum) != o.h16 {
+				v.add(Problem{Kind: Corrupt, Rep: rep, Key: o.key, Detail: fmt.Sprintf("init segment content hashes to %s, its key says %s", short(sum), o.h16)}, nil)
+			} else if ok && in.Hash != sum {
+				v.add(Problem{Kind: SHA256Mismatch, Rep: rep, Key: o.key, Detail: fmt.Sprintf("init segment hashes to %s, the index says %s", short(sum), short(in.Hash))}, nil)
+			}
+			return nil
+		})
+	}
+	for _, c := range checks {
+		g.Go(func() error {
+			sum, n, err := v.hash(gctx, rep, c.obj.key)
+			if err != nil || n < 0 {
+				return err
+			}
+			if sum == c.row.sha {
+				return nil
+			}
+			p := Problem{Kind: SHA256Mismatch, Rep: rep, K: kp(c.row.k), Key: c.row.key}
+			f := &fix{trackID: t.ID, k: c.row.k, delete: true, key: c.row.key}
+			at, err := v.st.Attributes(gctx, c.obj.key)
+			// Objects are immutable: unless the object itself vouches for
+			// its bytes (its reap-sha256), it changed after it was indexed.
+			switch meta := at.Meta[layout.MetaSHA256]; {
+			case err != nil && !cloud.IsNotFound(err):
+				return err
+			case meta == sum:
+				p.Detail = fmt.Sprintf("the bytes hash to %s as the object's reap-sha256 says, the index says %s: the index row is stale", short(sum), short(c.row.sha))
+			case meta == "":
+				p.Detail = fmt.Sprintf("the bytes hash to %s, the index says %s, and the object has no reap-sha256: it was replaced after it was indexed", short(sum), short(c.row.sha))
+				f.corrupt = true
+			default:
+				p.Detail = fmt.Sprintf("the bytes hash to %s, the index says %s and the object's reap-sha256 %s: the object is corrupt", short(sum), short(c.row.sha), short(meta))
+				f.corrupt = true
+			}
+			v.add(p, f)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// hash reads an object and returns the hex SHA-256 of its bytes and their
+// number; n < 0 (and a problem) if the object cannot be found.
+func (v *verifier) hash(ctx context.Context, rep, key string) (string, int64, error) {
+	data, err := v.st.Get(ctx, key)
+	if cloud.IsNotFound(err) {
+		v.add(Problem{Kind: Unreadable, Rep: rep, Key: key, Detail: "listed, but not found when read: " + err.Error()}, nil)
+		return "", -1, nil
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	h := sha256.Sum256(data)
+	v.mu.Lock()
+	v.res.BytesRead += int64(len(data))
+	v.mu.Unlock()
+	v.prog.add(1)
+	return hex.EncodeToString(h[:]), int64(len(data)), nil
+}
+
+// repair makes the index side agree with the store: it deletes the rows the
+// problems condemn, then indexes the channel as Reindex does (with ReadData:
+// from the objects' bytes), leaving out corrupt objects, and marks what it
+// repaired.
+func (v *verifier) repair(ctx context.Context, scan *chanScan) error {
+	exclude := map[string]bool{}
+	for _, f := range v.fixes {
+		if f.delete {
+			if err := v.db.DeleteSegment(ctx, f.trackID, f.k); err != nil && !errors.Is(err, index.ErrNotFound) {
+				return err
+			}
+		}
+		if f.corrupt {
+			exclude[f.key] = true
+		}
+	}
+	ix := &indexer{st: v.st, db: v.db, opts: &v.opts.Options, prog: newProgressor(nil, scan.name), readData: v.opts.ReadData, exclude: exclude}
+	res, err := ix.channel(ctx, scan)
+	if err != nil {
+		return err
+	}
+	// What indexing found (objects it would not index) is reported too,
+	// unless it is already.
+	known := map[string]bool{}
+	for _, p := range v.res.Problems {
+		known[p.Kind+" "+p.Key] = true
+	}
+	for _, p := range res.Problems {
+		if !known[p.Kind+" "+p.Key] {
+			v.res.Problems = append(v.res.Problems, p)
+		}
+	}
+	notIndexedNow := map[string]bool{}
+	for _, p := range res.Problems {
+		notIndexedNow[p.Key] = true
+	}
+	ch, err := v.db.Channel(ctx, scan.name)
+	if err != nil {
+		return err
+	}
+	for _, f := range v.fixes {
+		p := &v.res.Problems[f.problem]
+		switch {
+		case f.kind == MissingObject || f.corrupt:
+			p.Repaired = true // the row is gone; a corrupt object stays in the store
+		case f.kind == InitNotIndexed:
+			p.Repaired = !notIndexedNow[f.key]
+		default: // re-made or newly indexed: is the row there now?
+			if p.Rep == "" || p.K == nil {
+				continue
+			}
+			t, err := v.db.Track(ctx, ch.ID, p.Rep)
+			if err != nil {
+				continue
+			}
+			g, ok, err := v.db.Segment(ctx, t.ID, *p.K)
+			if err != nil {
+				return err
+			}
+			p.Repaired = ok && g.Key == f.key && !notIndexedNow[f.key]
+		}
+	}
+	v.res.Problems = slices.Clip(v.res.Problems)
+	return nil
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reaparchive/reaparchive/archive/reconcile"
+)
+
+func (a *app) reindexCmd() *cobra.Command {
+	var (
+		channel string
+		asJSON  bool
+		workers int
+	)
+	cmd := &cobra.Command{
+		Use:   "reindex --store URL --index PATH [--channel NAME] [--json]",
+		Short: "Rebuild the index from the store alone, or bring it up to date",
+		Long: `reindex builds the SQLite index from the store (storage is the truth,
+LAYOUT.md): it lists the store by prefix, one level at a time and paged,
+reads every init segment and the newest I-MPD of each representation, and
+for each media segment the index does not have yet its attributes (reap-ept,
+reap-dur, reap-sha256, reap-init, reap-segdur), reading and parsing the
+object only when they are missing. --index may name a new file or an
+existing index: rows it has are kept, and only what is missing is added, in
+batches, so an interrupted reindex continues where it stopped when run again.
+Per-source delivery history (duplicates, conflicts, missing) lives only in
+the index of the recorder that saw it and is not rebuilt.
+
+Objects that cannot be indexed (not a segment of the track, an EPT that is
+not the K of the key, the bytes contradicting reap-sha256) are listed; verify
+exits 1 for them. Progress is shown on a terminal.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if workers < 1 {
+				return usagef("--workers %d: want at least 1", workers)
+			}
+			ar, closeFn, err := a.openArchive(ctx, false)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			opts := reconcile.Options{Channel: channel, Workers: workers}
+			if isTerminal(a.stderr) {
+				opts.Progress = progressLine(a.stderr, "reindex")
+			}
+			res, err := reconcile.Reindex(ctx, ar.Store, ar.DB, opts)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			if len(res.Channels) == 0 {
+				fmt.Fprintln(a.stdout, "no channels in the store")
+			}
+			for _, c := range res.Channels {
+				fmt.Fprintf(a.stdout, "channel %s: %d tracks, %d init segments (%d new), %d media objects: %d indexed, %d already indexed, %d read for lack of attributes\n",
+					c.Name, c.Tracks, c.Inits, c.NewInits, c.Objects, c.Indexed, c.AlreadyIndexed, c.BodiesRead)
+				for _, p := range c.Problems {
+					fmt.Fprintf(a.stdout, "  %s\n", p)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&channel, "channel", "", "only this channel (default: every channel in the store)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	cmd.Flags().IntVar(&workers, "workers", 16, "objects read at once")
+	return cmd
+}
+
+// progressLine returns a reconcile progress callback that keeps one line on
+// a terminal up to date.
+func progressLine(w io.Writer, what string) func(reconcile.Progress) {
+	return func(p reconcile.Progress) {
+		fmt.Fprintf(w, "\r\033[K%s %s: %d objects listed, %d done", what, p.Channel, p.Listed, p.Done)
+		if p.Final {
+			fmt.Fprint(w, "\r\033[K")
+		}
+	}
+}

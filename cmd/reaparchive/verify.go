@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reaparchive/reaparchive/archive/reconcile"
+)
+
+func (a *app) verifyCmd() *cobra.Command {
+	var (
+		channel  string
+		readData bool
+		repair   bool
+		asJSON   bool
+		workers  int
+	)
+	cmd := &cobra.Command{
+		Use:   "verify --store URL --index PATH [--channel NAME] [--read-data] [--repair-index] [--json]",
+		Short: "Compare the index with the store; exit 1 on any mismatch",
+		Long: `verify compares the index with the store, channel by channel: segment rows
+whose object is missing, archive objects without a row, sizes, and init
+references (every row names an indexed init segment whose object exists,
+every init object is indexed). --read-data also reads every object and
+compares the SHA-256 of its bytes with the index (and, where they differ,
+with the object's own reap-sha256, which tells a corrupt object from a stale
+index row).
+
+--repair-index then fixes the index side: rows of missing objects are
+deleted (their K become gaps, which repair can fill), rows that disagree
+with their object are made again from it, objects and init segments without
+rows are indexed. The store is never written: a corrupt object stays there,
+its row is deleted, and verify reports it as not indexed until it is removed
+or replaced.
+
+It prints a summary (--json: a report) and exits 1 when it found any
+mismatch (repaired or not), 0 when the index and the store agree.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if workers < 1 {
+				return usagef("--workers %d: want at least 1", workers)
+			}
+			ar, closeFn, err := a.openArchive(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			opts := reconcile.VerifyOptions{Options: reconcile.Options{Channel: channel, Workers: workers},
+				ReadData: readData, RepairIndex: repair}
+			if isTerminal(a.stderr) {
+				opts.Progress = progressLine(a.stderr, "verify")
+			}
+			rep, err := reconcile.Verify(ctx, ar.Store, ar.DB, opts)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					return err
+				}
+			} else {
+				printVerify(a, rep, repair)
+			}
+			if rep.Mismatches == 0 {
+				return nil
+			}
+			msg := mismatches(rep.Mismatches) + " between the index and the store"
+			if repair {
+				msg += fmt.Sprintf(", %d repaired in the index", rep.Repaired)
+			}
+			return exitCodeError{code: exitFailure, msg: msg}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&channel, "channel", "", "only this channel (default: every channel in the store or the index)")
+	f.BoolVar(&readData, "read-data", false, "read every object and compare the SHA-256 of its bytes")
+	f.BoolVar(&repair, "repair-index", false, "fix the index side of every mismatch (the store is never written)")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.IntVar(&workers, "workers", 16, "objects read at once")
+	return cmd
+}
+
+func printVerify(a *app, rep reconcile.Report, repair bool) {
+	if len(rep.Channels) == 0 {
+		fmt.Fprintln(a.stdout, "no channels in the store or the index")
+	}
+	for _, c := range rep.Channels {
+		fmt.Fprintf(a.stdout, "channel %s: %d tracks, %d segment rows, %d media objects, %d init segments", c.Name, c.Tracks, c.Segments, c.Objects, c.Inits)
+		if rep.ReadData {
+			fmt.Fprintf(a.stdout, ", %d bytes read", c.BytesRead)
+		}
+		fmt.Fprintf(a.stdout, ": %s\n", mismatches(len(c.Problems)))
+		for _, p := range c.Problems {
+			fmt.Fprintf(a.stdout, "  %s\n", p)
+		}
+	}
+	switch {
+	case rep.Mismatches == 0:
+		fmt.Fprintln(a.stdout, "the index and the store agree")
+	case repair:
+		fmt.Fprintf(a.stdout, "%s, %d repaired in the index\n", mismatches(rep.Mismatches), rep.Repaired)
+	default:
+		fmt.Fprintln(a.stdout, mismatches(rep.Mismatches))
+	}
+}
+
+func mismatches(n int) string {
+	if n == 1 {
+		return "1 mismatch"
+	}
+	return fmt.Sprintf("%d mismatches", n)
+}
