@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/archive/spool"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/layout"
@@ -33,6 +34,10 @@ type Archive struct {
 	DB    *index.DB
 	Log   *slog.Logger
 	Now   func() time.Time
+
+	// Spool, if set, keeps segments the store cannot take (unreachable
+	// after retries) until it is back: see RunSpool.
+	Spool *spool.Spool
 
 	locks keyedMutex
 
@@ -531,6 +536,14 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("index lookup %s: %w", key, err)
 	}
+	if !ok && c.a.Spool != nil {
+		// A spooled K counts as stored: later copies are duplicates.
+		if e, found := c.a.Spool.Pending(key); found {
+			if stored, ok = spooledSegment(e); !ok {
+				return Result{}, fmt.Errorf("spooled %s: unreadable metadata", key)
+			}
+		}
+	}
 	if !ok {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
@@ -544,10 +557,29 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 			layout.MetaInit:      layout.InitID(cur.row.Hash),
 			layout.MetaSource:    o.Source,
 		}
-		err := c.a.Store.Create(ctx, key, o.Data, meta)
+		seg := index.Segment{TrackID: track.ID, K: k, EPT: info.EPT, Duration: info.Duration, Size: int64(info.Size), SHA256: info.SHA256, Key: key, InitID: cur.row.ID, SourceID: src.ID, ReceivedAt: now}
+		var err error
+		if c.a.Spool != nil && c.a.Spool.Len() > 0 {
+			// Segments are spooled: the store was unreachable. Queue
+			// behind them, so that they reach the store in order.
+			err = errSpoolFirst
+		} else {
+			err = c.a.Store.Create(ctx, key, o.Data, meta)
+		}
+		if err != nil && !errors.Is(err, cloud.ErrExists) && c.a.Spool != nil && ctx.Err() == nil {
+			sdel := del
+			sdel.Outcome, sdel.Identical, sdel.TimingEqual = index.Stored, true, true
+			if serr := c.a.spoolSegment(key, o.Data, meta, seg, sdel, cur.row, err); serr != nil {
+				if errors.Is(err, errSpoolFirst) {
+					return Result{}, serr
+				}
+				return Result{}, fmt.Errorf("store %s: %w; %w", key, err, serr)
+			}
+			res.Outcome, res.Detail = index.Stored, "spooled"
+			return res, nil
+		}
 		switch {
 		case err == nil:
-			seg := index.Segment{TrackID: track.ID, K: k, EPT: info.EPT, Duration: info.Duration, Size: int64(info.Size), SHA256: info.SHA256, Key: key, InitID: cur.row.ID, SourceID: src.ID, ReceivedAt: now}
 			del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true
 			err := c.a.DB.Record(wctx, &seg, del)
 			if errors.Is(err, index.ErrExists) {

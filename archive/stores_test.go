@@ -22,6 +22,7 @@ import (
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/layout"
+	"github.com/reaparchive/reaparchive/repair"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
@@ -190,6 +191,9 @@ func TestExportOnStores(t *testing.T) {
 		ctx := context.Background()
 		e := newEnvOn(t, kind)
 		e.fill(t, "a", newSim(t, simulate.Options{}), k0, k0+3)
+		// Exports read the archive by the index and the layout: the
+		// bucket is never listed (issue 5 item 6).
+		lists := e.store.ListCalls()
 		// --out in the same store, one "directory" down.
 		out := func(prefix string) string {
 			if dir, ok := e.store.LocalDir(); ok {
@@ -255,6 +259,9 @@ func TestExportOnStores(t *testing.T) {
 				t.Errorf("copy %s differs from the archived object", r)
 			}
 		}
+		if n := e.store.ListCalls() - lists; n != 0 {
+			t.Errorf("the exports listed the store %d times; want 0", n)
+		}
 		// The exports are not part of the archive: verify still agrees.
 		rep, err := reconcile.Verify(ctx, e.store, e.db, reconcile.VerifyOptions{})
 		if err != nil {
@@ -262,6 +269,54 @@ func TestExportOnStores(t *testing.T) {
 		}
 		if rep.Mismatches != 0 {
 			t.Errorf("verify after exports into the store: %+v", rep.Channels)
+		}
+	})
+}
+
+// TestRepairFromArchiveOnStores: a repair that fills gaps of an archive
+// from another archive's store (--fill-from archive:URL) reads the other
+// store by the layout and stores into its own, on every kind of store,
+// without listing either bucket.
+func TestRepairFromArchiveOnStores(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+		ctx := context.Background()
+		sim := newSim(t, simulate.Options{})
+		e, other := newEnvOn(t, kind), newEnvOn(t, kind)
+		e.fill(t, "a", sim, k0, k0+5, k0+2, k0+3)
+		other.fill(t, "b", sim, k0, k0+5)
+		lists, otherLists := e.store.ListCalls(), other.store.ListCalls()
+		rep, err := repair.Fill(ctx, e.a, repair.NewArchive("repair.other", other.store), repair.Options{Channel: testChannel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Wanted != 4 || len(rep.Filled) != 4 || !rep.Complete() {
+			t.Errorf("repair: wanted %d, filled %d, missing %v, rejected %v; want 4 filled", rep.Wanted, len(rep.Filled), rep.Missing, rep.Rejected)
+		}
+		for _, r := range reps {
+			for _, k := range []int64{k0 + 2, k0 + 3} {
+				seg, ok := e.segment(t, r, k)
+				if !ok {
+					t.Errorf("%s %d not indexed after the repair", r, k)
+					continue
+				}
+				if got, want := e.get(t, seg.Key), other.get(t, seg.Key); !bytes.Equal(got, want) {
+					t.Errorf("%s: filled object differs from the other archive's", seg.Key)
+				}
+			}
+		}
+		if n := e.store.ListCalls() - lists; n != 0 {
+			t.Errorf("the repair listed its own store %d times; want 0", n)
+		}
+		if n := other.store.ListCalls() - otherLists; n != 0 {
+			t.Errorf("the repair listed the other archive's store %d times; want 0", n)
+		}
+		vrep, err := reconcile.Verify(ctx, e.store, e.db, reconcile.VerifyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if vrep.Mismatches != 0 {
+			t.Errorf("verify after the repair: %+v", vrep.Channels)
 		}
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"cloud.google.com/go/storage"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/memblob"
@@ -54,6 +55,13 @@ type Store struct {
 	// testAfterWrite, if set, runs after the data was handed to the writer
 	// and before it is closed (tests use it to cancel mid-write).
 	testAfterWrite func()
+	// testFault, if set, runs before every attempt of an operation; an
+	// error it returns stands for the attempt's (tests inject faults).
+	testFault func(op string) error
+
+	retry     RetryPolicy
+	retries   atomic.Int64
+	listCalls atomic.Int64
 }
 
 // Open opens the store a URL names:
@@ -125,6 +133,17 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	}
 	if prefix != "" && s.dir == "" {
 		s.bucket = blob.PrefixedBucket(s.bucket, prefix)
+	}
+	if sc := strings.ToLower(u.Scheme); sc == "s3" || sc == "gs" {
+		s.retry = DefaultRetry
+	}
+	if s.gcs {
+		// The storage client would retry until the context ends; Store
+		// retries itself, within its budget (RetryPolicy).
+		var c *storage.Client
+		if s.bucket.As(&c) {
+			c.SetRetry(storage.WithPolicy(storage.RetryNever))
+		}
 	}
 	return s, nil
 }
@@ -303,6 +322,17 @@ func (s *Store) write(ctx context.Context, op, key string, data []byte, meta map
 	if err := ctx.Err(); err != nil {
 		return s.wrap(op, key, err)
 	}
+	return s.do(ctx, op, func(ctx context.Context, retried bool) error {
+		err := s.write1(ctx, op, key, data, meta, create)
+		if retried && create && errors.Is(err, ErrExists) && s.ours(context.WithoutCancel(ctx), key, data, meta) {
+			// An earlier attempt that seemed to fail did write the object.
+			return nil
+		}
+		return err
+	})
+}
+
+func (s *Store) write1(ctx context.Context, op, key string, data []byte, meta map[string]string, create bool) error {
 	// Cancelling wctx before Close makes the driver abandon the write
 	// (fileblob removes its temporary file instead of renaming it).
 	wctx, cancel := context.WithCancel(ctx)
@@ -400,6 +430,16 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if err := s.begin("get", key); err != nil {
 		return nil, err
 	}
+	var data []byte
+	err := s.do(ctx, "get", func(ctx context.Context, _ bool) error {
+		var err error
+		data, err = s.get1(ctx, key)
+		return err
+	})
+	return data, err
+}
+
+func (s *Store) get1(ctx context.Context, key string) ([]byte, error) {
 	r, err := s.newReader(ctx, key)
 	if err != nil {
 		return nil, s.wrap("get", key, err)
@@ -446,7 +486,12 @@ func (s *Store) Attributes(ctx context.Context, key string) (Attrs, error) {
 	if err := s.begin("attributes", key); err != nil {
 		return Attrs{}, err
 	}
-	a, err := s.attributes(ctx, key)
+	var a *blob.Attributes
+	err := s.do(ctx, "attributes", func(ctx context.Context, _ bool) error {
+		var err error
+		a, err = s.attributes(ctx, key)
+		return err
+	})
 	if err != nil {
 		return Attrs{}, s.wrap("attributes", key, err)
 	}
@@ -471,7 +516,10 @@ func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 	if err := s.begin("exists", key); err != nil {
 		return false, err
 	}
-	_, err := s.attributes(ctx, key)
+	err := s.do(ctx, "exists", func(ctx context.Context, _ bool) error {
+		_, err := s.attributes(ctx, key)
+		return err
+	})
 	if err == nil {
 		return true, nil
 	}
@@ -491,7 +539,13 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		l.Lock()
 		defer l.Unlock()
 	}
-	return s.wrap("delete", key, s.bucket.Delete(ctx, key))
+	return s.wrap("delete", key, s.do(ctx, "delete", func(ctx context.Context, retried bool) error {
+		err := s.bucket.Delete(ctx, key)
+		if retried && err != nil && s.isNotFound(err) {
+			return nil // an earlier attempt that seemed to fail deleted it
+		}
+		return err
+	}))
 }
 
 // List calls fn for every object whose key starts with prefix, recursively,
@@ -501,6 +555,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // On file stores fileblob's .attrs sidecars and temporary files are not
 // listed, nor are files whose names are not valid keys.
 func (s *Store) List(ctx context.Context, prefix string, fn func(Attrs) error) error {
+	s.listCalls.Add(1)
 	if s.closed.Load() {
 		return s.wrapList(prefix, ErrClosed)
 	}
@@ -512,7 +567,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(Attrs) error) e
 	}
 	token := blob.FirstPageToken
 	for {
-		objs, next, err := s.bucket.ListPage(ctx, token, listPageSize, &blob.ListOptions{Prefix: prefix})
+		objs, next, err := s.listPage(ctx, token, &blob.ListOptions{Prefix: prefix})
 		if err != nil {
 			return s.wrapList(prefix, err)
 		}
@@ -543,6 +598,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(Attrs) error) e
 // On file stores a directory is listed as a common prefix even when it
 // holds no object (S3 and GCS have no empty directories).
 func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error) error {
+	s.listCalls.Add(1)
 	if s.closed.Load() {
 		return s.wrapList(prefix, ErrClosed)
 	}
@@ -554,7 +610,7 @@ func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error
 	}
 	token := blob.FirstPageToken
 	for {
-		objs, next, err := s.bucket.ListPage(ctx, token, listPageSize, &blob.ListOptions{Prefix: prefix, Delimiter: "/"})
+		objs, next, err := s.listPage(ctx, token, &blob.ListOptions{Prefix: prefix, Delimiter: "/"})
 		if err != nil {
 			return s.wrapList(prefix, err)
 		}
@@ -572,6 +628,16 @@ func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error
 		}
 		token = next
 	}
+}
+
+// listPage fetches one page of a listing, with retries.
+func (s *Store) listPage(ctx context.Context, token []byte, opts *blob.ListOptions) (objs []*blob.ListObject, next []byte, err error) {
+	err = s.do(ctx, "list", func(ctx context.Context, _ bool) error {
+		var err error
+		objs, next, err = s.bucket.ListPage(ctx, token, listPageSize, opts)
+		return err
+	})
+	return objs, next, err
 }
 
 func (s *Store) wrapList(prefix string, err error) error {

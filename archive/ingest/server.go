@@ -52,6 +52,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/archive/spool"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/layout"
@@ -475,13 +476,14 @@ func readErrorStatus(err error, limit int64) (int, string) {
 
 // offerStatus maps an archive error to a status: 409 for an init that does
 // not match the track, 400 for invalid bytes, 500 for store/index failures
-// (so that encoders retry).
+// (so that encoders retry), 503 when the store is unreachable and the
+// spool full.
 func offerStatus(err error) int {
 	switch {
 	case errors.Is(err, archive.ErrInitMismatch):
 		return http.StatusConflict
-	case errors.Is(err, errDurationPending):
-		return http.StatusServiceUnavailable
+	case errors.Is(err, errDurationPending), errors.Is(err, spool.ErrFull):
+		return http.StatusServiceUnavailable // the encoder retries later
 	case errors.Is(err, archive.ErrInvalid), errors.Is(err, layout.ErrBadName), errors.Is(err, errNotCMAF), errors.Is(err, errDurationUnknown):
 		return http.StatusBadRequest
 	case isTooLarge(err):

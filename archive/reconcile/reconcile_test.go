@@ -643,4 +643,8 @@ func TestVerify(t *testing.T) {
 
 // TestMain shares one MinIO and one fake-gcs-server among the package's
 // tests (internal/testenv), and stops them at the end.
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+func TestMain(m *testing.M) {
+	code := testenv.Main(m)
+	removeBenchDirs()
+	os.Exit(code)
+}

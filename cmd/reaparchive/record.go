@@ -40,9 +40,10 @@ func (a *app) recordCmd() *cobra.Command {
 		inf     ingestFlags
 		prefer  string
 		grace   time.Duration
+		spoolF  spoolFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "record --store URL --index PATH --channel NAME [--source NAME=MPD_URL ...] [--listen ADDR [--ingest-auth SOURCE=TOKEN ...]] [--for DURATION]",
+		Use:   "record --store URL --index PATH --channel NAME [--source NAME=MPD_URL ...] [--listen ADDR [--ingest-auth SOURCE=TOKEN ...]] [--for DURATION] [--spool DIR] [--spool-max SIZE]",
 		Short: "Record a channel from redundant REaP sources (pulled and/or pushed) into the archive",
 		Long: `record follows the live MPD of every source of a channel, fetches each new
 segment of every Representation from every source as it becomes available, and
@@ -103,12 +104,20 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 			if err := a.applyPreferences(ctx, ar, channel, jobs, prefer, grace, cmd.Flags().Changed("grace")); err != nil {
 				return err
 			}
+			stopSpool, err := a.startSpool(ctx, ar, spoolF)
+			if err != nil {
+				return err
+			}
+			defer stopSpool()
 			g, gctx := errgroup.WithContext(ctx)
 			if ln != nil {
 				iopts.Log = a.log
 				srv, err := ingest.New(ar, iopts)
 				if err != nil {
 					return usageError{err}
+				}
+				if ar.Spool != nil {
+					srv.Registry().MustRegister(ar.Spool.Collectors()...)
 				}
 				var names []string
 				for _, c := range iopts.Channels {
@@ -162,6 +171,8 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 	f.DurationVar(&inf.idleTimeout, "ingest-idle-timeout", ingest.DefaultIdleTimeout, "close an ingest connection whose headers take longer, or whose body brings less than --ingest-min-rate over such a window")
 	f.Int64Var(&inf.minRate, "ingest-min-rate", ingest.DefaultMinDataRate, "minimum ingest body data rate in bytes/s, averaged over --ingest-idle-timeout")
 	f.DurationVar(&inf.drainTimeout, "ingest-drain-timeout", ingest.DefaultDrainTimeout, "on stop, how long in-flight ingest requests may take to finish")
+	f.StringVar(&spoolF.dir, "spool", "", "when the store is unreachable (after retries), keep segments in this local directory and upload them, in order, when it is back (default: no spool; deliveries then fail)")
+	f.StringVar(&spoolF.max, "spool-max", "10GiB", "largest size of --spool; once full, segments are refused (pushes get 503) until the store is back")
 	f.DurationVar(&inf.segDur, "ingest-segment-duration", 0, "segment duration D of pushed channels that send no I-MPD (default: from the I-MPD, a pull source, the index or the first video segment)")
 	return cmd
 }

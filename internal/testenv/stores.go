@@ -378,3 +378,88 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// MinIOServer is a MinIO server of one test's own, which the test can stop
+// and start again (same port, same data) to play an outage of the store.
+type MinIOServer struct {
+	bin, dir string
+	port     int
+
+	mu   sync.Mutex
+	proc *proc
+	out  *lockedBuffer
+}
+
+// StartMinIO starts a MinIO server for t alone (REAPARCHIVE_TEST_MINIO);
+// t's cleanup stops it and removes its data.
+func StartMinIO(t testing.TB) *MinIOServer {
+	t.Helper()
+	bin := os.Getenv(minio.envVar)
+	if bin == "" {
+		missing(t, "MinIO ("+minio.envVar+")")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		missing(t, fmt.Sprintf("MinIO (%s=%s: %v)", minio.envVar, bin, err))
+	}
+	m := &MinIOServer{bin: bin, dir: t.TempDir()}
+	var err error
+	for range 3 { // the free port may be taken before the server binds it
+		m.port = freePort()
+		if err = m.start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Stop)
+	return m
+}
+
+func (m *MinIOServer) start() error {
+	out := &lockedBuffer{}
+	p, err := startMinIO(m.bin, m.port, m.dir, out)
+	if err != nil {
+		return fmt.Errorf("start MinIO (%s) on 127.0.0.1:%d: %w\n%s", m.bin, m.port, err, out.String())
+	}
+	m.proc, m.out = p, out
+	return nil
+}
+
+// Endpoint is http://127.0.0.1:PORT.
+func (m *MinIOServer) Endpoint() string { return fmt.Sprintf("http://127.0.0.1:%d", m.port) }
+
+// BucketURL creates a bucket and returns its store URL.
+func (m *MinIOServer) BucketURL(t testing.TB, name string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	u, err := minioBucket(ctx, m.Endpoint(), name)
+	if err != nil {
+		t.Fatalf("MinIO: create bucket %s: %v", name, err)
+	}
+	return u
+}
+
+// Stop stops the server (its data stays); a stopped server is left alone.
+func (m *MinIOServer) Stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc != nil {
+		m.proc.stop()
+		m.proc = nil
+	}
+}
+
+// Restart starts the stopped server again on the same port with the same data.
+func (m *MinIOServer) Restart(t testing.TB) {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc != nil {
+		return
+	}
+	if err := m.start(); err != nil {
+		t.Fatal(err)
+	}
+}
