@@ -2,33 +2,82 @@ package archive
 
 import (
 	"bytes"
-	"sync/atomic"
-
 	"context"
 	"errors"
 	"fmt"
-	"golang.org/x/sync/errgroup"
+	"math"
 	"math/big"
 	"net/url"
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/manifest"
+)
+
+// GapMode is how an export presents the gaps of its range.
+type GapMode string
+
+// Gap modes (export-vod --gaps).
+const (
+	// GapsSignal keeps one Period (one HLS discontinuity run) over a gap:
+	// a hole in the DASH SegmentTimeline, EXT-X-GAP segments in HLS.
+	GapsSignal GapMode = "signal"
+	// GapsSplit ends the Period at a gap and starts a new one after it
+	// (an EXT-X-DISCONTINUITY in HLS). A K that any track of the export
+	// misses is a gap of the whole presentation: the other tracks'
+	// segments at that K are left out, so every Period has every track,
+	// each continuous.
+	GapsSplit GapMode = "split"
+	// GapsFill splices re-timed segments of a slate asset over every K a
+	// track misses, in Periods (discontinuities) of their own, so the
+	// timeline is continuous.
+	GapsFill GapMode = "fill"
+)
+
+// ParseGapMode parses an --gaps value; "" is GapsSignal.
+func ParseGapMode(s string) (GapMode, error) {
+	switch GapMode(s) {
+	case "", GapsSignal:
+		return GapsSignal, nil
+	case GapsSplit, GapsFill:
+		return GapMode(s), nil
+	}
+	return "", fmt.Errorf("unknown gap mode %q: want signal, split or fill", s)
+}
+
+// Export formats (export-vod --format).
+const (
+	FormatDASH = "dash"
+	FormatHLS  = "hls"
 )
 
 // ExportOptions select what export-vod publishes and where.
 type ExportOptions struct {
 	Channel  string
 	From, To time.Time // the range [From, To): every segment overlapping it
-	// Out is where the MPD goes: a store URL ending in ".mpd" names the MPD
-	// object itself; otherwise it is a directory and the MPD is
-	// "manifest.mpd" in it.
+	// Out is where the presentation goes: a store URL ending in ".mpd" (or
+	// ".m3u8") names the MPD (the HLS multivariant playlist), and the other
+	// format gets the same name with its own extension; otherwise it is a
+	// directory that gets manifest.mpd and manifest.m3u8. HLS media
+	// playlists are <name>-<rep>.m3u8 beside them.
 	Out string
+	// Formats are FormatDASH and/or FormatHLS; none means DASH.
+	Formats []string
+	// Gaps is how gaps are presented; "" is GapsSignal.
+	Gaps GapMode
+	// Slate is the slate asset GapsFill splices over gaps (see LoadSlate).
+	Slate string
 	// Copy writes a self-contained package (the MPD plus copies of every
 	// referenced object) instead of referencing the archive in place.
 	Copy bool
@@ -39,20 +88,57 @@ type ExportOptions struct {
 
 // ExportResult says what was written.
 type ExportResult struct {
-	MPD      string // URL of the written MPD
+	MPD      string // URL of the written MPD ("" without DASH)
 	MPDPath  string // local path of the MPD for file stores
+	HLS      string // URL of the written HLS multivariant playlist ("" without HLS)
+	HLSPath  string // its local path for file stores
 	Tracks   int
-	Segments int
-	Gaps     int
-	Periods  int
+	Segments int // archived segments the presentation references
+	Gaps     int // holes (runs of missing K) inside the tracks' ranges
+	Periods  int // DASH Periods; HLS has one discontinuity fewer
+	// Fillers is how many filler segments were spliced in (GapsFill),
+	// FillersCreated how many of them this export had to create.
+	Fillers        int
+	FillersCreated int
+	// Omitted is how many archived segments were left out because another
+	// track misses their K: with GapsSplit at every gap, with GapsSignal
+	// before the first K every track has.
+	Omitted  int
 	Copied   int
 	Duration time.Duration
 }
 
-// ExportVoD writes a static DASH presentation of a channel's range.
+// ExportVoD writes a static DASH presentation and/or an HLS presentation of
+// a channel's range.
 func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult, error) {
 	if !o.To.After(o.From) {
 		return ExportResult{}, fmt.Errorf("export: empty range: --to %s is not after --from %s", o.To.Format(time.RFC3339), o.From.Format(time.RFC3339))
+	}
+	mode, err := ParseGapMode(string(o.Gaps))
+	if err != nil {
+		return ExportResult{}, fmt.Errorf("export: %w", err)
+	}
+	dash, hls := len(o.Formats) == 0, false
+	for _, f := range o.Formats {
+		switch f {
+		case FormatDASH:
+			dash = true
+		case FormatHLS:
+			hls = true
+		default:
+			return ExportResult{}, fmt.Errorf("export: unknown format %q: want dash or hls", f)
+		}
+	}
+	var slate *Slate
+	switch {
+	case mode == GapsFill && o.Slate == "":
+		return ExportResult{}, errors.New("export: --gaps fill needs --slate")
+	case mode != GapsFill && o.Slate != "":
+		return ExportResult{}, errors.New("export: --slate is only used with --gaps fill")
+	case mode == GapsFill:
+		if slate, err = LoadSlate(ctx, o.Slate); err != nil {
+			return ExportResult{}, fmt.Errorf("export: %w", err)
+		}
 	}
 	ch, err := a.DB.Channel(ctx, o.Channel)
 	if err != nil {
@@ -62,7 +148,7 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 	if err != nil {
 		return ExportResult{}, err
 	}
-	outDirURL, mpdName, err := splitOut(o.Out)
+	outDirURL, stem, err := splitOut(o.Out)
 	if err != nil {
 		return ExportResult{}, err
 	}
@@ -81,10 +167,6 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		baseURL = ""
 	}
 
-	type trackSegs struct {
-		t    index.Track
-		segs []expSeg
-	}
 	var ts []trackSegs
 	res := ExportResult{}
 	for _, t := range tracks {
@@ -96,8 +178,12 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		// Only what the MPD needs, not whole index rows: a day of 8 tracks
 		// is 345,600 segments.
 		var segs []expSeg
+		x, dir := trackSegs{t: t}, ch.Name+"/"+t.Rep+"/"
 		err := a.DB.ForEachSegment(ctx, t.ID, fromK, toK, func(g index.Segment) error {
 			segs = append(segs, expSeg{K: g.K, EPT: g.EPT, Duration: g.Duration, Size: g.Size, InitID: g.InitID})
+			if rest, ok := strings.CutPrefix(g.Key, dir); !ok || strings.Contains(rest, "/") {
+				return x.addDir(g) // not <ch>/<rep>/<K>.<ext>: a splice's replacement
+			}
 			return nil
 		})
 		if err != nil {
@@ -106,8 +192,8 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		if len(segs) == 0 {
 			continue
 		}
-		ts = append(ts, trackSegs{t, segs})
-		res.Segments += len(segs)
+		x.segs = segs
+		ts = append(ts, x)
 		for i := 1; i < len(segs); i++ {
 			if segs[i].K != segs[i-1].K+1 {
 				res.Gaps++
@@ -119,10 +205,6 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 	}
 	res.Tracks = len(ts)
 
-	// A new Period wherever any track's codec configuration changes (an
-	// encoder restart with new settings). Init versions that differ only in
-	// bytes outside the sample description (creation times, say) are
-	// interchangeable and share a Period.
 	inits := map[int64]index.Init{}
 	initOf := func(rep string, id int64) (index.Init, error) {
 		if in, ok := inits[id]; ok {
@@ -135,111 +217,457 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		inits[id] = in
 		return in, nil
 	}
-	bounds := map[int64]bool{}
-	for _, x := range ts {
-		for i := 1; i < len(x.segs); i++ {
-			if x.segs[i].InitID == x.segs[i-1].InitID {
+	// Segments of one Period decode with one init: inits are
+	// interchangeable when they agree on what the recorder compares
+	// (OfferInit): the codec configuration, track_ID and timescale. The
+	// index keeps only the first, so each distinct init is read once.
+	configs := map[int64]string{}
+	pl, err := buildPlan(ts, mode, func(ti int, id int64) (string, error) {
+		if c, ok := configs[id]; ok {
+			return c, nil
+		}
+		in, err := initOf(ts[ti].t.Rep, id)
+		if err != nil {
+			return "", err
+		}
+		c := "init:" + strconv.FormatInt(id, 10) // unknown configuration: its own
+		if in.ConfigHash != "" {
+			data, err := a.Store.Get(ctx, in.Key)
+			if err != nil {
+				return "", fmt.Errorf("%s init %s: %w", ts[ti].t.Rep, in.Key, err)
+			}
+			info, err := cmaf.ParseInit(data)
+			if err != nil {
+				return "", fmt.Errorf("%s init %s: %w", ts[ti].t.Rep, in.Key, err)
+			}
+			c = fmt.Sprintf("%s/%d/%d", info.ConfigHash, info.TrackID, info.Timescale)
+		}
+		configs[id] = c
+		return c, nil
+	})
+	if err != nil {
+		return ExportResult{}, fmt.Errorf("export: %w", err)
+	}
+	res.Omitted = pl.omitted
+
+	// Fillers: one per (track, missing K), made once and reused.
+	type fillInfo struct {
+		st      *slateTrack
+		byK     map[int64]filler
+		initKey string
+	}
+	fills := make([]fillInfo, len(ts))
+	if mode == GapsFill {
+		for ti, ks := range pl.missing {
+			if len(ks) == 0 {
 				continue
 			}
-			prev, err := initOf(x.t.Rep, x.segs[i-1].InitID)
+			st, err := slate.forTrack(ts[ti].t)
 			if err != nil {
-				return ExportResult{}, err
+				return ExportResult{}, fmt.Errorf("export: %w", err)
 			}
-			cur, err := initOf(x.t.Rep, x.segs[i].InitID)
+			byK, initKey, created, err := a.ensureFillers(ctx, ch, ts[ti].t, st, ks)
 			if err != nil {
-				return ExportResult{}, err
+				return ExportResult{}, fmt.Errorf("export: %w", err)
 			}
-			if prev.ConfigHash != cur.ConfigHash || prev.ConfigHash == "" {
-				bounds[x.segs[i].K] = true
-			}
+			fills[ti] = fillInfo{st: st, byK: byK, initKey: initKey}
+			res.Fillers += len(ks)
+			res.FillersCreated += created
 		}
 	}
-	starts := []int64{}
-	for k := range bounds {
-		starts = append(starts, k)
-	}
-	sort.Slice(starts, func(i, j int) bool { return starts[i] < starts[j] })
 
 	var periods []manifest.VoDPeriod
-	for pi := 0; pi <= len(starts); pi++ {
-		lo, hi := int64(-1<<62), int64(1<<62)
-		if pi > 0 {
-			lo = starts[pi-1]
-		}
-		if pi < len(starts) {
-			hi = starts[pi]
-		}
-		var p manifest.VoDPeriod
-		if pi > 0 {
-			k := lo
-			p.StartK = &k
-		}
-		for _, x := range ts {
-			var vs []manifest.VoDSegment
-			var initID int64
-			for _, s := range x.segs {
-				if s.K < lo || s.K >= hi {
-					continue
-				}
-				if initID == 0 {
-					initID = s.InitID
-				}
-				vs = append(vs, manifest.VoDSegment{K: s.K, EPT: s.EPT, Duration: s.Duration})
-			}
-			if len(vs) == 0 {
-				continue
-			}
-			in, err := initOf(x.t.Rep, initID)
-			if err != nil {
-				return ExportResult{}, err
-			}
+	for _, pp := range pl.periods {
+		k := pp.startK
+		p := manifest.VoDPeriod{StartK: &k}
+		for _, ptr := range pp.tracks {
+			x := ts[ptr.ti]
 			t := x.t
 			vt := manifest.VoDTrack{Rep: t.Rep, ContentType: t.ContentType, MimeType: mimeType(t), Codecs: t.Codecs, Lang: t.Lang,
 				Bandwidth: t.Bandwidth, Width: t.Width, Height: t.Height, FrameRate: t.FrameRate, SampleRate: t.SampleRate,
-				Channels: t.Channels, Timescale: t.Timescale, SegDur: t.SegDur, InitPath: in.Key,
-				MediaPattern: ch.Name + "/" + t.Rep + "/$Number$." + t.Ext, Segments: vs}
+				Channels: t.Channels, Timescale: t.Timescale, SegDur: t.SegDur,
+				MediaPattern: ch.Name + "/" + t.Rep + "/$Number$." + t.Ext, Segments: ptr.segs}
 			if t.Roles != "" {
 				vt.Roles = strings.Split(t.Roles, ",")
 			}
 			if vt.Bandwidth == 0 {
 				vt.Bandwidth = estimateBandwidth(x.segs, t)
 			}
+			if ptr.filler {
+				f := fills[ptr.ti]
+				for i := range vt.Segments {
+					fl, ok := f.byK[vt.Segments[i].K]
+					if !ok {
+						return ExportResult{}, fmt.Errorf("export: %s: no filler for K=%d", t.Rep, vt.Segments[i].K)
+					}
+					vt.Segments[i].EPT, vt.Segments[i].Duration = fl.EPT, fl.Duration
+				}
+				vt.InitPath = f.initKey
+				vt.MediaPattern = layout.FillerPattern(ch.Name, t.Rep, f.st.id, t.Ext)
+				if in := f.st.info; in.Codecs != "" {
+					vt.Codecs = in.Codecs
+					if in.Width > 0 {
+						vt.Width, vt.Height = in.Width, in.Height
+					}
+				}
+			} else {
+				in, err := initOf(t.Rep, ptr.initID)
+				if err != nil {
+					return ExportResult{}, err
+				}
+				vt.InitPath = in.Key
+				if ptr.dir != 0 {
+					vt.MediaPattern = x.dirs[ptr.dir-1]
+				}
+				for _, s := range vt.Segments {
+					if !s.Gap {
+						res.Segments++
+					}
+				}
+			}
 			p.Tracks = append(p.Tracks, vt)
 		}
-		if len(p.Tracks) > 0 {
-			periods = append(periods, p)
-		}
+		periods = append(periods, p)
 	}
 	res.Periods = len(periods)
 	if o.Copy {
-		n, err := copyObjects(ctx, a.Store, out, ts2keys(periods))
+		keys, err := ts2keys(periods)
+		if err != nil {
+			return ExportResult{}, fmt.Errorf("export: %w", err)
+		}
+		n, err := copyObjects(ctx, a.Store, out, keys)
 		if err != nil {
 			return ExportResult{}, err
 		}
 		res.Copied = n
 	}
-	body, err := manifest.BuildVoD(manifest.VoDInput{
+	in := manifest.VoDInput{
 		Title:   fmt.Sprintf("%s %s/%s", o.Channel, o.From.UTC().Format(time.RFC3339), o.To.UTC().Format(time.RFC3339)),
 		BaseURL: baseURL,
 		Periods: periods,
-	})
-	if err != nil {
-		return ExportResult{}, fmt.Errorf("export: %w", err)
+		// --gaps split cuts the gaps out of the presentation, as the HLS
+		// discontinuities do: each Period starts where the previous ends.
+		Contiguous: mode == GapsSplit,
 	}
-	if err := out.Put(ctx, mpdName, body, nil); err != nil {
-		return ExportResult{}, fmt.Errorf("export: write MPD: %w", err)
+	// Build everything before writing anything.
+	type file struct {
+		name string
+		body []byte
 	}
-	res.MPD = strings.TrimSuffix(outDirURL, "/") + "/" + mpdName
-	if dir, ok := out.LocalDir(); ok {
-		res.MPDPath = filepath.Join(dir, filepath.FromSlash(mpdName))
-		res.MPD = res.MPDPath
+	var files []file
+	if dash {
+		body, err := manifest.BuildVoD(in)
+		if err != nil {
+			return ExportResult{}, fmt.Errorf("export: %w", err)
+		}
+		files = append(files, file{stem + ".mpd", body})
 	}
-	first, last := ts[0].segs[0], ts[0].segs[len(ts[0].segs)-1]
-	res.Duration = KTime(last.K+1, ts[0].t).Sub(KTime(first.K, ts[0].t))
+	if hls {
+		pls, err := manifest.BuildHLS(in, func(rep string) string { return path.Base(stem) + "-" + rep + ".m3u8" })
+		if err != nil {
+			return ExportResult{}, fmt.Errorf("export: %w", err)
+		}
+		dir := path.Dir(stem)
+		for _, p := range pls {
+			name := stem + ".m3u8"
+			if p.Rep != "" {
+				name = path.Join(dir, p.Name)
+			}
+			files = append(files, file{name, p.Body})
+		}
+	}
+	for _, f := range files {
+		if err := out.Put(ctx, f.name, f.body, nil); err != nil {
+			return ExportResult{}, fmt.Errorf("export: write %s: %w", f.name, err)
+		}
+	}
+	where := func(name string) (string, string) {
+		u := strings.TrimSuffix(outDirURL, "/") + "/" + name
+		if dir, ok := out.LocalDir(); ok {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			return p, p
+		}
+		return u, ""
+	}
+	if dash {
+		res.MPD, res.MPDPath = where(stem + ".mpd")
+	}
+	if hls {
+		res.HLS, res.HLSPath = where(stem + ".m3u8")
+	}
+	t0 := ts[0].t
+	res.Duration = KTime(pl.presented, t0).Sub(KTime(0, t0))
 	return res, nil
 }
 
-func ts2keys(periods []manifest.VoDPeriod) []string {
+type trackSegs struct {
+	t    index.Track
+	segs []expSeg
+	// dirs are the media patterns of segments stored elsewhere than at
+	// <ch>/<rep>/<K>.<ext>: a splice's replacements, under
+	// <ch>/<rep>/splice-<id>/. dirOf maps the K of such a segment to 1 + the
+	// index of its pattern (nil when there is none).
+	dirs  []string
+	dirOf map[int64]int
+}
+
+// addDir notes that segment g is stored at g.Key, not at its usual key:
+// the directory of the key becomes a media pattern of its own, and the
+// segments in it a Period of their own (an HLS discontinuity).
+func (x *trackSegs) addDir(g index.Segment) error {
+	dir, name := path.Split(g.Key)
+	num, ext, _ := strings.Cut(name, ".")
+	if dir == "" || num != strconv.FormatInt(g.K, 10) || ext == "" || strings.Contains(g.Key, "$") {
+		return fmt.Errorf("%s K=%d is stored at %s, which a $Number$ template cannot address", x.t.Rep, g.K, g.Key)
+	}
+	pat := dir + "$Number$." + ext
+	i := 0
+	for i < len(x.dirs) && x.dirs[i] != pat {
+		i++
+	}
+	if i == len(x.dirs) {
+		x.dirs = append(x.dirs, pat)
+	}
+	if x.dirOf == nil {
+		x.dirOf = map[int64]int{}
+	}
+	x.dirOf[g.K] = i + 1
+	return nil
+}
+
+// plan is what an export presents, whatever the format: Periods (HLS
+// discontinuity runs), each with every track's entries: archived
+// segments, signalled gaps or fillers. The DASH and HLS writers both
+// consume it, so gaps mean the same in both.
+type plan struct {
+	firstK, lastK int64 // the presentation's K range
+	periods       []planPeriod
+	missing       [][]int64 // GapsFill: per track, the Ks that get a filler
+	omitted       int       // archived segments left out (GapsSignal: before firstK; GapsSplit: at gaps)
+	presented     int64     // Ks in the Periods (GapsSplit: without the gaps cut out)
+}
+
+type planPeriod struct {
+	startK int64
+	tracks []planTrack
+}
+
+type planTrack struct {
+	ti     int   // index into the export's tracks
+	filler bool  // every entry is a filler (GapsFill); EPT and Duration are filled in later
+	initID int64 // init of the archived segments
+	dir    int   // their media pattern: 1 + index into the track's dirs; 0: <ch>/<rep>/$Number$.<ext>
+	segs   []manifest.VoDSegment
+}
+
+// buildPlan lays out the Periods of an export. ts holds every track's
+// archived segments in the range; cfg names the codec configuration of an
+// init (equal names: interchangeable inits). The presentation spans from
+// the first to the last K any track has. A new Period starts where a
+// track's codec configuration changes (an encoder restart with new
+// settings, requirement 53), and:
+//   - GapsSignal: nowhere else; a K a track misses is a Gap entry of that
+//     track, timed to join its neighbours.
+//   - GapsSplit: after every run of Ks that some track misses; those Ks
+//     are in no Period.
+//   - GapsFill: where any track switches between archived segments and
+//     fillers, so each filler run is its own Period with the slate's init.
+func buildPlan(ts []trackSegs, mode GapMode, cfg func(ti int, initID int64) (string, error)) (plan, error) {
+	pl := plan{firstK: math.MaxInt64, lastK: math.MinInt64, missing: make([][]int64, len(ts))}
+	for _, x := range ts {
+		pl.firstK = min(pl.firstK, x.segs[0].K)
+		pl.lastK = max(pl.lastK, x.segs[len(x.segs)-1].K)
+	}
+	pos := make([]int, len(ts)) // next segment of each track
+	if mode == GapsSignal {
+		// The presentation starts at the first K every track has: players
+		// do not start a presentation one of whose tracks begins with a gap
+		// (hls.js waits for the data of a leading EXT-X-GAP, dash.js for
+		// the track's first segment). What precedes it is left out.
+		k, ok := firstCommonK(ts)
+		if !ok {
+			return plan{}, fmt.Errorf("no K from %d to %d has a segment of every track", pl.firstK, pl.lastK)
+		}
+		for ti, x := range ts {
+			for pos[ti] < len(x.segs) && x.segs[pos[ti]].K < k {
+				pos[ti]++
+				pl.omitted++
+			}
+		}
+		pl.firstK = k
+	}
+	last := make([]string, len(ts))  // configuration of the track's last segment
+	state := make([]string, len(ts)) // GapsFill: what the track had at the previous K
+	var cur *planPeriod
+	closePeriod := func() {
+		if cur != nil {
+			pl.periods = append(pl.periods, *cur)
+			cur = nil
+		}
+	}
+	openPeriod := func(k int64) {
+		closePeriod()
+		cur = &planPeriod{startK: k, tracks: make([]planTrack, len(ts))}
+		for ti := range ts {
+			cur.tracks[ti].ti = ti
+		}
+	}
+	present := make([]bool, len(ts))
+	cfgs := make([]string, len(ts))
+	for k := pl.firstK; k <= pl.lastK; k++ {
+		all, changed := true, false
+		for ti, x := range ts {
+			present[ti] = pos[ti] < len(x.segs) && x.segs[pos[ti]].K == k
+			if !present[ti] {
+				all = false
+				continue
+			}
+			c, err := cfg(ti, x.segs[pos[ti]].InitID)
+			if err != nil {
+				return plan{}, err
+			}
+			if d := x.dirOf[k]; d != 0 {
+				c += "\x00" + x.dirs[d-1] // a splice's replacements: a Period of their own
+			}
+			cfgs[ti] = c
+			if last[ti] != "" && last[ti] != c {
+				changed = true
+			}
+			last[ti] = c
+		}
+		switch mode {
+		case GapsSplit:
+			if !all {
+				closePeriod()
+				for ti := range ts {
+					if present[ti] {
+						pl.omitted++
+					}
+				}
+			} else if cur == nil || changed {
+				openPeriod(k)
+			}
+		case GapsFill:
+			switched := false
+			for ti := range ts {
+				s := "filler"
+				if present[ti] {
+					s = "archive:" + cfgs[ti]
+				}
+				if state[ti] != "" && state[ti] != s {
+					switched = true
+				}
+				state[ti] = s
+			}
+			if cur == nil || switched {
+				openPeriod(k)
+			}
+		default:
+			if cur == nil || changed {
+				openPeriod(k)
+			}
+		}
+		if cur != nil {
+			pl.presented++
+		}
+		for ti, x := range ts {
+			if !present[ti] {
+				switch {
+				case mode == GapsFill:
+					cur.tracks[ti].filler = true
+					cur.tracks[ti].segs = append(cur.tracks[ti].segs, manifest.VoDSegment{K: k})
+					pl.missing[ti] = append(pl.missing[ti], k)
+				case mode == GapsSignal:
+					cur.tracks[ti].segs = append(cur.tracks[ti].segs, gapEntry(x, pos[ti], k))
+				}
+				continue
+			}
+			s := x.segs[pos[ti]]
+			pos[ti]++
+			if cur == nil {
+				continue // GapsSplit: a K some other track misses
+			}
+			pt := &cur.tracks[ti]
+			if pt.initID == 0 {
+				pt.initID = s.InitID
+			}
+			pt.dir = x.dirOf[s.K]
+			pt.segs = append(pt.segs, manifest.VoDSegment{K: s.K, EPT: s.EPT, Duration: s.Duration})
+		}
+	}
+	closePeriod()
+	if len(pl.periods) == 0 {
+		return plan{}, fmt.Errorf("no K from %d to %d has a segment of every track (--gaps split)", pl.firstK, pl.lastK)
+	}
+	if mode == GapsSplit {
+		pl.firstK = pl.periods[0].startK
+	}
+	// A track with only gap entries in a Period decodes with its nearest init.
+	for pi := range pl.periods {
+		for ti := range pl.periods[pi].tracks {
+			if pt := &pl.periods[pi].tracks[ti]; pt.initID == 0 && !pt.filler {
+				pt.initID = nearestInit(ts[ti].segs, pl.periods[pi].startK)
+			}
+		}
+	}
+	return pl, nil
+}
+
+// firstCommonK is the first K for which every track has a segment.
+func firstCommonK(ts []trackSegs) (int64, bool) {
+	pos := make([]int, len(ts))
+	k := int64(math.MinInt64)
+	for {
+		moved := false
+		for ti, x := range ts {
+			for pos[ti] < len(x.segs) && x.segs[pos[ti]].K < k {
+				pos[ti]++
+			}
+			if pos[ti] == len(x.segs) {
+				return 0, false
+			}
+			if x.segs[pos[ti]].K > k {
+				k, moved = x.segs[pos[ti]].K, true
+			}
+		}
+		if !moved {
+			return k, true
+		}
+	}
+}
+
+// gapEntry is the Gap entry for K of a track whose next archived segment is
+// segs[next]: it starts where the segment before it ends when that is K-1,
+// else at K*D, and ends where the segment after it starts when that is K+1,
+// else at (K+1)*D.
+func gapEntry(x trackSegs, next int, k int64) manifest.VoDSegment {
+	d := x.t.SegDur
+	start, end := uint64(k)*d, uint64(k+1)*d
+	if next > 0 && x.segs[next-1].K == k-1 {
+		start = x.segs[next-1].EPT + x.segs[next-1].Duration
+	}
+	if next < len(x.segs) && x.segs[next].K == k+1 {
+		end = x.segs[next].EPT
+	}
+	if end <= start {
+		start, end = uint64(k)*d, uint64(k+1)*d
+	}
+	return manifest.VoDSegment{K: k, EPT: start, Duration: end - start, Gap: true}
+}
+
+// nearestInit is the init of the last segment before K, or of the first
+// one after it.
+func nearestInit(segs []expSeg, k int64) int64 {
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].K >= k })
+	if i > 0 {
+		return segs[i-1].InitID
+	}
+	return segs[i].InitID
+}
+
+// ts2keys lists the objects the Periods reference: inits and every
+// segment that is not a gap.
+func ts2keys(periods []manifest.VoDPeriod) ([]string, error) {
 	seen := map[string]bool{}
 	var keys []string
 	add := func(k string) {
@@ -249,14 +677,22 @@ func ts2keys(periods []manifest.VoDPeriod) []string {
 		}
 	}
 	for _, p := range periods {
-		for _, t := range p.Tracks {
+		for ti := range p.Tracks {
+			t := &p.Tracks[ti]
 			add(t.InitPath)
 			for _, s := range t.Segments {
-				add(strings.Replace(t.MediaPattern, "$Number$", fmt.Sprint(s.K), 1))
+				if s.Gap {
+					continue
+				}
+				k, err := manifest.MediaPath(t, s.K)
+				if err != nil {
+					return nil, err
+				}
+				add(k)
 			}
 		}
 	}
-	return keys
+	return keys, nil
 }
 
 // copyObjects copies keys create-only, a few at a time: an object already
@@ -296,8 +732,9 @@ func copyObjects(ctx context.Context, from, to *cloud.Store, keys []string) (int
 }
 
 // splitOut splits an --out URL into the store URL of its directory and the
-// MPD key within it.
-func splitOut(out string) (dir, name string, err error) {
+// name, without extension, the presentation files get in it ("x" for
+// ".../x.mpd" or ".../x.m3u8", "manifest" for a directory).
+func splitOut(out string) (dir, stem string, err error) {
 	if out == "" {
 		return "", "", errors.New("export: no --out URL")
 	}
@@ -310,11 +747,15 @@ func splitOut(out string) (dir, name string, err error) {
 		p = u.Host + p
 		u.Host = ""
 	}
-	if strings.HasSuffix(p, ".mpd") {
-		name = path.Base(p)
+	switch ext := path.Ext(p); ext {
+	case ".mpd", ".m3u8":
+		stem = strings.TrimSuffix(path.Base(p), ext)
 		p = path.Dir(p)
-	} else {
-		name = "manifest.mpd"
+		if stem == "" {
+			return "", "", fmt.Errorf("export: --out %q: empty file name", out)
+		}
+	default:
+		stem = "manifest"
 	}
 	if u.Scheme == "file" {
 		if !filepath.IsAbs(p) {
@@ -326,7 +767,7 @@ func splitOut(out string) (dir, name string, err error) {
 		}
 	}
 	u.Path = p
-	return u.String(), name, nil
+	return u.String(), stem, nil
 }
 
 // relativeBase is the BaseURL from the MPD's directory (the out store) to

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/Eyevinn/dash-mpd/mpd"
+	"github.com/Eyevinn/mp4ff/mp4"
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/cloud"
@@ -60,6 +61,7 @@ func (e *env) export(t *testing.T, o archive.ExportOptions) archive.ExportResult
 type mpdSeg struct {
 	K    int64
 	T, D uint64
+	URL  string // SegmentList: the SegmentURL
 }
 
 type mpdTrack struct {
@@ -111,6 +113,37 @@ func readMPD(t *testing.T, p string) parsedMPD {
 		}
 		for _, as := range p.AdaptationSets {
 			for _, r := range as.Representations {
+				if sl := r.SegmentList; sl != nil {
+					// A track with holes: explicit URLs, one S per segment.
+					if as.SegmentTemplate != nil || r.SegmentTemplate != nil || sl.Initialization == nil || sl.SegmentTimeline == nil || sl.Timescale == nil {
+						t.Fatalf("Period %s Representation %s: SegmentList with a SegmentTemplate or incomplete", p.Id, r.Id)
+					}
+					tr := mpdTrack{Rep: r.Id, Init: string(sl.Initialization.SourceURL), Timescale: *sl.Timescale}
+					if sl.PresentationTimeOffset != nil {
+						tr.PTO = *sl.PresentationTimeOffset
+					}
+					if len(sl.SegmentURL) != len(sl.SegmentTimeline.S) {
+						t.Fatalf("Representation %s: %d SegmentURLs, %d S", r.Id, len(sl.SegmentURL), len(sl.SegmentTimeline.S))
+					}
+					tt := uint64(0)
+					for i, s := range sl.SegmentTimeline.S {
+						if s.T != nil {
+							tt = *s.T
+						}
+						if s.R != 0 || s.N != nil || (i == 0 && s.T == nil) {
+							t.Errorf("Representation %s: S[%d] has @r/@n or the first no @t", r.Id, i)
+						}
+						u := string(sl.SegmentURL[i].Media)
+						k, err := strconv.ParseInt(strings.TrimSuffix(path.Base(u), path.Ext(u)), 10, 64)
+						if err != nil {
+							t.Fatalf("SegmentURL %s: %v", u, err)
+						}
+						tr.Segs = append(tr.Segs, mpdSeg{K: k, T: tt, D: s.D, URL: u})
+						tt += s.D
+					}
+					mp.Tracks[r.Id] = tr
+					continue
+				}
 				st := mergeTemplates(as.SegmentTemplate, r.SegmentTemplate)
 				if st == nil || st.SegmentTimeline == nil || st.Timescale == nil || st.StartNumber == nil {
 					t.Fatalf("Period %s Representation %s: incomplete SegmentTemplate", p.Id, r.Id)
@@ -195,6 +228,10 @@ func (m parsedMPD) refs() []string {
 		for _, tr := range p.Tracks {
 			add(expand(tr.Init, tr.Rep, 0))
 			for _, s := range tr.Segs {
+				if s.URL != "" {
+					add(s.URL)
+					continue
+				}
 				add(expand(tr.Media, tr.Rep, s.K))
 			}
 		}
@@ -433,13 +470,14 @@ func TestExportGap(t *testing.T) {
 		}
 	}
 	checkTimeline(t, e, m, filepath.Dir(res.MPDPath))
-	// The S after the hole carries @t and @n.
+	// The tracks with a hole are SegmentLists (players ignore S@n), whose
+	// S after the hole carries @t.
 	raw, err := os.ReadFile(res.MPDPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(raw, []byte(`n="`+strconv.FormatInt(k0+5, 10)+`"`)) {
-		t.Errorf("no S@n=%d after the hole:\n%s", k0+5, raw)
+	if bytes.Count(raw, []byte("<SegmentList")) != 2 || bytes.Contains(raw, []byte(` n="`)) {
+		t.Errorf("want two SegmentLists and no S@n:\n%s", raw)
 	}
 	// Range that starts and ends in holes of its own.
 	res = e.export(t, archive.ExportOptions{From: kTime(k0 + 3), To: kTime(k0 + 5).Add(time.Second), Out: fileURL(filepath.Join(e.storeDir, "vod", "hole.mpd"))})
@@ -659,4 +697,62 @@ func TestExportCopyIntoArchiveRoot(t *testing.T) {
 	if after.Meta[layout.MetaSHA256] != before.Meta[layout.MetaSHA256] || !after.ModTime.Equal(before.ModTime) {
 		t.Errorf("export --copy into the archive root (err %v) rewrote %s: attributes %v -> %v", err, key, before.Meta, after.Meta)
 	}
+}
+
+// TestExportTrackIDChangeNewPeriod: an encoder restart whose init has the
+// same codec configuration but another track_ID is a new init version for
+// the recorder, so the export starts a new Period there (requirement 53):
+// segments must decode with the init whose track_ID they carry.
+func TestExportTrackIDChangeNewPeriod(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	sim := newSim(t, simulate.Options{})
+	e.offerInits(t, "a", sim)
+	for k := k0; k < k0+3; k++ {
+		e.offer(t, "a", sim, simulate.VideoRep, k)
+	}
+	init2 := withTrackID(t, mustInit(t, sim, simulate.VideoRep), 7)
+	res, err := e.ch.OfferInit(ctx, "a", simulate.VideoRep, init2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Changed {
+		t.Fatal("OfferInit of an init with another track_ID: not a change")
+	}
+	for k := k0 + 3; k < k0+6; k++ {
+		seg := withTrackID(t, mustSeg(t, sim, simulate.VideoRep, k), 7)
+		if _, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: simulate.VideoRep, Data: seg, ExpectK: k}); err != nil {
+			t.Fatalf("K=%d: %v", k, err)
+		}
+	}
+	out := filepath.Join(e.storeDir, "vod", "x.mpd")
+	ex := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(out)})
+	if ex.Periods != 2 {
+		t.Errorf("%d Periods across a track_ID change; want 2", ex.Periods)
+	}
+}
+
+// withTrackID rewrites the track_ID of an init segment (tkhd, trex) or of
+// a media segment (tfhd).
+func withTrackID(tb testing.TB, data []byte, id uint32) []byte {
+	tb.Helper()
+	f, err := mp4.DecodeFile(bytes.NewReader(data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if f.Init != nil {
+		f.Init.Moov.Trak.Tkhd.TrackID = id
+		f.Init.Moov.Mvex.Trex.TrackID = id
+	}
+	for _, s := range f.Segments {
+		for _, fr := range s.Fragments {
+			fr.Moof.Traf.Tfhd.TrackID = id
+		}
+	}
+	var buf bytes.Buffer
+	if err := f.Encode(&buf); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -93,6 +93,79 @@ CREATE INDEX deliveries_track_k ON deliveries (track_id, k);
 -- one seek per (source, outcome, identical) group, then the K range.
 CREATE INDEX deliveries_track_source_outcome ON deliveries (track_id, source_id, outcome, identical, k);
 `,
+	// 2: filler segments (export-vod --gaps fill). A new table only: the
+	// tables of version 1 and every query on them are unchanged.
+	`
+-- One row per filler object: a slate segment re-timed to epoch index k of a
+-- track, stored at key (<channel>/<rep>/filler/<k>-<slate>.<ext>) and
+-- decoding with the init at init_key. A filler never becomes a segment: the
+-- K stays a gap of the track.
+CREATE TABLE fillers (
+	track_id   INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+	k          INTEGER NOT NULL,
+	slate      TEXT    NOT NULL, -- id of the slate track (16 hex digits)
+	ept        INTEGER NOT NULL,
+	duration   INTEGER NOT NULL,
+	size       INTEGER NOT NULL,
+	sha256     TEXT    NOT NULL,
+	key        TEXT    NOT NULL,
+	init_key   TEXT    NOT NULL,
+	created_at INTEGER NOT NULL, -- Unix nanoseconds
+	PRIMARY KEY (track_id, slate, k)
+) WITHOUT ROWID;
+`,
+	// 3: splices (reaparchive splice). New tables only; a splice changes
+	// segment rows in place and keeps what they were in segment_history.
+	`
+-- One row per splice: segments of [from_k, to_k] replaced by copies from
+-- source, written under <channel>/<rep>/splice-<id>/. Undoing it restores
+-- the rows from segment_history and sets undone_at; the row and its
+-- history are kept.
+CREATE TABLE splices (
+	id          TEXT    NOT NULL PRIMARY KEY, -- 16 hex digits
+	channel_id  INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+	from_k      INTEGER NOT NULL,
+	to_k        INTEGER NOT NULL,
+	source      TEXT    NOT NULL, -- where the replacements came from (URL)
+	source_name TEXT    NOT NULL, -- the reap-source of its objects
+	record_key  TEXT    NOT NULL, -- <channel>/splice-<id>.json
+	created_at  INTEGER NOT NULL, -- Unix nanoseconds
+	undone_at   INTEGER           -- Unix nanoseconds; NULL while active
+) WITHOUT ROWID;
+CREATE INDEX splices_channel ON splices (channel_id, created_at);
+
+-- One row per segment a splice replaced: the replaced row as it was (so an
+-- undo restores it exactly) and the replacement's key and sha256.
+CREATE TABLE segment_history (
+	splice_id   TEXT    NOT NULL REFERENCES splices(id) ON DELETE CASCADE,
+	track_id    INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+	k           INTEGER NOT NULL,
+	ept         INTEGER NOT NULL,
+	duration    INTEGER NOT NULL,
+	size        INTEGER NOT NULL,
+	sha256      TEXT    NOT NULL,
+	key         TEXT    NOT NULL,
+	init_id     INTEGER,          -- no foreign key: history never blocks a change
+	source_id   INTEGER,
+	received_at INTEGER NOT NULL,
+	new_key     TEXT    NOT NULL,
+	new_sha256  TEXT    NOT NULL,
+	PRIMARY KEY (splice_id, track_id, k)
+) WITHOUT ROWID;
+
+-- The init segments a splice's replacements decode with, and whether the
+-- splice added the index row and/or created the object (an undo removes
+-- exactly those, unless something else decodes with them by then).
+CREATE TABLE splice_inits (
+	splice_id      TEXT    NOT NULL REFERENCES splices(id) ON DELETE CASCADE,
+	track_id       INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+	hash           TEXT    NOT NULL, -- full hex sha256
+	key            TEXT    NOT NULL,
+	row_created    INTEGER NOT NULL,
+	object_created INTEGER NOT NULL,
+	PRIMARY KEY (splice_id, track_id, hash)
+) WITHOUT ROWID;
+`,
 }
 
 // SchemaVersion is the schema version this package creates and expects.

@@ -1,6 +1,7 @@
 // Package layout says where every object of an archive lives. Every key is a
 // pure function of (channel, representation, epoch index K) or of an object's
-// content, so a segment is found from time alone, without listing. LAYOUT.md
+// content (a splice's objects: also of the splice id), so a segment is found
+// from time alone, without listing. LAYOUT.md
 // at the repository root is the normative description of these keys.
 package layout
 
@@ -29,10 +30,14 @@ type Kind int
 
 // Kinds of archive objects.
 const (
-	KindUnknown Kind = iota
-	KindMedia        // <channel>/<rep>/<K>.<ext>
-	KindInit         // <channel>/<rep>/init-<hash>.mp4
-	KindIMPD         // <channel>/impd-<hash>.mpd
+	KindUnknown    Kind = iota
+	KindMedia           // <channel>/<rep>/<K>.<ext>
+	KindInit            // <channel>/<rep>/init-<hash>.mp4
+	KindIMPD            // <channel>/impd-<hash>.mpd
+	KindFiller          // <channel>/<rep>/filler/<K>-<slate>.<ext>
+	KindFillerInit      // <channel>/<rep>/filler/init-<hash>.mp4
+	KindSpliced         // <channel>/<rep>/splice-<id>/<K>.<ext>
+	KindSplice          // <channel>/splice-<id>.json
 )
 
 // Object is a parsed key.
@@ -40,8 +45,8 @@ type Object struct {
 	Kind    Kind
 	Channel string
 	Rep     string
-	K       int64  // KindMedia
-	Hash    string // KindInit, KindIMPD
+	K       int64  // KindMedia, KindFiller, KindSpliced
+	Hash    string // KindInit, KindIMPD, KindFillerInit; the slate id of a KindFiller; the splice id of KindSplice and KindSpliced
 	Ext     string // without dot
 }
 
@@ -93,6 +98,70 @@ func IMPDKey(channel, hash string) string {
 	return channel + "/impd-" + short(hash) + ".mpd"
 }
 
+// FillerDir is the directory, under a representation's, of the filler
+// objects that `export-vod --gaps fill` splices over gaps.
+const FillerDir = "filler"
+
+// FillerKey is the key of the filler segment for epoch index K of a
+// representation, made from the slate track whose id (the first HashLen hex
+// digits of the SHA-256 of the slate track's init and media) is slate. The
+// object is a pure function of (slate, track timing, K), so it is written
+// create-only and reused by every later export.
+func FillerKey(channel, rep string, k int64, slate, ext string) string {
+	return fillerKey(channel, rep, strconv.FormatInt(k, 10), slate, ext)
+}
+
+// FillerPattern is FillerKey with the template identifier $Number$ for K,
+// the media pattern of a run of fillers in a manifest.
+func FillerPattern(channel, rep, slate, ext string) string {
+	return fillerKey(channel, rep, "$Number$", slate, ext)
+}
+
+func fillerKey(channel, rep, k, slate, ext string) string {
+	return channel + "/" + rep + "/" + FillerDir + "/" + k + "-" + short(slate) + "." + ext
+}
+
+// FillerInitKey is the key of the init segment filler segments decode with
+// (the slate track's, addressed by content like InitKey).
+func FillerInitKey(channel, rep, hash string) string {
+	return channel + "/" + rep + "/" + FillerDir + "/init-" + short(hash) + "." + InitExt
+}
+
+// SpliceDirPrefix starts the name of a splice's directory under a
+// representation's: splice-<id>.
+const SpliceDirPrefix = "splice-"
+
+// SpliceRecordExt is the extension of splice records.
+const SpliceRecordExt = "json"
+
+// SpliceKey is the key of the replacement segment for epoch index K of a
+// representation written by splice id (`reaparchive splice`). The original
+// <channel>/<rep>/<K>.<ext> is never overwritten: a splice only adds
+// objects, and undoing it deletes exactly those.
+func SpliceKey(channel, rep, id string, k int64, ext string) string {
+	return SpliceDir(channel, rep, id) + strconv.FormatInt(k, 10) + "." + ext
+}
+
+// SpliceDir is the prefix (ending in "/") of every replacement segment of
+// splice id in a representation.
+func SpliceDir(channel, rep, id string) string {
+	return channel + "/" + rep + "/" + SpliceDirPrefix + id + "/"
+}
+
+// SpliceRecordKey is the key of the record of splice id: the JSON object,
+// written last and create-only, whose presence makes the splice active.
+func SpliceRecordKey(channel, id string) string {
+	return channel + "/" + SpliceDirPrefix + id + "." + SpliceRecordExt
+}
+
+// ValidSpliceID checks a splice id: HashLen lower-case hex digits.
+func ValidSpliceID(id string) error {
+	if len(id) != HashLen || !isHex(id) {
+		return fmt.Errorf("%w: splice id %q (want %d lower-case hex digits)", ErrBadName, id, HashLen)
+	}
+	return nil
+}
+
 // InitID is the short content id of an init segment, as used in keys and in
 // MetaInit.
 func InitID(hash string) string { return short(hash) }
@@ -118,6 +187,13 @@ func Parse(key string) (Object, error) {
 			}
 			return Object{Kind: KindIMPD, Channel: parts[0], Hash: h, Ext: "mpd"}, nil
 		}
+		if id, ok := strings.CutPrefix(name, SpliceDirPrefix); ok && strings.HasSuffix(id, "."+SpliceRecordExt) {
+			id = strings.TrimSuffix(id, "."+SpliceRecordExt)
+			if ValidSpliceID(id) != nil {
+				return Object{}, fmt.Errorf("layout: bad splice record key %q", key)
+			}
+			return Object{Kind: KindSplice, Channel: parts[0], Hash: id, Ext: SpliceRecordExt}, nil
+		}
 		return Object{}, nil
 	case 3:
 		ch, rep, name := parts[0], parts[1], parts[2]
@@ -138,6 +214,35 @@ func Parse(key string) (Object, error) {
 			return Object{}, nil
 		}
 		return Object{Kind: KindMedia, Channel: ch, Rep: rep, K: k, Ext: ext}, nil
+	case 4:
+		ch, rep, dir, name := parts[0], parts[1], parts[2], parts[3]
+		dot := strings.LastIndexByte(name, '.')
+		if id, ok := strings.CutPrefix(dir, SpliceDirPrefix); ok && dot > 0 {
+			k, err := strconv.ParseInt(name[:dot], 10, 64)
+			if ValidSpliceID(id) != nil || err != nil || k < 0 || strconv.FormatInt(k, 10) != name[:dot] {
+				return Object{}, nil // e.g. a fileblob sidecar "<K>.m4s.attrs"
+			}
+			return Object{Kind: KindSpliced, Channel: ch, Rep: rep, K: k, Hash: id, Ext: name[dot+1:]}, nil
+		}
+		if dir != FillerDir || dot <= 0 {
+			return Object{}, nil
+		}
+		base, ext := name[:dot], name[dot+1:]
+		if h, ok := strings.CutPrefix(base, "init-"); ok {
+			if !isHex(h) {
+				return Object{}, fmt.Errorf("layout: bad filler init key %q", key)
+			}
+			return Object{Kind: KindFillerInit, Channel: ch, Rep: rep, Hash: h, Ext: ext}, nil
+		}
+		num, slate, ok := strings.Cut(base, "-")
+		if !ok {
+			return Object{}, nil
+		}
+		k, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || k < 0 || strconv.FormatInt(k, 10) != num || !isHex(slate) {
+			return Object{}, nil // e.g. a fileblob sidecar "<K>-<slate>.m4s.attrs"
+		}
+		return Object{Kind: KindFiller, Channel: ch, Rep: rep, K: k, Hash: slate, Ext: ext}, nil
 	}
 	return Object{}, nil
 }

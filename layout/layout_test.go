@@ -16,6 +16,12 @@ func TestKeys(t *testing.T) {
 		{"init", InitKey("news", "V300", h), "news/V300/init-0123456789abcdef.mp4"},
 		{"init short hash", InitKey("news", "V300", "abc"), "news/V300/init-abc.mp4"},
 		{"impd", IMPDKey("news", h), "news/impd-0123456789abcdef.mpd"},
+		{"filler", FillerKey("news", "V300", 897655088, h, Ext("video")), "news/V300/filler/897655088-0123456789abcdef.m4s"},
+		{"filler pattern", FillerPattern("news", "V300", h, Ext("video")), "news/V300/filler/$Number$-0123456789abcdef.m4s"},
+		{"filler init", FillerInitKey("news", "A48", h), "news/A48/filler/init-0123456789abcdef.mp4"},
+		{"splice media", SpliceKey("news", "V300", "00ff00ff00ff00ff", 897655088, Ext("video")), "news/V300/splice-00ff00ff00ff00ff/897655088.m4s"},
+		{"splice dir", SpliceDir("news", "A48", "00ff00ff00ff00ff"), "news/A48/splice-00ff00ff00ff00ff/"},
+		{"splice record", SpliceRecordKey("news", "00ff00ff00ff00ff"), "news/splice-00ff00ff00ff00ff.json"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -47,6 +53,28 @@ func TestParse(t *testing.T) {
 		{key: "news/V300/1e3.m4s"},      // not a decimal
 		{key: "news/V300/.m4s"},         // empty base
 		{key: "news/V300/init-.mp4", wantErr: true},
+		{key: "news/V300/filler/897655088-0123456789abcdef.m4s", want: Object{Kind: KindFiller, Channel: "news", Rep: "V300", K: 897655088, Hash: "0123456789abcdef", Ext: "m4s"}},
+		{key: "news/A48/filler/init-0123456789abcdef.mp4", want: Object{Kind: KindFillerInit, Channel: "news", Rep: "A48", Hash: "0123456789abcdef", Ext: "mp4"}},
+		{key: "news/V300/filler/12-XYZ.m4s"},  // slate id not hex: not a filler object
+		{key: "news/V300/filler/012-abc.m4s"}, // K with a leading zero
+		{key: "news/V300/filler/-1-abc.m4s"},  // negative K
+		{key: "news/V300/filler/init-nothex.mp4", wantErr: true},
+		{key: "news/V300/filler/notes.txt"},        // not a filler object
+		{key: "news/V300/other/12-abc.m4s"},        // not the filler directory
+		{key: "news/V300/filler/12-abc.m4s.attrs"}, // a fileblob sidecar
+		{key: "vod/2026/04/x.mpd"},                 // an export
+		{key: "news/V300/splice-00ff00ff00ff00ff/897655088.m4s", want: Object{Kind: KindSpliced, Channel: "news", Rep: "V300", K: 897655088, Hash: "00ff00ff00ff00ff", Ext: "m4s"}},
+		{key: "news/splice-00ff00ff00ff00ff.json", want: Object{Kind: KindSplice, Channel: "news", Hash: "00ff00ff00ff00ff", Ext: "json"}},
+		{key: "news/splice-XYZ.json", wantErr: true},
+		{key: "news/splice-00ff.json", wantErr: true},                        // id too short
+		{key: "news/splice-00ff00ff00ff00ff.json.attrs"},                     // a fileblob sidecar
+		{key: "news/splice-00ff00ff00ff00ff.txt"},                            // not a record
+		{key: "news/V300/splice-00ff00ff00ff00ff/897655088.m4s.attrs"},       // a fileblob sidecar
+		{key: "news/V300/splice-00ff00ff00ff00ff/012.m4s"},                   // K with a leading zero
+		{key: "news/V300/splice-00ff00ff00ff00ff/-1.m4s"},                    // negative K
+		{key: "news/V300/splice-nothex/12.m4s"},                              // not a splice id
+		{key: "news/V300/splice-00ff00ff00ff00ff/init-0123456789abcdef.mp4"}, // inits are not kept under a splice
+		{key: "news/V300/splice-00ff00ff00ff00ff/sub/12.m4s"},                // too deep
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.key)
@@ -67,6 +95,28 @@ func TestRoundTrip(t *testing.T) {
 		o, err := Parse(key)
 		if err != nil || o.Kind != KindMedia || o.K != k {
 			t.Errorf("round trip of %q: %+v, %v", key, o, err)
+		}
+		key = SpliceKey("c", "r", "00ff00ff00ff00ff", k, "m4s")
+		o, err = Parse(key)
+		if err != nil || o.Kind != KindSpliced || o.K != k || o.Hash != "00ff00ff00ff00ff" || o.Rep != "r" || o.Channel != "c" {
+			t.Errorf("round trip of %q: %+v, %v", key, o, err)
+		}
+		key = FillerKey("c", "r", k, "00ff00ff00ff00ff00", "m4s")
+		o, err = Parse(key)
+		if err != nil || o.Kind != KindFiller || o.K != k || o.Hash != "00ff00ff00ff00ff" || o.Rep != "r" {
+			t.Errorf("round trip of %q: %+v, %v", key, o, err)
+		}
+	}
+}
+
+func TestValidSpliceID(t *testing.T) {
+	t.Parallel()
+	if err := ValidSpliceID("00ff00ff00ff00ff"); err != nil {
+		t.Errorf("ValidSpliceID: %v", err)
+	}
+	for _, s := range []string{"", "00ff", "00FF00FF00FF00FF", "00ff00ff00ff00ffa", "00ff00ff00ff00fg", "../../../../x"} {
+		if err := ValidSpliceID(s); !errors.Is(err, ErrBadName) {
+			t.Errorf("ValidSpliceID(%q) = %v, want ErrBadName", s, err)
 		}
 	}
 }

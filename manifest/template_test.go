@@ -93,8 +93,8 @@ func TestCodecFamily(t *testing.T) {
 	cases := map[string]string{"avc1.64001e": "avc", "avc3.640028": "avc", "hev1.1.6.L93.B0": "hevc", "hvc1.2.4.L120.B0": "hevc",
 		"mp4a.40.2": "mp4a", "mp4a.40.5": "mp4a", "ec-3": "ec-3", "stpp.ttml.im1t": "stpp", "": ""}
 	for in, want := range cases {
-		if got := codecFamily(in); got != want {
-			t.Errorf("codecFamily(%q) = %q, want %q", in, got, want)
+		if got := CodecFamily(in); got != want {
+			t.Errorf("CodecFamily(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -16,10 +16,16 @@ import (
 // its earliest presentation time EPT and its duration, both in the track
 // timescale on the epoch timeline (EPT is tfdt-based, seconds since
 // 1970-01-01 times the timescale).
+//
+// Gap marks a segment the archive does not have, signalled as a gap: it has
+// no object. BuildVoD leaves a hole in the SegmentTimeline for it, BuildHLS
+// writes an EXT-X-GAP segment of its duration. Its EPT and Duration say
+// which stretch of the timeline it stands for.
 type VoDSegment struct {
 	K        int64
 	EPT      uint64
 	Duration uint64
+	Gap      bool
 }
 
 // VoDTrack is one Representation of a VoD presentation.
@@ -38,13 +44,15 @@ type VoDTrack struct {
 	// MediaPattern is the relative media template with $Number$ (a format
 	// tag such as $Number%08d$ is allowed), e.g. "ch1/V300/$Number$.cmfv".
 	MediaPattern string
-	// Segments are ordered by K and may have holes (gaps).
+	// Segments are ordered by K and may have holes: Ks that are not listed,
+	// or entries with Gap set.
 	Segments []VoDSegment
 }
 
-// VoDPeriod is one Period of a VoD presentation: a stretch of the archive
-// in which every track keeps one init segment (a new Period is needed when
-// an init segment changes).
+// VoDPeriod is one Period of a VoD presentation (one discontinuity of an
+// HLS one): a stretch of the archive in which every track keeps one init
+// segment and one media pattern (a new Period is needed when an init
+// segment changes, or where filler segments are spliced in).
 type VoDPeriod struct {
 	// ID is Period@id; "P<index>" when empty.
 	ID string
@@ -66,6 +74,13 @@ type VoDInput struct {
 	// segment duration of any track is used.
 	MinBufferTime time.Duration
 	Periods       []VoDPeriod
+	// Contiguous lays the Periods end to end: each starts where the
+	// previous one's segments end, so the time between them (gaps cut out
+	// of the presentation) is not presented, as at HLS discontinuities.
+	// Otherwise a Period starts at its place on the epoch timeline
+	// relative to the first Period's. presentationTimeOffset is the
+	// Period's epoch start either way.
+	Contiguous bool
 }
 
 // VoDProfile is the profile BuildVoD signals.
@@ -98,8 +113,10 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 		m.BaseURL = []*mpd.BaseURLType{mpd.NewBaseURL(in.BaseURL)}
 	}
 
-	var vodStart, end *big.Rat // seconds on the epoch timeline
-	var prevStart *big.Rat
+	var vodStart, prevStart *big.Rat // seconds on the epoch timeline
+	// A Period's presentation time is its epoch time minus shift; presEnd
+	// is where the segments so far end, in presentation time.
+	var shift, presEnd, gridEnd *big.Rat
 	maxSegDur := new(big.Rat)
 	for pi := range in.Periods {
 		vp := &in.Periods[pi]
@@ -128,10 +145,22 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 		if vodStart == nil {
 			vodStart = start
 		}
+		switch {
+		case in.Contiguous && gridEnd != nil:
+			// Start where the previous Period's last K ends on the K*D
+			// grid (its audio may end up to a frame later).
+			shift = new(big.Rat).Sub(start, gridEnd)
+		default:
+			shift = vodStart
+		}
 		p := mpd.NewPeriod()
 		p.Id = id
-		p.Start = durationOf(new(big.Rat).Sub(start, vodStart))
-		if err := buildAdaptationSets(p, vp, start); err != nil {
+		p.Start = durationOf(new(big.Rat).Sub(start, shift))
+		dp := dashPeriod(vp)
+		if len(dp.Tracks) == 0 {
+			return nil, fmt.Errorf("manifest: %s: every segment is a gap", where)
+		}
+		if err := buildAdaptationSets(p, dp, start); err != nil {
 			return nil, fmt.Errorf("manifest: %s: %w", where, err)
 		}
 		m.AppendPeriod(p)
@@ -140,8 +169,12 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 			last := tr.Segments[len(tr.Segments)-1]
 			e := new(big.Rat).SetFrac(new(big.Int).Add(new(big.Int).SetUint64(last.EPT), new(big.Int).SetUint64(last.Duration)),
 				big.NewInt(int64(tr.Timescale)))
-			if end == nil || e.Cmp(end) > 0 {
-				end = e
+			if e.Sub(e, shift); presEnd == nil || e.Cmp(presEnd) > 0 {
+				presEnd = e
+			}
+			g := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(last.K+1), new(big.Int).SetUint64(tr.SegDur)), big.NewInt(int64(tr.Timescale)))
+			if g.Sub(g, shift); pi == 0 || ti == 0 || g.Cmp(gridEnd) > 0 {
+				gridEnd = g
 			}
 			sd := new(big.Rat).SetFrac(new(big.Int).SetUint64(tr.SegDur), big.NewInt(int64(tr.Timescale)))
 			if sd.Cmp(maxSegDur) > 0 {
@@ -149,7 +182,7 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 			}
 		}
 	}
-	dur := new(big.Rat).Sub(end, vodStart)
+	dur := presEnd
 	if dur.Sign() <= 0 {
 		return nil, errors.New("manifest: VoD has no duration (all segments end before the first Period start)")
 	}
@@ -164,7 +197,73 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manifest: write MPD: %w", err)
 	}
-	return []byte(out + "\n"), nil
+	return []byte(OrderSegmentLists(out) + "\n"), nil
+}
+
+// dashPeriod is the part of vp a DASH Period lists: the tracks that have at
+// least one segment that is not a gap, with their gap entries left out
+// (they become holes in the timeline). The Period's start is vp's, gap
+// entries included.
+func dashPeriod(vp *VoDPeriod) *VoDPeriod {
+	dp := &VoDPeriod{ID: vp.ID, StartK: vp.StartK}
+	for _, tr := range vp.Tracks {
+		var segs []VoDSegment
+		for _, s := range tr.Segments {
+			if !s.Gap {
+				segs = append(segs, s)
+			}
+		}
+		if len(segs) == 0 {
+			continue
+		}
+		tr.Segments = segs
+		dp.Tracks = append(dp.Tracks, tr)
+	}
+	return dp
+}
+
+// hasHoles reports whether a K is missing between the first and the last
+// of segs (which hold no gap entries).
+func hasHoles(segs []VoDSegment) bool {
+	for i := 1; i < len(segs); i++ {
+		if segs[i].K != segs[i-1].K+1 {
+			return true
+		}
+	}
+	return false
+}
+
+// OrderSegmentLists puts the children of every SegmentList of an MPD
+// written by dash-mpd in the order the MPD schema requires: Initialization,
+// SegmentTimeline, then the SegmentURLs (dash-mpd writes the SegmentURLs
+// first and the Initialization last). It works on the indented output, one
+// element per line.
+func OrderSegmentLists(mpdText string) string {
+	lines := strings.Split(mpdText, "\n")
+	out := make([]string, 0, len(lines))
+	var inits, rest, urls []string
+	in := false
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		switch {
+		case !in && strings.HasPrefix(t, "<SegmentList") && !strings.HasSuffix(t, "/>") && !strings.HasSuffix(t, "</SegmentList>"):
+			in = true
+		case in && strings.HasPrefix(t, "<SegmentURL"):
+			urls = append(urls, l)
+			continue
+		case in && strings.HasPrefix(t, "<Initialization"):
+			inits = append(inits, l)
+			continue
+		case in && t == "</SegmentList>":
+			out = append(append(append(out, inits...), rest...), urls...)
+			inits, rest, urls, in = nil, nil, nil, false
+		case in:
+			rest = append(rest, l)
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
 }
 
 // checkVoDTrack validates one track's description and segment list.
@@ -251,6 +350,11 @@ type vodTemplate struct {
 	pto         uint64
 	startNumber uint32
 	timeline    []*mpd.S
+	// list is set for a track with holes: $Number$ in a SegmentTimeline is
+	// positional, and S@n, which would keep it K across a hole, is ignored
+	// by dash.js, Shaka Player and ffmpeg. Such a track is addressed by a
+	// SegmentList (one S and one SegmentURL per segment) instead.
+	list *mpd.SegmentListType
 }
 
 func trackTemplate(tr *VoDTrack, start *big.Rat) (*vodTemplate, error) {
@@ -274,7 +378,44 @@ func trackTemplate(tr *VoDTrack, start *big.Rat) (*vodTemplate, error) {
 		startNumber: uint32(first),
 		timeline:    buildTimeline(tr.Segments),
 	}
+	if hasHoles(tr.Segments) {
+		sl := mpd.NewSegmentList()
+		sl.Timescale = mpd.Ptr(tr.Timescale)
+		if vt.pto != 0 {
+			sl.PresentationTimeOffset = mpd.Ptr(vt.pto)
+		}
+		sl.Initialization = &mpd.URLType{SourceURL: mpd.AnyURI(tr.InitPath)}
+		var tl []*mpd.S
+		for i, s := range tr.Segments {
+			e := &mpd.S{D: s.Duration}
+			if i == 0 || s.EPT != tr.Segments[i-1].EPT+tr.Segments[i-1].Duration {
+				e.T = mpd.Ptr(s.EPT)
+			}
+			tl = append(tl, e)
+			u, err := MediaPath(tr, s.K)
+			if err != nil {
+				return nil, err
+			}
+			sl.SegmentURL = append(sl.SegmentURL, &mpd.SegmentURLType{Media: mpd.AnyURI(u)})
+		}
+		sl.SegmentTimeline = &mpd.SegmentTimelineType{S: tl}
+		vt.list = sl
+	}
 	return vt, nil
+}
+
+// MediaPath is the path of segment K of tr: its MediaPattern with $Number$
+// (and $RepresentationID$, $Bandwidth$) substituted.
+func MediaPath(tr *VoDTrack, k int64) (string, error) {
+	toks, err := parseTemplate(tr.MediaPattern)
+	if err != nil {
+		return "", fmt.Errorf("MediaPattern: %w", err)
+	}
+	return renderTemplate(toks, map[string]string{
+		identNumber:           strconv.FormatInt(k, 10),
+		identRepresentationID: tr.Rep,
+		identBandwidth:        strconv.Itoa(tr.Bandwidth),
+	}, true)
 }
 
 // buildTimeline collapses segments into S elements. A new S starts when the
@@ -343,10 +484,10 @@ func contentRank(ct string) int {
 	return 3
 }
 
-// codecFamily is the part of a codecs string that must match for
+// CodecFamily is the part of a codecs string that must match for
 // Representations to share an AdaptationSet (sample entry, with the
 // in-band/out-of-band parameter set variants folded together).
-func codecFamily(codecs string) string {
+func CodecFamily(codecs string) string {
 	c := strings.ToLower(strings.TrimSpace(codecs))
 	if i := strings.IndexAny(c, ".,"); i >= 0 {
 		c = c[:i]
@@ -378,7 +519,7 @@ func buildAdaptationSets(p *mpd.Period, vp *VoDPeriod, start *big.Rat) error {
 		if err != nil {
 			return fmt.Errorf("track %q: %w", tr.Rep, err)
 		}
-		key := strings.Join([]string{tr.ContentType, tr.Lang, codecFamily(tr.Codecs), strings.Join(tr.Roles, ",")}, "\x00")
+		key := strings.Join([]string{tr.ContentType, tr.Lang, CodecFamily(tr.Codecs), strings.Join(tr.Roles, ",")}, "\x00")
 		g := groups[key]
 		if g == nil {
 			g = &asGroup{key: key, rank: contentRank(tr.ContentType), order: len(list)}
@@ -430,6 +571,9 @@ func buildAdaptationSet(g *asGroup, id uint32) *mpd.AdaptationSetType {
 	asTmpl, repTmpls := splitTemplates(g)
 	as.SegmentTemplate = asTmpl
 	for i, tr := range g.tracks {
+		if g.tmpls[i].list != nil {
+			repTmpls[i] = nil
+		}
 		rep := mpd.NewRepresentationWithID(tr.Rep, tr.Codecs, "", tr.Bandwidth)
 		if !sameMime {
 			rep.MimeType = tr.MimeType
@@ -446,6 +590,7 @@ func buildAdaptationSet(g *asGroup, id uint32) *mpd.AdaptationSetType {
 			}
 		}
 		rep.SegmentTemplate = repTmpls[i]
+		rep.SegmentList = g.tmpls[i].list
 		as.AppendRepresentation(rep)
 	}
 	return as
@@ -488,8 +633,10 @@ func splitTemplates(g *asGroup) (*mpd.SegmentTemplateType, []*mpd.SegmentTemplat
 	}
 	var as *mpd.SegmentTemplateType
 	shared := true
-	for _, t := range g.tmpls[1:] {
-		if t.timescale != g.tmpls[0].timescale {
+	for _, t := range g.tmpls {
+		// A SegmentTemplate on the AdaptationSet would be inherited by a
+		// Representation with a SegmentList.
+		if t.timescale != g.tmpls[0].timescale || t.list != nil {
 			shared = false
 		}
 	}

@@ -142,6 +142,13 @@ func vodCases() []struct {
 				{Tracks: []VoDTrack{newInit, audioTrack("A48", audioSegs(k0+4, k0+7))}},
 			},
 		}},
+		{"contiguous_periods", VoDInput{ // --gaps split: K0+4..5 cut out
+			Contiguous: true,
+			Periods: []VoDPeriod{
+				{Tracks: []VoDTrack{videoTrack("V300", 300000, videoSegs(k0, k0+3)), audioTrack("A48", audioSegs(k0, k0+3))}},
+				{Tracks: []VoDTrack{videoTrack("V300", 300000, videoSegs(k0+6, k0+7)), audioTrack("A48", audioSegs(k0+6, k0+7))}},
+			},
+		}},
 		{"start_in_gap", VoDInput{
 			Periods: []VoDPeriod{{StartK: &startK, Tracks: []VoDTrack{
 				videoTrack("V300", 300000, videoSegs(k0, k0+1)),
@@ -227,7 +234,7 @@ func TestBuildVoDRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if again+"\n" != string(out) {
+			if OrderSegmentLists(again)+"\n" != string(out) {
 				t.Errorf("round trip changed the MPD:\n%s\n----\n%s", out, again)
 			}
 		})
@@ -235,13 +242,17 @@ func TestBuildVoDRoundTrip(t *testing.T) {
 }
 
 // TestBuildVoDAddressing reads single-Period outputs back with ParseLive and
-// checks that every archived segment is addressed by $Number$ = K with its
-// exact EPT and duration, and nothing else is listed: in particular that
-// S@n keeps the numbering right across holes.
+// checks that every archived segment of a track without holes is addressed
+// by $Number$ = K with its exact EPT and duration, and nothing else is
+// listed. (Tracks with holes are SegmentLists: TestBuildVoDSegmentList.)
 func TestBuildVoDAddressing(t *testing.T) {
 	t.Parallel()
 	for _, c := range vodCases() {
-		if len(c.in.Periods) != 1 {
+		holes := false
+		for _, vt := range c.in.Periods[0].Tracks {
+			holes = holes || hasHoles(vt.Segments)
+		}
+		if len(c.in.Periods) != 1 || holes { // ParseLive reads SegmentTemplates only
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) {
@@ -464,5 +475,136 @@ func TestBuildVoDErrors(t *testing.T) {
 				t.Errorf("error = %v, want it to contain %q", err, c.want)
 			}
 		})
+	}
+}
+
+// withGaps marks the segments at ks as signalled gaps.
+func withGaps(segs []VoDSegment, ks ...int64) []VoDSegment {
+	out := append([]VoDSegment(nil), segs...)
+	for i := range out {
+		if contains(ks, out[i].K) {
+			out[i].Gap = true
+		}
+	}
+	return out
+}
+
+// TestBuildVoDSegmentList: a track with holes is addressed by a SegmentList
+// (one S per segment, S@t after each hole, one SegmentURL per segment
+// naming its K), since players ignore S@n; its AdaptationSet carries no
+// SegmentTemplate it would inherit; tracks without holes keep $Number$.
+func TestBuildVoDSegmentList(t *testing.T) {
+	t.Parallel()
+	in := VoDInput{Periods: []VoDPeriod{{Tracks: []VoDTrack{
+		videoTrack("V300", 300000, videoSegs(k0, k0+6, k0+2, k0+3)),
+		videoTrack("V600", 600000, videoSegs(k0, k0+6)),
+		audioTrack("A48", audioSegs(k0, k0+6)),
+	}}}}
+	out, err := BuildVoD(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mpd.MPDFromBytes(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, as := range m.Periods[0].AdaptationSets {
+		for _, r := range as.Representations {
+			if r.Id != "V300" {
+				if r.SegmentList != nil || (r.SegmentTemplate == nil && as.SegmentTemplate == nil) {
+					t.Errorf("%s: want a SegmentTemplate", r.Id)
+				}
+				continue
+			}
+			if as.SegmentTemplate != nil || r.SegmentTemplate != nil {
+				t.Errorf("V300 inherits a SegmentTemplate")
+			}
+			sl := r.SegmentList
+			if sl == nil || sl.Initialization == nil || sl.SegmentTimeline == nil {
+				t.Fatalf("V300: no SegmentList with Initialization and SegmentTimeline")
+			}
+			if string(sl.Initialization.SourceURL) != "ch1/V300/init-0123456789abcdef.cmfv" || *sl.Timescale != 90000 || *sl.PresentationTimeOffset != uint64(k0)*180000 {
+				t.Errorf("V300 SegmentList %+v", sl.SegmentBaseType)
+			}
+			want := kList(k0, k0+6, k0+2, k0+3)
+			if len(sl.SegmentURL) != len(want) || len(sl.SegmentTimeline.S) != len(want) {
+				t.Fatalf("V300: %d SegmentURLs, %d S; want %d", len(sl.SegmentURL), len(sl.SegmentTimeline.S), len(want))
+			}
+			tt := uint64(0)
+			for i, k := range want {
+				s := sl.SegmentTimeline.S[i]
+				if s.R != 0 || s.N != nil {
+					t.Errorf("S[%d] has @r %d / @n", i, s.R)
+				}
+				if s.T != nil {
+					tt = *s.T
+				}
+				if tt != uint64(k)*180000 || s.D != 180000 {
+					t.Errorf("S[%d] at %d d %d; want K=%d at %d", i, tt, s.D, k, uint64(k)*180000)
+				}
+				tt += s.D
+				if u := string(sl.SegmentURL[i].Media); u != "ch1/V300/"+itoa(k)+".cmfv" {
+					t.Errorf("SegmentURL[%d] %s; want K=%d", i, u, k)
+				}
+			}
+		}
+	}
+	// Schema order: Initialization, SegmentTimeline, SegmentURL.
+	s := string(out)
+	list := s[strings.Index(s, "<SegmentList"):strings.Index(s, "</SegmentList>")]
+	ini, tl, url := strings.Index(list, "<Initialization"), strings.Index(list, "<SegmentTimeline>"), strings.Index(list, "<SegmentURL")
+	if !(ini >= 0 && ini < tl && tl < url && !strings.Contains(list[url:], "<S ")) {
+		t.Errorf("SegmentList children out of order:\n%s", list)
+	}
+}
+
+func kList(from, to int64, skip ...int64) []int64 {
+	var out []int64
+	for k := from; k <= to; k++ {
+		if !contains(skip, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// TestBuildVoDGapEntries: gap entries are holes in DASH: the same MPD as
+// leaving the Ks out, except that leading gap entries move the Period
+// start; a track with nothing but gap entries is left out of the Period.
+func TestBuildVoDGapEntries(t *testing.T) {
+	t.Parallel()
+	holes := VoDInput{Periods: []VoDPeriod{{Tracks: []VoDTrack{
+		videoTrack("V300", 300000, videoSegs(k0, k0+8, k0+5)),
+		audioTrack("A48", audioSegs(k0, k0+8, k0+2, k0+3)),
+	}}}}
+	gaps := VoDInput{Periods: []VoDPeriod{{Tracks: []VoDTrack{
+		videoTrack("V300", 300000, withGaps(videoSegs(k0, k0+8), k0+5)),
+		audioTrack("A48", withGaps(audioSegs(k0, k0+8), k0+2, k0+3)),
+	}}}}
+	a, err := BuildVoD(holes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := BuildVoD(gaps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("gap entries differ from holes:\n%s\n---\n%s", a, b)
+	}
+	only := VoDInput{Periods: []VoDPeriod{{Tracks: []VoDTrack{
+		videoTrack("V300", 300000, videoSegs(k0, k0+1)),
+		audioTrack("A48", withGaps(audioSegs(k0, k0+1), k0, k0+1)),
+	}}}}
+	out, err := BuildVoD(only)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out, []byte(`id="A48"`)) {
+		t.Errorf("a track of gap entries only is in the MPD:\n%s", out)
+	}
+	only.Periods[0].Tracks = only.Periods[0].Tracks[1:]
+	if _, err := BuildVoD(only); err == nil || !strings.Contains(err.Error(), "every segment is a gap") {
+		t.Errorf("a Period of gap entries only: %v", err)
 	}
 }

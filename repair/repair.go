@@ -6,6 +6,11 @@
 // (archive.Channel.OfferSegment), after stricter checks that they fit the
 // track: same codec configuration, EPT and duration on the epoch grid and
 // contiguous with the stored neighbours.
+//
+// Splice replaces a range of stored segments (a rights blackout, a
+// corrected feed) with segments from such a source, after the same checks
+// against the segments they replace; nothing is overwritten or deleted
+// (see LAYOUT.md, Splices), and UndoSplice restores the archive exactly.
 package repair
 
 import (

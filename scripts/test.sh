@@ -68,7 +68,7 @@ log "npm ci (players)"
 log "go vet"
 go vet ./...
 log "gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
+unformatted=$(gofmt -l $(git ls-files -co --exclude-standard '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*'))
 if [ -n "$unformatted" ]; then echo "gofmt wants to rewrite: $unformatted"; exit 1; fi
 
 export REAPARCHIVE_TEST_LIVESIM2="$cache/bin/livesim2-$LIVESIM2_VERSION"

@@ -125,14 +125,54 @@ type initObject struct {
 type repScan struct {
 	rep   string
 	inits []initObject
-	media []mediaObject // sorted by K
+	media []mediaObject // sorted by K: the <K>.<ext> objects
+	// spliced maps a K to the replacement that the newest active splice
+	// listing it stored (LAYOUT.md, Splices): the segment of that K.
+	spliced map[int64]splicedObject
+}
+
+// splicedObject is a splice's replacement of a media segment.
+type splicedObject struct {
+	mediaObject
+	splice string // the splice's id
+}
+
+// effective is the representation's segments as LAYOUT.md reads them: the
+// <K>.<ext> objects, with the active splices' replacements in their place.
+func (r *repScan) effective() []mediaObject {
+	if len(r.spliced) == 0 {
+		return r.media
+	}
+	out := make([]mediaObject, 0, len(r.media))
+	seen := map[int64]bool{}
+	for _, m := range r.media {
+		if s, ok := r.spliced[m.k]; ok {
+			m = s.mediaObject
+		}
+		seen[m.k] = true
+		out = append(out, m)
+	}
+	for k, s := range r.spliced {
+		if !seen[k] {
+			out = append(out, s.mediaObject)
+		}
+	}
+	slices.SortFunc(out, func(a, b mediaObject) int { return cmpInt(a.k, b.k) })
+	return out
+}
+
+// spliceScan is an active splice of a channel: its record.
+type spliceScan struct {
+	key string
+	rec *layout.SpliceRecord
 }
 
 // chanScan is what the store holds for one channel.
 type chanScan struct {
 	name     string
 	impds    []object
-	reps     []*repScan // sorted by rep
+	reps     []*repScan   // sorted by rep
+	splices  []spliceScan // active, oldest first
 	listed   int64
 	problems []Problem
 }
@@ -182,7 +222,7 @@ func storeChannels(ctx context.Context, st *cloud.Store) ([]string, error) {
 // layout's forms are skipped.
 func scanChannel(ctx context.Context, st *cloud.Store, name string, progress func(listed int64)) (*chanScan, error) {
 	c := &chanScan{name: name}
-	var repNames []string
+	var repNames, spliceKeys []string
 	err := st.ListDir(ctx, name+"/", func(a cloud.Attrs) error {
 		if a.Dir {
 			rep := strings.TrimSuffix(strings.TrimPrefix(a.Key, name+"/"), "/")
@@ -196,8 +236,11 @@ func scanChannel(ctx context.Context, st *cloud.Store, name string, progress fun
 			c.problems = append(c.problems, Problem{Kind: Unreadable, Key: a.Key, Detail: err.Error()})
 			return nil
 		}
-		if o.Kind == layout.KindIMPD {
+		switch o.Kind {
+		case layout.KindIMPD:
 			c.impds = append(c.impds, object{key: a.Key, size: a.Size, modTime: a.ModTime})
+		case layout.KindSplice:
+			spliceKeys = append(spliceKeys, a.Key)
 		}
 		return nil
 	})
@@ -256,7 +299,68 @@ func scanChannel(ctx context.Context, st *cloud.Store, name string, progress fun
 		r.media = out
 		c.reps = append(c.reps, r)
 	}
+	if err := c.readSplices(ctx, st, spliceKeys); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// readSplices reads the channel's splice records (each one's presence
+// makes it active) and notes, per representation and K, the replacement
+// the newest of them stored. It reads the replacements' attributes (their
+// size; no listing: their keys follow from the records).
+func (c *chanScan) readSplices(ctx context.Context, st *cloud.Store, keys []string) error {
+	for _, key := range keys {
+		data, err := st.Get(ctx, key)
+		if cloud.IsNotFound(err) {
+			continue // undone since it was listed
+		}
+		if err != nil {
+			return err
+		}
+		rec, err := layout.ParseSpliceRecord(data)
+		if err == nil && (rec.Channel != c.name || layout.SpliceRecordKey(c.name, rec.ID) != key) {
+			err = fmt.Errorf("record of splice %s of channel %s under another key", rec.ID, rec.Channel)
+		}
+		if err != nil {
+			c.problems = append(c.problems, Problem{Kind: Unreadable, Key: key, Detail: err.Error()})
+			continue
+		}
+		c.splices = append(c.splices, spliceScan{key: key, rec: rec})
+	}
+	slices.SortFunc(c.splices, func(a, b spliceScan) int {
+		if d := a.rec.Created.Compare(b.rec.Created); d != 0 {
+			return d
+		}
+		return strings.Compare(a.rec.ID, b.rec.ID)
+	})
+	for _, sp := range c.splices {
+		for _, t := range sp.rec.Tracks {
+			r := c.rep(t.Rep)
+			if r == nil {
+				r = &repScan{rep: t.Rep}
+				c.reps = append(c.reps, r)
+				slices.SortFunc(c.reps, func(a, b *repScan) int { return strings.Compare(a.rep, b.rep) })
+			}
+			for _, k := range t.Ks {
+				key := layout.SpliceKey(c.name, t.Rep, sp.rec.ID, k, t.Ext)
+				at, err := st.Attributes(ctx, key)
+				if cloud.IsNotFound(err) {
+					c.problems = append(c.problems, Problem{Kind: MissingObject, Rep: t.Rep, K: kp(k), Key: key,
+						Detail: "the replacement active splice " + sp.rec.ID + " (" + sp.key + ") lists is not in the store"})
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if r.spliced == nil {
+					r.spliced = map[int64]splicedObject{}
+				}
+				r.spliced[k] = splicedObject{mediaObject{object{key: key, size: at.Size, modTime: at.ModTime}, k, t.Ext}, sp.rec.ID}
+			}
+		}
+	}
+	return nil
 }
 
 func cmpInt(a, b int64) int {

@@ -41,6 +41,7 @@ type ReindexChannel struct {
 	Indexed        int64     `json:"indexed"`         // segment rows added
 	AlreadyIndexed int64     `json:"already_indexed"` // media objects the index had
 	BodiesRead     int64     `json:"bodies_read"`     // media objects read because their attributes were incomplete
+	Splices        int       `json:"splices"`         // active splices newly recorded in the index
 	Problems       []Problem `json:"problems"`        // objects not indexed (or indexed with a guess), and why
 }
 
@@ -104,6 +105,11 @@ type indexer struct {
 	// exclude: keys not to index (known corrupt).
 	exclude map[string]bool
 
+	// knownSplices are the channel's active splices the index has (by id);
+	// reps the representations' indexers, for applying the others.
+	knownSplices map[string]bool
+	reps         map[string]*repIndexer
+
 	mu  sync.Mutex
 	res ReindexChannel
 }
@@ -127,6 +133,16 @@ func (ix *indexer) channel(ctx context.Context, scan *chanScan) (ReindexChannel,
 	if err != nil {
 		return ix.res, err
 	}
+	ix.knownSplices, ix.reps = map[string]bool{}, map[string]*repIndexer{}
+	for _, sp := range scan.splices {
+		_, err := ix.db.SpliceByID(ctx, sp.rec.ID)
+		switch {
+		case err == nil:
+			ix.knownSplices[sp.rec.ID] = true
+		case !errors.Is(err, index.ErrNotFound):
+			return ix.res, err
+		}
+	}
 	for _, r := range scan.reps {
 		if len(r.inits) == 0 && len(r.media) == 0 {
 			continue
@@ -136,8 +152,84 @@ func (ix *indexer) channel(ctx context.Context, scan *chanScan) (ReindexChannel,
 			return ix.res, fmt.Errorf("%s: %w", r.rep, err)
 		}
 	}
+	for _, sp := range scan.splices {
+		if !ix.knownSplices[sp.rec.ID] {
+			if err := ix.applySplice(ctx, ch, sp); err != nil {
+				return ix.res, fmt.Errorf("splice %s: %w", sp.rec.ID, err)
+			}
+		}
+	}
 	sortProblems(ix.res.Problems)
 	return ix.res, nil
+}
+
+// applySplice records in the index an active splice the index does not
+// have, as `reaparchive splice` would have: the rows of the K it lists
+// (indexed from the originals) move to the index's history and point at
+// its replacements, so the index shows what the store's readers see and
+// `splice --undo` works on a rebuilt index. A splice that cannot be
+// applied (a replacement that is not a valid segment, a K without an
+// original) is reported and left out: its K keep their originals.
+func (ix *indexer) applySplice(ctx context.Context, ch index.Channel, sp spliceScan) error {
+	rec := sp.rec
+	skip := func(rep string, k int64, why string) error {
+		ix.problem(Problem{Kind: Unreadable, Rep: rep, K: kp(k), Key: sp.key, Detail: "splice " + rec.ID + " not indexed: " + why})
+		return nil
+	}
+	var segs []index.SpliceSegment
+	var inits []index.SpliceInit
+	haveInit := map[string]bool{}
+	for _, t := range rec.Tracks {
+		ri := ix.reps[t.Rep]
+		if ri == nil {
+			return skip(t.Rep, rec.FromK, "the store has no segment of "+t.Rep)
+		}
+		for _, k := range t.Ks {
+			key := layout.SpliceKey(ch.Name, t.Rep, rec.ID, k, t.Ext)
+			row, err := ri.segmentRow(ctx, mediaObject{object: object{key: key}, k: k, ext: t.Ext})
+			if err != nil {
+				return err
+			}
+			if row == nil {
+				return skip(t.Rep, k, "its replacement "+key+" is not a valid segment (see its problem)")
+			}
+			cur, ok, err := ix.db.Segment(ctx, ri.track.ID, k)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return skip(t.Rep, k, "the K it replaces has no segment in the store")
+			}
+			var in *initRec
+			for _, r := range ri.inits {
+				if r.row.ID == row.InitID {
+					in = r
+				}
+			}
+			if in == nil {
+				return skip(t.Rep, k, "its replacement names no init segment in the store")
+			}
+			segs = append(segs, index.SpliceSegment{TrackID: ri.track.ID, K: k, EPT: row.EPT, Duration: row.Duration, Size: row.Size,
+				SHA256: row.SHA256, Key: key, InitHash: in.row.Hash, Replaces: cur.SHA256})
+			if !haveInit[in.row.Key] {
+				haveInit[in.row.Key] = true
+				inits = append(inits, index.SpliceInit{TrackID: ri.track.ID, Hash: in.row.Hash, ConfigHash: in.row.ConfigHash,
+					Key: in.row.Key, Size: in.row.Size, ObjectCreated: slices.Contains(rec.InitsCreated, in.row.Key)})
+			}
+		}
+	}
+	if len(segs) == 0 {
+		return nil
+	}
+	err := ix.db.ApplySplice(ctx, index.Splice{ID: rec.ID, ChannelID: ch.ID, FromK: rec.FromK, ToK: rec.ToK, Source: rec.Source,
+		SourceName: rec.SourceName, RecordKey: sp.key, CreatedAt: rec.Created}, inits, segs)
+	if err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	ix.res.Splices++
+	ix.mu.Unlock()
+	return nil
 }
 
 // impdMeta reads the channel's I-MPDs, newest first, until every
@@ -215,6 +307,7 @@ func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m mani
 		return err
 	}
 	ri := &repIndexer{indexer: ix, track: track, inits: map[string]*initRec{}}
+	ix.reps[r.rep] = ri
 	indexed := map[string]bool{}
 	if exists {
 		rows, err := ix.db.Inits(ctx, track.ID)
@@ -341,6 +434,12 @@ func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m mani
 				ix.prog.add(1)
 				continue
 			}
+		}
+		if sp, ok := r.spliced[o.k]; ok && ix.knownSplices[sp.splice] {
+			// The index has the splice: its row (deleted by verify
+			// --repair-index, say) is the replacement's. A splice the
+			// index does not have is applied after the originals.
+			o = sp.mediaObject
 		}
 		todo = append(todo, o)
 	}

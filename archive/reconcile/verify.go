@@ -244,7 +244,8 @@ func sortProblems(ps []Problem) {
 
 func (v *verifier) rep(ctx context.Context, rs *repScan, t index.Track, indexed bool) error {
 	rep := rs.rep
-	v.res.Objects += int64(len(rs.media))
+	effective := rs.effective() // an active splice's replacement stands for its K
+	v.res.Objects += int64(len(effective))
 	v.res.Inits += len(rs.inits)
 	storeInits := map[string]initObject{}
 	for _, o := range rs.inits {
@@ -300,7 +301,7 @@ func (v *verifier) rep(ctx context.Context, rs *repScan, t index.Track, indexed 
 
 	// Media segments: rows against objects (both sorted by K).
 	media := map[int64]mediaObject{}
-	for _, m := range rs.media {
+	for _, m := range effective {
 		media[m.k] = m
 	}
 	seen := map[int64]bool{}
@@ -328,7 +329,7 @@ func (v *verifier) rep(ctx context.Context, rs *repScan, t index.Track, indexed 
 		}
 		v.prog.add(1)
 	}
-	for _, m := range rs.media {
+	for _, m := range effective {
 		if !seen[m.k] {
 			v.add(Problem{Kind: NotIndexed, Rep: rep, K: kp(m.k), Key: m.key, Detail: "in the store, not in the index"}, &fix{key: m.key})
 		}

@@ -542,6 +542,34 @@ func readExportedMPD(t testing.TB, path string) (*mpd.MPD, map[string]mpdTrack) 
 	for _, as := range m.Periods[0].AdaptationSets {
 		for _, r := range as.Representations {
 			media, init, ts, pto, num, tl := templateOf(as, r)
+			var listKs []int64 // a SegmentList (a track with holes): the K of each SegmentURL
+			if sl := r.SegmentList; sl != nil {
+				media, tl = "", sl.SegmentTimeline
+				if sl.Initialization != nil {
+					init = string(sl.Initialization.SourceURL)
+				}
+				if sl.Timescale != nil {
+					ts = uint64(*sl.Timescale)
+				}
+				if sl.PresentationTimeOffset != nil {
+					pto = *sl.PresentationTimeOffset
+				}
+				for _, u := range sl.SegmentURL {
+					m := string(u.Media)
+					dir, name := m[:strings.LastIndex(m, "/")+1], m[strings.LastIndex(m, "/")+1:]
+					num, ext, _ := strings.Cut(name, ".")
+					k, err := strconv.ParseInt(num, 10, 64)
+					if err != nil {
+						t.Fatalf("%s: %s: SegmentURL %s is not <dir>/<K>.<ext>", path, r.Id, u.Media)
+					}
+					if pat := dir + "$Number$." + ext; media == "" {
+						media = pat
+					} else if pat != media {
+						t.Fatalf("%s: %s: SegmentURL %s is not in %s", path, r.Id, u.Media, media)
+					}
+					listKs = append(listKs, k)
+				}
+			}
 			tr := mpdTrack{rep: r.Id, contentType: string(as.ContentType), timescale: ts, pto: pto,
 				media: strings.ReplaceAll(media, "$RepresentationID$", r.Id), init: strings.ReplaceAll(init, "$RepresentationID$", r.Id)}
 			if tl == nil || len(tl.S) == 0 {
@@ -561,6 +589,12 @@ func readExportedMPD(t testing.TB, path string) (*mpd.MPD, map[string]mpdTrack) 
 					t.Fatalf("%s: %s: S@r=%d in a static MPD", path, r.Id, s.R)
 				}
 				for j := 0; j <= s.R; j++ {
+					if listKs != nil {
+						if len(tr.segments) >= len(listKs) {
+							t.Fatalf("%s: %s: more S than SegmentURLs", path, r.Id)
+						}
+						num = listKs[len(tr.segments)]
+					}
 					tr.segments = append(tr.segments, tlSegment{number: num, t: next, d: s.D})
 					num++
 					next += s.D

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,19 +20,52 @@ func (a *app) exportCmd() *cobra.Command {
 		asJSON     bool
 		formatList string
 	)
+	var gaps string
 	cmd := &cobra.Command{
-		Use:   "export-vod --store URL --index PATH --channel NAME (--from T --to T | --last DURATION) --out URL [--copy] [--base-url URL]",
-		Short: "Publish a static DASH presentation of a time range of the archive",
+		Use:   "export-vod --store URL --index PATH --channel NAME (--from T --to T | --last DURATION) --out URL [--format dash,hls] [--gaps signal|split|fill [--slate URL]] [--copy] [--base-url URL]",
+		Short: "Publish a static DASH and/or HLS presentation of a time range of the archive",
 		Long: `export-vod writes a static DASH MPD (SegmentTimeline, presentationTimeOffset so
-the VoD starts at 0) for every segment overlapping [--from, --to) or the last
---last DURATION. --out is a store URL: ending in .mpd it names the MPD,
-otherwise it is a directory that gets manifest.mpd.
+the VoD starts at 0) and/or an HLS presentation (--format dash,hls: a
+multivariant playlist and one fMP4 media playlist per track, with EXT-X-MAP,
+EXT-X-PROGRAM-DATE-TIME from the epoch timeline, audio and subtitles as
+renditions) for every segment overlapping [--from, --to) or the last --last
+DURATION. --out is a store URL: ending in .mpd (or .m3u8) it names the MPD
+(the multivariant playlist) and the other format gets the same name with its
+extension; otherwise it is a directory that gets manifest.mpd and
+manifest.m3u8. Media playlists are <name>-<rep>.m3u8 beside them.
 
-By default the MPD references the archived objects in place (zero copy); when
---out is not in the archive's store give --base-url, the URL the archive's
-objects are served from. --copy writes a self-contained package instead.
-Missing segments are gaps in the SegmentTimeline. The same archive and range
-give a byte-identical MPD.`,
+By default the presentation references the archived objects in place (zero
+copy); when --out is not in the archive's store give --base-url, the URL the
+archive's objects are served from. --copy writes a self-contained package
+instead. The same archive and range give byte-identical output.
+
+A gap is an epoch index K between the first and the last K of the range
+that a track has no segment for. --gaps says how gaps are presented:
+
+  signal (default)  one Period over the gap: a hole in the track's DASH
+                    SegmentTimeline (a track with holes is addressed by a
+                    SegmentList: players ignore S@n), EXT-X-GAP segments in
+                    HLS. Players must jump the hole.
+  split             the Period ends before the gap and a new one starts after
+                    it (start and presentationTimeOffset at its first K), an
+                    EXT-X-DISCONTINUITY in HLS. A K that any track misses is
+                    a gap of the whole presentation: the other tracks'
+                    segments at that K are left out, so every Period has
+                    every track, each continuous.
+  fill              every K a track misses gets a filler segment made from
+                    the slate (--slate), re-timed to K; each run of fillers
+                    is a Period (an EXT-X-DISCONTINUITY run with its own
+                    EXT-X-MAP) of its own, so the timeline is continuous.
+
+--slate is a store URL or a local directory holding the slate asset: one
+single-track fragmented MP4 (CMAF track) file per content type (*.cmfv,
+*.cmfa, *.cmft, *.mp4, *.m4v, *.m4a), encoded with the channel's settings
+(codec, timescale, frame rate, sample rate, channels; a video GOP that
+divides the segment duration), e.g. testdata/slate/. Fillers are stored
+create-only at <channel>/<rep>/filler/<K>-<slate id>.m4s with their init at
+<channel>/<rep>/filler/init-<hash>.mp4 and recorded in the index, so
+reruns reuse them. An encoder restart with a new codec configuration inside
+the range always starts a new Period (an HLS discontinuity).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -40,8 +75,26 @@ give a byte-identical MPD.`,
 			if o.Out == "" {
 				return usagef("--out is required")
 			}
-			if formatList != "dash" {
-				return usagef("--format %q: only dash is supported", formatList)
+			o.Formats = nil
+			for _, f := range strings.Split(formatList, ",") {
+				f = strings.ToLower(strings.TrimSpace(f))
+				if f != archive.FormatDASH && f != archive.FormatHLS {
+					return usagef("--format %q: want dash, hls or dash,hls", formatList)
+				}
+				if !slices.Contains(o.Formats, f) {
+					o.Formats = append(o.Formats, f)
+				}
+			}
+			mode, err := archive.ParseGapMode(gaps)
+			if err != nil {
+				return usagef("--gaps: %v", err)
+			}
+			o.Gaps = mode
+			switch {
+			case mode == archive.GapsFill && o.Slate == "":
+				return usagef("--gaps fill needs --slate URL")
+			case mode != archive.GapsFill && o.Slate != "":
+				return usagef("--slate is only used with --gaps fill")
 			}
 			switch {
 			case last > 0 && (from != "" || to != ""):
@@ -72,7 +125,20 @@ give a byte-identical MPD.`,
 			if asJSON {
 				return json.NewEncoder(a.stdout).Encode(res)
 			}
-			fmt.Fprintf(a.stdout, "wrote %s: %d tracks, %d segments, %d gaps, %d periods, %s\n", res.MPD, res.Tracks, res.Segments, res.Gaps, res.Periods, res.Duration)
+			first := res.MPD
+			if first == "" {
+				first = res.HLS
+			}
+			fmt.Fprintf(a.stdout, "wrote %s: %d tracks, %d segments, %d gaps, %d periods, %s\n", first, res.Tracks, res.Segments, res.Gaps, res.Periods, res.Duration)
+			if res.MPD != "" && res.HLS != "" {
+				fmt.Fprintf(a.stdout, "wrote %s (HLS)\n", res.HLS)
+			}
+			if res.Fillers > 0 {
+				fmt.Fprintf(a.stdout, "spliced %d filler segments (%d new) from slate %s\n", res.Fillers, res.FillersCreated, o.Slate)
+			}
+			if res.Omitted > 0 {
+				fmt.Fprintf(a.stdout, "left out %d segments at Ks another track misses (--gaps split)\n", res.Omitted)
+			}
 			if res.Copied > 0 {
 				fmt.Fprintf(a.stdout, "copied %d objects beside it\n", res.Copied)
 			}
@@ -84,10 +150,12 @@ give a byte-identical MPD.`,
 	f.StringVar(&from, "from", "", "range start, RFC 3339")
 	f.StringVar(&to, "to", "", "range end, RFC 3339")
 	f.DurationVar(&last, "last", 0, "range: the last DURATION up to now")
-	f.StringVar(&o.Out, "out", "", "where to write: a store URL (…/name.mpd, or a directory)")
+	f.StringVar(&o.Out, "out", "", "where to write: a store URL (…/name.mpd, …/name.m3u8, or a directory)")
 	f.BoolVar(&o.Copy, "copy", false, "copy the referenced objects beside the MPD (self-contained package)")
 	f.StringVar(&o.BaseURL, "base-url", "", "URL the archive's objects are served from (zero-copy export outside the archive's store)")
-	f.StringVar(&formatList, "format", "dash", "output formats (dash)")
+	f.StringVar(&formatList, "format", "dash", "output formats: dash, hls or dash,hls")
+	f.StringVar(&gaps, "gaps", "signal", "how gaps are presented: signal, split or fill")
+	f.StringVar(&o.Slate, "slate", "", "slate asset for --gaps fill: a store URL or directory with one CMAF track file per content type")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

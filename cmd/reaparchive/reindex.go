@@ -61,8 +61,8 @@ exits 1 for them. Progress is shown on a terminal.`,
 				fmt.Fprintln(a.stdout, "no channels in the store")
 			}
 			for _, c := range res.Channels {
-				fmt.Fprintf(a.stdout, "channel %s: %d tracks, %d init segments (%d new), %d media objects: %d indexed, %d already indexed, %d read for lack of attributes\n",
-					c.Name, c.Tracks, c.Inits, c.NewInits, c.Objects, c.Indexed, c.AlreadyIndexed, c.BodiesRead)
+				fmt.Fprintf(a.stdout, "channel %s: %d tracks, %d init segments (%d new), %d media objects: %d indexed, %d already indexed, %d read for lack of attributes, %d splices applied\n",
+					c.Name, c.Tracks, c.Inits, c.NewInits, c.Objects, c.Indexed, c.AlreadyIndexed, c.BodiesRead, c.Splices)
 				for _, p := range c.Problems {
 					fmt.Fprintf(a.stdout, "  %s\n", p)
 				}

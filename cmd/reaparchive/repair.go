@@ -73,7 +73,7 @@ it would fetch from where, and exits 0.`,
 			if _, err := ar.DB.Channel(ctx, channel); err != nil {
 				return fmt.Errorf("channel %q: %w", channel, err)
 			}
-			f, closeF, err := a.filler(ctx, ar, channel, fillFrom)
+			f, closeF, err := a.filler(ctx, ar, channel, "--fill-from", fillFrom)
 			if err != nil {
 				return err
 			}
@@ -108,20 +108,21 @@ it would fetch from where, and exits 0.`,
 	return cmd
 }
 
-// filler resolves --fill-from.
-func (a *app) filler(ctx context.Context, ar *archive.Archive, channel, spec string) (repair.Filler, func(), error) {
+// filler resolves a source argument (flag is its name, --fill-from or
+// --with): a source name, an MPD URL or archive:STORE_URL.
+func (a *app) filler(ctx context.Context, ar *archive.Archive, channel, flag, spec string) (repair.Filler, func(), error) {
 	nop := func() {}
 	if storeURL, ok := strings.CutPrefix(spec, "archive:"); ok {
 		if storeURL == "" {
-			return nil, nil, usagef("--fill-from archive: needs a store URL, e.g. archive:s3://bucket?region=…")
+			return nil, nil, usagef("%s archive: needs a store URL, e.g. archive:s3://bucket?region=…", flag)
 		}
 		st, err := cloud.Open(ctx, storeURL)
 		if err != nil {
-			return nil, nil, usageError{fmt.Errorf("--fill-from: %w", err)}
+			return nil, nil, usageError{fmt.Errorf("%s: %w", flag, err)}
 		}
 		if st.URL() == ar.Store.URL() {
 			st.Close()
-			return nil, nil, usagef("--fill-from %s is this archive's own store", spec)
+			return nil, nil, usagef("%s %s is this archive's own store", flag, spec)
 		}
 		return repair.NewArchive(repair.NameFor(st.URL()), st), func() { st.Close() }, nil
 	}
@@ -134,7 +135,7 @@ func (a *app) filler(ctx context.Context, ar *archive.Archive, channel, spec str
 			for _, s := range cc.Sources {
 				if s.Name == spec {
 					if s.MPD == "" {
-						return nil, nil, usagef("--fill-from %s: config source %s of channel %s is a push source; it has no MPD to fill from", spec, spec, channel)
+						return nil, nil, usagef("%s %s: config source %s of channel %s is a push source; it has no MPD to fetch from", flag, spec, spec, channel)
 					}
 					mpdURL = s.MPD
 				}
@@ -160,12 +161,12 @@ func (a *app) filler(ctx context.Context, ar *archive.Archive, channel, spec str
 				known = append(known, s.Name)
 			}
 			if mpdURL == "" {
-				return nil, nil, usagef("--fill-from %q is not a pull source of channel %s (in --config or the index: %s), an http(s) MPD URL, or archive:STORE_URL",
-					spec, channel, orNone(known))
+				return nil, nil, usagef("%s %q is not a pull source of channel %s (in --config or the index: %s), an http(s) MPD URL, or archive:STORE_URL",
+					flag, spec, channel, orNone(known))
 			}
 		}
 	} else if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, nil, usagef("--fill-from %q: an MPD URL must be http or https (another archive is archive:%s)", spec, spec)
+		return nil, nil, usagef("%s %q: an MPD URL must be http or https (another archive is archive:%s)", flag, spec, spec)
 	}
 	if name == "" {
 		name = repair.NameFor(mpdURL)
@@ -174,7 +175,7 @@ func (a *app) filler(ctx context.Context, ar *archive.Archive, channel, spec str
 	}
 	m, err := repair.OpenMPD(ctx, name, mpdURL, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--fill-from %s: %w", spec, err)
+		return nil, nil, fmt.Errorf("%s %s: %w", flag, spec, err)
 	}
 	return m, nop, nil
 }

@@ -1,6 +1,15 @@
 // play.mjs plays an exported presentation to the end in headless Chromium
 // with dash.js, Shaka Player or hls.js, and prints one JSON line:
-//   {"player":..., "ok":bool, "ended":bool, "duration":s, "currentTime":s, "waiting":n, "errors":[...]}
+//   {"player":..., "ok":bool, "ended":bool, "duration":s, "currentTime":s, "waiting":n,
+//    "waitingAt":[s,...], "stalls":[{"at":s,"wall":s},...], "seeks":[{"from":s,"to":s},...],
+//    "buffered":[[s,s],...], "errors":[...]}
+// waitingAt are the media times of the video element's 'waiting' events.
+// A stall is a stretch of at least 0.25 s (wall clock) in which playback was
+// on (after the first 'playing', not paused, not seeking, not ended) but
+// currentTime did not advance: at is the media time, wall how long it lasted
+// (a stall still going on when the result is taken is included). seeks are
+// the seeks the player made by itself (gap jumping). buffered is the video
+// element's buffered ranges at the end.
 // Usage: node play.mjs --player dashjs|shaka|hlsjs --root DIR --manifest PATH [--rate 8] [--timeout 180]
 // DIR is served at http://127.0.0.1:<port>/c/ ; PATH is relative to DIR.
 import http from 'node:http';
@@ -30,24 +39,47 @@ const types = { '.mpd': 'application/dash+xml', '.m3u8': 'application/vnd.apple.
 
 const page = `<!doctype html><html><body><video id="v" muted playsinline></video>
 <script src="/lib.js"></script><script>
-window.result = { errors: [], waiting: 0, ended: false };
+window.result = { errors: [], waiting: 0, waitingAt: [], stalls: [], seeks: [], ended: false };
 const v = document.getElementById('v');
 const url = '/c/${encodeURI(args.manifest)}';
+let playing = false, lastT = -1, lastMove = 0, stall = null, seekFrom = null;
+v.addEventListener('playing', () => { playing = true; });
 v.addEventListener('ended', () => { window.result.ended = true; });
-v.addEventListener('waiting', () => { window.result.waiting++; });
+v.addEventListener('waiting', () => { window.result.waiting++; window.result.waitingAt.push(v.currentTime); });
+v.addEventListener('seeking', () => { if (playing) seekFrom = lastT; });
+v.addEventListener('seeked', () => { if (playing && seekFrom !== null) window.result.seeks.push({ from: seekFrom, to: v.currentTime }); seekFrom = null; });
+function endStall(now) {
+  if (stall) { window.result.stalls.push({ at: stall.at, wall: (now - stall.since) / 1000 }); stall = null; }
+}
+setInterval(() => {
+  const now = performance.now();
+  if (!playing || v.paused || v.seeking || v.ended) { endStall(now); lastT = v.currentTime; lastMove = now; return; }
+  if (v.currentTime !== lastT) { endStall(now); lastT = v.currentTime; lastMove = now; return; }
+  if (!stall && now - lastMove >= 250) stall = { at: v.currentTime, since: lastMove };
+}, 50);
+window.snapshot = () => {
+  const b = [];
+  for (let i = 0; i < v.buffered.length; i++) b.push([v.buffered.start(i), v.buffered.end(i)]);
+  const stalls = window.result.stalls.slice();
+  if (stall) stalls.push({ at: stall.at, wall: (performance.now() - stall.since) / 1000, ongoing: true });
+  return { ...window.result, stalls, buffered: b, duration: v.duration, currentTime: v.currentTime };
+};
 v.addEventListener('error', () => { window.result.errors.push('video element error ' + (v.error && v.error.message)); });
 v.addEventListener('canplay', () => { v.playbackRate = ${rate}; v.play().catch(e => window.result.errors.push('play: ' + e)); }, { once: true });
 async function start() {
   const p = '${args.player}';
   if (p === 'dashjs') {
     const pl = dashjs.MediaPlayer().create();
-    pl.on(dashjs.MediaPlayer.events.ERROR, e => window.result.errors.push('dash.js: ' + JSON.stringify(e.error || e)));
+    pl.on(dashjs.MediaPlayer.events.ERROR, e => {
+      const err = e.error || e;
+      window.result.errors.push('dash.js: ' + (err.code !== undefined ? err.code + ' ' + err.message : JSON.stringify(err).slice(0, 300)));
+    });
     pl.initialize(v, url, false);
   } else if (p === 'shaka') {
     shaka.polyfill.installAll();
     const pl = new shaka.Player();
     await pl.attach(v);
-    pl.addEventListener('error', e => window.result.errors.push('shaka: ' + JSON.stringify(e.detail)));
+    pl.addEventListener('error', e => window.result.errors.push('shaka: ' + JSON.stringify(e.detail).slice(0, 300)));
     try { await pl.load(url); } catch (e) { window.result.errors.push('shaka load: ' + (e.code || e)); }
   } else {
     const hls = new Hls();
@@ -85,7 +117,7 @@ try {
   const deadline = Date.now() + timeoutS * 1000;
   let r;
   while (Date.now() < deadline) {
-    r = await p.evaluate(() => ({ ...window.result, duration: document.getElementById('v').duration, currentTime: document.getElementById('v').currentTime }));
+    r = await p.evaluate(() => window.snapshot());
     if (r.ended || r.errors.length) break;
     await new Promise(res => setTimeout(res, 500));
   }

@@ -1,0 +1,129 @@
+package archive
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/reaparchive/reaparchive/index"
+)
+
+// planTracks builds tracks for buildPlan: each string is one track, one
+// character per K from k=100: 'a' or 'b' an archived segment with init
+// configuration a or b, '.' a missing K, ' ' outside the track.
+func planTracks(tracks ...string) []trackSegs {
+	var ts []trackSegs
+	for ti, s := range tracks {
+		x := trackSegs{t: index.Track{Rep: fmt.Sprint("t", ti), Timescale: 1000, SegDur: 2000}}
+		for i, c := range s {
+			k := int64(100 + i)
+			switch c {
+			case 'a', 'b':
+				x.segs = append(x.segs, expSeg{K: k, EPT: uint64(k) * 2000, Duration: 2000, InitID: int64(c)})
+			}
+		}
+		ts = append(ts, x)
+	}
+	return ts
+}
+
+// describe renders a plan as "start:entries|start:entries" per track, an
+// entry being the K offset and its kind (r archived, g gap, f filler).
+func describe(pl plan) []string {
+	var out []string
+	for _, p := range pl.periods {
+		s := fmt.Sprint(p.startK-100, ":")
+		for ti, pt := range p.tracks {
+			if ti > 0 {
+				s += "/"
+			}
+			for _, e := range pt.segs {
+				kind := "r"
+				switch {
+				case e.Gap:
+					kind = "g"
+				case pt.filler:
+					kind = "f"
+				}
+				s += fmt.Sprint(e.K-100, kind)
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestBuildPlan(t *testing.T) {
+	t.Parallel()
+	cfg := func(_ int, id int64) (string, error) { return string(rune(id)), nil }
+	cases := []struct {
+		name    string
+		tracks  []string
+		mode    GapMode
+		want    []string
+		omitted int
+		missing [][]int64
+	}{
+		{"no gap", []string{"aaa", "aaa"}, GapsSignal, []string{"0:0r1r2r/0r1r2r"}, 0, nil},
+		{"signal: gap in both", []string{"a.a", "a.a"}, GapsSignal, []string{"0:0r1g2r/0r1g2r"}, 0, nil},
+		{"signal: gap in one", []string{"aaa", "a.a"}, GapsSignal, []string{"0:0r1r2r/0r1g2r"}, 0, nil},
+		{"signal: track starting late", []string{"aaa", " aa"}, GapsSignal, []string{"1:1r2r/1r2r"}, 1, nil},
+		{"signal: starts at the first K every track has", []string{"aa.a", ".a.a", "a.aa"}, GapsSignal, []string{"3:3r/3r/3r"}, 5, nil},
+		{"signal: gap after the common start", []string{"aa.a", ".aaa"}, GapsSignal, []string{"1:1r2g3r/1r2r3r"}, 1, nil},
+		{"signal: init change", []string{"aabb", "aaaa"}, GapsSignal, []string{"0:0r1r/0r1r", "2:2r3r/2r3r"}, 0, nil},
+		{"signal: init change after a gap", []string{"a.b", "aaa"}, GapsSignal, []string{"0:0r1g/0r1r", "2:2r/2r"}, 0, nil},
+		{"split: gap in both", []string{"a..a", "a..a"}, GapsSplit, []string{"0:0r/0r", "3:3r/3r"}, 0, nil},
+		{"split: gap in one drops the other", []string{"aaaa", "a.a."}, GapsSplit, []string{"0:0r/0r", "2:2r/2r"}, 2, nil},
+		{"split: init change", []string{"aabb", "aaaa"}, GapsSplit, []string{"0:0r1r/0r1r", "2:2r3r/2r3r"}, 0, nil},
+		{"split: leading gap", []string{"aaa", " aa"}, GapsSplit, []string{"1:1r2r/1r2r"}, 1, nil},
+		{"fill: gap in both", []string{"a..a", "a..a"}, GapsFill, []string{"0:0r/0r", "1:1f2f/1f2f", "3:3r/3r"}, 0, [][]int64{{101, 102}, {101, 102}}},
+		{"fill: gap in one", []string{"aaa", "a.a"}, GapsFill, []string{"0:0r/0r", "1:1r/1f", "2:2r/2r"}, 0, [][]int64{nil, {101}}},
+		{"fill: staggered", []string{"a.aa", "aa.a"}, GapsFill, []string{"0:0r/0r", "1:1f/1r", "2:2r/2f", "3:3r/3r"}, 0, [][]int64{{101}, {102}}},
+		{"fill: init change", []string{"ab", "aa"}, GapsFill, []string{"0:0r/0r", "1:1r/1r"}, 0, [][]int64{nil, nil}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			pl, err := buildPlan(planTracks(c.tracks...), c.mode, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := describe(pl); fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("plan %q, want %q", got, c.want)
+			}
+			if pl.omitted != c.omitted {
+				t.Errorf("omitted %d, want %d", pl.omitted, c.omitted)
+			}
+			if c.missing != nil && fmt.Sprint(pl.missing) != fmt.Sprint(c.missing) {
+				t.Errorf("fillers for %v, want %v", pl.missing, c.missing)
+			}
+		})
+	}
+	if _, err := buildPlan(planTracks("a.a", ".a."), GapsSplit, cfg); err == nil {
+		t.Error("split with no complete K: no error")
+	}
+}
+
+// TestGapEntryTiming: a gap entry joins its neighbours exactly (audio
+// segments are off the K*D grid), or sits on the grid without them.
+func TestGapEntryTiming(t *testing.T) {
+	t.Parallel()
+	x := trackSegs{t: index.Track{SegDur: 96000}, segs: []expSeg{
+		{K: 10, EPT: 960256, Duration: 96256}, {K: 12, EPT: 1152256, Duration: 96256}, {K: 15, EPT: 1440000, Duration: 96256},
+	}}
+	cases := []struct {
+		next     int
+		k        int64
+		ept, dur uint64
+	}{
+		{1, 11, 960256 + 96256, 1152256 - 960256 - 96256}, // both neighbours
+		{2, 13, 1152256 + 96256, 14*96000 - 1152256 - 96256},
+		{2, 14, 14 * 96000, 1440000 - 14*96000},
+		{0, 9, 9 * 96000, 96000 - 96000 + 960256 - 9*96000},
+	}
+	for _, c := range cases {
+		g := gapEntry(x, c.next, c.k)
+		if !g.Gap || g.K != c.k || g.EPT != c.ept || g.Duration != c.dur {
+			t.Errorf("gap K=%d: %+v, want EPT %d duration %d", c.k, g, c.ept, c.dur)
+		}
+	}
+}

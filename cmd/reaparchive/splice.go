@@ -1,0 +1,200 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/layout"
+	"github.com/reaparchive/reaparchive/repair"
+)
+
+func (a *app) spliceCmd() *cobra.Command {
+	var (
+		channel    string
+		with       string
+		sourceName string
+		id         string
+		rf         rangeFlags
+		undo       bool
+		asJSON     bool
+		parallel   int
+	)
+	cmd := &cobra.Command{
+		Use:   "splice --store URL --index PATH --channel NAME --from T --to T --with SOURCE|MPD_URL|archive:STORE_URL | --undo (--id ID | --from T --to T)",
+		Short: "Replace a range of a channel with segments from another source (a blackout, a corrected feed); --undo restores it",
+		Long: `splice replaces every stored segment of the channel overlapping --from/--to
+(or --last) with the copy of the same K from --with:
+
+  SOURCE             a source of the channel in --config (its mpd), or one
+                     recorded in the index (its MPD URL)
+  MPD_URL            a live or static MPD (http/https)
+  archive:STORE_URL  another archive, read by its layout
+
+Every replacement must fit the segment it replaces: the same codec
+configuration, timescale and track ID, EPT and duration on the track's grid
+for its K, an exact join with the neighbours (and, for video, a sync sample
+first). If any K does not, nothing is written: the report lists each K and
+why, and the exit code is 1. K that are gaps in the archive stay gaps.
+
+Nothing is overwritten or deleted: the replacements go to
+<channel>/<rep>/splice-<id>/<K>.<ext>, init segments the store lacks to their
+usual keys, and a record <channel>/splice-<id>.json; the index's segment rows
+then point at the replacements, and keep what they were in its history. The
+originals stay at their keys. Exports play the replacements.
+
+--undo undoes the latest active splice of the channel overlapping
+--from/--to (or the one --id names): the segment rows are restored and the
+splice's objects deleted, so the store and the index are as before it.
+--json prints the report.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if channel == "" {
+				return usagef("--channel is required")
+			}
+			from, to, err := rf.times()
+			if err != nil {
+				return err
+			}
+			if undo {
+				if with != "" || sourceName != "" {
+					return usagef("--undo takes no --with or --source-name")
+				}
+				if id == "" && from.IsZero() {
+					return usagef("--undo needs --id ID or --from T --to T (the range of the splice to undo)")
+				}
+				if id != "" && !from.IsZero() {
+					return usagef("give --undo either --id or --from/--to, not both")
+				}
+				if id != "" {
+					if err := layout.ValidSpliceID(id); err != nil {
+						return usageError{fmt.Errorf("--id: %w", err)}
+					}
+				}
+			} else {
+				switch {
+				case id != "":
+					return usagef("--id is for --undo")
+				case with == "":
+					return usagef("--with is required: a source name, an MPD URL or archive:STORE_URL")
+				case from.IsZero():
+					return usagef("--from T --to T (or --last D) is required: the range to replace")
+				case parallel < 1:
+					return usagef("--parallel %d: want at least 1", parallel)
+				}
+				if sourceName != "" {
+					if err := layout.ValidName("source", sourceName); err != nil {
+						return usageError{fmt.Errorf("--source-name: %w", err)}
+					}
+				}
+			}
+			ar, closeFn, err := a.openArchive(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			if _, err := ar.DB.Channel(ctx, channel); err != nil {
+				return fmt.Errorf("channel %q: %w", channel, err)
+			}
+			var rep *repair.SpliceReport
+			if undo {
+				rep, err = repair.UndoSplice(ctx, ar, repair.UndoOptions{Channel: channel, ID: id, From: from, To: to, Log: a.log})
+			} else {
+				f, closeF, ferr := a.filler(ctx, ar, channel, "--with", with)
+				if ferr != nil {
+					return ferr
+				}
+				defer closeF()
+				rep, err = repair.Splice(ctx, ar, f, repair.SpliceOptions{Channel: channel, From: from, To: to,
+					SourceName: sourceName, Parallel: parallel, Log: a.log})
+			}
+			rejected := errors.Is(err, repair.ErrSpliceRejected)
+			if err != nil && !rejected {
+				if errors.Is(err, repair.ErrNoSplice) || errors.Is(err, index.ErrSpliceUndone) || errors.Is(err, index.ErrSpliceConflict) {
+					return exitCodeError{code: exitFailure, msg: err.Error()}
+				}
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					return err
+				}
+			} else {
+				printSplice(a.stdout, rep, rejected)
+			}
+			if rejected {
+				return exitCodeError{code: exitFailure, msg: err.Error()}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&channel, "channel", "", "channel name")
+	f.StringVar(&with, "with", "", "where the replacements come from: a source name (config or index), an MPD URL, or archive:STORE_URL")
+	f.StringVar(&sourceName, "source-name", "", "reap-source of the replacements (default splice.<source>)")
+	f.BoolVar(&undo, "undo", false, "undo a splice: the latest active one overlapping --from/--to, or --id")
+	f.StringVar(&id, "id", "", "with --undo: the splice to undo")
+	rf.add(cmd)
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.IntVar(&parallel, "parallel", repair.DefaultParallel, "segments fetched at once")
+	return cmd
+}
+
+func printSplice(w io.Writer, r *repair.SpliceReport, rejected bool) {
+	span := fmt.Sprintf("K %d-%d (%s to %s)", r.FromK, r.ToK, r.From.Format(time.RFC3339), r.To.Format(time.RFC3339))
+	switch {
+	case r.Undone:
+		verb := "undid"
+		if r.Resumed {
+			verb = "finished undoing"
+		}
+		fmt.Fprintf(w, "%s splice %s of channel %s, %s, from %s: restored %d segment rows, deleted %d objects\n",
+			verb, r.ID, r.Channel, span, r.Source, r.Restored, r.Deleted)
+		return
+	case rejected:
+		fmt.Fprintf(w, "splice of channel %s %s from %s refused: nothing was written\n", r.Channel, span, r.Source)
+		line := func(what string, it repair.Item) {
+			from := ""
+			if it.From != "" {
+				from = " from " + it.From
+			}
+			fmt.Fprintf(w, "  %-8s %s K %d (%s)%s: %s\n", what, it.Rep, it.K, it.Time.Format(time.RFC3339), from, it.Reason)
+		}
+		for _, it := range r.Missing {
+			line("missing", it)
+		}
+		for _, it := range r.Rejected {
+			line("rejected", it)
+		}
+		return
+	}
+	fmt.Fprintf(w, "spliced channel %s %s from %s as source %s: splice %s\n", r.Channel, span, r.Source, r.SourceName, r.ID)
+	for _, t := range r.Tracks {
+		gaps := "no gaps"
+		if len(t.Gaps) > 0 {
+			var gs []string
+			for _, g := range t.Gaps {
+				if g.From == g.To {
+					gs = append(gs, fmt.Sprint(g.From))
+				} else {
+					gs = append(gs, fmt.Sprintf("%d-%d", g.From, g.To))
+				}
+			}
+			gaps = "not in the archive, left as gaps: K " + strings.Join(gs, ", ")
+		}
+		fmt.Fprintf(w, "  %-10s replaced %d segments under %s; %s\n", t.Rep, t.Replaced, t.Dir, gaps)
+	}
+	if len(r.InitsCreated) > 0 {
+		fmt.Fprintf(w, "  init segments added: %s\n", strings.Join(r.InitsCreated, ", "))
+	}
+	fmt.Fprintf(w, "  record %s; the originals are unchanged; undo: reaparchive splice --channel %s --undo --id %s\n", r.Record, r.Channel, r.ID)
+}

@@ -1,0 +1,295 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Eyevinn/hls-m3u8/m3u8"
+)
+
+// HLSVersion is the EXT-X-VERSION of the playlists BuildHLS writes: 6 for
+// EXT-X-MAP in a playlist that is not I-frames only.
+const HLSVersion = 6
+
+// HLS group ids of the renditions in the multivariant playlist.
+const (
+	hlsAudioGroup = "audio"
+	hlsSubsGroup  = "subs"
+)
+
+// HLSPlaylist is one written playlist.
+type HLSPlaylist struct {
+	Rep  string // the track of a media playlist; "" for the multivariant playlist
+	Name string // file name, relative to the multivariant playlist
+	Body []byte
+}
+
+// BuildHLS writes in as HLS with fMP4 segments: a multivariant playlist and
+// one media playlist per track. mediaName gives each track's media playlist
+// name; it lives beside the multivariant playlist (no "/"), so in.BaseURL,
+// relative to it, prefixes every segment and init URI as the MPD's BaseURL
+// does. The result is the multivariant playlist first, then the media
+// playlists in its order (video, audio, text, others). The output is a pure
+// function of in: the same input gives the same bytes.
+//
+// The Periods of in are the discontinuities: every media playlist has an
+// EXT-X-DISCONTINUITY, an EXT-X-MAP and an EXT-X-PROGRAM-DATE-TIME at the
+// first segment of each Period. The date is that segment's place on the
+// epoch timeline, K*D seconds since 1970 (for every track the same instant,
+// as the Period start is in the MPD: an audio segment's first sample may be
+// up to one frame later, which EXTINF, the exact duration, accounts for
+// within the Period). A segment with Gap set is an EXT-X-GAP segment (its
+// URI is the one the segment would have; players do not load it); gap
+// entries after a track's last segment are left out. Video tracks are
+// variants (EXT-X-STREAM-INF) that refer to every audio track as an AUDIO
+// rendition and every text track as a SUBTITLES rendition; without video,
+// the audio tracks are the variants.
+func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, error) {
+	if len(in.Periods) == 0 {
+		return nil, errors.New("manifest: HLS: no Period")
+	}
+	// The tracks, in multivariant order, with their first description.
+	type hlsTrack struct {
+		desc   *VoDTrack
+		order  int
+		codecs []string // of every Period, in order, without repeats
+	}
+	byRep := map[string]*hlsTrack{}
+	var tracks []*hlsTrack
+	for pi := range in.Periods {
+		vp := &in.Periods[pi]
+		if len(vp.Tracks) == 0 {
+			return nil, fmt.Errorf("manifest: HLS: Period %d: no tracks", pi)
+		}
+		for ti := range vp.Tracks {
+			tr := &vp.Tracks[ti]
+			if err := checkVoDTrack(tr); err != nil {
+				return nil, fmt.Errorf("manifest: HLS: Period %d track %q: %w", pi, tr.Rep, err)
+			}
+			ht := byRep[tr.Rep]
+			if ht == nil {
+				ht = &hlsTrack{desc: tr, order: len(tracks)}
+				byRep[tr.Rep] = ht
+				tracks = append(tracks, ht)
+			}
+			if tr.Codecs != "" && !slices.Contains(ht.codecs, tr.Codecs) {
+				ht.codecs = append(ht.codecs, tr.Codecs)
+			}
+		}
+	}
+	slices.SortStableFunc(tracks, func(a, b *hlsTrack) int {
+		if ra, rb := contentRank(a.desc.ContentType), contentRank(b.desc.ContentType); ra != rb {
+			return ra - rb
+		}
+		return a.order - b.order
+	})
+	names := map[string]string{}
+	used := map[string]bool{}
+	for _, t := range tracks {
+		n := mediaName(t.desc.Rep)
+		if n == "" || strings.ContainsAny(n, "/\\?#") || used[n] {
+			return nil, fmt.Errorf("manifest: HLS: media playlist name %q for track %q: want a unique file name", n, t.desc.Rep)
+		}
+		used[n] = true
+		names[t.desc.Rep] = n
+	}
+
+	var out []HLSPlaylist
+	for _, t := range tracks {
+		body, err := mediaPlaylist(in, t.desc)
+		if err != nil {
+			return nil, fmt.Errorf("manifest: HLS: track %q: %w", t.desc.Rep, err)
+		}
+		out = append(out, HLSPlaylist{Rep: t.desc.Rep, Name: names[t.desc.Rep], Body: body})
+	}
+
+	mv := m3u8.NewMasterPlaylist()
+	mv.SetVersion(HLSVersion)
+	mv.SetIndependentSegments(true)
+	var video, audio, text []*VoDTrack
+	codecsOf := map[string][]string{} // CODECS names every format of every Period (RFC 8216bis 4.4.6.2)
+	for _, t := range tracks {
+		codecsOf[t.desc.Rep] = t.codecs
+		switch t.desc.ContentType {
+		case "video":
+			video = append(video, t.desc)
+		case "audio":
+			audio = append(audio, t.desc)
+		case "text":
+			text = append(text, t.desc)
+		}
+	}
+	addCodecs := func(list []string, rep string) []string {
+		for _, c := range codecsOf[rep] {
+			if !slices.Contains(list, c) {
+				list = append(list, c)
+			}
+		}
+		return list
+	}
+	var alts []*m3u8.Alternative
+	maxAudio, audioCodecs := 0, []string{}
+	for i, a := range audio {
+		alt := &m3u8.Alternative{Type: "AUDIO", GroupId: hlsAudioGroup, Name: a.Rep, Language: a.Lang,
+			Default: i == 0, Autoselect: true, URI: names[a.Rep]}
+		if a.Channels > 0 {
+			alt.Channels = &m3u8.Channels{Amount: a.Channels}
+		}
+		alts = append(alts, alt)
+		maxAudio = max(maxAudio, a.Bandwidth)
+		audioCodecs = addCodecs(audioCodecs, a.Rep)
+	}
+	textCodecs := []string{}
+	for _, s := range text {
+		alts = append(alts, &m3u8.Alternative{Type: "SUBTITLES", GroupId: hlsSubsGroup, Name: s.Rep, Language: s.Lang,
+			Autoselect: true, URI: names[s.Rep]})
+		textCodecs = addCodecs(textCodecs, s.Rep)
+	}
+	switch {
+	case len(video) > 0:
+		for _, v := range video {
+			vp := m3u8.VariantParams{Bandwidth: uint32(min(v.Bandwidth+maxAudio, math.MaxUint32)), Alternatives: alts}
+			codecs := addCodecs(nil, v.Rep)
+			codecs = append(append(codecs, audioCodecs...), textCodecs...)
+			vp.Codecs = strings.Join(codecs, ",")
+			if v.Width > 0 && v.Height > 0 {
+				vp.Resolution = fmt.Sprintf("%dx%d", v.Width, v.Height)
+			}
+			vp.FrameRate = frameRate(v.FrameRate)
+			if len(audio) > 0 {
+				vp.Audio = hlsAudioGroup
+			}
+			if len(text) > 0 {
+				vp.Subtitles = hlsSubsGroup
+			}
+			mv.Append(names[v.Rep], nil, vp)
+		}
+	case len(audio) > 0:
+		for _, a := range audio {
+			mv.Append(names[a.Rep], nil, m3u8.VariantParams{Bandwidth: uint32(a.Bandwidth), Codecs: strings.Join(addCodecs(nil, a.Rep), ",")})
+		}
+	default:
+		return nil, errors.New("manifest: HLS: no video or audio track")
+	}
+	mv.SetVersion(HLSVersion) // Append raises it to 4 for renditions
+	return append([]HLSPlaylist{{Name: "", Body: []byte(mv.String())}}, out...), nil
+}
+
+// mediaPlaylist writes the media playlist of one track over every Period.
+func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
+	type entry struct {
+		seg   VoDSegment
+		tr    *VoDTrack
+		first bool // first of its Period
+		disc  bool
+	}
+	var entries []entry
+	for pi := range in.Periods {
+		vp := &in.Periods[pi]
+		var tr *VoDTrack
+		for ti := range vp.Tracks {
+			if vp.Tracks[ti].Rep == desc.Rep {
+				tr = &vp.Tracks[ti]
+			}
+		}
+		segs := []VoDSegment(nil)
+		if tr != nil {
+			segs = tr.Segments
+		} else {
+			// The track is not in this Period: gap segments over it, so the
+			// discontinuities of all media playlists line up.
+			tr = desc
+			from, to := periodKRange(vp)
+			for k := from; k < to; k++ {
+				segs = append(segs, VoDSegment{K: k, EPT: uint64(k) * desc.SegDur, Duration: desc.SegDur, Gap: true})
+			}
+		}
+		for i, s := range segs {
+			entries = append(entries, entry{seg: s, tr: tr, first: i == 0, disc: i == 0 && pi > 0})
+		}
+	}
+	// Gap entries after the track's last segment are left out: the track
+	// ends there, as it does in the MPD. (Players wait for the data of a
+	// trailing EXT-X-GAP and never reach the end.)
+	for len(entries) > 0 && entries[len(entries)-1].seg.Gap {
+		entries = entries[:len(entries)-1]
+	}
+	if len(entries) == 0 {
+		return nil, errors.New("no segments")
+	}
+	p, err := m3u8.NewMediaPlaylist(0, uint(len(entries)))
+	if err != nil {
+		return nil, err
+	}
+	p.SetVersion(HLSVersion)
+	p.SetWritePrecision(6)
+	p.MediaType = m3u8.VOD
+	p.SetIndependentSegments(true)
+	target := uint(1)
+	base := in.BaseURL
+	for _, e := range entries {
+		uri, err := MediaPath(e.tr, e.seg.K)
+		if err != nil {
+			return nil, err
+		}
+		dur := float64(e.seg.Duration) / float64(e.tr.Timescale)
+		ms := &m3u8.MediaSegment{URI: base + uri, Duration: dur, Gap: e.seg.Gap, Discontinuity: e.disc}
+		if e.first {
+			ms.Map = &m3u8.Map{URI: base + e.tr.InitPath}
+			ms.ProgramDateTime = epochTime(uint64(e.seg.K)*e.tr.SegDur, e.tr.Timescale)
+		}
+		if err := p.AppendSegment(ms); err != nil {
+			return nil, err
+		}
+		target = max(target, uint(math.Round(dur)))
+	}
+	p.SetTargetDuration(target)
+	p.Close()
+	return []byte(p.String()), nil
+}
+
+// periodKRange is [first K, last K + 1) over a Period's tracks.
+func periodKRange(vp *VoDPeriod) (int64, int64) {
+	from, to := int64(math.MaxInt64), int64(math.MinInt64)
+	if vp.StartK != nil {
+		from = *vp.StartK
+	}
+	for _, tr := range vp.Tracks {
+		from = min(from, tr.Segments[0].K)
+		to = max(to, tr.Segments[len(tr.Segments)-1].K+1)
+	}
+	return from, to
+}
+
+// epochTime is the instant ticks/timescale seconds after 1970-01-01, UTC,
+// truncated to the nanosecond.
+func epochTime(ticks uint64, timescale uint32) time.Time {
+	sec := ticks / uint64(timescale)
+	rem := ticks % uint64(timescale)
+	ns := new(big.Int).Div(new(big.Int).Mul(new(big.Int).SetUint64(rem), big.NewInt(int64(time.Second))), big.NewInt(int64(timescale)))
+	return time.Unix(int64(sec), ns.Int64()).UTC()
+}
+
+// frameRate parses an MPD @frameRate ("25", "30000/1001") for FRAME-RATE;
+// 0 when absent or malformed.
+func frameRate(s string) float64 {
+	num, den, ok := strings.Cut(s, "/")
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	if !ok {
+		return n
+	}
+	d, err := strconv.ParseFloat(den, 64)
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return math.Round(n/d*1000) / 1000
+}
