@@ -164,7 +164,10 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		}
 	}
 	if o.Copy {
-		baseURL = ""
+		// The copies are beside the presentation. "./" rather than no
+		// BaseURL: ffmpeg 5.1 resolves the segments of an MPD without one
+		// against its path twice when that path is relative.
+		baseURL = "./"
 	}
 
 	var ts []trackSegs
@@ -382,7 +385,7 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		}
 	}
 	where := func(name string) (string, string) {
-		u := strings.TrimSuffix(outDirURL, "/") + "/" + name
+		u := displayURL(outDirURL, name)
 		if dir, ok := out.LocalDir(); ok {
 			p := filepath.Join(dir, filepath.FromSlash(name))
 			return p, p
@@ -765,9 +768,28 @@ func splitOut(out string) (dir, stem string, err error) {
 			}
 			p = filepath.ToSlash(abs)
 		}
+	} else if dir := strings.Trim(p, "/"); dir != "" && dir != "." {
+		// s3://bucket/dir/x.mpd: the directory is a key prefix of the
+		// bucket (below the URL's own prefix=, if any).
+		q := u.Query()
+		q.Set("prefix", q.Get("prefix")+dir+"/")
+		u.RawQuery = q.Encode()
+		p = ""
+	} else {
+		p = ""
 	}
 	u.Path = p
 	return u.String(), stem, nil
+}
+
+// displayURL names object name of the store at dirURL (as splitOut made
+// it) for people: scheme://bucket/prefix/name, without the store's options.
+func displayURL(dirURL, name string) string {
+	u, err := url.Parse(dirURL)
+	if err != nil || u.Scheme == "file" {
+		return strings.TrimSuffix(dirURL, "/") + "/" + name
+	}
+	return u.Scheme + "://" + u.Host + "/" + u.Query().Get("prefix") + name
 }
 
 // relativeBase is the BaseURL from the MPD's directory (the out store) to

@@ -127,3 +127,28 @@ func TestGapEntryTiming(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitOut(t *testing.T) {
+	t.Parallel()
+	const s3 = "endpoint=http%3A%2F%2F127.0.0.1%3A9000&region=us-east-1"
+	cases := []struct{ out, dir, stem, display string }{
+		{"file:///a/b/x.mpd", "file:///a/b", "x", "file:///a/b/x.mpd"},
+		{"file:///a/b/", "file:///a/b/", "manifest", "file:///a/b/manifest.mpd"},
+		{"s3://bkt/vod/day1/x.mpd?" + s3, "s3://bkt?endpoint=http%3A%2F%2F127.0.0.1%3A9000&prefix=vod%2Fday1%2F&region=us-east-1", "x", "s3://bkt/vod/day1/x.mpd"},
+		{"s3://bkt/y.m3u8?prefix=a%2F&" + s3, "s3://bkt?prefix=a%2F&" + s3, "y", "s3://bkt/a/y.mpd"},
+		{"gs://bkt/vod/?endpoint=http://127.0.0.1:4443", "gs://bkt?endpoint=http%3A%2F%2F127.0.0.1%3A4443&prefix=vod%2F", "manifest", "gs://bkt/vod/manifest.mpd"},
+	}
+	for _, c := range cases {
+		dir, stem, err := splitOut(c.out)
+		if err != nil {
+			t.Errorf("%s: %v", c.out, err)
+			continue
+		}
+		if dir != c.dir || stem != c.stem {
+			t.Errorf("%s: %q, %q; want %q, %q", c.out, dir, stem, c.dir, c.stem)
+		}
+		if got := displayURL(dir, stem+".mpd"); got != c.display {
+			t.Errorf("%s: shown as %s, want %s", c.out, got, c.display)
+		}
+	}
+}

@@ -127,6 +127,18 @@ func FillerInitKey(channel, rep, hash string) string {
 	return channel + "/" + rep + "/" + FillerDir + "/init-" + short(hash) + "." + InitExt
 }
 
+// QuarantineDir is the directory, under a representation's, where repair
+// keeps the bytes of a corrupt object it replaced.
+const QuarantineDir = "quarantine"
+
+// QuarantineKey is where repair keeps the bytes of a corrupt media object
+// of epoch index K that it replaced: <channel>/<rep>/quarantine/<K>-<h16>.<ext>,
+// h16 the first HashLen hex digits of the SHA-256 of those bytes. Nothing
+// reads it; an operator may inspect or delete it.
+func QuarantineKey(channel, rep string, k int64, sha256Hex, ext string) string {
+	return channel + "/" + rep + "/" + QuarantineDir + "/" + strconv.FormatInt(k, 10) + "-" + short(sha256Hex) + "." + ext
+}
+
 // SpliceDirPrefix starts the name of a splice's directory under a
 // representation's: splice-<id>.
 const SpliceDirPrefix = "splice-"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"sync"
 	"time"
 
@@ -14,7 +15,9 @@ import (
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/layout"
 )
 
 // Errors a Filler wraps to say why it cannot deliver a segment.
@@ -379,6 +382,22 @@ func (r *run) one(ctx context.Context, j job) (result, error) {
 	default:
 		return result{}, err
 	}
+	if res.Outcome != index.Stored {
+		// An object was there already: another recorder stored K
+		// meanwhile, or a corrupt object occupies the key (verify
+		// --read-data --repair-index dropped its row, which made K a gap).
+		// Create-only writes never replace it, so look at its bytes.
+		note, err := r.replaceCorrupt(ctx, t, j.k, res)
+		if err != nil {
+			return result{}, err
+		}
+		if note != "" {
+			if res, err = r.offer(ctx, t.Rep, j.k, in, got); err != nil {
+				return result{}, err
+			}
+			it.Reason = note
+		}
+	}
 	it.Outcome = string(res.Outcome)
 	if res.Outcome != index.Stored {
 		it.Reason = "already stored meanwhile"
@@ -388,6 +407,41 @@ func (r *run) one(ctx context.Context, j job) (result, error) {
 	}
 	r.o.Log.Debug("segment filled", "rep", t.Rep, "k", j.k, "source", r.f.Name(), "key", res.Key, "outcome", res.Outcome)
 	return result{it, classFilled}, nil
+}
+
+// replaceCorrupt checks the object that holds K of t, which OfferSegment
+// found in place and indexed from its attributes: if its bytes do not hash
+// to what they say (its reap-sha256), it is corrupt, not a segment anyone
+// stored: its bytes are kept at the track's quarantine key
+// (LAYOUT.md), the object and its row are removed, and a note for the
+// report is returned, so that the caller can store the repair source's copy.
+// "" means the object is sound.
+func (r *run) replaceCorrupt(ctx context.Context, t index.Track, k int64, res archive.Result) (string, error) {
+	row, ok, err := r.a.DB.Segment(ctx, t.ID, k)
+	if err != nil || !ok || row.Key != res.Key {
+		return "", err
+	}
+	data, err := r.a.Store.Get(ctx, res.Key)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(data)
+	sum := hex.EncodeToString(h[:])
+	if sum == row.SHA256 {
+		return "", nil
+	}
+	q := layout.QuarantineKey(r.ch.Info.Name, t.Rep, k, sum, path.Ext(res.Key)[1:])
+	if err := r.a.Store.Create(ctx, q, data, nil); err != nil && !errors.Is(err, cloud.ErrExists) {
+		return "", fmt.Errorf("keep corrupt %s at %s: %w", res.Key, q, err)
+	}
+	if err := r.a.Store.Delete(ctx, res.Key); err != nil && !cloud.IsNotFound(err) {
+		return "", fmt.Errorf("remove corrupt %s: %w", res.Key, err)
+	}
+	if err := r.a.DB.DeleteSegment(ctx, t.ID, k); err != nil && !errors.Is(err, index.ErrNotFound) {
+		return "", err
+	}
+	r.o.Log.Warn("replacing a corrupt object", "key", res.Key, "sha256", sum, "reap_sha256", row.SHA256, "kept_at", q)
+	return fmt.Sprintf("replaced a corrupt object (its bytes hash to %.16s, its reap-sha256 says %.16s; they are kept at %s)", sum, row.SHA256, q), nil
 }
 
 // reject records a rejected delivery of the repair source and returns it.

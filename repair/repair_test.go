@@ -699,3 +699,64 @@ func TestRepairNameFor(t *testing.T) {
 		}
 	}
 }
+
+// TestRepairReplacesCorruptObject: a corrupt object (bytes changed after it
+// was stored, its reap-* attributes kept) whose row verify --repair-index
+// dropped is a gap that repair fills: it keeps the corrupt bytes at the
+// quarantine key, removes the object and stores the source's copy. A sound
+// object found in place (another recorder stored it) is only indexed.
+func TestRepairReplacesCorruptObject(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	base := nowK() - 20
+	rec := newSim(t, simulate.Options{})
+	e := newEnv(t)
+	e.record(t, rec, base, base+6, nil)
+	bad, sound := base+2, base+4
+	vt := e.track(t, simulate.VideoRep)
+	badKey := layout.MediaKey(testChannel, simulate.VideoRep, bad, "m4s")
+	at, err := e.store.Attributes(ctx, badKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	corrupt := bytes.Clone(mustSeg(t, rec, simulate.VideoRep, bad))
+	for i := len(corrupt) - 100; i < len(corrupt); i++ {
+		corrupt[i] ^= 0xff
+	}
+	if err := e.store.Put(ctx, badKey, corrupt, at.Meta); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int64{bad, sound} { // as verify --repair-index leaves them: rows gone
+		if err := e.db.DeleteSegment(ctx, vt.ID, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	url := serveSim(t, newSim(t, simulate.Options{}))
+	f, err := repair.OpenMPD(ctx, repair.NameFor(url), url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := repair.Fill(ctx, e.a, f, repair.Options{Channel: testChannel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := classes(rep)
+	for k, want := range map[int64]string{bad: "replaced a corrupt object", sound: "already stored meanwhile"} {
+		g := got[fmt.Sprintf("%s/%d", simulate.VideoRep, k)]
+		if g.class != "filled" || !strings.Contains(g.reason, want) {
+			t.Errorf("K=%d: %s %q, want filled with %q", k, g.class, g.reason, want)
+		}
+	}
+	if data, err := e.store.Get(ctx, badKey); err != nil || !bytes.Equal(data, mustSeg(t, rec, simulate.VideoRep, bad)) {
+		t.Errorf("%s after repair: %v (the source's bytes: %v)", badKey, err, err == nil && bytes.Equal(data, mustSeg(t, rec, simulate.VideoRep, bad)))
+	}
+	h := sha256.Sum256(corrupt)
+	q := layout.QuarantineKey(testChannel, simulate.VideoRep, bad, hex.EncodeToString(h[:]), "m4s")
+	if data, err := e.store.Get(ctx, q); err != nil || !bytes.Equal(data, corrupt) {
+		t.Errorf("the corrupt bytes are not kept at %s: %v", q, err)
+	}
+	if !rep.Complete() {
+		t.Errorf("repair not complete: %+v", rep)
+	}
+	e.checkConsistent(t)
+}
