@@ -198,8 +198,8 @@ type UndoResult struct {
 	Splice   Splice // as it is now (undone)
 	Restored int    // segment rows restored
 	// Inits are the splice's init segments; RowCreated ones whose row was
-	// deleted are in InitsDeleted, those something else decodes with by
-	// now in InitsKept.
+	// deleted are in InitsDeleted; those it created (row or object) that a
+	// segment row decodes with by now are in InitsKept.
 	Inits        []SpliceInit
 	InitsDeleted []SpliceInit
 	InitsKept    []SpliceInit
@@ -257,7 +257,11 @@ FROM segment_history h WHERE h.splice_id = ? AND segments.track_id = h.track_id 
 			return err
 		}
 		for _, in := range res.Inits {
-			if !in.RowCreated {
+			// An init the splice created (object or row) goes only if no
+			// segment row decodes with it by now: the recorder may have
+			// adopted an object the splice stored (its own create found
+			// it there).
+			if !in.RowCreated && !in.ObjectCreated {
 				continue
 			}
 			var initID int64
@@ -276,6 +280,9 @@ FROM segment_history h WHERE h.splice_id = ? AND segments.track_id = h.track_id 
 			if used {
 				res.InitsKept = append(res.InitsKept, in)
 				continue
+			}
+			if !in.RowCreated {
+				continue // the row was there before the splice
 			}
 			if _, err := tx.ExecContext(ctx, `DELETE FROM inits WHERE id = ?`, initID); err != nil {
 				return fmt.Errorf("index: undo splice %s: init %.12s: %w", id, in.Hash, err)
