@@ -83,7 +83,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Long: `reaparchive records the outputs of redundant MPEG REaP (DASH part 9) encoders,
 keeps exactly one copy of each interchangeable segment (deduplicated by epoch
 index), stores it in a defined layout on disk, S3 or GCS with an SQLite index,
-and publishes static DASH presentations for any time range.
+and publishes static DASH and HLS presentations for any time range.
 
 Store URLs: file:///abs/dir, file://./rel/dir, s3://bucket?endpoint=...&region=...&use_path_style=true,
 gs://bucket, mem://. Environment: REAPARCHIVE_STORE, REAPARCHIVE_INDEX.`,
