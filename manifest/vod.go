@@ -94,9 +94,11 @@ const roleScheme = "urn:mpeg:dash:role:2011"
 //
 // Each track gets a SegmentTemplate with $Number$ = K (startNumber = its
 // first K) and a SegmentTimeline whose S@t/S@d are the archived EPTs and
-// durations (runs collapsed with S@r). A hole leaves a jump in S@t, and the
-// first S after a hole carries S@n = its K, since $Number$ is otherwise
-// positional in a SegmentTimeline. All tracks of a Period share one
+// durations (runs collapsed with S@r). A track with holes (missing K, or
+// Gap entries) gets a SegmentList instead: its SegmentTimeline jumps over
+// each hole with S@t and one SegmentURL per segment names its object, since
+// $Number$ is positional in a SegmentTimeline and players ignore the S@n
+// that would keep it K across a hole. All tracks of a Period share one
 // presentationTimeOffset instant (the Period start, converted into each
 // timescale), so audio and video stay in sync even when audio EPTs sit a
 // few ms off the K*D grid.

@@ -739,7 +739,8 @@ func findSplice(ctx context.Context, db *index.DB, ch index.Channel, o UndoOptio
 		}
 		sp, err := db.SpliceByID(ctx, o.ID)
 		if err != nil {
-			return index.Splice{}, fmt.Errorf("undo: %w: no splice %s in the index", ErrNoSplice, o.ID)
+			return index.Splice{}, fmt.Errorf("undo: %w: no splice %s in the index (if the store has its record %s, an interrupted splice or another index made it: run reaparchive reindex, which records it, then undo)",
+				ErrNoSplice, o.ID, layout.SpliceRecordKey(ch.Name, o.ID))
 		}
 		if sp.ChannelID != ch.ID {
 			return index.Splice{}, fmt.Errorf("undo: %w: splice %s is not of channel %s", ErrNoSplice, o.ID, ch.Name)
