@@ -171,8 +171,8 @@ func TestE2ERecordTwoLivesim2(t *testing.T) {
 	}
 	pkgMPD := filepath.Join(pkg, "manifest.mpd")
 	m2, tracks2 := readExportedMPD(t, pkgMPD)
-	if base := mpdBaseURL(m2); base != "" {
-		t.Errorf("--copy MPD has BaseURL %q, want none", base)
+	if base := mpdBaseURL(m2); base != "./" {
+		t.Errorf("--copy MPD has BaseURL %q, want ./ (the copies are beside it)", base)
 	}
 	for _, tr := range st.Tracks {
 		checkTimeline(t, pkgMPD, m2, tracks2[tr.Rep], tr.stored())
@@ -358,6 +358,9 @@ func TestE2ESourceKilledAndRestarted(t *testing.T) {
 				if !has(o, index.Missing) {
 					t.Errorf("%s: K=%d was due while source b was down, but b's outcome is %v, want missing", tr.Rep, k, o)
 				}
+			case k == tr.Last:
+				// Due as the recording stopped: b's fetch of it may have
+				// been cut off after a stored it.
 			case avail(k).After(restarted.Add(3 * time.Second)):
 				after = append(after, k)
 				if !has(o, index.Stored, index.Duplicate) {
