@@ -131,7 +131,7 @@ func (a *app) setup(cmd *cobra.Command, _ []string) error {
 	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
 		return usagef("--log-level %q: want debug, info, warn or error", a.logLevel)
 	}
-	hopts := &slog.HandlerOptions{Level: level}
+	hopts := &slog.HandlerOptions{Level: level, ReplaceAttr: durationsAsText}
 	format := a.logFormat
 	if format == "" {
 		format = "json"
@@ -205,4 +205,13 @@ func splitNameValue(flag, s string) (string, string, error) {
 		return "", "", usagef("%s %q: want NAME=VALUE", flag, s)
 	}
 	return name, value, nil
+}
+
+// durationsAsText logs a time.Duration as "1m4s", not as nanoseconds (which
+// the JSON handler would write).
+func durationsAsText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
