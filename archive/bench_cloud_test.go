@@ -24,6 +24,7 @@ func BenchmarkExport24h8TracksS3(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
+	bd.storeInits(b, st)
 	a := archive.New(st, bd.db, nil)
 	u, err := url.Parse(storeURL)
 	if err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/layout"
+	"github.com/reaparchive/reaparchive/simulate"
 )
 
 // A day of a REaP channel: 8 tracks of 2 s segments, K counted from the
@@ -104,6 +105,23 @@ func newBenchDay(b *testing.B, dir string) *benchDay {
 }
 
 func (bd *benchDay) close() { bd.db.Close() }
+
+// storeInits writes an init object at every init key of the day (the
+// simulator's video or audio init: an export reads each distinct init once
+// to tell codec configurations apart).
+func (bd *benchDay) storeInits(b *testing.B, st *cloud.Store) {
+	b.Helper()
+	sim := newSim(b, simulate.Options{})
+	for i, in := range bd.inits {
+		rep := simulate.VideoRep
+		if bd.tracks[i].ContentType == "audio" {
+			rep = simulate.AudioRep
+		}
+		if err := st.Create(context.Background(), in.Key, mustInit(b, sim, rep), nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
 
 // benchEPT is the EPT of segment K of a track: K*D*T for video, text and
 // metadata; for 48 kHz AAC (1024-sample frames) the first frame starting at
@@ -315,6 +333,7 @@ func benchFilledDay(b *testing.B) (*benchDay, *archive.Archive, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
+	bd.storeInits(b, st)
 	return bd, archive.New(st, bd.db, nil), storeDir
 }
 
