@@ -181,7 +181,7 @@ func Fill(ctx context.Context, a *archive.Archive, f Filler, o Options) (*Report
 	if len(jobs) == 0 {
 		return rep, nil
 	}
-	r := &run{a: a, f: f, o: o, locks: map[string]*repLock{}, inits: map[string]*parsedInit{}}
+	r := &run{a: a, f: f, o: o, locks: map[string]*repLock{}}
 	if !o.DryRun {
 		if r.ch, err = a.OpenChannel(ctx, o.Channel, 0); err != nil {
 			return nil, err
@@ -298,9 +298,10 @@ type run struct {
 	ch  *archive.Channel
 	src index.Source
 
+	initCache
+
 	mu    sync.Mutex
-	locks map[string]*repLock    // by rep
-	inits map[string]*parsedInit // by init sha256
+	locks map[string]*repLock // by rep
 }
 
 // repLock serialises changes of the repair source's current init for one
@@ -458,17 +459,26 @@ func (r *run) reject(ctx context.Context, it Item, t index.Track, info *cmaf.Seg
 	return result{it, classRejected}, nil
 }
 
-// parseInit parses an init segment once per content.
-func (r *run) parseInit(data []byte) (*cmaf.InitInfo, error) {
+// initCache parses each init segment once per content (repair and splice
+// fetch the same few inits for many segments).
+type initCache struct {
+	mu    sync.Mutex
+	inits map[string]*parsedInit // by sha256
+}
+
+func (c *initCache) parseInit(data []byte) (*cmaf.InitInfo, error) {
 	sum := sha256.Sum256(data)
 	h := hex.EncodeToString(sum[:])
-	r.mu.Lock()
-	p := r.inits[h]
+	c.mu.Lock()
+	if c.inits == nil {
+		c.inits = map[string]*parsedInit{}
+	}
+	p := c.inits[h]
 	if p == nil {
 		p = &parsedInit{}
-		r.inits[h] = p
+		c.inits[h] = p
 	}
-	r.mu.Unlock()
+	c.mu.Unlock()
 	p.once.Do(func() { p.info, p.err = cmaf.ParseInit(data) })
 	return p.info, p.err
 }

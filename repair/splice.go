@@ -131,8 +131,9 @@ type spliceRun struct {
 	tracks []*spliceTrackRun
 
 	failed atomic.Bool
+	initCache
+
 	mu     sync.Mutex
-	inits  map[string]*parsedInit  // parsed, by sha256
 	stored map[initRef]*storedInit // the splice's inits, by track and sha256
 	keys   []string                // segment objects created
 	dirs   map[string]bool         // splice directories written to
@@ -189,7 +190,7 @@ func Splice(ctx context.Context, a *archive.Archive, f Filler, o SpliceOptions) 
 		return nil, fmt.Errorf("channel %q: %w", o.Channel, err)
 	}
 	created := a.Now().UTC()
-	r := &spliceRun{a: a, f: f, o: o, inits: map[string]*parsedInit{}, stored: map[initRef]*storedInit{},
+	r := &spliceRun{a: a, f: f, o: o, stored: map[initRef]*storedInit{},
 		dirs: map[string]bool{}, bad: map[int]Item{}, badCls: map[int]int{}}
 	rep := &SpliceReport{Channel: o.Channel, Source: f.URL(), SourceName: o.SourceName, Created: created,
 		FromK: math.MaxInt64, ToK: math.MinInt64, Tracks: []SpliceTrack{}, InitsCreated: []string{}, Missing: []Item{}, Rejected: []Item{}}
@@ -489,20 +490,6 @@ func (r *spliceRun) checkJoins(jobs []spliceJob, results []spliced) {
 				classRejected, fmt.Sprintf("starts at EPT %d, but the replacement of K %d ends at %d (%+d ticks)", rb.ept, a.orig.K, end, int64(rb.ept)-int64(end)))
 		}
 	}
-}
-
-func (r *spliceRun) parseInit(data []byte) (*cmaf.InitInfo, error) {
-	sum := sha256.Sum256(data)
-	h := hex.EncodeToString(sum[:])
-	r.mu.Lock()
-	p := r.inits[h]
-	if p == nil {
-		p = &parsedInit{}
-		r.inits[h] = p
-	}
-	r.mu.Unlock()
-	p.once.Do(func() { p.info, p.err = cmaf.ParseInit(data) })
-	return p.info, p.err
 }
 
 // storeInit makes sure the init segment in is in the store (create-only,

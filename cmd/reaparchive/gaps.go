@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -104,9 +103,7 @@ the index recorded for those K: missing, rejected, and the latest reason).
 				all = append(all, gaps...)
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(struct {
+				return a.printJSON(struct {
 					Gaps []repair.Gap `json:"gaps"`
 				}{all})
 			}

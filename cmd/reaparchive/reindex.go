@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -53,9 +52,7 @@ exits 1 for them. Progress is shown on a terminal.`,
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				return a.printJSON(res)
 			}
 			if len(res.Channels) == 0 {
 				fmt.Fprintln(a.stdout, "no channels in the store")
