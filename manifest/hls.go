@@ -42,9 +42,9 @@ type HLSPlaylist struct {
 // EXT-X-DISCONTINUITY, an EXT-X-MAP and an EXT-X-PROGRAM-DATE-TIME at the
 // first segment of each Period. The date is that segment's place on the
 // epoch timeline, K*D seconds since 1970 (for every track the same instant,
-// as the Period start is in the MPD: an audio segment's first sample may be
-// up to one frame later, which EXTINF, the exact duration, accounts for
-// within the Period). A segment with Gap set is an EXT-X-GAP segment (its
+// as the Period start is in the MPD). EXTINF is every segment's slot on the
+// grid, D: an audio segment's samples may start and end up to a frame off
+// it, which players take from its tfdt. A segment with Gap set is an EXT-X-GAP segment (its
 // URI is the one the segment would have; players do not load it); gap
 // entries after a track's last segment are left out. Video tracks are
 // variants (EXT-X-STREAM-INF) that refer to every audio track as an AUDIO
@@ -238,7 +238,14 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		dur := float64(e.seg.Duration) / float64(e.tr.Timescale)
+		// EXTINF is the segment's slot on the epoch grid, D, not its exact
+		// duration: audio segments are up to a frame longer or shorter
+		// than D, and exact durations would shift each discontinuity run
+		// of an audio playlist against the video's (the players place a
+		// run by the EXTINF sum before it; Shaka Player then never reaches
+		// the end of a --gaps fill presentation). On the grid every
+		// playlist agrees, and with EXT-X-PROGRAM-DATE-TIME = K*D.
+		dur := float64(e.tr.SegDur) / float64(e.tr.Timescale)
 		ms := &m3u8.MediaSegment{URI: base + uri, Duration: dur, Gap: e.seg.Gap, Discontinuity: e.disc}
 		if e.first {
 			ms.Map = &m3u8.Map{URI: base + e.tr.InitPath}

@@ -168,8 +168,9 @@ func TestBuildHLSStructure(t *testing.T) {
 					if s.URI != c.in.BaseURL+uri || s.Gap != w.Gap {
 						t.Errorf("%s segment %d: %s gap %v; want %s gap %v", p.Name, i, s.URI, s.Gap, c.in.BaseURL+uri, w.Gap)
 					}
-					if d := float64(w.Duration) / float64(tr.Timescale); s.Duration < d-1e-6 || s.Duration > d+1e-6 {
-						t.Errorf("%s segment %d: EXTINF %f, want %f", p.Name, i, s.Duration, d)
+					// EXTINF is the slot on the epoch grid, D (see BuildHLS).
+					if d := float64(tr.SegDur) / float64(tr.Timescale); s.Duration < d-1e-6 || s.Duration > d+1e-6 {
+						t.Errorf("%s segment %d: EXTINF %f, want D = %f", p.Name, i, s.Duration, d)
 					}
 					if s.Duration > float64(pl.TargetDuration)+0.5 {
 						t.Errorf("%s: EXTINF %f rounds above the target duration %d", p.Name, s.Duration, pl.TargetDuration)
