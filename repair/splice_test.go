@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"net/http"
 	"os"
@@ -33,8 +32,7 @@ import (
 // every directory, and the index's segment and init rows and per-track
 // stats of the channel.
 type snapshot struct {
-	files map[string][]byte
-	dirs  []string
+	testenv.Tree
 	rows  map[string][]index.Segment
 	inits map[string][]index.Init
 	stats map[string]index.TrackStats
@@ -47,23 +45,8 @@ func (e *env) snapshot(tb testing.TB) snapshot {
 	if !ok {
 		tb.Fatal("not a file store")
 	}
-	s := snapshot{files: map[string][]byte{}, rows: map[string][]index.Segment{}, inits: map[string][]index.Init{}, stats: map[string]index.TrackStats{}}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if d.IsDir() {
-			s.dirs = append(s.dirs, rel)
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		s.files[rel] = b
-		return err
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	s := snapshot{Tree: testenv.ReadTree(tb, root), rows: map[string][]index.Segment{}, inits: map[string][]index.Init{}, stats: map[string]index.TrackStats{}}
+	var err error
 	for _, rep := range reps {
 		t := e.track(tb, rep)
 		if s.rows[rep], err = e.db.Segments(ctx, t.ID, math.MinInt64, math.MaxInt64); err != nil {
@@ -81,24 +64,7 @@ func (e *env) snapshot(tb testing.TB) snapshot {
 
 // same reports how two snapshots differ ("" if they do not).
 func (s snapshot) diff(o snapshot) string {
-	var d []string
-	for k, b := range s.files {
-		ob, ok := o.files[k]
-		switch {
-		case !ok:
-			d = append(d, "file gone: "+k)
-		case !bytes.Equal(b, ob):
-			d = append(d, "file changed: "+k)
-		}
-	}
-	for k := range o.files {
-		if _, ok := s.files[k]; !ok {
-			d = append(d, "new file: "+k)
-		}
-	}
-	if !slices.Equal(s.dirs, o.dirs) {
-		d = append(d, "directories differ")
-	}
+	d := s.Tree.Diff(o.Tree)
 	if !reflect.DeepEqual(s.rows, o.rows) {
 		d = append(d, "segment rows differ")
 	}
@@ -241,8 +207,8 @@ func TestSpliceAndUndo(t *testing.T) {
 		t.Errorf("gaps after the splice: %+v", gaps)
 	}
 	// Nothing outside the splice's keys was added.
-	for k := range e.snapshot(t).files {
-		if _, ok := before.files[k]; !ok && !strings.Contains(k, "splice-"+rep.ID) {
+	for k := range e.snapshot(t).Files {
+		if _, ok := before.Files[k]; !ok && !strings.Contains(k, "splice-"+rep.ID) {
 			t.Errorf("new file %s is not the splice's", k)
 		}
 	}
@@ -683,16 +649,8 @@ func TestSpliceVerifyReindex(t *testing.T) {
 	if !u.Undone || u.Restored != 6 { // K base+3..base+5 of two tracks
 		t.Errorf("undo from the rebuilt index: %+v", u)
 	}
-	after := e.snapshot(t)
-	for k, body := range before.files {
-		if !bytes.Equal(after.files[k], body) {
-			t.Errorf("after undo from the rebuilt index: %s differs or is gone", k)
-		}
-	}
-	for k := range after.files {
-		if _, ok := before.files[k]; !ok {
-			t.Errorf("after undo from the rebuilt index: %s is new", k)
-		}
+	if d := before.Tree.Diff(e.snapshot(t).Tree); d != nil {
+		t.Errorf("the store after undo from the rebuilt index: %v", d)
 	}
 	verify(fresh, "the rebuilt index after undo")
 }

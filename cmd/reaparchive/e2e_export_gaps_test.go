@@ -8,15 +8,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -27,26 +24,6 @@ const (
 	gxVideoFrames = 50
 	gxAudioFrames = 93.75
 )
-
-// gxSimServer serves the simulated encoder with opts on 127.0.0.1 and
-// returns its I-MPD URL.
-func gxSimServer(t *testing.T, opts simulate.Options) string {
-	t.Helper()
-	var err error
-	if opts.Video, err = fs.ReadFile(reaparchive.Assets, "testdata/video.cmfv"); err != nil {
-		t.Fatal(err)
-	}
-	if opts.Audio, err = fs.ReadFile(reaparchive.Assets, "testdata/audio.cmfa"); err != nil {
-		t.Fatal(err)
-	}
-	sim, err := simulate.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	return srv.URL + "/manifest.mpd"
-}
 
 // gxDecodes decodes a presentation with ffmpeg (silent at -v error) and
 // checks the frame counts of video and audio segments of the simulator.
@@ -75,7 +52,7 @@ func TestE2EExportGaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mpdURL := gxSimServer(t, simulate.Options{Drop: drop})
+	_, mpdURL := newSimServer(t, simulate.Options{Drop: drop})
 	ar := newE2EArchive(t)
 	const ch = "gx"
 	ar.record(t, ctx, ch, 30*time.Second, "enc="+mpdURL)

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -49,8 +48,7 @@ type jsonSplice struct {
 // store (objects and .attrs sidecars) with its bytes, every directory, the
 // index's segment rows, `status --json` and an export of the range.
 type archiveState struct {
-	files  map[string][]byte
-	dirs   []string
+	testenv.Tree
 	rows   map[string][]index.Segment
 	status string
 	mpd    []byte // the export: MPD and HLS playlists
@@ -59,23 +57,7 @@ type archiveState struct {
 func (a *e2eArchive) state(t *testing.T, ch string, exportArgs []string, name string) (archiveState, string) {
 	t.Helper()
 	ctx := t.Context()
-	s := archiveState{files: map[string][]byte{}, rows: map[string][]index.Segment{}}
-	err := filepath.WalkDir(a.store, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(a.store, p)
-		if d.IsDir() {
-			s.dirs = append(s.dirs, rel)
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		s.files[rel] = b
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := archiveState{Tree: testenv.ReadTree(t, a.store), rows: map[string][]index.Segment{}}
 	db, err := index.Open(ctx, a.index)
 	if err != nil {
 		t.Fatal(err)
@@ -109,22 +91,7 @@ func (a *e2eArchive) state(t *testing.T, ch string, exportArgs []string, name st
 }
 
 func (s archiveState) diff(o archiveState) []string {
-	var d []string
-	for k, b := range s.files {
-		if ob, ok := o.files[k]; !ok {
-			d = append(d, "gone: "+k)
-		} else if !bytes.Equal(b, ob) {
-			d = append(d, "changed: "+k)
-		}
-	}
-	for k := range o.files {
-		if _, ok := s.files[k]; !ok {
-			d = append(d, "new: "+k)
-		}
-	}
-	if !slices.Equal(s.dirs, o.dirs) {
-		d = append(d, "directories differ")
-	}
+	d := s.Tree.Diff(o.Tree)
 	if !reflect.DeepEqual(s.rows, o.rows) {
 		d = append(d, "segment rows differ")
 	}
