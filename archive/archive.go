@@ -24,6 +24,9 @@ import (
 // ErrInvalid marks a delivery whose bytes are not a valid segment of the track.
 var ErrInvalid = errors.New("invalid segment")
 
+// DefaultMaxTimeSkew is the default Archive.MaxTimeSkew of a recorder.
+const DefaultMaxTimeSkew = 24 * time.Hour
+
 // ErrInitMismatch marks an init segment whose codec configuration differs from
 // the one the track already has from another source.
 var ErrInitMismatch = errors.New("init segment does not match the track")
@@ -38,6 +41,12 @@ type Archive struct {
 	// Spool, if set, keeps segments the store cannot take (unreachable
 	// after retries) until it is back: see RunSpool.
 	Spool *spool.Spool
+
+	// MaxTimeSkew, if positive, is how far a live delivery's time (its EPT)
+	// may lie from Now; a segment further away is refused before anything
+	// is written. Backfill offers (repair) are checked against the K they
+	// fill instead. 0 turns the check off (record sets DefaultMaxTimeSkew).
+	MaxTimeSkew time.Duration
 
 	locks keyedMutex
 
@@ -428,6 +437,10 @@ type Offer struct {
 	// the number requested), or -1 when unknown (push: identity comes from
 	// the bytes only).
 	ExpectK int64
+	// Backfill marks a delivery that fills K = ExpectK, a K the archive
+	// knows it lacks (repair): its time is checked against that K, not
+	// against the recorder's clock (Archive.MaxTimeSkew).
+	Backfill bool
 }
 
 // Result says what happened to an offered segment.
@@ -477,6 +490,9 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 	if err != nil {
 		return reject(o.ExpectK, "%v", err)
 	}
+	if detail := c.a.checkTime(o, info.EPT, cur.info.Timescale, now); detail != "" {
+		return reject(o.ExpectK, "%s", detail)
+	}
 	if track.SegDur == 0 {
 		// The track's D*T is not set yet: use the channel's D when it is
 		// known (an I-MPD that came after the init), else (push without
@@ -499,6 +515,9 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 		ts.mu.Unlock()
 	}
 	k := EpochIndex(info.EPT, track.SegDur)
+	if k > (math.MaxInt64-int64(track.SegDur))/int64(track.SegDur) {
+		return reject(o.ExpectK, "EPT %d is epoch index %d: its time K×D overflows 64 bits", info.EPT, k)
+	}
 	if off := int64(info.EPT) - k*int64(track.SegDur); off > int64(track.SegDur)/2 || -off > int64(track.SegDur)/2 {
 		return reject(o.ExpectK, "EPT %d is not on the segment grid", info.EPT)
 	}
@@ -679,6 +698,49 @@ func (c *Channel) segmentFromStorage(ctx context.Context, track index.Track, k i
 	}
 	seg.EPT, seg.Duration, seg.SHA256 = info.EPT, info.Duration, info.SHA256
 	return seg, nil
+}
+
+// maxUnixSecond is 9999-12-31T23:59:59Z: later times are not representable
+// (RFC 3339 years have four digits).
+const maxUnixSecond = 253402300799
+
+// EPTTime is the wall-clock time of a presentation time ept in timescale
+// units since the epoch, or an error if it is no representable time: over
+// 2^63-1 (the index stores signed 64-bit integers) or after year 9999.
+func EPTTime(ept uint64, timescale uint32) (time.Time, error) {
+	if timescale == 0 {
+		return time.Time{}, errors.New("timescale 0")
+	}
+	if ept > math.MaxInt64 {
+		return time.Time{}, fmt.Errorf("EPT %d is over 2^63-1: not a representable time", ept)
+	}
+	sec, rem := ept/uint64(timescale), ept%uint64(timescale)
+	if sec > maxUnixSecond {
+		return time.Time{}, fmt.Errorf("EPT %d (timescale %d) is after the year 9999: not a representable time", ept, timescale)
+	}
+	return time.Unix(int64(sec), int64(rem*uint64(time.Second)/uint64(timescale))).UTC(), nil
+}
+
+// checkTime says why a delivery's EPT is not a plausible time, or "": it
+// must be representable and, for a live delivery (not Backfill), lie within
+// MaxTimeSkew of now.
+func (a *Archive) checkTime(o Offer, ept uint64, timescale uint32, now time.Time) string {
+	t, err := EPTTime(ept, timescale)
+	if err != nil {
+		return err.Error()
+	}
+	skew := a.MaxTimeSkew
+	if o.Backfill && o.ExpectK < 0 {
+		return "a backfill delivery must name the K it fills"
+	}
+	if o.Backfill || skew <= 0 {
+		return ""
+	}
+	if d := t.Sub(now); d > skew || -d > skew {
+		return fmt.Sprintf("EPT %d (timescale %d) is %s, more than %v from the recorder's clock (%s)",
+			ept, timescale, t.Format(time.RFC3339), skew, now.UTC().Format(time.RFC3339))
+	}
+	return ""
 }
 
 // EpochIndex is K = round(EPT / segDur), the REaP epoch index of a segment.
