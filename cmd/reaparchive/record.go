@@ -102,6 +102,9 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 				return err
 			}
 			defer closeFn()
+			if err := a.removeTempFiles(ctx, ar.Store, a.recordedChannels(channel, jobs), time.Now()); err != nil {
+				return err
+			}
 			if ar.MaxTimeSkew, err = a.maxTimeSkew(skew, cmd.Flags().Changed("max-time-skew")); err != nil {
 				return err
 			}
