@@ -610,28 +610,29 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 			if err != nil {
 				return Result{}, fmt.Errorf("index %s: %w", key, err)
 			}
-			// The init's first K only ever moves down: one index write per
-			// new minimum, not one per segment.
-			ts.mu.Lock()
-			lower := k < cur.row.FirstK
-			ts.mu.Unlock()
-			if lower {
-				row, err := c.a.DB.AddInit(wctx, index.Init{TrackID: track.ID, Hash: cur.row.Hash, ConfigHash: cur.row.ConfigHash, Key: cur.row.Key, Size: cur.row.Size, FirstK: k})
-				if err != nil {
-					return Result{}, fmt.Errorf("index init first K %s: %w", key, err)
-				}
-				ts.mu.Lock()
-				cur.row.FirstK = min(cur.row.FirstK, row.FirstK)
-				ts.mu.Unlock()
+			if err := c.lowerFirstK(wctx, ts, cur, k); err != nil {
+				return Result{}, fmt.Errorf("index init first K %s: %w", key, err)
 			}
 			res.Outcome = index.Stored
 			return res, nil
 		case errors.Is(err, cloud.ErrExists):
 			// Another recorder (or an earlier run whose index lost it) stored K:
 			// the object in storage is the truth.
-			seg, aerr := c.segmentFromStorage(wctx, track, k, key, cur.row.ID)
+			seg, from, aerr := c.storedObject(wctx, track, k, key, cur.row.ID)
 			if aerr != nil {
 				return Result{}, aerr
+			}
+			if from == o.Source && seg.SHA256 == info.SHA256 {
+				// This source's own earlier attempt, stored but not indexed
+				// (the index write failed, the source got an error and
+				// retried): this delivery completes it.
+				if res, err = c.completeStored(wctx, res, seg, src.ID, del); err != nil {
+					return Result{}, err
+				}
+				if err := c.lowerFirstK(wctx, ts, cur, k); err != nil {
+					return Result{}, fmt.Errorf("index init first K %s: %w", key, err)
+				}
+				return res, nil
 			}
 			if err := c.a.DB.Record(wctx, &seg); err != nil && !errors.Is(err, index.ErrExists) {
 				return Result{}, fmt.Errorf("index %s: %w", key, err)
@@ -673,31 +674,76 @@ func (c *Channel) RecordMissing(ctx context.Context, source, rep string, k int64
 	return c.a.DB.Record(context.WithoutCancel(ctx), nil, index.Delivery{TrackID: id, K: k, SourceID: src.ID, Outcome: index.Missing, ReceivedAt: c.a.Now(), Detail: detail})
 }
 
+// lowerFirstK notes that the init cur decodes K of track ts. The init's
+// first K only ever moves down: one index write per new minimum, not one
+// per segment.
+func (c *Channel) lowerFirstK(ctx context.Context, ts *trackState, cur *initState, k int64) error {
+	ts.mu.Lock()
+	lower := k < cur.row.FirstK
+	row := cur.row
+	ts.mu.Unlock()
+	if !lower {
+		return nil
+	}
+	got, err := c.a.DB.AddInit(ctx, index.Init{TrackID: row.TrackID, Hash: row.Hash, ConfigHash: row.ConfigHash, Key: row.Key, Size: row.Size, FirstK: k})
+	if err != nil {
+		return err
+	}
+	ts.mu.Lock()
+	cur.row.FirstK = min(cur.row.FirstK, got.FirstK)
+	ts.mu.Unlock()
+	return nil
+}
+
+// completeStored indexes seg, the object a source's earlier attempt stored,
+// with del as that source's stored delivery.
+func (c *Channel) completeStored(ctx context.Context, res Result, seg index.Segment, sourceID int64, del index.Delivery) (Result, error) {
+	seg.SourceID = sourceID
+	del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true
+	err := c.a.DB.Record(ctx, &seg, del)
+	if errors.Is(err, index.ErrExists) {
+		err = c.a.DB.Record(ctx, nil, del) // another recorder indexed it meanwhile
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("index %s: %w", seg.Key, err)
+	}
+	res.Outcome, res.Detail = index.Stored, "stored by an earlier attempt of this source"
+	return res, nil
+}
+
 // segmentFromStorage builds the index row of an object that exists in
 // storage, from its metadata (or, lacking it, from its bytes).
 func (c *Channel) segmentFromStorage(ctx context.Context, track index.Track, k int64, key string, initID int64) (index.Segment, error) {
+	seg, _, err := c.storedObject(ctx, track, k, key, initID)
+	return seg, err
+}
+
+// storedObject is segmentFromStorage, and the source the object's
+// attributes name ("" if none).
+func (c *Channel) storedObject(ctx context.Context, track index.Track, k int64, key string, initID int64) (index.Segment, string, error) {
 	at, err := c.a.Store.Attributes(ctx, key)
 	if err != nil {
-		return index.Segment{}, fmt.Errorf("read existing %s: %w", key, err)
+		return index.Segment{}, "", fmt.Errorf("read existing %s: %w", key, err)
 	}
+	from := at.Meta[layout.MetaSource]
 	seg := index.Segment{TrackID: track.ID, K: k, Size: at.Size, Key: key, InitID: initID, ReceivedAt: at.ModTime}
 	ept, e1 := strconv.ParseUint(at.Meta[layout.MetaEPT], 10, 64)
 	dur, e2 := strconv.ParseUint(at.Meta[layout.MetaDuration], 10, 64)
 	sha := at.Meta[layout.MetaSHA256]
 	if e1 == nil && e2 == nil && sha != "" {
 		seg.EPT, seg.Duration, seg.SHA256 = ept, dur, sha
-		return seg, nil
+		return seg, from, nil
 	}
 	data, err := c.a.Store.Get(ctx, key)
 	if err != nil {
-		return index.Segment{}, fmt.Errorf("read existing %s: %w", key, err)
+		return index.Segment{}, "", fmt.Errorf("read existing %s: %w", key, err)
 	}
 	info, err := cmaf.ParseSegment(data, nil)
 	if err != nil {
-		return index.Segment{}, fmt.Errorf("existing object %s is not a valid segment: %w", key, err)
+		return index.Segment{}, "", fmt.Errorf("existing object %s is not a valid segment: %w", key, err)
 	}
 	seg.EPT, seg.Duration, seg.SHA256 = info.EPT, info.Duration, info.SHA256
-	return seg, nil
+	return seg, from, nil
 }
 
 // maxUnixSecond is 9999-12-31T23:59:59Z: later times are not representable
