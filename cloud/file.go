@@ -385,3 +385,15 @@ func (s *Store) RemoveTempFiles(ctx context.Context, prefix string, before time.
 	}
 	return n, size, nil
 }
+
+// IsNoSpace reports whether err means the store's disk or quota is full
+// (ENOSPC, EDQUOT): the write may succeed once space is freed.
+func IsNoSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// InjectFaults makes f run before every attempt of an operation ("create",
+// "put", "get", …); an error it returns stands for the attempt's. It is for
+// tests of code above the store (a full disk, an outage): call it before
+// the store is used.
+func (s *Store) InjectFaults(f func(op string) error) { s.testFault = f }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/ingest"
+	"github.com/reaparchive/reaparchive/index"
 )
 
 // ingestFlags are the push-ingest flags of record.
@@ -117,6 +118,7 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 			}
 			defer stopSpool()
 			g, gctx := errgroup.WithContext(ctx)
+			pctx := a.watchIndex(gctx, ar, len(jobs) > 0)
 			if ln != nil {
 				iopts.Log = a.log
 				srv, err := ingest.New(ar, iopts)
@@ -150,12 +152,15 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 				j.Stats = stats
 				g.Go(func() error {
 					start := time.Now()
-					err := ar.RecordPull(gctx, j)
+					err := ar.RecordPull(pctx, j)
 					a.log.Info("recording ended", "channel", j.Channel, "elapsed", time.Since(start).Round(time.Second),
 						"stored", stats.Stored.Load(), "duplicates", stats.Duplicates.Load(), "conflicts", stats.Conflicts.Load(),
 						"rejected", stats.Rejected.Load(), "missing_deliveries", stats.Missing.Load())
 					if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 						return nil // stopped by a signal: a clean stop
+					}
+					if cause := context.Cause(pctx); errors.Is(cause, index.ErrLost) {
+						return cause
 					}
 					return err
 				})

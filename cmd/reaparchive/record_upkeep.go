@@ -47,3 +47,21 @@ func (a *app) recordedChannels(channel string, jobs []archive.PullOptions) []str
 	}
 	return out
 }
+
+// watchIndex returns the context of the pull recorders: with pull set, it
+// is cancelled (cause index.ErrLost, logged) within a second of the index
+// file being deleted or replaced, so that they stop instead of recording
+// into a file no one will open again. Pushes get 503 from then on.
+func (a *app) watchIndex(ctx context.Context, ar *archive.Archive, pull bool) context.Context {
+	if !pull {
+		return ctx
+	}
+	pctx, stop := context.WithCancelCause(ctx)
+	go func() {
+		if err := ar.DB.Watch(pctx, time.Second); err != nil {
+			a.log.Error("index lost: stopping the pull recorders", "err", err)
+			stop(err)
+		}
+	}()
+	return pctx
+}
