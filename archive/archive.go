@@ -24,6 +24,9 @@ import (
 // ErrInvalid marks a delivery whose bytes are not a valid segment of the track.
 var ErrInvalid = errors.New("invalid segment")
 
+// DefaultMaxTimeSkew is the default Archive.MaxTimeSkew of a recorder.
+const DefaultMaxTimeSkew = 24 * time.Hour
+
 // ErrInitMismatch marks an init segment whose codec configuration differs from
 // the one the track already has from another source.
 var ErrInitMismatch = errors.New("init segment does not match the track")
@@ -38,6 +41,12 @@ type Archive struct {
 	// Spool, if set, keeps segments the store cannot take (unreachable
 	// after retries) until it is back: see RunSpool.
 	Spool *spool.Spool
+
+	// MaxTimeSkew, if positive, is how far a live delivery's time (its EPT)
+	// may lie from Now; a segment further away is refused before anything
+	// is written. Backfill offers (repair) are checked against the K they
+	// fill instead. 0 turns the check off (record sets DefaultMaxTimeSkew).
+	MaxTimeSkew time.Duration
 
 	locks keyedMutex
 
@@ -428,6 +437,10 @@ type Offer struct {
 	// the number requested), or -1 when unknown (push: identity comes from
 	// the bytes only).
 	ExpectK int64
+	// Backfill marks a delivery that fills K = ExpectK, a K the archive
+	// knows it lacks (repair): its time is checked against that K, not
+	// against the recorder's clock (Archive.MaxTimeSkew).
+	Backfill bool
 }
 
 // Result says what happened to an offered segment.
@@ -477,6 +490,9 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 	if err != nil {
 		return reject(o.ExpectK, "%v", err)
 	}
+	if detail := c.a.checkTime(o, info.EPT, cur.info.Timescale, now); detail != "" {
+		return reject(o.ExpectK, "%s", detail)
+	}
 	if track.SegDur == 0 {
 		// The track's D*T is not set yet: use the channel's D when it is
 		// known (an I-MPD that came after the init), else (push without
@@ -499,6 +515,9 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 		ts.mu.Unlock()
 	}
 	k := EpochIndex(info.EPT, track.SegDur)
+	if k > (math.MaxInt64-int64(track.SegDur))/int64(track.SegDur) {
+		return reject(o.ExpectK, "EPT %d is epoch index %d: its time K×D overflows 64 bits", info.EPT, k)
+	}
 	if off := int64(info.EPT) - k*int64(track.SegDur); off > int64(track.SegDur)/2 || -off > int64(track.SegDur)/2 {
 		return reject(o.ExpectK, "EPT %d is not on the segment grid", info.EPT)
 	}
@@ -591,28 +610,29 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 			if err != nil {
 				return Result{}, fmt.Errorf("index %s: %w", key, err)
 			}
-			// The init's first K only ever moves down: one index write per
-			// new minimum, not one per segment.
-			ts.mu.Lock()
-			lower := k < cur.row.FirstK
-			ts.mu.Unlock()
-			if lower {
-				row, err := c.a.DB.AddInit(wctx, index.Init{TrackID: track.ID, Hash: cur.row.Hash, ConfigHash: cur.row.ConfigHash, Key: cur.row.Key, Size: cur.row.Size, FirstK: k})
-				if err != nil {
-					return Result{}, fmt.Errorf("index init first K %s: %w", key, err)
-				}
-				ts.mu.Lock()
-				cur.row.FirstK = min(cur.row.FirstK, row.FirstK)
-				ts.mu.Unlock()
+			if err := c.lowerFirstK(wctx, ts, cur, k); err != nil {
+				return Result{}, fmt.Errorf("index init first K %s: %w", key, err)
 			}
 			res.Outcome = index.Stored
 			return res, nil
 		case errors.Is(err, cloud.ErrExists):
 			// Another recorder (or an earlier run whose index lost it) stored K:
 			// the object in storage is the truth.
-			seg, aerr := c.segmentFromStorage(wctx, track, k, key, cur.row.ID)
+			seg, from, aerr := c.storedObject(wctx, track, k, key, cur.row.ID)
 			if aerr != nil {
 				return Result{}, aerr
+			}
+			if from == o.Source && seg.SHA256 == info.SHA256 {
+				// This source's own earlier attempt, stored but not indexed
+				// (the index write failed, the source got an error and
+				// retried): this delivery completes it.
+				if res, err = c.completeStored(wctx, res, seg, src.ID, del); err != nil {
+					return Result{}, err
+				}
+				if err := c.lowerFirstK(wctx, ts, cur, k); err != nil {
+					return Result{}, fmt.Errorf("index init first K %s: %w", key, err)
+				}
+				return res, nil
 			}
 			if err := c.a.DB.Record(wctx, &seg); err != nil && !errors.Is(err, index.ErrExists) {
 				return Result{}, fmt.Errorf("index %s: %w", key, err)
@@ -654,31 +674,119 @@ func (c *Channel) RecordMissing(ctx context.Context, source, rep string, k int64
 	return c.a.DB.Record(context.WithoutCancel(ctx), nil, index.Delivery{TrackID: id, K: k, SourceID: src.ID, Outcome: index.Missing, ReceivedAt: c.a.Now(), Detail: detail})
 }
 
+// lowerFirstK notes that the init cur decodes K of track ts. The init's
+// first K only ever moves down: one index write per new minimum, not one
+// per segment.
+func (c *Channel) lowerFirstK(ctx context.Context, ts *trackState, cur *initState, k int64) error {
+	ts.mu.Lock()
+	lower := k < cur.row.FirstK
+	row := cur.row
+	ts.mu.Unlock()
+	if !lower {
+		return nil
+	}
+	got, err := c.a.DB.AddInit(ctx, index.Init{TrackID: row.TrackID, Hash: row.Hash, ConfigHash: row.ConfigHash, Key: row.Key, Size: row.Size, FirstK: k})
+	if err != nil {
+		return err
+	}
+	ts.mu.Lock()
+	cur.row.FirstK = min(cur.row.FirstK, got.FirstK)
+	ts.mu.Unlock()
+	return nil
+}
+
+// completeStored indexes seg, the object a source's earlier attempt stored,
+// with del as that source's stored delivery.
+func (c *Channel) completeStored(ctx context.Context, res Result, seg index.Segment, sourceID int64, del index.Delivery) (Result, error) {
+	seg.SourceID = sourceID
+	del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true
+	err := c.a.DB.Record(ctx, &seg, del)
+	if errors.Is(err, index.ErrExists) {
+		err = c.a.DB.Record(ctx, nil, del) // another recorder indexed it meanwhile
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("index %s: %w", seg.Key, err)
+	}
+	res.Outcome, res.Detail = index.Stored, "stored by an earlier attempt of this source"
+	return res, nil
+}
+
 // segmentFromStorage builds the index row of an object that exists in
 // storage, from its metadata (or, lacking it, from its bytes).
 func (c *Channel) segmentFromStorage(ctx context.Context, track index.Track, k int64, key string, initID int64) (index.Segment, error) {
+	seg, _, err := c.storedObject(ctx, track, k, key, initID)
+	return seg, err
+}
+
+// storedObject is segmentFromStorage, and the source the object's
+// attributes name ("" if none).
+func (c *Channel) storedObject(ctx context.Context, track index.Track, k int64, key string, initID int64) (index.Segment, string, error) {
 	at, err := c.a.Store.Attributes(ctx, key)
 	if err != nil {
-		return index.Segment{}, fmt.Errorf("read existing %s: %w", key, err)
+		return index.Segment{}, "", fmt.Errorf("read existing %s: %w", key, err)
 	}
+	from := at.Meta[layout.MetaSource]
 	seg := index.Segment{TrackID: track.ID, K: k, Size: at.Size, Key: key, InitID: initID, ReceivedAt: at.ModTime}
 	ept, e1 := strconv.ParseUint(at.Meta[layout.MetaEPT], 10, 64)
 	dur, e2 := strconv.ParseUint(at.Meta[layout.MetaDuration], 10, 64)
 	sha := at.Meta[layout.MetaSHA256]
 	if e1 == nil && e2 == nil && sha != "" {
 		seg.EPT, seg.Duration, seg.SHA256 = ept, dur, sha
-		return seg, nil
+		return seg, from, nil
 	}
 	data, err := c.a.Store.Get(ctx, key)
 	if err != nil {
-		return index.Segment{}, fmt.Errorf("read existing %s: %w", key, err)
+		return index.Segment{}, "", fmt.Errorf("read existing %s: %w", key, err)
 	}
 	info, err := cmaf.ParseSegment(data, nil)
 	if err != nil {
-		return index.Segment{}, fmt.Errorf("existing object %s is not a valid segment: %w", key, err)
+		return index.Segment{}, "", fmt.Errorf("existing object %s is not a valid segment: %w", key, err)
 	}
 	seg.EPT, seg.Duration, seg.SHA256 = info.EPT, info.Duration, info.SHA256
-	return seg, nil
+	return seg, from, nil
+}
+
+// maxUnixSecond is 9999-12-31T23:59:59Z: later times are not representable
+// (RFC 3339 years have four digits).
+const maxUnixSecond = 253402300799
+
+// EPTTime is the wall-clock time of a presentation time ept in timescale
+// units since the epoch, or an error if it is no representable time: over
+// 2^63-1 (the index stores signed 64-bit integers) or after year 9999.
+func EPTTime(ept uint64, timescale uint32) (time.Time, error) {
+	if timescale == 0 {
+		return time.Time{}, errors.New("timescale 0")
+	}
+	if ept > math.MaxInt64 {
+		return time.Time{}, fmt.Errorf("EPT %d is over 2^63-1: not a representable time", ept)
+	}
+	sec, rem := ept/uint64(timescale), ept%uint64(timescale)
+	if sec > maxUnixSecond {
+		return time.Time{}, fmt.Errorf("EPT %d (timescale %d) is after the year 9999: not a representable time", ept, timescale)
+	}
+	return time.Unix(int64(sec), int64(rem*uint64(time.Second)/uint64(timescale))).UTC(), nil
+}
+
+// checkTime says why a delivery's EPT is not a plausible time, or "": it
+// must be representable and, for a live delivery (not Backfill), lie within
+// MaxTimeSkew of now.
+func (a *Archive) checkTime(o Offer, ept uint64, timescale uint32, now time.Time) string {
+	t, err := EPTTime(ept, timescale)
+	if err != nil {
+		return err.Error()
+	}
+	skew := a.MaxTimeSkew
+	if o.Backfill && o.ExpectK < 0 {
+		return "a backfill delivery must name the K it fills"
+	}
+	if o.Backfill || skew <= 0 {
+		return ""
+	}
+	if d := t.Sub(now); d > skew || -d > skew {
+		return fmt.Sprintf("EPT %d (timescale %d) is %s, more than %v from the recorder's clock (%s)",
+			ept, timescale, t.Format(time.RFC3339), skew, now.UTC().Format(time.RFC3339))
+	}
+	return ""
 }
 
 // EpochIndex is K = round(EPT / segDur), the REaP epoch index of a segment.

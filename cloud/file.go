@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"gocloud.dev/blob/fileblob"
 )
@@ -305,3 +306,94 @@ func (s *Store) walk(ctx context.Context, dir, dirKey, prefix string, fn func(At
 	}
 	return nil
 }
+
+// TempFile is a temporary file that a write interrupted by a crash (kill -9,
+// power loss) left in a file store: fileblob's <key>.<hex>.tmp, never
+// renamed into place. Key is its path below the store root, with "/".
+type TempFile struct {
+	Key     string
+	Size    int64
+	ModTime time.Time
+}
+
+// TempFiles lists the temporary files of a file store under prefix (a
+// channel's "news/", or "" for all), in key order. Other stores write
+// objects atomically and have none.
+func (s *Store) TempFiles(ctx context.Context, prefix string) ([]TempFile, error) {
+	if s.dir == "" {
+		return nil, nil
+	}
+	if err := checkPrefix(prefix); err != nil {
+		return nil, fmt.Errorf("cloud: temporary files of %s under %q: %w", s.url, prefix, err)
+	}
+	start := prefix[:strings.LastIndex(prefix, "/")+1]
+	var out []TempFile
+	err := filepath.WalkDir(s.path(start), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // deleted meanwhile, or nothing under prefix
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || !tempNameRE.MatchString(d.Name()) {
+			return nil
+		}
+		rel, err := filepath.Rel(s.dir, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !strings.HasPrefix(key, prefix) {
+			return nil
+		}
+		fi, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // renamed into place meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		out = append(out, TempFile{Key: key, Size: fi.Size(), ModTime: fi.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cloud: temporary files of %s: %w", s.url, err)
+	}
+	return out, nil
+}
+
+// RemoveTempFiles removes the temporary files under prefix that were last
+// written before before, and returns how many and their bytes. A recorder
+// calls it at start, with its start time, before it writes: a file older
+// than that belongs to a write that can no longer finish.
+func (s *Store) RemoveTempFiles(ctx context.Context, prefix string, before time.Time) (n int, size int64, err error) {
+	tmps, err := s.TempFiles(ctx, prefix)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, t := range tmps {
+		if !t.ModTime.Before(before) {
+			continue
+		}
+		if err := os.Remove(s.path(t.Key)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return n, size, fmt.Errorf("cloud: remove temporary file %s: %w", t.Key, err)
+		}
+		n, size = n+1, size+t.Size
+	}
+	return n, size, nil
+}
+
+// IsNoSpace reports whether err means the store's disk or quota is full
+// (ENOSPC, EDQUOT): the write may succeed once space is freed.
+func IsNoSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// InjectFaults makes f run before every attempt of an operation ("create",
+// "put", "get", …); an error it returns stands for the attempt's. It is for
+// tests of code above the store (a full disk, an outage): call it before
+// the store is used.
+func (s *Store) InjectFaults(f func(op string) error) { s.testFault = f }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -33,8 +34,9 @@ const busyTimeout = 10 * time.Second
 // and see the last committed state.
 type DB struct {
 	path   string
-	writer *sql.DB // exactly one connection, BEGIN IMMEDIATE
-	reader *sql.DB // pool of query_only connections
+	file   os.FileInfo // the file opened at path: see checkFile
+	writer *sql.DB     // exactly one connection, BEGIN IMMEDIATE
+	reader *sql.DB     // pool of query_only connections
 
 	// Prepared on the writer connection; used inside transactions via tx.Stmt.
 	insSegment  *sql.Stmt
@@ -74,6 +76,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		writer.Close()
 		return nil, err
+	}
+	if db.file, err = os.Stat(path); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
 
 	rq := url.Values{}
@@ -129,8 +135,13 @@ func (db *DB) Close() error {
 func (db *DB) Path() string { return db.path }
 
 // write runs fn in one write transaction (BEGIN IMMEDIATE on the single
-// writer connection), committing if fn returns nil.
+// writer connection), committing if fn returns nil. It fails with ErrLost
+// once the index file was deleted or replaced: nothing is acknowledged
+// into a file no one will open again.
 func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := db.checkFile(); err != nil {
+		return err
+	}
 	tx, err := db.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("index: begin: %w", err)

@@ -25,19 +25,28 @@ func (db *DB) Gaps(ctx context.Context, trackID, fromK, toK int64) ([]Range, err
 // overhead low for a clean day and the windowed rows few for a holey one.
 const gapBucket = 32
 
-// gapsSQL finds the holes of track ?1 in [?2, ?3] (?4 = gapBucket):
-//   - b: bucket starts lo = ?2, ?2+?4, … ≤ ?3;
-//   - dirty: the buckets [lo, hi] whose count(*) (an index-only range count on
-//     the primary key) is below their width;
+// gapsSQL finds the holes of track ?1 in [?2, ?3] (?4 = gapBucket). Its
+// cost follows the segments and the holes, never the span of K:
+//   - b: buckets [lo, lo+?4-1]; the first starts at ?2, each next one at the
+//     first stored K after the end of the one before (nx, one index seek),
+//     so every bucket but the first starts at a stored K and the K between
+//     a bucket's end and the next bucket are one hole, never visited;
+//   - dirty: the buckets [lo, hi] whose count(*) (an index-only range count
+//     on the primary key) is below their width;
 //   - within each dirty bucket, LAG(k) (default lo-1) finds the holes before
 //     each present K, and max(k) < hi the hole at the bucket's end (the whole
-//     bucket if it is empty).
+//     bucket if it is empty);
+//   - between buckets, [lo+?4, nx-1] (or up to ?3 after the last) is a hole.
 //
 // A hole crossing bucket boundaries comes out in pieces, in K order; gaps
 // merges adjacent pieces.
 const gapsSQL = `
 WITH RECURSIVE
-b(lo) AS (SELECT ?2 UNION ALL SELECT lo + ?4 FROM b WHERE lo <= ?3 - ?4),
+b(lo, nx) AS (
+	SELECT ?2, (SELECT min(k) FROM segments WHERE track_id = ?1 AND k >= ?2 + ?4)
+	UNION ALL
+	SELECT nx, (SELECT min(k) FROM segments WHERE track_id = ?1 AND k >= b.nx + ?4) FROM b WHERE nx <= ?3
+),
 dirty(lo, hi) AS MATERIALIZED (
 	SELECT lo, min(lo + ?4 - 1, ?3) FROM b
 	WHERE (SELECT count(*) FROM segments WHERE track_id = ?1 AND k BETWEEN b.lo AND min(b.lo + ?4 - 1, ?3))
@@ -51,6 +60,9 @@ UNION ALL
 SELECT coalesce(max(s.k), d.lo - 1) + 1, d.hi
 FROM dirty d LEFT JOIN segments s ON s.track_id = ?1 AND s.k BETWEEN d.lo AND d.hi
 GROUP BY d.lo HAVING coalesce(max(s.k), d.lo - 1) < d.hi
+UNION ALL
+SELECT lo + ?4, min(coalesce(nx, ?3 + 1), ?3 + 1) - 1 FROM b
+WHERE lo + ?4 <= min(coalesce(nx, ?3 + 1), ?3 + 1) - 1
 ORDER BY 1`
 
 func gaps(ctx context.Context, q querier, trackID, fromK, toK int64) ([]Range, error) {

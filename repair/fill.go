@@ -496,7 +496,7 @@ func (r *run) offer(ctx context.Context, rep string, k int64, in *cmaf.InitInfo,
 	for {
 		l.RLock()
 		if l.cur == in.SHA256 {
-			res, err := r.ch.OfferSegment(ctx, archive.Offer{Source: r.f.Name(), Rep: rep, Data: got.Data, ExpectK: k})
+			res, err := r.ch.OfferSegment(ctx, archive.Offer{Source: r.f.Name(), Rep: rep, Data: got.Data, ExpectK: k, Backfill: true})
 			l.RUnlock()
 			return res, err
 		}

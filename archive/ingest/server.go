@@ -477,19 +477,29 @@ func readErrorStatus(err error, limit int64) (int, string) {
 // offerStatus maps an archive error to a status: 409 for an init that does
 // not match the track, 400 for invalid bytes, 500 for store/index failures
 // (so that encoders retry), 503 when the store is unreachable and the
-// spool full.
+// spool full, the store's or the index's disk is full, or the index file
+// was deleted (503s carry Retry-After: see retryLater).
 func offerStatus(err error) int {
 	switch {
 	case errors.Is(err, archive.ErrInitMismatch):
 		return http.StatusConflict
 	case errors.Is(err, errDurationPending), errors.Is(err, spool.ErrFull):
 		return http.StatusServiceUnavailable // the encoder retries later
+	case cloud.IsNoSpace(err), index.IsFull(err), errors.Is(err, index.ErrLost):
+		return http.StatusServiceUnavailable // nothing acknowledged until an operator acts
 	case errors.Is(err, archive.ErrInvalid), errors.Is(err, layout.ErrBadName), errors.Is(err, errNotCMAF), errors.Is(err, errDurationUnknown):
 		return http.StatusBadRequest
 	case isTooLarge(err):
 		return http.StatusRequestEntityTooLarge
 	default:
 		return http.StatusInternalServerError
+	}
+}
+
+// retryLater sets Retry-After on a 503 answer.
+func retryLater(w http.ResponseWriter, code int) {
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "2")
 	}
 }
 
@@ -541,6 +551,7 @@ func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request, t target,
 		if err != nil {
 			code := offerStatus(err)
 			log.Warn("ingest: init refused", "status", code, "err", err)
+			retryLater(w, code)
 			respond(w, code, false, "%v", err)
 			return
 		}
@@ -565,9 +576,7 @@ func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request, t target,
 	res, err := s.offerSegment(ctx, ch, t, data, contentType, log)
 	if err != nil {
 		code := offerStatus(err)
-		if code == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", "2")
-		}
+		retryLater(w, code)
 		respond(w, code, false, "%v", err)
 		return
 	}
@@ -734,7 +743,7 @@ func (s *Server) offerSegment(ctx context.Context, ch *archive.Channel, t target
 			s.m.rejected.WithLabelValues(t.channel, t.source, t.rep).Inc()
 			log.Warn("ingest: segment rejected", "err", err)
 		} else {
-			log.Error("ingest: segment not recorded", "err", err)
+			log.Error("ingest: segment not recorded", "status", offerStatus(err), "err", err)
 		}
 		return res, err
 	}
@@ -821,8 +830,10 @@ func (s *Server) handleMPD(w http.ResponseWriter, r *http.Request, t target, ch 
 	if err := s.ar.Store.Create(ctx, key, data, map[string]string{layout.MetaSource: t.source}); errors.Is(err, cloud.ErrExists) {
 		code = http.StatusOK
 	} else if err != nil {
-		log.Error("ingest: store I-MPD", "key", key, "err", err)
-		respond(w, http.StatusInternalServerError, false, "store I-MPD: %v", err)
+		code := offerStatus(err)
+		log.Error("ingest: store I-MPD", "key", key, "status", code, "err", err)
+		retryLater(w, code)
+		respond(w, code, false, "store I-MPD: %v", err)
 		return
 	}
 	if live.SegDurSeconds > 0 {

@@ -65,6 +65,9 @@ const (
 	// that looks like an archive key but is malformed, an I-MPD that does
 	// not parse).
 	Unreadable = "unreadable"
+	// TempFile: a temporary file a write interrupted by a crash left in a
+	// file store (<key>.<hex>.tmp); record removes these when it starts.
+	TempFile = "temp_file"
 )
 
 // Problem is one disagreement between the store and the index, or one

@@ -611,6 +611,9 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	if segDur == 0 {
 		return bad("no segment duration: no reap-segdur attribute, no I-MPD and no init segment say it")
 	}
+	if reason := unrepresentable(ept, dur, segDur, o.k); reason != "" {
+		return bad("%s", reason)
+	}
 	if k := epochIndex(ept, segDur); k != o.k {
 		return bad("EPT %d is epoch index %d (D*T %d), not the K of its key", ept, k, segDur)
 	}
@@ -625,6 +628,22 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	ri.mu.Unlock()
 	return &index.Segment{TrackID: ri.track.ID, K: o.k, EPT: ept, Duration: dur, Size: size, SHA256: sum,
 		Key: o.key, InitID: initID, ReceivedAt: at.ModTime}, nil
+}
+
+// unrepresentable says why a segment's times cannot be indexed (the index
+// holds signed 64-bit integers), or "": an EPT or duration over 2^63-1 (an
+// object a recorder before the time checks stored), or a K whose start K*D
+// overflows.
+func unrepresentable(ept, dur, segDur uint64, k int64) string {
+	switch {
+	case ept > math.MaxInt64:
+		return fmt.Sprintf("EPT %d is over 2^63-1: not a representable time", ept)
+	case dur > math.MaxInt64:
+		return fmt.Sprintf("duration %d is over 2^63-1", dur)
+	case segDur > math.MaxInt64 || k < 0 || k > (math.MaxInt64-int64(segDur))/int64(segDur):
+		return fmt.Sprintf("epoch index %d at D*T %d is not a representable time", k, segDur)
+	}
+	return ""
 }
 
 // epochIndex is archive.EpochIndex (not imported: archive is the

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -52,6 +53,7 @@ type ChannelReport struct {
 	Objects   int64     `json:"objects"`    // media objects in the store
 	Inits     int       `json:"inits"`      // init objects in the store
 	BytesRead int64     `json:"bytes_read"` // with ReadData
+	TempFiles int       `json:"temp_files"` // left by interrupted writes (file stores)
 	Problems  []Problem `json:"problems"`
 }
 
@@ -173,6 +175,15 @@ func (v *verifier) channel(ctx context.Context, name string, named bool) (Channe
 	}
 	for _, p := range scan.problems {
 		v.add(p, nil)
+	}
+	tmps, err := v.st.TempFiles(ctx, name+"/")
+	if err != nil {
+		return v.res, false, err
+	}
+	for _, t := range tmps {
+		v.res.TempFiles++
+		v.add(Problem{Kind: TempFile, Key: t.Key, Detail: fmt.Sprintf("temporary file (%d bytes) of a write interrupted at %s; record removes it when it starts",
+			t.Size, t.ModTime.UTC().Format(time.RFC3339))}, nil)
 	}
 	tracks := map[string]index.Track{}
 	if inIndex {

@@ -33,6 +33,9 @@ type Config struct {
 	// channel record --listen receives ("TOKEN": bearer, "user:password":
 	// basic), like --ingest-auth SOURCE=VALUE.
 	IngestAuth map[string]string `yaml:"ingest_auth"`
+	// MaxTimeSkew is record's --max-time-skew: how far from the recorder's
+	// clock a live segment's time may be (e.g. 24h; 0 turns the check off).
+	MaxTimeSkew *time.Duration `yaml:"max_time_skew"`
 }
 
 // ChannelConfig configures one channel.
@@ -69,6 +72,9 @@ func LoadConfig(path string) (*Config, error) {
 	var c Config
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if c.MaxTimeSkew != nil && *c.MaxTimeSkew < 0 {
+		return nil, fmt.Errorf("config %s: max_time_skew %v is negative", path, *c.MaxTimeSkew)
 	}
 	seen := map[string]bool{}
 	for i, ch := range c.Channels {

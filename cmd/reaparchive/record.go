@@ -16,6 +16,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/ingest"
+	"github.com/reaparchive/reaparchive/index"
 )
 
 // ingestFlags are the push-ingest flags of record.
@@ -41,6 +42,7 @@ func (a *app) recordCmd() *cobra.Command {
 		prefer  string
 		grace   time.Duration
 		spoolF  spoolFlags
+		skew    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "record --store URL --index PATH --channel NAME [--source NAME=MPD_URL ...] [--listen ADDR [--ingest-auth SOURCE=TOKEN ...]] [--for DURATION] [--spool DIR] [--spool-max SIZE]",
@@ -101,6 +103,12 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 				return err
 			}
 			defer closeFn()
+			if err := a.removeTempFiles(ctx, ar.Store, a.recordedChannels(channel, jobs), time.Now()); err != nil {
+				return err
+			}
+			if ar.MaxTimeSkew, err = a.maxTimeSkew(skew, cmd.Flags().Changed("max-time-skew")); err != nil {
+				return err
+			}
 			if err := a.applyPreferences(ctx, ar, channel, jobs, prefer, grace, cmd.Flags().Changed("grace")); err != nil {
 				return err
 			}
@@ -110,6 +118,7 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 			}
 			defer stopSpool()
 			g, gctx := errgroup.WithContext(ctx)
+			pctx := a.watchIndex(gctx, ar, len(jobs) > 0)
 			if ln != nil {
 				iopts.Log = a.log
 				srv, err := ingest.New(ar, iopts)
@@ -143,12 +152,15 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 				j.Stats = stats
 				g.Go(func() error {
 					start := time.Now()
-					err := ar.RecordPull(gctx, j)
+					err := ar.RecordPull(pctx, j)
 					a.log.Info("recording ended", "channel", j.Channel, "elapsed", time.Since(start).Round(time.Second),
 						"stored", stats.Stored.Load(), "duplicates", stats.Duplicates.Load(), "conflicts", stats.Conflicts.Load(),
 						"rejected", stats.Rejected.Load(), "missing_deliveries", stats.Missing.Load())
 					if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 						return nil // stopped by a signal: a clean stop
+					}
+					if cause := context.Cause(pctx); errors.Is(cause, index.ErrLost) {
+						return cause
 					}
 					return err
 				})
@@ -174,7 +186,20 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 	f.StringVar(&spoolF.dir, "spool", "", "when the store is unreachable (after retries), keep segments in this local directory and upload them, in order, when it is back (default: no spool; deliveries then fail)")
 	f.StringVar(&spoolF.max, "spool-max", "10GiB", "largest size of --spool; once full, segments are refused (pushes get 503) until the store is back")
 	f.DurationVar(&inf.segDur, "ingest-segment-duration", 0, "segment duration D of pushed channels that send no I-MPD (default: from the I-MPD, a pull source, the index or the first video segment)")
+	f.DurationVar(&skew, "max-time-skew", archive.DefaultMaxTimeSkew, "refuse a pushed or pulled segment whose time (EPT) is further than this from the recorder's clock; 0 turns the check off (config: max_time_skew)")
 	return cmd
+}
+
+// maxTimeSkew is --max-time-skew, or the config's max_time_skew when the
+// flag is not given.
+func (a *app) maxTimeSkew(flag time.Duration, set bool) (time.Duration, error) {
+	if !set && a.cfg.MaxTimeSkew != nil {
+		return *a.cfg.MaxTimeSkew, nil
+	}
+	if flag < 0 {
+		return 0, usagef("--max-time-skew %v: must not be negative", flag)
+	}
+	return flag, nil
 }
 
 // ingestOptions builds the receiver's channels, sources and credentials from
