@@ -35,12 +35,12 @@ const relativeStandIn = "http://relative.invalid/"
 // $Number$ segments on the media timeline, not on the MPD timeline.
 // K = round(start / SegDur).
 func ParseLive(data []byte, mpdURL string) (*Live, error) {
-	m, err := mpd.MPDFromBytes(data)
+	m, err := decodeMPD(data)
 	if err != nil {
 		if mpdURL != "" {
-			return nil, fmt.Errorf("manifest: malformed MPD XML from %s: %w", mpdURL, err)
+			return nil, fmt.Errorf("manifest: MPD from %s: %w", mpdURL, err)
 		}
-		return nil, fmt.Errorf("manifest: malformed MPD XML: %w", err)
+		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	var base *url.URL
 	if mpdURL != "" {
