@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -33,14 +34,14 @@ var ErrMPDParseTimeout = errors.New("MPD parser did not finish in time")
 // standard library's encoding/xml (token count, nesting depth, and the
 // character data dash-mpd v0.16.0 loops on forever), and bounds the
 // unmarshal's run time.
-func decodeMPD(data []byte) (*mpd.MPD, error) {
+func decodeMPD(ctx context.Context, data []byte) (*mpd.MPD, error) {
 	if len(data) > MaxMPDSize {
 		return nil, fmt.Errorf("MPD of %d bytes is over the %d byte limit", len(data), MaxMPDSize)
 	}
 	if err := precheckXML(data); err != nil {
 		return nil, err
 	}
-	return unmarshalBounded(data, mpdParseTimeout)
+	return unmarshalBounded(ctx, data, mpdParseTimeout)
 }
 
 // precheckXML reads data as XML with encoding/xml and refuses what is not
@@ -93,10 +94,11 @@ func precheckXML(data []byte) error {
 	return nil
 }
 
-// unmarshalBounded runs dash-mpd's unmarshal with a deadline. On timeout
-// the parsing goroutine cannot be stopped and is left to finish; the
-// pre-check exists so that this does not happen for any known input.
-func unmarshalBounded(data []byte, limit time.Duration) (*mpd.MPD, error) {
+// unmarshalBounded runs dash-mpd's unmarshal with a deadline (and stops
+// waiting when ctx is done). On timeout the parsing goroutine cannot be
+// stopped and is left to finish; the pre-check exists so that this does not
+// happen for any known input.
+func unmarshalBounded(ctx context.Context, data []byte, limit time.Duration) (*mpd.MPD, error) {
 	type result struct {
 		m   *mpd.MPD
 		err error
@@ -116,5 +118,7 @@ func unmarshalBounded(data []byte, limit time.Duration) (*mpd.MPD, error) {
 		return r.m, nil
 	case <-timer.C:
 		return nil, fmt.Errorf("%w (%v)", ErrMPDParseTimeout, limit)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("parsing MPD: %w", ctx.Err())
 	}
 }
