@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/manifest"
+	"golang.org/x/sync/errgroup"
 )
 
 // PullSource is a source the recorder pulls from: an encoder's or origin's
@@ -45,7 +47,25 @@ type PullOptions struct {
 	Client *http.Client
 	// Stats, if set, is updated as segments arrive.
 	Stats *PullStats
+	// MaxTracks bounds the Representations one source's MPD may declare
+	// (default 256); an MPD with more is refused, naming the count.
+	MaxTracks int
 }
+
+// Bounds of the pull recorder's concurrent work per source.
+const (
+	defaultMaxTracks = 256
+	// initConcurrency is how many init segments are fetched at once.
+	initConcurrency = 8
+	// catchUpConcurrency is how many lacking segments are fetched at once
+	// after a start or a rejoin.
+	catchUpConcurrency = 4
+	// maxCatchUp bounds, per track, how many K before the live edge a
+	// catch-up looks at (also bounded by the source's time-shift window).
+	maxCatchUp = 1800
+	// catchUpRetry is how long a catch-up fetch of a past segment is retried.
+	catchUpRetry = 2 * time.Second
+)
 
 // PullStats are counters of a recording, safe to read concurrently.
 type PullStats struct {
@@ -72,6 +92,9 @@ func (a *Archive) RecordPull(ctx context.Context, opts PullOptions) error {
 	}
 	if opts.Stats == nil {
 		opts.Stats = &PullStats{}
+	}
+	if opts.MaxTracks <= 0 {
+		opts.MaxTracks = defaultMaxTracks
 	}
 	ch, err := a.OpenChannel(ctx, opts.Channel, 0)
 	if err != nil {
@@ -121,30 +144,31 @@ type puller struct {
 	impdSeen map[string]bool
 	down     bool
 	inits    map[string]string // rep -> init URL fetched
+	pending  map[segRef]bool   // segments being fetched (live or catch-up)
+	// rejoined is signalled when the source comes back after being down.
+	rejoined chan struct{}
 }
 
-// run follows one source: it gets its MPD and inits, then schedules every
-// new segment of every Representation.
+// segRef names segment K of a Representation.
+type segRef struct {
+	rep string
+	k   int64
+}
+
+// run follows one source: it gets its MPD and inits, fetches what the
+// archive lacks within the source's time-shift window, then schedules every
+// new segment of every Representation; after an outage it catches up again.
 func (p *puller) run(ctx, sched context.Context) {
 	p.impdSeen = map[string]bool{}
 	p.inits = map[string]string{}
+	p.pending = map[segRef]bool{}
+	p.rejoined = make(chan struct{}, 1)
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
 
-	// Wait for a first MPD (the source may be down when we start).
-	var live *manifest.Live
-	for live == nil {
-		l, err := p.loadMPD(ctx)
-		if err == nil {
-			live = l
-			break
-		}
-		p.setDown(err)
-		select {
-		case <-sched.Done():
-			return
-		case <-time.After(time.Second):
-		}
+	live, ok := p.awaitFirstMPD(sched)
+	if !ok {
+		return
 	}
 	d := time.Duration(live.SegDurSeconds * float64(time.Second))
 	if d <= 0 {
@@ -156,33 +180,169 @@ func (p *puller) run(ctx, sched context.Context) {
 	if timeout == 0 {
 		timeout = max(3*d, 6*time.Second)
 	}
-	// The first segment recorded is the newest one available at the start.
-	now := p.a.Now()
-	next := int64(math.Floor(float64(now.UnixNano())/float64(d))) - 1
+	// The first segment followed live is the newest one available at the start.
+	next := int64(math.Floor(float64(p.a.Now().UnixNano())/float64(d))) - 1
 	p.log.Info("following source", "mpd", p.src.MPDURL, "tracks", len(live.Tracks), "segment_duration", d, "first_k", next)
+	select {
+	case <-p.rejoined: // the first MPD after a failed attempt is not a rejoin
+	default:
+	}
+	p.catchUp(ctx, sched, &inflight, next-1, d)
+	p.follow(ctx, sched, &inflight, next, d, timeout)
+}
+
+// awaitFirstMPD loads the MPD until it succeeds (the source may be down
+// when we start) or sched is done.
+func (p *puller) awaitFirstMPD(sched context.Context) (*manifest.Live, bool) {
 	for {
-		avail := time.Unix(0, (next+1)*int64(d))
-		if wait := time.Until(avail); wait > 0 {
-			select {
-			case <-sched.Done():
-				return
-			case <-time.After(wait):
-			}
-		} else if sched.Err() != nil {
+		live, err := p.loadMPD(sched)
+		if err == nil {
+			return live, true
+		}
+		if sched.Err() != nil {
+			return nil, false
+		}
+		p.setDown(err)
+		select {
+		case <-sched.Done():
+			return nil, false
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// follow schedules segment next, next+1, … of every track as each becomes
+// available, until sched is done; a rejoin starts a catch-up.
+func (p *puller) follow(ctx, sched context.Context, inflight *sync.WaitGroup, next int64, d, timeout time.Duration) {
+	for {
+		if sched.Err() != nil {
 			return
 		}
-		k := next
+		avail := time.Unix(0, (next+1)*int64(d))
+		wait := time.NewTimer(time.Until(avail))
+		select {
+		case <-sched.Done():
+			wait.Stop()
+			return
+		case <-p.rejoined:
+			wait.Stop()
+			p.catchUp(ctx, sched, inflight, next-1, d)
+			continue
+		case <-wait.C:
+		}
 		live := p.current()
 		for i := range live.Tracks {
-			rep := live.Tracks[i].Rep
+			ref := segRef{live.Tracks[i].Rep, next}
+			if !p.claim(ref) {
+				continue
+			}
 			inflight.Add(1)
 			go func() {
 				defer inflight.Done()
-				p.fetchSegment(ctx, rep, k, avail.Add(timeout))
+				defer p.release(ref)
+				p.fetchSegment(ctx, ref.rep, ref.k, avail.Add(timeout))
 			}()
 		}
 		next++
 	}
+}
+
+// catchUp fetches, with bounded concurrency, the segments up to K hi that
+// the archive lacks and the source should still have: within its
+// time-shift window (timeShiftBufferDepth) and at most maxCatchUp per
+// track. Segments already being fetched are skipped. New fetches stop
+// when sched is done.
+func (p *puller) catchUp(ctx, sched context.Context, inflight *sync.WaitGroup, hi int64, d time.Duration) {
+	refs, lo, err := p.lacking(sched, hi, d)
+	if err != nil {
+		if sched.Err() == nil {
+			p.log.Error("catch-up: reading the index", "err", err)
+		}
+		return
+	}
+	if len(refs) == 0 {
+		return
+	}
+	p.log.Info("catching up with segments the archive lacks", "segments", len(refs), "from_k", lo, "to_k", hi)
+	inflight.Add(1)
+	go func() {
+		defer inflight.Done()
+		sem := make(chan struct{}, catchUpConcurrency)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		for _, ref := range refs {
+			select {
+			case <-sched.Done():
+				return
+			case sem <- struct{}{}:
+			}
+			if !p.claim(ref) {
+				<-sem
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				defer p.release(ref)
+				p.fetchSegment(ctx, ref.rep, ref.k, time.Now().Add(catchUpRetry))
+			}()
+		}
+	}()
+}
+
+// lacking lists, oldest first, the segments of the source's tracks with
+// K in [lo, hi] that the index has no row for; lo is the oldest K inside
+// the source's time-shift window (one segment of margin) and at most
+// maxCatchUp before hi. A source whose MPD has no timeShiftBufferDepth
+// offers nothing to catch up.
+func (p *puller) lacking(ctx context.Context, hi int64, d time.Duration) ([]segRef, int64, error) {
+	live := p.current()
+	if live == nil || live.TimeShiftBufferDepth <= 0 {
+		return nil, 0, nil
+	}
+	window := time.Duration(live.TimeShiftBufferDepth * float64(time.Second))
+	oldest := int64(math.Ceil(float64(p.a.Now().Add(-window).UnixNano())/float64(d))) + 1
+	lo := max(oldest, hi-maxCatchUp+1)
+	var refs []segRef
+	for i := range live.Tracks {
+		rep := live.Tracks[i].Rep
+		ts, err := p.ch.trackState(ctx, rep)
+		if err != nil {
+			return nil, lo, err
+		}
+		ts.mu.Lock()
+		id := ts.track.ID
+		ts.mu.Unlock()
+		ranges, err := p.a.DB.Lacking(ctx, id, lo, hi)
+		if err != nil {
+			return nil, lo, fmt.Errorf("track %s: %w", rep, err)
+		}
+		for _, r := range ranges {
+			for k := r.From; k <= r.To; k++ {
+				refs = append(refs, segRef{rep, k})
+			}
+		}
+	}
+	sort.Slice(refs, func(i, j int) bool { return refs[i].k < refs[j].k })
+	return refs, lo, nil
+}
+
+// claim marks a segment as being fetched; false if it already is.
+func (p *puller) claim(ref segRef) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending[ref] {
+		return false
+	}
+	p.pending[ref] = true
+	return true
+}
+
+func (p *puller) release(ref segRef) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.pending, ref)
 }
 
 func (p *puller) current() *manifest.Live {
@@ -207,56 +367,95 @@ func (p *puller) setUp() {
 	if p.down {
 		p.log.Info("source rejoined")
 		p.down = false
+		select {
+		case p.rejoined <- struct{}{}:
+		default:
+		}
 	}
 }
 
 // loadMPD fetches and parses the source's MPD, stores it as the channel's
 // I-MPD when its description changed, and refreshes the inits.
 func (p *puller) loadMPD(ctx context.Context) (*manifest.Live, error) {
-	body, err := p.get(ctx, p.src.MPDURL, 16<<20)
+	body, err := p.get(ctx, p.src.MPDURL, manifest.MaxMPDSize)
 	if err != nil {
 		return nil, err
 	}
-	live, err := manifest.ParseLive(body, p.src.MPDURL)
+	live, err := manifest.ParseLiveContext(ctx, body, p.src.MPDURL)
 	if err != nil {
 		return nil, fmt.Errorf("MPD %s: %w", p.src.MPDURL, err)
 	}
 	if live.SegDurSeconds <= 0 {
 		return nil, fmt.Errorf("MPD %s: no segment duration", p.src.MPDURL)
 	}
+	if n := len(live.Tracks); n > p.opts.MaxTracks {
+		return nil, fmt.Errorf("MPD %s declares %d Representations; at most %d are recorded from one source", p.src.MPDURL, n, p.opts.MaxTracks)
+	}
 	p.ch.SetSegmentDuration(time.Duration(live.SegDurSeconds * float64(time.Second)))
 	if err := p.storeIMPD(ctx, body, live); err != nil {
 		p.log.Warn("could not store I-MPD", "err", err)
 	}
-	for i := range live.Tracks {
-		t := &live.Tracks[i]
-		if err := p.ch.DescribeTrack(ctx, TrackMeta{Rep: t.Rep, ContentType: t.ContentType, MimeType: t.MimeType, Codecs: t.Codecs,
-			Lang: t.Lang, Roles: strings.Join(t.Roles, ","), Width: t.Width, Height: t.Height, FrameRate: t.FrameRate,
-			SampleRate: t.SampleRate, Channels: t.Channels, Bandwidth: t.Bandwidth}); err != nil {
-			return nil, err
-		}
-		p.mu.Lock()
-		have := p.inits[t.Rep] == t.InitURL
-		p.mu.Unlock()
-		if have {
-			continue
-		}
-		data, err := p.get(ctx, t.InitURL, p.opts.MaxSegmentSize)
-		if err != nil {
-			return nil, fmt.Errorf("init %s: %w", t.InitURL, err)
-		}
-		if _, err := p.ch.OfferInit(ctx, p.src.Name, t.Rep, data, false); err != nil {
-			return nil, err
-		}
-		p.mu.Lock()
-		p.inits[t.Rep] = t.InitURL
-		p.mu.Unlock()
+	if err := p.describeTracks(ctx, live); err != nil {
+		return nil, err
+	}
+	if err := p.fetchInits(ctx, live); err != nil {
+		return nil, err
 	}
 	p.mu.Lock()
 	p.live, p.fetched = live, time.Now()
 	p.mu.Unlock()
 	p.setUp()
 	return live, nil
+}
+
+// describeTracks records the metadata of every track of the MPD.
+func (p *puller) describeTracks(ctx context.Context, live *manifest.Live) error {
+	for i := range live.Tracks {
+		t := &live.Tracks[i]
+		if err := p.ch.DescribeTrack(ctx, TrackMeta{Rep: t.Rep, ContentType: t.ContentType, MimeType: t.MimeType, Codecs: t.Codecs,
+			Lang: t.Lang, Roles: strings.Join(t.Roles, ","), Width: t.Width, Height: t.Height, FrameRate: t.FrameRate,
+			SampleRate: t.SampleRate, Channels: t.Channels, Bandwidth: t.Bandwidth}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetchInits fetches, initConcurrency at a time, the init segment of every
+// track whose init URL was not fetched yet, and offers each to the archive.
+// The first failure (or ctx) stops the rest.
+func (p *puller) fetchInits(ctx context.Context, live *manifest.Live) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(initConcurrency)
+	for i := range live.Tracks {
+		t := &live.Tracks[i]
+		p.mu.Lock()
+		have := p.inits[t.Rep] == t.InitURL
+		p.mu.Unlock()
+		if have {
+			continue
+		}
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			data, err := p.get(gctx, t.InitURL, p.opts.MaxSegmentSize)
+			if err != nil {
+				return fmt.Errorf("init %s: %w", t.InitURL, err)
+			}
+			if _, err := p.ch.OfferInit(gctx, p.src.Name, t.Rep, data, false); err != nil {
+				return err
+			}
+			p.mu.Lock()
+			p.inits[t.Rep] = t.InitURL
+			p.mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 // storeIMPD keeps the source's MPD as received whenever what it describes
@@ -284,8 +483,9 @@ func (p *puller) storeIMPD(ctx context.Context, body []byte, live *manifest.Live
 }
 
 // refreshMPD reloads the MPD at most once per half segment duration; used
-// when a $Time$ source's timeline does not list K yet.
-func (p *puller) refreshMPD(ctx context.Context) *manifest.Live {
+// when a $Time$ source's timeline does not list K yet. The reload gives up
+// at deadline (the calling fetch's retry window).
+func (p *puller) refreshMPD(ctx context.Context, deadline time.Time) *manifest.Live {
 	p.mu.Lock()
 	fresh := time.Since(p.fetched) < time.Duration(p.live.SegDurSeconds*float64(time.Second)/2)
 	live := p.live
@@ -296,9 +496,13 @@ func (p *puller) refreshMPD(ctx context.Context) *manifest.Live {
 	p.mu.Lock()
 	p.fetched = time.Now() // also while the source is down: one reload per half segment, not one per waiting segment
 	p.mu.Unlock()
-	l, err := p.loadMPD(ctx)
+	lctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	l, err := p.loadMPD(lctx)
 	if err != nil {
-		p.setDown(err)
+		if lctx.Err() == nil { // not a source failure when our own deadline or ctx cut it short
+			p.setDown(err)
+		}
 		return live
 	}
 	return l
@@ -319,7 +523,7 @@ func (p *puller) fetchSegment(ctx context.Context, rep string, k int64, deadline
 		p.mu.Unlock()
 		if down || attempt > 0 {
 			// After a failure, a fresh MPD may list K (timelines) or the source may be back.
-			live = p.refreshMPD(ctx)
+			live = p.refreshMPD(ctx, deadline)
 		}
 		t, ok := live.Track(rep)
 		if !ok {

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -35,12 +36,18 @@ const relativeStandIn = "http://relative.invalid/"
 // $Number$ segments on the media timeline, not on the MPD timeline.
 // K = round(start / SegDur).
 func ParseLive(data []byte, mpdURL string) (*Live, error) {
-	m, err := mpd.MPDFromBytes(data)
+	return ParseLiveContext(context.Background(), data, mpdURL)
+}
+
+// ParseLiveContext is ParseLive that also stops waiting for the XML parser
+// when ctx is done.
+func ParseLiveContext(ctx context.Context, data []byte, mpdURL string) (*Live, error) {
+	m, err := decodeMPD(ctx, data)
 	if err != nil {
 		if mpdURL != "" {
-			return nil, fmt.Errorf("manifest: malformed MPD XML from %s: %w", mpdURL, err)
+			return nil, fmt.Errorf("manifest: MPD from %s: %w", mpdURL, err)
 		}
-		return nil, fmt.Errorf("manifest: malformed MPD XML: %w", err)
+		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	var base *url.URL
 	if mpdURL != "" {

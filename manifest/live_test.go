@@ -400,6 +400,13 @@ func TestParseLiveErrors(t *testing.T) {
 		{"malformed XML", string(readTestdata(t, "malformed.mpd")), []string{"malformed MPD XML"}},
 		{"not XML at all", "this is not an MPD", []string{"malformed MPD XML"}},
 		{"wrong root element", `<?xml version="1.0"?><Playlist/>`, []string{"malformed MPD XML"}},
+		// dash-mpd v0.16.0 loops forever on a raw '>' in character data (issue 10 item 3).
+		{"raw > in character data (6-byte hang)", ">\n    ", []string{"malformed MPD XML", "unescaped '>' in character data at byte 0"}},
+		{"raw > in element text", `<MPD type="static">a>b</MPD>`, []string{"unescaped '>' in character data at byte 20"}},
+		{"raw > after the root", videoMPD(tmpl, "") + "\n>", []string{"unescaped '>' in character data"}},
+		{"no root element", "<!-- nothing -->", []string{"no root element"}},
+		{"too deep", strings.Repeat("<a>", maxMPDDepth+1) + strings.Repeat("</a>", maxMPDDepth+1), []string{"nests deeper than 64 levels"}},
+		{"too large", "<MPD>" + strings.Repeat(" ", MaxMPDSize) + "</MPD>", []string{"over the 16777216 byte limit"}},
 		{"multiple Periods", strings.Replace(videoMPD(tmpl, ""), "</Period>", `</Period><Period id="q" start="PT100S"/>`, 1),
 			[]string{"multiple Periods are not supported in a live source"}},
 		{"no Period", `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="dynamic" availabilityStartTime="1970-01-01T00:00:00Z"/>`, []string{"no Period"}},

@@ -53,11 +53,11 @@ func OpenMPD(ctx context.Context, name, mpdURL string, client *http.Client) (*MP
 		client = &http.Client{Timeout: 30 * time.Second, Transport: tr}
 	}
 	m := &MPD{name: name, url: mpdURL, client: client, now: time.Now, inits: map[string]*fetchedInit{}}
-	body, err := get(ctx, client, mpdURL, 16<<20)
+	body, err := get(ctx, client, mpdURL, manifest.MaxMPDSize)
 	if err != nil {
 		return nil, fmt.Errorf("MPD: %w", err)
 	}
-	if m.live, err = manifest.ParseLive(body, mpdURL); err != nil {
+	if m.live, err = manifest.ParseLiveContext(ctx, body, mpdURL); err != nil {
 		return nil, fmt.Errorf("MPD %s: %w", mpdURL, err)
 	}
 	return m, nil
