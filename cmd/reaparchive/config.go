@@ -40,8 +40,9 @@ type ChannelConfig struct {
 	Name            string `yaml:"name"`
 	PreferredSource string `yaml:"preferred_source"`
 	// Grace is how long after the first delivery of a segment the
-	// preferred source's copy is waited for (default 2s).
-	Grace   time.Duration  `yaml:"grace"`
+	// preferred source's copy is waited for (default 2s; parsed like the
+	// duration flags: 2s, 500ms).
+	Grace   configDuration `yaml:"grace"`
 	Sources []SourceConfig `yaml:"sources"`
 }
 
@@ -79,6 +80,9 @@ func LoadConfig(path string) (*Config, error) {
 			return nil, fmt.Errorf("config %s: channel %q listed twice", path, ch.Name)
 		}
 		seen[ch.Name] = true
+		if ch.Grace < 0 {
+			return nil, fmt.Errorf("config %s: channel %q grace %s: must not be negative", path, ch.Name, time.Duration(ch.Grace))
+		}
 		for j, s := range ch.Sources {
 			if s.Name == "" {
 				return nil, fmt.Errorf("config %s: channel %q sources[%d] has no name", path, ch.Name, j)

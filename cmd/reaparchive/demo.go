@@ -97,6 +97,6 @@ command to check it.`,
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "./reaparchive-demo", "directory for the demo archive, index and export")
-	cmd.Flags().DurationVar(&dur, "for", time.Minute, "how long to record")
+	durationFlag(cmd.Flags(), &dur, "for", time.Minute, positive, "how long to record")
 	return cmd
 }

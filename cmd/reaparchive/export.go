@@ -149,7 +149,7 @@ the range always starts a new Period (an HLS discontinuity).`,
 	f.StringVar(&o.Channel, "channel", "", "channel name")
 	f.StringVar(&from, "from", "", "range start, RFC 3339")
 	f.StringVar(&to, "to", "", "range end, RFC 3339")
-	f.DurationVar(&last, "last", 0, "range: the last DURATION up to now")
+	durationFlag(f, &last, "last", 0, positive, "range: the last DURATION up to now")
 	f.StringVar(&o.Out, "out", "", "where to write: a store URL (…/name.mpd, …/name.m3u8, or a directory)")
 	f.BoolVar(&o.Copy, "copy", false, "copy the referenced objects beside the MPD (self-contained package)")
 	f.StringVar(&o.BaseURL, "base-url", "", "URL the archive's objects are served from (zero-copy export outside the archive's store)")

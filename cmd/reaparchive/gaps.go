@@ -22,15 +22,13 @@ func (r *rangeFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&r.from, "from", "", "range start, RFC 3339 (with --to)")
 	f.StringVar(&r.to, "to", "", "range end, RFC 3339 (with --from)")
-	f.DurationVar(&r.last, "last", 0, "range: the last DURATION up to now")
+	durationFlag(f, &r.last, "last", 0, positive, "range: the last DURATION up to now")
 }
 
 // times returns the range [from, to); both zero when no range is given
 // (the whole archive).
 func (r *rangeFlags) times() (from, to time.Time, err error) {
 	switch {
-	case r.last < 0:
-		return from, to, usagef("--last %s: want a positive duration", r.last)
 	case r.last > 0 && (r.from != "" || r.to != ""):
 		return from, to, usagef("give either --from/--to or --last, not both")
 	case r.last > 0:

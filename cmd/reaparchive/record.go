@@ -159,21 +159,21 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 	f := cmd.Flags()
 	f.StringVar(&channel, "channel", "", "channel name (all channels of --config when omitted)")
 	f.StringArrayVar(&sources, "source", nil, "pull source NAME=MPD_URL (repeatable)")
-	f.DurationVar(&dur, "for", 0, "record for this long, then stop (default: until SIGINT/SIGTERM)")
-	f.DurationVar(&timeout, "segment-timeout", 0, "how long to retry a segment after it is due before recording it missing from a source (default 3×D, at least 6s)")
+	durationFlag(f, &dur, "for", 0, positive, "record for this long, then stop (default: until SIGINT/SIGTERM)")
+	durationFlag(f, &timeout, "segment-timeout", 0, positive, "how long to retry a segment after it is due before recording it missing from a source (default 3×D, at least 6s)")
 	f.StringVar(&prefer, "prefer", "", "preferred source of --channel: its copy of a segment is kept when it arrives within --grace of the first delivery (config: preferred_source)")
-	f.DurationVar(&grace, "grace", defaultGrace, "how long after the first delivery of a segment to wait for the preferred source's copy (config: grace)")
+	durationFlag(f, &grace, "grace", defaultGrace, nonNegative, "how long after the first delivery of a segment to wait for the preferred source's copy (config: grace)")
 	f.StringVar(&inf.listen, "listen", "", "receive pushed CMAF ingest (DASH-IF Live Media Ingest Interface 1) on this address, e.g. 127.0.0.1:8080")
 	f.StringArrayVar(&inf.auth, "ingest-auth", nil, "push source credential SOURCE=TOKEN (Bearer) or SOURCE=user:password (basic auth) (repeatable); listed sources are the only ones that may push")
 	f.BoolVar(&inf.insecure, "insecure-ingest", false, "allow unauthenticated pushes on a non-loopback --listen address")
 	f.StringVar(&inf.maxSegSize, "max-segment-size", "64MiB", "largest init or media segment accepted (pushed or pulled), e.g. 64MiB, 1GB, 1048576")
 	f.IntVar(&inf.maxRequests, "max-ingest-requests", ingest.DefaultMaxRequests, "most concurrent ingest requests; more get 503 with Retry-After")
-	f.DurationVar(&inf.idleTimeout, "ingest-idle-timeout", ingest.DefaultIdleTimeout, "close an ingest connection whose headers take longer, or whose body brings less than --ingest-min-rate over such a window")
+	durationFlag(f, &inf.idleTimeout, "ingest-idle-timeout", ingest.DefaultIdleTimeout, positive, "close an ingest connection whose headers take longer, or whose body brings less than --ingest-min-rate over such a window")
 	f.Int64Var(&inf.minRate, "ingest-min-rate", ingest.DefaultMinDataRate, "minimum ingest body data rate in bytes/s, averaged over --ingest-idle-timeout")
-	f.DurationVar(&inf.drainTimeout, "ingest-drain-timeout", ingest.DefaultDrainTimeout, "on stop, how long in-flight ingest requests may take to finish")
+	durationFlag(f, &inf.drainTimeout, "ingest-drain-timeout", ingest.DefaultDrainTimeout, positive, "on stop, how long in-flight ingest requests may take to finish")
 	f.StringVar(&spoolF.dir, "spool", "", "when the store is unreachable (after retries), keep segments in this local directory and upload them, in order, when it is back (default: no spool; deliveries then fail)")
 	f.StringVar(&spoolF.max, "spool-max", "10GiB", "largest size of --spool; once full, segments are refused (pushes get 503) until the store is back")
-	f.DurationVar(&inf.segDur, "ingest-segment-duration", 0, "segment duration D of pushed channels that send no I-MPD (default: from the I-MPD, a pull source, the index or the first video segment)")
+	durationFlag(f, &inf.segDur, "ingest-segment-duration", 0, positive, "segment duration D of pushed channels that send no I-MPD (default: from the I-MPD, a pull source, the index or the first video segment)")
 	return cmd
 }
 
@@ -351,7 +351,7 @@ func (a *app) applyPreferences(ctx context.Context, ar *archive.Archive, channel
 				src = cc.PreferredSource
 			}
 			if !graceSet && cc.Grace > 0 {
-				g = cc.Grace
+				g = time.Duration(cc.Grace)
 			}
 		}
 		ch, err := ar.OpenChannel(ctx, name, 0)
