@@ -82,6 +82,9 @@ the index recorded for those K: missing, rejected, and the latest reason).
 			defer closeFn()
 			var names []string
 			if channel != "" {
+				if err := checkChannel(ctx, ar.DB, channel); err != nil {
+					return err
+				}
 				names = []string{channel}
 			} else {
 				chans, err := ar.DB.Channels(ctx)
@@ -93,7 +96,13 @@ the index recorded for those K: missing, rejected, and the latest reason).
 				}
 			}
 			all := []repair.Gap{}
+			empty := map[string]bool{}
 			for _, name := range names {
+				has, err := hasSegments(ctx, ar.DB, name)
+				if err != nil {
+					return err
+				}
+				empty[name] = !has
 				gaps, err := repair.Find(ctx, ar.DB, name, from, to)
 				if err != nil {
 					return err
@@ -105,7 +114,7 @@ the index recorded for those K: missing, rejected, and the latest reason).
 					Gaps []repair.Gap `json:"gaps"`
 				}{all})
 			}
-			printGaps(a, names, all)
+			printGaps(a, names, empty, all)
 			return nil
 		},
 	}
@@ -115,12 +124,16 @@ the index recorded for those K: missing, rejected, and the latest reason).
 	return cmd
 }
 
-func printGaps(a *app, channels []string, gaps []repair.Gap) {
+func printGaps(a *app, channels []string, empty map[string]bool, gaps []repair.Gap) {
 	if len(channels) == 0 {
 		fmt.Fprintln(a.stdout, "no channels recorded")
 		return
 	}
 	for _, ch := range channels {
+		if empty[ch] {
+			fmt.Fprintf(a.stdout, "channel %s: no segments recorded\n", ch)
+			continue
+		}
 		var n, segs int64
 		var dur time.Duration
 		tracks := map[string]bool{}

@@ -110,9 +110,10 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 			}
 			defer stopSpool()
 			g, gctx := errgroup.WithContext(ctx)
+			var srv *ingest.Server
 			if ln != nil {
 				iopts.Log = a.log
-				srv, err := ingest.New(ar, iopts)
+				srv, err = ingest.New(ar, iopts)
 				if err != nil {
 					return usageError{err}
 				}
@@ -134,6 +135,7 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 					return srv.Serve(ictx, ln)
 				})
 			}
+			pulled := map[string]*archive.PullStats{}
 			for _, j := range jobs {
 				j.For, j.SegmentTimeout = dur, timeout
 				if maxSeg > 0 {
@@ -141,6 +143,7 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 				}
 				stats := &archive.PullStats{}
 				j.Stats = stats
+				pulled[j.Channel] = stats
 				g.Go(func() error {
 					start := time.Now()
 					err := ar.RecordPull(gctx, j)
@@ -153,7 +156,10 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 					return err
 				})
 			}
-			return g.Wait()
+			if err := g.Wait(); err != nil {
+				return err
+			}
+			return nothingRecorded(recordedChannels(jobs, pulled, iopts, srv))
 		},
 	}
 	f := cmd.Flags()

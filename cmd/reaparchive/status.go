@@ -25,6 +25,11 @@ func (a *app) statusCmd() *cobra.Command {
 				return err
 			}
 			defer closeFn()
+			if channel != "" {
+				if err := checkChannel(ctx, ar.DB, channel); err != nil {
+					return err
+				}
+			}
 			rep, err := ar.Status(ctx, channel)
 			if err != nil {
 				return err
@@ -47,6 +52,10 @@ func printStatus(a *app, rep archive.StatusReport) {
 		return
 	}
 	for _, ch := range rep.Channels {
+		if !recorded(ch) {
+			fmt.Fprintf(a.stdout, "channel %s: no segments recorded\n", ch.Name)
+			continue
+		}
 		fmt.Fprintf(a.stdout, "channel %s\n", ch.Name)
 		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  REP\tTYPE\tFIRST\tLAST\tFROM\tTO\tSEGMENTS\tGAPS\tDUPLICATES\tCONFLICTS")
@@ -72,4 +81,14 @@ func printStatus(a *app, rep archive.StatusReport) {
 			}
 		}
 	}
+}
+
+// recorded reports whether any track of the channel has a segment.
+func recorded(ch archive.ChannelStatus) bool {
+	for _, t := range ch.Tracks {
+		if t.Segments > 0 {
+			return true
+		}
+	}
+	return false
 }
