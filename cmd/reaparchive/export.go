@@ -118,6 +118,9 @@ the range always starts a new Period (an HLS discontinuity).`,
 				return err
 			}
 			defer closeFn()
+			if err := checkChannel(ctx, ar.DB, o.Channel); err != nil {
+				return err
+			}
 			res, err := ar.ExportVoD(ctx, o)
 			if err != nil {
 				return err

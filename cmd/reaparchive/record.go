@@ -96,11 +96,24 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 				}
 				defer ln.Close()
 			}
+			if err := a.checkArchiveFlags(); err != nil {
+				return err
+			}
+			unlockIndex, err := a.lockIndex("record")
+			if err != nil {
+				return err
+			}
+			defer unlockIndex()
 			ar, closeFn, err := a.openArchive(ctx, false)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
+			unlockStore, err := a.lockStore(ar.Store, "record")
+			if err != nil {
+				return err
+			}
+			defer unlockStore()
 			if err := a.applyPreferences(ctx, ar, channel, jobs, prefer, grace, cmd.Flags().Changed("grace")); err != nil {
 				return err
 			}

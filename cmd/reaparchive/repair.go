@@ -69,8 +69,8 @@ it would fetch from where, and exits 0.`,
 				return err
 			}
 			defer closeFn()
-			if _, err := ar.DB.Channel(ctx, channel); err != nil {
-				return fmt.Errorf("channel %q: %w", channel, err)
+			if err := checkChannel(ctx, ar.DB, channel); err != nil {
+				return err
 			}
 			f, closeF, err := a.filler(ctx, ar, channel, "--fill-from", fillFrom)
 			if err != nil {

@@ -155,11 +155,8 @@ func (a *app) setup(cmd *cobra.Command, _ []string) error {
 // that only read (status, export-vod) pass existing=true: a mistyped index
 // path is then an error rather than a new empty index.
 func (a *app) openArchive(ctx context.Context, existing bool) (*archive.Archive, func(), error) {
-	if a.storeURL == "" {
-		return nil, nil, usagef("no store: give --store URL (or REAPARCHIVE_STORE, or store: in --config)")
-	}
-	if a.indexPath == "" {
-		return nil, nil, usagef("no index: give --index PATH (or REAPARCHIVE_INDEX, or index: in --config)")
+	if err := a.checkArchiveFlags(); err != nil {
+		return nil, nil, err
 	}
 	if existing {
 		if _, err := os.Stat(a.indexPath); err != nil {
@@ -184,6 +181,17 @@ func (a *app) openArchive(ctx context.Context, existing bool) (*archive.Archive,
 			a.log.Error("closing store", "err", err)
 		}
 	}, nil
+}
+
+// checkArchiveFlags is a usage error unless a store and an index are given.
+func (a *app) checkArchiveFlags() error {
+	if a.storeURL == "" {
+		return usagef("no store: give --store URL (or REAPARCHIVE_STORE, or store: in --config)")
+	}
+	if a.indexPath == "" {
+		return usagef("no index: give --index PATH (or REAPARCHIVE_INDEX, or index: in --config)")
+	}
+	return nil
 }
 
 // isTerminal reports whether w is a terminal (progress output).

@@ -99,8 +99,8 @@ splice's objects deleted, so the store and the index are as before it.
 				return err
 			}
 			defer closeFn()
-			if _, err := ar.DB.Channel(ctx, channel); err != nil {
-				return fmt.Errorf("channel %q: %w", channel, err)
+			if err := checkChannel(ctx, ar.DB, channel); err != nil {
+				return err
 			}
 			var rep *repair.SpliceReport
 			if undo {
