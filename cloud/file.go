@@ -33,13 +33,13 @@ func openFile(u *url.URL) (*Store, error) {
 	}
 	root, err := resolveFileDir(u, wd)
 	if err != nil {
-		return nil, fmt.Errorf("cloud: open: %w", err)
+		return nil, invalidURL(fmt.Errorf("cloud: open: %w", err))
 	}
 	q := u.Query()
 	dir := root
 	if p := q.Get("prefix"); p != "" {
 		if !strings.HasSuffix(p, "/") {
-			return nil, fmt.Errorf("cloud: open %s: on file stores the prefix must end in \"/\"", redactURL(u))
+			return nil, invalidURL(fmt.Errorf("cloud: open %s: on file stores the prefix must end in \"/\"", redactURL(u)))
 		}
 		dir = filepath.Join(root, filepath.FromSlash(p))
 	}
@@ -47,7 +47,7 @@ func openFile(u *url.URL) (*Store, error) {
 	if m := q.Get("dir_file_mode"); m != "" {
 		mode, err := strconv.ParseUint(m, 0, 32)
 		if err != nil {
-			return nil, fmt.Errorf("cloud: open %s: invalid dir_file_mode: %w", redactURL(u), err)
+			return nil, invalidURL(fmt.Errorf("cloud: open %s: invalid dir_file_mode: %w", redactURL(u), err))
 		}
 		opts.DirFileMode = os.FileMode(mode)
 	}

@@ -8,11 +8,15 @@ import (
 	"strings"
 
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/layout"
 )
 
 // checkChannel returns nil when the index has channel name, else an error
 // that names it once and lists the channels there are.
 func checkChannel(ctx context.Context, db *index.DB, name string) error {
+	if err := validName("--channel", "channel", name); err != nil {
+		return err
+	}
 	_, err := db.Channel(ctx, name)
 	if err == nil || !errors.Is(err, index.ErrNotFound) {
 		return err
@@ -54,4 +58,13 @@ func hasSegments(ctx context.Context, db *index.DB, channel string) (bool, error
 		}
 	}
 	return false, nil
+}
+
+// validName is a usage error unless name is a valid channel, source or
+// representation name (layout.ValidName); flag names where it came from.
+func validName(flag, kind, name string) error {
+	if err := layout.ValidName(kind, name); err != nil {
+		return usagef("%s: %w", flag, err)
+	}
+	return nil
 }

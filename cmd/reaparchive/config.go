@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/reaparchive/reaparchive/layout"
 )
 
 // Config is the YAML configuration file.
@@ -76,6 +78,9 @@ func LoadConfig(path string) (*Config, error) {
 		if ch.Name == "" {
 			return nil, fmt.Errorf("config %s: channels[%d] has no name", path, i)
 		}
+		if err := layout.ValidName("channel", ch.Name); err != nil {
+			return nil, fmt.Errorf("config %s: channels[%d]: %w", path, i, err)
+		}
 		if seen[ch.Name] {
 			return nil, fmt.Errorf("config %s: channel %q listed twice", path, ch.Name)
 		}
@@ -86,6 +91,9 @@ func LoadConfig(path string) (*Config, error) {
 		for j, s := range ch.Sources {
 			if s.Name == "" {
 				return nil, fmt.Errorf("config %s: channel %q sources[%d] has no name", path, ch.Name, j)
+			}
+			if err := layout.ValidName("source", s.Name); err != nil {
+				return nil, fmt.Errorf("config %s: channel %q sources[%d]: %w", path, ch.Name, j, err)
 			}
 		}
 	}

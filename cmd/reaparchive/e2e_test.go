@@ -663,6 +663,9 @@ func TestE2ECLIFailures(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	store, idx := "file://"+filepath.ToSlash(filepath.Join(dir, "store")), filepath.Join(dir, "index.db")
+	if err := os.Mkdir(filepath.Join(dir, "store"), 0o755); err != nil { // an empty store
+		t.Fatal(err)
+	}
 	db, err := index.Open(ctx, idx) // an empty index
 	if err != nil {
 		t.Fatal(err)

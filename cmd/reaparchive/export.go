@@ -113,7 +113,7 @@ the range always starts a new Period (an HLS discontinuity).`,
 			default:
 				return usagef("give --from T --to T, or --last DURATION")
 			}
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}

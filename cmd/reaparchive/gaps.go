@@ -75,7 +75,7 @@ the index recorded for those K: missing, rejected, and the latest reason).
 			if err != nil {
 				return err
 			}
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}

@@ -104,7 +104,7 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 				return err
 			}
 			defer unlockIndex()
-			ar, closeFn, err := a.openArchive(ctx, false)
+			ar, closeFn, err := a.openArchive(ctx, writeArchive)
 			if err != nil {
 				return err
 			}
@@ -232,6 +232,9 @@ func (a *app) ingestOptions(channel string, inf ingestFlags) (ingest.Options, er
 	for _, v := range inf.auth {
 		src, value, err := splitNameValue("--ingest-auth", v)
 		if err != nil {
+			return opts, err
+		}
+		if err := validName("--ingest-auth", "source", src); err != nil {
 			return opts, err
 		}
 		if err := add("--ingest-auth", src, value); err != nil {
@@ -391,6 +394,11 @@ func (a *app) applyPreferences(ctx context.Context, ar *archive.Archive, channel
 // push (--listen) a channel may have no pull sources: it is then received
 // only, and has no pull job.
 func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.PullOptions, error) {
+	if channel != "" {
+		if err := validName("--channel", "channel", channel); err != nil {
+			return nil, err
+		}
+	}
 	var jobs []archive.PullOptions
 	pullSources := func(cc ChannelConfig) []archive.PullSource {
 		var out []archive.PullSource
@@ -423,6 +431,9 @@ func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.P
 		for _, s := range sources {
 			name, u, err := splitNameValue("--source", s)
 			if err != nil {
+				return nil, err
+			}
+			if err := validName("--source", "source", name); err != nil {
 				return nil, err
 			}
 			j.Sources = append(j.Sources, archive.PullSource{Name: name, MPDURL: u})

@@ -38,7 +38,7 @@ exits 1 for them. Progress is shown on a terminal.`,
 			if workers < 1 {
 				return usagef("--workers %d: want at least 1", workers)
 			}
-			ar, closeFn, err := a.openArchive(ctx, false)
+			ar, closeFn, err := a.openArchive(ctx, rebuildIndex)
 			if err != nil {
 				return err
 			}

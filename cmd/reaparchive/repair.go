@@ -64,7 +64,7 @@ it would fetch from where, and exits 0.`,
 			if err != nil {
 				return err
 			}
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}

@@ -94,7 +94,7 @@ splice's objects deleted, so the store and the index are as before it.
 					}
 				}
 			}
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}

@@ -20,7 +20,7 @@ func (a *app) statusCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}

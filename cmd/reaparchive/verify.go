@@ -42,7 +42,7 @@ mismatch (repaired or not), 0 when the index and the store agree.`,
 			if workers < 1 {
 				return usagef("--workers %d: want at least 1", workers)
 			}
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}
