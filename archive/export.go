@@ -152,7 +152,7 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 	if err != nil {
 		return ExportResult{}, err
 	}
-	out, err := cloud.Open(ctx, outDirURL)
+	out, err := cloud.Open(ctx, plainFiles(outDirURL))
 	if err != nil {
 		return ExportResult{}, fmt.Errorf("export: --out: %w", err)
 	}
@@ -782,6 +782,19 @@ func splitOut(out string) (dir, stem string, err error) {
 	return u.String(), stem, nil
 }
 
+// plainFiles makes a file store URL write plain files, without .attrs
+// sidecars: an export directory is served to players as it is.
+func plainFiles(dirURL string) string {
+	u, err := url.Parse(dirURL)
+	if err != nil || u.Scheme != "file" {
+		return dirURL
+	}
+	q := u.Query()
+	q.Set("metadata", "skip")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // displayURL names object name of the store at dirURL (as splitOut made
 // it) for people: scheme://bucket/prefix/name, without the store's options.
 func displayURL(dirURL, name string) string {
@@ -796,7 +809,7 @@ func displayURL(dirURL, name string) string {
 // the archive's root, when both are on the same file system or bucket.
 func relativeBase(archive, out *cloud.Store) (string, error) {
 	if a, ok := archive.LocalDir(); ok {
-		if o, ok := out.LocalDir(); ok {
+		if o, ok := out.LocalDir(); ok && within(a, o) {
 			rel, err := filepath.Rel(o, a)
 			if err != nil {
 				return "", fmt.Errorf("export: %w", err)
@@ -812,7 +825,7 @@ func relativeBase(archive, out *cloud.Store) (string, error) {
 	if au != nil && ou != nil && au.Scheme == ou.Scheme && au.Host == ou.Host && au.Scheme != "mem" {
 		ap, op := strings.Trim(au.Query().Get("prefix"), "/"), strings.Trim(ou.Query().Get("prefix"), "/")
 		rel, err := filepath.Rel("/"+op, "/"+ap)
-		if err == nil {
+		if err == nil && within("/"+ap, "/"+op) {
 			if rel == "." {
 				return "", nil
 			}
@@ -820,6 +833,14 @@ func relativeBase(archive, out *cloud.Store) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("export: --out %s is not in the archive's store %s: give --base-url with the URL the archive's objects are served from, or --copy", out.URL(), archive.URL())
+}
+
+// within reports whether dir is root or below it: a presentation there
+// reaches the archive's objects through a relative BaseURL wherever the
+// archive is served from.
+func within(root, dir string) bool {
+	rel, err := filepath.Rel(root, dir)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 func mimeType(t index.Track) string {

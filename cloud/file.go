@@ -44,6 +44,16 @@ func openFile(u *url.URL) (*Store, error) {
 		dir = filepath.Join(root, filepath.FromSlash(p))
 	}
 	opts := &fileblob.Options{CreateDir: true, NoTempDir: true}
+	switch m := q.Get("metadata"); m {
+	case "":
+	case "skip":
+		// Plain files (an export for players and web servers): objects
+		// then have no metadata or content type.
+		opts.Metadata = fileblob.MetadataDontWrite
+		q.Del("metadata") // the same directory, the same store URL
+	default:
+		return nil, invalidURL(fmt.Errorf("cloud: open %s: metadata=%q: only metadata=skip is supported", redactURL(u), m))
+	}
 	if m := q.Get("dir_file_mode"); m != "" {
 		mode, err := strconv.ParseUint(m, 0, 32)
 		if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -126,24 +125,25 @@ the range always starts a new Period (an HLS discontinuity).`,
 				return err
 			}
 			if asJSON {
-				return json.NewEncoder(a.stdout).Encode(res)
+				return a.printJSON(exportJSON(o, res))
 			}
 			first := res.MPD
 			if first == "" {
 				first = res.HLS
 			}
-			fmt.Fprintf(a.stdout, "wrote %s: %d tracks, %d segments, %d gaps, %d periods, %s\n", first, res.Tracks, res.Segments, res.Gaps, res.Periods, res.Duration)
+			fmt.Fprintf(a.stdout, "wrote %s: %s, %s, %s, %s, %s\n", first, plural(int64(res.Tracks), "track"), plural(int64(res.Segments), "segment"),
+				plural(int64(res.Gaps), "gap"), plural(int64(res.Periods), "period"), res.Duration)
 			if res.MPD != "" && res.HLS != "" {
 				fmt.Fprintf(a.stdout, "wrote %s (HLS)\n", res.HLS)
 			}
 			if res.Fillers > 0 {
-				fmt.Fprintf(a.stdout, "spliced %d filler segments (%d new) from slate %s\n", res.Fillers, res.FillersCreated, o.Slate)
+				fmt.Fprintf(a.stdout, "spliced %s (%d new) from slate %s\n", plural(int64(res.Fillers), "filler segment"), res.FillersCreated, o.Slate)
 			}
 			if res.Omitted > 0 {
-				fmt.Fprintf(a.stdout, "left out %d segments at Ks another track misses (--gaps split)\n", res.Omitted)
+				fmt.Fprintf(a.stdout, "left out %s at Ks another track misses (--gaps split)\n", plural(int64(res.Omitted), "segment"))
 			}
 			if res.Copied > 0 {
-				fmt.Fprintf(a.stdout, "copied %d objects beside it\n", res.Copied)
+				fmt.Fprintf(a.stdout, "copied %s beside it\n", plural(int64(res.Copied), "object"))
 			}
 			return nil
 		},
@@ -161,4 +161,29 @@ the range always starts a new Period (an HLS discontinuity).`,
 	f.StringVar(&o.Slate, "slate", "", "slate asset for --gaps fill: a store URL or directory with one CMAF track file per content type")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// exportReport is export-vod --json (README: export-vod).
+type exportReport struct {
+	Channel         string  `json:"channel"`
+	From            string  `json:"from"`
+	To              string  `json:"to"`
+	MPD             string  `json:"mpd,omitempty"`
+	HLS             string  `json:"hls,omitempty"`
+	Tracks          int     `json:"tracks"`
+	Segments        int     `json:"segments"`
+	Gaps            int     `json:"gaps"`
+	Periods         int     `json:"periods"`
+	Fillers         int     `json:"fillers"`
+	FillersCreated  int     `json:"fillers_created"`
+	Omitted         int     `json:"omitted"`
+	Copied          int     `json:"copied"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+func exportJSON(o archive.ExportOptions, res archive.ExportResult) exportReport {
+	return exportReport{Channel: o.Channel, From: o.From.UTC().Format(time.RFC3339), To: o.To.UTC().Format(time.RFC3339),
+		MPD: res.MPD, HLS: res.HLS, Tracks: res.Tracks, Segments: res.Segments, Gaps: res.Gaps, Periods: res.Periods,
+		Fillers: res.Fillers, FillersCreated: res.FillersCreated, Omitted: res.Omitted, Copied: res.Copied,
+		DurationSeconds: res.Duration.Seconds()}
 }

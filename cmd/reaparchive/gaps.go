@@ -161,7 +161,7 @@ func printGaps(a *app, channels []string, empty map[string]bool, gaps []repair.G
 			fmt.Fprintf(a.stdout, "channel %s: no gaps\n", ch)
 			continue
 		}
-		fmt.Fprintf(a.stdout, "  %d gaps in %d tracks: %d segments (%s) missing\n", n, len(tracks), segs, dur)
+		fmt.Fprintf(a.stdout, "  %s in %s: %s (%s) missing\n", plural(n, "gap"), plural(int64(len(tracks)), "track"), plural(segs, "segment"), dur)
 	}
 }
 

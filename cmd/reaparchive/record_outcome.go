@@ -131,10 +131,13 @@ func nothingRecorded(chans []channelOutcome) error {
 	return exitCodeError{code: exitFailure, msg: "record stored nothing:" + b.String()}
 }
 
-// plural is "1 segment", "2 segments".
-func plural(n int64, noun string) string {
+// plural is "1 segment", "2 segments", "0 mismatches".
+func plural[N int | int64](n N, noun string) string {
 	if n == 1 {
 		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "ch") || strings.HasSuffix(noun, "s") {
+		return fmt.Sprintf("%d %ses", n, noun)
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }

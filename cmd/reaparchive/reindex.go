@@ -58,8 +58,9 @@ exits 1 for them. Progress is shown on a terminal.`,
 				fmt.Fprintln(a.stdout, "no channels in the store")
 			}
 			for _, c := range res.Channels {
-				fmt.Fprintf(a.stdout, "channel %s: %d tracks, %d init segments (%d new), %d media objects: %d indexed, %d already indexed, %d read for lack of attributes, %d splices applied\n",
-					c.Name, c.Tracks, c.Inits, c.NewInits, c.Objects, c.Indexed, c.AlreadyIndexed, c.BodiesRead, c.Splices)
+				fmt.Fprintf(a.stdout, "channel %s: %s, %s (%d new), %s: %d indexed, %d already indexed, %d read for lack of attributes, %s applied\n",
+					c.Name, plural(c.Tracks, "track"), plural(c.Inits, "init segment"), c.NewInits, plural(c.Objects, "media object"),
+					c.Indexed, c.AlreadyIndexed, c.BodiesRead, plural(c.Splices, "splice"))
 				for _, p := range c.Problems {
 					fmt.Fprintf(a.stdout, "  %s\n", p)
 				}

@@ -64,7 +64,7 @@ func printStatus(a *app, rep archive.StatusReport) {
 			for _, g := range t.Gaps {
 				gaps += int(g.To - g.From + 1)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\n", t.Rep, t.ContentType, t.First, t.Last, t.FirstTime, t.LastTime, t.Segments, gaps, t.Duplicates, t.Conflicts)
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\n", t.Rep, t.ContentType, t.First, t.Last, t.FirstTime, t.EndTime, t.Segments, gaps, t.Duplicates, t.Conflicts)
 		}
 		tw.Flush()
 		for _, t := range ch.Tracks {

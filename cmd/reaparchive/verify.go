@@ -87,9 +87,10 @@ func printVerify(a *app, rep reconcile.Report, repair bool) {
 		fmt.Fprintln(a.stdout, "no channels in the store or the index")
 	}
 	for _, c := range rep.Channels {
-		fmt.Fprintf(a.stdout, "channel %s: %d tracks, %d segment rows, %d media objects, %d init segments", c.Name, c.Tracks, c.Segments, c.Objects, c.Inits)
+		fmt.Fprintf(a.stdout, "channel %s: %s, %s, %s, %s", c.Name, plural(int64(c.Tracks), "track"), plural(int64(c.Segments), "segment row"),
+			plural(int64(c.Objects), "media object"), plural(int64(c.Inits), "init segment"))
 		if rep.ReadData {
-			fmt.Fprintf(a.stdout, ", %d bytes read", c.BytesRead)
+			fmt.Fprintf(a.stdout, ", %s read", plural(c.BytesRead, "byte"))
 		}
 		fmt.Fprintf(a.stdout, ": %s\n", mismatches(len(c.Problems)))
 		for _, p := range c.Problems {
@@ -106,9 +107,4 @@ func printVerify(a *app, rep reconcile.Report, repair bool) {
 	}
 }
 
-func mismatches(n int) string {
-	if n == 1 {
-		return "1 mismatch"
-	}
-	return fmt.Sprintf("%d mismatches", n)
-}
+func mismatches(n int) string { return plural(int64(n), "mismatch") }
