@@ -64,7 +64,19 @@ divides the segment duration), e.g. testdata/slate/. Fillers are stored
 create-only at <channel>/<rep>/filler/<K>-<slate id>.m4s with their init at
 <channel>/<rep>/filler/init-<hash>.mp4 and recorded in the index, so
 reruns reuse them. An encoder restart with a new codec configuration inside
-the range always starts a new Period (an HLS discontinuity).`,
+the range always starts a new Period (an HLS discontinuity).
+
+It prints what it wrote; --json prints {"channel","from","to","mpd","hls",
+"tracks","segments","gaps","periods","fillers","fillers_created","omitted",
+"copied","duration_seconds"}: mpd and hls are the URLs written (absent for a
+format not asked for), from and to the range (RFC 3339), gaps the holes in
+the tracks, omitted the segments left out, copied the objects --copy wrote.`,
+		Example: `  reaparchive export-vod --store file://./archive --index archive.db --channel news \
+    --last 1h --out file://./archive/vod/last-hour.mpd
+  reaparchive export-vod --store file://./archive --index archive.db --channel news \
+    --from 2026-11-21T10:00:00Z --to 2026-11-21T11:00:00Z --format dash,hls --out file:///srv/vod/match/ --copy
+  reaparchive export-vod --store s3://archive?region=eu-west-1 --index news.db --channel news \
+    --last 2h --gaps fill --slate testdata/slate --out s3://archive/vod/news.mpd?region=eu-west-1 --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -68,6 +68,8 @@ the index recorded for those K: missing, rejected, and the latest reason).
 
 --json prints {"gaps":[{"channel","rep","content_type","from","to","segments",
 "from_time","to_time","duration_seconds","tried":[{"source","outcomes","detail"}]}]}.`,
+		Example: `  reaparchive gaps --store file://./archive --index archive.db
+  reaparchive gaps --store file://./archive --index archive.db --channel news --last 24h --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

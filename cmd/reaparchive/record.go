@@ -64,6 +64,11 @@ push. Without any credentials record only listens on loopback addresses,
 unless --insecure-ingest.
 
 It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
+		Example: `  reaparchive record --store file://./archive --index archive.db --channel news \
+    --source a=http://enc-a.example/news/manifest.mpd --source b=http://enc-b.example/news/manifest.mpd --for 24h
+  reaparchive record --store s3://archive?region=eu-west-1 --index news.db --channel news \
+    --listen 0.0.0.0:8080 --ingest-auth enc1=s3cret
+  reaparchive record --config reaparchive.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

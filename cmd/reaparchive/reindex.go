@@ -32,6 +32,8 @@ the index of the recorder that saw it and is not rebuilt.
 Objects that cannot be indexed (not a segment of the track, an EPT that is
 not the K of the key, the bytes contradicting reap-sha256) are listed; verify
 exits 1 for them. Progress is shown on a terminal.`,
+		Example: `  reaparchive reindex --store file://./archive --index rebuilt.db
+  reaparchive reindex --store s3://archive?region=eu-west-1 --index archive.db --channel news --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -38,6 +38,8 @@ serves it as a REaP source: the I-MPD at /manifest.mpd and segments at
 --down SPEC       be down (HTTP 503) for intervals after start: "20s-30s,45s-50s"
 --clock-offset D  run the simulated encoder's clock ahead (or behind, negative)
 --variant N       serve interchangeable but not bit-identical bytes`,
+		Example: `  reaparchive simulate --listen 127.0.0.1:8081
+  reaparchive simulate --listen 127.0.0.1:8082 --drop 'rep:video:every:5' --down 20s-30s --for 5m`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -52,6 +52,9 @@ originals stay at their keys. Exports play the replacements.
 --from/--to (or the one --id names): the segment rows are restored and the
 splice's objects deleted, so the store and the index are as before it.
 --json prints the report.`,
+		Example: `  reaparchive splice --store file://./archive --index archive.db --channel news \
+    --from 2026-11-21T10:00:00Z --to 2026-11-21T10:05:00Z --with http://backup.example/news/manifest.mpd
+  reaparchive splice --store file://./archive --index archive.db --channel news --undo --id 0123456789abcdef`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -17,7 +17,32 @@ func (a *app) statusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status --store URL --index PATH [--channel NAME] [--json]",
 		Short: "Show per channel and track: first/last segment, gaps, duplicates and conflicts",
-		Args:  noArgs,
+		Long: `status prints, per channel, one line per track (Representation):
+
+  REP         the Representation id
+  TYPE        video, audio, text or metadata
+  FIRST LAST  the first and the last stored epoch index K
+  FROM TO     the wall-clock span [FROM, TO): the start of the first stored
+              segment and the end of the last one (exclusive, so
+              export-vod --from FROM --to TO exports every stored segment)
+  SEGMENTS    stored segments
+  GAPS        K between FIRST and LAST that no source delivered
+  DUPLICATES  later copies of a stored K with the same timing
+  CONFLICTS   later copies of a stored K with different timing
+
+then each gap's K range, and per source and track its deliveries: stored
+first, duplicates (bit-identical among them), conflicts, missing, rejected.
+A channel with no stored segment says "no segments recorded".
+
+--json prints {"channels":[{"name","preferred_source","tracks":[{"rep",
+"content_type","codecs","first","last","first_time","last_time","end_time",
+"segments","gaps":[{"from","to"}],"duplicates","conflicts","sources":[{"name",
+"stored","duplicates","identical","conflicts","missing","rejected"}]}]}]}:
+first and last are K, first_time and last_time the starts of those
+segments, end_time the end of the last one (RFC 3339).`,
+		Example: `  reaparchive status --store file://./archive --index archive.db
+  reaparchive status --store file://./archive --index archive.db --channel news --json`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			ar, closeFn, err := a.openArchive(ctx, readArchive)

@@ -36,6 +36,8 @@ or replaced.
 
 It prints a summary (--json: a report) and exits 1 when it found any
 mismatch (repaired or not), 0 when the index and the store agree.`,
+		Example: `  reaparchive verify --store file://./archive --index archive.db
+  reaparchive verify --store file://./archive --index archive.db --channel news --read-data --repair-index`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
