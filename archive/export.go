@@ -822,7 +822,7 @@ func relativeBase(archive, out *cloud.Store) (string, error) {
 	}
 	au, _ := url.Parse(archive.URL())
 	ou, _ := url.Parse(out.URL())
-	if au != nil && ou != nil && au.Scheme == ou.Scheme && au.Host == ou.Host && au.Scheme != "mem" {
+	if au != nil && ou != nil && au.Scheme == ou.Scheme && au.Host == ou.Host && au.Scheme != "mem" && au.Scheme != "file" {
 		ap, op := strings.Trim(au.Query().Get("prefix"), "/"), strings.Trim(ou.Query().Get("prefix"), "/")
 		rel, err := filepath.Rel("/"+op, "/"+ap)
 		if err == nil && within("/"+ap, "/"+op) {

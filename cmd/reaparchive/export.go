@@ -68,9 +68,10 @@ the range always starts a new Period (an HLS discontinuity).
 
 It prints what it wrote; --json prints {"channel","from","to","mpd","hls",
 "tracks","segments","gaps","periods","fillers","fillers_created","omitted",
-"copied","duration_seconds"}: mpd and hls are the URLs written (absent for a
-format not asked for), from and to the range (RFC 3339), gaps the holes in
-the tracks, omitted the segments left out, copied the objects --copy wrote.`,
+"copied","duration_seconds"}: mpd and hls are where it wrote them (a local
+path on a file store, else the URL; absent for a format not asked for), from
+and to the range (RFC 3339), gaps the holes in the tracks, omitted the
+segments left out, copied the objects --copy wrote.`,
 		Example: `  reaparchive export-vod --store file://./archive --index archive.db --channel news \
     --last 1h --out file://./archive/vod/last-hour.mpd
   reaparchive export-vod --store file://./archive --index archive.db --channel news \
