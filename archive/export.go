@@ -152,7 +152,7 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 	if err != nil {
 		return ExportResult{}, err
 	}
-	out, err := cloud.Open(ctx, plainFiles(outDirURL))
+	out, err := cloud.OpenPlainFiles(ctx, outDirURL)
 	if err != nil {
 		return ExportResult{}, fmt.Errorf("export: --out: %w", err)
 	}
@@ -780,19 +780,6 @@ func splitOut(out string) (dir, stem string, err error) {
 	}
 	u.Path = p
 	return u.String(), stem, nil
-}
-
-// plainFiles makes a file store URL write plain files, without .attrs
-// sidecars: an export directory is served to players as it is.
-func plainFiles(dirURL string) string {
-	u, err := url.Parse(dirURL)
-	if err != nil || u.Scheme != "file" {
-		return dirURL
-	}
-	q := u.Query()
-	q.Set("metadata", "skip")
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // displayURL names object name of the store at dirURL (as splitOut made

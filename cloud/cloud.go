@@ -87,6 +87,17 @@ type Store struct {
 // Open does not contact the backend: a wrong bucket or missing credentials
 // show up on the first operation.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
+	return open(ctx, rawURL, false)
+}
+
+// OpenPlainFiles is Open for exports: on a file store it writes plain
+// files, without the .attrs sidecars that hold metadata (players and web
+// servers are served the directory as it is). Other stores are as Open.
+func OpenPlainFiles(ctx context.Context, rawURL string) (*Store, error) {
+	return open(ctx, rawURL, true)
+}
+
+func open(ctx context.Context, rawURL string, plain bool) (*Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		var uerr *url.Error
@@ -118,7 +129,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	var s *Store
 	switch strings.ToLower(u.Scheme) {
 	case "file":
-		s, err = openFile(u)
+		s, err = openFile(u, plain)
 	case "mem":
 		s, err = openMem(u)
 	case "s3":

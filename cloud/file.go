@@ -23,7 +23,7 @@ import (
 // missing, metadata goes to fileblob's .attrs sidecars, and temporary files
 // are made next to their final file (no_tmp_dir), so the final rename never
 // crosses a file system and List can hide them.
-func openFile(u *url.URL) (*Store, error) {
+func openFile(u *url.URL, plain bool) (*Store, error) {
 	if err := checkParams(u, fileParams); err != nil {
 		return nil, err
 	}
@@ -44,15 +44,10 @@ func openFile(u *url.URL) (*Store, error) {
 		dir = filepath.Join(root, filepath.FromSlash(p))
 	}
 	opts := &fileblob.Options{CreateDir: true, NoTempDir: true}
-	switch m := q.Get("metadata"); m {
-	case "":
-	case "skip":
+	if plain {
 		// Plain files (an export for players and web servers): objects
 		// then have no metadata or content type.
 		opts.Metadata = fileblob.MetadataDontWrite
-		q.Del("metadata") // the same directory, the same store URL
-	default:
-		return nil, invalidURL(fmt.Errorf("cloud: open %s: metadata=%q: only metadata=skip is supported", redactURL(u), m))
 	}
 	if m := q.Get("dir_file_mode"); m != "" {
 		mode, err := strconv.ParseUint(m, 0, 32)

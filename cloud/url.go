@@ -21,7 +21,6 @@ var fileParams = map[string]bool{
 	"create_dir":    true, // accepted for compatibility; always on
 	"no_tmp_dir":    true, // accepted for compatibility; always on
 	"dir_file_mode": true, // passed to fileblob
-	"metadata":      true, // "skip": plain files, no .attrs sidecars (exports)
 }
 
 var memParams = map[string]bool{"prefix": true}

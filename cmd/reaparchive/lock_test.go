@@ -21,15 +21,17 @@ func TestSecondRecorderRefused(t *testing.T) {
 		first <- runCLI(t.Context(), ar.args("record", "--channel", "c", "--listen", "127.0.0.1:0", "--for", "4s")...)
 	}()
 	lockFile := ar.index + ".lock"
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		if b, _ := os.ReadFile(lockFile); strings.Contains(string(b), `"pid"`) {
-			break
+	for _, f := range []string{lockFile, filepath.Join(ar.store, storeLockName)} {
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			if b, _ := os.ReadFile(f); strings.Contains(string(b), `"pid"`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the first recorder wrote no lock file %s", f)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the first recorder wrote no lock file %s", lockFile)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	holder := fmt.Sprintf("pid %d on ", os.Getpid())
 	otherIndex := filepath.Join(ar.dir, "other.db")
