@@ -152,7 +152,7 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 	if err != nil {
 		return ExportResult{}, err
 	}
-	out, err := cloud.Open(ctx, outDirURL)
+	out, err := cloud.OpenPlainFiles(ctx, outDirURL)
 	if err != nil {
 		return ExportResult{}, fmt.Errorf("export: --out: %w", err)
 	}
@@ -796,7 +796,7 @@ func displayURL(dirURL, name string) string {
 // the archive's root, when both are on the same file system or bucket.
 func relativeBase(archive, out *cloud.Store) (string, error) {
 	if a, ok := archive.LocalDir(); ok {
-		if o, ok := out.LocalDir(); ok {
+		if o, ok := out.LocalDir(); ok && within(a, o) {
 			rel, err := filepath.Rel(o, a)
 			if err != nil {
 				return "", fmt.Errorf("export: %w", err)
@@ -809,10 +809,10 @@ func relativeBase(archive, out *cloud.Store) (string, error) {
 	}
 	au, _ := url.Parse(archive.URL())
 	ou, _ := url.Parse(out.URL())
-	if au != nil && ou != nil && au.Scheme == ou.Scheme && au.Host == ou.Host && au.Scheme != "mem" {
+	if au != nil && ou != nil && au.Scheme == ou.Scheme && au.Host == ou.Host && au.Scheme != "mem" && au.Scheme != "file" {
 		ap, op := strings.Trim(au.Query().Get("prefix"), "/"), strings.Trim(ou.Query().Get("prefix"), "/")
 		rel, err := filepath.Rel("/"+op, "/"+ap)
-		if err == nil {
+		if err == nil && within("/"+ap, "/"+op) {
 			if rel == "." {
 				return "", nil
 			}
@@ -820,6 +820,14 @@ func relativeBase(archive, out *cloud.Store) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("export: --out %s is not in the archive's store %s: give --base-url with the URL the archive's objects are served from, or --copy", out.URL(), archive.URL())
+}
+
+// within reports whether dir is root or below it: a presentation there
+// reaches the archive's objects through a relative BaseURL wherever the
+// archive is served from.
+func within(root, dir string) bool {
+	rel, err := filepath.Rel(root, dir)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 func mimeType(t index.Track) string {

@@ -311,11 +311,12 @@ func TestExportZeroCopy(t *testing.T) {
 		mpd     string // where the MPD lands, relative to the test dir
 		baseURL string
 		decode  bool
+		give    bool // --base-url baseURL: the MPD is outside the store
 	}{
 		{name: "vod dir in the store", out: "store/vod/day.mpd", mpd: "store/vod/day.mpd", baseURL: "../", decode: true},
 		{name: "nested dir in the store", out: "store/vod/2026/04/", mpd: "store/vod/2026/04/manifest.mpd", baseURL: "../../../"},
 		{name: "store root", out: "store/all.mpd", mpd: "store/all.mpd", baseURL: ""},
-		{name: "beside the store", out: "exports/x.mpd", mpd: "exports/x.mpd", baseURL: "../store/", decode: true},
+		{name: "beside the store", out: "exports/x.mpd", mpd: "exports/x.mpd", baseURL: "../store/", decode: true, give: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -327,7 +328,11 @@ func TestExportZeroCopy(t *testing.T) {
 			if strings.HasSuffix(tc.out, "/") {
 				out += "/"
 			}
-			res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 4), Out: out})
+			o := archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 4), Out: out}
+			if tc.give {
+				o.BaseURL = tc.baseURL
+			}
+			res := e.export(t, o)
 			want := filepath.Join(e.dir, filepath.FromSlash(tc.mpd))
 			if res.MPDPath != want || res.Segments != 8 || res.Tracks != 2 || res.Periods != 1 || res.Gaps != 0 || res.Copied != 0 || res.Duration != 8*time.Second {
 				t.Errorf("result %+v; want MPD at %s, 8 segments", res, want)

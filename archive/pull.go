@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"sort"
@@ -70,6 +71,27 @@ const (
 // PullStats are counters of a recording, safe to read concurrently.
 type PullStats struct {
 	Stored, Duplicates, Conflicts, Rejected, Missing atomic.Int64
+
+	mu      sync.Mutex
+	lastErr map[string]string // source -> its latest error
+}
+
+// setSourceError records err as source's latest error.
+func (s *PullStats) setSourceError(source string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastErr == nil {
+		s.lastErr = map[string]string{}
+	}
+	s.lastErr[source] = err.Error()
+}
+
+// SourceErrors returns each source's latest error (a source absent had
+// none).
+func (s *PullStats) SourceErrors() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.lastErr)
 }
 
 // errNotYet is a fetch of something the source does not have (yet).
@@ -173,6 +195,7 @@ func (p *puller) run(ctx, sched context.Context) {
 	d := time.Duration(live.SegDurSeconds * float64(time.Second))
 	if d <= 0 {
 		p.log.Error("source MPD has no segment duration")
+		p.opts.Stats.setSourceError(p.src.Name, errors.New("source MPD has no segment duration"))
 		return
 	}
 	p.ch.SetSegmentDuration(d)
@@ -352,6 +375,7 @@ func (p *puller) current() *manifest.Live {
 }
 
 func (p *puller) setDown(err error) {
+	p.opts.Stats.setSourceError(p.src.Name, fmt.Errorf("source down: %w", err))
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.down {
@@ -551,6 +575,7 @@ func (p *puller) fetchSegment(ctx context.Context, rep string, k int64, deadline
 		backoff = min(backoff*2, time.Second)
 	}
 	p.opts.Stats.Missing.Add(1)
+	p.opts.Stats.setSourceError(p.src.Name, fmt.Errorf("%s K %d missing: %v", rep, k, lastErr))
 	p.log.Info("segment missing from source", "rep", rep, "k", k, "err", lastErr)
 	if err := p.ch.RecordMissing(ctx, p.src.Name, rep, k, fmt.Sprint(lastErr)); err != nil {
 		p.log.Error("index missing delivery", "rep", rep, "k", k, "err", err)
@@ -562,10 +587,12 @@ func (p *puller) offer(ctx context.Context, rep string, k int64, url string, dat
 	if err != nil {
 		if errors.Is(err, ErrInvalid) {
 			p.opts.Stats.Rejected.Add(1)
+			p.opts.Stats.setSourceError(p.src.Name, fmt.Errorf("%s K %d rejected: %w", rep, k, err))
 			p.log.Error("segment rejected", "rep", rep, "k", k, "url", url, "err", err)
 			return
 		}
 		if ctx.Err() == nil {
+			p.opts.Stats.setSourceError(p.src.Name, fmt.Errorf("%s K %d not recorded: %w", rep, k, err))
 			p.log.Error("segment not recorded", "rep", rep, "k", k, "err", err)
 		}
 		return

@@ -30,6 +30,7 @@ type TrackStatus struct {
 	Last        int64          `json:"last"`
 	FirstTime   string         `json:"first_time"`
 	LastTime    string         `json:"last_time"`
+	EndTime     string         `json:"end_time"` // the end of the last segment (exclusive): --to that keeps it
 	Segments    int64          `json:"segments"`
 	Gaps        []index.Range  `json:"gaps"`
 	Duplicates  int64          `json:"duplicates"`
@@ -83,6 +84,7 @@ func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, err
 			if st.Segments > 0 {
 				ts.FirstTime = KTime(st.First, t).Format(time.RFC3339)
 				ts.LastTime = KTime(st.Last, t).Format(time.RFC3339)
+				ts.EndTime = KTime(st.Last+1, t).Format(time.RFC3339)
 			}
 			for _, s := range st.Sources {
 				ts.Sources = append(ts.Sources, SourceStatus{Name: s.Source, Stored: s.Stored, Duplicates: s.Duplicates,

@@ -87,38 +87,49 @@ type Store struct {
 // Open does not contact the backend: a wrong bucket or missing credentials
 // show up on the first operation.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
+	return open(ctx, rawURL, false)
+}
+
+// OpenPlainFiles is Open for exports: on a file store it writes plain
+// files, without the .attrs sidecars that hold metadata (players and web
+// servers are served the directory as it is). Other stores are as Open.
+func OpenPlainFiles(ctx context.Context, rawURL string) (*Store, error) {
+	return open(ctx, rawURL, true)
+}
+
+func open(ctx context.Context, rawURL string, plain bool) (*Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
 			err = uerr.Err // url.Error repeats the raw URL, which may hold secrets
 		}
-		return nil, fmt.Errorf("cloud: invalid store URL %q: %w", redactRaw(rawURL), err)
+		return nil, invalidURL(fmt.Errorf("cloud: invalid store URL %q: %w", redactRaw(rawURL), err))
 	}
 	if u.Scheme == "" {
-		return nil, fmt.Errorf("cloud: store URL %q has no scheme; supported: %s", redactURL(u), supportedSchemes)
+		return nil, invalidURL(fmt.Errorf("cloud: store URL %q has no scheme; supported: %s", redactURL(u), supportedSchemes))
 	}
 	if err := checkNoCredentials(u); err != nil {
-		return nil, err
+		return nil, invalidURL(err)
 	}
 	if u.Fragment != "" {
-		return nil, fmt.Errorf("cloud: store URL %s: fragments are not supported", redactURL(u))
+		return nil, invalidURL(fmt.Errorf("cloud: store URL %s: fragments are not supported", redactURL(u)))
 	}
 	q := u.Query()
 	if len(q["key"]) > 0 {
-		return nil, fmt.Errorf("cloud: store URL %s: the \"key\" parameter (single-key buckets) is not supported", redactURL(u))
+		return nil, invalidURL(fmt.Errorf("cloud: store URL %s: the \"key\" parameter (single-key buckets) is not supported", redactURL(u)))
 	}
 	prefix := q.Get("prefix")
 	if prefix != "" {
 		if err := checkPrefix(prefix); err != nil {
-			return nil, fmt.Errorf("cloud: store URL %s: invalid prefix %q: %w", redactURL(u), prefix, err)
+			return nil, invalidURL(fmt.Errorf("cloud: store URL %s: invalid prefix %q: %w", redactURL(u), prefix, err))
 		}
 	}
 
 	var s *Store
 	switch strings.ToLower(u.Scheme) {
 	case "file":
-		s, err = openFile(u)
+		s, err = openFile(u, plain)
 	case "mem":
 		s, err = openMem(u)
 	case "s3":
@@ -126,7 +137,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	case "gs":
 		s, err = openGCS(ctx, u)
 	default:
-		return nil, fmt.Errorf("cloud: unsupported store URL %s: supported schemes are %s", redactURL(u), supportedSchemes)
+		return nil, invalidURL(fmt.Errorf("cloud: unsupported store URL %s: supported schemes are %s", redactURL(u), supportedSchemes))
 	}
 	if err != nil {
 		return nil, err
@@ -153,7 +164,7 @@ func openMem(u *url.URL) (*Store, error) {
 		return nil, err
 	}
 	if u.Opaque != "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("cloud: store URL %s: mem:// takes no path", redactURL(u))
+		return nil, invalidURL(fmt.Errorf("cloud: store URL %s: mem:// takes no path", redactURL(u)))
 	}
 	norm := url.URL{Scheme: "mem", Host: u.Host, RawQuery: u.Query().Encode()}
 	s := &Store{url: norm.String(), bucket: memblob.OpenBucket(nil)}
@@ -166,12 +177,12 @@ func openMem(u *url.URL) (*Store, error) {
 // checkBucketURL checks the parts of an s3:// or gs:// URL.
 func checkBucketURL(u *url.URL) error {
 	if u.Opaque != "" || u.Host == "" {
-		return fmt.Errorf("cloud: store URL %s: no bucket name (want %s://bucket)", redactURL(u), u.Scheme)
+		return invalidURL(fmt.Errorf("cloud: store URL %s: no bucket name (want %s://bucket)", redactURL(u), u.Scheme))
 	}
 	if u.Path != "" && u.Path != "/" {
 		// The gocloud drivers silently ignore the path.
-		return fmt.Errorf("cloud: store URL %s: a path is not supported; use %s://%s?prefix=%s/",
-			redactURL(u), u.Scheme, u.Host, strings.Trim(u.Path, "/"))
+		return invalidURL(fmt.Errorf("cloud: store URL %s: a path is not supported; use %s://%s?prefix=%s/",
+			redactURL(u), u.Scheme, u.Host, strings.Trim(u.Path, "/")))
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ import (
 // missing, metadata goes to fileblob's .attrs sidecars, and temporary files
 // are made next to their final file (no_tmp_dir), so the final rename never
 // crosses a file system and List can hide them.
-func openFile(u *url.URL) (*Store, error) {
+func openFile(u *url.URL, plain bool) (*Store, error) {
 	if err := checkParams(u, fileParams); err != nil {
 		return nil, err
 	}
@@ -34,21 +34,26 @@ func openFile(u *url.URL) (*Store, error) {
 	}
 	root, err := resolveFileDir(u, wd)
 	if err != nil {
-		return nil, fmt.Errorf("cloud: open: %w", err)
+		return nil, invalidURL(fmt.Errorf("cloud: open: %w", err))
 	}
 	q := u.Query()
 	dir := root
 	if p := q.Get("prefix"); p != "" {
 		if !strings.HasSuffix(p, "/") {
-			return nil, fmt.Errorf("cloud: open %s: on file stores the prefix must end in \"/\"", redactURL(u))
+			return nil, invalidURL(fmt.Errorf("cloud: open %s: on file stores the prefix must end in \"/\"", redactURL(u)))
 		}
 		dir = filepath.Join(root, filepath.FromSlash(p))
 	}
 	opts := &fileblob.Options{CreateDir: true, NoTempDir: true}
+	if plain {
+		// Plain files (an export for players and web servers): objects
+		// then have no metadata or content type.
+		opts.Metadata = fileblob.MetadataDontWrite
+	}
 	if m := q.Get("dir_file_mode"); m != "" {
 		mode, err := strconv.ParseUint(m, 0, 32)
 		if err != nil {
-			return nil, fmt.Errorf("cloud: open %s: invalid dir_file_mode: %w", redactURL(u), err)
+			return nil, invalidURL(fmt.Errorf("cloud: open %s: invalid dir_file_mode: %w", redactURL(u), err))
 		}
 		opts.DirFileMode = os.FileMode(mode)
 	}

@@ -118,8 +118,8 @@ func checkParams(u *url.URL, allowed map[string]bool) error {
 		ok = append(ok, k)
 	}
 	sort.Strings(ok)
-	return fmt.Errorf("cloud: store URL %s: unsupported query parameter(s) %q (supported for %s://: %s)",
-		redactURL(u), bad, u.Scheme, strings.Join(ok, ", "))
+	return invalidURL(fmt.Errorf("cloud: store URL %s: unsupported query parameter(s) %q (supported for %s://: %s)",
+		redactURL(u), bad, u.Scheme, strings.Join(ok, ", ")))
 }
 
 // resolveFileDir returns the absolute, cleaned directory that a file: URL

@@ -338,7 +338,9 @@ func (v *verifier) rep(ctx context.Context, rs *repScan, t index.Track, indexed 
 			seen[r.k] = true
 			checks = append(checks, check{r, o})
 		}
-		v.prog.add(1)
+		if !v.opts.ReadData {
+			v.prog.add(1) // with ReadData, each object read is counted instead
+		}
 	}
 	for _, m := range effective {
 		if !seen[m.k] {

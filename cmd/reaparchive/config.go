@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/reaparchive/reaparchive/layout"
 )
 
 // Config is the YAML configuration file.
@@ -35,7 +37,7 @@ type Config struct {
 	IngestAuth map[string]string `yaml:"ingest_auth"`
 	// MaxTimeSkew is record's --max-time-skew: how far from the recorder's
 	// clock a live segment's time may be (e.g. 24h; 0 turns the check off).
-	MaxTimeSkew *time.Duration `yaml:"max_time_skew"`
+	MaxTimeSkew *configDuration `yaml:"max_time_skew"`
 }
 
 // ChannelConfig configures one channel.
@@ -43,8 +45,9 @@ type ChannelConfig struct {
 	Name            string `yaml:"name"`
 	PreferredSource string `yaml:"preferred_source"`
 	// Grace is how long after the first delivery of a segment the
-	// preferred source's copy is waited for (default 2s).
-	Grace   time.Duration  `yaml:"grace"`
+	// preferred source's copy is waited for (default 2s; parsed like the
+	// duration flags: 2s, 500ms).
+	Grace   configDuration `yaml:"grace"`
 	Sources []SourceConfig `yaml:"sources"`
 }
 
@@ -80,20 +83,29 @@ func parseConfig(data []byte, path string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if c.MaxTimeSkew != nil && *c.MaxTimeSkew < 0 {
-		return nil, fmt.Errorf("config %s: max_time_skew %v is negative", path, *c.MaxTimeSkew)
+		return nil, fmt.Errorf("config %s: max_time_skew %v is negative", path, time.Duration(*c.MaxTimeSkew))
 	}
 	seen := map[string]bool{}
 	for i, ch := range c.Channels {
 		if ch.Name == "" {
 			return nil, fmt.Errorf("config %s: channels[%d] has no name", path, i)
 		}
+		if err := layout.ValidName("channel", ch.Name); err != nil {
+			return nil, fmt.Errorf("config %s: channels[%d]: %w", path, i, err)
+		}
 		if seen[ch.Name] {
 			return nil, fmt.Errorf("config %s: channel %q listed twice", path, ch.Name)
 		}
 		seen[ch.Name] = true
+		if ch.Grace < 0 {
+			return nil, fmt.Errorf("config %s: channel %q grace %s: must not be negative", path, ch.Name, time.Duration(ch.Grace))
+		}
 		for j, s := range ch.Sources {
 			if s.Name == "" {
 				return nil, fmt.Errorf("config %s: channel %q sources[%d] has no name", path, ch.Name, j)
+			}
+			if err := layout.ValidName("source", s.Name); err != nil {
+				return nil, fmt.Errorf("config %s: channel %q sources[%d]: %w", path, ch.Name, j, err)
 			}
 		}
 	}

@@ -65,6 +65,9 @@ func TestConfigFileDrivesStatus(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "i.db"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Mkdir(filepath.Join(dir, "store"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if code := run(context.Background(), []string{"status", "--config", p, "--json"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,11 +31,21 @@ audio, so neither alone is complete. It records both into a file store and
 SQLite index under --dir for --for, exports the recorded range as a static
 DASH presentation, prints the status and the MPD's path, and an ffprobe
 command to check it.`,
+		Example: `  reaparchive demo
+  reaparchive demo --dir /tmp/demo --for 30s`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			for _, f := range []string{"store", "index", "config"} {
+				if cmd.Flags().Changed(f) {
+					return usagef("demo makes its own store and index under --dir; --%s is not used", f)
+				}
+			}
 			abs, err := filepath.Abs(dir)
 			if err != nil {
+				return err
+			}
+			if err := cleanDemoDir(abs); err != nil {
 				return err
 			}
 			start := time.Now()
@@ -56,9 +68,6 @@ command to check it.`,
 			}
 			storeURL := "file://" + filepath.ToSlash(filepath.Join(abs, "store"))
 			indexPath := filepath.Join(abs, "index.db")
-			if err := os.MkdirAll(abs, 0o755); err != nil {
-				return err
-			}
 			st, err := cloud.Open(ctx, storeURL)
 			if err != nil {
 				return err
@@ -86,7 +95,7 @@ command to check it.`,
 			}
 			printStatus(a, rep)
 			res, err := ar.ExportVoD(context.WithoutCancel(ctx), archive.ExportOptions{Channel: "demo", From: recStart.Add(-4 * time.Second), To: recEnd,
-				Out: "file://" + filepath.ToSlash(filepath.Join(abs, "vod", "demo.mpd"))})
+				Out: "file://" + filepath.ToSlash(filepath.Join(abs, "store", "vod", "demo.mpd"))})
 			if err != nil {
 				return err
 			}
@@ -96,7 +105,50 @@ command to check it.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "./reaparchive-demo", "directory for the demo archive, index and export")
-	cmd.Flags().DurationVar(&dur, "for", time.Minute, "how long to record")
+	cmd.Flags().StringVar(&dir, "dir", "./reaparchive-demo", "directory for the demo archive, index and export; emptied first if an earlier demo made it")
+	hideArchiveFlags(cmd)
+	durationFlag(cmd.Flags(), &dur, "for", time.Minute, positive, "how long to record")
 	return cmd
+}
+
+// demoMarker marks a directory the demo made: only such a directory is
+// emptied by the next demo.
+const demoMarker = ".reaparchive-demo"
+
+// cleanDemoDir makes dir an empty demo directory: it creates it, or empties
+// it when an earlier demo made it; any other non-empty directory (or a
+// file) is refused, untouched.
+func cleanDemoDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return usagef("--dir %s: %v", dir, err)
+	case len(entries) == 0:
+	default:
+		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+			return usagef("--dir %s is not empty and was not made by demo: choose another --dir (demo empties only its own directories)", dir)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("emptying the earlier demo directory: %w", err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by reaparchive demo; the next demo with this --dir empties this directory\n"), 0o644)
+}
+
+// hideArchiveFlags hides the inherited --store, --index and --config from
+// cmd's help (cmd makes its own archive).
+func hideArchiveFlags(cmd *cobra.Command) {
+	def := cmd.HelpFunc()
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		for _, f := range []string{"store", "index", "config"} {
+			if fl := c.InheritedFlags().Lookup(f); fl != nil {
+				fl.Hidden = true
+			}
+		}
+		def(c, args)
+	})
 }

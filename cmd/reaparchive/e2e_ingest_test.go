@@ -331,7 +331,7 @@ func TestE2EIngestTwoLivesim2Pushes(t *testing.T) {
 	from, to := exportRange(t, video)
 	out := filepath.Join(ar.store, "vod", "ingest.mpd")
 	r = mustCLI(t, ctx, ar.args("export-vod", "--channel", ch, "--from", from, "--to", to, "--out", "file://"+filepath.ToSlash(out))...)
-	if want := fmt.Sprintf("2 tracks, %d segments, 0 gaps, 1 periods", 2*pushSegs); !strings.Contains(r.stdout, want) {
+	if want := fmt.Sprintf("2 tracks, %d segments, 0 gaps, 1 period", 2*pushSegs); !strings.Contains(r.stdout, want) {
 		t.Errorf("export-vod said %q, want it to contain %q", r.stdout, want)
 	}
 	m, tracks := readExportedMPD(t, out)

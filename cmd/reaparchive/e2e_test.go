@@ -138,7 +138,7 @@ func TestE2ERecordTwoLivesim2(t *testing.T) {
 	out := filepath.Join(ar.store, "vod", "out.mpd")
 	exportArgs := ar.args("export-vod", "--channel", ch, "--from", from, "--to", to, "--out", "file://"+filepath.ToSlash(out))
 	r := mustCLI(t, ctx, exportArgs...)
-	if want := fmt.Sprintf("2 tracks, %d segments, 0 gaps, 1 periods", video.Segments+audio.Segments); !strings.Contains(r.stdout, want) {
+	if want := fmt.Sprintf("2 tracks, %d segments, 0 gaps, 1 period", video.Segments+audio.Segments); !strings.Contains(r.stdout, want) {
 		t.Errorf("export-vod said %q, want it to contain %q", r.stdout, want)
 	}
 	m, tracks := readExportedMPD(t, out)
@@ -663,6 +663,9 @@ func TestE2ECLIFailures(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	store, idx := "file://"+filepath.ToSlash(filepath.Join(dir, "store")), filepath.Join(dir, "index.db")
+	if err := os.Mkdir(filepath.Join(dir, "store"), 0o755); err != nil { // an empty store
+		t.Fatal(err)
+	}
 	db, err := index.Open(ctx, idx) // an empty index
 	if err != nil {
 		t.Fatal(err)

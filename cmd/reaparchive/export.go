@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -65,7 +64,20 @@ divides the segment duration), e.g. testdata/slate/. Fillers are stored
 create-only at <channel>/<rep>/filler/<K>-<slate id>.m4s with their init at
 <channel>/<rep>/filler/init-<hash>.mp4 and recorded in the index, so
 reruns reuse them. An encoder restart with a new codec configuration inside
-the range always starts a new Period (an HLS discontinuity).`,
+the range always starts a new Period (an HLS discontinuity).
+
+It prints what it wrote; --json prints {"channel","from","to","mpd","hls",
+"tracks","segments","gaps","periods","fillers","fillers_created","omitted",
+"copied","duration_seconds"}: mpd and hls are where it wrote them (a local
+path on a file store, else the URL; absent for a format not asked for), from
+and to the range (RFC 3339), gaps the holes in the tracks, omitted the
+segments left out, copied the objects --copy wrote.`,
+		Example: `  reaparchive export-vod --store file://./archive --index archive.db --channel news \
+    --last 1h --out file://./archive/vod/last-hour.mpd
+  reaparchive export-vod --store file://./archive --index archive.db --channel news \
+    --from 2026-11-21T10:00:00Z --to 2026-11-21T11:00:00Z --format dash,hls --out file:///srv/vod/match/ --copy
+  reaparchive export-vod --store s3://archive?region=eu-west-1 --index news.db --channel news \
+    --last 2h --gaps fill --slate testdata/slate --out s3://archive/vod/news.mpd?region=eu-west-1 --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -113,34 +125,38 @@ the range always starts a new Period (an HLS discontinuity).`,
 			default:
 				return usagef("give --from T --to T, or --last DURATION")
 			}
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
+			if err := checkChannel(ctx, ar.DB, o.Channel); err != nil {
+				return err
+			}
 			res, err := ar.ExportVoD(ctx, o)
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				return json.NewEncoder(a.stdout).Encode(res)
+				return a.printJSON(exportJSON(o, res))
 			}
 			first := res.MPD
 			if first == "" {
 				first = res.HLS
 			}
-			fmt.Fprintf(a.stdout, "wrote %s: %d tracks, %d segments, %d gaps, %d periods, %s\n", first, res.Tracks, res.Segments, res.Gaps, res.Periods, res.Duration)
+			fmt.Fprintf(a.stdout, "wrote %s: %s, %s, %s, %s, %s\n", first, plural(int64(res.Tracks), "track"), plural(int64(res.Segments), "segment"),
+				plural(int64(res.Gaps), "gap"), plural(int64(res.Periods), "period"), res.Duration)
 			if res.MPD != "" && res.HLS != "" {
 				fmt.Fprintf(a.stdout, "wrote %s (HLS)\n", res.HLS)
 			}
 			if res.Fillers > 0 {
-				fmt.Fprintf(a.stdout, "spliced %d filler segments (%d new) from slate %s\n", res.Fillers, res.FillersCreated, o.Slate)
+				fmt.Fprintf(a.stdout, "spliced %s (%d new) from slate %s\n", plural(int64(res.Fillers), "filler segment"), res.FillersCreated, o.Slate)
 			}
 			if res.Omitted > 0 {
-				fmt.Fprintf(a.stdout, "left out %d segments at Ks another track misses (--gaps split)\n", res.Omitted)
+				fmt.Fprintf(a.stdout, "left out %s at Ks another track misses (--gaps split)\n", plural(int64(res.Omitted), "segment"))
 			}
 			if res.Copied > 0 {
-				fmt.Fprintf(a.stdout, "copied %d objects beside it\n", res.Copied)
+				fmt.Fprintf(a.stdout, "copied %s beside it\n", plural(int64(res.Copied), "object"))
 			}
 			return nil
 		},
@@ -149,7 +165,7 @@ the range always starts a new Period (an HLS discontinuity).`,
 	f.StringVar(&o.Channel, "channel", "", "channel name")
 	f.StringVar(&from, "from", "", "range start, RFC 3339")
 	f.StringVar(&to, "to", "", "range end, RFC 3339")
-	f.DurationVar(&last, "last", 0, "range: the last DURATION up to now")
+	durationFlag(f, &last, "last", 0, positive, "range: the last DURATION up to now")
 	f.StringVar(&o.Out, "out", "", "where to write: a store URL (…/name.mpd, …/name.m3u8, or a directory)")
 	f.BoolVar(&o.Copy, "copy", false, "copy the referenced objects beside the MPD (self-contained package)")
 	f.StringVar(&o.BaseURL, "base-url", "", "URL the archive's objects are served from (zero-copy export outside the archive's store)")
@@ -158,4 +174,29 @@ the range always starts a new Period (an HLS discontinuity).`,
 	f.StringVar(&o.Slate, "slate", "", "slate asset for --gaps fill: a store URL or directory with one CMAF track file per content type")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// exportReport is export-vod --json (README: export-vod).
+type exportReport struct {
+	Channel         string  `json:"channel"`
+	From            string  `json:"from"`
+	To              string  `json:"to"`
+	MPD             string  `json:"mpd,omitempty"`
+	HLS             string  `json:"hls,omitempty"`
+	Tracks          int     `json:"tracks"`
+	Segments        int     `json:"segments"`
+	Gaps            int     `json:"gaps"`
+	Periods         int     `json:"periods"`
+	Fillers         int     `json:"fillers"`
+	FillersCreated  int     `json:"fillers_created"`
+	Omitted         int     `json:"omitted"`
+	Copied          int     `json:"copied"`
+	DurationSeconds float64 `json:"duration_seconds"`
+}
+
+func exportJSON(o archive.ExportOptions, res archive.ExportResult) exportReport {
+	return exportReport{Channel: o.Channel, From: o.From.UTC().Format(time.RFC3339), To: o.To.UTC().Format(time.RFC3339),
+		MPD: res.MPD, HLS: res.HLS, Tracks: res.Tracks, Segments: res.Segments, Gaps: res.Gaps, Periods: res.Periods,
+		Fillers: res.Fillers, FillersCreated: res.FillersCreated, Omitted: res.Omitted, Copied: res.Copied,
+		DurationSeconds: res.Duration.Seconds()}
 }

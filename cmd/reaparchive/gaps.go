@@ -22,15 +22,13 @@ func (r *rangeFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&r.from, "from", "", "range start, RFC 3339 (with --to)")
 	f.StringVar(&r.to, "to", "", "range end, RFC 3339 (with --from)")
-	f.DurationVar(&r.last, "last", 0, "range: the last DURATION up to now")
+	durationFlag(f, &r.last, "last", 0, positive, "range: the last DURATION up to now")
 }
 
 // times returns the range [from, to); both zero when no range is given
 // (the whole archive).
 func (r *rangeFlags) times() (from, to time.Time, err error) {
 	switch {
-	case r.last < 0:
-		return from, to, usagef("--last %s: want a positive duration", r.last)
 	case r.last > 0 && (r.from != "" || r.to != ""):
 		return from, to, usagef("give either --from/--to or --last, not both")
 	case r.last > 0:
@@ -70,6 +68,8 @@ the index recorded for those K: missing, rejected, and the latest reason).
 
 --json prints {"gaps":[{"channel","rep","content_type","from","to","segments",
 "from_time","to_time","duration_seconds","tried":[{"source","outcomes","detail"}]}]}.`,
+		Example: `  reaparchive gaps --store file://./archive --index archive.db
+  reaparchive gaps --store file://./archive --index archive.db --channel news --last 24h --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -77,13 +77,16 @@ the index recorded for those K: missing, rejected, and the latest reason).
 			if err != nil {
 				return err
 			}
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
 			var names []string
 			if channel != "" {
+				if err := checkChannel(ctx, ar.DB, channel); err != nil {
+					return err
+				}
 				names = []string{channel}
 			} else {
 				chans, err := ar.DB.Channels(ctx)
@@ -95,7 +98,13 @@ the index recorded for those K: missing, rejected, and the latest reason).
 				}
 			}
 			all := []repair.Gap{}
+			empty := map[string]bool{}
 			for _, name := range names {
+				has, err := hasSegments(ctx, ar.DB, name)
+				if err != nil {
+					return err
+				}
+				empty[name] = !has
 				gaps, err := repair.Find(ctx, ar.DB, name, from, to)
 				if err != nil {
 					return err
@@ -107,7 +116,7 @@ the index recorded for those K: missing, rejected, and the latest reason).
 					Gaps []repair.Gap `json:"gaps"`
 				}{all})
 			}
-			printGaps(a, names, all)
+			printGaps(a, names, empty, all)
 			return nil
 		},
 	}
@@ -117,12 +126,16 @@ the index recorded for those K: missing, rejected, and the latest reason).
 	return cmd
 }
 
-func printGaps(a *app, channels []string, gaps []repair.Gap) {
+func printGaps(a *app, channels []string, empty map[string]bool, gaps []repair.Gap) {
 	if len(channels) == 0 {
 		fmt.Fprintln(a.stdout, "no channels recorded")
 		return
 	}
 	for _, ch := range channels {
+		if empty[ch] {
+			fmt.Fprintf(a.stdout, "channel %s: no segments recorded\n", ch)
+			continue
+		}
 		var n, segs int64
 		var dur time.Duration
 		tracks := map[string]bool{}
@@ -150,7 +163,7 @@ func printGaps(a *app, channels []string, gaps []repair.Gap) {
 			fmt.Fprintf(a.stdout, "channel %s: no gaps\n", ch)
 			continue
 		}
-		fmt.Fprintf(a.stdout, "  %d gaps in %d tracks: %d segments (%s) missing\n", n, len(tracks), segs, dur)
+		fmt.Fprintf(a.stdout, "  %s in %s: %s (%s) missing\n", plural(n, "gap"), plural(int64(len(tracks)), "track"), plural(segs, "segment"), dur)
 	}
 }
 

@@ -66,6 +66,11 @@ push. Without any credentials record only listens on loopback addresses,
 unless --insecure-ingest.
 
 It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
+		Example: `  reaparchive record --store file://./archive --index archive.db --channel news \
+    --source a=http://enc-a.example/news/manifest.mpd --source b=http://enc-b.example/news/manifest.mpd --for 24h
+  reaparchive record --store s3://archive?region=eu-west-1 --index news.db --channel news \
+    --listen 0.0.0.0:8080 --ingest-auth enc1=s3cret
+  reaparchive record --config reaparchive.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -98,17 +103,28 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 				}
 				defer ln.Close()
 			}
-			ar, closeFn, err := a.openArchive(ctx, false)
+			if err := a.checkArchiveFlags(); err != nil {
+				return err
+			}
+			unlockIndex, err := a.lockIndex("record")
+			if err != nil {
+				return err
+			}
+			defer unlockIndex()
+			ar, closeFn, err := a.openArchive(ctx, writeArchive)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
+			unlockStore, err := a.lockStore(ar.Store, "record")
+			if err != nil {
+				return err
+			}
+			defer unlockStore()
 			if err := a.removeTempFiles(ctx, ar.Store, a.recordedChannels(channel, jobs), time.Now()); err != nil {
 				return err
 			}
-			if ar.MaxTimeSkew, err = a.maxTimeSkew(skew, cmd.Flags().Changed("max-time-skew")); err != nil {
-				return err
-			}
+			ar.MaxTimeSkew = a.maxTimeSkew(skew, cmd.Flags().Changed("max-time-skew"))
 			if err := a.applyPreferences(ctx, ar, channel, jobs, prefer, grace, cmd.Flags().Changed("grace")); err != nil {
 				return err
 			}
@@ -119,9 +135,10 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 			defer stopSpool()
 			g, gctx := errgroup.WithContext(ctx)
 			pctx := a.watchIndex(gctx, ar, len(jobs) > 0)
+			var srv *ingest.Server
 			if ln != nil {
 				iopts.Log = a.log
-				srv, err := ingest.New(ar, iopts)
+				srv, err = ingest.New(ar, iopts)
 				if err != nil {
 					return usageError{err}
 				}
@@ -143,6 +160,7 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 					return srv.Serve(ictx, ln)
 				})
 			}
+			pulled := map[string]*archive.PullStats{}
 			for _, j := range jobs {
 				j.For, j.SegmentTimeout = dur, timeout
 				if maxSeg > 0 {
@@ -150,6 +168,7 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 				}
 				stats := &archive.PullStats{}
 				j.Stats = stats
+				pulled[j.Channel] = stats
 				g.Go(func() error {
 					start := time.Now()
 					err := ar.RecordPull(pctx, j)
@@ -165,41 +184,41 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 					return err
 				})
 			}
-			return g.Wait()
+			if err := g.Wait(); err != nil {
+				return err
+			}
+			return nothingRecorded(recordedChannels(jobs, pulled, iopts, srv))
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&channel, "channel", "", "channel name (all channels of --config when omitted)")
 	f.StringArrayVar(&sources, "source", nil, "pull source NAME=MPD_URL (repeatable)")
-	f.DurationVar(&dur, "for", 0, "record for this long, then stop (default: until SIGINT/SIGTERM)")
-	f.DurationVar(&timeout, "segment-timeout", 0, "how long to retry a segment after it is due before recording it missing from a source (default 3×D, at least 6s)")
+	durationFlag(f, &dur, "for", 0, positive, "record for this long, then stop (default: until SIGINT/SIGTERM)")
+	durationFlag(f, &timeout, "segment-timeout", 0, positive, "how long to retry a segment after it is due before recording it missing from a source (default 3×D, at least 6s)")
 	f.StringVar(&prefer, "prefer", "", "preferred source of --channel: its copy of a segment is kept when it arrives within --grace of the first delivery (config: preferred_source)")
-	f.DurationVar(&grace, "grace", defaultGrace, "how long after the first delivery of a segment to wait for the preferred source's copy (config: grace)")
+	durationFlag(f, &grace, "grace", defaultGrace, nonNegative, "how long after the first delivery of a segment to wait for the preferred source's copy (config: grace)")
 	f.StringVar(&inf.listen, "listen", "", "receive pushed CMAF ingest (DASH-IF Live Media Ingest Interface 1) on this address, e.g. 127.0.0.1:8080")
 	f.StringArrayVar(&inf.auth, "ingest-auth", nil, "push source credential SOURCE=TOKEN (Bearer) or SOURCE=user:password (basic auth) (repeatable); listed sources are the only ones that may push")
 	f.BoolVar(&inf.insecure, "insecure-ingest", false, "allow unauthenticated pushes on a non-loopback --listen address")
 	f.StringVar(&inf.maxSegSize, "max-segment-size", "64MiB", "largest init or media segment accepted (pushed or pulled), e.g. 64MiB, 1GB, 1048576")
 	f.IntVar(&inf.maxRequests, "max-ingest-requests", ingest.DefaultMaxRequests, "most concurrent ingest requests; more get 503 with Retry-After")
-	f.DurationVar(&inf.idleTimeout, "ingest-idle-timeout", ingest.DefaultIdleTimeout, "close an ingest connection whose headers take longer, or whose body brings less than --ingest-min-rate over such a window")
+	durationFlag(f, &inf.idleTimeout, "ingest-idle-timeout", ingest.DefaultIdleTimeout, positive, "close an ingest connection whose headers take longer, or whose body brings less than --ingest-min-rate over such a window")
 	f.Int64Var(&inf.minRate, "ingest-min-rate", ingest.DefaultMinDataRate, "minimum ingest body data rate in bytes/s, averaged over --ingest-idle-timeout")
-	f.DurationVar(&inf.drainTimeout, "ingest-drain-timeout", ingest.DefaultDrainTimeout, "on stop, how long in-flight ingest requests may take to finish")
+	durationFlag(f, &inf.drainTimeout, "ingest-drain-timeout", ingest.DefaultDrainTimeout, positive, "on stop, how long in-flight ingest requests may take to finish")
 	f.StringVar(&spoolF.dir, "spool", "", "when the store is unreachable (after retries), keep segments in this local directory and upload them, in order, when it is back (default: no spool; deliveries then fail)")
 	f.StringVar(&spoolF.max, "spool-max", "10GiB", "largest size of --spool; once full, segments are refused (pushes get 503) until the store is back")
-	f.DurationVar(&inf.segDur, "ingest-segment-duration", 0, "segment duration D of pushed channels that send no I-MPD (default: from the I-MPD, a pull source, the index or the first video segment)")
-	f.DurationVar(&skew, "max-time-skew", archive.DefaultMaxTimeSkew, "refuse a pushed or pulled segment whose time (EPT) is further than this from the recorder's clock; 0 turns the check off (config: max_time_skew)")
+	durationFlag(f, &inf.segDur, "ingest-segment-duration", 0, positive, "segment duration D of pushed channels that send no I-MPD (default: from the I-MPD, a pull source, the index or the first video segment)")
+	durationFlag(f, &skew, "max-time-skew", archive.DefaultMaxTimeSkew, nonNegative, "refuse a pushed or pulled segment whose time (EPT) is further than this from the recorder's clock; 0 turns the check off (config: max_time_skew)")
 	return cmd
 }
 
 // maxTimeSkew is --max-time-skew, or the config's max_time_skew when the
 // flag is not given.
-func (a *app) maxTimeSkew(flag time.Duration, set bool) (time.Duration, error) {
+func (a *app) maxTimeSkew(flag time.Duration, set bool) time.Duration {
 	if !set && a.cfg.MaxTimeSkew != nil {
-		return *a.cfg.MaxTimeSkew, nil
+		return time.Duration(*a.cfg.MaxTimeSkew)
 	}
-	if flag < 0 {
-		return 0, usagef("--max-time-skew %v: must not be negative", flag)
-	}
-	return flag, nil
+	return flag
 }
 
 // ingestOptions builds the receiver's channels, sources and credentials from
@@ -238,6 +257,9 @@ func (a *app) ingestOptions(channel string, inf ingestFlags) (ingest.Options, er
 	for _, v := range inf.auth {
 		src, value, err := splitNameValue("--ingest-auth", v)
 		if err != nil {
+			return opts, err
+		}
+		if err := validName("--ingest-auth", "source", src); err != nil {
 			return opts, err
 		}
 		if err := add("--ingest-auth", src, value); err != nil {
@@ -376,7 +398,7 @@ func (a *app) applyPreferences(ctx context.Context, ar *archive.Archive, channel
 				src = cc.PreferredSource
 			}
 			if !graceSet && cc.Grace > 0 {
-				g = cc.Grace
+				g = time.Duration(cc.Grace)
 			}
 		}
 		ch, err := ar.OpenChannel(ctx, name, 0)
@@ -397,6 +419,11 @@ func (a *app) applyPreferences(ctx context.Context, ar *archive.Archive, channel
 // push (--listen) a channel may have no pull sources: it is then received
 // only, and has no pull job.
 func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.PullOptions, error) {
+	if channel != "" {
+		if err := validName("--channel", "channel", channel); err != nil {
+			return nil, err
+		}
+	}
 	var jobs []archive.PullOptions
 	pullSources := func(cc ChannelConfig) []archive.PullSource {
 		var out []archive.PullSource
@@ -429,6 +456,9 @@ func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.P
 		for _, s := range sources {
 			name, u, err := splitNameValue("--source", s)
 			if err != nil {
+				return nil, err
+			}
+			if err := validName("--source", "source", name); err != nil {
 				return nil, err
 			}
 			j.Sources = append(j.Sources, archive.PullSource{Name: name, MPDURL: u})

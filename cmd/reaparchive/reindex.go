@@ -32,13 +32,15 @@ the index of the recorder that saw it and is not rebuilt.
 Objects that cannot be indexed (not a segment of the track, an EPT that is
 not the K of the key, the bytes contradicting reap-sha256) are listed; verify
 exits 1 for them. Progress is shown on a terminal.`,
+		Example: `  reaparchive reindex --store file://./archive --index rebuilt.db
+  reaparchive reindex --store s3://archive?region=eu-west-1 --index archive.db --channel news --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if workers < 1 {
 				return usagef("--workers %d: want at least 1", workers)
 			}
-			ar, closeFn, err := a.openArchive(ctx, false)
+			ar, closeFn, err := a.openArchive(ctx, rebuildIndex)
 			if err != nil {
 				return err
 			}
@@ -58,8 +60,9 @@ exits 1 for them. Progress is shown on a terminal.`,
 				fmt.Fprintln(a.stdout, "no channels in the store")
 			}
 			for _, c := range res.Channels {
-				fmt.Fprintf(a.stdout, "channel %s: %d tracks, %d init segments (%d new), %d media objects: %d indexed, %d already indexed, %d read for lack of attributes, %d splices applied\n",
-					c.Name, c.Tracks, c.Inits, c.NewInits, c.Objects, c.Indexed, c.AlreadyIndexed, c.BodiesRead, c.Splices)
+				fmt.Fprintf(a.stdout, "channel %s: %s, %s (%d new), %s: %d indexed, %d already indexed, %d read for lack of attributes, %s applied\n",
+					c.Name, plural(c.Tracks, "track"), plural(c.Inits, "init segment"), c.NewInits, plural(c.Objects, "media object"),
+					c.Indexed, c.AlreadyIndexed, c.BodiesRead, plural(c.Splices, "splice"))
 				for _, p := range c.Problems {
 					fmt.Fprintf(a.stdout, "  %s\n", p)
 				}

@@ -48,6 +48,10 @@ it set out to fill is left; 1 when segments are still missing or were
 rejected. Rerunning is harmless: filled segments are no longer gaps.
 --dry-run fetches no segment (only the MPD) and writes nothing; it lists what
 it would fetch from where, and exits 0.`,
+		Example: `  reaparchive repair --store file://./archive --index archive.db --channel news --fill-from b --dry-run
+  reaparchive repair --store file://./archive --index archive.db --channel news --last 2h \
+    --fill-from http://origin.example/news/manifest.mpd
+  reaparchive repair --store file://./archive --index archive.db --channel news --fill-from 'archive:s3://dr-archive?region=eu-west-1'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -64,13 +68,13 @@ it would fetch from where, and exits 0.`,
 			if err != nil {
 				return err
 			}
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			if _, err := ar.DB.Channel(ctx, channel); err != nil {
-				return fmt.Errorf("channel %q: %w", channel, err)
+			if err := checkChannel(ctx, ar.DB, channel); err != nil {
+				return err
 			}
 			f, closeF, err := a.filler(ctx, ar, channel, "--fill-from", fillFrom)
 			if err != nil {

@@ -151,22 +151,42 @@ func (a *app) setup(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-// openArchive opens the store and index named by flags/env/config. Commands
-// that only read (status, export-vod) pass existing=true: a mistyped index
-// path is then an error rather than a new empty index.
-func (a *app) openArchive(ctx context.Context, existing bool) (*archive.Archive, func(), error) {
-	if a.storeURL == "" {
-		return nil, nil, usagef("no store: give --store URL (or REAPARCHIVE_STORE, or store: in --config)")
+// archiveMode says what openArchive may create.
+type archiveMode int
+
+const (
+	// readArchive: the store and the index must exist (status, gaps,
+	// export-vod, verify, repair, splice): a mistyped store URL or index
+	// path is an error, not a new empty archive.
+	readArchive archiveMode = iota
+	// rebuildIndex: the store must exist, the index may be new (reindex).
+	rebuildIndex
+	// writeArchive: both are created if missing (record).
+	writeArchive
+)
+
+// openArchive opens the store and index named by flags/env/config. A store
+// URL that is not valid is a usage error (exit 2).
+func (a *app) openArchive(ctx context.Context, mode archiveMode) (*archive.Archive, func(), error) {
+	if err := a.checkArchiveFlags(); err != nil {
+		return nil, nil, err
 	}
-	if a.indexPath == "" {
-		return nil, nil, usagef("no index: give --index PATH (or REAPARCHIVE_INDEX, or index: in --config)")
-	}
-	if existing {
+	if mode == readArchive {
 		if _, err := os.Stat(a.indexPath); err != nil {
 			return nil, nil, fmt.Errorf("index %s: %w (record into it first, or check --index)", a.indexPath, err)
 		}
 	}
-	st, err := cloud.Open(ctx, a.storeURL)
+	open := cloud.OpenExisting
+	if mode == writeArchive {
+		open = cloud.Open
+	}
+	st, err := open(ctx, a.storeURL)
+	if errors.Is(err, cloud.ErrInvalidURL) {
+		return nil, nil, usagef("--store: %w", err)
+	}
+	if errors.Is(err, cloud.ErrNoStore) {
+		return nil, nil, fmt.Errorf("%w (record into it first, or check --store)", err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("open store: %w", err)
 	}
@@ -184,6 +204,17 @@ func (a *app) openArchive(ctx context.Context, existing bool) (*archive.Archive,
 			a.log.Error("closing store", "err", err)
 		}
 	}, nil
+}
+
+// checkArchiveFlags is a usage error unless a store and an index are given.
+func (a *app) checkArchiveFlags() error {
+	if a.storeURL == "" {
+		return usagef("no store: give --store URL (or REAPARCHIVE_STORE, or store: in --config)")
+	}
+	if a.indexPath == "" {
+		return usagef("no index: give --index PATH (or REAPARCHIVE_INDEX, or index: in --config)")
+	}
+	return nil
 }
 
 // isTerminal reports whether w is a terminal (progress output).

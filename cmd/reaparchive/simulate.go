@@ -38,6 +38,8 @@ serves it as a REaP source: the I-MPD at /manifest.mpd and segments at
 --down SPEC       be down (HTTP 503) for intervals after start: "20s-30s,45s-50s"
 --clock-offset D  run the simulated encoder's clock ahead (or behind, negative)
 --variant N       serve interchangeable but not bit-identical bytes`,
+		Example: `  reaparchive simulate --listen 127.0.0.1:8081
+  reaparchive simulate --listen 127.0.0.1:8082 --drop 'rep:video:every:5' --down 20s-30s --for 5m`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -62,10 +64,10 @@ serves it as a REaP source: the I-MPD at /manifest.mpd and segments at
 	f.StringVar(&sf.listen, "listen", "127.0.0.1:8081", "address to listen on")
 	f.StringVar(&sf.drop, "drop", "", "segments to drop (see above)")
 	f.StringVar(&sf.down, "down", "", "intervals to be down (see above)")
-	f.DurationVar(&sf.clockOffset, "clock-offset", 0, "offset of the simulated encoder clock")
+	durationFlag(f, &sf.clockOffset, "clock-offset", 0, anySign, "offset of the simulated encoder clock")
 	f.IntVar(&sf.variant, "variant", 0, "byte variant (0: canonical)")
-	f.DurationVar(&sf.segDur, "segment-duration", 2*time.Second, "segment duration D")
-	f.DurationVar(&dur, "for", 0, "serve for this long, then stop")
+	durationFlag(f, &sf.segDur, "segment-duration", 2*time.Second, positive, "segment duration D")
+	durationFlag(f, &dur, "for", 0, positive, "serve for this long, then stop")
 	return cmd
 }
 

@@ -52,6 +52,9 @@ originals stay at their keys. Exports play the replacements.
 --from/--to (or the one --id names): the segment rows are restored and the
 splice's objects deleted, so the store and the index are as before it.
 --json prints the report.`,
+		Example: `  reaparchive splice --store file://./archive --index archive.db --channel news \
+    --from 2026-11-21T10:00:00Z --to 2026-11-21T10:05:00Z --with http://backup.example/news/manifest.mpd
+  reaparchive splice --store file://./archive --index archive.db --channel news --undo --id 0123456789abcdef`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -94,13 +97,13 @@ splice's objects deleted, so the store and the index are as before it.
 					}
 				}
 			}
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			if _, err := ar.DB.Channel(ctx, channel); err != nil {
-				return fmt.Errorf("channel %q: %w", channel, err)
+			if err := checkChannel(ctx, ar.DB, channel); err != nil {
+				return err
 			}
 			var rep *repair.SpliceReport
 			if undo {

@@ -17,14 +17,44 @@ func (a *app) statusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status --store URL --index PATH [--channel NAME] [--json]",
 		Short: "Show per channel and track: first/last segment, gaps, duplicates and conflicts",
-		Args:  noArgs,
+		Long: `status prints, per channel, one line per track (Representation):
+
+  REP         the Representation id
+  TYPE        video, audio, text or metadata
+  FIRST LAST  the first and the last stored epoch index K
+  FROM TO     the wall-clock span [FROM, TO): the start of the first stored
+              segment and the end of the last one (exclusive, so
+              export-vod --from FROM --to TO exports every stored segment)
+  SEGMENTS    stored segments
+  GAPS        K between FIRST and LAST that no source delivered
+  DUPLICATES  later copies of a stored K with the same timing
+  CONFLICTS   later copies of a stored K with different timing
+
+then each gap's K range, and per source and track its deliveries: stored
+first, duplicates (bit-identical among them), conflicts, missing, rejected.
+A channel with no stored segment says "no segments recorded".
+
+--json prints {"channels":[{"name","preferred_source","tracks":[{"rep",
+"content_type","codecs","first","last","first_time","last_time","end_time",
+"segments","gaps":[{"from","to"}],"duplicates","conflicts","sources":[{"name",
+"stored","duplicates","identical","conflicts","missing","rejected"}]}]}]}:
+first and last are K, first_time and last_time the starts of those
+segments, end_time the end of the last one (RFC 3339).`,
+		Example: `  reaparchive status --store file://./archive --index archive.db
+  reaparchive status --store file://./archive --index archive.db --channel news --json`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
+			if channel != "" {
+				if err := checkChannel(ctx, ar.DB, channel); err != nil {
+					return err
+				}
+			}
 			rep, err := ar.Status(ctx, channel)
 			if err != nil {
 				return err
@@ -47,6 +77,10 @@ func printStatus(a *app, rep archive.StatusReport) {
 		return
 	}
 	for _, ch := range rep.Channels {
+		if !recorded(ch) {
+			fmt.Fprintf(a.stdout, "channel %s: no segments recorded\n", ch.Name)
+			continue
+		}
 		fmt.Fprintf(a.stdout, "channel %s\n", ch.Name)
 		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  REP\tTYPE\tFIRST\tLAST\tFROM\tTO\tSEGMENTS\tGAPS\tDUPLICATES\tCONFLICTS")
@@ -55,7 +89,7 @@ func printStatus(a *app, rep archive.StatusReport) {
 			for _, g := range t.Gaps {
 				gaps += int(g.To - g.From + 1)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\n", t.Rep, t.ContentType, t.First, t.Last, t.FirstTime, t.LastTime, t.Segments, gaps, t.Duplicates, t.Conflicts)
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\n", t.Rep, t.ContentType, t.First, t.Last, t.FirstTime, t.EndTime, t.Segments, gaps, t.Duplicates, t.Conflicts)
 		}
 		tw.Flush()
 		for _, t := range ch.Tracks {
@@ -72,4 +106,14 @@ func printStatus(a *app, rep archive.StatusReport) {
 			}
 		}
 	}
+}
+
+// recorded reports whether any track of the channel has a segment.
+func recorded(ch archive.ChannelStatus) bool {
+	for _, t := range ch.Tracks {
+		if t.Segments > 0 {
+			return true
+		}
+	}
+	return false
 }

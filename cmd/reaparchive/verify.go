@@ -36,13 +36,15 @@ or replaced.
 
 It prints a summary (--json: a report) and exits 1 when it found any
 mismatch (repaired or not), 0 when the index and the store agree.`,
+		Example: `  reaparchive verify --store file://./archive --index archive.db
+  reaparchive verify --store file://./archive --index archive.db --channel news --read-data --repair-index`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if workers < 1 {
 				return usagef("--workers %d: want at least 1", workers)
 			}
-			ar, closeFn, err := a.openArchive(ctx, true)
+			ar, closeFn, err := a.openArchive(ctx, readArchive)
 			if err != nil {
 				return err
 			}
@@ -87,9 +89,10 @@ func printVerify(a *app, rep reconcile.Report, repair bool) {
 		fmt.Fprintln(a.stdout, "no channels in the store or the index")
 	}
 	for _, c := range rep.Channels {
-		fmt.Fprintf(a.stdout, "channel %s: %d tracks, %d segment rows, %d media objects, %d init segments", c.Name, c.Tracks, c.Segments, c.Objects, c.Inits)
+		fmt.Fprintf(a.stdout, "channel %s: %s, %s, %s, %s", c.Name, plural(int64(c.Tracks), "track"), plural(int64(c.Segments), "segment row"),
+			plural(int64(c.Objects), "media object"), plural(int64(c.Inits), "init segment"))
 		if rep.ReadData {
-			fmt.Fprintf(a.stdout, ", %d bytes read", c.BytesRead)
+			fmt.Fprintf(a.stdout, ", %s read", plural(c.BytesRead, "byte"))
 		}
 		fmt.Fprintf(a.stdout, ": %s\n", mismatches(len(c.Problems)))
 		for _, p := range c.Problems {
@@ -106,9 +109,4 @@ func printVerify(a *app, rep reconcile.Report, repair bool) {
 	}
 }
 
-func mismatches(n int) string {
-	if n == 1 {
-		return "1 mismatch"
-	}
-	return fmt.Sprintf("%d mismatches", n)
-}
+func mismatches(n int) string { return plural(int64(n), "mismatch") }
