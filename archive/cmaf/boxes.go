@@ -1,6 +1,7 @@
 package cmaf
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -19,6 +20,9 @@ var (
 	ErrTruncated       = errors.New("truncated")
 	ErrNotMediaSegment = errors.New("not a media segment")
 	ErrNotInit         = errors.New("not a CMAF header")
+	// ErrBoxStructure: boxes nested deeper than CMAF needs, a child box
+	// that does not fit its parent, or a child type its parent may not hold.
+	ErrBoxStructure = errors.New("bad box structure")
 )
 
 // rawBox is a top-level box located in the input, before decoding.
@@ -106,21 +110,209 @@ func validFourCC(s string) bool {
 }
 
 // decodeBox decodes one top-level box with mp4ff and checks that exactly the
-// declared bytes were consumed.
+// declared bytes were consumed. It is the only way bytes reach mp4ff's box
+// decoder: checkTree runs first, so mp4ff never recurses deeper than
+// maxBoxDepth and never sees a child box that overruns its parent.
 func decodeBox(data []byte, b rawBox) (mp4.Box, error) {
+	if err := checkTree(data, b); err != nil {
+		return nil, err
+	}
 	sr := bits.NewFixedSliceReader(data[b.start:b.end])
 	box, err := mp4.DecodeBoxSR(uint64(b.start), sr)
 	if err != nil {
-		return nil, fmt.Errorf("bad %s box at offset %d: %w", b.typ, b.start, err)
+		return nil, fmt.Errorf("bad %s box at offset %d: %w", b.typ, b.start, boundedError{err})
 	}
 	if err := sr.AccError(); err != nil {
-		return nil, fmt.Errorf("bad %s box at offset %d: %w", b.typ, b.start, err)
+		return nil, fmt.Errorf("bad %s box at offset %d: %w", b.typ, b.start, boundedError{err})
 	}
 	if sr.GetPos() != b.size() {
 		return nil, fmt.Errorf("bad %s box at offset %d: decoded %d of its %d bytes", b.typ, b.start, sr.GetPos(), b.size())
 	}
 	return box, nil
 }
+
+// DecodeBox decodes data, which must be exactly one top-level box, with
+// mp4ff after the same structure checks as ParseInit and ParseSegment.
+func DecodeBox(data []byte) (box mp4.Box, err error) {
+	defer noPanic("box", &err)
+	b, err := nextBox(data, 0)
+	if err != nil {
+		return nil, err
+	}
+	if b.end != len(data) {
+		return nil, fmt.Errorf("%s box of %d bytes followed by %d more bytes", b.typ, b.size(), len(data)-b.end)
+	}
+	return decodeBox(data, b)
+}
+
+// maxBoxDepth bounds box nesting, the top-level box being depth 1. The
+// deepest box of a CMAF header is moov/trak/mdia/minf/stbl/stsd/encv/sinf/
+// schi/tenc (10); a CMAF fragment needs moof/traf/trun (3).
+const maxBoxDepth = 12
+
+// checkTree walks the boxes inside the top-level box b that mp4ff decodes as
+// containers, with bounded depth and work, before mp4ff sees them: every
+// child lies within its parent, no container nests deeper than maxBoxDepth,
+// and moof and traf hold only the child types ISO/IEC 14496-12 and 23000-19
+// allow there. mp4ff recurses into every container it meets, nested
+// anywhere (a moof inside a traf is decoded as a moof), without a depth
+// limit and wrapping each level's error in the next.
+func checkTree(data []byte, b rawBox) error {
+	return checkBox(data, b, 1)
+}
+
+// checkBox checks the children of b, at depth depth, recursively.
+func checkBox(data []byte, b rawBox, depth int) error {
+	first, tolerateTail, err := childStart(data, b)
+	if err != nil || first < 0 {
+		return err
+	}
+	if depth >= maxBoxDepth && first < b.end {
+		return fmt.Errorf("%w: %s box at offset %d holds boxes nested more than %d deep", ErrBoxStructure, b.typ, b.start, maxBoxDepth)
+	}
+	allowed := allowedChildren[b.typ]
+	for off := first; off < b.end; {
+		rest := b.end - off
+		if rest < 8 && tolerateTail {
+			return nil // mp4ff keeps up to 7 trailing bytes of a visual sample entry
+		}
+		c, err := childBox(data, b, off)
+		if err != nil {
+			return err
+		}
+		if allowed != nil && !allowed[c.typ] {
+			return fmt.Errorf("%w: %q box at offset %d inside %s at offset %d: not a box a %s may hold", ErrBoxStructure, c.typ, c.start, b.typ, b.start, b.typ)
+		}
+		if err := checkBox(data, c, depth+1); err != nil {
+			return err
+		}
+		off = c.end
+	}
+	return nil
+}
+
+// childBox reads the header of the child box at off inside parent.
+func childBox(data []byte, parent rawBox, off int) (rawBox, error) {
+	rest := parent.end - off
+	if rest < 8 {
+		return rawBox{}, fmt.Errorf("%w: %d bytes at offset %d at the end of %s at offset %d, too short for a box", ErrBoxStructure, rest, off, parent.typ, parent.start)
+	}
+	size := binary.BigEndian.Uint32(data[off:])
+	typ := string(data[off+4 : off+8])
+	switch {
+	case size == 0 || size == 1:
+		// mp4ff supports neither inside a container (64-bit sizes only for mdat).
+		return rawBox{}, fmt.Errorf("%w: %q box at offset %d inside %s: size field %d not supported inside a box", ErrBoxStructure, typ, off, parent.typ, size)
+	case size < 8:
+		return rawBox{}, fmt.Errorf("%w: %q box at offset %d: size %d smaller than its header", ErrBoxStructure, typ, off, size)
+	case int64(size) > int64(rest):
+		return rawBox{}, fmt.Errorf("%w: %q box at offset %d declares %d bytes, its parent %s at offset %d has %d left", ErrBoxStructure, typ, off, size, parent.typ, parent.start, rest)
+	}
+	return rawBox{typ: typ, start: off, hdrLen: 8, end: off + int(size)}, nil
+}
+
+// allowedChildren lists, for moof and traf, the child types they may hold
+// (ISO/IEC 14496-12 8.8 and 8.11.1, 23001-7 pssh/senc, 23000-19 7.3.2; uuid
+// for PIFF boxes); free and skip may be anywhere. Other containers are only
+// walked.
+var allowedChildren = map[string]map[string]bool{
+	"moof": {"mfhd": true, "traf": true, "pssh": true, "meta": true, "free": true, "skip": true, "uuid": true},
+	"traf": {"tfhd": true, "tfdt": true, "trun": true, "sbgp": true, "sgpd": true, "subs": true, "saiz": true,
+		"saio": true, "senc": true, "sdtp": true, "meta": true, "uuid": true, "free": true, "skip": true},
+}
+
+// Box types mp4ff v0.55 decodes as containers, by where their first child
+// starts (see its boxsr.go decoder table and each decoder's
+// DecodeContainerChildrenSR / DecodeBoxSR loop).
+var (
+	// children right after the 8-byte header
+	containers8 = typeSet("moov", "trak", "mdia", "minf", "stbl", "dinf", "edts", "mvex", "udta", "ilst",
+		"ludt", "mfra", "moof", "traf", "sinf", "schi", "tref", "trgr", "vexu", "eyes", "cams", "proj", "vttc",
+		"desc", "\xa9ART", "\xa9cpy", "\xa9nam", "\xa9too")
+	// children after a 4-byte version/flags and a 4-byte field (entry
+	// count, track_ID) or after the 8-byte SampleEntry fields
+	containers16 = typeSet("stsd", "dref", "trep", "wvtt", "evte")
+	// AudioSampleEntry: children after 28 bytes of fields
+	audioEntries = typeSet("mp4a", "enca", "ac-3", "ec-3", "ac-4", "Opus", "fLaC", "iamf", "mha1", "mha2", "mhm1", "mhm2")
+	// VisualSampleEntry: children after 78 bytes of fields
+	visualEntries = typeSet("avc1", "avc3", "hvc1", "hev1", "av01", "avs3", "dvh1", "dvhe", "encv", "jpeg", "mjpg",
+		"mp4v", "vp08", "vp09", "vvc1", "vvi1")
+)
+
+func typeSet(types ...string) map[string]bool {
+	m := make(map[string]bool, len(types))
+	for _, t := range types {
+		m[t] = true
+	}
+	return m
+}
+
+// childStart returns the offset of the first child of b as mp4ff reads it,
+// or -1 when mp4ff decodes b as a leaf. tolerateTail: mp4ff ignores fewer
+// than 8 bytes after the last child.
+func childStart(data []byte, b rawBox) (first int, tolerateTail bool, err error) {
+	fields := 0
+	switch {
+	case containers8[b.typ]:
+		fields = 0
+	case containers16[b.typ]:
+		fields = 8
+	case audioEntries[b.typ]:
+		fields = 28
+	case visualEntries[b.typ]:
+		fields, tolerateTail = 78, true
+	case b.typ == "meta":
+		// A QuickTime meta has no version/flags: its hdlr comes first.
+		fields = 4
+		if b.size() >= 16 && string(data[b.start+12:b.start+16]) == "hdlr" {
+			fields = 0
+		}
+	case b.typ == "stpp":
+		return stppChildStart(data, b)
+	default:
+		return -1, false, nil
+	}
+	first = b.start + b.hdrLen + fields
+	if first > b.end {
+		return 0, false, fmt.Errorf("%w: %s box at offset %d: %d bytes, too short for its fields", ErrBoxStructure, b.typ, b.start, b.size())
+	}
+	return first, tolerateTail, nil
+}
+
+// stppChildStart skips the XMLSubtitleSampleEntry's SampleEntry fields and
+// its three zero-terminated strings (the last two optional), as mp4ff does.
+func stppChildStart(data []byte, b rawBox) (int, bool, error) {
+	off := b.start + b.hdrLen + 8
+	if off > b.end {
+		return 0, false, fmt.Errorf("%w: stpp box at offset %d: %d bytes, too short for its fields", ErrBoxStructure, b.start, b.size())
+	}
+	for i := 0; i < 3 && (i == 0 || off < b.end); i++ {
+		n := bytes.IndexByte(data[off:b.end], 0)
+		if n < 0 {
+			return 0, false, fmt.Errorf("%w: stpp box at offset %d: string without its terminating zero", ErrBoxStructure, b.start)
+		}
+		off += n + 1
+	}
+	return off, false, nil
+}
+
+// maxErrorLen bounds the text of a decoder error kept in ours: mp4ff wraps
+// an error at each level of nesting and lists all children of a container.
+const maxErrorLen = 512
+
+// boundedError shortens an mp4ff error's text; errors.Is and As still see
+// the original.
+type boundedError struct{ err error }
+
+func (e boundedError) Error() string {
+	msg := e.err.Error()
+	if len(msg) > maxErrorLen {
+		msg = msg[:maxErrorLen] + "… (truncated)"
+	}
+	return msg
+}
+
+func (e boundedError) Unwrap() error { return e.err }
 
 // noPanic turns a panic inside mp4ff (hostile input) into an error.
 func noPanic(what string, err *error) {

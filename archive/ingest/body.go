@@ -24,7 +24,12 @@ type bodyReader struct {
 	n        int64
 	onRead   func(n int)
 	halt     atomic.Bool // set by a drain: Read fails with errDrained
+	eof      bool        // Read returned io.EOF
+	failed   bool        // Read returned another error (a deadline, a broken connection)
 }
+
+// lingerTimeout bounds how long linger reads what is left of a refused body.
+const lingerTimeout = 5 * time.Second
 
 func newBodyReader(w http.ResponseWriter, r *http.Request, idle time.Duration, minRate int64, onRead func(int)) *bodyReader {
 	minBytes := int64(float64(minRate) * idle.Seconds())
@@ -47,12 +52,38 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := b.r.Read(p)
+	switch {
+	case err == io.EOF:
+		b.eof = true
+	case err != nil:
+		b.failed = true
+	}
 	b.winBytes += int64(n)
 	b.n += int64(n)
 	if n > 0 && b.onRead != nil {
 		b.onRead(n)
 	}
 	return n, err
+}
+
+// linger sends the answer already written, then reads and discards what
+// is left of a body the handler stopped reading (at most limit bytes, for at
+// most lingerTimeout): closing a connection with unread bytes resets it, and
+// a reset while the client is still sending makes its TCP stack drop our
+// answer unread (a "lingering close", RFC 9112 section 9.6). net/http lingers
+// by itself only for bodies without Expect: 100-continue (go1.26
+// closedRequestBodyEarly does not see through its expectContinueReader).
+// A body never read (the client may still wait for 100 Continue), read to
+// its end, or that failed (slow, broken) is left alone.
+func (b *bodyReader) linger(limit int64) {
+	if b.n == 0 || b.eof || b.failed || b.halt.Load() {
+		return
+	}
+	if err := b.rc.Flush(); err != nil {
+		return
+	}
+	_ = b.rc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	_, _ = io.CopyN(io.Discard, b.r, limit)
 }
 
 // isTimeout reports whether err is a read deadline expiring.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 
-	"github.com/Eyevinn/mp4ff/bits"
 	"github.com/Eyevinn/mp4ff/mp4"
 
 	"github.com/reaparchive/reaparchive/archive/cmaf"
@@ -122,16 +121,7 @@ type chunk struct {
 
 // parseMoof decodes a moof box with the track defaults of init.
 func parseMoof(data []byte, init *cmaf.InitInfo) (c chunk, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: malformed moof: decoder panic: %v", errNotCMAF, r)
-		}
-	}()
-	sr := bits.NewFixedSliceReader(data)
-	box, err := mp4.DecodeBoxSR(0, sr)
-	if err == nil {
-		err = sr.AccError()
-	}
+	box, err := cmaf.DecodeBox(data)
 	if err != nil {
 		return c, fmt.Errorf("%w: bad moof: %w", errNotCMAF, err)
 	}

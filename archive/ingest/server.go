@@ -431,6 +431,7 @@ func (s *Server) serveIngest(rw http.ResponseWriter, r *http.Request) {
 	case kindMPD:
 		s.handleMPD(w, r, t, ch, body, log)
 	}
+	body.linger(s.opts.MaxSegmentSize)
 }
 
 // channel returns the archive writer of a channel.
