@@ -2,7 +2,6 @@ package archive_test
 
 import (
 	"context"
-	"encoding/binary"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -12,25 +11,9 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
 )
-
-// nestedBoxes returns depth nested box headers (box i of size
-// 8·(depth−i)+len(tail)), the first of type first, the others rest, then
-// tail: issue 10's hostile segments.
-func nestedBoxes(depth int, first, rest string, tail []byte) []byte {
-	out := make([]byte, 8*depth+len(tail))
-	for i := range depth {
-		binary.BigEndian.PutUint32(out[8*i:], uint32(len(out)-8*i))
-		typ := rest
-		if i == 0 {
-			typ = first
-		}
-		copy(out[8*i+4:], typ)
-	}
-	copy(out[8*depth:], tail)
-	return out
-}
 
 // TestPullHostileSegments: a source that serves deeply nested box headers
 // as its video segments gets them refused, quickly and with little memory,
@@ -43,8 +26,8 @@ func TestPullHostileSegments(t *testing.T) {
 		name string
 		body []byte
 	}{
-		{"1e6 nested moof", nestedBoxes(1_000_000, "moof", "moof", nil)},
-		{"20k nested traf", nestedBoxes(20_000, "moof", "traf", make([]byte, 8))},
+		{"1e6 nested moof", testenv.NestedBoxes(1_000_000, "moof", "moof", nil)},
+		{"20k nested traf", testenv.NestedBoxes(20_000, "moof", "traf", make([]byte, 8))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)

@@ -16,6 +16,7 @@ import (
 	"github.com/reaparchive/reaparchive/archive/ingest"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 )
 
 // fuzzHandler is a receiver over an in-memory store and an index in a
@@ -73,10 +74,10 @@ func FuzzIngestHandler(f *testing.F) {
 		{ch + "/enc/" + video + "/init.cmfv", vInit},
 		{ch + "/enc2/" + audio + "/init.cmfa", aInit},
 		{ch + "/enc/Streams(" + video + ".cmfv)", slices.Concat(vInit, vSeg, segOf(f, video, k0+1))},
-		{seg(video, 2), nestedBoxes(64, "moof", "moof", nil)},
-		{seg(video, 3), nestedBoxes(64, "moof", "traf", make([]byte, 8))},
-		{seg(video, 4), slices.Concat(nestedBoxes(3, "moof", "traf", nil), []byte("\x00\x00\x00\x08mdat"))},
-		{ch + "/enc/Streams(" + video + ".cmfv)", slices.Concat(vInit, nestedBoxes(64, "moof", "traf", make([]byte, 8)))},
+		{seg(video, 2), testenv.NestedBoxes(64, "moof", "moof", nil)},
+		{seg(video, 3), testenv.NestedBoxes(64, "moof", "traf", make([]byte, 8))},
+		{seg(video, 4), slices.Concat(testenv.NestedBoxes(3, "moof", "traf", nil), []byte("\x00\x00\x00\x08mdat"))},
+		{ch + "/enc/Streams(" + video + ".cmfv)", slices.Concat(vInit, testenv.NestedBoxes(64, "moof", "traf", make([]byte, 8)))},
 		{seg(video, 5), []byte("\x00\x00\x01\x00junk")},
 		{"../x/y/z.cmfv", nil},
 	} {

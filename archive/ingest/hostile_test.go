@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,25 +12,8 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive/ingest"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 )
-
-// nestedBoxes returns depth box headers nested in each other (box i has
-// size 8·(depth−i) plus len(tail)), the first of type first, the others of
-// type rest, followed by tail. Issue 10 item 1 is nestedBoxes(10⁶, "moof",
-// "moof", nil), item 2 nestedBoxes(20000, "moof", "traf", 8 zero bytes).
-func nestedBoxes(depth int, first, rest string, tail []byte) []byte {
-	out := make([]byte, 8*depth+len(tail))
-	for i := range depth {
-		binary.BigEndian.PutUint32(out[8*i:], uint32(len(out)-8*i))
-		typ := rest
-		if i == 0 {
-			typ = first
-		}
-		copy(out[8*i+4:], typ)
-	}
-	copy(out[8*depth:], tail)
-	return out
-}
 
 // TestIngestHostileNesting: deeply nested box headers, pushed after a valid
 // init as one segment or in a stream, get a 400 naming the structure
@@ -48,12 +30,12 @@ func TestIngestHostileNesting(t *testing.T) {
 		body       []byte
 		want       string
 	}{
-		{"1e6 nested moof", "/ingest/" + ch + "/enc/video/1.cmfv", nestedBoxes(1_000_000, "moof", "moof", nil), "not a box a moof may hold"},
-		{"20k nested traf", "/ingest/" + ch + "/enc/video/2.cmfv", nestedBoxes(20_000, "moof", "traf", make([]byte, 8)), "not a box a traf may hold"},
+		{"1e6 nested moof", "/ingest/" + ch + "/enc/video/1.cmfv", testenv.NestedBoxes(1_000_000, "moof", "moof", nil), "not a box a moof may hold"},
+		{"20k nested traf", "/ingest/" + ch + "/enc/video/2.cmfv", testenv.NestedBoxes(20_000, "moof", "traf", make([]byte, 8)), "not a box a traf may hold"},
 		{"1e6 nested moof in a stream", "/ingest/" + ch + "/enc/Streams(video.cmfv)",
-			slices.Concat(initOf(t, video), nestedBoxes(1_000_000, "moof", "moof", nil)), "not a box a moof may hold"},
+			slices.Concat(initOf(t, video), testenv.NestedBoxes(1_000_000, "moof", "moof", nil)), "not a box a moof may hold"},
 		{"20k nested traf in a stream", "/ingest/" + ch + "/enc/Streams(video.cmfv)",
-			slices.Concat(initOf(t, video), nestedBoxes(20_000, "moof", "traf", make([]byte, 8))), "not a box a traf may hold"},
+			slices.Concat(initOf(t, video), testenv.NestedBoxes(20_000, "moof", "traf", make([]byte, 8))), "not a box a traf may hold"},
 	}
 	for _, tc := range tests {
 		code, msg := e.put(tc.path, tc.body)
