@@ -110,6 +110,9 @@ func (s *Slate) ContentTypes() []string {
 }
 
 func decodeSlateTrack(name string, data []byte) (*slateTrack, error) {
+	if err := cmaf.CheckStructure(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	f, err := mp4.DecodeFile(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)

@@ -325,3 +325,20 @@ func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// CheckStructure runs the structure checks of ParseInit and ParseSegment
+// over every top-level box of data, for a caller that then hands a whole
+// file to mp4ff (a slate track).
+func CheckStructure(data []byte) error {
+	for off := 0; off < len(data); {
+		b, err := nextBox(data, off)
+		if err != nil {
+			return err
+		}
+		if err := checkTree(data, b); err != nil {
+			return err
+		}
+		off = b.end
+	}
+	return nil
+}

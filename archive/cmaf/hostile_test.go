@@ -3,6 +3,8 @@ package cmaf
 import (
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -162,5 +164,25 @@ func TestDecodeBox(t *testing.T) {
 				t.Fatalf("err = %v, want %v saying %q", err, tc.wantErr, tc.wantMsg)
 			}
 		})
+	}
+}
+
+// TestCheckStructure: a whole file (a slate track) passes the same checks
+// as its boxes would one at a time; a hostile body is refused.
+func TestCheckStructure(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"video.cmfv", "audio.cmfa", "slate/video.cmfv", "slate/audio.cmfa"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckStructure(data); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for _, tc := range hostileBodies() {
+		if err := CheckStructure(tc.data); !errors.Is(err, ErrBoxStructure) {
+			t.Errorf("%s: err = %v, want ErrBoxStructure", tc.name, err)
+		}
 	}
 }
