@@ -98,12 +98,14 @@ type exported struct {
 }
 
 // export exports [from, to) of the channel as DASH and HLS to a directory
-// outside the store.
+// beside the store, which it reaches through a relative BaseURL.
 func (e *env) export(tb testing.TB, from, to time.Time, name string) exported {
 	tb.Helper()
-	dir := filepath.Join(filepath.Dir(strings.TrimPrefix(e.storeURL, "file://")), "vod")
+	storeDir := strings.TrimPrefix(e.storeURL, "file://")
+	dir := filepath.Join(filepath.Dir(storeDir), "vod")
 	res, err := e.a.ExportVoD(context.Background(), archive.ExportOptions{Channel: testChannel, From: from, To: to,
-		Out: "file://" + filepath.ToSlash(filepath.Join(dir, name+".mpd")), Formats: []string{archive.FormatDASH, archive.FormatHLS}})
+		Out: "file://" + filepath.ToSlash(filepath.Join(dir, name+".mpd")), BaseURL: "../" + filepath.Base(storeDir) + "/",
+		Formats: []string{archive.FormatDASH, archive.FormatHLS}})
 	if err != nil {
 		tb.Fatal(err)
 	}
