@@ -152,17 +152,18 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 	if err != nil {
 		return ExportResult{}, err
 	}
+	baseURL := o.BaseURL
+	if !o.Copy && baseURL == "" {
+		// Before the out store is opened (which makes its directory).
+		if baseURL, err = relativeBase(a.Store, outDirURL); err != nil {
+			return ExportResult{}, err
+		}
+	}
 	out, err := cloud.OpenPlainFiles(ctx, outDirURL)
 	if err != nil {
 		return ExportResult{}, fmt.Errorf("export: --out: %w", err)
 	}
 	defer out.Close()
-	baseURL := o.BaseURL
-	if !o.Copy && baseURL == "" {
-		if baseURL, err = relativeBase(a.Store, out); err != nil {
-			return ExportResult{}, err
-		}
-	}
 	if o.Copy {
 		// The copies are beside the presentation. "./" rather than no
 		// BaseURL: ffmpeg 5.1 resolves the segments of an MPD without one
@@ -792,11 +793,16 @@ func displayURL(dirURL, name string) string {
 	return u.Scheme + "://" + u.Host + "/" + u.Query().Get("prefix") + name
 }
 
-// relativeBase is the BaseURL from the MPD's directory (the out store) to
-// the archive's root, when both are on the same file system or bucket.
-func relativeBase(archive, out *cloud.Store) (string, error) {
+// relativeBase is the BaseURL from the MPD's directory (the out store
+// URL) to the archive's root, when that directory is in the archive's
+// store.
+func relativeBase(archive *cloud.Store, outURL string) (string, error) {
 	if a, ok := archive.LocalDir(); ok {
-		if o, ok := out.LocalDir(); ok && within(a, o) {
+		o, local, err := cloud.LocalDirOf(outURL)
+		if err != nil {
+			return "", fmt.Errorf("export: --out: %w", err)
+		}
+		if local && within(a, o) {
 			rel, err := filepath.Rel(o, a)
 			if err != nil {
 				return "", fmt.Errorf("export: %w", err)
@@ -808,7 +814,7 @@ func relativeBase(archive, out *cloud.Store) (string, error) {
 		}
 	}
 	au, _ := url.Parse(archive.URL())
-	ou, _ := url.Parse(out.URL())
+	ou, _ := url.Parse(outURL)
 	if au != nil && ou != nil && au.Scheme == ou.Scheme && au.Host == ou.Host && au.Scheme != "mem" && au.Scheme != "file" {
 		ap, op := strings.Trim(au.Query().Get("prefix"), "/"), strings.Trim(ou.Query().Get("prefix"), "/")
 		rel, err := filepath.Rel("/"+op, "/"+ap)
@@ -819,7 +825,7 @@ func relativeBase(archive, out *cloud.Store) (string, error) {
 			return filepath.ToSlash(rel) + "/", nil
 		}
 	}
-	return "", fmt.Errorf("export: --out %s is not in the archive's store %s: give --base-url with the URL the archive's objects are served from, or --copy", out.URL(), archive.URL())
+	return "", fmt.Errorf("export: --out %s is not in the archive's store %s: give --base-url with the URL the archive's objects are served from, or --copy", outURL, archive.URL())
 }
 
 // within reports whether dir is root or below it: a presentation there

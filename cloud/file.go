@@ -28,22 +28,11 @@ func openFile(u *url.URL, plain bool) (*Store, error) {
 	if err := checkParams(u, fileParams); err != nil {
 		return nil, err
 	}
-	wd, err := os.Getwd()
+	root, dir, err := fileDirs(u)
 	if err != nil {
-		return nil, fmt.Errorf("cloud: open %s: %w", redactURL(u), err)
-	}
-	root, err := resolveFileDir(u, wd)
-	if err != nil {
-		return nil, invalidURL(fmt.Errorf("cloud: open: %w", err))
+		return nil, err
 	}
 	q := u.Query()
-	dir := root
-	if p := q.Get("prefix"); p != "" {
-		if !strings.HasSuffix(p, "/") {
-			return nil, invalidURL(fmt.Errorf("cloud: open %s: on file stores the prefix must end in \"/\"", redactURL(u)))
-		}
-		dir = filepath.Join(root, filepath.FromSlash(p))
-	}
 	opts := &fileblob.Options{CreateDir: true, NoTempDir: true}
 	if plain {
 		// Plain files (an export for players and web servers): objects
@@ -402,3 +391,37 @@ func IsNoSpace(err error) bool {
 // tests of code above the store (a full disk, an outage): call it before
 // the store is used.
 func (s *Store) InjectFaults(f func(op string) error) { s.testFault = f }
+
+// fileDirs resolves a file:// store URL to its root directory and the
+// directory its objects live in (the root, or its prefix below it).
+func fileDirs(u *url.URL) (root, dir string, err error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", "", fmt.Errorf("cloud: open %s: %w", redactURL(u), err)
+	}
+	if root, err = resolveFileDir(u, wd); err != nil {
+		return "", "", invalidURL(fmt.Errorf("cloud: open: %w", err))
+	}
+	dir = root
+	if p := u.Query().Get("prefix"); p != "" {
+		if !strings.HasSuffix(p, "/") {
+			return "", "", invalidURL(fmt.Errorf("cloud: open %s: on file stores the prefix must end in \"/\"", redactURL(u)))
+		}
+		dir = filepath.Join(root, filepath.FromSlash(p))
+	}
+	return root, dir, nil
+}
+
+// LocalDirOf is the directory a file:// store URL names, without opening
+// (or creating) it; ok is false for other stores.
+func LocalDirOf(rawURL string) (dir string, ok bool, err error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", false, invalidURL(fmt.Errorf("cloud: store URL %q: %w", redactRaw(rawURL), err))
+	}
+	if u.Scheme != "file" {
+		return "", false, nil
+	}
+	_, dir, err = fileDirs(u)
+	return dir, err == nil, err
+}

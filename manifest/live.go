@@ -44,10 +44,7 @@ func ParseLive(data []byte, mpdURL string) (*Live, error) {
 func ParseLiveContext(ctx context.Context, data []byte, mpdURL string) (*Live, error) {
 	m, err := decodeMPD(ctx, data)
 	if err != nil {
-		if mpdURL != "" {
-			return nil, fmt.Errorf("manifest: MPD from %s: %w", mpdURL, err)
-		}
-		return nil, fmt.Errorf("manifest: %w", err)
+		return nil, fmt.Errorf("manifest: %w", err) // the caller names the MPD
 	}
 	var base *url.URL
 	if mpdURL != "" {
