@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/reaparchive/reaparchive/archive"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -82,5 +85,49 @@ func TestConfigFileDrivesStatus(t *testing.T) {
 	errb.Reset()
 	if code := run(context.Background(), []string{"status", "--config", p}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "env.db") {
 		t.Fatalf("REAPARCHIVE_INDEX not honoured: exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// TestMaxTimeSkew: --max-time-skew wins over the config's max_time_skew,
+// which wins over the default; both take days, neither a negative value.
+func TestMaxTimeSkew(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, yaml string
+		flag       time.Duration
+		flagSet    bool
+		want       time.Duration
+		wantErr    string
+	}{
+		{name: "default", flag: archive.DefaultMaxTimeSkew, want: 24 * time.Hour},
+		{name: "config in days", yaml: "max_time_skew: 2d\n", flag: archive.DefaultMaxTimeSkew, want: 48 * time.Hour},
+		{name: "config off", yaml: "max_time_skew: 0s\n", flag: archive.DefaultMaxTimeSkew, want: 0},
+		{name: "flag wins", yaml: "max_time_skew: 2d\n", flag: time.Hour, flagSet: true, want: time.Hour},
+		{name: "config negative", yaml: "max_time_skew: -1h\n", wantErr: "max_time_skew -1h0m0s is negative"},
+		{name: "config not a duration", yaml: "max_time_skew: soon\n", wantErr: "want a duration such as"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := parseConfig([]byte(tt.yaml), "c.yaml")
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := &app{cfg: cfg}
+			if got := a.maxTimeSkew(tt.flag, tt.flagSet); got != tt.want {
+				t.Errorf("max time skew %v, want %v", got, tt.want)
+			}
+		})
+	}
+	r := runCLI(t.Context(), "record", "--store", "mem://", "--index", filepath.Join(t.TempDir(), "i.db"), "--channel", "c",
+		"--source", "a=http://127.0.0.1:1/x.mpd", "--max-time-skew", "-1h")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "--max-time-skew") {
+		t.Errorf("negative --max-time-skew: want exit 2 naming the flag; %s", r)
 	}
 }
