@@ -6,9 +6,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -96,36 +94,7 @@ type tenv struct {
 
 func start(t *testing.T, opts ingest.Options) *tenv {
 	t.Helper()
-	ctx := context.Background()
-	e := &tenv{t: t, dir: t.TempDir(), done: make(chan error, 1)}
-	var err error
-	if e.store, err = cloud.Open(ctx, "file://"+filepath.ToSlash(filepath.Join(e.dir, "store"))); err != nil {
-		t.Fatal(err)
-	}
-	if e.db, err = index.Open(ctx, filepath.Join(e.dir, "index.db")); err != nil {
-		t.Fatal(err)
-	}
-	e.ar = archive.New(e.store, e.db, nil)
-	if e.srv, err = ingest.New(e.ar, opts); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.addr = ln.Addr().String()
-	e.base = "http://" + e.addr
-	sctx, cancel := context.WithCancel(ctx)
-	e.cancel = cancel
-	go func() { e.done <- e.srv.Serve(sctx, ln) }()
-	e.client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{}}
-	t.Cleanup(func() {
-		e.stop()
-		e.client.CloseIdleConnections()
-		e.db.Close()
-		e.store.Close()
-	})
-	return e
+	return startArchive(t, opts, nil, nil)
 }
 
 // stop cancels Serve and waits for it (once).
