@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/Comcast/scte35-go/pkg/scte35"
+	"github.com/Eyevinn/dash-mpd/mpd"
 	"github.com/Eyevinn/mp4ff/mp4"
 
 	"github.com/reaparchive/reaparchive"
@@ -202,5 +205,46 @@ func TestEventsCLI(t *testing.T) {
 	}
 	if r := runCLI(ctx, ar.args("events", "--channel", "nope")...); r.code != exitFailure || !strings.Contains(r.stderr, `"nope"`) {
 		t.Errorf("events --channel nope: %s", r)
+	}
+}
+
+// TestExportInbandEvents: export-vod signals an InbandEventStream for each
+// event scheme that the exported range's segments carry, on the
+// AdaptationSet of the tracks that carry it (video here, not audio), and
+// none for a range whose segments carry no event.
+func TestExportInbandEvents(t *testing.T) {
+	t.Parallel()
+	ar, from, to := eventArchive(t)
+	kt := func(k int64) string { return time.Unix(k*2, 0).UTC().Format(time.RFC3339) }
+	cases := []struct {
+		name, from, to string
+		video          []string // schemeIdUri of the video AdaptationSet's InbandEventStreams
+	}{
+		{"with events", from, to, []string{"urn:scte:scte35:2013:bin"}},
+		{"without", kt(eventsK0 + 4), to, nil},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(ar.store, "vod", fmt.Sprintf("e%d.mpd", i))
+			mustCLI(t, t.Context(), ar.args("export-vod", "--channel", "c", "--from", c.from, "--to", c.to, "--out", "file://"+filepath.ToSlash(path))...)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := mpd.ReadFromString(string(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, as := range m.Periods[0].AdaptationSets {
+				for _, e := range as.InbandEventStreams {
+					got[string(as.ContentType)] = append(got[string(as.ContentType)], string(e.SchemeIdUri))
+				}
+			}
+			if !reflect.DeepEqual(got["video"], c.video) || got["audio"] != nil {
+				t.Errorf("InbandEventStreams %v; want video %v, audio none\n%s", got, c.video, data)
+			}
+		})
 	}
 }
