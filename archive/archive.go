@@ -683,7 +683,7 @@ func (c *Channel) indexEvents(ctx context.Context, track index.Track, k int64, i
 	}
 	rows := make([]index.Event, len(evs))
 	for i, e := range evs {
-		rows[i] = EventRow(track.ID, k, e)
+		rows[i] = eventRow(track.ID, k, e)
 	}
 	if err := c.a.DB.AddEvents(ctx, rows); err != nil {
 		return fmt.Errorf("index events of %s %d: %w", track.Rep, k, err)
@@ -691,9 +691,9 @@ func (c *Channel) indexEvents(ctx context.Context, track index.Track, k int64, i
 	return nil
 }
 
-// EventRow is the index row of event e (resolved: cmaf.SegmentInfo.
+// eventRow is the index row of event e (resolved: cmaf.SegmentInfo.
 // ResolvedEvents) carried by segment K of a track.
-func EventRow(trackID, k int64, e cmaf.Emsg) index.Event {
+func eventRow(trackID, k int64, e cmaf.Emsg) index.Event {
 	return index.Event{TrackID: trackID, Scheme: e.SchemeIDURI, Value: e.Value, ID: e.ID, K: k, Version: int(e.Version),
 		Timescale: e.Timescale, PresentationTime: e.PresentationTime, Duration: e.EventDuration, Message: e.Message}
 }

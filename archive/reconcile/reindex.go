@@ -671,7 +671,7 @@ func (ri *repIndexer) collectEvents(o mediaObject, info *cmaf.SegmentInfo, track
 	}
 }
 
-// eventRow is archive.EventRow (not imported: archive is the recorder).
+// eventRow is archive's eventRow (not imported: archive is the recorder).
 func eventRow(trackID, k int64, e cmaf.Emsg) index.Event {
 	return index.Event{TrackID: trackID, Scheme: e.SchemeIDURI, Value: e.Value, ID: e.ID, K: k, Version: int(e.Version),
 		Timescale: e.Timescale, PresentationTime: e.PresentationTime, Duration: e.EventDuration, Message: e.Message}

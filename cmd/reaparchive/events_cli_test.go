@@ -200,6 +200,17 @@ func TestEventsCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || len(got.Events) != 2 {
 		t.Errorf("events in [%s, %s): %v %s", from, to, err, r.stdout)
 	}
+	// reindex into an empty index reads the 3 objects with an emsg box and
+	// rebuilds the same events.
+	rebuilt := filepath.Join(ar.dir, "rebuilt.db")
+	r = mustCLI(t, ctx, "reindex", "--store", ar.storeURL(), "--index", rebuilt)
+	if w := "3 read for lack of attributes or for their events, 0 splices applied, 3 emsg events"; !strings.Contains(r.stdout, w) {
+		t.Errorf("reindex output lacks %q:\n%s", w, r.stdout)
+	}
+	before := mustCLI(t, ctx, ar.args("events", "--channel", "c", "--json")...).stdout
+	if after := mustCLI(t, ctx, "events", "--store", ar.storeURL(), "--index", rebuilt, "--channel", "c", "--json").stdout; after != before {
+		t.Errorf("events of the rebuilt index:\n%s\nwant\n%s", after, before)
+	}
 	if r := runCLI(ctx, ar.args("events")...); r.code != exitUsage || !strings.Contains(r.stderr, "--channel") {
 		t.Errorf("events without --channel: %s", r)
 	}
