@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -100,7 +101,8 @@ func eventDetail(e events.Event) string {
 	}
 	s := e.SCTE35
 	if s == nil {
-		return fmt.Sprintf("message %d bytes (base64)", len(e.MessageBase64))
+		msg, _ := base64.StdEncoding.DecodeString(e.MessageBase64)
+		return fmt.Sprintf("message of %s", plural(int64(len(msg)), "byte"))
 	}
 	parts := []string{s.Command}
 	if s.SpliceEventID != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/events"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/manifest"
@@ -257,5 +258,26 @@ func TestExportInbandEvents(t *testing.T) {
 				t.Errorf("InbandEventStreams %v; want video %v, audio none\n%s", got, c.video, data)
 			}
 		})
+	}
+}
+
+// TestEventDetail: the DETAIL column of `events`.
+func TestEventDetail(t *testing.T) {
+	t.Parallel()
+	id, out, in, dur := uint32(5), true, false, 30.0
+	cases := []struct {
+		e    events.Event
+		want string
+	}{
+		{events.Event{SCTE35: &events.Splice{Command: "splice_insert", SpliceEventID: &id, OutOfNetwork: &out, BreakDurationSeconds: &dur}}, "splice_insert id 5 out break 30s"},
+		{events.Event{SCTE35: &events.Splice{Command: "splice_insert", SpliceEventID: &id, OutOfNetwork: &in, Cancel: true}}, "splice_insert id 5 in cancel"},
+		{events.Event{SCTE35: &events.Splice{Command: "time_signal", SegmentationTypeIDs: []uint32{0x34, 0x35}}}, "time_signal segmentation type 0x34 segmentation type 0x35"},
+		{events.Event{SCTE35Error: "scte35: bad CRC"}, "undecodable: scte35: bad CRC"},
+		{events.Event{MessageBase64: "aGk="}, "message of 2 bytes"},
+	}
+	for _, c := range cases {
+		if got := eventDetail(c.e); got != c.want {
+			t.Errorf("eventDetail(%+v) = %q, want %q", c.e, got, c.want)
+		}
 	}
 }
