@@ -21,8 +21,8 @@ import (
 
 	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/events"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/events"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/manifest"
 	"github.com/reaparchive/reaparchive/simulate"
