@@ -575,6 +575,7 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 			layout.MetaSHA256:    info.SHA256,
 			layout.MetaInit:      layout.InitID(cur.row.Hash),
 			layout.MetaSource:    o.Source,
+			layout.MetaEvents:    strconv.Itoa(len(info.Events)),
 		}
 		seg := index.Segment{TrackID: track.ID, K: k, EPT: info.EPT, Duration: info.Duration, Size: int64(info.Size), SHA256: info.SHA256, Key: key, InitID: cur.row.ID, SourceID: src.ID, ReceivedAt: now}
 		var err error
@@ -594,11 +595,19 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 				}
 				return Result{}, fmt.Errorf("store %s: %w; %w", key, err, serr)
 			}
+			if err := c.indexEvents(wctx, track, k, info, cur.info.Timescale); err != nil {
+				return Result{}, err
+			}
 			res.Outcome, res.Detail = index.Stored, "spooled"
 			return res, nil
 		}
 		switch {
 		case err == nil:
+			// Events first: a failure leaves the segment unindexed, and
+			// the source's retry completes both (completeStored).
+			if err := c.indexEvents(wctx, track, k, info, cur.info.Timescale); err != nil {
+				return Result{}, err
+			}
 			del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true
 			err := c.a.DB.Record(wctx, &seg, del)
 			if errors.Is(err, index.ErrExists) {
@@ -626,6 +635,9 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 				// This source's own earlier attempt, stored but not indexed
 				// (the index write failed, the source got an error and
 				// retried): this delivery completes it.
+				if err := c.indexEvents(wctx, track, k, info, cur.info.Timescale); err != nil {
+					return Result{}, err
+				}
 				if res, err = c.completeStored(wctx, res, seg, src.ID, del); err != nil {
 					return Result{}, err
 				}
@@ -656,6 +668,34 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 	}
 	res.Outcome, res.Detail = del.Outcome, del.Detail
 	return res, nil
+}
+
+// indexEvents records the events (emsg boxes) of the stored segment K of
+// track. An event whose start is no exact time is logged and left out: the
+// segment is kept as sent.
+func (c *Channel) indexEvents(ctx context.Context, track index.Track, k int64, info *cmaf.SegmentInfo, trackTS uint32) error {
+	if len(info.Events) == 0 {
+		return nil
+	}
+	evs, err := info.ResolvedEvents(trackTS)
+	if err != nil {
+		c.a.Log.Warn("event not indexed", "channel", c.Info.Name, "rep", track.Rep, "k", k, "err", err)
+	}
+	rows := make([]index.Event, len(evs))
+	for i, e := range evs {
+		rows[i] = eventRow(track.ID, k, e)
+	}
+	if err := c.a.DB.AddEvents(ctx, rows); err != nil {
+		return fmt.Errorf("index events of %s %d: %w", track.Rep, k, err)
+	}
+	return nil
+}
+
+// eventRow is the index row of event e (resolved: cmaf.SegmentInfo.
+// ResolvedEvents) carried by segment K of a track.
+func eventRow(trackID, k int64, e cmaf.Emsg) index.Event {
+	return index.Event{TrackID: trackID, Scheme: e.SchemeIDURI, Value: e.Value, ID: e.ID, K: k, Version: int(e.Version),
+		Timescale: e.Timescale, PresentationTime: e.PresentationTime, Duration: e.EventDuration, Message: e.Message}
 }
 
 // RecordMissing notes that a source did not deliver segment K of rep.

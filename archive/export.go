@@ -323,6 +323,9 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 				if ptr.dir != 0 {
 					vt.MediaPattern = x.dirs[ptr.dir-1]
 				}
+				if vt.InbandEvents, err = a.inbandEvents(ctx, t, vt.Segments); err != nil {
+					return ExportResult{}, fmt.Errorf("export: %w", err)
+				}
 				for _, s := range vt.Segments {
 					if !s.Gap {
 						res.Segments++
@@ -667,6 +670,23 @@ func nearestInit(segs []expSeg, k int64) int64 {
 		return segs[i-1].InitID
 	}
 	return segs[i].InitID
+}
+
+// inbandEvents are the event streams (from the index) that the track's
+// stored segments segs carry.
+func (a *Archive) inbandEvents(ctx context.Context, t index.Track, segs []manifest.VoDSegment) ([]manifest.InbandEvent, error) {
+	if len(segs) == 0 {
+		return nil, nil
+	}
+	svs, err := a.DB.EventSchemes(ctx, t.ID, segs[0].K, segs[len(segs)-1].K)
+	if err != nil {
+		return nil, err
+	}
+	var out []manifest.InbandEvent
+	for _, sv := range svs {
+		out = append(out, manifest.InbandEvent{SchemeIDURI: sv.Scheme, Value: sv.Value})
+	}
+	return out, nil
 }
 
 // ts2keys lists the objects the Periods reference: inits and every

@@ -166,6 +166,31 @@ CREATE TABLE splice_inits (
 	PRIMARY KEY (splice_id, track_id, hash)
 ) WITHOUT ROWID;
 `,
+	// 4: events (emsg boxes of stored segments). A new table only.
+	`
+-- One row per event of a track: DASH says emsg boxes with equal scheme,
+-- value and id are the same event, so a repeat (in later segments, from
+-- other sources) is stored once. k is the smallest epoch index of a stored
+-- segment that carried it. The start is exact as presentation_time in
+-- timescale ticks since the epoch; start_ms (its floor in Unix
+-- milliseconds) is for range queries.
+CREATE TABLE events (
+	track_id          INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+	scheme            TEXT    NOT NULL,
+	value             TEXT    NOT NULL,
+	id                INTEGER NOT NULL,
+	k                 INTEGER NOT NULL,
+	version           INTEGER NOT NULL, -- of the emsg box
+	timescale         INTEGER NOT NULL,
+	presentation_time INTEGER NOT NULL,
+	duration          INTEGER NOT NULL, -- timescale ticks; 4294967295: unknown
+	message           BLOB    NOT NULL,
+	start_ms          INTEGER NOT NULL,
+	PRIMARY KEY (track_id, scheme, value, id)
+) WITHOUT ROWID;
+CREATE INDEX events_track_k ON events (track_id, k);
+CREATE INDEX events_track_start ON events (track_id, start_ms);
+`,
 }
 
 // SchemaVersion is the schema version this package creates and expects.

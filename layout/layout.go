@@ -23,6 +23,7 @@ const (
 	MetaSHA256    = "reap-sha256"    // hex sha256 of the object body
 	MetaInit      = "reap-init"      // hash id of the init segment the segment decodes with
 	MetaSource    = "reap-source"    // name of the source that delivered the stored copy
+	MetaEvents    = "reap-events"    // number of emsg boxes in the segment ("0": none)
 )
 
 // Kind is what an object key denotes.

@@ -1,9 +1,11 @@
 package manifest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,6 +49,15 @@ type VoDTrack struct {
 	// Segments are ordered by K and may have holes: Ks that are not listed,
 	// or entries with Gap set.
 	Segments []VoDSegment
+	// InbandEvents are the event streams (emsg scheme and value) the
+	// track's segments carry: each becomes an InbandEventStream of its
+	// AdaptationSet.
+	InbandEvents []InbandEvent
+}
+
+// InbandEvent is an event stream carried in-band (emsg boxes).
+type InbandEvent struct {
+	SchemeIDURI, Value string
 }
 
 // VoDPeriod is one Period of a VoD presentation (one discontinuity of an
@@ -570,6 +581,7 @@ func buildAdaptationSet(g *asGroup, id uint32) *mpd.AdaptationSetType {
 	for _, r := range t0.Roles {
 		as.Roles = append(as.Roles, mpd.NewRole(r))
 	}
+	as.InbandEventStreams = inbandEventStreams(g.tracks)
 	asTmpl, repTmpls := splitTemplates(g)
 	as.SegmentTemplate = asTmpl
 	for i, tr := range g.tracks {
@@ -596,6 +608,27 @@ func buildAdaptationSet(g *asGroup, id uint32) *mpd.AdaptationSetType {
 		as.AppendRepresentation(rep)
 	}
 	return as
+}
+
+// inbandEventStreams is one InbandEventStream for each event stream any of
+// the tracks carries, sorted.
+func inbandEventStreams(tracks []*VoDTrack) []*mpd.EventStreamType {
+	var evs []InbandEvent
+	for _, tr := range tracks {
+		for _, e := range tr.InbandEvents {
+			if !slices.Contains(evs, e) {
+				evs = append(evs, e)
+			}
+		}
+	}
+	slices.SortFunc(evs, func(a, b InbandEvent) int {
+		return cmp.Or(strings.Compare(a.SchemeIDURI, b.SchemeIDURI), strings.Compare(a.Value, b.Value))
+	})
+	var out []*mpd.EventStreamType
+	for _, e := range evs {
+		out = append(out, &mpd.EventStreamType{SchemeIdUri: mpd.AnyURI(e.SchemeIDURI), Value: e.Value})
+	}
+	return out
 }
 
 // sharedString returns the value all reps share, either literally or with

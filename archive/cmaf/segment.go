@@ -71,9 +71,7 @@ func parseSegment(data []byte, init *InitInfo) (*SegmentInfo, error) {
 			if err != nil {
 				return nil, err
 			}
-			if uri := box.(*mp4.EmsgBox).SchemeIDURI; !slices.Contains(st.info.EmsgSchemes, uri) {
-				st.info.EmsgSchemes = append(st.info.EmsgSchemes, uri)
-			}
+			st.addEmsg(box.(*mp4.EmsgBox))
 		case "styp", "sidx", "ssix", "prft":
 			if _, err := decodeBox(data, b); err != nil {
 				return nil, err
@@ -98,6 +96,16 @@ func parseSegment(data []byte, init *InitInfo) (*SegmentInfo, error) {
 	st.info.SHA256 = sha256Hex(data)
 	st.info.Size = len(data)
 	return &st.info, nil
+}
+
+// addEmsg notes an emsg box: its scheme and the event it carries.
+func (st *segmentState) addEmsg(e *mp4.EmsgBox) {
+	if !slices.Contains(st.info.EmsgSchemes, e.SchemeIDURI) {
+		st.info.EmsgSchemes = append(st.info.EmsgSchemes, e.SchemeIDURI)
+	}
+	st.info.Events = append(st.info.Events, Emsg{Version: e.Version, SchemeIDURI: e.SchemeIDURI, Value: e.Value, ID: e.ID,
+		Timescale: e.TimeScale, PresentationTime: e.PresentationTime, PresentationTimeDelta: e.PresentationTimeDelta,
+		EventDuration: e.EventDuration, Message: slices.Clone(e.MessageData)})
 }
 
 // addFragment checks one moof+mdat pair and adds its samples to the state.

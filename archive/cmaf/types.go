@@ -39,6 +39,7 @@ type SegmentInfo struct {
 	Fragments           int      // moof count
 	StartsWithSync      bool     // first sample is a sync sample
 	EmsgSchemes         []string // distinct emsg scheme_id_uri values, sorted
+	Events              []Emsg   // the emsg boxes, in segment order
 	// SampleDuration is the duration of the first sample (video: 1/frame rate).
 	SampleDuration uint32
 	SHA256         string // hex sha256 of the segment bytes

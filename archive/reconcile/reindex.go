@@ -40,7 +40,8 @@ type ReindexChannel struct {
 	Objects        int64     `json:"objects"`         // media objects in the store
 	Indexed        int64     `json:"indexed"`         // segment rows added
 	AlreadyIndexed int64     `json:"already_indexed"` // media objects the index had
-	BodiesRead     int64     `json:"bodies_read"`     // media objects read because their attributes were incomplete
+	BodiesRead     int64     `json:"bodies_read"`     // media objects read because their attributes were incomplete or counted emsg boxes
+	Events         int64     `json:"events"`          // emsg boxes of indexed segments (repeats of an event included)
 	Splices        int       `json:"splices"`         // active splices newly recorded in the index
 	Problems       []Problem `json:"problems"`        // objects not indexed (or indexed with a guess), and why
 }
@@ -51,7 +52,8 @@ type ReindexChannel struct {
 // segment (small) and the newest I-MPD that describes each representation,
 // and for every media object the index does not have yet, its attributes
 // (reap-ept, reap-dur, reap-sha256, reap-init, reap-segdur), reading and
-// parsing the object only when they are missing. Segment rows are inserted
+// parsing the object only when they are missing or when reap-events counts
+// emsg boxes, whose events it indexes. Segment rows are inserted
 // in batches; an interrupted run keeps what it inserted, and running it again
 // continues where it stopped (already indexed K are skipped, not re-read).
 //
@@ -226,6 +228,11 @@ func (ix *indexer) applySplice(ctx context.Context, ch index.Channel, sp spliceS
 	if err != nil {
 		return err
 	}
+	for _, ri := range ix.reps {
+		if err := ri.flushEvents(ctx); err != nil {
+			return err
+		}
+	}
 	ix.mu.Lock()
 	ix.res.Splices++
 	ix.mu.Unlock()
@@ -298,6 +305,18 @@ type repIndexer struct {
 	// missingInits: the K of objects whose reap-init names an init that
 	// is not in the store, by that init's h16 (guarded by mu).
 	missingInits map[string][]int64
+	// events: the events of rows segmentRow built, not yet in the index
+	// (guarded by mu).
+	events []index.Event
+}
+
+// flushEvents indexes the events segmentRow collected.
+func (ri *repIndexer) flushEvents(ctx context.Context) error {
+	ri.mu.Lock()
+	evs := ri.events
+	ri.events = nil
+	ri.mu.Unlock()
+	return ri.db.AddEvents(ctx, evs)
 }
 
 func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m manifest.LiveTrack, segDurS float64) error {
@@ -516,6 +535,9 @@ func (ri *repIndexer) batch(ctx context.Context, objs []mediaObject) error {
 	if err := ri.db.InsertSegments(ctx, segs, false); err != nil {
 		return err
 	}
+	if err := ri.flushEvents(ctx); err != nil {
+		return err
+	}
 	for _, rec := range ri.inits {
 		if k, ok := firstK[rec.row.ID]; ok {
 			if _, err := ri.db.AddInit(ctx, index.Init{TrackID: ri.track.ID, Hash: rec.row.Hash, FirstK: k}); err != nil {
@@ -555,6 +577,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	ts, _ := strconv.ParseUint(at.Meta[layout.MetaTimescale], 10, 32)
 	metaSHA := at.Meta[layout.MetaSHA256]
 	initH := at.Meta[layout.MetaInit]
+	nEvents, _ := strconv.Atoi(at.Meta[layout.MetaEvents])
 	size, sum := at.Size, metaSHA
 	rec := ri.inits[initH]
 	if initH != "" && rec == nil {
@@ -568,7 +591,8 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	if rec == nil {
 		rec = ri.latest
 	}
-	if e1 != nil || e2 != nil || metaSHA == "" || ri.readData {
+	var info *cmaf.SegmentInfo
+	if e1 != nil || e2 != nil || metaSHA == "" || ri.readData || nEvents > 0 {
 		data, err := ri.st.Get(ctx, o.key)
 		if cloud.IsNotFound(err) {
 			return gone(err)
@@ -588,8 +612,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 		if rec != nil {
 			initInfo = rec.info
 		}
-		info, err := cmaf.ParseSegment(data, initInfo)
-		if err != nil {
+		if info, err = cmaf.ParseSegment(data, initInfo); err != nil {
 			return bad("not a valid segment: %v", err)
 		}
 		ept, dur = info.EPT, info.Duration
@@ -626,8 +649,32 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 		ri.seenSegDur, ri.seenTimescale = segDur, uint32(ts)
 	}
 	ri.mu.Unlock()
+	if info != nil {
+		ri.collectEvents(o, info, uint32(ts))
+	}
 	return &index.Segment{TrackID: ri.track.ID, K: o.k, EPT: ept, Duration: dur, Size: size, SHA256: sum,
 		Key: o.key, InitID: initID, ReceivedAt: at.ModTime}, nil
+}
+
+// collectEvents notes the events of segment info, the object o, for
+// flushEvents; an event with no exact start is reported and left out.
+func (ri *repIndexer) collectEvents(o mediaObject, info *cmaf.SegmentInfo, trackTS uint32) {
+	evs, err := info.ResolvedEvents(trackTS)
+	if err != nil {
+		ri.problem(Problem{Kind: Corrupt, Rep: ri.track.Rep, K: kp(o.k), Key: o.key, Detail: "event not indexed: " + err.Error()})
+	}
+	ri.mu.Lock()
+	defer ri.mu.Unlock()
+	ri.res.Events += int64(len(info.Events))
+	for _, e := range evs {
+		ri.events = append(ri.events, eventRow(ri.track.ID, o.k, e))
+	}
+}
+
+// eventRow is archive's eventRow (not imported: archive is the recorder).
+func eventRow(trackID, k int64, e cmaf.Emsg) index.Event {
+	return index.Event{TrackID: trackID, Scheme: e.SchemeIDURI, Value: e.Value, ID: e.ID, K: k, Version: int(e.Version),
+		Timescale: e.Timescale, PresentationTime: e.PresentationTime, Duration: e.EventDuration, Message: e.Message}
 }
 
 // unrepresentable says why a segment's times cannot be indexed (the index

@@ -60,9 +60,9 @@ exits 1 for them. Progress is shown on a terminal.`,
 				fmt.Fprintln(a.stdout, "no channels in the store")
 			}
 			for _, c := range res.Channels {
-				fmt.Fprintf(a.stdout, "channel %s: %s, %s (%d new), %s: %d indexed, %d already indexed, %d read for lack of attributes, %s applied\n",
+				fmt.Fprintf(a.stdout, "channel %s: %s, %s (%d new), %s: %d indexed, %d already indexed, %d read for lack of attributes or for their events, %s applied, %s\n",
 					c.Name, plural(c.Tracks, "track"), plural(c.Inits, "init segment"), c.NewInits, plural(c.Objects, "media object"),
-					c.Indexed, c.AlreadyIndexed, c.BodiesRead, plural(c.Splices, "splice"))
+					c.Indexed, c.AlreadyIndexed, c.BodiesRead, plural(c.Splices, "splice"), plural(c.Events, "emsg event"))
 				for _, p := range c.Problems {
 					fmt.Fprintf(a.stdout, "  %s\n", p)
 				}

@@ -1,0 +1,151 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"math/bits"
+)
+
+// Event is one timed-metadata event of a track: an emsg box of a stored
+// segment. Equal (TrackID, Scheme, Value, ID) is the same event.
+type Event struct {
+	TrackID int64
+	Rep     string // filled by Events
+	Scheme  string
+	Value   string
+	ID      uint32
+	K       int64 // smallest epoch index of a stored segment that carried it
+	Version int   // of the emsg box
+	// Timescale and PresentationTime are the event's exact start: ticks
+	// since the epoch of the media timeline.
+	Timescale        uint32
+	PresentationTime uint64
+	Duration         uint32 // Timescale ticks; UnknownEventDuration: unknown
+	Message          []byte
+}
+
+// UnknownEventDuration is the emsg event_duration of an event whose
+// duration is unknown.
+const UnknownEventDuration = math.MaxUint32
+
+// StartMillis is the event's start in Unix milliseconds, rounded down.
+func (e Event) StartMillis() (int64, error) {
+	if e.Timescale == 0 {
+		return 0, fmt.Errorf("index: event %q id %d: timescale 0", e.Scheme, e.ID)
+	}
+	hi, lo := bits.Mul64(e.PresentationTime, 1000)
+	if hi >= uint64(e.Timescale) {
+		return 0, fmt.Errorf("index: event %q id %d: time %d/%d out of range", e.Scheme, e.ID, e.PresentationTime, e.Timescale)
+	}
+	ms, _ := bits.Div64(hi, lo, uint64(e.Timescale))
+	if ms > math.MaxInt64 {
+		return 0, fmt.Errorf("index: event %q id %d: time %d/%d out of range", e.Scheme, e.ID, e.PresentationTime, e.Timescale)
+	}
+	return int64(ms), nil
+}
+
+// SchemeValue is an event stream: a scheme and a value.
+type SchemeValue struct {
+	Scheme string
+	Value  string
+}
+
+// AddEvents records events in one transaction. An event the index has
+// already (same track, scheme, value and id) is kept as it is, except that
+// its K becomes the smaller of the two.
+func (db *DB) AddEvents(ctx context.Context, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	type row struct {
+		e       Event
+		pt, ms  int64
+		message []byte
+	}
+	rows := make([]row, len(evs))
+	for i, e := range evs {
+		pt, err := i64(e.PresentationTime, "event presentation time")
+		if err != nil {
+			return err
+		}
+		ms, err := e.StartMillis()
+		if err != nil {
+			return err
+		}
+		msg := e.Message
+		if msg == nil {
+			msg = []byte{}
+		}
+		rows[i] = row{e: e, pt: pt, ms: ms, message: msg}
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		for _, r := range rows {
+			e := r.e
+			_, err := tx.ExecContext(ctx, `INSERT INTO events
+(track_id, scheme, value, id, k, version, timescale, presentation_time, duration, message, start_ms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (track_id, scheme, value, id) DO UPDATE SET k = min(k, excluded.k)`,
+				e.TrackID, e.Scheme, e.Value, int64(e.ID), e.K, e.Version, int64(e.Timescale), r.pt, int64(e.Duration), r.message, r.ms)
+			if err != nil {
+				return fmt.Errorf("index: add event %q id %d of track %d: %w", e.Scheme, e.ID, e.TrackID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Events returns the channel's events that start in [fromMs, toMs) (Unix
+// milliseconds), ordered by start, then representation, scheme, value, id.
+func (db *DB) Events(ctx context.Context, channelID, fromMs, toMs int64) ([]Event, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT e.track_id, t.rep, e.scheme, e.value, e.id, e.k, e.version, e.timescale,
+e.presentation_time, e.duration, e.message
+FROM events e JOIN tracks t ON t.id = e.track_id
+WHERE t.channel_id = ? AND e.start_ms >= ? AND e.start_ms < ?
+ORDER BY e.start_ms, e.presentation_time, t.rep, e.scheme, e.value, e.id`, channelID, fromMs, toMs)
+	if err != nil {
+		return nil, fmt.Errorf("index: events of channel %d: %w", channelID, err)
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var e Event
+		var id, ts, pt, dur int64
+		if err := rows.Scan(&e.TrackID, &e.Rep, &e.Scheme, &e.Value, &id, &e.K, &e.Version, &ts, &pt, &dur, &e.Message); err != nil {
+			return nil, fmt.Errorf("index: events of channel %d: %w", channelID, err)
+		}
+		e.ID, e.Timescale, e.PresentationTime, e.Duration = uint32(id), uint32(ts), u64(pt), uint32(dur)
+		if e.Message == nil {
+			e.Message = []byte{}
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: events of channel %d: %w", channelID, err)
+	}
+	return out, nil
+}
+
+// EventSchemes returns the distinct (scheme, value) of the track's events
+// carried by segments fromK..toK, sorted.
+func (db *DB) EventSchemes(ctx context.Context, trackID, fromK, toK int64) ([]SchemeValue, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT DISTINCT scheme, value FROM events
+WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY scheme, value`, trackID, fromK, toK)
+	if err != nil {
+		return nil, fmt.Errorf("index: event schemes of track %d: %w", trackID, err)
+	}
+	defer rows.Close()
+	var out []SchemeValue
+	for rows.Next() {
+		var s SchemeValue
+		if err := rows.Scan(&s.Scheme, &s.Value); err != nil {
+			return nil, fmt.Errorf("index: event schemes of track %d: %w", trackID, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: event schemes of track %d: %w", trackID, err)
+	}
+	return out, nil
+}
