@@ -437,3 +437,55 @@ func TestPullCancel(t *testing.T) {
 		})
 	}
 }
+
+// TestPullRestartPeriod: a source announces an encoder restart with a new
+// video init as a second Period starting during the recording. Every K is
+// recorded (addressed in the Period that holds it), and each segment row
+// names the init of its own Period, although the MPD lists the new init
+// from the start.
+func TestPullRestartPeriod(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	restart := nowK() + 3
+	src := startSim(t, "a", simulate.Options{RestartAt: restart, RestartInit: func(rep string, init []byte) []byte {
+		if rep == simulate.VideoRep {
+			return modifiedVideoInit(t, init)
+		}
+		return init
+	}})
+	if _, _, err := e.pull(t, context.Background(), archive.PullOptions{For: 10 * time.Second}, src); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for rep, ts := range expectComplete(t, e, 4) {
+		if ts.First >= restart || ts.Last < restart {
+			t.Fatalf("%s: K %d..%d do not span the restart at %d", rep, ts.First, ts.Last, restart)
+		}
+		inits, err := e.db.Inits(ctx, e.track(t, rep).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byHash := map[string]int64{}
+		for _, in := range inits {
+			byHash[in.Hash] = in.ID
+		}
+		before, after := byHash[sha(mustInit(t, src.sim, rep))], byHash[sha(mustInit(t, src.sim, rep))]
+		if rep == simulate.VideoRep {
+			after = byHash[sha(modifiedVideoInit(t, mustInit(t, src.sim, rep)))]
+		}
+		if before == 0 || after == 0 {
+			t.Fatalf("%s: inits %+v lack the Periods' inits", rep, inits)
+		}
+		for k := ts.First; k <= ts.Last; k++ {
+			seg, ok := e.segment(t, rep, k)
+			want := before
+			if k >= restart {
+				want = after
+			}
+			if ok && seg.InitID != want {
+				t.Errorf("%s %d: init %d, want %d (the init of the Period that holds K; restart at %d)", rep, k, seg.InitID, want, restart)
+			}
+		}
+	}
+	checkConsistent(t, e)
+}

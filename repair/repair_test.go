@@ -279,46 +279,6 @@ func replacing(sim *simulate.Server, fn func(path string) ([]byte, bool)) http.H
 	})
 }
 
-// restartedPeriod serves sim's MPD split at K restart into two Periods,
-// as an encoder restart announces itself: the second Period numbers its
-// segments from 1 under another path ("r$Number$") with another init URL,
-// which it serves from sim (for video, with another codec configuration
-// when newVideoInit).
-func restartedPeriod(t testing.TB, sim *simulate.Server, restart int64, newVideoInit bool) http.Handler {
-	const second = `$RepresentationID$/r$Number$.m4s" initialization="$RepresentationID$/init-r.mp4"`
-	restartPath := regexp.MustCompile(`^/(video|audio)/(r([0-9]+)\.m4s|init-r\.mp4)$`)
-	return replacing(sim, func(p string) ([]byte, bool) {
-		if p == "/manifest.mpd" {
-			body, err := sim.MPD()
-			if err != nil {
-				t.Error(err)
-				return nil, false
-			}
-			mpd := string(body)
-			start, end := strings.Index(mpd, "<Period"), strings.Index(mpd, "</Period>")+len("</Period>")
-			p2 := strings.Replace(mpd[start:end], `id="P0" start="PT0S"`, fmt.Sprintf(`id="P1" start="PT%dS"`, restart*int64(segD/time.Second)), 1)
-			p2 = strings.ReplaceAll(p2, `$RepresentationID$/$Number$.m4s" initialization="$RepresentationID$/init.mp4"`, second)
-			p2 = strings.ReplaceAll(p2, `startNumber="0"`, `startNumber="1"`)
-			if !strings.Contains(p2, "P1") || strings.Count(p2, "r$Number$") != 2 || strings.Count(p2, `startNumber="1"`) != 2 {
-				t.Errorf("could not split the simulator's MPD into Periods:\n%s", mpd)
-			}
-			return []byte(mpd[:end] + p2 + mpd[end:]), true
-		}
-		m := restartPath.FindStringSubmatch(p)
-		if m == nil {
-			return nil, false
-		}
-		if m[3] == "" && newVideoInit && m[1] == simulate.VideoRep {
-			return modifiedVideoInit(t, mustInit(t, sim, m[1])), true
-		}
-		if m[3] == "" {
-			return mustInit(t, sim, m[1]), true
-		}
-		n, _ := strconv.ParseInt(m[3], 10, 64)
-		return mustSeg(t, sim, m[1], restart+n-1), true
-	})
-}
-
 // want is what a repair should do with one (rep, K): "filled", "missing"
 // or "rejected", and a substring of the reason.
 type want struct{ class, reason string }
@@ -386,12 +346,13 @@ func TestRepairFillFromMPD(t *testing.T) {
 			}
 			return filled
 		}},
-		{name: "encoder restart as a new Period", wrap: func(sim *simulate.Server) http.Handler {
-			return restartedPeriod(t, sim, base+8, false)
-		}, want: all(filled)},
-		{name: "encoder restart as a new Period with another video init", wrap: func(sim *simulate.Server) http.Handler {
-			return restartedPeriod(t, sim, base+8, true)
-		}, want: func(rep string, k int64) want {
+		{name: "encoder restart as a new Period", opts: simulate.Options{RestartAt: base + 8}, want: all(filled)},
+		{name: "encoder restart as a new Period with another video init", opts: simulate.Options{RestartAt: base + 8, RestartInit: func(rep string, init []byte) []byte {
+			if rep == simulate.VideoRep {
+				return modifiedVideoInit(t, init)
+			}
+			return init
+		}}, want: func(rep string, k int64) want {
 			if rep == simulate.VideoRep && k >= base+8 { // checked against the new Period's init
 				return want{"rejected", "codec configuration differs"}
 			}
