@@ -255,6 +255,9 @@ func (p *puller) follow(ctx, sched context.Context, inflight *sync.WaitGroup, ne
 		}
 		live := p.current()
 		for i := range live.Tracks {
+			if !live.Tracks[i].Holds(next) { // its Period ended (a Representation the next Period renamed)
+				continue
+			}
 			ref := segRef{live.Tracks[i].Rep, next}
 			if !p.claim(ref) {
 				continue
@@ -343,7 +346,9 @@ func (p *puller) lacking(ctx context.Context, hi int64, d time.Duration) ([]segR
 		}
 		for _, r := range ranges {
 			for k := r.From; k <= r.To; k++ {
-				refs = append(refs, segRef{rep, k})
+				if live.Tracks[i].Holds(k) {
+					refs = append(refs, segRef{rep, k})
+				}
 			}
 		}
 	}

@@ -293,6 +293,10 @@ func (t *LiveTrack) periodOf(k int64) *LiveTrack {
 	return nil
 }
 
+// Holds reports whether a Period of the MPD that has this Representation
+// holds epoch index k (always for a one-Period MPD).
+func (t *LiveTrack) Holds(k int64) bool { return t.periodOf(k) != nil }
+
 // InitURLFor returns the init segment URL of the Period that holds epoch
 // index k (InitURL when no Period holds it).
 func (t *LiveTrack) InitURLFor(k int64) string {

@@ -125,6 +125,9 @@ func TestMultiPeriodTracks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tt := mustTrack(t, l, "T"); !tt.Holds(49) || tt.Holds(50) || !mustTrack(t, l, "V").Holds(1<<40) {
+		t.Errorf("Holds: T 49 %v, T 50 %v, V far ahead %v; want true, false, true", tt.Holds(49), tt.Holds(50), mustTrack(t, l, "V").Holds(1<<40))
+	}
 	v := mustTrack(t, l, "V")
 	if a, b := v.InitURLFor(49), v.InitURLFor(50); a != "https://o/V/init-1.mp4" || b != "https://o/V/init-2.mp4" {
 		t.Errorf("InitURLFor(49), (50) = %q, %q", a, b)
