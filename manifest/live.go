@@ -34,7 +34,9 @@ const relativeStandIn = "http://relative.invalid/"
 // rule, MPD time = Period start + (media time − PTO)/T, since the media time
 // of $Number$ segment n is PTO + (n − startNumber)*@duration: PTO moves
 // $Number$ segments on the media timeline, not on the MPD timeline.
-// K = round(start / SegDur).
+// K = round(start / SegDur). Each Period is resolved on its own; an MPD
+// with several Periods gives one track per Representation id, addressing
+// each K in the Period that holds it (see mergePeriods).
 func ParseLive(data []byte, mpdURL string) (*Live, error) {
 	return ParseLiveContext(context.Background(), data, mpdURL)
 }
