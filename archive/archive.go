@@ -437,6 +437,10 @@ type Offer struct {
 	// the number requested), or -1 when unknown (push: identity comes from
 	// the bytes only).
 	ExpectK int64
+	// InitSHA256, when set, names an init already offered for the track
+	// that the segment goes with (pull: the init of the source Period that
+	// holds K); otherwise the source's current init is used.
+	InitSHA256 string
 	// Backfill marks a delivery that fills K = ExpectK, a K the archive
 	// knows it lacks (repair): its time is checked against that K, not
 	// against the recorder's clock (Archive.MaxTimeSkew).
@@ -466,7 +470,10 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 		return Result{}, err
 	}
 	ts.mu.Lock()
-	cur := ts.current[o.Source]
+	cur := ts.inits[o.InitSHA256]
+	if cur == nil {
+		cur = ts.current[o.Source]
+	}
 	if cur == nil {
 		for _, st := range ts.inits { // a source that sent no init yet: use any compatible one
 			cur = st

@@ -165,8 +165,8 @@ type puller struct {
 	fetched  time.Time
 	impdSeen map[string]bool
 	down     bool
-	inits    map[string]string // rep -> init URL fetched
-	pending  map[segRef]bool   // segments being fetched (live or catch-up)
+	inits    map[initRef]string // (rep, init URL) fetched -> the init's sha256
+	pending  map[segRef]bool    // segments being fetched (live or catch-up)
 	// rejoined is signalled when the source comes back after being down.
 	rejoined chan struct{}
 }
@@ -182,7 +182,7 @@ type segRef struct {
 // new segment of every Representation; after an outage it catches up again.
 func (p *puller) run(ctx, sched context.Context) {
 	p.impdSeen = map[string]bool{}
-	p.inits = map[string]string{}
+	p.inits = map[initRef]string{}
 	p.pending = map[segRef]bool{}
 	p.rejoined = make(chan struct{}, 1)
 	var inflight sync.WaitGroup
@@ -255,6 +255,9 @@ func (p *puller) follow(ctx, sched context.Context, inflight *sync.WaitGroup, ne
 		}
 		live := p.current()
 		for i := range live.Tracks {
+			if !live.Tracks[i].Holds(next) { // its Period ended (a Representation the next Period renamed)
+				continue
+			}
 			ref := segRef{live.Tracks[i].Rep, next}
 			if !p.claim(ref) {
 				continue
@@ -343,7 +346,9 @@ func (p *puller) lacking(ctx context.Context, hi int64, d time.Duration) ([]segR
 		}
 		for _, r := range ranges {
 			for k := r.From; k <= r.To; k++ {
-				refs = append(refs, segRef{rep, k})
+				if live.Tracks[i].Holds(k) {
+					refs = append(refs, segRef{rep, k})
+				}
 			}
 		}
 	}
@@ -381,7 +386,7 @@ func (p *puller) setDown(err error) {
 	if !p.down {
 		p.log.Warn("source down", "err", err)
 		p.down = true
-		p.inits = map[string]string{} // fetch inits again when it rejoins
+		p.inits = map[initRef]string{} // fetch inits again when it rejoins
 	}
 }
 
@@ -445,34 +450,33 @@ func (p *puller) describeTracks(ctx context.Context, live *manifest.Live) error 
 	return nil
 }
 
-// fetchInits fetches, initConcurrency at a time, the init segment of every
-// track whose init URL was not fetched yet, and offers each to the archive.
-// The first failure (or ctx) stops the rest.
+// initRef names an init segment of a track: a multi-Period source has one
+// per Period (the same URL in each when the encoder did not change).
+type initRef struct{ rep, url string }
+
+// fetchInits fetches, initConcurrency tracks at a time, the init segments
+// of every track not fetched yet (oldest Period first, so the last is the
+// source's current one), and offers each to the archive. The first
+// failure (or ctx) stops the rest.
 func (p *puller) fetchInits(ctx context.Context, live *manifest.Live) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(initConcurrency)
 	for i := range live.Tracks {
 		t := &live.Tracks[i]
-		p.mu.Lock()
-		have := p.inits[t.Rep] == t.InitURL
-		p.mu.Unlock()
-		if have {
-			continue
+		var urls []string
+		for _, pt := range t.Periods {
+			urls = append(urls, pt.Track.InitURL)
 		}
+		urls = append(urls, t.InitURL)
 		if gctx.Err() != nil {
 			break
 		}
 		g.Go(func() error {
-			data, err := p.get(gctx, t.InitURL, p.opts.MaxSegmentSize)
-			if err != nil {
-				return fmt.Errorf("init %s: %w", t.InitURL, err)
+			for _, u := range urls {
+				if err := p.fetchInit(gctx, initRef{t.Rep, u}); err != nil {
+					return err
+				}
 			}
-			if _, err := p.ch.OfferInit(gctx, p.src.Name, t.Rep, data, false); err != nil {
-				return err
-			}
-			p.mu.Lock()
-			p.inits[t.Rep] = t.InitURL
-			p.mu.Unlock()
 			return nil
 		})
 	}
@@ -480,6 +484,37 @@ func (p *puller) fetchInits(ctx context.Context, live *manifest.Live) error {
 		return err
 	}
 	return ctx.Err()
+}
+
+// fetchInit fetches and offers one init segment unless this puller did
+// already (since the source was last down) and records its sha256.
+func (p *puller) fetchInit(ctx context.Context, ref initRef) error {
+	p.mu.Lock()
+	_, have := p.inits[ref]
+	p.mu.Unlock()
+	if have {
+		return nil
+	}
+	data, err := p.get(ctx, ref.url, p.opts.MaxSegmentSize)
+	if err != nil {
+		return fmt.Errorf("init %s: %w", ref.url, err)
+	}
+	res, err := p.ch.OfferInit(ctx, p.src.Name, ref.rep, data, false)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.inits[ref] = res.Info.SHA256
+	p.mu.Unlock()
+	return nil
+}
+
+// initOf is the sha256 of the fetched init of the source Period that
+// holds K, "" if not fetched (the source's current init is used).
+func (p *puller) initOf(t *manifest.LiveTrack, k int64) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inits[initRef{t.Rep, t.InitURLFor(k)}]
 }
 
 // storeIMPD keeps the source's MPD as received whenever what it describes
@@ -561,7 +596,7 @@ func (p *puller) fetchSegment(ctx context.Context, rep string, k int64, deadline
 			}
 		} else {
 			p.setUp()
-			p.offer(ctx, rep, k, url, data)
+			p.offer(ctx, rep, k, url, data, p.initOf(t, k))
 			return
 		}
 		if time.Now().Add(backoff).After(deadline) {
@@ -582,8 +617,8 @@ func (p *puller) fetchSegment(ctx context.Context, rep string, k int64, deadline
 	}
 }
 
-func (p *puller) offer(ctx context.Context, rep string, k int64, url string, data []byte) {
-	res, err := p.ch.OfferSegment(ctx, Offer{Source: p.src.Name, Rep: rep, Data: data, ExpectK: k})
+func (p *puller) offer(ctx context.Context, rep string, k int64, url string, data []byte, initSHA string) {
+	res, err := p.ch.OfferSegment(ctx, Offer{Source: p.src.Name, Rep: rep, Data: data, ExpectK: k, InitSHA256: initSHA})
 	if err != nil {
 		if errors.Is(err, ErrInvalid) {
 			p.opts.Stats.Rejected.Add(1)

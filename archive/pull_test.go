@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -436,4 +437,114 @@ func TestPullCancel(t *testing.T) {
 			t.Logf("%d objects after cancel", len(keys))
 		})
 	}
+}
+
+// TestPullRestartPeriod: a source announces an encoder restart with a new
+// video init as a second Period starting during the recording. Every K is
+// recorded (addressed in the Period that holds it), and each segment row
+// names the init of its own Period, although the MPD lists the new init
+// from the start.
+func TestPullRestartPeriod(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	restart := nowK() + 3
+	src := startSim(t, "a", simulate.Options{RestartAt: restart, RestartInit: func(rep string, init []byte) []byte {
+		if rep == simulate.VideoRep {
+			return modifiedVideoInit(t, init)
+		}
+		return init
+	}})
+	if _, _, err := e.pull(t, context.Background(), archive.PullOptions{For: 10 * time.Second}, src); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for rep, ts := range expectComplete(t, e, 4) {
+		if ts.First >= restart || ts.Last < restart {
+			t.Fatalf("%s: K %d..%d do not span the restart at %d", rep, ts.First, ts.Last, restart)
+		}
+		inits, err := e.db.Inits(ctx, e.track(t, rep).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byHash := map[string]int64{}
+		for _, in := range inits {
+			byHash[in.Hash] = in.ID
+		}
+		before, after := byHash[sha(mustInit(t, src.sim, rep))], byHash[sha(mustInit(t, src.sim, rep))]
+		if rep == simulate.VideoRep {
+			after = byHash[sha(modifiedVideoInit(t, mustInit(t, src.sim, rep)))]
+		}
+		if before == 0 || after == 0 {
+			t.Fatalf("%s: inits %+v lack the Periods' inits", rep, inits)
+		}
+		for k := ts.First; k <= ts.Last; k++ {
+			seg, ok := e.segment(t, rep, k)
+			want := before
+			if k >= restart {
+				want = after
+			}
+			if ok && seg.InitID != want {
+				t.Errorf("%s %d: init %d, want %d (the init of the Period that holds K; restart at %d)", rep, k, seg.InitID, want, restart)
+			}
+		}
+	}
+	checkConsistent(t, e)
+}
+
+// TestPullRenamedRepresentation: after an encoder restart announced as a
+// new Period, the audio Representation has another id. The old id is a
+// track that ends at the restart and the new one a track that starts
+// there; no K after the old Period's end is asked of the source for the
+// old id (no missing delivery).
+func TestPullRenamedRepresentation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	restart := nowK() + 2
+	sim := newSim(t, simulate.Options{RestartAt: restart})
+	const renamed = simulate.AudioRep + "2"
+	src := &simSource{name: "a", sim: sim, codes: map[int]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/manifest.mpd" {
+			body, err := sim.MPD()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			head, p1, ok := strings.Cut(string(body), `<Period id="P1"`)
+			if !ok {
+				t.Errorf("simulator MPD without Period P1:\n%s", body)
+			}
+			w.Write([]byte(head + `<Period id="P1"` + strings.Replace(p1, `id="`+simulate.AudioRep+`"`, `id="`+renamed+`"`, 1)))
+			return
+		}
+		r.URL.Path = strings.Replace(r.URL.Path, "/"+renamed+"/", "/"+simulate.AudioRep+"/", 1)
+		src.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	src.url = srv.URL + "/manifest.mpd"
+	stats, _, err := e.pull(t, context.Background(), archive.PullOptions{For: 8 * time.Second, SegmentTimeout: 3 * time.Second}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := stats.Missing.Load(); n != 0 {
+		t.Errorf("%d missing deliveries; want none (the old audio id is not asked for K after its Period)", n)
+	}
+	rep, err := e.a.Status(context.Background(), testChannel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]archive.TrackStatus{}
+	for _, ts := range rep.Channels[0].Tracks {
+		got[ts.Rep] = ts
+	}
+	old, nw, video := got[simulate.AudioRep], got[renamed], got[simulate.VideoRep]
+	if old.Segments == 0 || old.Last != restart-1 || nw.Segments == 0 || nw.First != restart || video.First > old.First || video.Last < nw.Last {
+		t.Errorf("audio K %d..%d, %s K %d..%d, video K %d..%d: want audio to end at %d and %s to start there", old.First, old.Last, renamed, nw.First, nw.Last, video.First, video.Last, restart-1, renamed)
+	}
+	for _, ts := range got {
+		if len(ts.Gaps) != 0 || ts.Segments != ts.Last-ts.First+1 {
+			t.Errorf("%s: gaps %v in K %d..%d", ts.Rep, ts.Gaps, ts.First, ts.Last)
+		}
+	}
+	checkConsistent(t, e)
 }

@@ -34,7 +34,9 @@ const relativeStandIn = "http://relative.invalid/"
 // rule, MPD time = Period start + (media time − PTO)/T, since the media time
 // of $Number$ segment n is PTO + (n − startNumber)*@duration: PTO moves
 // $Number$ segments on the media timeline, not on the MPD timeline.
-// K = round(start / SegDur).
+// K = round(start / SegDur). Each Period is resolved on its own; an MPD
+// with several Periods gives one track per Representation id, addressing
+// each K in the Period that holds it (see mergePeriods).
 func ParseLive(data []byte, mpdURL string) (*Live, error) {
 	return ParseLiveContext(context.Background(), data, mpdURL)
 }
@@ -79,30 +81,100 @@ func ParseLiveContext(ctx context.Context, data []byte, mpdURL string) (*Live, e
 	if m.TimeShiftBufferDepth != nil {
 		l.TimeShiftBufferDepth = m.TimeShiftBufferDepth.Seconds()
 	}
-	switch len(m.Periods) {
-	case 0:
+	periods, err := parsePeriods(m, l.Type, ast, base, mpdURL == "")
+	if err != nil {
+		return nil, err
+	}
+	mergePeriods(l, periods)
+	if len(l.Tracks) == 0 {
+		return nil, errors.New("manifest: MPD has no Representation")
+	}
+	return l, nil
+}
+
+// livePeriod is one source Period parsed on its own: its tracks' addressing
+// and its origin (AST + Period@start) on the epoch timeline in nanoseconds.
+type livePeriod struct {
+	id       string
+	originNs *big.Int
+	segDur   float64 // the Period's channel duration D in seconds, 0 if unknown
+	tracks   []LiveTrack
+}
+
+// parsePeriods parses every Period of m. A Period's start is its @start,
+// else the previous Period's start plus its @duration; its end is its
+// @duration, else the next Period's start (else, in a static MPD, the
+// presentation end). Errors of a multi-Period MPD name the Period.
+func parsePeriods(m *mpd.MPD, typ string, ast time.Time, base *url.URL, relative bool) ([]livePeriod, error) {
+	if len(m.Periods) == 0 {
 		return nil, errors.New("manifest: MPD has no Period")
-	case 1:
-	default:
-		return nil, fmt.Errorf("manifest: multiple Periods are not supported in a live source (MPD has %d)", len(m.Periods))
 	}
-	p := m.Periods[0]
+	starts, err := periodStarts(m.Periods)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	out := make([]livePeriod, 0, len(m.Periods))
+	for i, p := range m.Periods {
+		var periodDur *time.Duration
+		switch {
+		case p.Duration != nil:
+			d := time.Duration(*p.Duration)
+			periodDur = &d
+		case i+1 < len(m.Periods):
+			d := starts[i+1] - starts[i]
+			periodDur = &d
+		case typ == mpd.STATIC_TYPE && m.MediaPresentationDuration != nil:
+			d := time.Duration(*m.MediaPresentationDuration) - starts[i]
+			periodDur = &d
+		}
+		lp, err := parsePeriod(m, p, ast, starts[i], periodDur, base, relative)
+		if err != nil {
+			if len(m.Periods) > 1 {
+				return nil, fmt.Errorf("manifest: Period %s: %w", periodName(p, i), err)
+			}
+			return nil, fmt.Errorf("manifest: %w", err)
+		}
+		out = append(out, *lp)
+	}
+	return out, nil
+}
+
+// periodName names a Period in errors: its id, else its 1-based position as "#n".
+func periodName(p *mpd.Period, i int) string {
+	if p.Id != "" {
+		return p.Id
+	}
+	return "#" + strconv.Itoa(i+1)
+}
+
+// periodStarts returns each Period's start relative to AST (ISO/IEC
+// 23009-1 5.3.2.1): @start, else the previous start plus its @duration,
+// else 0 for the first Period. Starts must increase.
+func periodStarts(ps []*mpd.Period) ([]time.Duration, error) {
+	starts := make([]time.Duration, len(ps))
+	for i, p := range ps {
+		switch {
+		case p.Start != nil:
+			starts[i] = time.Duration(*p.Start)
+		case i == 0:
+		case ps[i-1].Duration != nil:
+			starts[i] = starts[i-1] + time.Duration(*ps[i-1].Duration)
+		default:
+			return nil, fmt.Errorf("Period %s has no @start and the Period before it no @duration", periodName(p, i))
+		}
+		if i > 0 && starts[i] <= starts[i-1] {
+			return nil, fmt.Errorf("Period %s starts at %s, not after the Period before it (%s)", periodName(p, i), starts[i], starts[i-1])
+		}
+	}
+	return starts, nil
+}
+
+// parsePeriod resolves every Representation of one Period and fills its
+// durations and K values.
+func parsePeriod(m *mpd.MPD, p *mpd.Period, ast time.Time, periodStart time.Duration, periodDur *time.Duration,
+	base *url.URL, relative bool) (*livePeriod, error) {
 	if p.XlinkHref != "" {
-		return nil, errors.New("manifest: Period with xlink:href is not supported")
-	}
-	var periodStart time.Duration
-	if p.Start != nil {
-		periodStart = time.Duration(*p.Start)
-	}
-	// Period end relative to the Period start, if known.
-	var periodDur *time.Duration
-	switch {
-	case p.Duration != nil:
-		d := time.Duration(*p.Duration)
-		periodDur = &d
-	case l.Type == mpd.STATIC_TYPE && m.MediaPresentationDuration != nil:
-		d := time.Duration(*m.MediaPresentationDuration) - periodStart
-		periodDur = &d
+		return nil, errors.New("Period with xlink:href is not supported")
 	}
 	// Period origin on the epoch timeline, in nanoseconds.
 	originNs := new(big.Int).Mul(big.NewInt(ast.Unix()), big.NewInt(1e9))
@@ -110,42 +182,89 @@ func ParseLiveContext(ctx context.Context, data []byte, mpdURL string) (*Live, e
 
 	periodBase, periodATO, err := resolveChain(base, m.BaseURL, p.BaseURLs)
 	if err != nil {
-		return nil, fmt.Errorf("manifest: Period: %w", err)
+		return nil, fmt.Errorf("Period: %w", err)
 	}
+	pl := &Live{}
 	seen := map[string]bool{}
 	for ai, as := range p.AdaptationSets {
 		asName := adaptationSetName(as, ai)
 		if as.XlinkHref != "" {
-			return nil, fmt.Errorf("manifest: AdaptationSet %s: xlink:href is not supported", asName)
+			return nil, fmt.Errorf("AdaptationSet %s: xlink:href is not supported", asName)
 		}
 		if len(as.Representations) == 0 {
-			return nil, fmt.Errorf("manifest: AdaptationSet %s: no Representation", asName)
+			return nil, fmt.Errorf("AdaptationSet %s: no Representation", asName)
 		}
 		for _, rep := range as.Representations {
 			where := fmt.Sprintf("AdaptationSet %s Representation %s", asName, rep.Id)
 			if rep.Id == "" {
-				return nil, fmt.Errorf("manifest: AdaptationSet %s: Representation without id", asName)
+				return nil, fmt.Errorf("AdaptationSet %s: Representation without id", asName)
 			}
 			if seen[rep.Id] {
-				return nil, fmt.Errorf("manifest: %s: duplicate Representation id", where)
+				return nil, fmt.Errorf("%s: duplicate Representation id", where)
 			}
 			seen[rep.Id] = true
 			tr, err := parseTrack(p, as, rep, periodBase, periodATO, originNs, periodDur)
 			if err != nil {
-				return nil, fmt.Errorf("manifest: %s: %w", where, err)
+				return nil, fmt.Errorf("%s: %w", where, err)
 			}
-			if mpdURL == "" {
+			if relative {
 				tr.InitURL = strings.TrimPrefix(tr.InitURL, relativeStandIn)
 				tr.MediaTemplate = strings.TrimPrefix(tr.MediaTemplate, relativeStandIn)
 			}
-			l.Tracks = append(l.Tracks, *tr)
+			pl.Tracks = append(pl.Tracks, *tr)
 		}
 	}
-	if len(l.Tracks) == 0 {
-		return nil, errors.New("manifest: MPD has no Representation")
+	finishDurations(pl)
+	return &livePeriod{id: p.Id, originNs: originNs, segDur: pl.SegDurSeconds, tracks: pl.Tracks}, nil
+}
+
+// mergePeriods makes one track per Representation id out of the Periods:
+// the same id in consecutive Periods is the same track (a source Period
+// boundary is no boundary in the archive). The track describes itself as
+// in the last Period that has it; with several Periods, Periods lists its
+// addressing in each, for EntryFor and MediaURL to pick by K. A Period's
+// K range starts at round(its origin / D) and ends where the next starts.
+func mergePeriods(l *Live, ps []livePeriod) {
+	for _, p := range ps {
+		if p.segDur > 0 {
+			l.SegDurSeconds = p.segDur
+		}
 	}
-	finishDurations(l)
-	return l, nil
+	if len(ps) == 1 {
+		l.Tracks = ps[0].tracks
+		return
+	}
+	firstK := make([]int64, len(ps)+1)
+	firstK[0], firstK[len(ps)] = math.MinInt64, math.MaxInt64
+	for i := 1; i < len(ps); i++ {
+		firstK[i] = boundaryK(ps[i].originNs, l.SegDurSeconds)
+	}
+	at := map[string]int{}
+	for i, p := range ps {
+		for _, t := range p.tracks {
+			span := PeriodTrack{ID: p.id, FirstK: firstK[i], EndK: firstK[i+1], Track: t}
+			j, ok := at[t.Rep]
+			if !ok {
+				j = len(l.Tracks)
+				at[t.Rep] = j
+				l.Tracks = append(l.Tracks, LiveTrack{})
+			}
+			prev := l.Tracks[j]
+			l.Tracks[j] = t
+			if t.SegDur == 0 { // an empty timeline (a Period just begun) says nothing of D
+				l.Tracks[j].SegDur = prev.SegDur
+			}
+			l.Tracks[j].Periods = append(prev.Periods, span)
+		}
+	}
+}
+
+// boundaryK is the epoch index of a Period origin: round(originNs / D).
+func boundaryK(originNs *big.Int, segDurS float64) int64 {
+	if segDurS <= 0 {
+		return math.MinInt64
+	}
+	return roundRat(originNs, big.NewInt(int64(math.Round(segDurS*1e9))))
 }
 
 // Track returns the track of Representation rep.
@@ -158,10 +277,45 @@ func (l *Live) Track(rep string) (*LiveTrack, bool) {
 	return nil, false
 }
 
-// EntryFor returns the timeline entry of epoch index k. Beyond the last
-// listed entry of an open-ended timeline (last S@r = -1 with no known end)
-// it extrapolates with that entry's duration.
+// periodOf returns the track's addressing in the Period that holds epoch
+// index k: t itself for a one-Period MPD, nil when no Period of the MPD
+// that has this Representation holds k.
+func (t *LiveTrack) periodOf(k int64) *LiveTrack {
+	if len(t.Periods) == 0 {
+		return t
+	}
+	for i := len(t.Periods) - 1; i >= 0; i-- {
+		if p := &t.Periods[i]; k >= p.FirstK {
+			if k < p.EndK {
+				return &p.Track
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// Holds reports whether a Period of the MPD that has this Representation
+// holds epoch index k (always for a one-Period MPD).
+func (t *LiveTrack) Holds(k int64) bool { return t.periodOf(k) != nil }
+
+// InitURLFor returns the init segment URL of the Period that holds epoch
+// index k (InitURL when no Period holds it).
+func (t *LiveTrack) InitURLFor(k int64) string {
+	if p := t.periodOf(k); p != nil {
+		return p.InitURL
+	}
+	return t.InitURL
+}
+
+// EntryFor returns the timeline entry of epoch index k, from the Period
+// that holds k. Beyond the last listed entry of an open-ended timeline
+// (last S@r = -1 with no known end) it extrapolates with that entry's
+// duration.
 func (t *LiveTrack) EntryFor(k int64) (TimelineEntry, bool) {
+	if t = t.periodOf(k); t == nil {
+		return TimelineEntry{}, false
+	}
 	n := len(t.Timeline)
 	if n == 0 {
 		return TimelineEntry{}, false
@@ -196,8 +350,14 @@ func (t *LiveTrack) EntryFor(k int64) (TimelineEntry, bool) {
 // MediaURL returns the absolute URL of the media segment with epoch index k.
 // ByNumber: $Number$ = k + NumberOffset (or the entry's Number when the
 // timeline lists k). ByTime: $Time$ = the entry's MPD time (S@t); the entry
-// for k must be in the timeline.
+// for k must be in the timeline. With several Periods, the Period that
+// holds k addresses it.
 func (t *LiveTrack) MediaURL(k int64) (string, error) {
+	if p := t.periodOf(k); p != nil {
+		t = p
+	} else {
+		return "", fmt.Errorf("manifest: Representation %s: no Period of the MPD holds K=%d", t.Rep, k)
+	}
 	toks, err := parseTemplate(t.MediaTemplate)
 	if err != nil {
 		return "", fmt.Errorf("manifest: Representation %s: %w", t.Rep, err)

@@ -61,6 +61,19 @@ type LiveTrack struct {
 	TimeOffset int64
 	// AvailabilityTimeOffset in seconds (0 if absent).
 	AvailabilityTimeOffset float64
+	// Periods is, for an MPD with several Periods, the track's addressing
+	// in each Period that has its Representation id, oldest first; the
+	// fields above are those of the last. Empty for a one-Period MPD.
+	Periods []PeriodTrack
+}
+
+// PeriodTrack is a track's addressing within one source Period.
+type PeriodTrack struct {
+	ID string // Period@id
+	// FirstK and EndK bound the epoch indexes the Period holds: FirstK <=
+	// K < EndK (math.MinInt64 / math.MaxInt64 when open).
+	FirstK, EndK int64
+	Track        LiveTrack // the track as this Period alone describes it (no Periods)
 }
 
 // Live is a parsed live MPD.

@@ -114,14 +114,15 @@ func (m *MPD) Fetch(ctx context.Context, w Want) (Fetched, error) {
 		return Fetched{}, err
 	}
 	lt, _ := m.live.Track(w.Track.Rep)
-	if lt.InitURL == "" {
+	initURL := lt.InitURLFor(w.K) // the init of the Period that holds K
+	if initURL == "" {
 		return Fetched{From: u}, fmt.Errorf("%w: the MPD names no init segment for %s", ErrUnavailable, w.Track.Rep)
 	}
 	data, err := get(ctx, m.client, u, MaxSegmentSize)
 	if err != nil {
 		return Fetched{From: u}, err
 	}
-	init, err := m.init(ctx, lt.InitURL)
+	init, err := m.init(ctx, initURL)
 	if err != nil {
 		return Fetched{From: u}, fmt.Errorf("init segment: %w", err)
 	}

@@ -346,6 +346,18 @@ func TestRepairFillFromMPD(t *testing.T) {
 			}
 			return filled
 		}},
+		{name: "encoder restart as a new Period", opts: simulate.Options{RestartAt: base + 8}, want: all(filled)},
+		{name: "encoder restart as a new Period with another video init", opts: simulate.Options{RestartAt: base + 8, RestartInit: func(rep string, init []byte) []byte {
+			if rep == simulate.VideoRep {
+				return modifiedVideoInit(t, init)
+			}
+			return init
+		}}, want: func(rep string, k int64) want {
+			if rep == simulate.VideoRep && k >= base+8 { // checked against the new Period's init
+				return want{"rejected", "codec configuration differs"}
+			}
+			return filled // checked against the init of the Period that holds K
+		}},
 		{name: "one tick late", opts: simulate.Options{TimingSkew: 1}, want: all(want{"rejected", "the stored segment K"})},
 		{name: "off the grid", opts: simulate.Options{TimingSkew: 4500}, want: all(want{"rejected", "off the track's grid"})},
 		{name: "other segment duration", opts: simulate.Options{SegmentDuration: 4 * time.Second}, want: all(want{"rejected", "segments last 4s, the track's 2s"})},

@@ -46,6 +46,10 @@ const (
 	// AdaptationSet of the I-MPD (REaP wants them identical across them).
 	MediaTemplate = "$RepresentationID$/$Number$.m4s"
 	InitTemplate  = "$RepresentationID$/init.mp4"
+	// RestartMediaTemplate and RestartInitTemplate are those of the
+	// Period after Options.RestartAt.
+	RestartMediaTemplate = "$RepresentationID$/r$Number$.m4s"
+	RestartInitTemplate  = "$RepresentationID$/init-r.mp4"
 
 	DefaultSegmentDuration = 2 * time.Second
 	DefaultTimeShiftBuffer = 5 * time.Minute
@@ -87,6 +91,13 @@ type Options struct {
 	TimingSkew int64
 	// Now is the clock, default time.Now.
 	Now func() time.Time
+	// RestartAt, when > 0, makes the MPD announce an encoder restart at
+	// K RestartAt as a second Period, P1: its segments are numbered from 1
+	// (RestartMediaTemplate) and its init has its own URL
+	// (RestartInitTemplate). The bytes are the same as without restart,
+	// except that RestartInit, if set, gives P1's init from a track's init.
+	RestartAt   int64
+	RestartInit func(rep string, init []byte) []byte
 }
 
 // Interval is a span of time [From, To) relative to Options.Start.
@@ -213,6 +224,38 @@ func (s *Server) Segment(rep string, k int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// period is one Period of the I-MPD with every track, starting at start,
+// addressed by media and init with startNumber.
+func (s *Server) period(id string, start time.Duration, media, init string, startNumber uint32) *mpd.Period {
+	p := mpd.NewPeriod()
+	p.Id = id
+	p.Start = durPtr(start)
+	for i, t := range s.tracks {
+		as := mpd.NewAdaptationSetWithParams(t.contentType, t.mimeType, true, 1)
+		as.Id = mpd.Ptr(uint32(i + 1))
+		as.Roles = []*mpd.DescriptorType{mpd.NewRole("main")}
+		st := &mpd.SegmentTemplateType{Media: media, Initialization: init}
+		st.Timescale = mpd.Ptr(t.timescale)
+		st.Duration = mpd.Ptr(uint32(t.segTicks))
+		st.StartNumber = mpd.Ptr(startNumber)
+		as.SegmentTemplate = st
+		var rep *mpd.RepresentationType
+		switch t.contentType {
+		case "video":
+			rep = mpd.NewVideoRepresentation(t.rep, t.codecs, "", t.frameRate, int(t.bandwidth), t.width, t.height)
+			rep.Sar = mpd.RatioType(t.sar)
+		case "audio":
+			as.Lang = t.lang
+			rep = mpd.NewAudioRepresentation(t.rep, t.codecs, "", int(t.bandwidth), t.sampleRate)
+			rep.AudioChannelConfigurations = []*mpd.DescriptorType{mpd.NewDescriptor(
+				"urn:mpeg:dash:23003:3:audio_channel_configuration:2011", strconv.Itoa(t.channels), "")}
+		}
+		as.Representations = append(as.Representations, rep)
+		p.AdaptationSets = append(p.AdaptationSets, as)
+	}
+	return p
+}
+
 // MPD returns the I-MPD as of the simulator's clock (only publishTime
 // depends on it).
 func (s *Server) MPD() ([]byte, error) {
@@ -232,33 +275,10 @@ func (s *Server) MPD() ([]byte, error) {
 	}
 	m.MaxSegmentDuration = durPtr(maxSeg)
 
-	p := mpd.NewPeriod()
-	p.Id = "P0"
-	p.Start = durPtr(0)
-	for i, t := range s.tracks {
-		as := mpd.NewAdaptationSetWithParams(t.contentType, t.mimeType, true, 1)
-		as.Id = mpd.Ptr(uint32(i + 1))
-		as.Roles = []*mpd.DescriptorType{mpd.NewRole("main")}
-		st := &mpd.SegmentTemplateType{Media: MediaTemplate, Initialization: InitTemplate}
-		st.Timescale = mpd.Ptr(t.timescale)
-		st.Duration = mpd.Ptr(uint32(t.segTicks))
-		st.StartNumber = mpd.Ptr(uint32(0))
-		as.SegmentTemplate = st
-		var rep *mpd.RepresentationType
-		switch t.contentType {
-		case "video":
-			rep = mpd.NewVideoRepresentation(t.rep, t.codecs, "", t.frameRate, int(t.bandwidth), t.width, t.height)
-			rep.Sar = mpd.RatioType(t.sar)
-		case "audio":
-			as.Lang = t.lang
-			rep = mpd.NewAudioRepresentation(t.rep, t.codecs, "", int(t.bandwidth), t.sampleRate)
-			rep.AudioChannelConfigurations = []*mpd.DescriptorType{mpd.NewDescriptor(
-				"urn:mpeg:dash:23003:3:audio_channel_configuration:2011", strconv.Itoa(t.channels), "")}
-		}
-		as.Representations = append(as.Representations, rep)
-		p.AdaptationSets = append(p.AdaptationSets, as)
+	m.Periods = append(m.Periods, s.period("P0", 0, MediaTemplate, InitTemplate, 0))
+	if s.opts.RestartAt > 0 {
+		m.Periods = append(m.Periods, s.period("P1", time.Duration(s.opts.RestartAt)*d, RestartMediaTemplate, RestartInitTemplate, 1))
 	}
-	m.Periods = append(m.Periods, p)
 
 	var buf bytes.Buffer
 	if _, err := m.Write(&buf, "  ", true); err != nil {
@@ -303,7 +323,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serve(w, r, t.mimeType, "max-age=3600", t.init)
 		return
 	}
-	k, ok := parseNumber(name)
+	if name == "init-r" && ext != "m4s" && s.opts.RestartAt > 0 {
+		serve(w, r, t.mimeType, "max-age=3600", s.restartInit(t))
+		return
+	}
+	k, ok := s.numberToK(name)
 	if !ok || ext == "mp4" {
 		http.NotFound(w, r)
 		return
@@ -319,6 +343,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	serve(w, r, t.mimeType, "max-age=60", body)
+}
+
+// numberToK maps a segment's $Number$ to K: the number itself, or in the
+// Period after a restart ("r" and a number from 1) RestartAt + number - 1.
+func (s *Server) numberToK(name string) (int64, bool) {
+	if n, ok := strings.CutPrefix(name, "r"); ok && s.opts.RestartAt > 0 {
+		k, ok := parseNumber(n)
+		return s.opts.RestartAt + k - 1, ok && k >= 1
+	}
+	return parseNumber(name)
+}
+
+// restartInit is t's init in the Period after a restart.
+func (s *Server) restartInit(t *track) []byte {
+	if s.opts.RestartInit == nil {
+		return t.init
+	}
+	return s.opts.RestartInit(t.rep, t.init)
 }
 
 // unavailable says why segment K of t is not served now, or "".
