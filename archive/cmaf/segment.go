@@ -74,7 +74,13 @@ func parseSegment(data []byte, init *InitInfo) (*SegmentInfo, error) {
 			if uri := box.(*mp4.EmsgBox).SchemeIDURI; !slices.Contains(st.info.EmsgSchemes, uri) {
 				st.info.EmsgSchemes = append(st.info.EmsgSchemes, uri)
 			}
-		case "styp", "sidx", "ssix", "prft":
+		case "styp":
+			box, err := decodeBox(data, b)
+			if err != nil {
+				return nil, err
+			}
+			st.addBrands(box.(*mp4.StypBox))
+		case "sidx", "ssix", "prft":
 			if _, err := decodeBox(data, b); err != nil {
 				return nil, err
 			}
@@ -98,6 +104,19 @@ func parseSegment(data []byte, init *InitInfo) (*SegmentInfo, error) {
 	st.info.SHA256 = sha256Hex(data)
 	st.info.Size = len(data)
 	return &st.info, nil
+}
+
+// Segment brands of the DASH-IF ingest specification.
+const (
+	BrandFiller = "slat" // the segment is an encoder's filler
+	BrandLast   = "lmsg" // the last segment of the track
+)
+
+// addBrands notes the styp brands that say what the segment is.
+func (st *segmentState) addBrands(styp *mp4.StypBox) {
+	brands := append([]string{styp.MajorBrand()}, styp.CompatibleBrands()...)
+	st.info.Filler = st.info.Filler || slices.Contains(brands, BrandFiller)
+	st.info.LastSegment = st.info.LastSegment || slices.Contains(brands, BrandLast)
 }
 
 // addFragment checks one moof+mdat pair and adds its samples to the state.
