@@ -555,6 +555,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	ts, _ := strconv.ParseUint(at.Meta[layout.MetaTimescale], 10, 32)
 	metaSHA := at.Meta[layout.MetaSHA256]
 	initH := at.Meta[layout.MetaInit]
+	filler, last := at.Meta[layout.MetaFiller] == "1", at.Meta[layout.MetaLast] == "1"
 	size, sum := at.Size, metaSHA
 	rec := ri.inits[initH]
 	if initH != "" && rec == nil {
@@ -592,7 +593,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 		if err != nil {
 			return bad("not a valid segment: %v", err)
 		}
-		ept, dur = info.EPT, info.Duration
+		ept, dur, filler, last = info.EPT, info.Duration, info.Filler, info.LastSegment
 		if initInfo != nil && ts == 0 {
 			ts = uint64(initInfo.Timescale)
 		}
@@ -627,7 +628,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	}
 	ri.mu.Unlock()
 	return &index.Segment{TrackID: ri.track.ID, K: o.k, EPT: ept, Duration: dur, Size: size, SHA256: sum,
-		Key: o.key, InitID: initID, ReceivedAt: at.ModTime}, nil
+		Key: o.key, InitID: initID, ReceivedAt: at.ModTime, Filler: filler, Last: last}, nil
 }
 
 // unrepresentable says why a segment's times cannot be indexed (the index
