@@ -105,8 +105,17 @@ func TestFillerReplacedByRealCopy(t *testing.T) {
 			}
 
 			pkg := filepath.Join(e.dir, "pkg")
-			e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 4), Out: fileURL(pkg) + "/", Copy: true})
-			m := readMPD(t, filepath.Join(pkg, "manifest.mpd"))
+			res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 4), Out: fileURL(pkg) + "/", Copy: true,
+				Formats: []string{archive.FormatDASH, archive.FormatHLS}})
+			var hlsURIs []string
+			for _, s := range readHLS(t, res.HLSPath)[rep] {
+				hlsURIs = append(hlsURIs, s.URI)
+			}
+			if !slices.ContainsFunc(hlsURIs, func(u string) bool { return strings.HasSuffix(u, wantKey) }) ||
+				tc.fillerFirst && slices.ContainsFunc(hlsURIs, func(u string) bool { return strings.HasSuffix(u, mediaKey(rep, kf)) }) {
+				t.Errorf("the HLS playlist addresses %v; want %s, not the filler", hlsURIs, wantKey)
+			}
+			m := readMPD(t, res.MPDPath)
 			refs := m.refs()
 			if !slices.Contains(refs, wantKey) {
 				t.Errorf("the MPD references %v; want %s among them", refs, wantKey)
