@@ -177,6 +177,9 @@ ALTER TABLE segments ADD COLUMN filler INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE segments ADD COLUMN last_segment INTEGER NOT NULL DEFAULT 0;
 -- filler: this delivery was an encoder's filler.
 ALTER TABLE deliveries ADD COLUMN filler INTEGER NOT NULL DEFAULT 0;
+-- A splice's replacement is no filler and no end; undo restores the flags.
+ALTER TABLE segment_history ADD COLUMN filler INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE segment_history ADD COLUMN last_segment INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX segments_filler ON segments (track_id, k) WHERE filler = 1;
 CREATE INDEX segments_last ON segments (track_id, k) WHERE last_segment = 1;
 `,
