@@ -121,3 +121,56 @@ func TestReindexFillers(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyInterruptedFillerReplacement: a writer that stopped after
+// writing the real copy of a filler's K, before switching the index row,
+// leaves a row pointing at the filler; verify reports it and
+// --repair-index points the row at the real copy, as the store says.
+func TestVerifyInterruptedFillerReplacement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := record(t, testenv.Store("file"), k0, k0+1, k0+2, k0+3)
+	recordFillers(t, f)
+	ch, err := f.db.Channel(ctx, channel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := f.db.Track(ctx, ch.ID, simulate.VideoRep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The row as it was before the switch: the filler's.
+	at, err := f.store.Attributes(ctx, layout.MediaKey(channel, simulate.VideoRep, k0+4, "m4s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, _, err := f.db.Segment(ctx, tr.ID, k0+4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row.Key, row.Size, row.SHA256, row.Filler = layout.MediaKey(channel, simulate.VideoRep, k0+4, "m4s"), at.Size, at.Meta[layout.MetaSHA256], true
+	if err := f.db.DeleteSegment(ctx, tr.ID, k0+4); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.Record(ctx, &row); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name       string
+		repair     bool
+		mismatches bool
+	}{{"report", false, true}, {"repair the index", true, true}, {"clean after the repair", false, false}}
+	for _, c := range cases { // in order: each step acts on the one before
+		rep, err := reconcile.Verify(ctx, f.store, f.db, reconcile.VerifyOptions{RepairIndex: c.repair})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (rep.Mismatches > 0) != c.mismatches {
+			t.Errorf("%s: %d mismatches %+v; want some: %v", c.name, rep.Mismatches, rep.Channels, c.mismatches)
+		}
+	}
+	got, _, err := f.db.Segment(ctx, tr.ID, k0+4)
+	if err != nil || got.Key != layout.RealKey(channel, simulate.VideoRep, k0+4, "m4s") || got.Filler {
+		t.Errorf("row after verify --repair-index: %+v, %v; want the real copy", got, err)
+	}
+}
