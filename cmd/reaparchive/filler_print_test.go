@@ -29,6 +29,10 @@ func TestPrintFillersAndEnd(t *testing.T) {
 			"  V300 ended at K 12, 2026-04-12T00:00:26Z (lmsg)\n",
 			"  source a V300: stored 3, duplicates 0 (0 bit-identical), conflicts 0, missing 0, rejected 0, fillers 1\n",
 		}},
+		{"status, started again after lmsg", func(a *app) {
+			printStatus(a, archive.StatusReport{Channels: []archive.ChannelStatus{{Name: "news", Tracks: []archive.TrackStatus{{
+				Rep: "V300", ContentType: "video", First: 10, Last: 20, Segments: 11, Ended: &ended, EndedTime: "2026-04-12T00:00:26Z"}}}}})
+		}, []string{"  V300 ended at K 12, 2026-04-12T00:00:26Z (lmsg); recording went on to K 20\n"}},
 		{"gaps", func(a *app) {
 			t0 := time.Date(2026, 4, 12, 0, 0, 22, 0, time.UTC)
 			printGaps(a, []string{"news"}, map[string]bool{}, []repair.Gap{{Channel: "news", Rep: "V300", Kind: repair.KindFiller,

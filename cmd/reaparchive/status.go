@@ -109,7 +109,11 @@ func printStatus(a *app, rep archive.StatusReport) {
 				fmt.Fprintf(a.stdout, "  fillers %s: %d K stored only as an encoder filler (slat)\n", t.Rep, t.Fillers)
 			}
 			if t.Ended != nil {
-				fmt.Fprintf(a.stdout, "  %s ended at K %d, %s (lmsg)\n", t.Rep, *t.Ended, t.EndedTime)
+				fmt.Fprintf(a.stdout, "  %s ended at K %d, %s (lmsg)", t.Rep, *t.Ended, t.EndedTime)
+				if *t.Ended < t.Last {
+					fmt.Fprintf(a.stdout, "; recording went on to K %d", t.Last) // the encoder started again
+				}
+				fmt.Fprintln(a.stdout)
 			}
 			for _, s := range t.Sources {
 				fmt.Fprintf(a.stdout, "  source %s %s: stored %d, duplicates %d (%d bit-identical), conflicts %d, missing %d, rejected %d",
