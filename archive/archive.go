@@ -554,7 +554,7 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 	defer unlock()
 	// Once we start writing, finish: storage and index must agree.
 	wctx := context.WithoutCancel(ctx)
-	del := index.Delivery{TrackID: track.ID, K: k, SourceID: src.ID, EPT: info.EPT, Duration: info.Duration, Size: int64(info.Size), SHA256: info.SHA256, ReceivedAt: now}
+	del := index.Delivery{TrackID: track.ID, K: k, SourceID: src.ID, EPT: info.EPT, Duration: info.Duration, Size: int64(info.Size), SHA256: info.SHA256, ReceivedAt: now, Filler: info.Filler}
 	key := layout.MediaKey(c.Info.Name, o.Rep, k, track.Ext)
 	res := Result{K: k, Key: key, Info: info}
 
@@ -574,17 +574,9 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		meta := map[string]string{
-			layout.MetaEPT:       strconv.FormatUint(info.EPT, 10),
-			layout.MetaDuration:  strconv.FormatUint(info.Duration, 10),
-			layout.MetaTimescale: strconv.FormatUint(uint64(cur.info.Timescale), 10),
-			layout.MetaSegDur:    strconv.FormatUint(track.SegDur, 10),
-			layout.MetaSHA256:    info.SHA256,
-			layout.MetaInit:      layout.InitID(cur.row.Hash),
-			layout.MetaSource:    o.Source,
-			layout.MetaEvents:    strconv.Itoa(len(info.Events)),
-		}
-		seg := index.Segment{TrackID: track.ID, K: k, EPT: info.EPT, Duration: info.Duration, Size: int64(info.Size), SHA256: info.SHA256, Key: key, InitID: cur.row.ID, SourceID: src.ID, ReceivedAt: now}
+		meta := segmentMeta(info, cur, track, o.Source)
+		seg := index.Segment{TrackID: track.ID, K: k, EPT: info.EPT, Duration: info.Duration, Size: int64(info.Size), SHA256: info.SHA256, Key: key, InitID: cur.row.ID, SourceID: src.ID, ReceivedAt: now,
+			Filler: info.Filler, Last: info.LastSegment}
 		var err error
 		if c.a.Spool != nil && c.a.Spool.Len() > 0 {
 			// Segments are spooled: the store was unreachable. Queue
@@ -661,6 +653,17 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 			return Result{}, fmt.Errorf("store %s: %w", key, err)
 		}
 	}
+	if stored.Filler && !info.Filler {
+		// K is stored as an encoder's filler; this is a real copy.
+		return c.replaceFiller(wctx, o, res, stored, cur, track, del)
+	}
+	return c.recordCopy(wctx, res, stored, del)
+}
+
+// recordCopy records del, a later delivery of a K whose stored copy is
+// stored, as a duplicate (same timing) or a conflict.
+func (c *Channel) recordCopy(ctx context.Context, res Result, stored index.Segment, del index.Delivery) (Result, error) {
+	info := res.Info
 	del.Identical = stored.SHA256 == info.SHA256
 	del.TimingEqual = stored.EPT == info.EPT && stored.Duration == info.Duration
 	if del.TimingEqual {
@@ -668,10 +671,10 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 	} else {
 		del.Outcome = index.Conflict
 		del.Detail = fmt.Sprintf("stored EPT %d duration %d, this delivery EPT %d duration %d", stored.EPT, stored.Duration, info.EPT, info.Duration)
-		c.a.Log.Warn("conflicting delivery", "channel", c.Info.Name, "rep", o.Rep, "k", k, "source", o.Source, "detail", del.Detail)
+		c.a.Log.Warn("conflicting delivery", "channel", c.Info.Name, "key", res.Key, "source_id", del.SourceID, "detail", del.Detail)
 	}
-	if err := c.a.DB.Record(wctx, nil, del); err != nil {
-		return Result{}, fmt.Errorf("index delivery %s: %w", key, err)
+	if err := c.a.DB.Record(ctx, nil, del); err != nil {
+		return Result{}, fmt.Errorf("index delivery %s: %w", res.Key, err)
 	}
 	res.Outcome, res.Detail = del.Outcome, del.Detail
 	return res, nil
@@ -703,6 +706,82 @@ func (c *Channel) indexEvents(ctx context.Context, track index.Track, k int64, i
 func eventRow(trackID, k int64, e cmaf.Emsg) index.Event {
 	return index.Event{TrackID: trackID, Scheme: e.SchemeIDURI, Value: e.Value, ID: e.ID, K: k, Version: int(e.Version),
 		Timescale: e.Timescale, PresentationTime: e.PresentationTime, Duration: e.EventDuration, Message: e.Message}
+}
+
+// segmentMeta is the attributes (LAYOUT.md) of a media object: info's,
+// decoding with cur, of track, delivered by source.
+func segmentMeta(info *cmaf.SegmentInfo, cur *initState, track index.Track, source string) map[string]string {
+	meta := map[string]string{
+		layout.MetaEPT:       strconv.FormatUint(info.EPT, 10),
+		layout.MetaDuration:  strconv.FormatUint(info.Duration, 10),
+		layout.MetaTimescale: strconv.FormatUint(uint64(cur.info.Timescale), 10),
+		layout.MetaSegDur:    strconv.FormatUint(track.SegDur, 10),
+		layout.MetaSHA256:    info.SHA256,
+		layout.MetaInit:      layout.InitID(cur.row.Hash),
+		layout.MetaSource:    source,
+		layout.MetaEvents:    strconv.Itoa(len(info.Events)),
+	}
+	if info.Filler {
+		meta[layout.MetaFiller] = "1"
+	}
+	if info.LastSegment {
+		meta[layout.MetaLast] = "1"
+	}
+	return meta
+}
+
+// replaceFiller makes o, a real copy of a K whose stored copy filler is an
+// encoder's filler (slat), the archive's copy without overwriting anything
+// (LAYOUT.md, Encoder fillers): the real copy is written create-only to
+// layout.RealKey first, then the index row is switched to it. If the real
+// key exists already (an earlier attempt, another recorder), that object is
+// the real copy and this delivery is recorded against it.
+func (c *Channel) replaceFiller(ctx context.Context, o Offer, res Result, filler index.Segment, cur *initState, track index.Track, del index.Delivery) (Result, error) {
+	info := res.Info
+	key := layout.RealKey(c.Info.Name, o.Rep, res.K, track.Ext)
+	cp := index.Segment{TrackID: track.ID, K: res.K, EPT: info.EPT, Duration: info.Duration, Size: int64(info.Size), SHA256: info.SHA256, Key: key,
+		InitID: cur.row.ID, SourceID: del.SourceID, ReceivedAt: del.ReceivedAt, Last: info.LastSegment}
+	err := c.a.Store.Create(ctx, key, o.Data, segmentMeta(info, cur, track, o.Source))
+	if errors.Is(err, cloud.ErrExists) {
+		theirs, from, aerr := c.storedObject(ctx, track, res.K, key, cur.row.ID)
+		if aerr != nil {
+			return Result{}, aerr
+		}
+		if from != o.Source || theirs.SHA256 != info.SHA256 {
+			// Another source's real copy: it replaces the filler, and
+			// this delivery is a copy of it.
+			theirs.Last = info.LastSegment && theirs.SHA256 == info.SHA256
+			if err := c.a.DB.ReplaceFiller(ctx, theirs, nil); err != nil && !errors.Is(err, index.ErrExists) {
+				return Result{}, fmt.Errorf("index %s: %w", key, err)
+			}
+			res.Key = key
+			return c.recordCopy(ctx, res, theirs, del)
+		}
+		err = nil // this source's own earlier attempt: complete it
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("store %s: %w", key, err)
+	}
+	if err := c.indexEvents(ctx, track, res.K, info, cur.info.Timescale); err != nil {
+		return Result{}, err
+	}
+	del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true
+	del.Detail = "replaces the encoder filler " + filler.Key
+	if err := c.a.DB.ReplaceFiller(ctx, cp, &del); errors.Is(err, index.ErrExists) {
+		// Switched meanwhile (another recorder on this index): a copy.
+		now, _, lerr := c.a.DB.Segment(ctx, track.ID, res.K)
+		if lerr != nil {
+			return Result{}, fmt.Errorf("index lookup %s: %w", key, lerr)
+		}
+		del.Detail = ""
+		res.Key = now.Key
+		return c.recordCopy(ctx, res, now, del)
+	} else if err != nil {
+		return Result{}, fmt.Errorf("index %s: %w", key, err)
+	}
+	c.a.Log.Info("encoder filler replaced by a real copy", "channel", c.Info.Name, "rep", o.Rep, "k", res.K, "source", o.Source, "filler", filler.Key, "key", key)
+	res.Key, res.Outcome, res.Detail = key, index.Stored, del.Detail
+	return res, nil
 }
 
 // RecordMissing notes that a source did not deliver segment K of rep.
@@ -773,7 +852,8 @@ func (c *Channel) storedObject(ctx context.Context, track index.Track, k int64, 
 		return index.Segment{}, "", fmt.Errorf("read existing %s: %w", key, err)
 	}
 	from := at.Meta[layout.MetaSource]
-	seg := index.Segment{TrackID: track.ID, K: k, Size: at.Size, Key: key, InitID: initID, ReceivedAt: at.ModTime}
+	seg := index.Segment{TrackID: track.ID, K: k, Size: at.Size, Key: key, InitID: initID, ReceivedAt: at.ModTime,
+		Filler: at.Meta[layout.MetaFiller] == "1", Last: at.Meta[layout.MetaLast] == "1"}
 	ept, e1 := strconv.ParseUint(at.Meta[layout.MetaEPT], 10, 64)
 	dur, e2 := strconv.ParseUint(at.Meta[layout.MetaDuration], 10, 64)
 	sha := at.Meta[layout.MetaSHA256]
@@ -790,6 +870,7 @@ func (c *Channel) storedObject(ctx context.Context, track index.Track, k int64, 
 		return index.Segment{}, "", fmt.Errorf("existing object %s is not a valid segment: %w", key, err)
 	}
 	seg.EPT, seg.Duration, seg.SHA256 = info.EPT, info.Duration, info.SHA256
+	seg.Filler, seg.Last = info.Filler, info.LastSegment
 	return seg, from, nil
 }
 

@@ -36,6 +36,14 @@ type TrackStatus struct {
 	Duplicates  int64          `json:"duplicates"`
 	Conflicts   int64          `json:"conflicts"`
 	Sources     []SourceStatus `json:"sources"`
+	// Fillers are the stored K whose only copy is an encoder's filler
+	// (styp brand slat); a real copy from another source or repair
+	// replaces it.
+	Fillers int64 `json:"fillers"`
+	// Ended is the K of the last segment carrying lmsg, the track's clean
+	// end, and EndedTime its end (RFC 3339); absent when none did.
+	Ended     *int64 `json:"ended,omitempty"`
+	EndedTime string `json:"ended_time,omitempty"`
 }
 
 // SourceStatus are one source's delivery counts for a track.
@@ -47,6 +55,7 @@ type SourceStatus struct {
 	Conflicts  int64  `json:"conflicts"`
 	Missing    int64  `json:"missing"`
 	Rejected   int64  `json:"rejected"`
+	Fillers    int64  `json:"fillers"` // deliveries that were encoder fillers (slat)
 }
 
 // Status reports every channel, or only the named one.
@@ -77,7 +86,11 @@ func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, err
 				return StatusReport{}, fmt.Errorf("channel %s track %s: %w", ch.Name, t.Rep, err)
 			}
 			ts := TrackStatus{Rep: t.Rep, ContentType: t.ContentType, Codecs: t.Codecs, First: st.First, Last: st.Last,
-				Segments: st.Segments, Gaps: st.Gaps, Duplicates: st.Duplicates, Conflicts: st.Conflicts, Sources: []SourceStatus{}}
+				Segments: st.Segments, Gaps: st.Gaps, Duplicates: st.Duplicates, Conflicts: st.Conflicts, Sources: []SourceStatus{},
+				Fillers: st.Fillers, Ended: st.Ended}
+			if st.Ended != nil {
+				ts.EndedTime = KTime(*st.Ended+1, t).Format(time.RFC3339)
+			}
 			if ts.Gaps == nil {
 				ts.Gaps = []index.Range{}
 			}
@@ -88,7 +101,7 @@ func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, err
 			}
 			for _, s := range st.Sources {
 				ts.Sources = append(ts.Sources, SourceStatus{Name: s.Source, Stored: s.Stored, Duplicates: s.Duplicates,
-					Identical: s.Identical, Conflicts: s.Conflicts, Missing: s.Missing, Rejected: s.Rejected})
+					Identical: s.Identical, Conflicts: s.Conflicts, Missing: s.Missing, Rejected: s.Rejected, Fillers: s.Fillers})
 			}
 			cs.Tracks = append(cs.Tracks, ts)
 		}

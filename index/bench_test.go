@@ -251,7 +251,7 @@ func BenchmarkInsertBaselineNaive(b *testing.B) {
 		}
 		b.StartTimer()
 		for j := range segs {
-			args, err := segArgs(&segs[j], nil)
+			args, err := segRowArgs(&segs[j], nil)
 			if err != nil {
 				b.Fatal(err)
 			}

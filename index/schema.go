@@ -191,6 +191,23 @@ CREATE TABLE events (
 CREATE INDEX events_track_k ON events (track_id, k);
 CREATE INDEX events_track_start ON events (track_id, start_ms);
 `,
+	// 5: encoder fillers and end of stream (DASH-IF ingest styp brands
+	// slat and lmsg). New columns with defaults: rows of earlier versions are
+	// real segments that are not a track's last.
+	`
+-- filler: the stored copy is an encoder's filler (styp brand slat); a later
+-- real copy of the K replaces the row (LAYOUT.md, Encoder fillers).
+-- last_segment: the segment carries lmsg, the track's clean end.
+ALTER TABLE segments ADD COLUMN filler INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE segments ADD COLUMN last_segment INTEGER NOT NULL DEFAULT 0;
+-- filler: this delivery was an encoder's filler.
+ALTER TABLE deliveries ADD COLUMN filler INTEGER NOT NULL DEFAULT 0;
+-- A splice's replacement is no filler and no end; undo restores the flags.
+ALTER TABLE segment_history ADD COLUMN filler INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE segment_history ADD COLUMN last_segment INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX segments_filler ON segments (track_id, k) WHERE filler = 1;
+CREATE INDEX segments_last ON segments (track_id, k) WHERE last_segment = 1;
+`,
 }
 
 // SchemaVersion is the schema version this package creates and expects.

@@ -9,24 +9,35 @@ import (
 	"strings"
 )
 
-const segCols = `track_id, k, ept, duration, size, sha256, key, coalesce(init_id, 0), coalesce(source_id, 0), received_at`
+const segCols = `track_id, k, ept, duration, size, sha256, key, coalesce(init_id, 0), coalesce(source_id, 0), received_at, filler, last_segment`
 
-const insertSegmentSQL = `INSERT INTO segments (track_id, k, ept, duration, size, sha256, key, init_id, source_id, received_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertSegmentSQL = `INSERT INTO segments (track_id, k, ept, duration, size, sha256, key, init_id, source_id, received_at, filler, last_segment)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 const insertDeliverySQL = `INSERT INTO deliveries (track_id, k, source_id, outcome, ept, duration, size, sha256,
-	identical, timing_equal, received_at, detail)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	identical, timing_equal, received_at, detail, filler)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func scanSegment(s scanner) (Segment, error) {
 	var g Segment
 	var ept, dur, recv int64
-	err := s.Scan(&g.TrackID, &g.K, &ept, &dur, &g.Size, &g.SHA256, &g.Key, &g.InitID, &g.SourceID, &recv)
+	err := s.Scan(&g.TrackID, &g.K, &ept, &dur, &g.Size, &g.SHA256, &g.Key, &g.InitID, &g.SourceID, &recv, &g.Filler, &g.Last)
 	g.EPT, g.Duration, g.ReceivedAt = u64(ept), u64(dur), fromNanos(recv)
 	return g, err
 }
 
-// segArgs returns the insertSegmentSQL arguments for g.
+// segRowArgs returns the insertSegmentSQL arguments for g: segArgs and
+// the flags.
+func segRowArgs(g *Segment, args []any) ([]any, error) {
+	args, err := segArgs(g, args)
+	if err != nil {
+		return nil, err
+	}
+	return append(args, b2i(g.Filler), b2i(g.Last)), nil
+}
+
+// segArgs returns the first ten insertSegmentSQL arguments for g (the
+// columns segment_history keeps).
 func segArgs(g *Segment, args []any) ([]any, error) {
 	ept, err := i64(g.EPT, "EPT")
 	if err != nil {
@@ -58,7 +69,7 @@ func deliveryArgs(d *Delivery) ([]any, error) {
 		return nil, fmt.Errorf("index: delivery of %d/%d: no source", d.TrackID, d.K)
 	}
 	return []any{d.TrackID, d.K, d.SourceID, string(d.Outcome), ept, dur, d.Size, d.SHA256,
-		b2i(d.Identical), b2i(d.TimingEqual), nanos(d.ReceivedAt), d.Detail}, nil
+		b2i(d.Identical), b2i(d.TimingEqual), nanos(d.ReceivedAt), d.Detail, b2i(d.Filler)}, nil
 }
 
 // Segment returns the stored segment K of the track; ok is false if none.
@@ -119,7 +130,7 @@ func (db *DB) Record(ctx context.Context, seg *Segment, deliveries ...Delivery) 
 	var segA []any
 	if seg != nil {
 		var err error
-		if segA, err = segArgs(seg, make([]any, 0, 10)); err != nil {
+		if segA, err = segRowArgs(seg, make([]any, 0, 12)); err != nil {
 			return err
 		}
 	}
@@ -192,9 +203,10 @@ func (db *DB) InsertSegments(ctx context.Context, segs []Segment, replace bool) 
 	if replace {
 		conflict = ` ON CONFLICT (track_id, k) DO UPDATE SET ept = excluded.ept, duration = excluded.duration,
 	size = excluded.size, sha256 = excluded.sha256, key = excluded.key, init_id = excluded.init_id,
-	source_id = excluded.source_id, received_at = excluded.received_at`
+	source_id = excluded.source_id, received_at = excluded.received_at, filler = excluded.filler,
+	last_segment = excluded.last_segment`
 	}
-	values := `, (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	values := `, (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	one := insertSegmentSQL + conflict
 	many := insertSegmentSQL + strings.Repeat(values, multiRow-1) + conflict
 
@@ -209,7 +221,7 @@ func (db *DB) InsertSegments(ctx context.Context, segs []Segment, replace bool) 
 	}
 	defer stMany.Close()
 
-	args := make([]any, 0, 10*multiRow)
+	args := make([]any, 0, 12*multiRow)
 	for start := 0; start < len(segs); start += insertBatch {
 		batch := segs[start:min(start+insertBatch, len(segs))]
 		err := db.write(ctx, func(tx *sql.Tx) error {
@@ -224,7 +236,7 @@ func (db *DB) InsertSegments(ctx context.Context, segs []Segment, replace bool) 
 				args = args[:0]
 				for i := range batch[:n] {
 					var err error
-					if args, err = segArgs(&batch[i], args); err != nil {
+					if args, err = segRowArgs(&batch[i], args); err != nil {
 						return fmt.Errorf("index: insert segment %d/%d: %w", batch[i].TrackID, batch[i].K, err)
 					}
 				}
@@ -276,7 +288,7 @@ func (db *DB) Deliveries(ctx context.Context, trackID, k int64) ([]Delivery, err
 // range scan of deliveries_track_k).
 func (db *DB) DeliveriesBetween(ctx context.Context, trackID, fromK, toK int64) ([]Delivery, error) {
 	rows, err := db.reader.QueryContext(ctx, `
-SELECT track_id, k, source_id, outcome, ept, duration, size, sha256, identical, timing_equal, received_at, detail
+SELECT track_id, k, source_id, outcome, ept, duration, size, sha256, identical, timing_equal, received_at, detail, filler
 FROM deliveries WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY k, id`, trackID, fromK, toK)
 	if err != nil {
 		return nil, fmt.Errorf("index: deliveries %d/%d..%d: %w", trackID, fromK, toK, err)
@@ -288,7 +300,7 @@ FROM deliveries WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY k, id`, trackI
 		var outcome string
 		var ept, dur, recv int64
 		if err := rows.Scan(&d.TrackID, &d.K, &d.SourceID, &outcome, &ept, &dur, &d.Size, &d.SHA256,
-			&d.Identical, &d.TimingEqual, &recv, &d.Detail); err != nil {
+			&d.Identical, &d.TimingEqual, &recv, &d.Detail, &d.Filler); err != nil {
 			return nil, fmt.Errorf("index: deliveries %d/%d..%d: %w", trackID, fromK, toK, err)
 		}
 		d.Outcome, d.EPT, d.Duration, d.ReceivedAt = Outcome(outcome), u64(ept), u64(dur), fromNanos(recv)
@@ -296,6 +308,70 @@ FROM deliveries WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY k, id`, trackI
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("index: deliveries %d/%d..%d: %w", trackID, fromK, toK, err)
+	}
+	return out, nil
+}
+
+// ReplaceFiller switches the row of seg's (track, K), whose stored copy is
+// an encoder's filler, to seg (a real copy, already durable at seg.Key) and
+// records del (if not nil), in one transaction. If the row is no filler any
+// more (another real copy won) it returns an error wrapping ErrExists and
+// writes nothing.
+func (db *DB) ReplaceFiller(ctx context.Context, seg Segment, del *Delivery) error {
+	segA, err := segRowArgs(&seg, make([]any, 0, 12))
+	if err != nil {
+		return err
+	}
+	var delA []any
+	if del != nil {
+		if delA, err = deliveryArgs(del); err != nil {
+			return err
+		}
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE segments SET ept = ?3, duration = ?4, size = ?5, sha256 = ?6, key = ?7,
+	init_id = ?8, source_id = ?9, received_at = ?10, filler = ?11, last_segment = ?12
+WHERE track_id = ?1 AND k = ?2 AND filler = 1`, segA...)
+		if err != nil {
+			return fmt.Errorf("index: replace filler %d/%d: %w", seg.TrackID, seg.K, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("index: replace filler %d/%d: %w", seg.TrackID, seg.K, err)
+		} else if n == 0 {
+			return fmt.Errorf("index: replace filler %d/%d: no filler row: %w", seg.TrackID, seg.K, ErrExists)
+		}
+		if del == nil {
+			return nil
+		}
+		if _, err := tx.StmtContext(ctx, db.insDelivery).ExecContext(ctx, delA...); err != nil {
+			return fmt.Errorf("index: record delivery %d/%d from source %d: %w", del.TrackID, del.K, del.SourceID, err)
+		}
+		return nil
+	})
+}
+
+// FillerRanges returns, as maximal inclusive ranges in K order, the K in
+// [fromK, toK] whose stored copy is an encoder's filler (no real copy yet).
+func (db *DB) FillerRanges(ctx context.Context, trackID, fromK, toK int64) ([]Range, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT k FROM segments WHERE track_id = ? AND filler = 1 AND k BETWEEN ? AND ? ORDER BY k`, trackID, fromK, toK)
+	if err != nil {
+		return nil, fmt.Errorf("index: fillers of %d: %w", trackID, err)
+	}
+	defer rows.Close()
+	var out []Range
+	for rows.Next() {
+		var k int64
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("index: fillers of %d: %w", trackID, err)
+		}
+		if n := len(out); n > 0 && out[n-1].To+1 == k {
+			out[n-1].To = k
+			continue
+		}
+		out = append(out, Range{From: k, To: k})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: fillers of %d: %w", trackID, err)
 	}
 	return out, nil
 }

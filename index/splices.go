@@ -135,13 +135,13 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sp.ID, sp.ChannelID, sp.FromK, sp.ToK, sp.Sour
 		}
 		defer cur.Close()
 		hist, err := tx.PrepareContext(ctx, `INSERT INTO segment_history (splice_id, track_id, k, ept, duration, size, sha256, key,
-	init_id, source_id, received_at, new_key, new_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	init_id, source_id, received_at, new_key, new_sha256, filler, last_segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer hist.Close()
 		upd, err := tx.PrepareContext(ctx, `UPDATE segments SET ept = ?, duration = ?, size = ?, sha256 = ?, key = ?,
-	init_id = ?, source_id = NULL, received_at = ? WHERE track_id = ? AND k = ?`)
+	init_id = ?, source_id = NULL, received_at = ?, filler = 0, last_segment = 0 WHERE track_id = ? AND k = ?`)
 		if err != nil {
 			return err
 		}
@@ -167,7 +167,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sp.ID, sp.ChannelID, sp.FromK, sp.ToK, sp.Sour
 				return err
 			}
 			// segArgs: track_id, k, ept, duration, size, sha256, key, init_id, source_id, received_at
-			if _, err := hist.ExecContext(ctx, append([]any{sp.ID}, append(oargs, g.Key, g.SHA256)...)...); err != nil {
+			if _, err := hist.ExecContext(ctx, append([]any{sp.ID}, append(oargs, g.Key, g.SHA256, b2i(old.Filler), b2i(old.Last))...)...); err != nil {
 				return fmt.Errorf("index: splice %s: history of %d/%d: %w", sp.ID, g.TrackID, g.K, err)
 			}
 			ept, err := i64(g.EPT, "EPT")
@@ -243,7 +243,8 @@ WHERE h.splice_id = ? AND (s.key IS NULL OR s.key != h.new_key) ORDER BY h.track
 			return fmt.Errorf("index: splice %s: %w", id, err)
 		}
 		r, err := tx.ExecContext(ctx, `UPDATE segments SET ept = h.ept, duration = h.duration, size = h.size, sha256 = h.sha256,
-	key = h.key, init_id = h.init_id, source_id = h.source_id, received_at = h.received_at
+	key = h.key, init_id = h.init_id, source_id = h.source_id, received_at = h.received_at,
+	filler = h.filler, last_segment = h.last_segment
 FROM segment_history h WHERE h.splice_id = ? AND segments.track_id = h.track_id AND segments.k = h.k`, id)
 		if err != nil {
 			return fmt.Errorf("index: undo splice %s: %w", id, err)
@@ -364,7 +365,7 @@ func spliceInits(ctx context.Context, q querier, id string) ([]SpliceInit, error
 // ordered by track and K.
 func (db *DB) SpliceHistory(ctx context.Context, id string) ([]SegmentHistory, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT track_id, k, ept, duration, size, sha256, key, coalesce(init_id, 0),
-	coalesce(source_id, 0), received_at, new_key, new_sha256 FROM segment_history WHERE splice_id = ? ORDER BY track_id, k`, id)
+	coalesce(source_id, 0), received_at, new_key, new_sha256, filler, last_segment FROM segment_history WHERE splice_id = ? ORDER BY track_id, k`, id)
 	if err != nil {
 		return nil, fmt.Errorf("index: splice %s history: %w", id, err)
 	}
@@ -374,7 +375,7 @@ func (db *DB) SpliceHistory(ctx context.Context, id string) ([]SegmentHistory, e
 		h := SegmentHistory{SpliceID: id}
 		g := &h.Segment
 		var ept, dur, recv int64
-		if err := rows.Scan(&g.TrackID, &g.K, &ept, &dur, &g.Size, &g.SHA256, &g.Key, &g.InitID, &g.SourceID, &recv, &h.NewKey, &h.NewSHA256); err != nil {
+		if err := rows.Scan(&g.TrackID, &g.K, &ept, &dur, &g.Size, &g.SHA256, &g.Key, &g.InitID, &g.SourceID, &recv, &h.NewKey, &h.NewSHA256, &g.Filler, &g.Last); err != nil {
 			return nil, fmt.Errorf("index: splice %s history: %w", id, err)
 		}
 		g.EPT, g.Duration, g.ReceivedAt = u64(ept), u64(dur), fromNanos(recv)

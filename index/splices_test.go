@@ -154,3 +154,40 @@ func TestSpliceNested(t *testing.T) {
 		t.Errorf("rows after both undos differ from before")
 	}
 }
+
+// TestSpliceOverFiller: a splice's replacement of a K stored as an encoder
+// filler (or as the track's last segment) is neither; the history keeps the
+// flags and an undo restores them.
+func TestSpliceOverFiller(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	filler, last := f.seg(11), f.seg(12)
+	filler.Filler, last.Last = true, true
+	if err := f.db.InsertSegments(f.ctx, []Segment{f.seg(10), filler, last}, false); err != nil {
+		t.Fatal(err)
+	}
+	sp := Splice{ID: "00ff00ff00ff00fe", ChannelID: f.ch.ID, FromK: 11, ToK: 12, Source: "http://x/m.mpd", SourceName: "splice.x",
+		RecordKey: "ch1/splice-00ff00ff00ff00fe.json", CreatedAt: time.Unix(1800000000, 0).UTC()}
+	var segs []SpliceSegment
+	for _, old := range []Segment{filler, last} {
+		segs = append(segs, SpliceSegment{TrackID: f.track.ID, K: old.K, EPT: old.EPT, Duration: old.Duration, Size: 9,
+			SHA256: fmt.Sprintf("%064x", old.K), Key: fmt.Sprintf("ch1/v1/splice-%s/%d.cmfv", sp.ID, old.K), InitHash: "aa", Replaces: old.SHA256})
+	}
+	if err := f.db.ApplySplice(f.ctx, sp, []SpliceInit{{TrackID: f.track.ID, Hash: "aa", Key: "ch1/v1/init-aa.cmfv"}}, segs); err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := f.db.FillerRanges(f.ctx, f.track.ID, 0, 100); err != nil || len(rs) != 0 {
+		t.Errorf("fillers after the splice: %v, %v; want none", rs, err)
+	}
+	if st, err := f.db.Stats(f.ctx, f.track.ID, 0, 100); err != nil || st.Fillers != 0 || st.Ended != nil {
+		t.Errorf("stats after the splice: fillers %d, ended %v, %v", st.Fillers, st.Ended, err)
+	}
+	if _, err := f.db.UndoSplice(f.ctx, sp.ID, time.Unix(1800000001, 0).UTC()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []Segment{filler, last} {
+		if g, _, err := f.db.Segment(f.ctx, f.track.ID, want.K); err != nil || g.Filler != want.Filler || g.Last != want.Last || g.Key != want.Key {
+			t.Errorf("K %d after the undo: %+v, %v; want %+v", want.K, g, err, want)
+		}
+	}
+}

@@ -114,7 +114,11 @@ SELECT s.name, o.outcome,
 		AND d.identical = 1 AND d.k BETWEEN ?2 AND ?3)
 FROM sources s CROSS JOIN o
 WHERE s.channel_id = ?4
-ORDER BY s.name, s.id`
+UNION ALL
+SELECT s.name, 'filler',
+	(SELECT count(*) FROM deliveries d WHERE d.track_id = ?1 AND d.source_id = s.id AND d.filler = 1 AND d.k BETWEEN ?2 AND ?3), 0
+FROM sources s WHERE s.channel_id = ?4
+ORDER BY 1, 2`
 
 // Stats summarises the track's segments and deliveries with fromK <= K <= toK
 // (math.MinInt64, math.MaxInt64 for all): First and Last stored K (First is
@@ -148,6 +152,9 @@ func (db *DB) Stats(ctx context.Context, trackID int64, fromK, toK int64) (Track
 	if st.Gaps, err = gaps(ctx, tx, trackID, fromK, toK); err != nil {
 		return TrackStats{}, err
 	}
+	if err := fillerStats(ctx, tx, &st, trackID, fromK, toK); err != nil {
+		return TrackStats{}, err
+	}
 
 	rows, err := tx.QueryContext(ctx, statsSQL, trackID, fromK, toK, st.Track.ChannelID)
 	if err != nil {
@@ -177,10 +184,29 @@ func (db *DB) Stats(ctx context.Context, trackID int64, fromK, toK int64) (Track
 			ss.Missing = n
 		case Rejected:
 			ss.Rejected = n
+		case "filler":
+			ss.Fillers = n
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return TrackStats{}, fmt.Errorf("index: stats of %d: %w", trackID, err)
 	}
 	return st, nil
+}
+
+// fillerStats sets the track's filler count (stored K whose copy is an
+// encoder's filler) and the last K carrying lmsg (Ended, nil if none).
+func fillerStats(ctx context.Context, q querier, st *TrackStats, trackID, fromK, toK int64) error {
+	var ended sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT
+	(SELECT count(*) FROM segments WHERE track_id = ?1 AND filler = 1 AND k BETWEEN ?2 AND ?3),
+	(SELECT max(k) FROM segments WHERE track_id = ?1 AND last_segment = 1 AND k BETWEEN ?2 AND ?3)`, trackID, fromK, toK).
+		Scan(&st.Fillers, &ended)
+	if err != nil {
+		return fmt.Errorf("index: fillers of %d: %w", trackID, err)
+	}
+	if ended.Valid {
+		st.Ended = &ended.Int64
+	}
+	return nil
 }

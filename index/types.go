@@ -64,6 +64,8 @@ type Segment struct {
 	InitID     int64
 	SourceID   int64 // first (stored) source; 0 if unknown (e.g. rebuilt from storage)
 	ReceivedAt time.Time
+	Filler     bool // an encoder's filler (styp brand slat), not content
+	Last       bool // carries lmsg: the track's clean end
 }
 
 // Outcome is what happened to one delivery of (track, K) from one source.
@@ -92,6 +94,7 @@ type Delivery struct {
 	TimingEqual bool // same EPT and duration as the stored copy
 	ReceivedAt  time.Time
 	Detail      string // reason for rejected / missing, timings for conflicts
+	Filler      bool   // the delivered segment was an encoder's filler (slat)
 }
 
 // Range is an inclusive range of epoch indexes.
@@ -109,6 +112,7 @@ type SourceStats struct {
 	Conflicts  int64
 	Missing    int64
 	Rejected   int64
+	Fillers    int64 // deliveries that were encoder fillers (slat)
 }
 
 // TrackStats summarise a track's segments.
@@ -121,4 +125,6 @@ type TrackStats struct {
 	Duplicates int64
 	Conflicts  int64
 	Sources    []SourceStats
+	Fillers    int64  // stored K whose copy is an encoder's filler (slat)
+	Ended      *int64 // the last K that carries lmsg (the track's clean end), nil if none
 }

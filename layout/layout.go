@@ -24,6 +24,8 @@ const (
 	MetaInit      = "reap-init"      // hash id of the init segment the segment decodes with
 	MetaSource    = "reap-source"    // name of the source that delivered the stored copy
 	MetaEvents    = "reap-events"    // number of emsg boxes in the segment ("0": none)
+	MetaFiller    = "reap-filler"    // "1": the segment is an encoder's filler (styp brand slat)
+	MetaLast      = "reap-lmsg"      // "1": the segment carries lmsg, the track's last
 )
 
 // Kind is what an object key denotes.
@@ -39,6 +41,7 @@ const (
 	KindFillerInit      // <channel>/<rep>/filler/init-<hash>.mp4
 	KindSpliced         // <channel>/<rep>/splice-<id>/<K>.<ext>
 	KindSplice          // <channel>/splice-<id>.json
+	KindReal            // <channel>/<rep>/real/<K>.<ext>
 )
 
 // Object is a parsed key.
@@ -46,7 +49,7 @@ type Object struct {
 	Kind    Kind
 	Channel string
 	Rep     string
-	K       int64  // KindMedia, KindFiller, KindSpliced
+	K       int64  // KindMedia, KindFiller, KindSpliced, KindReal
 	Hash    string // KindInit, KindIMPD, KindFillerInit; the slate id of a KindFiller; the splice id of KindSplice and KindSpliced
 	Ext     string // without dot
 }
@@ -138,6 +141,19 @@ const QuarantineDir = "quarantine"
 // reads it; an operator may inspect or delete it.
 func QuarantineKey(channel, rep string, k int64, sha256Hex, ext string) string {
 	return channel + "/" + rep + "/" + QuarantineDir + "/" + strconv.FormatInt(k, 10) + "-" + short(sha256Hex) + "." + ext
+}
+
+// RealDir is the directory, under a representation's, of the real copies
+// of K whose <K>.<ext> is an encoder's filler (styp brand slat).
+const RealDir = "real"
+
+// RealKey is the key of the real copy of segment K of a representation
+// whose <channel>/<rep>/<K>.<ext> is an encoder's filler: the first
+// delivery of K without slat, written create-only after the filler. The
+// filler stays at its key; where both exist, the real copy stands for K
+// (LAYOUT.md, Encoder fillers).
+func RealKey(channel, rep string, k int64, ext string) string {
+	return channel + "/" + rep + "/" + RealDir + "/" + strconv.FormatInt(k, 10) + "." + ext
 }
 
 // SpliceDirPrefix starts the name of a splice's directory under a
@@ -236,6 +252,13 @@ func Parse(key string) (Object, error) {
 				return Object{}, nil // e.g. a fileblob sidecar "<K>.m4s.attrs"
 			}
 			return Object{Kind: KindSpliced, Channel: ch, Rep: rep, K: k, Hash: id, Ext: name[dot+1:]}, nil
+		}
+		if dir == RealDir && dot > 0 {
+			k, err := strconv.ParseInt(name[:dot], 10, 64)
+			if err != nil || k < 0 || strconv.FormatInt(k, 10) != name[:dot] {
+				return Object{}, nil // e.g. a fileblob sidecar "<K>.m4s.attrs"
+			}
+			return Object{Kind: KindReal, Channel: ch, Rep: rep, K: k, Ext: name[dot+1:]}, nil
 		}
 		if dir != FillerDir || dot <= 0 {
 			return Object{}, nil

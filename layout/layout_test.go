@@ -22,6 +22,7 @@ func TestKeys(t *testing.T) {
 		{"splice media", SpliceKey("news", "V300", "00ff00ff00ff00ff", 897655088, Ext("video")), "news/V300/splice-00ff00ff00ff00ff/897655088.m4s"},
 		{"splice dir", SpliceDir("news", "A48", "00ff00ff00ff00ff"), "news/A48/splice-00ff00ff00ff00ff/"},
 		{"splice record", SpliceRecordKey("news", "00ff00ff00ff00ff"), "news/splice-00ff00ff00ff00ff.json"},
+		{"real copy of a filler", RealKey("news", "V300", 897655088, Ext("video")), "news/V300/real/897655088.m4s"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -55,9 +56,12 @@ func TestParse(t *testing.T) {
 		{key: "news/V300/init-.mp4", wantErr: true},
 		{key: "news/V300/filler/897655088-0123456789abcdef.m4s", want: Object{Kind: KindFiller, Channel: "news", Rep: "V300", K: 897655088, Hash: "0123456789abcdef", Ext: "m4s"}},
 		{key: "news/A48/filler/init-0123456789abcdef.mp4", want: Object{Kind: KindFillerInit, Channel: "news", Rep: "A48", Hash: "0123456789abcdef", Ext: "mp4"}},
-		{key: "news/V300/filler/12-XYZ.m4s"},  // slate id not hex: not a filler object
-		{key: "news/V300/filler/012-abc.m4s"}, // K with a leading zero
-		{key: "news/V300/filler/-1-abc.m4s"},  // negative K
+		{key: "news/V300/real/897655088.m4s", want: Object{Kind: KindReal, Channel: "news", Rep: "V300", K: 897655088, Ext: "m4s"}},
+		{key: "news/V300/real/897655088.m4s.attrs"}, // a fileblob sidecar
+		{key: "news/V300/real/012.m4s"},             // K with a leading zero
+		{key: "news/V300/filler/12-XYZ.m4s"},        // slate id not hex: not a filler object
+		{key: "news/V300/filler/012-abc.m4s"},       // K with a leading zero
+		{key: "news/V300/filler/-1-abc.m4s"},        // negative K
 		{key: "news/V300/filler/init-nothex.mp4", wantErr: true},
 		{key: "news/V300/filler/notes.txt"},        // not a filler object
 		{key: "news/V300/other/12-abc.m4s"},        // not the filler directory

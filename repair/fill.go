@@ -369,6 +369,9 @@ func (r *run) one(ctx context.Context, j job) (result, error) {
 	if reason := checkTiming(g, j.k, info); reason != "" {
 		return r.reject(ctx, it, t, info, reason)
 	}
+	if info.Filler && g.Kind == KindFiller {
+		return r.reject(ctx, it, t, info, "the source's copy is an encoder filler too (styp brand slat)")
+	}
 	res, err := r.offer(ctx, t.Rep, j.k, in, got)
 	switch {
 	case err == nil:

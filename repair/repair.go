@@ -26,11 +26,13 @@ import (
 )
 
 // Gap is a maximal run of missing epoch indexes of one track, clipped to the
-// range asked for.
+// range asked for, or (Kind KindFiller) of K whose only copy is an
+// encoder's filler (styp brand slat).
 type Gap struct {
 	Channel     string `json:"channel"`
 	Rep         string `json:"rep"`
 	ContentType string `json:"content_type"`
+	Kind        string `json:"kind"` // KindMissing or KindFiller
 	From        int64  `json:"from"` // first missing K
 	To          int64  `json:"to"`   // last missing K (inclusive)
 	Segments    int64  `json:"segments"`
@@ -47,6 +49,12 @@ type Gap struct {
 
 	track index.Track
 }
+
+// Gap kinds.
+const (
+	KindMissing = "missing" // no copy of the K at all
+	KindFiller  = "filler"  // only an encoder's filler (slat): repair replaces it with a real copy
+)
 
 // Tried is what one source's deliveries of a gap's K were.
 type Tried struct {
@@ -85,12 +93,36 @@ func Find(ctx context.Context, db *index.DB, channel string, from, to time.Time)
 		if fromK > toK {
 			continue
 		}
-		rs, err := db.Gaps(ctx, t.ID, fromK, toK)
+		gs, err := trackGaps(ctx, db, t, fromK, toK, names)
 		if err != nil {
 			return nil, fmt.Errorf("channel %s track %s: %w", channel, t.Rep, err)
 		}
-		for _, r := range rs {
-			g := Gap{Channel: channel, Rep: t.Rep, ContentType: t.ContentType, From: r.From, To: r.To,
+		for i := range gs {
+			gs[i].Channel = channel
+		}
+		out = append(out, gs...)
+	}
+	return out, nil
+}
+
+// trackGaps returns the track's gaps in [fromK, toK], missing and
+// filler-only K, in K order.
+func trackGaps(ctx context.Context, db *index.DB, t index.Track, fromK, toK int64, names map[int64]string) ([]Gap, error) {
+	missing, err := db.Gaps(ctx, t.ID, fromK, toK)
+	if err != nil {
+		return nil, err
+	}
+	fillers, err := db.FillerRanges(ctx, t.ID, fromK, toK)
+	if err != nil {
+		return nil, err
+	}
+	var out []Gap
+	for _, kr := range []struct {
+		kind string
+		rs   []index.Range
+	}{{KindMissing, missing}, {KindFiller, fillers}} {
+		for _, r := range kr.rs {
+			g := Gap{Rep: t.Rep, ContentType: t.ContentType, Kind: kr.kind, From: r.From, To: r.To,
 				Segments: r.To - r.From + 1, FromTime: archive.KTime(r.From, t), ToTime: archive.KTime(r.To+1, t), track: t}
 			g.Duration = g.ToTime.Sub(g.FromTime)
 			g.DurationSeconds = g.Duration.Seconds()
@@ -102,6 +134,7 @@ func Find(ctx context.Context, db *index.DB, channel string, from, to time.Time)
 			out = append(out, g)
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].From < out[j].From })
 	return out, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"sync"
 
 	"github.com/reaparchive/reaparchive/cloud"
@@ -48,9 +49,20 @@ func keys(w Want) []string {
 	return out
 }
 
+// candidates are the keys that may hold K in an archive, in the order the
+// layout reads them: the real copy of a K stored as an encoder filler
+// (LAYOUT.md, Encoder fillers) before <K>.<ext>.
+func candidates(w Want) []string {
+	var out []string
+	for _, key := range keys(w) {
+		out = append(out, layout.RealKey(w.Channel, w.Track.Rep, w.K, path.Ext(key)[1:]))
+	}
+	return append(out, keys(w)...)
+}
+
 // Locate implements Filler: it looks the object up (its attributes only).
 func (a *Archive) Locate(ctx context.Context, w Want) (string, error) {
-	for _, key := range keys(w) {
+	for _, key := range candidates(w) {
 		ok, err := a.store.Exists(ctx, key)
 		if err != nil {
 			return key, err
@@ -69,7 +81,7 @@ func (a *Archive) Fetch(ctx context.Context, w Want) (Fetched, error) {
 		attrs cloud.Attrs
 		err   error
 	)
-	for _, key = range keys(w) {
+	for _, key = range candidates(w) {
 		if attrs, err = a.store.Attributes(ctx, key); !errors.Is(err, cloud.ErrNotFound) {
 			break
 		}

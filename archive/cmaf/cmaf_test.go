@@ -592,3 +592,36 @@ func TestConfigHashIgnoresBtrt(t *testing.T) {
 		})
 	}
 }
+
+// TestSegmentBrands: the styp brands slat (major or compatible) and lmsg
+// of the DASH-IF ingest spec make a segment a filler or a track's last.
+func TestSegmentBrands(t *testing.T) {
+	t.Parallel()
+	init := videoInit(t)
+	moof := synth(t, 1, 1, 90000, 10, 3600, []int32{0})
+	styp := func(major string, compat ...string) []byte { return encode(t, mp4.NewStyp(major, 0, compat)) }
+	cases := []struct {
+		name         string
+		seg          []byte
+		filler, last bool
+	}{
+		{"no styp", moof, false, false},
+		{"plain styp", slices.Concat(styp("msdh", "msdh", "msix"), moof), false, false},
+		{"slat compatible", slices.Concat(styp("msdh", "msdh", "slat"), moof), true, false},
+		{"slat major", slices.Concat(styp("slat", "msdh"), moof), true, false},
+		{"lmsg", slices.Concat(styp("msdh", "msdh", "lmsg"), moof), false, true},
+		{"slat and lmsg", slices.Concat(styp("msdh", "lmsg", "slat"), moof), true, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			info, err := ParseSegment(c.seg, init)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Filler != c.filler || info.LastSegment != c.last {
+				t.Errorf("Filler %v, LastSegment %v; want %v, %v", info.Filler, info.LastSegment, c.filler, c.last)
+			}
+		})
+	}
+}

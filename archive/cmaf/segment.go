@@ -72,7 +72,13 @@ func parseSegment(data []byte, init *InitInfo) (*SegmentInfo, error) {
 				return nil, err
 			}
 			st.addEmsg(box.(*mp4.EmsgBox))
-		case "styp", "sidx", "ssix", "prft":
+		case "styp":
+			box, err := decodeBox(data, b)
+			if err != nil {
+				return nil, err
+			}
+			st.addBrands(box.(*mp4.StypBox))
+		case "sidx", "ssix", "prft":
 			if _, err := decodeBox(data, b); err != nil {
 				return nil, err
 			}
@@ -106,6 +112,19 @@ func (st *segmentState) addEmsg(e *mp4.EmsgBox) {
 	st.info.Events = append(st.info.Events, Emsg{Version: e.Version, SchemeIDURI: e.SchemeIDURI, Value: e.Value, ID: e.ID,
 		Timescale: e.TimeScale, PresentationTime: e.PresentationTime, PresentationTimeDelta: e.PresentationTimeDelta,
 		EventDuration: e.EventDuration, Message: slices.Clone(e.MessageData)})
+}
+
+// Segment brands of the DASH-IF ingest specification.
+const (
+	BrandFiller = "slat" // the segment is an encoder's filler
+	BrandLast   = "lmsg" // the last segment of the track
+)
+
+// addBrands notes the styp brands that say what the segment is.
+func (st *segmentState) addBrands(styp *mp4.StypBox) {
+	brands := append([]string{styp.MajorBrand()}, styp.CompatibleBrands()...)
+	st.info.Filler = st.info.Filler || slices.Contains(brands, BrandFiller)
+	st.info.LastSegment = st.info.LastSegment || slices.Contains(brands, BrandLast)
 }
 
 // addFragment checks one moof+mdat pair and adds its samples to the state.

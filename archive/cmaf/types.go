@@ -44,4 +44,10 @@ type SegmentInfo struct {
 	SampleDuration uint32
 	SHA256         string // hex sha256 of the segment bytes
 	Size           int
+	// Filler: the styp carries the brand slat (major or compatible): an
+	// encoder's filler, not content (DASH-IF ingest).
+	Filler bool
+	// LastSegment: the styp carries the brand lmsg: the track's last
+	// segment, a clean end of stream.
+	LastSegment bool
 }

@@ -252,9 +252,13 @@ func scanChannel(ctx context.Context, st *cloud.Store, name string, progress fun
 	}
 	for _, rep := range repNames {
 		r := &repScan{rep: rep}
+		hasReal := false
 		err := st.ListDir(ctx, name+"/"+rep+"/", func(a cloud.Attrs) error {
 			if a.Dir {
-				return nil // filler/ and anything else below a representation
+				// real/ holds segments (LAYOUT.md, Encoder fillers);
+				// filler/ and anything else below a representation not.
+				hasReal = hasReal || strings.TrimSuffix(a.Key, "/") == name+"/"+rep+"/"+layout.RealDir
+				return nil
 			}
 			c.listed++
 			if progress != nil {
@@ -300,12 +304,58 @@ func scanChannel(ctx context.Context, st *cloud.Store, name string, progress fun
 			out = append(out, m)
 		}
 		r.media = out
+		if hasReal {
+			if err := c.readReal(ctx, st, r, progress); err != nil {
+				return nil, err
+			}
+		}
 		c.reps = append(c.reps, r)
 	}
 	if err := c.readSplices(ctx, st, spliceKeys); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// readReal lists the representation's real/ directory: the real copies of
+// K whose <K>.<ext> is an encoder's filler. A real copy stands for its K
+// (LAYOUT.md, Encoder fillers): it takes the place of <K>.<ext> in r.media.
+func (c *chanScan) readReal(ctx context.Context, st *cloud.Store, r *repScan, progress func(int64)) error {
+	copies := map[int64]mediaObject{}
+	err := st.ListDir(ctx, c.name+"/"+r.rep+"/"+layout.RealDir+"/", func(a cloud.Attrs) error {
+		if a.Dir {
+			return nil
+		}
+		c.listed++
+		if progress != nil {
+			progress(c.listed)
+		}
+		o, err := layout.Parse(a.Key)
+		if err != nil || o.Kind != layout.KindReal {
+			return nil // a sidecar or a key of no archive object
+		}
+		if prev, ok := copies[o.K]; ok {
+			c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: r.rep, K: kp(o.K), Key: a.Key,
+				Detail: "a second real copy for this K (" + prev.key + " is the first); the index holds one"})
+			return nil
+		}
+		copies[o.K] = mediaObject{object: object{key: a.Key, size: a.Size, modTime: a.ModTime}, k: o.K, ext: o.Ext}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, m := range r.media {
+		if rm, ok := copies[m.k]; ok {
+			r.media[i] = rm
+			delete(copies, m.k)
+		}
+	}
+	for _, rm := range copies { // a real copy whose filler is gone
+		r.media = append(r.media, rm)
+	}
+	slices.SortFunc(r.media, func(a, b mediaObject) int { return cmpInt(a.k, b.k) })
+	return nil
 }
 
 // readSplices reads the channel's splice records (each one's presence

@@ -578,6 +578,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	metaSHA := at.Meta[layout.MetaSHA256]
 	initH := at.Meta[layout.MetaInit]
 	nEvents, _ := strconv.Atoi(at.Meta[layout.MetaEvents])
+	filler, last := at.Meta[layout.MetaFiller] == "1", at.Meta[layout.MetaLast] == "1"
 	size, sum := at.Size, metaSHA
 	rec := ri.inits[initH]
 	if initH != "" && rec == nil {
@@ -615,7 +616,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 		if info, err = cmaf.ParseSegment(data, initInfo); err != nil {
 			return bad("not a valid segment: %v", err)
 		}
-		ept, dur = info.EPT, info.Duration
+		ept, dur, filler, last = info.EPT, info.Duration, info.Filler, info.LastSegment
 		if initInfo != nil && ts == 0 {
 			ts = uint64(initInfo.Timescale)
 		}
@@ -653,7 +654,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 		ri.collectEvents(o, info, uint32(ts))
 	}
 	return &index.Segment{TrackID: ri.track.ID, K: o.k, EPT: ept, Duration: dur, Size: size, SHA256: sum,
-		Key: o.key, InitID: initID, ReceivedAt: at.ModTime}, nil
+		Key: o.key, InitID: initID, ReceivedAt: at.ModTime, Filler: filler, Last: last}, nil
 }
 
 // collectEvents notes the events of segment info, the object o, for

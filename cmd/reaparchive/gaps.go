@@ -136,7 +136,7 @@ func printGaps(a *app, channels []string, empty map[string]bool, gaps []repair.G
 			fmt.Fprintf(a.stdout, "channel %s: no segments recorded\n", ch)
 			continue
 		}
-		var n, segs int64
+		var n, segs, fillers int64
 		var dur time.Duration
 		tracks := map[string]bool{}
 		tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
@@ -156,6 +156,10 @@ func printGaps(a *app, channels []string, empty map[string]bool, gaps []repair.G
 			if g.To != g.From {
 				k = fmt.Sprintf("%d-%d", g.From, g.To)
 			}
+			if g.Kind == repair.KindFiller {
+				k += " (filler)" // stored, but only as an encoder's filler (slat)
+				fillers += g.Segments
+			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", g.Rep, k, g.FromTime.Format(time.RFC3339), g.ToTime.Format(time.RFC3339), g.Duration, triedText(g.Tried))
 		}
 		tw.Flush()
@@ -163,7 +167,11 @@ func printGaps(a *app, channels []string, empty map[string]bool, gaps []repair.G
 			fmt.Fprintf(a.stdout, "channel %s: no gaps\n", ch)
 			continue
 		}
-		fmt.Fprintf(a.stdout, "  %s in %s: %s (%s) missing\n", plural(n, "gap"), plural(int64(len(tracks)), "track"), plural(segs, "segment"), dur)
+		fmt.Fprintf(a.stdout, "  %s in %s: %s (%s) missing", plural(n, "gap"), plural(int64(len(tracks)), "track"), plural(segs, "segment"), dur)
+		if fillers > 0 {
+			fmt.Fprintf(a.stdout, ", %d of them stored only as an encoder filler (slat)", fillers)
+		}
+		fmt.Fprintln(a.stdout)
 	}
 }
 

@@ -30,16 +30,21 @@ func (a *app) statusCmd() *cobra.Command {
   DUPLICATES  later copies of a stored K with the same timing
   CONFLICTS   later copies of a stored K with different timing
 
-then each gap's K range, and per source and track its deliveries: stored
-first, duplicates (bit-identical among them), conflicts, missing, rejected.
+then each gap's K range, the K stored only as an encoder's filler (styp
+brand slat) and where a track ended cleanly (its last segment carried lmsg:
+"ended at K … (lmsg)"), and per source and track its deliveries: stored
+first, duplicates (bit-identical among them), conflicts, missing, rejected,
+and how many of them were fillers.
 A channel with no stored segment says "no segments recorded".
 
 --json prints {"channels":[{"name","preferred_source","tracks":[{"rep",
 "content_type","codecs","first","last","first_time","last_time","end_time",
 "segments","gaps":[{"from","to"}],"duplicates","conflicts","sources":[{"name",
-"stored","duplicates","identical","conflicts","missing","rejected"}]}]}]}:
+"stored","duplicates","identical","conflicts","missing","rejected","fillers"}],
+"fillers","ended","ended_time"}]}]}:
 first and last are K, first_time and last_time the starts of those
-segments, end_time the end of the last one (RFC 3339).`,
+segments, end_time the end of the last one (RFC 3339); ended is the K of
+the last segment with lmsg and ended_time its end (absent if none).`,
 		Example: `  reaparchive status --store file://./archive --index archive.db
   reaparchive status --store file://./archive --index archive.db --channel news --json`,
 		Args: noArgs,
@@ -100,9 +105,23 @@ func printStatus(a *app, rep archive.StatusReport) {
 					fmt.Fprintf(a.stdout, "  gap %s: K %d-%d\n", t.Rep, g.From, g.To)
 				}
 			}
+			if t.Fillers > 0 {
+				fmt.Fprintf(a.stdout, "  fillers %s: %d K stored only as an encoder filler (slat)\n", t.Rep, t.Fillers)
+			}
+			if t.Ended != nil {
+				fmt.Fprintf(a.stdout, "  %s ended at K %d, %s (lmsg)", t.Rep, *t.Ended, t.EndedTime)
+				if *t.Ended < t.Last {
+					fmt.Fprintf(a.stdout, "; recording went on to K %d", t.Last) // the encoder started again
+				}
+				fmt.Fprintln(a.stdout)
+			}
 			for _, s := range t.Sources {
-				fmt.Fprintf(a.stdout, "  source %s %s: stored %d, duplicates %d (%d bit-identical), conflicts %d, missing %d, rejected %d\n",
+				fmt.Fprintf(a.stdout, "  source %s %s: stored %d, duplicates %d (%d bit-identical), conflicts %d, missing %d, rejected %d",
 					s.Name, t.Rep, s.Stored, s.Duplicates, s.Identical, s.Conflicts, s.Missing, s.Rejected)
+				if s.Fillers > 0 {
+					fmt.Fprintf(a.stdout, ", fillers %d", s.Fillers)
+				}
+				fmt.Fprintln(a.stdout)
 			}
 		}
 	}
