@@ -67,7 +67,6 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultMinDataRate       = 64 // bytes per second
 	DefaultDrainTimeout      = 10 * time.Second
-	maxMPDSize               = 16 << 20
 	storeTimeout             = 2 * time.Minute
 	awaitDurationFor         = 3 * time.Second
 )
@@ -807,7 +806,7 @@ func (s *Server) needSegmentDuration(ctx context.Context, ch *archive.Channel, t
 // handleMPD stores an I-MPD as received and takes track metadata and the
 // segment duration from it.
 func (s *Server) handleMPD(w http.ResponseWriter, r *http.Request, t target, ch *archive.Channel, body *bodyReader, log *slog.Logger) {
-	limit := min(s.opts.MaxSegmentSize, maxMPDSize)
+	limit := min(s.opts.MaxSegmentSize, manifest.MaxMPDSize)
 	if r.ContentLength > limit {
 		respond(w, http.StatusRequestEntityTooLarge, true, "MPD of %d bytes is over the %d byte limit", r.ContentLength, limit)
 		return
