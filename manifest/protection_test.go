@@ -159,3 +159,48 @@ func checkGolden(t *testing.T, path string, got []byte) {
 		t.Errorf("output differs from %s (run with -update to accept):\n%s", path, got)
 	}
 }
+
+// TestHLSKeys: the METHOD follows the scheme, a system without pssh or
+// licence URL gets no key, an unknown scheme is an error, and a clear
+// Period after an encrypted one says METHOD=NONE.
+func TestHLSKeys(t *testing.T) {
+	t.Parallel()
+	ck := DRMSystem{SystemID: ClearKeySystemID, LaURL: livesimLaURL}
+	tests := []struct {
+		name    string
+		p       *Protection
+		after   bool // an encrypted Period came before
+		want    []string
+		wantErr string
+	}{
+		{name: "cenc", p: &Protection{Scheme: "cenc", DefaultKID: testKID, Systems: []DRMSystem{ck}}, want: []string{"SAMPLE-AES-CTR org.w3.clearkey " + livesimLaURL}},
+		{name: "cbcs", p: &Protection{Scheme: "cbcs", DefaultKID: testKID, Systems: []DRMSystem{ck}}, want: []string{"SAMPLE-AES org.w3.clearkey " + livesimLaURL}},
+		{name: "system without pssh or licence URL", p: &Protection{Scheme: "cbcs", DefaultKID: testKID, Systems: []DRMSystem{{SystemID: widevineID}, {SystemID: ClearKeySystemID}}}},
+		{name: "clear first Period", p: nil},
+		{name: "clear after encrypted", p: nil, after: true, want: []string{"NONE  "}},
+		{name: "unknown scheme", p: &Protection{Scheme: "cens", DefaultKID: testKID, Systems: []DRMSystem{ck}}, wantErr: `"cens"`},
+		{name: "bad KID", p: &Protection{Scheme: "cbcs", DefaultKID: "xyz", Systems: []DRMSystem{ck}}, wantErr: `"xyz"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			keys, err := periodKeys(&VoDTrack{Protection: tc.p}, tc.after)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want one naming %s", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, k := range keys {
+				got = append(got, k.Method+" "+k.Keyformat+" "+k.URI)
+			}
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("keys %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

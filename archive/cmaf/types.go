@@ -24,7 +24,9 @@ type InitInfo struct {
 	Channels    int    // audio
 	Bitrate     int    // from btrt if signalled, else 0
 	// ConfigHash is the hex sha256 of the track's codec configuration (the stsd
-	// box bytes): two inits with equal ConfigHash are interchangeable.
+	// box bytes): two inits with equal ConfigHash are interchangeable. It
+	// covers an encrypted sample entry's sinf (scheme, tenc default_KID) but
+	// not the moov's pssh boxes: compare Protection.Key() for those.
 	ConfigHash string
 	SHA256     string // hex sha256 of the whole init segment
 	// Protection is the track's Common Encryption signalling (sinf/tenc
