@@ -225,7 +225,10 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 	// interchangeable when they agree on what the recorder compares
 	// (OfferInit): the codec configuration, track_ID and timescale. The
 	// index keeps only the first, so each distinct init is read once.
+	// The protection is part of it: a new key ID (in the stsd's tenc) or
+	// pssh (in the moov) starts a new Period.
 	configs := map[int64]string{}
+	infos := map[int64]*cmaf.InitInfo{} // nil: configuration not known
 	pl, err := buildPlan(ts, mode, func(ti int, id int64) (string, error) {
 		if c, ok := configs[id]; ok {
 			return c, nil
@@ -244,7 +247,8 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 			if err != nil {
 				return "", fmt.Errorf("%s init %s: %w", ts[ti].t.Rep, in.Key, err)
 			}
-			c = fmt.Sprintf("%s/%d/%d", info.ConfigHash, info.TrackID, info.Timescale)
+			c = fmt.Sprintf("%s/%d/%d/%s", info.ConfigHash, info.TrackID, info.Timescale, info.Protection.Key())
+			infos[id] = info
 		}
 		configs[id] = c
 		return c, nil
@@ -280,6 +284,7 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		}
 	}
 
+	drm := &exportDRM{a: a, channel: ch.Name}
 	var periods []manifest.VoDPeriod
 	for _, pp := range pl.periods {
 		k := pp.startK
@@ -320,6 +325,9 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 					return ExportResult{}, err
 				}
 				vt.InitPath = in.Key
+				if vt.Protection, err = drm.protection(ctx, t.Rep, infos[ptr.initID]); err != nil {
+					return ExportResult{}, fmt.Errorf("export: %s: %w", t.Rep, err)
+				}
 				if ptr.dir != 0 {
 					vt.MediaPattern = x.dirs[ptr.dir-1]
 				}

@@ -178,7 +178,12 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 		return nil, errors.New("manifest: HLS: no video or audio track")
 	}
 	mv.SetVersion(HLSVersion) // Append raises it to 4 for renditions
-	return append([]HLSPlaylist{{Name: "", Body: []byte(mv.String())}}, out...), nil
+	sk, err := sessionKeys(in)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: HLS: %w", err)
+	}
+	mv.SessionKeys = sk
+	return append([]HLSPlaylist{{Name: "", Body: []byte(withKeyIDs(mv.String()))}}, out...), nil
 }
 
 // mediaPlaylist writes the media playlist of one track over every Period.
@@ -233,6 +238,7 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 	p.SetIndependentSegments(true)
 	target := uint(1)
 	base := in.BaseURL
+	encrypted := false // an earlier Period was
 	for _, e := range entries {
 		uri, err := MediaPath(e.tr, e.seg.K)
 		if err != nil {
@@ -248,6 +254,10 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 		dur := float64(e.tr.SegDur) / float64(e.tr.Timescale)
 		ms := &m3u8.MediaSegment{URI: base + uri, Duration: dur, Gap: e.seg.Gap, Discontinuity: e.disc}
 		if e.first {
+			if ms.Keys, err = periodKeys(e.tr, encrypted); err != nil {
+				return nil, err
+			}
+			encrypted = encrypted || e.tr.Protection != nil
 			ms.Map = &m3u8.Map{URI: base + e.tr.InitPath}
 			ms.ProgramDateTime = epochTime(uint64(e.seg.K)*e.tr.SegDur, e.tr.Timescale)
 		}
@@ -258,7 +268,39 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 	}
 	p.SetTargetDuration(target)
 	p.Close()
-	return []byte(p.String()), nil
+	return []byte(withKeyIDs(p.String())), nil
+}
+
+// periodKeys are the EXT-X-KEY tags at the start of a Period of tr: its
+// keys, METHOD=NONE when it is in the clear after an encrypted Period.
+func periodKeys(tr *VoDTrack, afterEncrypted bool) ([]m3u8.Key, error) {
+	if tr.Protection == nil {
+		if afterEncrypted {
+			return []m3u8.Key{{Method: "NONE"}}, nil
+		}
+		return nil, nil
+	}
+	return hlsKeys(tr.Protection)
+}
+
+// sessionKeys are the EXT-X-SESSION-KEY tags of the multivariant playlist:
+// every distinct key of every track and Period.
+func sessionKeys(in VoDInput) ([]*m3u8.Key, error) {
+	var out []*m3u8.Key
+	for pi := range in.Periods {
+		for ti := range in.Periods[pi].Tracks {
+			keys, err := hlsKeys(in.Periods[pi].Tracks[ti].Protection)
+			if err != nil {
+				return nil, fmt.Errorf("Period %d track %q: %w", pi, in.Periods[pi].Tracks[ti].Rep, err)
+			}
+			for _, k := range keys {
+				if !slices.ContainsFunc(out, func(o *m3u8.Key) bool { return *o == k }) {
+					out = append(out, &k)
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // periodKRange is [first K, last K + 1) over a Period's tracks.

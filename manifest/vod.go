@@ -53,6 +53,9 @@ type VoDTrack struct {
 	// track's segments carry: each becomes an InbandEventStream of its
 	// AdaptationSet.
 	InbandEvents []InbandEvent
+	// Protection is the track's encryption (nil in the clear): the
+	// AdaptationSet's ContentProtection, the HLS EXT-X-KEY.
+	Protection *Protection
 }
 
 // InbandEvent is an event stream carried in-band (emsg boxes).
@@ -297,6 +300,14 @@ func checkVoDTrack(tr *VoDTrack) error {
 	case tr.Bandwidth < 0 || tr.Width < 0 || tr.Height < 0 || tr.SampleRate < 0 || tr.Channels < 0:
 		return errors.New("negative Bandwidth, Width, Height, SampleRate or Channels")
 	}
+	if p := tr.Protection; p != nil {
+		if _, err := kidHex(p.DefaultKID); err != nil {
+			return fmt.Errorf("Protection: %w", err)
+		}
+		if p.Scheme == "" {
+			return errors.New("Protection: no scheme")
+		}
+	}
 	toks, err := parseTemplate(tr.MediaPattern)
 	if err != nil {
 		return fmt.Errorf("MediaPattern: %w", err)
@@ -532,7 +543,7 @@ func buildAdaptationSets(p *mpd.Period, vp *VoDPeriod, start *big.Rat) error {
 		if err != nil {
 			return fmt.Errorf("track %q: %w", tr.Rep, err)
 		}
-		key := strings.Join([]string{tr.ContentType, tr.Lang, CodecFamily(tr.Codecs), strings.Join(tr.Roles, ",")}, "\x00")
+		key := strings.Join([]string{tr.ContentType, tr.Lang, CodecFamily(tr.Codecs), strings.Join(tr.Roles, ","), tr.Protection.Key()}, "\x00")
 		g := groups[key]
 		if g == nil {
 			g = &asGroup{key: key, rank: contentRank(tr.ContentType), order: len(list)}
@@ -581,6 +592,7 @@ func buildAdaptationSet(g *asGroup, id uint32) *mpd.AdaptationSetType {
 	for _, r := range t0.Roles {
 		as.Roles = append(as.Roles, mpd.NewRole(r))
 	}
+	as.ContentProtections = contentProtections(t0.Protection)
 	as.InbandEventStreams = inbandEventStreams(g.tracks)
 	asTmpl, repTmpls := splitTemplates(g)
 	as.SegmentTemplate = asTmpl

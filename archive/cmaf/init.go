@@ -2,6 +2,8 @@ package cmaf
 
 import (
 	"bytes"
+	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/Eyevinn/mp4ff/aac"
@@ -85,8 +87,53 @@ func parseInit(data []byte) (*InitInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	if info.Protection, err = protection(moov); err != nil {
+		return nil, err
+	}
 	info.SHA256 = sha256Hex(data)
 	return info, nil
+}
+
+// protection reads the Common Encryption signalling of the init's one
+// track: scheme and default_KID from the sample entry's sinf, and the
+// moov's pssh boxes. It is nil for a track in the clear.
+func protection(moov *mp4.MoovBox) (*Protection, error) {
+	var sinf *mp4.SinfBox
+	switch e := moov.Traks[0].Mdia.Minf.Stbl.Stsd.Children[0].(type) {
+	case *mp4.VisualSampleEntryBox:
+		sinf = e.Sinf
+	case *mp4.AudioSampleEntryBox:
+		sinf = e.Sinf
+	}
+	if sinf == nil {
+		return nil, nil // in the clear (a pssh without sinf protects nothing)
+	}
+	switch {
+	case sinf.Schm == nil:
+		return nil, errors.New("sinf has no schm box")
+	case sinf.Schi == nil || sinf.Schi.Tenc == nil:
+		return nil, errors.New("sinf has no schi/tenc box")
+	case len(sinf.Schi.Tenc.DefaultKID) != 16:
+		return nil, fmt.Errorf("tenc default_KID has %d bytes, want 16", len(sinf.Schi.Tenc.DefaultKID))
+	}
+	p := &Protection{Scheme: sinf.Schm.SchemeType, DefaultKID: uuidString(sinf.Schi.Tenc.DefaultKID)}
+	for i, b := range moov.Psshs {
+		if len(b.SystemID) != 16 {
+			return nil, fmt.Errorf("pssh %d: SystemID has %d bytes, want 16", i, len(b.SystemID))
+		}
+		sw := bits.NewFixedSliceWriter(int(b.Size()))
+		if err := b.EncodeSW(sw); err != nil {
+			return nil, fmt.Errorf("encode pssh %d: %w", i, err)
+		}
+		p.Pssh = append(p.Pssh, Pssh{SystemID: uuidString(b.SystemID), Box: sw.Bytes()})
+	}
+	return p, nil
+}
+
+// uuidString formats 16 bytes as a lower-case UUID (8-4-4-4-12).
+func uuidString(u []byte) string {
+	h := hex.EncodeToString(u)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 func describeTrak(trak *mp4.TrakBox, mvex *mp4.MvexBox) (*InitInfo, error) {

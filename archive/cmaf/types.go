@@ -3,6 +3,12 @@
 // starts, how long it lasts and whether it is a valid segment of that track.
 package cmaf
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+)
+
 // InitInfo describes a CMAF header (init segment) of a single track.
 type InitInfo struct {
 	TrackID     uint32
@@ -18,9 +24,14 @@ type InitInfo struct {
 	Channels    int    // audio
 	Bitrate     int    // from btrt if signalled, else 0
 	// ConfigHash is the hex sha256 of the track's codec configuration (the stsd
-	// box bytes): two inits with equal ConfigHash are interchangeable.
+	// box bytes): two inits with equal ConfigHash are interchangeable. It
+	// covers an encrypted sample entry's sinf (scheme, tenc default_KID) but
+	// not the moov's pssh boxes: compare Protection.Key() for those.
 	ConfigHash string
 	SHA256     string // hex sha256 of the whole init segment
+	// Protection is the track's Common Encryption signalling (sinf/tenc
+	// and the moov's pssh boxes); nil when the track is not encrypted.
+	Protection *Protection
 
 	// Sample defaults from the track's trex box, used by ParseSegment when a
 	// fragment's tfhd and trun do not carry the value.
@@ -50,4 +61,31 @@ type SegmentInfo struct {
 	// LastSegment: the styp carries the brand lmsg: the track's last
 	// segment, a clean end of stream.
 	LastSegment bool
+}
+
+// Protection is what an encrypted CMAF header says about its encryption.
+type Protection struct {
+	Scheme     string // schm scheme type: "cenc", "cbcs", "cens" or "cbc1"
+	DefaultKID string // tenc default_KID as a lower-case UUID (8-4-4-4-12)
+	Pssh       []Pssh // the moov's pssh boxes, in order
+}
+
+// Pssh is one Protection System Specific Header box.
+type Pssh struct {
+	SystemID string // lower-case UUID
+	Box      []byte // the whole box as stored, header included
+}
+
+// Key identifies the protection for comparisons: two inits with equal Keys
+// decrypt with the same key and licence signalling.
+func (p *Protection) Key() string {
+	if p == nil {
+		return ""
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s", p.Scheme, p.DefaultKID)
+	for _, x := range p.Pssh {
+		fmt.Fprintf(h, "|%s|%x", x.SystemID, x.Box)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

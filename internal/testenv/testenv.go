@@ -175,6 +175,9 @@ type PlayResult struct {
 	} `json:"seeks"`
 	// Buffered are the video element's buffered ranges at the end.
 	Buffered [][2]float64 `json:"buffered"`
+	// LicenceRequests are the URLs of the POST requests to other origins
+	// than the harness's (EME licence requests).
+	LicenceRequests []string `json:"licenceRequests"`
 }
 
 // Stall is one stall of playback: at media time At, for Wall seconds.

@@ -2,14 +2,16 @@
 // with dash.js, Shaka Player or hls.js, and prints one JSON line:
 //   {"player":..., "ok":bool, "ended":bool, "duration":s, "currentTime":s, "waiting":n,
 //    "waitingAt":[s,...], "stalls":[{"at":s,"wall":s},...], "seeks":[{"from":s,"to":s},...],
-//    "buffered":[[s,s],...], "errors":[...]}
+//    "buffered":[[s,s],...], "licenceRequests":[url,...], "errors":[...]}
 // waitingAt are the media times of the video element's 'waiting' events.
 // A stall is a stretch of at least 0.25 s (wall clock) in which playback was
 // on (after the first 'playing', not paused, not seeking, not ended) but
 // currentTime did not advance: at is the media time, wall how long it lasted
 // (a stall still going on when the result is taken is included). seeks are
 // the seeks the player made by itself (gap jumping). buffered is the video
-// element's buffered ranges at the end.
+// element's buffered ranges at the end. licenceRequests are the URLs of the
+// POST requests the page made to other origins than this harness (EME
+// licence requests, e.g. to a ClearKey licence server).
 // Usage: node play.mjs --player dashjs|shaka|hlsjs --root DIR --manifest PATH [--rate 8] [--timeout 180]
 // DIR is served at http://127.0.0.1:<port>/c/ ; PATH is relative to DIR.
 import http from 'node:http';
@@ -113,6 +115,10 @@ let out = { player: args.player, ok: false };
 try {
   const p = await browser.newPage();
   p.on('console', m => { if (m.type() === 'error') console.error('[page]', m.text()); });
+  const licenceRequests = [];
+  p.on('request', r => {
+    if (r.method() === 'POST' && new URL(r.url()).origin !== `http://127.0.0.1:${port}`) licenceRequests.push(r.url());
+  });
   await p.goto(`http://127.0.0.1:${port}/`);
   const deadline = Date.now() + timeoutS * 1000;
   let r;
@@ -121,7 +127,7 @@ try {
     if (r.ended || r.errors.length) break;
     await new Promise(res => setTimeout(res, 500));
   }
-  out = { player: args.player, ...r, ok: !!(r && r.ended && r.errors.length === 0) };
+  out = { player: args.player, ...r, licenceRequests, ok: !!(r && r.ended && r.errors.length === 0) };
 } finally {
   await browser.close();
   server.close();
