@@ -45,6 +45,33 @@ const (
 	GapsFill GapMode = "fill"
 )
 
+// EventsMode is how an export signals the events (emsg) of its range.
+type EventsMode string
+
+// Events modes (export-vod --events).
+const (
+	// EventsInband signals the emsg boxes the segments carry: an
+	// InbandEventStream per scheme (DASH only; HLS players read emsg on
+	// their own).
+	EventsInband EventsMode = "inband"
+	// EventsStream signals the SCTE-35 events in the manifests: an MPD
+	// EventStream per Period and EXT-X-DATERANGE in the playlists.
+	EventsStream EventsMode = "eventstream"
+	// EventsBoth does both.
+	EventsBoth EventsMode = "both"
+)
+
+// ParseEventsMode parses an --events value; "" is EventsBoth.
+func ParseEventsMode(s string) (EventsMode, error) {
+	switch EventsMode(s) {
+	case "", EventsBoth:
+		return EventsBoth, nil
+	case EventsInband, EventsStream:
+		return EventsMode(s), nil
+	}
+	return "", fmt.Errorf("unknown events mode %q: want inband, eventstream or both", s)
+}
+
 // ParseGapMode parses an --gaps value; "" is GapsSignal.
 func ParseGapMode(s string) (GapMode, error) {
 	switch GapMode(s) {
@@ -84,6 +111,11 @@ type ExportOptions struct {
 	// BaseURL is where the archive's objects are served from, for zero-copy
 	// exports whose MPD is not in the archive's store.
 	BaseURL string
+	// Events is how events are signalled; "" is EventsBoth.
+	Events EventsMode
+	// SCTE35 are the range's SCTE-35 events (events.ForExport), signalled
+	// in the manifests unless Events is EventsInband.
+	SCTE35 []manifest.SCTE35Event
 }
 
 // ExportResult says what was written.
@@ -115,6 +147,10 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		return ExportResult{}, fmt.Errorf("export: empty range: --to %s is not after --from %s", o.To.Format(time.RFC3339), o.From.Format(time.RFC3339))
 	}
 	mode, err := ParseGapMode(string(o.Gaps))
+	if err != nil {
+		return ExportResult{}, fmt.Errorf("export: %w", err)
+	}
+	evMode, err := ParseEventsMode(string(o.Events))
 	if err != nil {
 		return ExportResult{}, fmt.Errorf("export: %w", err)
 	}
@@ -331,8 +367,10 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 				if ptr.dir != 0 {
 					vt.MediaPattern = x.dirs[ptr.dir-1]
 				}
-				if vt.InbandEvents, err = a.inbandEvents(ctx, t, vt.Segments); err != nil {
-					return ExportResult{}, fmt.Errorf("export: %w", err)
+				if evMode != EventsStream {
+					if vt.InbandEvents, err = a.inbandEvents(ctx, t, vt.Segments); err != nil {
+						return ExportResult{}, fmt.Errorf("export: %w", err)
+					}
 				}
 				for _, s := range vt.Segments {
 					if !s.Gap {
@@ -363,6 +401,9 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		// --gaps split cuts the gaps out of the presentation, as the HLS
 		// discontinuities do: each Period starts where the previous ends.
 		Contiguous: mode == GapsSplit,
+	}
+	if evMode != EventsInband {
+		in.SCTE35 = o.SCTE35
 	}
 	// Build everything before writing anything.
 	type file struct {

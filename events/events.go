@@ -13,6 +13,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/manifest"
 )
 
 // SCTE35Scheme is the scheme of emsg boxes carrying a binary SCTE-35
@@ -50,7 +51,9 @@ type Splice struct {
 	Immediate     bool    `json:"immediate,omitempty"`
 	// PTS is the splice time (90 kHz, before pts_adjustment), when the
 	// command gives one.
-	PTS                  *uint64  `json:"pts,omitempty"`
+	PTS *uint64 `json:"pts,omitempty"`
+	// BreakDurationSeconds is a splice_insert's break_duration, or the
+	// segmentation_duration of a time_signal's segmentation descriptor.
 	BreakDurationSeconds *float64 `json:"break_duration_seconds,omitempty"`
 	AutoReturn           *bool    `json:"auto_return,omitempty"`
 	// SegmentationTypeIDs are the segmentation_type_id of its
@@ -140,6 +143,7 @@ func DecodeSCTE35(msg []byte) (s *Splice, err error) {
 	case *scte35.TimeSignal:
 		s.Command = "time_signal"
 		s.PTS = c.SpliceTime.PTSTime
+		s.BreakDurationSeconds = segmentationDuration(sis.SpliceDescriptors)
 	case *scte35.SpliceNull:
 		s.Command = "splice_null"
 	case *scte35.SpliceSchedule:
@@ -157,4 +161,90 @@ func DecodeSCTE35(msg []byte) (s *Splice, err error) {
 		}
 	}
 	return s, nil
+}
+
+// segmentationDuration is the segmentation_duration (seconds) of the first
+// segmentation descriptor that has one.
+func segmentationDuration(ds scte35.SpliceDescriptors) *float64 {
+	for _, d := range ds {
+		if sd, ok := d.(*scte35.SegmentationDescriptor); ok && sd.SegmentationDuration != nil {
+			v := float64(*sd.SegmentationDuration) / 90000
+			return &v
+		}
+	}
+	return nil
+}
+
+// Cue is what an SCTE-35 message does to a break: CueOut starts one (a
+// splice_insert out of network, or a time_signal whose segmentation
+// descriptor starts a break, an ad or a placement opportunity), CueIn ends
+// one (the return), CueCmd is anything else.
+func (s *Splice) Cue() manifest.Cue {
+	switch {
+	case s.Command == "splice_insert" && !s.Cancel && s.OutOfNetwork != nil:
+		if *s.OutOfNetwork {
+			return manifest.CueOut
+		}
+		return manifest.CueIn
+	case s.Command == "time_signal":
+		for _, id := range s.SegmentationTypeIDs {
+			if breakStarts(id) {
+				return manifest.CueOut
+			}
+			if breakStarts(id - 1) {
+				return manifest.CueIn
+			}
+		}
+	}
+	return manifest.CueCmd
+}
+
+// breakStarts reports whether segmentation_type_id id starts a break (the
+// type that ends it is id+1): break, provider/distributor ad, placement
+// opportunity, overlay, promo, unscheduled event, alternate content and
+// ad block starts (ANSI/SCTE 35 table 23).
+func breakStarts(id uint32) bool {
+	return id == scte35.SegmentationTypeBreakStart ||
+		(id >= scte35.SegmentationTypeProviderAdStart && id <= scte35.SegmentationTypeDistributorAdBlockStart && id%2 == 0)
+}
+
+// ForExport loads the channel's SCTE-35 events that start in [from, to)
+// (one index query) as the data the manifest builders signal: each event
+// once (every track carries its own copy of an emsg), with its cue and its
+// break duration (from the message, else from the emsg's duration). An
+// undecodable message is signalled as a command (SCTE35-CMD).
+func ForExport(ctx context.Context, db *index.DB, channel string, from, to time.Time) ([]manifest.SCTE35Event, error) {
+	evs, err := List(ctx, db, channel, from, to)
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		id   uint32
+		time int64 // ns since the epoch
+	}
+	seen := map[key]bool{}
+	var out []manifest.SCTE35Event
+	for _, e := range evs {
+		if e.SchemeIDURI != SCTE35Scheme || seen[key{e.ID, e.Time.UnixNano()}] {
+			continue
+		}
+		seen[key{e.ID, e.Time.UnixNano()}] = true
+		msg, err := base64.StdEncoding.DecodeString(e.MessageBase64)
+		if err != nil {
+			return nil, fmt.Errorf("event id %d of %s: %w", e.ID, e.Rep, err)
+		}
+		me := manifest.SCTE35Event{ID: e.ID, Timescale: e.Timescale, Time: e.PresentationTime, Cue: manifest.CueCmd, Message: msg}
+		dur := e.DurationSeconds
+		if e.SCTE35 != nil {
+			me.Cue = e.SCTE35.Cue()
+			if e.SCTE35.BreakDurationSeconds != nil {
+				dur = e.SCTE35.BreakDurationSeconds
+			}
+		}
+		if dur != nil && *dur > 0 {
+			me.Duration = uint64(math.Round(*dur * float64(e.Timescale)))
+		}
+		out = append(out, me)
+	}
+	return out, nil
 }

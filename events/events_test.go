@@ -12,6 +12,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/events"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/manifest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -57,7 +58,7 @@ func TestDecodeSCTE35(t *testing.T) {
 	}{
 		{"splice_insert", insert, &events.Splice{Command: "splice_insert", SpliceEventID: ptr(uint32(0x4800008f)), OutOfNetwork: ptr(true),
 			PTS: ptr(uint64(0x7369c02e)), BreakDurationSeconds: ptr(0x0052ccf5 / 90000.0), AutoReturn: ptr(true)}},
-		{"time_signal", timeSignal(t), &events.Splice{Command: "time_signal", PTS: ptr(uint64(900000)),
+		{"time_signal", timeSignal(t), &events.Splice{Command: "time_signal", PTS: ptr(uint64(900000)), BreakDurationSeconds: ptr(30.0),
 			SegmentationTypeIDs: []uint32{scte35.SegmentationTypeProviderPOStart}}},
 		{"truncated", insert[:10], nil},
 		{"corrupt", corrupt, nil},
@@ -144,5 +145,32 @@ func TestList(t *testing.T) {
 	}
 	if e := got[2]; e.SCTE35 != nil || e.SCTE35Error != "" || e.MessageBase64 != "aGk=" || !e.Time.Equal(unix(30.5)) || *e.DurationSeconds != 0.5 {
 		t.Errorf("other event: %+v", e)
+	}
+}
+
+// TestSpliceCue: what each message does to a break (EXT-X-DATERANGE
+// SCTE35-OUT, -IN or -CMD).
+func TestSpliceCue(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		s    events.Splice
+		want manifest.Cue
+	}{
+		{"insert out", events.Splice{Command: "splice_insert", OutOfNetwork: ptr(true)}, manifest.CueOut},
+		{"insert in", events.Splice{Command: "splice_insert", OutOfNetwork: ptr(false)}, manifest.CueIn},
+		{"insert cancel", events.Splice{Command: "splice_insert", Cancel: true}, manifest.CueCmd},
+		{"placement opportunity start", events.Splice{Command: "time_signal", SegmentationTypeIDs: []uint32{0x34}}, manifest.CueOut},
+		{"placement opportunity end", events.Splice{Command: "time_signal", SegmentationTypeIDs: []uint32{0x35}}, manifest.CueIn},
+		{"break start", events.Splice{Command: "time_signal", SegmentationTypeIDs: []uint32{0x22}}, manifest.CueOut},
+		{"break end", events.Splice{Command: "time_signal", SegmentationTypeIDs: []uint32{0x23}}, manifest.CueIn},
+		{"program start", events.Splice{Command: "time_signal", SegmentationTypeIDs: []uint32{0x10}}, manifest.CueCmd},
+		{"time_signal alone", events.Splice{Command: "time_signal"}, manifest.CueCmd},
+		{"splice_null", events.Splice{Command: "splice_null"}, manifest.CueCmd},
+	}
+	for _, c := range cases {
+		if got := c.s.Cue(); got != c.want {
+			t.Errorf("%s: Cue() = %d, want %d", c.name, got, c.want)
+		}
 	}
 }

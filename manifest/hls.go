@@ -40,7 +40,7 @@ type HLSPlaylist struct {
 //
 // The Periods of in are the discontinuities: every media playlist has an
 // EXT-X-DISCONTINUITY, an EXT-X-MAP and an EXT-X-PROGRAM-DATE-TIME at the
-// first segment of each Period. The date is that segment's place on the
+// first segment of each Period (EXT-X-DATERANGE needs one). The date is that segment's place on the
 // epoch timeline, K*D seconds since 1970 (for every track the same instant,
 // as the Period start is in the MPD). EXTINF is every segment's slot on the
 // grid, D: an audio segment's samples may start and end up to a frame off
@@ -50,6 +50,9 @@ type HLSPlaylist struct {
 // variants (EXT-X-STREAM-INF) that refer to every audio track as an AUDIO
 // rendition and every text track as a SUBTITLES rendition; without video,
 // the audio tracks are the variants.
+//
+// Each of in.SCTE35 in the track's range is an EXT-X-DATERANGE before the
+// segment whose slot on the grid holds its start (see dateRange).
 func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, error) {
 	if len(in.Periods) == 0 {
 		return nil, errors.New("manifest: HLS: no Period")
@@ -238,8 +241,16 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 	p.SetIndependentSegments(true)
 	target := uint(1)
 	base := in.BaseURL
-	encrypted := false // an earlier Period was
-	for _, e := range entries {
+	encrypted := false             // an earlier Period was
+	slot := func(i int) *big.Rat { // where entry i's slot on the epoch grid starts
+		return ticksRat(uint64(entries[i].seg.K)*entries[i].tr.SegDur, entries[i].tr.Timescale)
+	}
+	last := entries[len(entries)-1]
+	spans, err := placeSCTE35(in.SCTE35, []*big.Rat{slot(0)}, []*big.Rat{ticksRat(uint64(last.seg.K+1)*last.tr.SegDur, last.tr.Timescale)})
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range entries {
 		uri, err := MediaPath(e.tr, e.seg.K)
 		if err != nil {
 			return nil, err
@@ -253,6 +264,10 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 		// playlist agrees, and with EXT-X-PROGRAM-DATE-TIME = K*D.
 		dur := float64(e.tr.SegDur) / float64(e.tr.Timescale)
 		ms := &m3u8.MediaSegment{URI: base + uri, Duration: dur, Gap: e.seg.Gap, Discontinuity: e.disc}
+		for len(spans) > 0 && (i+1 == len(entries) || ticksRat(spans[0].ev.Time, spans[0].ev.Timescale).Cmp(slot(i+1)) < 0) {
+			ms.SCTE35DateRanges = append(ms.SCTE35DateRanges, dateRange(spans[0]))
+			spans = spans[1:]
+		}
 		if e.first {
 			if ms.Keys, err = periodKeys(e.tr, encrypted); err != nil {
 				return nil, err

@@ -95,6 +95,10 @@ type VoDInput struct {
 	// relative to the first Period's. presentationTimeOffset is the
 	// Period's epoch start either way.
 	Contiguous bool
+	// SCTE35 are SCTE-35 messages to signal in the manifests (an
+	// EventStream per Period, EXT-X-DATERANGE in the media playlists),
+	// ordered by time. Those outside the presentation are left out.
+	SCTE35 []SCTE35Event
 }
 
 // VoDProfile is the profile BuildVoD signals.
@@ -133,6 +137,7 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 	// A Period's presentation time is its epoch time minus shift; presEnd
 	// is where the segments so far end, in presentation time.
 	var shift, presEnd, gridEnd *big.Rat
+	var starts, ends []*big.Rat // of each Period's segments on the epoch timeline
 	maxSegDur := new(big.Rat)
 	for pi := range in.Periods {
 		vp := &in.Periods[pi]
@@ -158,6 +163,7 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 				where, start.FloatString(3), prevStart.FloatString(3))
 		}
 		prevStart = start
+		starts = append(starts, start)
 		if vodStart == nil {
 			vodStart = start
 		}
@@ -180,11 +186,15 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 			return nil, fmt.Errorf("manifest: %s: %w", where, err)
 		}
 		m.AppendPeriod(p)
+		ends = append(ends, new(big.Rat))
 		for ti := range vp.Tracks {
 			tr := &vp.Tracks[ti]
 			last := tr.Segments[len(tr.Segments)-1]
 			e := new(big.Rat).SetFrac(new(big.Int).Add(new(big.Int).SetUint64(last.EPT), new(big.Int).SetUint64(last.Duration)),
 				big.NewInt(int64(tr.Timescale)))
+			if e.Cmp(ends[pi]) > 0 {
+				ends[pi].Set(e)
+			}
 			if e.Sub(e, shift); presEnd == nil || e.Cmp(presEnd) > 0 {
 				presEnd = e
 			}
@@ -203,6 +213,9 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 		return nil, errors.New("manifest: VoD has no duration (all segments end before the first Period start)")
 	}
 	m.MediaPresentationDuration = durationOf(dur)
+	if err := addSCTE35EventStreams(m, in.SCTE35, starts, ends); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
 	if in.MinBufferTime > 0 {
 		d := mpd.Duration(in.MinBufferTime)
 		m.MinBufferTime = &d

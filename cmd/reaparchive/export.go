@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/events"
 )
 
 func (a *app) exportCmd() *cobra.Command {
@@ -19,9 +20,9 @@ func (a *app) exportCmd() *cobra.Command {
 		asJSON     bool
 		formatList string
 	)
-	var gaps string
+	var gaps, evMode string
 	cmd := &cobra.Command{
-		Use:   "export-vod --store URL --index PATH --channel NAME (--from T --to T | --last DURATION) --out URL [--format dash,hls] [--gaps signal|split|fill [--slate URL]] [--copy] [--base-url URL]",
+		Use:   "export-vod --store URL --index PATH --channel NAME (--from T --to T | --last DURATION) --out URL [--format dash,hls] [--gaps signal|split|fill [--slate URL]] [--events inband|eventstream|both] [--copy] [--base-url URL]",
 		Short: "Publish a static DASH and/or HLS presentation of a time range of the archive",
 		Long: `export-vod writes a static DASH MPD (SegmentTimeline, presentationTimeOffset so
 the VoD starts at 0) and/or an HLS presentation (--format dash,hls: a
@@ -66,6 +67,15 @@ create-only at <channel>/<rep>/filler/<K>-<slate id>.m4s with their init at
 reruns reuse them. An encoder restart with a new codec configuration inside
 the range always starts a new Period (an HLS discontinuity).
 
+--events says how the events (emsg boxes) of the range are signalled:
+inband gives each AdaptationSet whose segments carry events an
+InbandEventStream per scheme; eventstream writes the SCTE-35 events as an
+MPD EventStream per Period (urn:scte:scte35:2014:xml+bin, Signal/Binary)
+and as EXT-X-DATERANGE tags (SCTE35-OUT/-IN/-CMD) in the media playlists;
+both (default) does both. Events before the range are left out; a break
+still open at the range end has no Event@duration and only a
+PLANNED-DURATION.
+
 It prints what it wrote; --json prints {"channel","from","to","mpd","hls",
 "tracks","segments","gaps","periods","fillers","fillers_created","omitted",
 "copied","duration_seconds"}: mpd and hls are where it wrote them (a local
@@ -97,6 +107,11 @@ segments left out, copied the objects --copy wrote.`,
 					o.Formats = append(o.Formats, f)
 				}
 			}
+			evs, err := archive.ParseEventsMode(evMode)
+			if err != nil {
+				return usagef("--events: %v", err)
+			}
+			o.Events = evs
 			mode, err := archive.ParseGapMode(gaps)
 			if err != nil {
 				return usagef("--gaps: %v", err)
@@ -132,6 +147,11 @@ segments left out, copied the objects --copy wrote.`,
 			defer closeFn()
 			if err := checkChannel(ctx, ar.DB, o.Channel); err != nil {
 				return err
+			}
+			if o.Events != archive.EventsInband {
+				if o.SCTE35, err = events.ForExport(ctx, ar.DB, o.Channel, o.From, o.To); err != nil {
+					return err
+				}
 			}
 			res, err := ar.ExportVoD(ctx, o)
 			if err != nil {
@@ -170,6 +190,7 @@ segments left out, copied the objects --copy wrote.`,
 	f.BoolVar(&o.Copy, "copy", false, "copy the referenced objects beside the MPD (self-contained package)")
 	f.StringVar(&o.BaseURL, "base-url", "", "URL the archive's objects are served from (zero-copy export outside the archive's store)")
 	f.StringVar(&formatList, "format", "dash", "output formats: dash, hls or dash,hls")
+	f.StringVar(&evMode, "events", "both", "how events are signalled: inband (InbandEventStream), eventstream (SCTE-35 as MPD EventStream and EXT-X-DATERANGE) or both")
 	f.StringVar(&gaps, "gaps", "signal", "how gaps are presented: signal, split or fill")
 	f.StringVar(&o.Slate, "slate", "", "slate asset for --gaps fill: a store URL or directory with one CMAF track file per content type")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")

@@ -178,6 +178,22 @@ type PlayResult struct {
 	// LicenceRequests are the URLs of the POST requests to other origins
 	// than the harness's (EME licence requests).
 	LicenceRequests []string `json:"licenceRequests"`
+	// Events are the timed-metadata events the player reported.
+	Events []PlayerEvent `json:"events"`
+}
+
+// PlayerEvent is a timed-metadata event a player reported: Kind "region"
+// (Shaka timelineregionadded), "emsg" (Shaka), "dashjs" (dash.js, on
+// start) or "daterange" (hls.js), its scheme (for hls.js the SCTE35-*
+// attribute), id, start and end in presentation seconds (End nil when
+// open), and the media time At when it was reported.
+type PlayerEvent struct {
+	Kind   string   `json:"kind"`
+	Scheme string   `json:"scheme"`
+	ID     string   `json:"id"`
+	Start  float64  `json:"start"`
+	End    *float64 `json:"end"`
+	At     float64  `json:"at"`
 }
 
 // Stall is one stall of playback: at media time At, for Wall seconds.

@@ -12,6 +12,12 @@
 // element's buffered ranges at the end. licenceRequests are the URLs of the
 // POST requests the page made to other origins than this harness (EME
 // licence requests, e.g. to a ClearKey licence server).
+// events are the timed-metadata events
+// the player reported: {"kind","scheme","id","start","end","at"} — Shaka's
+// 'timelineregionadded' (MPD EventStream, EXT-X-DATERANGE) and 'emsg',
+// dash.js's events of the SCTE-35 schemes (fired on start: at is the media
+// time then), hls.js's EXT-X-DATERANGEs of the loaded level; start/end are
+// in presentation seconds.
 // Usage: node play.mjs --player dashjs|shaka|hlsjs --root DIR --manifest PATH [--rate 8] [--timeout 180]
 // DIR is served at http://127.0.0.1:<port>/c/ ; PATH is relative to DIR.
 import http from 'node:http';
@@ -41,7 +47,8 @@ const types = { '.mpd': 'application/dash+xml', '.m3u8': 'application/vnd.apple.
 
 const page = `<!doctype html><html><body><video id="v" muted playsinline></video>
 <script src="/lib.js"></script><script>
-window.result = { errors: [], waiting: 0, waitingAt: [], stalls: [], seeks: [], ended: false };
+window.result = { errors: [], waiting: 0, waitingAt: [], stalls: [], seeks: [], ended: false, events: [] };
+const ev = (kind, scheme, id, start, end) => window.result.events.push({ kind, scheme: String(scheme || ''), id: String(id), start, end: end === undefined ? null : end, at: v.currentTime });
 const v = document.getElementById('v');
 const url = '/c/${encodeURI(args.manifest)}';
 let playing = false, lastT = -1, lastMove = 0, stall = null, seekFrom = null;
@@ -76,15 +83,29 @@ async function start() {
       const err = e.error || e;
       window.result.errors.push('dash.js: ' + (err.code !== undefined ? err.code + ' ' + err.message : JSON.stringify(err).slice(0, 300)));
     });
+    for (const scheme of ['urn:scte:scte35:2014:xml+bin', 'urn:scte:scte35:2013:bin']) {
+      pl.on(scheme, e => ev('dashjs', scheme, e.event.id, e.event.calculatedPresentationTime, e.event.calculatedPresentationTime + (e.event.duration || 0)),
+        null, { mode: dashjs.MediaPlayer.events.EVENT_MODE_ON_START });
+    }
     pl.initialize(v, url, false);
   } else if (p === 'shaka') {
     shaka.polyfill.installAll();
     const pl = new shaka.Player();
     await pl.attach(v);
     pl.addEventListener('error', e => window.result.errors.push('shaka: ' + JSON.stringify(e.detail).slice(0, 300)));
+    pl.addEventListener('timelineregionadded', e => ev('region', e.detail.schemeIdUri, e.detail.id, e.detail.startTime, e.detail.endTime));
+    pl.addEventListener('emsg', e => ev('emsg', e.detail.schemeIdUri, e.detail.id, e.detail.startTime, e.detail.endTime));
     try { await pl.load(url); } catch (e) { window.result.errors.push('shaka load: ' + (e.code || e)); }
   } else {
     const hls = new Hls();
+    const seen = new Set();
+    hls.on(Hls.Events.LEVEL_LOADED, (_, d) => {
+      for (const [id, dr] of Object.entries(d.details.dateRanges || {})) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        ev('daterange', dr.attr['SCTE35-OUT'] ? 'SCTE35-OUT' : dr.attr['SCTE35-IN'] ? 'SCTE35-IN' : 'SCTE35-CMD', id, dr.startTime, dr.duration === null ? null : dr.startTime + dr.duration);
+      }
+    });
     hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) window.result.errors.push('hls.js: ' + d.type + ' ' + d.details); });
     hls.loadSource(url); hls.attachMedia(v);
   }
