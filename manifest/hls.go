@@ -48,8 +48,10 @@ type HLSPlaylist struct {
 // URI is the one the segment would have; players do not load it); gap
 // entries after a track's last segment are left out. Video tracks are
 // variants (EXT-X-STREAM-INF) that refer to every audio track as an AUDIO
-// rendition and every text track as a SUBTITLES rendition; without video,
-// the audio tracks are the variants.
+// rendition and to the text tracks as SUBTITLES renditions: each text
+// format is a group of its own (see subtitleGroups), and each video track
+// is one variant per group, whose CODECS names the group's format (see
+// hlsCodec). Without video, the audio tracks are the variants.
 //
 // Each of in.SCTE35 in the track's range is an EXT-X-DATERANGE before the
 // segment whose slot on the grid holds its start (see dateRange).
@@ -81,8 +83,8 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 				byRep[tr.Rep] = ht
 				tracks = append(tracks, ht)
 			}
-			if tr.Codecs != "" && !slices.Contains(ht.codecs, tr.Codecs) {
-				ht.codecs = append(ht.codecs, tr.Codecs)
+			if c := hlsCodec(tr); c != "" && !slices.Contains(ht.codecs, c) {
+				ht.codecs = append(ht.codecs, c)
 			}
 		}
 	}
@@ -148,30 +150,36 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 		maxAudio = max(maxAudio, a.Bandwidth)
 		audioCodecs = addCodecs(audioCodecs, a.Rep)
 	}
-	textCodecs := []string{}
-	for _, s := range text {
-		alts = append(alts, &m3u8.Alternative{Type: "SUBTITLES", GroupId: hlsSubsGroup, Name: s.Rep, Language: s.Lang,
-			Autoselect: true, URI: names[s.Rep]})
-		textCodecs = addCodecs(textCodecs, s.Rep)
+	subs := subtitleGroups(text, codecsOf)
+	for _, g := range subs {
+		for _, s := range g.tracks {
+			alts = append(alts, subtitleRendition(s, g.id, names[s.Rep]))
+		}
 	}
 	switch {
 	case len(video) > 0:
+		if len(subs) == 0 {
+			subs = []subsGroup{{}}
+		}
+		// One variant per video track and subtitle group: a variant names
+		// one SUBTITLES group, and a group holds one text format (players
+		// take a group's format from its variants' CODECS).
 		for _, v := range video {
-			vp := m3u8.VariantParams{Bandwidth: uint32(min(v.Bandwidth+maxAudio, math.MaxUint32)), Alternatives: alts}
-			codecs := addCodecs(nil, v.Rep)
-			codecs = append(append(codecs, audioCodecs...), textCodecs...)
-			vp.Codecs = strings.Join(codecs, ",")
-			if v.Width > 0 && v.Height > 0 {
-				vp.Resolution = fmt.Sprintf("%dx%d", v.Width, v.Height)
+			for _, g := range subs {
+				vp := m3u8.VariantParams{Bandwidth: uint32(min(v.Bandwidth+maxAudio, math.MaxUint32)), Alternatives: alts}
+				codecs := addCodecs(nil, v.Rep)
+				codecs = append(append(codecs, audioCodecs...), g.codecs...)
+				vp.Codecs = strings.Join(codecs, ",")
+				if v.Width > 0 && v.Height > 0 {
+					vp.Resolution = fmt.Sprintf("%dx%d", v.Width, v.Height)
+				}
+				vp.FrameRate = frameRate(v.FrameRate)
+				if len(audio) > 0 {
+					vp.Audio = hlsAudioGroup
+				}
+				vp.Subtitles = g.id
+				mv.Append(names[v.Rep], nil, vp)
 			}
-			vp.FrameRate = frameRate(v.FrameRate)
-			if len(audio) > 0 {
-				vp.Audio = hlsAudioGroup
-			}
-			if len(text) > 0 {
-				vp.Subtitles = hlsSubsGroup
-			}
-			mv.Append(names[v.Rep], nil, vp)
 		}
 	case len(audio) > 0:
 		for _, a := range audio {
@@ -284,6 +292,75 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 	p.SetTargetDuration(target)
 	p.Close()
 	return []byte(withKeyIDs(p.String())), nil
+}
+
+// hlsCodec is a track's format as HLS CODECS names it: IMSC1 in fMP4
+// whose codecs string is the bare sample entry "stpp" (as livesim2 and
+// many encoders announce it) is "stpp.ttml.im1t", the IMSC1 Text profile
+// (RFC 8216bis 4.4.6.2; hls.js and Shaka Player take a subtitle group's
+// format from it). Other strings stay as they are.
+func hlsCodec(tr *VoDTrack) string {
+	if tr.ContentType == "text" && strings.EqualFold(strings.TrimSpace(tr.Codecs), "stpp") {
+		return "stpp.ttml.im1t"
+	}
+	return tr.Codecs
+}
+
+// subsGroup is one SUBTITLES group of the multivariant playlist.
+type subsGroup struct {
+	id     string
+	codecs []string
+	tracks []*VoDTrack
+}
+
+// subtitleGroups puts the text tracks into SUBTITLES groups, one per text
+// format (the CODECS of a track's Periods), in track order. A lone group
+// is "subs"; with several each is "subs-" and its format's family.
+func subtitleGroups(text []*VoDTrack, codecsOf map[string][]string) []subsGroup {
+	var out []subsGroup
+	for _, s := range text {
+		key := strings.Join(codecsOf[s.Rep], ",")
+		i := slices.IndexFunc(out, func(g subsGroup) bool { return strings.Join(g.codecs, ",") == key })
+		if i < 0 {
+			out = append(out, subsGroup{codecs: codecsOf[s.Rep]})
+			i = len(out) - 1
+		}
+		out[i].tracks = append(out[i].tracks, s)
+	}
+	used := map[string]bool{}
+	for i := range out {
+		out[i].id = hlsSubsGroup
+		if len(out) > 1 {
+			out[i].id = hlsSubsGroup + "-" + CodecFamily(strings.Join(out[i].codecs, ","))
+			for n := 2; used[out[i].id]; n++ {
+				out[i].id = fmt.Sprintf("%s-%s-%d", hlsSubsGroup, CodecFamily(strings.Join(out[i].codecs, ",")), n)
+			}
+		}
+		used[out[i].id] = true
+	}
+	return out
+}
+
+// subtitleRendition is the EXT-X-MEDIA of a text track: its language, the
+// track id as NAME, and its DASH roles (urn:mpeg:dash:role:2011) as HLS
+// says them: caption as the CHARACTERISTICS of subtitles for the deaf and
+// hard of hearing, description as a description of the video,
+// forced-subtitle as FORCED=YES.
+func subtitleRendition(s *VoDTrack, group, uri string) *m3u8.Alternative {
+	alt := &m3u8.Alternative{Type: "SUBTITLES", GroupId: group, Name: s.Rep, Language: s.Lang, Autoselect: true, URI: uri}
+	var chars []string
+	for _, r := range s.Roles {
+		switch r {
+		case "caption":
+			chars = append(chars, "public.accessibility.transcribes-spoken-dialog", "public.accessibility.describes-music-and-sound")
+		case "description":
+			chars = append(chars, "public.accessibility.describes-video")
+		case "forced-subtitle":
+			alt.Forced = true
+		}
+	}
+	alt.Characteristics = strings.Join(chars, ",")
+	return alt
 }
 
 // periodKeys are the EXT-X-KEY tags at the start of a Period of tr: its

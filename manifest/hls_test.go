@@ -2,8 +2,10 @@ package manifest
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +49,11 @@ func hlsCases() []struct {
 		{"hls_renditions", VoDInput{Periods: []VoDPeriod{{Tracks: []VoDTrack{
 			subs, sv, audioTrack("A48", audioSegs(k0, k0+3)),
 			videoTrack("V600", 600000, videoSegs(k0, k0+3)), videoTrack("V300", 300000, videoSegs(k0, k0+3)),
+		}}}}},
+		{"hls_subtitles", VoDInput{Periods: []VoDPeriod{{Tracks: []VoDTrack{ // livesim2 timesubsstpp_en/timesubswvtt_de
+			videoTrack("V300", 300000, videoSegs(k0, k0+3)), audioTrack("A48", audioSegs(k0, k0+3)),
+			textTrack("timestpp-en", "stpp", "en", "subtitle"), textTrack("timewvtt-de", "wvtt", "de", "caption"),
+			textTrack("timestpp-sv", "stpp", "sv", "forced-subtitle", "description"),
 		}}}}},
 		{"hls_audio_only", VoDInput{Periods: []VoDPeriod{{Tracks: []VoDTrack{audioTrack("A48", audioSegs(k0, k0+2))}}}}},
 	}
@@ -191,6 +198,60 @@ func TestBuildHLSStructure(t *testing.T) {
 				if n := strings.Count(string(p.Body), "#EXT-X-MAP"); n < 1 || n > len(firsts) {
 					t.Errorf("%s: %d EXT-X-MAP tags for %d Periods", p.Name, n, len(firsts))
 				}
+			}
+		})
+	}
+}
+
+// TestBuildHLSSubtitles checks the multivariant playlist of text tracks:
+// each text format is a SUBTITLES group of its own, named by one variant
+// per video track whose CODECS has the format as HLS players need it
+// (stpp.ttml.im1t for IMSC1, wvtt), and each rendition keeps the track's
+// language and roles.
+func TestBuildHLSSubtitles(t *testing.T) {
+	t.Parallel()
+	base := []VoDTrack{videoTrack("V300", 300000, videoSegs(k0, k0+3)), audioTrack("A48", audioSegs(k0, k0+3))}
+	type rendition struct{ group, lang, chars string }
+	for _, c := range []struct {
+		name     string
+		text     []VoDTrack
+		variants map[string]string // SUBTITLES group: CODECS
+		subs     map[string]rendition
+	}{
+		{"stpp and wvtt", []VoDTrack{textTrack("S", "stpp", "en", "subtitle"), textTrack("W", "wvtt", "de", "caption")},
+			map[string]string{"subs-stpp": "avc1.64001e,mp4a.40.2,stpp.ttml.im1t", "subs-wvtt": "avc1.64001e,mp4a.40.2,wvtt"},
+			map[string]rendition{"S": {"subs-stpp", "en", ""}, "W": {"subs-wvtt", "de", "public.accessibility.transcribes-spoken-dialog,public.accessibility.describes-music-and-sound"}}},
+		{"stpp only", []VoDTrack{textTrack("S", "stpp", "en"), textTrack("S2", "stpp.ttml.im1t", "sv", "description")},
+			map[string]string{"subs": "avc1.64001e,mp4a.40.2,stpp.ttml.im1t"},
+			map[string]rendition{"S": {"subs", "en", ""}, "S2": {"subs", "sv", "public.accessibility.describes-video"}}},
+		{"no text", nil, map[string]string{"": "avc1.64001e,mp4a.40.2"}, map[string]rendition{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			in := VoDInput{Periods: []VoDPeriod{{Tracks: append(slices.Clone(base), c.text...)}}}
+			pls, err := BuildHLS(in, hlsName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mvp, _, err := m3u8.DecodeFrom(bytes.NewReader(pls[0].Body), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			variants := map[string]string{}
+			subs := map[string]rendition{}
+			for _, v := range mvp.(*m3u8.MasterPlaylist).Variants {
+				variants[v.Subtitles] = v.Codecs
+				for _, a := range v.Alternatives {
+					if a.Type == "SUBTITLES" {
+						subs[a.Name] = rendition{a.GroupId, a.Language, a.Characteristics}
+					}
+				}
+			}
+			if !maps.Equal(variants, c.variants) {
+				t.Errorf("variants (SUBTITLES: CODECS) %v, want %v", variants, c.variants)
+			}
+			if !maps.Equal(subs, c.subs) {
+				t.Errorf("subtitle renditions %v, want %v", subs, c.subs)
 			}
 		})
 	}

@@ -79,6 +79,16 @@ func audioTrack(rep string, segs []VoDSegment) VoDTrack {
 	}
 }
 
+// textTrack is a subtitle track of format codecs (wvtt, stpp) in fMP4.
+func textTrack(rep, codecs, lang string, roles ...string) VoDTrack {
+	tr := VoDTrack{Rep: rep, ContentType: "text", MimeType: "application/mp4", Codecs: codecs, Lang: lang, Roles: roles,
+		Bandwidth: 1000, Timescale: 1000, SegDur: 2000, InitPath: "ch1/" + rep + "/init-0a0b0c0d0e0f0a0b.mp4", MediaPattern: "ch1/" + rep + "/$Number$.m4s"}
+	for k := int64(k0); k <= k0+3; k++ {
+		tr.Segments = append(tr.Segments, VoDSegment{K: k, EPT: uint64(k) * 2000, Duration: 2000})
+	}
+	return tr
+}
+
 func vodCases() []struct {
 	name string
 	in   VoDInput
@@ -148,6 +158,12 @@ func vodCases() []struct {
 				{Tracks: []VoDTrack{videoTrack("V300", 300000, videoSegs(k0, k0+3)), audioTrack("A48", audioSegs(k0, k0+3))}},
 				{Tracks: []VoDTrack{videoTrack("V300", 300000, videoSegs(k0+6, k0+7)), audioTrack("A48", audioSegs(k0+6, k0+7))}},
 			},
+		}},
+		{"subtitles", VoDInput{ // livesim2 timesubsstpp_en/timesubswvtt_de
+			Periods: []VoDPeriod{{Tracks: []VoDTrack{
+				videoTrack("V300", 300000, videoSegs(k0, k0+3)), audioTrack("A48", audioSegs(k0, k0+3)),
+				textTrack("timestpp-en", "stpp", "en", "subtitle"), textTrack("timewvtt-de", "wvtt", "de", "caption"),
+			}}},
 		}},
 		{"start_in_gap", VoDInput{
 			Periods: []VoDPeriod{{StartK: &startK, Tracks: []VoDTrack{

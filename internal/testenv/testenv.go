@@ -180,6 +180,21 @@ type PlayResult struct {
 	LicenceRequests []string `json:"licenceRequests"`
 	// Events are the timed-metadata events the player reported.
 	Events []PlayerEvent `json:"events"`
+	// Cues are the subtitle cues the video element's text tracks held
+	// (PlayText only).
+	Cues []PlayerCue `json:"cues"`
+}
+
+// PlayerCue is a subtitle cue of one of the video element's text tracks:
+// the track's language and label, the cue's times in presentation seconds
+// and text, and Shown when it was active in a showing track (on screen).
+type PlayerCue struct {
+	Lang  string  `json:"lang"`
+	Label string  `json:"label"`
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+	Text  string  `json:"text"`
+	Shown bool    `json:"shown"`
 }
 
 // PlayerEvent is a timed-metadata event a player reported: Kind "region"
@@ -214,6 +229,19 @@ func Play(t testing.TB, ctx context.Context, player, root, manifest string) Play
 // PlayAt is Play at playback rate rate.
 func PlayAt(t testing.TB, ctx context.Context, player, root, manifest string, rate float64) PlayResult {
 	t.Helper()
+	return play(t, ctx, player, root, manifest, rate, "")
+}
+
+// PlayText is Play with the subtitle track of language lang selected and
+// shown; the result's Cues are the cues the player put on the video
+// element.
+func PlayText(t testing.TB, ctx context.Context, player, root, manifest, lang string) PlayResult {
+	t.Helper()
+	return play(t, ctx, player, root, manifest, 8, lang)
+}
+
+func play(t testing.TB, ctx context.Context, player, root, manifest string, rate float64, lang string) PlayResult {
+	t.Helper()
 	dir := os.Getenv("REAPARCHIVE_TEST_PLAYER")
 	if dir == "" {
 		missing(t, "the player check (REAPARCHIVE_TEST_PLAYER)")
@@ -225,6 +253,9 @@ func PlayAt(t testing.TB, ctx context.Context, player, root, manifest string, ra
 		missing(t, "scripts/player/node_modules (npm ci)")
 	}
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "play.mjs"), "--player", player, "--root", root, "--manifest", manifest, "--rate", strconv.FormatFloat(rate, 'f', -1, 64), "--timeout", "240")
+	if lang != "" {
+		cmd.Args = append(cmd.Args, "--text", lang)
+	}
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	var res PlayResult

@@ -18,7 +18,11 @@
 // dash.js's events of the SCTE-35 schemes (fired on start: at is the media
 // time then), hls.js's EXT-X-DATERANGEs of the loaded level; start/end are
 // in presentation seconds.
-// Usage: node play.mjs --player dashjs|shaka|hlsjs --root DIR --manifest PATH [--rate 8] [--timeout 180]
+// With --text LANG the player shows the subtitle track of that language, and
+// cues lists the cues the video element's text tracks held:
+// {"lang","label","start","end","text","shown"}, shown when the cue was
+// active in a track in 'showing' mode (on screen) during playback.
+// Usage: node play.mjs --player dashjs|shaka|hlsjs --root DIR --manifest PATH [--rate 8] [--timeout 180] [--text LANG]
 // DIR is served at http://127.0.0.1:<port>/c/ ; PATH is relative to DIR.
 import http from 'node:http';
 import fs from 'node:fs';
@@ -45,9 +49,29 @@ const timeoutS = Number(args.timeout || 180);
 const root = path.resolve(args.root);
 const types = { '.mpd': 'application/dash+xml', '.m3u8': 'application/vnd.apple.mpegurl', '.js': 'text/javascript', '.html': 'text/html' };
 
-const page = `<!doctype html><html><body><video id="v" muted playsinline></video>
+const page = `<!doctype html><html><body><video id="v" muted playsinline></video><div id="ttml"></div>
 <script src="/lib.js"></script><script>
-window.result = { errors: [], waiting: 0, waitingAt: [], stalls: [], seeks: [], ended: false, events: [] };
+window.result = { errors: [], waiting: 0, waitingAt: [], stalls: [], seeks: [], ended: false, events: [], cues: [] };
+const textLang = ${JSON.stringify(args.text || '')};
+const cueSeen = new Map();
+function pollCues() { // every cue of every text track, and whether it was on screen
+  for (let i = 0; i < v.textTracks.length; i++) {
+    const tr = v.textTracks[i];
+    const active = new Set(tr.activeCues ? Array.from(tr.activeCues) : []);
+    for (const c of (tr.cues ? Array.from(tr.cues) : [])) {
+      const text = String(c.text || '');
+      const key = [tr.language, tr.label, c.startTime, c.endTime, text].join('|');
+      let e = cueSeen.get(key);
+      if (!e) {
+        if (cueSeen.size >= 1000) continue;
+        e = { lang: tr.language, label: tr.label, start: c.startTime, end: c.endTime, text: text.slice(0, 200), shown: false };
+        cueSeen.set(key, e);
+        window.result.cues.push(e);
+      }
+      if (playing && tr.mode === 'showing' && active.has(c)) e.shown = true;
+    }
+  }
+}
 const ev = (kind, scheme, id, start, end) => window.result.events.push({ kind, scheme: String(scheme || ''), id: String(id), start, end: end === undefined ? null : end, at: v.currentTime });
 const v = document.getElementById('v');
 const url = '/c/${encodeURI(args.manifest)}';
@@ -62,6 +86,7 @@ function endStall(now) {
 }
 setInterval(() => {
   const now = performance.now();
+  if (textLang) pollCues();
   if (!playing || v.paused || v.seeking || v.ended) { endStall(now); lastT = v.currentTime; lastMove = now; return; }
   if (v.currentTime !== lastT) { endStall(now); lastT = v.currentTime; lastMove = now; return; }
   if (!stall && now - lastMove >= 250) stall = { at: v.currentTime, since: lastMove };
@@ -87,7 +112,13 @@ async function start() {
       pl.on(scheme, e => ev('dashjs', scheme, e.event.id, e.event.calculatedPresentationTime, e.event.calculatedPresentationTime + (e.event.duration || 0)),
         null, { mode: dashjs.MediaPlayer.events.EVENT_MODE_ON_START });
     }
-    pl.initialize(v, url, false);
+    pl.initialize(v, null, false);
+    if (textLang) {
+      pl.attachTTMLRenderingDiv(document.getElementById('ttml')); // dash.js renders IMSC1 only into one
+      pl.updateSettings({ streaming: { text: { defaultEnabled: true } } });
+      pl.setInitialMediaSettingsFor('text', { lang: textLang });
+    }
+    pl.attachSource(url);
   } else if (p === 'shaka') {
     shaka.polyfill.installAll();
     const pl = new shaka.Player();
@@ -95,9 +126,16 @@ async function start() {
     pl.addEventListener('error', e => window.result.errors.push('shaka: ' + JSON.stringify(e.detail).slice(0, 300)));
     pl.addEventListener('timelineregionadded', e => ev('region', e.detail.schemeIdUri, e.detail.id, e.detail.startTime, e.detail.endTime));
     pl.addEventListener('emsg', e => ev('emsg', e.detail.schemeIdUri, e.detail.id, e.detail.startTime, e.detail.endTime));
+    // The preferred text track is streamed and shown from the start.
+    if (textLang) pl.configure({ preferredText: [{ language: textLang }] });
     try { await pl.load(url); } catch (e) { window.result.errors.push('shaka load: ' + (e.code || e)); }
+    if (textLang) {
+      const tt = pl.getTextTracks().find(t => t.language === textLang);
+      if (!tt) window.result.errors.push('shaka: no text track ' + textLang + ' in ' + JSON.stringify(pl.getTextTracks().map(t => t.language)));
+      else if (!tt.active) pl.selectTextTrack(tt); // and shows it
+    }
   } else {
-    const hls = new Hls();
+    const hls = new Hls(textLang ? { subtitlePreference: { lang: textLang } } : {});
     const seen = new Set();
     hls.on(Hls.Events.LEVEL_LOADED, (_, d) => {
       for (const [id, dr] of Object.entries(d.details.dateRanges || {})) {
@@ -106,6 +144,18 @@ async function start() {
         ev('daterange', dr.attr['SCTE35-OUT'] ? 'SCTE35-OUT' : dr.attr['SCTE35-IN'] ? 'SCTE35-IN' : 'SCTE35-CMD', id, dr.startTime, dr.duration === null ? null : dr.startTime + dr.duration);
       }
     });
+    if (textLang) {
+      // A variant names one SUBTITLES group: play one whose group has the language.
+      hls.on(Hls.Events.MANIFEST_PARSED, () => {
+        const t = hls.allSubtitleTracks.find(t => t.lang === textLang);
+        const i = t ? hls.levels.findIndex(l => (l.subtitleGroups || []).includes(t.groupId)) : -1;
+        if (i >= 0) hls.currentLevel = i;
+      });
+      hls.subtitleDisplay = true;
+      hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_, d) => {
+        if (!d.subtitleTracks.some(t => t.lang === textLang)) window.result.errors.push('hls.js: no subtitle track ' + textLang + ' in ' + JSON.stringify(d.subtitleTracks.map(t => t.lang)));
+      });
+    }
     hls.on(Hls.Events.ERROR, (_, d) => { if (d.fatal) window.result.errors.push('hls.js: ' + d.type + ' ' + d.details); });
     hls.loadSource(url); hls.attachMedia(v);
   }
