@@ -1,10 +1,8 @@
 package archive_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"reflect"
 	"testing"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -24,22 +23,11 @@ const scteCue = "/DAlAAAAAAAAAP/wFAUAAAABf+/+LRQrAP4BI9MIAAEBAQAAXKdYGw=="
 // withEmsg returns seg with the emsg boxes inserted before its first moof.
 func withEmsg(tb testing.TB, seg []byte, boxes ...*mp4.EmsgBox) []byte {
 	tb.Helper()
-	off := 0
-	for off+8 <= len(seg) && string(seg[off+4:off+8]) != "moof" {
-		off += int(binary.BigEndian.Uint32(seg[off:]))
+	out, err := testenv.WithEmsg(seg, boxes...)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	if off+8 > len(seg) {
-		tb.Fatal("no moof in the segment")
-	}
-	var buf bytes.Buffer
-	buf.Write(seg[:off])
-	for _, b := range boxes {
-		if err := b.Encode(&buf); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	buf.Write(seg[off:])
-	return buf.Bytes()
+	return out
 }
 
 // TestOfferSegmentEvents: the emsg boxes (v0 and v1) of a stored segment

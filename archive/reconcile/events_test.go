@@ -1,9 +1,7 @@
 package reconcile_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -22,22 +20,11 @@ import (
 // withEmsg returns seg with the emsg boxes inserted before its first moof.
 func withEmsg(tb testing.TB, seg []byte, boxes ...*mp4.EmsgBox) []byte {
 	tb.Helper()
-	off := 0
-	for off+8 <= len(seg) && string(seg[off+4:off+8]) != "moof" {
-		off += int(binary.BigEndian.Uint32(seg[off:]))
+	out, err := testenv.WithEmsg(seg, boxes...)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	if off+8 > len(seg) {
-		tb.Fatal("no moof in the segment")
-	}
-	var buf bytes.Buffer
-	buf.Write(seg[:off])
-	for _, b := range boxes {
-		if err := b.Encode(&buf); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	buf.Write(seg[off:])
-	return buf.Bytes()
+	return out
 }
 
 func allEvents(t testing.TB, db *index.DB) []index.Event {

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -24,6 +22,7 @@ import (
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/events"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/manifest"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -34,22 +33,11 @@ const eventsK0 = int64(888_000_000)
 // withEmsgBoxes returns seg with the emsg boxes inserted before its first moof.
 func withEmsgBoxes(tb testing.TB, seg []byte, boxes ...*mp4.EmsgBox) []byte {
 	tb.Helper()
-	off := 0
-	for off+8 <= len(seg) && string(seg[off+4:off+8]) != "moof" {
-		off += int(binary.BigEndian.Uint32(seg[off:]))
+	out, err := testenv.WithEmsg(seg, boxes...)
+	if err != nil {
+		tb.Fatal(err)
 	}
-	if off+8 > len(seg) {
-		tb.Fatal("no moof in the segment")
-	}
-	var buf bytes.Buffer
-	buf.Write(seg[:off])
-	for _, b := range boxes {
-		if err := b.Encode(&buf); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	buf.Write(seg[off:])
-	return buf.Bytes()
+	return out
 }
 
 // spliceInsertEmsg is an emsg v1 announcing a 10 s splice_insert (out of

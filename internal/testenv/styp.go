@@ -33,3 +33,28 @@ func WithStypBrands(seg []byte, brands ...string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// WithEmsg returns the media segment seg with the emsg boxes inserted
+// before its first moof (an encoder's in-band events).
+func WithEmsg(seg []byte, boxes ...*mp4.EmsgBox) ([]byte, error) {
+	off := 0
+	for off+8 <= len(seg) && string(seg[off+4:off+8]) != "moof" {
+		size := int(binary.BigEndian.Uint32(seg[off:]))
+		if size < 8 {
+			return nil, fmt.Errorf("box at offset %d: size %d", off, size)
+		}
+		off += size
+	}
+	if off+8 > len(seg) {
+		return nil, fmt.Errorf("no moof in the segment")
+	}
+	var buf bytes.Buffer
+	buf.Write(seg[:off])
+	for _, b := range boxes {
+		if err := b.Encode(&buf); err != nil {
+			return nil, err
+		}
+	}
+	buf.Write(seg[off:])
+	return buf.Bytes(), nil
+}
