@@ -63,6 +63,24 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
+// trackWith adds a track rep to the fixture's channel holding bare
+// segment rows at the K in present.
+func (f *fixture) trackWith(t testing.TB, rep string, present []int64) Track {
+	t.Helper()
+	tr, err := f.db.UpsertTrack(f.ctx, Track{ChannelID: f.ch.ID, Rep: rep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs := make([]Segment, len(present))
+	for j, k := range present {
+		segs[j] = Segment{TrackID: tr.ID, K: k}
+	}
+	if err := f.db.InsertSegments(f.ctx, segs, false); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
 func (f *fixture) seg(k int64) Segment {
 	return Segment{
 		TrackID: f.track.ID, K: k, EPT: uint64(k) * f.segDur, Duration: f.segDur, Size: 1000 + k,
@@ -511,17 +529,7 @@ func TestGaps(t *testing.T) {
 	}
 	f := newFixture(t)
 	for i, tc := range tests {
-		tr, err := f.db.UpsertTrack(f.ctx, Track{ChannelID: f.ch.ID, Rep: fmt.Sprintf("gap%d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		segs := make([]Segment, len(tc.present))
-		for j, k := range tc.present {
-			segs[j] = Segment{TrackID: tr.ID, K: k}
-		}
-		if err := f.db.InsertSegments(f.ctx, segs, false); err != nil {
-			t.Fatal(err)
-		}
+		tr := f.trackWith(t, fmt.Sprintf("gap%d", i), tc.present)
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := f.db.Gaps(f.ctx, tr.ID, tc.from, tc.to)

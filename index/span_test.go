@@ -32,17 +32,7 @@ func TestGapsSparseSpan(t *testing.T) {
 	}
 	f := newFixture(t)
 	for i, tc := range tests {
-		tr, err := f.db.UpsertTrack(f.ctx, Track{ChannelID: f.ch.ID, Rep: fmt.Sprintf("span%d", i)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		segs := make([]Segment, len(tc.present))
-		for j, k := range tc.present {
-			segs[j] = Segment{TrackID: tr.ID, K: k}
-		}
-		if err := f.db.InsertSegments(f.ctx, segs, false); err != nil {
-			t.Fatal(err)
-		}
+		tr := f.trackWith(t, fmt.Sprintf("span%d", i), tc.present)
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(f.ctx, 10*time.Second)
