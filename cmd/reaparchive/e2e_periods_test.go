@@ -5,6 +5,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,8 +19,9 @@ import (
 // $Number$ and one by $Time$ with a SegmentTimeline, so the recording
 // spans at least one Period boundary. Both sources must deliver every K
 // (each resolves K against the Period that holds it), the archive has no
-// gap, the boundary is no Period in the export, and ffmpeg decodes the
-// DASH and the HLS export.
+// gap, the boundary is no Period in the export, ffmpeg decodes the DASH
+// and the HLS export, and Shaka Player (DASH) and hls.js (HLS) play
+// them to the end without a stall.
 func TestE2ERecordMultiPeriod(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -67,4 +69,13 @@ func TestE2ERecordMultiPeriod(t *testing.T) {
 	}
 	checkDecodes(t, out, video.Segments)
 	checkDecodes(t, strings.TrimSuffix(out, ".mpd")+".m3u8", video.Segments)
+	for _, c := range []struct{ player, manifest string }{{"shaka", "vod/periods.mpd"}, {"hlsjs", "vod/periods.m3u8"}} {
+		t.Run(c.player, func(t *testing.T) {
+			res := testenv.Play(t, ctx, c.player, ar.store, c.manifest)
+			want := float64(video.Segments) * e2eSegDur.Seconds()
+			if math.Abs(res.Duration-want) > 0.5 || len(res.Stalls) != 0 {
+				t.Errorf("%s played %s: duration %.2f s (want %.0f s), stalls %+v", c.player, c.manifest, res.Duration, want, res.Stalls)
+			}
+		})
+	}
 }
