@@ -21,8 +21,9 @@ import (
 // AdaptationSets keep format, language and role; the multivariant
 // playlist gives each format its own SUBTITLES group with the CODECS HLS
 // players read (stpp.ttml.im1t, wvtt); Shaka Player and dash.js show cues
-// of both tracks from the MPD, hls.js of the IMSC1 track from the
-// playlists (hls.js 1.7 reads WebVTT only as text files,
+// of both tracks from the MPD, Shaka of both from the playlists (with
+// segment prefetch off: see scripts/player/play.mjs), hls.js of the IMSC1
+// track from them (hls.js 1.7 reads WebVTT only as text files,
 // not in fMP4: video-dev/hls.js#6273).
 func TestE2ELivesim2Subtitles(t *testing.T) {
 	t.Parallel()
@@ -51,11 +52,10 @@ func TestE2ELivesim2Subtitles(t *testing.T) {
 		}
 	}
 
-	// Not checked: Shaka Player 5.2 with the HLS renditions shows their
-	// cues in only some playbacks (see README).
 	for _, c := range []struct{ player, manifest, lang string }{
 		{"shaka", ch + ".mpd", "en"}, {"shaka", ch + ".mpd", "de"},
 		{"dashjs", ch + ".mpd", "en"}, {"dashjs", ch + ".mpd", "de"},
+		{"shaka", ch + ".m3u8", "en"}, {"shaka", ch + ".m3u8", "de"},
 		{"hlsjs", ch + ".m3u8", "en"},
 	} {
 		t.Run(c.player+"_"+c.manifest+"_"+c.lang, func(t *testing.T) {
