@@ -1,0 +1,145 @@
+package archive_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/simulate"
+)
+
+// Timed-metadata test track: Representation "meta", track 3, timescale
+// 1000, so its D*T is 2000.
+const (
+	metaRep     = "meta"
+	metaTrackID = 3
+	metaTS      = 1000
+	metaSegDur  = 2000
+)
+
+// metaInit is the init of the timed-metadata track with sample entry entry
+// (urim or evte).
+func metaInit(tb testing.TB, entry string) []byte {
+	tb.Helper()
+	b, err := testenv.MetaInit(entry, metaTrackID, metaTS)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// metaSeg is segment K of the timed-metadata track.
+func metaSeg(tb testing.TB, entry string, k int64) []byte {
+	tb.Helper()
+	b, err := testenv.MetaSegment(entry, metaTrackID, uint32(k), uint64(k)*metaSegDur, metaSegDur, []byte("meta "+strconv.FormatInt(k, 10)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// metaAdaptationSet is how a live MPD announces the timed-metadata track
+// (ISO 23009-1: contentType is a top-level MIME type).
+func metaAdaptationSet(entry string) string {
+	return `<AdaptationSet id="9" contentType="application" mimeType="application/mp4">` +
+		`<SegmentTemplate media="` + simulate.MediaTemplate + `" initialization="` + simulate.InitTemplate +
+		`" timescale="1000" duration="2000" startNumber="0"></SegmentTemplate>` +
+		`<Representation id="` + metaRep + `" bandwidth="1000" codecs="` + entry + `"></Representation></AdaptationSet>`
+}
+
+// startMetaSource serves sim's I-MPD with a timed-metadata AdaptationSet
+// added, the metadata track's init and its segments up to the newest
+// complete one, and everything else from sim.
+func startMetaSource(t *testing.T, name, entry string, sim *simulate.Server) *simSource {
+	t.Helper()
+	src := &simSource{name: name, sim: sim, codes: map[int]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch file, isMeta := strings.CutPrefix(r.URL.Path, "/"+metaRep+"/"); {
+		case r.URL.Path == "/manifest.mpd":
+			body, err := sim.MPD()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Write([]byte(strings.Replace(string(body), "</Period>", metaAdaptationSet(entry)+"</Period>", 1)))
+		case isMeta && file == "init.mp4":
+			w.Write(metaInit(t, entry))
+		case isMeta:
+			k, err := strconv.ParseInt(strings.TrimSuffix(file, ".m4s"), 10, 64)
+			if err != nil || k > nowK()-1 {
+				http.NotFound(w, r)
+				return
+			}
+			w.Write(metaSeg(t, entry, k))
+		default:
+			src.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	src.url = srv.URL + "/manifest.mpd"
+	return src
+}
+
+// TestPullMetadataTrack: a live MPD with a timed-metadata AdaptationSet
+// (contentType "application", codecs urim or evte) is recorded from two
+// sources like the other tracks: every K once, no gap, no rejected
+// delivery, the track described by its init.
+func TestPullMetadataTrack(t *testing.T) {
+	t.Parallel()
+	for _, entry := range []string{"urim", "evte"} {
+		t.Run(entry, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			sim := newSim(t, simulate.Options{})
+			a, b := startMetaSource(t, "a", entry, sim), startMetaSource(t, "b", entry, sim)
+			if _, _, err := e.pull(t, context.Background(), archive.PullOptions{For: 5 * time.Second, SegmentTimeout: 3 * time.Second}, a, b); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := e.a.Status(context.Background(), testChannel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var meta *archive.TrackStatus
+			for i, ts := range rep.Channels[0].Tracks {
+				if ts.Rep == metaRep {
+					meta = &rep.Channels[0].Tracks[i]
+				}
+			}
+			if meta == nil {
+				t.Fatalf("no %s track in the status: %+v", metaRep, rep.Channels[0].Tracks)
+			}
+			if meta.ContentType != "metadata" || meta.Codecs != entry || meta.Segments < 2 || len(meta.Gaps) != 0 || meta.Segments != meta.Last-meta.First+1 {
+				t.Errorf("meta track %+v; want content type metadata, codecs %s, 2 or more segments, no gaps", *meta, entry)
+			}
+			for _, s := range meta.Sources {
+				if s.Rejected != 0 || s.Conflicts != 0 {
+					t.Errorf("meta track source %+v", s)
+				}
+			}
+			for k, outcomes := range e.byOutcome(t, metaRep, meta.First, meta.Last) {
+				if stored := countOutcome(outcomes, index.Stored); stored != 1 {
+					t.Errorf("K %d: outcomes %v; want one stored copy", k, outcomes)
+				}
+			}
+			checkConsistent(t, e)
+		})
+	}
+}
+
+// countOutcome counts the sources whose delivery had outcome o.
+func countOutcome(outcomes map[string]index.Outcome, o index.Outcome) int {
+	n := 0
+	for _, got := range outcomes {
+		if got == o {
+			n++
+		}
+	}
+	return n
+}
