@@ -143,3 +143,51 @@ func countOutcome(outcomes map[string]index.Outcome, o index.Outcome) int {
 	}
 	return n
 }
+
+// TestExportMetadataHLSOnly: offered from two sources (OfferSegment), the
+// timed-metadata track is stored once per K; an HLS-only --copy export
+// leaves it out (HLSLeftOut), writes no playlist for it and copies none of
+// its objects, while the video is exported as before.
+func TestExportMetadataHLSOnly(t *testing.T) {
+	t.Parallel()
+	for _, entry := range []string{"urim", "evte"} {
+		t.Run(entry, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t)
+			sim := newSim(t, simulate.Options{})
+			for _, src := range []string{"a", "b"} {
+				e.fill(t, src, sim, k0, k0+2)
+				if _, err := e.ch.OfferInit(ctx, src, metaRep, metaInit(t, entry), false); err != nil {
+					t.Fatal(err)
+				}
+				for k := k0; k <= k0+2; k++ {
+					if _, err := e.ch.OfferSegment(ctx, archive.Offer{Source: src, Rep: metaRep, Data: metaSeg(t, entry, k), ExpectK: k}); err != nil {
+						t.Fatalf("%s K %d from %s: %v", metaRep, k, src, err)
+					}
+				}
+			}
+			if n := len(e.mediaKeys(t, metaRep)); n != 3 {
+				t.Errorf("%d %s objects; want 3", n, metaRep)
+			}
+			for k, outcomes := range e.byOutcome(t, metaRep, k0, k0+2) {
+				if outcomes["a"] != index.Stored || outcomes["b"] != index.Duplicate {
+					t.Errorf("%s %d: %v; want a stored, b duplicate", metaRep, k, outcomes)
+				}
+			}
+			dir := t.TempDir()
+			res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 3), Out: fileURL(dir) + "/", Copy: true, Formats: []string{archive.FormatHLS}})
+			if len(res.HLSLeftOut) != 1 || res.HLSLeftOut[0] != metaRep {
+				t.Errorf("HLSLeftOut %v; want [%s]", res.HLSLeftOut, metaRep)
+			}
+			for name, body := range testenv.ReadTree(t, dir).Files {
+				if strings.Contains(name, metaRep) || (strings.HasSuffix(name, ".m3u8") && strings.Contains(string(body), metaRep)) {
+					t.Errorf("export has %s, which is or names the metadata track", name)
+				}
+			}
+			if res.Copied != 2*(1+3) || res.Segments != 6 {
+				t.Errorf("copied %d objects, %d segments; want the video's and audio's 8 objects, 6 segments", res.Copied, res.Segments)
+			}
+		})
+	}
+}
