@@ -191,3 +191,27 @@ func TestExportMetadataHLSOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestMetadataTrackGaps: a K the timed-metadata track lacks is a gap of
+// that track in the status, as for any track.
+func TestMetadataTrackGaps(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	if _, err := e.ch.OfferInit(ctx, "a", metaRep, metaInit(t, "evte"), false); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int64{k0, k0 + 1, k0 + 3} {
+		if _, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: metaRep, Data: metaSeg(t, "evte", k), ExpectK: k}); err != nil {
+			t.Fatalf("K %d: %v", k, err)
+		}
+	}
+	rep, err := e.a.Status(ctx, testChannel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := rep.Channels[0].Tracks
+	if len(ts) != 1 || ts[0].Rep != metaRep || ts[0].Segments != 3 || len(ts[0].Gaps) != 1 || ts[0].Gaps[0] != (index.Range{From: k0 + 2, To: k0 + 2}) {
+		t.Errorf("status %+v; want %s with 3 segments and the gap K %d", ts, metaRep, k0+2)
+	}
+}
