@@ -337,6 +337,9 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 				if !slices.Contains(res.HLSLeftOut, t.Rep) {
 					res.HLSLeftOut = append(res.HLSLeftOut, t.Rep)
 					a.Log.Info("export: track left out of HLS, which has no place for it", "channel", ch.Name, "rep", t.Rep, "content_type", t.ContentType, "codecs", t.Codecs)
+					if !dash {
+						res.Tracks-- // an HLS-only export has no place for it
+					}
 				}
 				if !dash {
 					continue // not referenced, not copied

@@ -185,8 +185,8 @@ func TestExportMetadataHLSOnly(t *testing.T) {
 					t.Errorf("export has %s, which is or names the metadata track", name)
 				}
 			}
-			if res.Copied != 2*(1+3) || res.Segments != 6 {
-				t.Errorf("copied %d objects, %d segments; want the video's and audio's 8 objects, 6 segments", res.Copied, res.Segments)
+			if res.Copied != 2*(1+3) || res.Segments != 6 || res.Tracks != 2 {
+				t.Errorf("copied %d objects, %d segments, %d tracks; want the video's and audio's 8 objects, 6 segments, 2 tracks", res.Copied, res.Segments, res.Tracks)
 			}
 		})
 	}
