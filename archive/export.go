@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,9 +136,13 @@ type ExportResult struct {
 	// Omitted is how many archived segments were left out because another
 	// track misses their K: with GapsSplit at every gap, with GapsSignal
 	// before the first K every track has.
-	Omitted  int
-	Copied   int
-	Duration time.Duration
+	Omitted int
+	// HLSLeftOut are the tracks the HLS export leaves out because HLS has
+	// no place for them (manifest.InHLS: timed-metadata tracks); the DASH
+	// export has them.
+	HLSLeftOut []string
+	Copied     int
+	Duration   time.Duration
 }
 
 // ExportVoD writes a static DASH presentation and/or an HLS presentation of
@@ -328,6 +333,18 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		for _, ptr := range pp.tracks {
 			x := ts[ptr.ti]
 			t := x.t
+			if hls && !manifest.InHLS(t.ContentType) {
+				if !slices.Contains(res.HLSLeftOut, t.Rep) {
+					res.HLSLeftOut = append(res.HLSLeftOut, t.Rep)
+					a.Log.Info("export: track left out of HLS, which has no place for it", "channel", ch.Name, "rep", t.Rep, "content_type", t.ContentType, "codecs", t.Codecs)
+					if !dash {
+						res.Tracks-- // an HLS-only export has no place for it
+					}
+				}
+				if !dash {
+					continue // not referenced, not copied
+				}
+			}
 			vt := manifest.VoDTrack{Rep: t.Rep, ContentType: t.ContentType, MimeType: mimeType(t), Codecs: t.Codecs, Lang: t.Lang,
 				Bandwidth: t.Bandwidth, Width: t.Width, Height: t.Height, FrameRate: t.FrameRate, SampleRate: t.SampleRate,
 				Channels: t.Channels, Timescale: t.Timescale, SegDur: t.SegDur,

@@ -35,8 +35,9 @@ type HLSPlaylist struct {
 // name; it lives beside the multivariant playlist (no "/"), so in.BaseURL,
 // relative to it, prefixes every segment and init URI as the MPD's BaseURL
 // does. The result is the multivariant playlist first, then the media
-// playlists in its order (video, audio, text, others). The output is a pure
-// function of in: the same input gives the same bytes.
+// playlists in its order (video, audio, text). A track InHLS has no place
+// for (timed metadata) is left out. The output is a pure function of in:
+// the same input gives the same bytes.
 //
 // The Periods of in are the discontinuities: every media playlist has an
 // EXT-X-DISCONTINUITY, an EXT-X-MAP and an EXT-X-PROGRAM-DATE-TIME at the
@@ -74,6 +75,9 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 		}
 		for ti := range vp.Tracks {
 			tr := &vp.Tracks[ti]
+			if !InHLS(tr.ContentType) {
+				continue
+			}
 			if err := checkVoDTrack(tr); err != nil {
 				return nil, fmt.Errorf("manifest: HLS: Period %d track %q: %w", pi, tr.Rep, err)
 			}
@@ -195,6 +199,15 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 	}
 	mv.SessionKeys = sk
 	return append([]HLSPlaylist{{Name: "", Body: []byte(withKeyIDs(mv.String()))}}, out...), nil
+}
+
+// InHLS reports whether an HLS presentation has a place for a track of
+// content type ct: video and audio as variants and renditions, text as
+// SUBTITLES. A timed-metadata track (urim, evte) has none (HLS carries
+// timed metadata as ID3 in the media segments or as EXT-X-DATERANGE), so
+// BuildHLS leaves it out.
+func InHLS(ct string) bool {
+	return ct == "video" || ct == "audio" || ct == "text"
 }
 
 // mediaPlaylist writes the media playlist of one track over every Period.
@@ -381,6 +394,9 @@ func sessionKeys(in VoDInput) ([]*m3u8.Key, error) {
 	var out []*m3u8.Key
 	for pi := range in.Periods {
 		for ti := range in.Periods[pi].Tracks {
+			if !InHLS(in.Periods[pi].Tracks[ti].ContentType) {
+				continue
+			}
 			keys, err := hlsKeys(in.Periods[pi].Tracks[ti].Protection)
 			if err != nil {
 				return nil, fmt.Errorf("Period %d track %q: %w", pi, in.Periods[pi].Tracks[ti].Rep, err)
@@ -402,6 +418,9 @@ func periodKRange(vp *VoDPeriod) (int64, int64) {
 		from = *vp.StartK
 	}
 	for _, tr := range vp.Tracks {
+		if !InHLS(tr.ContentType) || len(tr.Segments) == 0 {
+			continue
+		}
 		from = min(from, tr.Segments[0].K)
 		to = max(to, tr.Segments[len(tr.Segments)-1].K+1)
 	}

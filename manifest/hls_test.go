@@ -55,6 +55,9 @@ func hlsCases() []struct {
 			textTrack("timestpp-en", "stpp", "en", "subtitle"), textTrack("timewvtt-de", "wvtt", "de", "caption"),
 			textTrack("timestpp-sv", "stpp", "sv", "forced-subtitle", "description"),
 		}}}}},
+		{"hls_timed_metadata", VoDInput{Periods: []VoDPeriod{{Tracks: []VoDTrack{ // left out: HLS has no place for it
+			metaTrack("meta-urim", "urim"), videoTrack("V300", 300000, videoSegs(k0, k0+3)), audioTrack("A48", audioSegs(k0, k0+3)),
+		}}}}},
 		{"hls_audio_only", VoDInput{Periods: []VoDPeriod{{Tracks: []VoDTrack{audioTrack("A48", audioSegs(k0, k0+2))}}}}},
 	}
 }

@@ -872,9 +872,18 @@ func channels(rep, as []*mpd.DescriptorType) int {
 }
 
 // contentTypeOf derives video/audio/text/... from AdaptationSet@contentType,
-// else the mimeType (and codecs for application/mp4).
+// else the mimeType (and codecs for application/mp4). contentType
+// "application" (ISO 23009-1 takes top-level MIME types) says no more than
+// application/mp4: a timed-metadata track (urim, evte), or a text track in
+// fMP4 (stpp, wvtt) by its codecs.
 func contentTypeOf(asContentType, mimeType, codecs string) string {
-	if asContentType != "" {
+	switch asContentType {
+	case "":
+	case "application":
+		if mimeType == "" {
+			mimeType = "application/mp4"
+		}
+	default:
 		return asContentType
 	}
 	mt := strings.ToLower(mimeType)

@@ -581,14 +581,25 @@ func buildAdaptationSets(p *mpd.Period, vp *VoDPeriod, start *big.Rat) error {
 // rfc6838Types are the values AdaptationSet@contentType may take.
 var rfc6838Types = map[string]bool{"video": true, "audio": true, "text": true, "image": true, "application": true, "font": true}
 
+// mpdContentType is AdaptationSet@contentType for a track's content
+// type: a timed-metadata track (urim, evte in application/mp4) is
+// "application", a type that is no RFC 6838 top-level type has none.
+func mpdContentType(ct string) string {
+	switch {
+	case ct == "metadata":
+		return "application"
+	case rfc6838Types[ct]:
+		return ct
+	}
+	return ""
+}
+
 func buildAdaptationSet(g *asGroup, id uint32) *mpd.AdaptationSetType {
 	t0 := g.tracks[0]
 	as := mpd.NewAdaptationSet()
 	as.Id = mpd.Ptr(id)
 	as.Lang = t0.Lang
-	if rfc6838Types[t0.ContentType] {
-		as.ContentType = mpd.RFC6838ContentTypeType(t0.ContentType)
-	}
+	as.ContentType = mpd.RFC6838ContentTypeType(mpdContentType(t0.ContentType))
 	sameMime := true
 	for _, tr := range g.tracks[1:] {
 		if tr.MimeType != t0.MimeType {

@@ -89,6 +89,14 @@ func textTrack(rep, codecs, lang string, roles ...string) VoDTrack {
 	return tr
 }
 
+// metaTrack is a timed-metadata track (DASH-IF ingest: handler meta) with
+// sample entry codecs (urim, evte).
+func metaTrack(rep, codecs string) VoDTrack {
+	tr := textTrack(rep, codecs, "")
+	tr.ContentType = "metadata"
+	return tr
+}
+
 func vodCases() []struct {
 	name string
 	in   VoDInput
@@ -163,6 +171,11 @@ func vodCases() []struct {
 			Periods: []VoDPeriod{{Tracks: []VoDTrack{
 				videoTrack("V300", 300000, videoSegs(k0, k0+3)), audioTrack("A48", audioSegs(k0, k0+3)),
 				textTrack("timestpp-en", "stpp", "en", "subtitle"), textTrack("timewvtt-de", "wvtt", "de", "caption"),
+			}}},
+		}},
+		{"timed_metadata", VoDInput{ // each its own AdaptationSet, contentType application
+			Periods: []VoDPeriod{{Tracks: []VoDTrack{
+				videoTrack("V300", 300000, videoSegs(k0, k0+3)), metaTrack("meta-urim", "urim"), metaTrack("meta-evte", "evte"),
 			}}},
 		}},
 		{"start_in_gap", VoDInput{

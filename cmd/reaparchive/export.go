@@ -175,6 +175,9 @@ segments left out, copied the objects --copy wrote.`,
 			if res.Omitted > 0 {
 				fmt.Fprintf(a.stdout, "left out %s at Ks another track misses (--gaps split)\n", plural(int64(res.Omitted), "segment"))
 			}
+			if len(res.HLSLeftOut) > 0 {
+				fmt.Fprintf(a.stdout, "left out of HLS, which has no place for timed metadata: %s\n", strings.Join(res.HLSLeftOut, ", "))
+			}
 			if res.Copied > 0 {
 				fmt.Fprintf(a.stdout, "copied %s beside it\n", plural(int64(res.Copied), "object"))
 			}
@@ -199,25 +202,26 @@ segments left out, copied the objects --copy wrote.`,
 
 // exportReport is export-vod --json (README: export-vod).
 type exportReport struct {
-	Channel         string  `json:"channel"`
-	From            string  `json:"from"`
-	To              string  `json:"to"`
-	MPD             string  `json:"mpd,omitempty"`
-	HLS             string  `json:"hls,omitempty"`
-	Tracks          int     `json:"tracks"`
-	Segments        int     `json:"segments"`
-	Gaps            int     `json:"gaps"`
-	Periods         int     `json:"periods"`
-	Fillers         int     `json:"fillers"`
-	FillersCreated  int     `json:"fillers_created"`
-	Omitted         int     `json:"omitted"`
-	Copied          int     `json:"copied"`
-	DurationSeconds float64 `json:"duration_seconds"`
+	Channel         string   `json:"channel"`
+	From            string   `json:"from"`
+	To              string   `json:"to"`
+	MPD             string   `json:"mpd,omitempty"`
+	HLS             string   `json:"hls,omitempty"`
+	Tracks          int      `json:"tracks"`
+	Segments        int      `json:"segments"`
+	Gaps            int      `json:"gaps"`
+	Periods         int      `json:"periods"`
+	Fillers         int      `json:"fillers"`
+	FillersCreated  int      `json:"fillers_created"`
+	Omitted         int      `json:"omitted"`
+	HLSLeftOut      []string `json:"hls_left_out,omitempty"` // tracks HLS has no place for (timed metadata)
+	Copied          int      `json:"copied"`
+	DurationSeconds float64  `json:"duration_seconds"`
 }
 
 func exportJSON(o archive.ExportOptions, res archive.ExportResult) exportReport {
 	return exportReport{Channel: o.Channel, From: o.From.UTC().Format(time.RFC3339), To: o.To.UTC().Format(time.RFC3339),
 		MPD: res.MPD, HLS: res.HLS, Tracks: res.Tracks, Segments: res.Segments, Gaps: res.Gaps, Periods: res.Periods,
-		Fillers: res.Fillers, FillersCreated: res.FillersCreated, Omitted: res.Omitted, Copied: res.Copied,
+		Fillers: res.Fillers, FillersCreated: res.FillersCreated, Omitted: res.Omitted, HLSLeftOut: res.HLSLeftOut, Copied: res.Copied,
 		DurationSeconds: res.Duration.Seconds()}
 }
