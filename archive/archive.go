@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/layout"
+	"github.com/reaparchive/reaparchive/manifest"
 )
 
 // ErrInvalid marks a delivery whose bytes are not a valid segment of the track.
@@ -249,12 +251,20 @@ type TrackMeta struct {
 	Codecs      string
 	Lang        string
 	Roles       string
+	Label       string
 	Width       int
 	Height      int
 	FrameRate   string
 	SampleRate  int
 	Channels    int
 	Bandwidth   int
+}
+
+// TrackMetaOf is what the live MPD's track lt says of it.
+func TrackMetaOf(lt *manifest.LiveTrack) TrackMeta {
+	return TrackMeta{Rep: lt.Rep, ContentType: lt.ContentType, MimeType: lt.MimeType, Codecs: lt.Codecs,
+		Lang: lt.Lang, Roles: strings.Join(lt.Roles, ","), Label: lt.Label, Width: lt.Width, Height: lt.Height,
+		FrameRate: lt.FrameRate, SampleRate: lt.SampleRate, Channels: lt.Channels, Bandwidth: lt.Bandwidth}
 }
 
 // DescribeTrack merges manifest metadata into the track's index row.
@@ -269,7 +279,7 @@ func (c *Channel) DescribeTrack(ctx context.Context, m TrackMeta) error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	t := ts.track
-	t.MimeType, t.Lang, t.Roles, t.FrameRate = m.MimeType, m.Lang, m.Roles, m.FrameRate
+	t.MimeType, t.Lang, t.Roles, t.Label, t.FrameRate = m.MimeType, m.Lang, m.Roles, m.Label, m.FrameRate
 	t.Bandwidth = m.Bandwidth
 	if t.ContentType == "" {
 		t.ContentType = m.ContentType

@@ -345,7 +345,7 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 					continue // not referenced, not copied
 				}
 			}
-			vt := manifest.VoDTrack{Rep: t.Rep, ContentType: t.ContentType, MimeType: mimeType(t), Codecs: t.Codecs, Lang: t.Lang,
+			vt := manifest.VoDTrack{Rep: t.Rep, ContentType: t.ContentType, MimeType: mimeType(t), Codecs: t.Codecs, Lang: t.Lang, Label: t.Label,
 				Bandwidth: t.Bandwidth, Width: t.Width, Height: t.Height, FrameRate: t.FrameRate, SampleRate: t.SampleRate,
 				Channels: t.Channels, Timescale: t.Timescale, SegDur: t.SegDur,
 				MediaPattern: ch.Name + "/" + t.Rep + "/$Number$." + t.Ext, Segments: ptr.segs}

@@ -441,9 +441,7 @@ func (p *puller) loadMPD(ctx context.Context) (*manifest.Live, error) {
 func (p *puller) describeTracks(ctx context.Context, live *manifest.Live) error {
 	for i := range live.Tracks {
 		t := &live.Tracks[i]
-		if err := p.ch.DescribeTrack(ctx, TrackMeta{Rep: t.Rep, ContentType: t.ContentType, MimeType: t.MimeType, Codecs: t.Codecs,
-			Lang: t.Lang, Roles: strings.Join(t.Roles, ","), Width: t.Width, Height: t.Height, FrameRate: t.FrameRate,
-			SampleRate: t.SampleRate, Channels: t.Channels, Bandwidth: t.Bandwidth}); err != nil {
+		if err := p.ch.DescribeTrack(ctx, TrackMetaOf(t)); err != nil {
 			return err
 		}
 	}
@@ -522,7 +520,7 @@ func (p *puller) initOf(t *manifest.LiveTrack, k int64) string {
 func (p *puller) storeIMPD(ctx context.Context, body []byte, live *manifest.Live) error {
 	h := sha256.New()
 	for _, t := range live.Tracks {
-		fmt.Fprintf(h, "%s|%s|%s|%s|%d|%s|%d|%d|%s\n", t.Rep, t.ContentType, t.Codecs, t.Lang, t.Bandwidth, t.InitURL, t.Mode, t.SegDur, strings.Join(t.Roles, ","))
+		fmt.Fprintf(h, "%s|%s|%s|%s|%d|%s|%d|%d|%s|%s\n", t.Rep, t.ContentType, t.Codecs, t.Lang, t.Bandwidth, t.InitURL, t.Mode, t.SegDur, strings.Join(t.Roles, ","), t.Label)
 	}
 	desc := hex.EncodeToString(h.Sum(nil))
 	p.mu.Lock()

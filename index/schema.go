@@ -208,6 +208,11 @@ ALTER TABLE segment_history ADD COLUMN last_segment INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX segments_filler ON segments (track_id, k) WHERE filler = 1;
 CREATE INDEX segments_last ON segments (track_id, k) WHERE last_segment = 1;
 `,
+	// 6: track labels (the source's DASH Label). A new column with a
+	// default: tracks of earlier versions have no label.
+	`
+ALTER TABLE tracks ADD COLUMN label TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // SchemaVersion is the schema version this package creates and expects.

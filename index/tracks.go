@@ -8,7 +8,7 @@ import (
 )
 
 const trackCols = `id, channel_id, rep, content_type, mime_type, codecs, lang, roles, width, height,
-	frame_rate, sample_rate, channels, bandwidth, timescale, seg_dur, ext`
+	frame_rate, sample_rate, channels, bandwidth, timescale, seg_dur, ext, label`
 
 // trackOrder sorts video, audio, text, metadata, then anything else; then rep.
 const trackOrder = `CASE content_type WHEN 'video' THEN 0 WHEN 'audio' THEN 1 WHEN 'text' THEN 2 WHEN 'metadata' THEN 3 ELSE 4 END, rep`
@@ -19,7 +19,7 @@ func scanTrack(s scanner) (Track, error) {
 	var t Track
 	var timescale, segDur int64
 	err := s.Scan(&t.ID, &t.ChannelID, &t.Rep, &t.ContentType, &t.MimeType, &t.Codecs, &t.Lang, &t.Roles,
-		&t.Width, &t.Height, &t.FrameRate, &t.SampleRate, &t.Channels, &t.Bandwidth, &timescale, &segDur, &t.Ext)
+		&t.Width, &t.Height, &t.FrameRate, &t.SampleRate, &t.Channels, &t.Bandwidth, &timescale, &segDur, &t.Ext, &t.Label)
 	t.Timescale = uint32(timescale)
 	t.SegDur = u64(segDur)
 	return t, err
@@ -40,8 +40,8 @@ func (db *DB) UpsertTrack(ctx context.Context, t Track) (Track, error) {
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		row := tx.QueryRowContext(ctx, `
 INSERT INTO tracks (channel_id, rep, content_type, mime_type, codecs, lang, roles, width, height,
-	frame_rate, sample_rate, channels, bandwidth, timescale, seg_dur, ext)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	frame_rate, sample_rate, channels, bandwidth, timescale, seg_dur, ext, label)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (channel_id, rep) DO UPDATE SET
 	content_type = coalesce(nullif(excluded.content_type, ''), content_type),
 	mime_type    = coalesce(nullif(excluded.mime_type, ''), mime_type),
@@ -56,10 +56,11 @@ ON CONFLICT (channel_id, rep) DO UPDATE SET
 	bandwidth    = coalesce(nullif(excluded.bandwidth, 0), bandwidth),
 	timescale    = coalesce(nullif(excluded.timescale, 0), timescale),
 	seg_dur      = coalesce(nullif(excluded.seg_dur, 0), seg_dur),
-	ext          = coalesce(nullif(excluded.ext, ''), ext)
+	ext          = coalesce(nullif(excluded.ext, ''), ext),
+	label        = coalesce(nullif(excluded.label, ''), label)
 RETURNING `+trackCols,
 			t.ChannelID, t.Rep, t.ContentType, t.MimeType, t.Codecs, t.Lang, t.Roles, t.Width, t.Height,
-			t.FrameRate, t.SampleRate, t.Channels, t.Bandwidth, int64(t.Timescale), segDur, t.Ext)
+			t.FrameRate, t.SampleRate, t.Channels, t.Bandwidth, int64(t.Timescale), segDur, t.Ext, t.Label)
 		var err error
 		out, err = scanTrack(row)
 		return err

@@ -30,6 +30,7 @@ type Track struct {
 	Codecs      string
 	Lang        string
 	Roles       string // comma-separated DASH Role values
+	Label       string // the source's DASH Label
 	Width       int
 	Height      int
 	FrameRate   string // as in MPD @frameRate, e.g. "25" or "30000/1001"

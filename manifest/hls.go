@@ -144,8 +144,9 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 	}
 	var alts []*m3u8.Alternative
 	maxAudio, audioCodecs := 0, []string{}
+	audioNames := renditionNames(audio)
 	for i, a := range audio {
-		alt := &m3u8.Alternative{Type: "AUDIO", GroupId: hlsAudioGroup, Name: a.Rep, Language: a.Lang,
+		alt := &m3u8.Alternative{Type: "AUDIO", GroupId: hlsAudioGroup, Name: audioNames[a.Rep], Language: a.Lang,
 			Default: i == 0, Autoselect: true, URI: names[a.Rep]}
 		if a.Channels > 0 {
 			alt.Channels = &m3u8.Channels{Amount: a.Channels}
@@ -156,8 +157,9 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 	}
 	subs := subtitleGroups(text, codecsOf)
 	for _, g := range subs {
+		textNames := renditionNames(g.tracks)
 		for _, s := range g.tracks {
-			alts = append(alts, subtitleRendition(s, g.id, names[s.Rep]))
+			alts = append(alts, subtitleRendition(s, g.id, textNames[s.Rep], names[s.Rep]))
 		}
 	}
 	switch {
@@ -354,13 +356,34 @@ func subtitleGroups(text []*VoDTrack, codecsOf map[string][]string) []subsGroup 
 	return out
 }
 
-// subtitleRendition is the EXT-X-MEDIA of a text track: its language, the
-// track id as NAME, and its DASH roles (urn:mpeg:dash:role:2011) as HLS
+// renditionNames are the NAMEs of the renditions of one group, by track
+// id: the track's Label, or its id when it has none or its Label is
+// another track's Label or id (a NAME is unique in its group).
+func renditionNames(tracks []*VoDTrack) map[string]string {
+	count := map[string]int{}
+	for _, t := range tracks {
+		count[t.Label]++
+		if t.Label != t.Rep {
+			count[t.Rep]++ // a label that is another track's id is no name either
+		}
+	}
+	out := make(map[string]string, len(tracks))
+	for _, t := range tracks {
+		out[t.Rep] = t.Label
+		if t.Label == "" || count[t.Label] > 1 {
+			out[t.Rep] = t.Rep
+		}
+	}
+	return out
+}
+
+// subtitleRendition is the EXT-X-MEDIA of a text track: its language, its
+// NAME, and its DASH roles (urn:mpeg:dash:role:2011) as HLS
 // says them: caption as the CHARACTERISTICS of subtitles for the deaf and
 // hard of hearing, description as a description of the video,
 // forced-subtitle as FORCED=YES.
-func subtitleRendition(s *VoDTrack, group, uri string) *m3u8.Alternative {
-	alt := &m3u8.Alternative{Type: "SUBTITLES", GroupId: group, Name: s.Rep, Language: s.Lang, Autoselect: true, URI: uri}
+func subtitleRendition(s *VoDTrack, group, name, uri string) *m3u8.Alternative {
+	alt := &m3u8.Alternative{Type: "SUBTITLES", GroupId: group, Name: name, Language: s.Lang, Autoselect: true, URI: uri}
 	var chars []string
 	for _, r := range s.Roles {
 		switch r {

@@ -489,6 +489,7 @@ func parseTrack(p *mpd.Period, as *mpd.AdaptationSetType, rep *mpd.Representatio
 			t.Roles = append(t.Roles, r.Value)
 		}
 	}
+	t.Label = firstLabel(rep.Labels, as.Labels)
 	t.ContentType = contentTypeOf(string(as.ContentType), t.MimeType, t.Codecs)
 
 	repBase, baseATO, err := resolveChain(periodBase, as.BaseURLs, rep.BaseURLs)
@@ -911,6 +912,19 @@ func contentTypeOf(asContentType, mimeType, codecs string) string {
 	for _, p := range []string{"mp4a", "ac-3", "ec-3", "ac-4", "opus", "flac", "mhm1", "mha1"} {
 		if strings.HasPrefix(c, p) {
 			return "audio"
+		}
+	}
+	return ""
+}
+
+// firstLabel is the text of the first non-empty Label of the lists, in
+// order (a Representation's before its AdaptationSet's).
+func firstLabel(lists ...[]*mpd.LabelType) string {
+	for _, l := range lists {
+		for _, x := range l {
+			if x != nil && strings.TrimSpace(x.Value) != "" {
+				return strings.TrimSpace(x.Value)
+			}
 		}
 	}
 	return ""

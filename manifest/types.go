@@ -34,6 +34,7 @@ type LiveTrack struct {
 	Codecs      string
 	Lang        string
 	Roles       []string
+	Label       string // the first Label of the Representation, else of its AdaptationSet
 	Bandwidth   int
 	Width       int
 	Height      int

@@ -34,11 +34,14 @@ type VoDSegment struct {
 type VoDTrack struct {
 	Rep, ContentType, MimeType, Codecs, Lang string
 	Roles                                    []string
-	Bandwidth, Width, Height                 int
-	FrameRate                                string
-	SampleRate, Channels                     int
-	Timescale                                uint32
-	SegDur                                   uint64 // nominal segment duration D*T in ticks
+	// Label is the track's name for people (the source's DASH Label): the
+	// AdaptationSet's Label, the HLS rendition's NAME.
+	Label                    string
+	Bandwidth, Width, Height int
+	FrameRate                string
+	SampleRate, Channels     int
+	Timescale                uint32
+	SegDur                   uint64 // nominal segment duration D*T in ticks
 	// InitPath is the init segment's URL path relative to the BaseURL,
 	// e.g. "ch1/V300/init-0123456789abcdef.cmfv" (a literal path; "$" is
 	// escaped when it is put into the template).
@@ -556,7 +559,7 @@ func buildAdaptationSets(p *mpd.Period, vp *VoDPeriod, start *big.Rat) error {
 		if err != nil {
 			return fmt.Errorf("track %q: %w", tr.Rep, err)
 		}
-		key := strings.Join([]string{tr.ContentType, tr.Lang, CodecFamily(tr.Codecs), strings.Join(tr.Roles, ","), tr.Protection.Key()}, "\x00")
+		key := strings.Join([]string{tr.ContentType, tr.Lang, CodecFamily(tr.Codecs), strings.Join(tr.Roles, ","), tr.Label, tr.Protection.Key()}, "\x00")
 		g := groups[key]
 		if g == nil {
 			g = &asGroup{key: key, rank: contentRank(tr.ContentType), order: len(list)}
@@ -615,6 +618,9 @@ func buildAdaptationSet(g *asGroup, id uint32) *mpd.AdaptationSetType {
 	}
 	for _, r := range t0.Roles {
 		as.Roles = append(as.Roles, mpd.NewRole(r))
+	}
+	if t0.Label != "" {
+		as.Labels = []*mpd.LabelType{{Value: t0.Label}}
 	}
 	as.ContentProtections = contentProtections(t0.Protection)
 	as.InbandEventStreams = inbandEventStreams(g.tracks)

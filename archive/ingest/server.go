@@ -845,9 +845,7 @@ func (s *Server) handleMPD(w http.ResponseWriter, r *http.Request, t target, ch 
 	}
 	for i := range live.Tracks {
 		lt := &live.Tracks[i]
-		err := ch.DescribeTrack(ctx, archive.TrackMeta{Rep: lt.Rep, ContentType: lt.ContentType, MimeType: lt.MimeType, Codecs: lt.Codecs,
-			Lang: lt.Lang, Roles: strings.Join(lt.Roles, ","), Width: lt.Width, Height: lt.Height, FrameRate: lt.FrameRate,
-			SampleRate: lt.SampleRate, Channels: lt.Channels, Bandwidth: lt.Bandwidth})
+		err := ch.DescribeTrack(ctx, archive.TrackMetaOf(lt))
 		if err != nil {
 			code := offerStatus(err)
 			respond(w, code, false, "I-MPD representation %q: %v", lt.Rep, err)

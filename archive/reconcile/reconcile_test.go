@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -81,6 +82,7 @@ func record(t *testing.T, kind testenv.StoreKind, ks ...int64) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mpdBytes = withLabel(t, mpdBytes, "audio", audioLabel)
 	live, err := manifest.ParseLive(mpdBytes, "")
 	if err != nil {
 		t.Fatal(err)
@@ -89,10 +91,8 @@ func record(t *testing.T, kind testenv.StoreKind, ks ...int64) *fixture {
 	if err := f.store.Create(ctx, layout.IMPDKey(channel, hex.EncodeToString(sum[:])), mpdBytes, map[string]string{layout.MetaSource: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, lt := range live.Tracks {
-		if err := ch.DescribeTrack(ctx, archive.TrackMeta{Rep: lt.Rep, ContentType: lt.ContentType, MimeType: lt.MimeType, Codecs: lt.Codecs,
-			Lang: lt.Lang, Roles: strings.Join(lt.Roles, ","), Width: lt.Width, Height: lt.Height, FrameRate: lt.FrameRate,
-			SampleRate: lt.SampleRate, Channels: lt.Channels, Bandwidth: lt.Bandwidth}); err != nil {
+	for i := range live.Tracks {
+		if err := ch.DescribeTrack(ctx, archive.TrackMetaOf(&live.Tracks[i])); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -122,6 +122,21 @@ func record(t *testing.T, kind testenv.StoreKind, ks ...int64) *fixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// audioLabel is the Label of the audio AdaptationSet in the fixture's
+// I-MPD: reindex must restore it from there.
+const audioLabel = "Stereo (simulated)"
+
+// withLabel adds a Label to the AdaptationSet of contentType ct in an MPD.
+func withLabel(t testing.TB, mpdBytes []byte, ct, label string) []byte {
+	t.Helper()
+	open := regexp.MustCompile(`<AdaptationSet[^>]*contentType="` + ct + `"[^>]*>`)
+	loc := open.FindIndex(mpdBytes)
+	if loc == nil {
+		t.Fatalf("no %s AdaptationSet in %s", ct, mpdBytes)
+	}
+	return slices.Concat(mpdBytes[:loc[1]], []byte("<Label>"+label+"</Label>"), mpdBytes[loc[1]:])
 }
 
 func openIndex(t testing.TB, path string) *index.DB {
@@ -242,6 +257,9 @@ func TestReindex(t *testing.T) {
 	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		f := record(t, kind, k0, k0+1, k0+2, k0+4, k0+5) // a gap at k0+3
 		want := dump(t, f.db)
+		if got := want.tracks[simulate.AudioRep].Label; got != audioLabel {
+			t.Fatalf("recorded audio track label %q, want the I-MPD's %q", got, audioLabel)
+		}
 		n := int64(len(f.ks) * len(reps))
 		cases := []struct {
 			name string

@@ -386,7 +386,7 @@ func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m mani
 		t.Bandwidth = in.Bitrate
 	}
 	if m.Rep != "" {
-		t.MimeType, t.Roles, t.FrameRate = m.MimeType, strings.Join(m.Roles, ","), m.FrameRate
+		t.MimeType, t.Roles, t.Label, t.FrameRate = m.MimeType, strings.Join(m.Roles, ","), m.Label, m.FrameRate
 		if m.Lang != "" {
 			t.Lang = m.Lang
 		}
