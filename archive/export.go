@@ -449,6 +449,19 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 			files = append(files, file{name, p.Body})
 		}
 	}
+	// Media playlists before the multivariant playlist and the MPD (LAYOUT.md,
+	// Read and write ordering): a player that finds a top-level manifest
+	// finds everything it names.
+	slices.SortStableFunc(files, func(x, y file) int {
+		top := func(f file) bool { return f.name == stem+".mpd" || f.name == stem+".m3u8" }
+		switch {
+		case top(x) == top(y):
+			return 0
+		case top(x):
+			return 1
+		}
+		return -1
+	})
 	for _, f := range files {
 		if err := out.Put(ctx, f.name, f.body, nil); err != nil {
 			return ExportResult{}, fmt.Errorf("export: write %s: %w", f.name, err)
