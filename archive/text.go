@@ -8,19 +8,6 @@ import (
 	"github.com/reaparchive/reaparchive/index"
 )
 
-// GridTolerance is how far, in ticks, a segment's start and end may lie
-// from its slot K×D … (K+1)×D on the epoch grid: less than one sample (the
-// segment's first sample duration sampleDur; REaP audio starts within a
-// frame of K×D), or D/100 when a sample is longer than D/4 (text and
-// metadata tracks carry few, long samples).
-func GridTolerance(sampleDur uint32, segDur uint64) int64 {
-	tol := int64(sampleDur)
-	if tol <= 0 || tol > int64(segDur)/4 {
-		tol = int64(segDur) / 100
-	}
-	return tol
-}
-
 // indexSegment indexes what the stored segment K of track holds besides
 // its row: its events (emsg) and, for a text track, what its cue check
 // found.
@@ -40,17 +27,21 @@ func (c *Channel) checkText(ctx context.Context, track index.Track, k int64, dat
 		return nil
 	}
 	issues := cmaf.CheckText(data, init, info)
-	var nb [2]*index.Segment // K-1, K+1
-	for i, nk := range []int64{k - 1, k + 1} {
+	var prevEnd, nextStart *uint64
+	for _, nk := range []int64{k - 1, k + 1} {
 		seg, ok, err := c.a.DB.Segment(ctx, track.ID, nk)
 		if err != nil {
 			return fmt.Errorf("text check of %s %d: %w", track.Rep, k, err)
 		}
-		if ok {
-			nb[i] = &seg
+		switch {
+		case ok && nk < k:
+			end := seg.EPT + seg.Duration
+			prevEnd = &end
+		case ok:
+			nextStart = &seg.EPT
 		}
 	}
-	issues = append(issues, textTimingIssues(k, track.SegDur, info, nb[0], nb[1])...)
+	issues = append(issues, cmaf.TextTimingIssues(k, track.SegDur, info, prevEnd, nextStart)...)
 	rows := make([]index.TextIssue, len(issues))
 	for i, is := range issues {
 		rows[i] = index.TextIssue{TrackID: track.ID, K: k, Kind: is.Kind, Detail: is.Detail}
@@ -60,41 +51,4 @@ func (c *Channel) checkText(ctx context.Context, track index.Track, k int64, dat
 		return fmt.Errorf("index text issues of %s %d: %w", track.Rep, k, err)
 	}
 	return nil
-}
-
-// textTimingIssues says where info, segment K of a text track, is off its
-// slot on the epoch grid (GridTolerance) or overlaps the stored segments
-// prev (K-1) and next (K+1), when they are present.
-func textTimingIssues(k int64, segDur uint64, info *cmaf.SegmentInfo, prev, next *index.Segment) []cmaf.TextIssue {
-	var out []cmaf.TextIssue
-	add := func(kind, format string, args ...any) {
-		out = append(out, cmaf.TextIssue{Kind: kind, Detail: fmt.Sprintf(format, args...)})
-	}
-	d := int64(segDur)
-	tol := GridTolerance(info.SampleDuration, segDur)
-	start, end := int64(info.EPT), int64(info.EPT+info.Duration)
-	if off := start - k*d; abs64(off) >= tol {
-		add(cmaf.TextAlignment, "starts at %d, %+d ticks from K×D = %d (tolerance under %d ticks)", start, off, k*d, tol)
-	}
-	if off := end - (k+1)*d; abs64(off) >= tol {
-		add(cmaf.TextAlignment, "ends at %d, %+d ticks from (K+1)×D = %d (tolerance under %d ticks)", end, off, (k+1)*d, tol)
-	}
-	if prev != nil {
-		if pe := int64(prev.EPT + prev.Duration); pe-start >= tol {
-			add(cmaf.TextOrder, "starts at %d, %d ticks before the stored K %d ends (%d)", start, pe-start, k-1, pe)
-		}
-	}
-	if next != nil {
-		if ns := int64(next.EPT); end-ns >= tol {
-			add(cmaf.TextOrder, "ends at %d, %d ticks after the stored K %d starts (%d)", end, end-ns, k+1, ns)
-		}
-	}
-	return out
-}
-
-func abs64(x int64) int64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }

@@ -564,7 +564,7 @@ func checkTiming(g *gapRef, k int64, info *cmaf.SegmentInfo) string {
 	t := g.track
 	segDur := int64(t.SegDur)
 	ept, dur := int64(info.EPT), int64(info.Duration)
-	tol := archive.GridTolerance(info.SampleDuration, t.SegDur)
+	tol := cmaf.GridTolerance(info.SampleDuration, t.SegDur)
 	if got := archive.EpochIndex(info.EPT, t.SegDur); got != k {
 		return fmt.Sprintf("EPT %d is epoch index %d, not %d", info.EPT, got, k)
 	}

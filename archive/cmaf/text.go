@@ -189,3 +189,53 @@ func walkBoxes(p []byte, fn func(typ string, body []byte) error) error {
 	}
 	return nil
 }
+
+// GridTolerance is how far, in ticks, a segment's start and end may lie
+// from its slot K×D … (K+1)×D on the epoch grid (segDur = D in the track
+// timescale): less than one sample (the segment's first sample duration
+// sampleDur; REaP audio starts within a frame of K×D), or D/100 when a
+// sample is longer than D/4 (text and metadata tracks carry few, long
+// samples).
+func GridTolerance(sampleDur uint32, segDur uint64) int64 {
+	tol := int64(sampleDur)
+	if tol <= 0 || tol > int64(segDur)/4 {
+		tol = int64(segDur) / 100
+	}
+	return tol
+}
+
+// TextTimingIssues says where info, segment K of a text track, is off its
+// slot K×D … (K+1)×D on the epoch grid (segDur = D in the track
+// timescale; GridTolerance) or overlaps the stored segment before it
+// (ending at prevEnd) or after it (starting at nextStart) by GridTolerance
+// or more; a nil neighbour is not stored.
+func TextTimingIssues(k int64, segDur uint64, info *SegmentInfo, prevEnd, nextStart *uint64) []TextIssue {
+	var out textIssues
+	d := int64(segDur)
+	tol := GridTolerance(info.SampleDuration, segDur)
+	start, end := int64(info.EPT), int64(info.EPT+info.Duration)
+	if off := start - k*d; abs64(off) >= tol {
+		out.add(TextAlignment, "starts at %d, %+d ticks from K×D = %d (tolerance under %d ticks)", start, off, k*d, tol)
+	}
+	if off := end - (k+1)*d; abs64(off) >= tol {
+		out.add(TextAlignment, "ends at %d, %+d ticks from (K+1)×D = %d (tolerance under %d ticks)", end, off, (k+1)*d, tol)
+	}
+	if prevEnd != nil {
+		if pe := int64(*prevEnd); pe-start >= tol {
+			out.add(TextOrder, "starts at %d, %d ticks before the stored K %d ends (%d)", start, pe-start, k-1, pe)
+		}
+	}
+	if nextStart != nil {
+		if ns := int64(*nextStart); end-ns >= tol {
+			out.add(TextOrder, "ends at %d, %d ticks after the stored K %d starts (%d)", end, end-ns, k+1, ns)
+		}
+	}
+	return out.list()
+}
+
+func abs64(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -190,3 +190,44 @@ func TestCheckTextCapsIssues(t *testing.T) {
 		t.Error("issues for a video track")
 	}
 }
+
+// TestTextTimingIssues: a text segment's span must be its slot K×D …
+// (K+1)×D within GridTolerance (D/100 for one long sample) and must not
+// overlap the stored neighbours by that much or more.
+func TestTextTimingIssues(t *testing.T) {
+	t.Parallel()
+	const k, d = 10, 2000 // tolerance 20 ticks
+	seg := func(ept, dur uint64) *SegmentInfo {
+		return &SegmentInfo{EPT: ept, Duration: dur, SampleDuration: uint32(dur)}
+	}
+	at := func(t uint64) *uint64 { return &t }
+	cases := []struct {
+		name               string
+		info               *SegmentInfo
+		prevEnd, nextStart *uint64
+		want               []string
+	}{
+		{"on the grid", seg(k*d, d), nil, nil, nil},
+		{"on the grid between neighbours", seg(k*d, d), at(k * d), at((k + 1) * d), nil},
+		{"within tolerance", seg(k*d+19, d-19), at(k*d + 19), nil, nil},
+		{"100 ticks late", seg(k*d+100, d), nil, nil, []string{TextAlignment, TextAlignment}},
+		{"short", seg(k*d, d-100), nil, nil, []string{TextAlignment}},
+		{"overlaps the previous", seg(k*d, d), at(k*d + 100), nil, []string{TextOrder}},
+		{"early, overlapping the previous", seg(k*d-100, d), at(k * d), nil, []string{TextAlignment, TextAlignment, TextOrder}},
+		{"overlaps the next", seg(k*d, d+100), nil, at((k + 1) * d), []string{TextAlignment, TextOrder}},
+		{"a hole before is no overlap", seg(k*d, d), at(k*d - 500), nil, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var kinds []string
+			got := TextTimingIssues(k, d, c.info, c.prevEnd, c.nextStart)
+			for _, i := range got {
+				kinds = append(kinds, i.Kind)
+			}
+			if !slices.Equal(kinds, c.want) {
+				t.Errorf("issues %+v, want kinds %v", got, c.want)
+			}
+		})
+	}
+}
