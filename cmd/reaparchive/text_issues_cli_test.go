@@ -2,24 +2,21 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/Eyevinn/mp4ff/mp4"
-
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 )
 
-// textK is the K of livesim2's WebVTT segment in archive/cmaf/testdata.
-const textK = 898227455
+// textK is the K of livesim2's WebVTT segment (testenv.LivesimText).
+const textK = testenv.LivesimTextK
 
 // textArchive is an archive of channel "subs" whose WebVTT track
 // timewvtt-de holds livesim2's segment textK and, with bad set, K+1 with a
@@ -45,19 +42,14 @@ func textArchive(t *testing.T, bad bool) *e2eArchive {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read := func(f string) []byte {
-		b, err := os.ReadFile(filepath.Join("..", "..", "archive", "cmaf", "testdata", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	if _, err := ch.OfferInit(ctx, "a", "timewvtt-de", read("timesubs_wvtt_de_init.mp4"), false); err != nil {
+	init, seg := testenv.LivesimText(t, "timesubs_wvtt_de")
+	if _, err := ch.OfferInit(ctx, "a", "timewvtt-de", init, false); err != nil {
 		t.Fatal(err)
 	}
-	segs := map[int64][]byte{textK: read("timesubs_wvtt_de_898227455.m4s")}
+	segs := map[int64][]byte{textK: seg}
 	if bad {
-		segs[textK+1] = vttcWithoutPayl(t, (textK+1)*2000)
+		// A vttc cue without payl.
+		segs[textK+1] = testenv.TextSegment(t, (textK+1)*2000, []uint32{2000}, testenv.Box("vttc", testenv.Box("sttg", []byte("line:0"))))
 	}
 	for k, data := range segs {
 		if _, err := ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: "timewvtt-de", Data: data, ExpectK: k}); err != nil {
@@ -65,24 +57,6 @@ func textArchive(t *testing.T, bad bool) *e2eArchive {
 		}
 	}
 	return ar
-}
-
-// vttcWithoutPayl is a one-sample wvtt segment at tfdt (timescale 1000,
-// 2 s) whose cue box vttc holds no payl.
-func vttcWithoutPayl(t *testing.T, tfdt uint64) []byte {
-	t.Helper()
-	sttg := append(binary.BigEndian.AppendUint32(nil, 14), []byte("sttgline:0")...)
-	cue := append(binary.BigEndian.AppendUint32(nil, uint32(8+len(sttg))), append([]byte("vttc"), sttg...)...)
-	frag, err := mp4.CreateFragment(1, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frag.AddFullSample(mp4.FullSample{Sample: mp4.NewSample(mp4.SyncSampleFlags, 2000, uint32(len(cue)), 0), DecodeTime: tfdt, Data: cue})
-	var b strings.Builder
-	if err := frag.Encode(&b); err != nil {
-		t.Fatal(err)
-	}
-	return []byte(b.String())
 }
 
 // TestTextIssuesCLI: status shows the cue check's count per text track
