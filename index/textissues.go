@@ -17,8 +17,19 @@ type TextIssue struct {
 }
 
 // SetTextIssues makes issues the issues of the track's segment K,
-// replacing any it had (none: the segment is clean).
+// replacing any it had (none: the segment is clean). A clean K that had
+// none costs one read, no write.
 func (db *DB) SetTextIssues(ctx context.Context, trackID, k int64, issues []TextIssue) error {
+	if len(issues) == 0 {
+		var had bool
+		err := db.reader.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM text_issues WHERE track_id = ? AND k = ?)`, trackID, k).Scan(&had)
+		if err != nil {
+			return fmt.Errorf("index: text issues of %d/%d: %w", trackID, k, err)
+		}
+		if !had {
+			return nil
+		}
+	}
 	return db.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM text_issues WHERE track_id = ? AND k = ?`, trackID, k); err != nil {
 			return fmt.Errorf("index: text issues of %d/%d: %w", trackID, k, err)
