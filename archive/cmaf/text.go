@@ -210,6 +210,9 @@ func GridTolerance(sampleDur uint32, segDur uint64) int64 {
 // (ending at prevEnd) or after it (starting at nextStart) by GridTolerance
 // or more; a nil neighbour is not stored.
 func TextTimingIssues(k int64, segDur uint64, info *SegmentInfo, prevEnd, nextStart *uint64) []TextIssue {
+	if segDur == 0 { // no grid known: nothing to check against
+		return nil
+	}
 	var out textIssues
 	d := int64(segDur)
 	tol := GridTolerance(info.SampleDuration, segDur)
