@@ -604,7 +604,7 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 				}
 				return Result{}, fmt.Errorf("store %s: %w; %w", key, err, serr)
 			}
-			if err := c.indexEvents(wctx, track, k, info, cur.info.Timescale); err != nil {
+			if err := c.indexSegment(wctx, track, k, o.Data, info, cur); err != nil {
 				return Result{}, err
 			}
 			res.Outcome, res.Detail = index.Stored, "spooled"
@@ -612,9 +612,10 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 		}
 		switch {
 		case err == nil:
-			// Events first: a failure leaves the segment unindexed, and
-			// the source's retry completes both (completeStored).
-			if err := c.indexEvents(wctx, track, k, info, cur.info.Timescale); err != nil {
+			// Events and text issues first: a failure leaves the segment
+			// unindexed, and the source's retry completes both
+			// (completeStored).
+			if err := c.indexSegment(wctx, track, k, o.Data, info, cur); err != nil {
 				return Result{}, err
 			}
 			del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true
@@ -644,7 +645,7 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 				// This source's own earlier attempt, stored but not indexed
 				// (the index write failed, the source got an error and
 				// retried): this delivery completes it.
-				if err := c.indexEvents(wctx, track, k, info, cur.info.Timescale); err != nil {
+				if err := c.indexSegment(wctx, track, k, o.Data, info, cur); err != nil {
 					return Result{}, err
 				}
 				if res, err = c.completeStored(wctx, res, seg, src.ID, del); err != nil {
@@ -772,7 +773,7 @@ func (c *Channel) replaceFiller(ctx context.Context, o Offer, res Result, filler
 	if err != nil {
 		return Result{}, fmt.Errorf("store %s: %w", key, err)
 	}
-	if err := c.indexEvents(ctx, track, res.K, info, cur.info.Timescale); err != nil {
+	if err := c.indexSegment(ctx, track, res.K, o.Data, info, cur); err != nil {
 		return Result{}, err
 	}
 	del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true

@@ -44,6 +44,10 @@ type TrackStatus struct {
 	// end, and EndedTime its end (RFC 3339); absent when none did.
 	Ended     *int64 `json:"ended,omitempty"`
 	EndedTime string `json:"ended_time,omitempty"`
+	// TextIssues counts what the cue check found in a text track's
+	// stored segments (order, grid alignment, malformed cues, cue times;
+	// verify lists them); absent for other tracks.
+	TextIssues *int64 `json:"text_issues,omitempty"`
 }
 
 // SourceStatus are one source's delivery counts for a track.
@@ -90,6 +94,13 @@ func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, err
 				Fillers: st.Fillers, Ended: st.Ended}
 			if st.Ended != nil {
 				ts.EndedTime = KTime(*st.Ended+1, t).Format(time.RFC3339)
+			}
+			if t.ContentType == "text" {
+				n, err := a.DB.TextIssueCount(ctx, t.ID)
+				if err != nil {
+					return StatusReport{}, fmt.Errorf("channel %s track %s: %w", ch.Name, t.Rep, err)
+				}
+				ts.TextIssues = &n
 			}
 			if ts.Gaps == nil {
 				ts.Gaps = []index.Range{}

@@ -213,6 +213,21 @@ CREATE INDEX segments_last ON segments (track_id, k) WHERE last_segment = 1;
 	`
 ALTER TABLE tracks ADD COLUMN label TEXT NOT NULL DEFAULT '';
 `,
+	// 7: cue checks of text tracks (wvtt, stpp). A new table only.
+	`
+-- One row per issue the cue check found in the stored segment K of a text
+-- track (archive.Channel.OfferSegment, cmaf.CheckText): kind is order,
+-- alignment, malformed or cue_time; seq orders a segment's issues. A new
+-- copy of K (an encoder filler replaced) replaces its rows.
+CREATE TABLE text_issues (
+	track_id INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+	k        INTEGER NOT NULL,
+	seq      INTEGER NOT NULL,
+	kind     TEXT    NOT NULL,
+	detail   TEXT    NOT NULL,
+	PRIMARY KEY (track_id, k, seq)
+) WITHOUT ROWID;
+`,
 }
 
 // SchemaVersion is the schema version this package creates and expects.

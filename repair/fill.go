@@ -564,10 +564,7 @@ func checkTiming(g *gapRef, k int64, info *cmaf.SegmentInfo) string {
 	t := g.track
 	segDur := int64(t.SegDur)
 	ept, dur := int64(info.EPT), int64(info.Duration)
-	tol := int64(info.SampleDuration)
-	if tol <= 0 || tol > segDur/4 {
-		tol = segDur / 100 // one sample per segment (text, metadata)
-	}
+	tol := cmaf.GridTolerance(info.SampleDuration, t.SegDur)
 	if got := archive.EpochIndex(info.EPT, t.SegDur); got != k {
 		return fmt.Sprintf("EPT %d is epoch index %d, not %d", info.EPT, got, k)
 	}

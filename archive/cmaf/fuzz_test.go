@@ -95,3 +95,45 @@ func FuzzParseInit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckText: the cue check of any segment that parses as a text
+// track's (livesim2's WebVTT and IMSC1 tracks) returns, without panicking,
+// at most MaxTextIssues issues, each with a known kind.
+func FuzzCheckText(f *testing.F) {
+	var inits []*InitInfo
+	for _, name := range []string{"timesubs_stpp_en", "timesubs_wvtt_de"} {
+		for _, suffix := range []string{"_init.mp4", "_898227455.m4s"} {
+			data, err := os.ReadFile(filepath.Join("testdata", name+suffix))
+			if err != nil {
+				f.Fatal(err)
+			}
+			if suffix == "_init.mp4" {
+				in, err := ParseInit(data)
+				if err != nil {
+					f.Fatal(err)
+				}
+				inits = append(inits, in)
+				continue
+			}
+			f.Add(data)
+		}
+	}
+	kinds := []string{TextOrder, TextAlignment, TextMalformed, TextCueTime}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, in := range inits {
+			info, err := ParseSegment(data, in)
+			if err != nil {
+				continue
+			}
+			issues := CheckText(data, in, info)
+			if len(issues) > MaxTextIssues {
+				t.Fatalf("%d issues", len(issues))
+			}
+			for _, is := range issues {
+				if !slices.Contains(kinds, is.Kind) || is.Detail == "" {
+					t.Fatalf("issue %+v", is)
+				}
+			}
+		}
+	})
+}

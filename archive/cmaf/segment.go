@@ -200,6 +200,9 @@ func (st *segmentState) addFragment(f *fragment, dataLen int) error {
 			if err := st.addSample(dts, dur, cto); err != nil {
 				return fmt.Errorf("fragment %d: %w", f.n, err)
 			}
+			if st.init != nil && st.init.ContentType == "text" {
+				st.info.TextSamples = append(st.info.TextSamples, TextSample{DTS: dts, Dur: dur, CTO: cto, Offset: pos + dataSize, Size: int64(size)})
+			}
 			if st.info.SampleCount == 0 {
 				flags := defFlags
 				if ff, ok := trun.FirstSampleFlags(); ok && j == 0 {

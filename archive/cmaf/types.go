@@ -1,6 +1,7 @@
 // Package cmaf inspects CMAF / fragmented-MP4 init and media segments with
 // mp4ff: what track an init segment describes, and when a media segment
-// starts, how long it lasts and whether it is a valid segment of that track.
+// starts, how long it lasts and whether it is a valid segment of that track
+// (for text tracks: whether its cues keep the rules, CheckText).
 package cmaf
 
 import (
@@ -61,6 +62,20 @@ type SegmentInfo struct {
 	// LastSegment: the styp carries the brand lmsg: the track's last
 	// segment, a clean end of stream.
 	LastSegment bool
+	// TextSamples are the samples of a text track's segment (the init's
+	// ContentType is "text"), in decode order, for CheckText; nil for
+	// other tracks.
+	TextSamples []TextSample
+}
+
+// TextSample is one sample of a text track's segment: its timing in the
+// track timescale and where its bytes are in the segment.
+type TextSample struct {
+	DTS    uint64
+	Dur    uint32
+	CTO    int64 // composition offset: presented at DTS+CTO
+	Offset int64 // of the sample's first byte in the segment
+	Size   int64
 }
 
 // Protection is what an encrypted CMAF header says about its encryption.

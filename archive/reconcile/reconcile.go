@@ -68,6 +68,12 @@ const (
 	// TempFile: a temporary file a write interrupted by a crash left in a
 	// file store (<key>.<hex>.tmp); record removes these when it starts.
 	TempFile = "temp_file"
+	// TextIssue: the cue check found an issue in a stored segment of a
+	// text track while recording (index text_issues): its detail is the
+	// issue's kind (order, alignment, malformed, cue_time) and what is
+	// wrong. The segment is stored as sent; it is a finding about the
+	// content, not a disagreement of index and store, and is not repaired.
+	TextIssue = "text_issue"
 )
 
 // Problem is one disagreement between the store and the index, or one

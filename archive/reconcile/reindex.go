@@ -40,8 +40,9 @@ type ReindexChannel struct {
 	Objects        int64     `json:"objects"`         // media objects in the store
 	Indexed        int64     `json:"indexed"`         // segment rows added
 	AlreadyIndexed int64     `json:"already_indexed"` // media objects the index had
-	BodiesRead     int64     `json:"bodies_read"`     // media objects read because their attributes were incomplete or counted emsg boxes
+	BodiesRead     int64     `json:"bodies_read"`     // media objects read because their attributes were incomplete, counted emsg boxes or they are text (cue check)
 	Events         int64     `json:"events"`          // emsg boxes of indexed segments (repeats of an event included)
+	TextIssues     int64     `json:"text_issues"`     // what the cue check found in indexed text segments
 	Splices        int       `json:"splices"`         // active splices newly recorded in the index
 	Problems       []Problem `json:"problems"`        // objects not indexed (or indexed with a guess), and why
 }
@@ -52,8 +53,11 @@ type ReindexChannel struct {
 // segment (small) and the newest I-MPD that describes each representation,
 // and for every media object the index does not have yet, its attributes
 // (reap-ept, reap-dur, reap-sha256, reap-init, reap-segdur), reading and
-// parsing the object only when they are missing or when reap-events counts
-// emsg boxes, whose events it indexes. Segment rows are inserted
+// parsing the object only when they are missing, when reap-events counts
+// emsg boxes, whose events it indexes, or when it is a segment of a text
+// track, whose cues it checks as the recorder does (cmaf.CheckText, the
+// epoch grid and the segment before; index text_issues). Segment rows are
+// inserted
 // in batches; an interrupted run keeps what it inserted, and running it again
 // continues where it stopped (already indexed K are skipped, not re-read).
 //
@@ -232,6 +236,9 @@ func (ix *indexer) applySplice(ctx context.Context, ch index.Channel, sp spliceS
 		if err := ri.flushEvents(ctx); err != nil {
 			return err
 		}
+		if err := ri.flushTexts(ctx); err != nil {
+			return err
+		}
 	}
 	ix.mu.Lock()
 	ix.res.Splices++
@@ -308,6 +315,50 @@ type repIndexer struct {
 	// events: the events of rows segmentRow built, not yet in the index
 	// (guarded by mu).
 	events []index.Event
+	// texts: the cue checks of text rows segmentRow built, not yet in the
+	// index (guarded by mu).
+	texts []textCheck
+}
+
+// textCheck is what the cue check of text segment K found in its bytes,
+// and its timing for the checks against the grid and the segment before.
+type textCheck struct {
+	k      int64
+	issues []cmaf.TextIssue
+	timing cmaf.SegmentInfo // EPT, Duration, SampleDuration
+}
+
+// flushTexts indexes the text issues segmentRow collected, adding those of
+// each segment's timing: off its slot on the grid, or overlapping the
+// indexed segment K-1 (each overlap is reported once, on the later K).
+func (ri *repIndexer) flushTexts(ctx context.Context) error {
+	ri.mu.Lock()
+	texts := ri.texts
+	ri.texts = nil
+	ri.mu.Unlock()
+	for _, tc := range texts {
+		var prevEnd *uint64
+		prev, ok, err := ri.db.Segment(ctx, ri.track.ID, tc.k-1)
+		if err != nil {
+			return err
+		}
+		if ok {
+			end := prev.EPT + prev.Duration
+			prevEnd = &end
+		}
+		issues := append(tc.issues, cmaf.TextTimingIssues(tc.k, ri.track.SegDur, &tc.timing, prevEnd, nil)...)
+		rows := make([]index.TextIssue, len(issues))
+		for i, is := range issues {
+			rows[i] = index.TextIssue{TrackID: ri.track.ID, K: tc.k, Kind: is.Kind, Detail: is.Detail}
+		}
+		if err := ri.db.SetTextIssues(ctx, ri.track.ID, tc.k, rows); err != nil {
+			return err
+		}
+		ri.mu.Lock()
+		ri.res.TextIssues += int64(len(rows))
+		ri.mu.Unlock()
+	}
+	return nil
 }
 
 // flushEvents indexes the events segmentRow collected.
@@ -538,6 +589,9 @@ func (ri *repIndexer) batch(ctx context.Context, objs []mediaObject) error {
 	if err := ri.flushEvents(ctx); err != nil {
 		return err
 	}
+	if err := ri.flushTexts(ctx); err != nil {
+		return err
+	}
 	for _, rec := range ri.inits {
 		if k, ok := firstK[rec.row.ID]; ok {
 			if _, err := ri.db.AddInit(ctx, index.Init{TrackID: ri.track.ID, Hash: rec.row.Hash, FirstK: k}); err != nil {
@@ -593,7 +647,9 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 		rec = ri.latest
 	}
 	var info *cmaf.SegmentInfo
-	if e1 != nil || e2 != nil || metaSHA == "" || ri.readData || nEvents > 0 {
+	var textIssues []cmaf.TextIssue
+	isText := rec != nil && rec.info.ContentType == "text"
+	if e1 != nil || e2 != nil || metaSHA == "" || ri.readData || nEvents > 0 || isText {
 		data, err := ri.st.Get(ctx, o.key)
 		if cloud.IsNotFound(err) {
 			return gone(err)
@@ -616,6 +672,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 		if info, err = cmaf.ParseSegment(data, initInfo); err != nil {
 			return bad("not a valid segment: %v", err)
 		}
+		textIssues = cmaf.CheckText(data, initInfo, info)
 		ept, dur, filler, last = info.EPT, info.Duration, info.Filler, info.LastSegment
 		if initInfo != nil && ts == 0 {
 			ts = uint64(initInfo.Timescale)
@@ -652,6 +709,12 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	ri.mu.Unlock()
 	if info != nil {
 		ri.collectEvents(o, info, uint32(ts))
+	}
+	if isText {
+		ri.mu.Lock()
+		ri.texts = append(ri.texts, textCheck{k: o.k, issues: textIssues,
+			timing: cmaf.SegmentInfo{EPT: info.EPT, Duration: info.Duration, SampleDuration: info.SampleDuration}})
+		ri.mu.Unlock()
 	}
 	return &index.Segment{TrackID: ri.track.ID, K: o.k, EPT: ept, Duration: dur, Size: size, SHA256: sum,
 		Key: o.key, InitID: initID, ReceivedAt: at.ModTime, Filler: filler, Last: last}, nil

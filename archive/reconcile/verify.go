@@ -41,8 +41,11 @@ type VerifyOptions struct {
 type Report struct {
 	Channels   []ChannelReport `json:"channels"`
 	ReadData   bool            `json:"read_data"`
-	Mismatches int             `json:"mismatches"` // problems found
+	Mismatches int             `json:"mismatches"` // problems found, text issues aside
 	Repaired   int             `json:"repaired"`   // of which the index side was repaired
+	// TextIssues counts the problems of kind TextIssue: what the cue check
+	// found in text tracks while recording.
+	TextIssues int `json:"text_issues"`
 }
 
 // ChannelReport is what Verify found in one channel.
@@ -103,6 +106,10 @@ func Verify(ctx context.Context, st *cloud.Store, db *index.DB, opts VerifyOptio
 			continue
 		}
 		for _, p := range cr.Problems {
+			if p.Kind == TextIssue {
+				rep.TextIssues++
+				continue
+			}
 			rep.Mismatches++
 			if p.Repaired {
 				rep.Repaired++
@@ -225,8 +232,26 @@ func (v *verifier) channel(ctx context.Context, name string, named bool) (Channe
 			return v.res, false, fmt.Errorf("repair index: %w", err)
 		}
 	}
+	if inIndex {
+		if err := v.textIssues(ctx, ch.ID); err != nil {
+			return v.res, false, err
+		}
+	}
 	sortProblems(v.res.Problems)
 	return v.res, true, nil
+}
+
+// textIssues reports what the cue check found in the channel's text
+// tracks while recording (index text_issues).
+func (v *verifier) textIssues(ctx context.Context, channelID int64) error {
+	issues, err := v.db.TextIssues(ctx, channelID)
+	if err != nil {
+		return err
+	}
+	for _, is := range issues {
+		v.add(Problem{Kind: TextIssue, Rep: is.Rep, K: kp(is.K), Detail: is.Kind + ": " + is.Detail}, nil)
+	}
+	return nil
 }
 
 // sortProblems orders problems by representation, K, key and kind.

@@ -139,6 +139,7 @@ type (
 		Duplicates  int64        `json:"duplicates"`
 		Conflicts   int64        `json:"conflicts"`
 		Sources     []jsonSource `json:"sources"`
+		TextIssues  *int64       `json:"text_issues"` // text tracks only
 	}
 	jsonRange struct {
 		From int64 `json:"from"`

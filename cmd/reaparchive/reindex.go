@@ -23,7 +23,10 @@ LAYOUT.md): it lists the store by prefix, one level at a time and paged,
 reads every init segment and the newest I-MPD of each representation, and
 for each media segment the index does not have yet its attributes (reap-ept,
 reap-dur, reap-sha256, reap-init, reap-segdur), reading and parsing the
-object only when they are missing. --index may name a new file or an
+object only when they are missing, when it carries emsg events (indexed as
+the recorder does) or when it is a segment of a text track (its cues are
+checked as the recorder does; status counts the issues, verify lists them).
+--index may name a new file or an
 existing index: rows it has are kept, and only what is missing is added, in
 batches, so an interrupted reindex continues where it stopped when run again.
 Per-source delivery history (duplicates, conflicts, missing) lives only in
@@ -60,9 +63,9 @@ exits 1 for them. Progress is shown on a terminal.`,
 				fmt.Fprintln(a.stdout, "no channels in the store")
 			}
 			for _, c := range res.Channels {
-				fmt.Fprintf(a.stdout, "channel %s: %s, %s (%d new), %s: %d indexed, %d already indexed, %d read for lack of attributes or for their events, %s applied, %s\n",
+				fmt.Fprintf(a.stdout, "channel %s: %s, %s (%d new), %s: %d indexed, %d already indexed, %d read for lack of attributes or for their events or cues, %s applied, %s, %s\n",
 					c.Name, plural(c.Tracks, "track"), plural(c.Inits, "init segment"), c.NewInits, plural(c.Objects, "media object"),
-					c.Indexed, c.AlreadyIndexed, c.BodiesRead, plural(c.Splices, "splice"), plural(c.Events, "emsg event"))
+					c.Indexed, c.AlreadyIndexed, c.BodiesRead, plural(c.Splices, "splice"), plural(c.Events, "emsg event"), plural(c.TextIssues, "text issue"))
 				for _, p := range c.Problems {
 					fmt.Fprintf(a.stdout, "  %s\n", p)
 				}

@@ -31,8 +31,11 @@ func (a *app) statusCmd() *cobra.Command {
   CONFLICTS   later copies of a stored K with different timing
 
 then each gap's K range, the K stored only as an encoder's filler (styp
-brand slat) and where a track ended cleanly (its last segment carried lmsg:
-"ended at K … (lmsg)"), and per source and track its deliveries: stored
+brand slat), for each text track how many issues the cue check found in
+its stored segments ("text issues": cues out of order or overlapping,
+segments off the epoch grid, malformed cues; verify lists them), where a
+track ended cleanly (its last segment carried lmsg: "ended at K … (lmsg)"),
+and per source and track its deliveries: stored
 first, duplicates (bit-identical among them), conflicts, missing, rejected,
 and how many of them were fillers.
 A channel with no stored segment says "no segments recorded".
@@ -41,10 +44,11 @@ A channel with no stored segment says "no segments recorded".
 "content_type","codecs","first","last","first_time","last_time","end_time",
 "segments","gaps":[{"from","to"}],"duplicates","conflicts","sources":[{"name",
 "stored","duplicates","identical","conflicts","missing","rejected","fillers"}],
-"fillers","ended","ended_time"}]}]}:
+"fillers","ended","ended_time","text_issues"}]}]}:
 first and last are K, first_time and last_time the starts of those
 segments, end_time the end of the last one (RFC 3339); ended is the K of
-the last segment with lmsg and ended_time its end (absent if none).`,
+the last segment with lmsg and ended_time its end (absent if none);
+text_issues is the cue check's count (text tracks only).`,
 		Example: `  reaparchive status --store file://./archive --index archive.db
   reaparchive status --store file://./archive --index archive.db --channel news --json`,
 		Args: noArgs,
@@ -107,6 +111,9 @@ func printStatus(a *app, rep archive.StatusReport) {
 			}
 			if t.Fillers > 0 {
 				fmt.Fprintf(a.stdout, "  fillers %s: %d K stored only as an encoder filler (slat)\n", t.Rep, t.Fillers)
+			}
+			if t.TextIssues != nil {
+				fmt.Fprintf(a.stdout, "  text issues %s: %d (cue order, grid alignment, malformed cues; verify lists them)\n", t.Rep, *t.TextIssues)
 			}
 			if t.Ended != nil {
 				fmt.Fprintf(a.stdout, "  %s ended at K %d, %s (lmsg)", t.Rep, *t.Ended, t.EndedTime)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -34,8 +35,13 @@ rows are indexed. The store is never written: a corrupt object stays there,
 its row is deleted, and verify reports it as not indexed until it is removed
 or replaced.
 
-It prints a summary (--json: a report) and exits 1 when it found any
-mismatch (repaired or not), 0 when the index and the store agree.`,
+It also lists what the cue check found in text tracks while recording
+(text_issue: order, alignment, malformed or cue_time, with K and detail;
+status counts them): those segments are stored as sent.
+
+It prints a summary (--json: a report, text_issues counting those) and
+exits 1 when it found any mismatch (repaired or not) or text issue, 0 when
+the index and the store agree and no text track has an issue.`,
 		Example: `  reaparchive verify --store file://./archive --index archive.db
   reaparchive verify --store file://./archive --index archive.db --channel news --read-data --repair-index`,
 		Args: noArgs,
@@ -65,14 +71,21 @@ mismatch (repaired or not), 0 when the index and the store agree.`,
 			} else {
 				printVerify(a, rep, repair)
 			}
-			if rep.Mismatches == 0 {
+			if rep.Mismatches == 0 && rep.TextIssues == 0 {
 				return nil
 			}
-			msg := mismatches(rep.Mismatches) + " between the index and the store"
-			if repair {
-				msg += fmt.Sprintf(", %d repaired in the index", rep.Repaired)
+			var msgs []string
+			if rep.Mismatches > 0 {
+				msg := mismatches(rep.Mismatches) + " between the index and the store"
+				if repair {
+					msg += fmt.Sprintf(", %d repaired in the index", rep.Repaired)
+				}
+				msgs = append(msgs, msg)
 			}
-			return exitCodeError{code: exitFailure, msg: msg}
+			if rep.TextIssues > 0 {
+				msgs = append(msgs, textIssues(rep.TextIssues)+" in text tracks")
+			}
+			return exitCodeError{code: exitFailure, msg: strings.Join(msgs, "; ")}
 		},
 	}
 	f := cmd.Flags()
@@ -94,10 +107,23 @@ func printVerify(a *app, rep reconcile.Report, repair bool) {
 		if rep.ReadData {
 			fmt.Fprintf(a.stdout, ", %s read", plural(c.BytesRead, "byte"))
 		}
-		fmt.Fprintf(a.stdout, ": %s\n", mismatches(len(c.Problems)))
+		texts := 0
+		for _, p := range c.Problems {
+			if p.Kind == reconcile.TextIssue {
+				texts++
+			}
+		}
+		fmt.Fprintf(a.stdout, ": %s", mismatches(len(c.Problems)-texts))
+		if texts > 0 {
+			fmt.Fprintf(a.stdout, ", %s", textIssues(texts))
+		}
+		fmt.Fprintln(a.stdout)
 		for _, p := range c.Problems {
 			fmt.Fprintf(a.stdout, "  %s\n", p)
 		}
+	}
+	if rep.TextIssues > 0 {
+		fmt.Fprintf(a.stdout, "%s in text tracks (found by the cue check while recording; the segments are stored as sent)\n", textIssues(rep.TextIssues))
 	}
 	switch {
 	case rep.Mismatches == 0:
@@ -110,3 +136,5 @@ func printVerify(a *app, rep reconcile.Report, repair bool) {
 }
 
 func mismatches(n int) string { return plural(int64(n), "mismatch") }
+
+func textIssues(n int) string { return plural(int64(n), "text issue") }

@@ -1,0 +1,54 @@
+package archive
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/index"
+)
+
+// indexSegment indexes what the stored segment K of track holds besides
+// its row: its events (emsg) and, for a text track, what its cue check
+// found.
+func (c *Channel) indexSegment(ctx context.Context, track index.Track, k int64, data []byte, info *cmaf.SegmentInfo, cur *initState) error {
+	if err := c.indexEvents(ctx, track, k, info, cur.info.Timescale); err != nil {
+		return err
+	}
+	return c.checkText(ctx, track, k, data, info, cur.info)
+}
+
+// checkText checks the cues of data, segment K of a text track stored as
+// sent (cmaf.CheckText, and its span against the grid and the stored
+// neighbours K-1 and K+1), and records the issues in the index, replacing
+// those of an earlier copy of K. It never refuses the segment.
+func (c *Channel) checkText(ctx context.Context, track index.Track, k int64, data []byte, info *cmaf.SegmentInfo, init *cmaf.InitInfo) error {
+	if init.ContentType != "text" {
+		return nil
+	}
+	issues := cmaf.CheckText(data, init, info)
+	var prevEnd, nextStart *uint64
+	for _, nk := range []int64{k - 1, k + 1} {
+		seg, ok, err := c.a.DB.Segment(ctx, track.ID, nk)
+		if err != nil {
+			return fmt.Errorf("text check of %s %d: %w", track.Rep, k, err)
+		}
+		switch {
+		case ok && nk < k:
+			end := seg.EPT + seg.Duration
+			prevEnd = &end
+		case ok:
+			nextStart = &seg.EPT
+		}
+	}
+	issues = append(issues, cmaf.TextTimingIssues(k, track.SegDur, info, prevEnd, nextStart)...)
+	rows := make([]index.TextIssue, len(issues))
+	for i, is := range issues {
+		rows[i] = index.TextIssue{TrackID: track.ID, K: k, Kind: is.Kind, Detail: is.Detail}
+		c.a.Log.Warn("text track cue issue", "channel", c.Info.Name, "rep", track.Rep, "k", k, "kind", is.Kind, "detail", is.Detail)
+	}
+	if err := c.a.DB.SetTextIssues(ctx, track.ID, k, rows); err != nil {
+		return fmt.Errorf("index text issues of %s %d: %w", track.Rep, k, err)
+	}
+	return nil
+}
