@@ -77,8 +77,8 @@ func TestE2ELivesim2Subtitles(t *testing.T) {
 }
 
 // subtitleChannelVideo reads status --json of the subtitle channel and
-// returns its video track after checking that all four tracks are there
-// and the video has no gap.
+// returns its video track after checking that all four tracks are there,
+// the video has no gap and the text tracks no cue issue.
 func subtitleChannelVideo(t *testing.T, ar *e2eArchive, ch string) jsonTrack {
 	t.Helper()
 	r := mustCLI(t, t.Context(), ar.args("status", "--json", "--channel", ch)...)
@@ -92,6 +92,11 @@ func subtitleChannelVideo(t *testing.T, ar *e2eArchive, ch string) jsonTrack {
 		reps = append(reps, tr.Rep)
 		if tr.Rep == e2eVideo {
 			video = tr
+		}
+		// livesim2's cues are in order and on the grid: the recorder's
+		// cue check finds nothing in them.
+		if strings.HasPrefix(tr.Rep, "time") && (tr.TextIssues == nil || *tr.TextIssues != 0) {
+			t.Errorf("%s: text_issues %v, want 0", tr.Rep, tr.TextIssues)
 		}
 	}
 	slices.Sort(reps)
