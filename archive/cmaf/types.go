@@ -1,6 +1,7 @@
 // Package cmaf inspects CMAF / fragmented-MP4 init and media segments with
 // mp4ff: what track an init segment describes, and when a media segment
-// starts, how long it lasts and whether it is a valid segment of that track.
+// starts, how long it lasts and whether it is a valid segment of that track
+// (and, for HLS, what an fMP4 WebVTT segment says as WebVTT text).
 package cmaf
 
 import (
