@@ -141,8 +141,11 @@ type ExportResult struct {
 	// no place for them (manifest.InHLS: timed-metadata tracks); the DASH
 	// export has them.
 	HLSLeftOut []string
-	Copied     int
-	Duration   time.Duration
+	// HLSText is how many WebVTT text files the HLS export wrote beside
+	// its playlists (a wvtt track's segments as HLS WebVTT).
+	HLSText  int
+	Copied   int
+	Duration time.Duration
 }
 
 // ExportVoD writes a static DASH presentation and/or an HLS presentation of
@@ -400,8 +403,18 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		periods = append(periods, p)
 	}
 	res.Periods = len(periods)
+	var texts []exportFile // HLS WebVTT text files, written first
+	if hls {
+		if err := setHLSText(periods, stem); err != nil {
+			return ExportResult{}, fmt.Errorf("export: HLS: %w", err)
+		}
+		if texts, err = a.webVTTFiles(ctx, periods, path.Dir(stem)); err != nil {
+			return ExportResult{}, fmt.Errorf("export: HLS WebVTT: %w", err)
+		}
+		res.HLSText = len(texts)
+	}
 	if o.Copy {
-		keys, err := ts2keys(periods)
+		keys, err := ts2keys(periods, !dash)
 		if err != nil {
 			return ExportResult{}, fmt.Errorf("export: %w", err)
 		}
@@ -423,17 +436,13 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		in.SCTE35 = o.SCTE35
 	}
 	// Build everything before writing anything.
-	type file struct {
-		name string
-		body []byte
-	}
-	var files []file
+	var files []exportFile
 	if dash {
 		body, err := manifest.BuildVoD(in)
 		if err != nil {
 			return ExportResult{}, fmt.Errorf("export: %w", err)
 		}
-		files = append(files, file{stem + ".mpd", body})
+		files = append(files, exportFile{stem + ".mpd", body})
 	}
 	if hls {
 		pls, err := manifest.BuildHLS(in, func(rep string) string { return path.Base(stem) + "-" + rep + ".m3u8" })
@@ -446,8 +455,11 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 			if p.Rep != "" {
 				name = path.Join(dir, p.Name)
 			}
-			files = append(files, file{name, p.Body})
+			files = append(files, exportFile{name, p.Body})
 		}
+	}
+	if err := putFiles(ctx, out, texts); err != nil {
+		return ExportResult{}, err
 	}
 	for _, f := range files {
 		if err := out.Put(ctx, f.name, f.body, nil); err != nil {
@@ -756,8 +768,9 @@ func (a *Archive) inbandEvents(ctx context.Context, t index.Track, segs []manife
 }
 
 // ts2keys lists the objects the Periods reference: inits and every
-// segment that is not a gap.
-func ts2keys(periods []manifest.VoDPeriod) ([]string, error) {
+// segment that is not a gap. With hlsOnly, a track whose HLS playlist is
+// of WebVTT text files (HLSTextPattern) references none.
+func ts2keys(periods []manifest.VoDPeriod, hlsOnly bool) ([]string, error) {
 	seen := map[string]bool{}
 	var keys []string
 	add := func(k string) {
@@ -769,6 +782,9 @@ func ts2keys(periods []manifest.VoDPeriod) ([]string, error) {
 	for _, p := range periods {
 		for ti := range p.Tracks {
 			t := &p.Tracks[ti]
+			if hlsOnly && t.HLSTextPattern != "" {
+				continue
+			}
 			add(t.InitPath)
 			for _, s := range t.Segments {
 				if s.Gap {

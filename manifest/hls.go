@@ -310,13 +310,19 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 }
 
 // hlsSegmentURI is the URI of segment K of tr in its media playlist: the
-// media path under base, or for a track with an HLSTextPattern (WebVTT
-// text files beside the playlist) that pattern's path.
+// media path under base, or for a track with an HLSTextPattern its
+// HLSTextPath.
 func hlsSegmentURI(tr *VoDTrack, k int64, base string) (string, error) {
-	if tr.HLSTextPattern == "" {
-		uri, err := MediaPath(tr, k)
-		return base + uri, err
+	if tr.HLSTextPattern != "" {
+		return HLSTextPath(tr, k)
 	}
+	uri, err := MediaPath(tr, k)
+	return base + uri, err
+}
+
+// HLSTextPath is the path of the WebVTT text file of segment K of a track
+// with an HLSTextPattern, relative to its media playlist.
+func HLSTextPath(tr *VoDTrack, k int64) (string, error) {
 	text := *tr
 	text.MediaPattern = tr.HLSTextPattern
 	uri, err := MediaPath(&text, k)

@@ -31,7 +31,7 @@ func hlsCases() []struct {
 	filler.InitPath, filler.MediaPattern = "ch1/V300/filler/init-5555555555555555.mp4", "ch1/V300/filler/$Number$-6666666666666666.cmfv"
 	startK := int64(k0)
 	wvttText := textTrack("timewvtt-de", "wvtt", "de", "caption")
-	wvttText.HLSTextPattern = "x-timewvtt-de/$Number$.vtt" // as export-vod writes them
+	wvttText.HLSTextPattern = "x-timewvtt-de/seg-$Number$.vtt" // as export-vod writes them
 	return []struct {
 		name string
 		in   VoDInput
