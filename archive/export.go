@@ -141,8 +141,11 @@ type ExportResult struct {
 	// no place for them (manifest.InHLS: timed-metadata tracks); the DASH
 	// export has them.
 	HLSLeftOut []string
-	Copied     int
-	Duration   time.Duration
+	// HLSText is how many WebVTT text files the HLS export wrote beside
+	// its playlists (a wvtt track's segments as HLS WebVTT).
+	HLSText  int
+	Copied   int
+	Duration time.Duration
 }
 
 // ExportVoD writes a static DASH presentation and/or an HLS presentation of
@@ -400,8 +403,18 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		periods = append(periods, p)
 	}
 	res.Periods = len(periods)
+	var texts []exportFile // HLS WebVTT text files, written first
+	if hls {
+		if err := setHLSText(periods, stem); err != nil {
+			return ExportResult{}, fmt.Errorf("export: HLS: %w", err)
+		}
+		if texts, err = a.webVTTFiles(ctx, periods, path.Dir(stem)); err != nil {
+			return ExportResult{}, fmt.Errorf("export: HLS WebVTT: %w", err)
+		}
+		res.HLSText = len(texts)
+	}
 	if o.Copy {
-		keys, err := ts2keys(periods)
+		keys, err := ts2keys(periods, !dash)
 		if err != nil {
 			return ExportResult{}, fmt.Errorf("export: %w", err)
 		}
@@ -423,17 +436,13 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 		in.SCTE35 = o.SCTE35
 	}
 	// Build everything before writing anything.
-	type file struct {
-		name string
-		body []byte
-	}
-	var files []file
+	var files []exportFile
 	if dash {
 		body, err := manifest.BuildVoD(in)
 		if err != nil {
 			return ExportResult{}, fmt.Errorf("export: %w", err)
 		}
-		files = append(files, file{stem + ".mpd", body})
+		files = append(files, exportFile{stem + ".mpd", body})
 	}
 	if hls {
 		pls, err := manifest.BuildHLS(in, func(rep string) string { return path.Base(stem) + "-" + rep + ".m3u8" })
@@ -446,26 +455,14 @@ func (a *Archive) ExportVoD(ctx context.Context, o ExportOptions) (ExportResult,
 			if p.Rep != "" {
 				name = path.Join(dir, p.Name)
 			}
-			files = append(files, file{name, p.Body})
+			files = append(files, exportFile{name, p.Body})
 		}
 	}
-	// Media playlists before the multivariant playlist and the MPD (LAYOUT.md,
-	// Read and write ordering): a player that finds a top-level manifest
-	// finds everything it names.
-	slices.SortStableFunc(files, func(x, y file) int {
-		top := func(f file) bool { return f.name == stem+".mpd" || f.name == stem+".m3u8" }
-		switch {
-		case top(x) == top(y):
-			return 0
-		case top(x):
-			return 1
-		}
-		return -1
-	})
-	for _, f := range files {
-		if err := out.Put(ctx, f.name, f.body, nil); err != nil {
-			return ExportResult{}, fmt.Errorf("export: write %s: %w", f.name, err)
-		}
+	if err := putFiles(ctx, out, texts); err != nil {
+		return ExportResult{}, err
+	}
+	if err := putManifests(ctx, out, stem, files); err != nil {
+		return ExportResult{}, err
 	}
 	where := func(name string) (string, string) {
 		u := displayURL(outDirURL, name)
@@ -769,8 +766,9 @@ func (a *Archive) inbandEvents(ctx context.Context, t index.Track, segs []manife
 }
 
 // ts2keys lists the objects the Periods reference: inits and every
-// segment that is not a gap.
-func ts2keys(periods []manifest.VoDPeriod) ([]string, error) {
+// segment that is not a gap. With hlsOnly, a track whose HLS playlist is
+// of WebVTT text files (HLSTextPattern) references none.
+func ts2keys(periods []manifest.VoDPeriod, hlsOnly bool) ([]string, error) {
 	seen := map[string]bool{}
 	var keys []string
 	add := func(k string) {
@@ -782,6 +780,9 @@ func ts2keys(periods []manifest.VoDPeriod) ([]string, error) {
 	for _, p := range periods {
 		for ti := range p.Tracks {
 			t := &p.Tracks[ti]
+			if hlsOnly && t.HLSTextPattern != "" {
+				continue
+			}
 			add(t.InitPath)
 			for _, s := range t.Segments {
 				if s.Gap {
@@ -796,6 +797,30 @@ func ts2keys(periods []manifest.VoDPeriod) ([]string, error) {
 		}
 	}
 	return keys, nil
+}
+
+// putManifests writes the playlists and the MPD of an export: the media
+// playlists before the multivariant playlist and the MPD (stem.m3u8,
+// stem.mpd), so that a player that finds a top-level manifest finds
+// everything it names (LAYOUT.md, Read and write ordering).
+func putManifests(ctx context.Context, out *cloud.Store, stem string, files []exportFile) error {
+	top := func(f exportFile) bool { return f.name == stem+".mpd" || f.name == stem+".m3u8" }
+	ordered := slices.Clone(files)
+	slices.SortStableFunc(ordered, func(x, y exportFile) int {
+		switch {
+		case top(x) == top(y):
+			return 0
+		case top(x):
+			return 1
+		}
+		return -1
+	})
+	for _, f := range ordered {
+		if err := out.Put(ctx, f.name, f.body, nil); err != nil {
+			return fmt.Errorf("export: write %s: %w", f.name, err)
+		}
+	}
+	return nil
 }
 
 // copyObjects copies keys create-only, a few at a time: an object already

@@ -274,7 +274,7 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 		return nil, err
 	}
 	for i, e := range entries {
-		uri, err := MediaPath(e.tr, e.seg.K)
+		uri, err := hlsSegmentURI(e.tr, e.seg.K, base)
 		if err != nil {
 			return nil, err
 		}
@@ -286,18 +286,20 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 		// the end of a --gaps fill presentation). On the grid every
 		// playlist agrees, and with EXT-X-PROGRAM-DATE-TIME = K*D.
 		dur := float64(e.tr.SegDur) / float64(e.tr.Timescale)
-		ms := &m3u8.MediaSegment{URI: base + uri, Duration: dur, Gap: e.seg.Gap, Discontinuity: e.disc}
+		ms := &m3u8.MediaSegment{URI: uri, Duration: dur, Gap: e.seg.Gap, Discontinuity: e.disc}
 		for len(spans) > 0 && (i+1 == len(entries) || ticksRat(spans[0].ev.Time, spans[0].ev.Timescale).Cmp(slot(i+1)) < 0) {
 			ms.SCTE35DateRanges = append(ms.SCTE35DateRanges, dateRange(spans[0]))
 			spans = spans[1:]
 		}
 		if e.first {
+			ms.ProgramDateTime = epochTime(uint64(e.seg.K)*e.tr.SegDur, e.tr.Timescale)
+		}
+		if e.first && e.tr.HLSTextPattern == "" {
 			if ms.Keys, err = periodKeys(e.tr, encrypted); err != nil {
 				return nil, err
 			}
 			encrypted = encrypted || e.tr.Protection != nil
 			ms.Map = &m3u8.Map{URI: base + e.tr.InitPath}
-			ms.ProgramDateTime = epochTime(uint64(e.seg.K)*e.tr.SegDur, e.tr.Timescale)
 		}
 		if err := p.AppendSegment(ms); err != nil {
 			return nil, err
@@ -307,6 +309,29 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 	p.SetTargetDuration(target)
 	p.Close()
 	return []byte(withKeyIDs(p.String())), nil
+}
+
+// hlsSegmentURI is the URI of segment K of tr in its media playlist: the
+// media path under base, or for a track with an HLSTextPattern its
+// HLSTextPath.
+func hlsSegmentURI(tr *VoDTrack, k int64, base string) (string, error) {
+	if tr.HLSTextPattern != "" {
+		return HLSTextPath(tr, k)
+	}
+	uri, err := MediaPath(tr, k)
+	return base + uri, err
+}
+
+// HLSTextPath is the path of the WebVTT text file of segment K of a track
+// with an HLSTextPattern, relative to its media playlist.
+func HLSTextPath(tr *VoDTrack, k int64) (string, error) {
+	text := *tr
+	text.MediaPattern = tr.HLSTextPattern
+	uri, err := MediaPath(&text, k)
+	if err != nil {
+		return "", fmt.Errorf("HLSTextPattern: %w", err)
+	}
+	return uri, nil
 }
 
 // hlsCodec is a track's format as HLS CODECS names it: IMSC1 in fMP4

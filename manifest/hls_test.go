@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,8 @@ func hlsCases() []struct {
 	filler := videoTrack("V300", 300000, videoSegs(k0+4, k0+5))
 	filler.InitPath, filler.MediaPattern = "ch1/V300/filler/init-5555555555555555.mp4", "ch1/V300/filler/$Number$-6666666666666666.cmfv"
 	startK := int64(k0)
+	wvttText := textTrack("timewvtt-de", "wvtt", "de", "caption")
+	wvttText.HLSTextPattern = "x-timewvtt-de/seg-$Number$.vtt" // as export-vod writes them
 	return []struct {
 		name string
 		in   VoDInput
@@ -52,7 +55,7 @@ func hlsCases() []struct {
 		}}}}},
 		{"hls_subtitles", VoDInput{Periods: []VoDPeriod{{Tracks: []VoDTrack{ // livesim2 timesubsstpp_en/timesubswvtt_de
 			videoTrack("V300", 300000, videoSegs(k0, k0+3)), audioTrack("A48", audioSegs(k0, k0+3)),
-			textTrack("timestpp-en", "stpp", "en", "subtitle"), textTrack("timewvtt-de", "wvtt", "de", "caption"),
+			textTrack("timestpp-en", "stpp", "en", "subtitle"), wvttText,
 			textTrack("timestpp-sv", "stpp", "sv", "forced-subtitle", "description"),
 		}}}}},
 		{"hls_timed_metadata", VoDInput{Periods: []VoDPeriod{{Tracks: []VoDTrack{ // left out: HLS has no place for it
@@ -175,8 +178,12 @@ func TestBuildHLSStructure(t *testing.T) {
 				for i, s := range segs {
 					w, tr := want[i], trs[i]
 					uri, _ := MediaPath(tr, w.K)
-					if s.URI != c.in.BaseURL+uri || s.Gap != w.Gap {
-						t.Errorf("%s segment %d: %s gap %v; want %s gap %v", p.Name, i, s.URI, s.Gap, c.in.BaseURL+uri, w.Gap)
+					uri = c.in.BaseURL + uri
+					if tr.HLSTextPattern != "" { // WebVTT text files beside the playlist
+						uri = strings.ReplaceAll(tr.HLSTextPattern, "$Number$", strconv.FormatInt(w.K, 10))
+					}
+					if s.URI != uri || s.Gap != w.Gap {
+						t.Errorf("%s segment %d: %s gap %v; want %s gap %v", p.Name, i, s.URI, s.Gap, uri, w.Gap)
 					}
 					// EXTINF is the slot on the epoch grid, D (see BuildHLS).
 					if d := float64(tr.SegDur) / float64(tr.Timescale); s.Duration < d-1e-6 || s.Duration > d+1e-6 {
@@ -186,7 +193,7 @@ func TestBuildHLSStructure(t *testing.T) {
 						t.Errorf("%s: EXTINF %f rounds above the target duration %d", p.Name, s.Duration, pl.TargetDuration)
 					}
 					first := contains64(firsts, i)
-					if first != !s.ProgramDateTime.IsZero() || (first && s.Map == nil && i > 0 && !strings.Contains(string(p.Body), "#EXT-X-MAP")) {
+					if first != !s.ProgramDateTime.IsZero() || (first && s.Map == nil && i > 0 && !strings.Contains(string(p.Body), "#EXT-X-MAP") && tr.HLSTextPattern == "") {
 						t.Errorf("%s segment %d: PDT %v, map %v; want them at each Period's first segment", p.Name, i, s.ProgramDateTime, s.Map)
 					}
 					if first {
@@ -198,7 +205,9 @@ func TestBuildHLSStructure(t *testing.T) {
 						t.Errorf("%s segment %d: discontinuity %v", p.Name, i, s.Discontinuity)
 					}
 				}
-				if n := strings.Count(string(p.Body), "#EXT-X-MAP"); n < 1 || n > len(firsts) {
+				if n := strings.Count(string(p.Body), "#EXT-X-MAP"); trs[0].HLSTextPattern != "" && n != 0 {
+					t.Errorf("%s: %d EXT-X-MAP tags in a playlist of WebVTT text files", p.Name, n)
+				} else if trs[0].HLSTextPattern == "" && (n < 1 || n > len(firsts)) {
 					t.Errorf("%s: %d EXT-X-MAP tags for %d Periods", p.Name, n, len(firsts))
 				}
 			}

@@ -59,6 +59,11 @@ type VoDTrack struct {
 	// Protection is the track's encryption (nil in the clear): the
 	// AdaptationSet's ContentProtection, the HLS EXT-X-KEY.
 	Protection *Protection
+	// HLSTextPattern, when set, makes the track's HLS media playlist one
+	// of segmented WebVTT text files (no EXT-X-MAP): segment K is this
+	// template with $Number$ K, relative to the playlist (not to the
+	// BaseURL). The MPD ignores it. fMP4 WebVTT (wvtt) is no HLS format.
+	HLSTextPattern string
 }
 
 // InbandEvent is an event stream carried in-band (emsg boxes).

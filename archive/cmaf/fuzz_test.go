@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/Eyevinn/mp4ff/mp4"
+
+	"github.com/reaparchive/reaparchive/internal/testenv"
 )
 
 // fuzzSeeds returns the init and the fragments of both test files and a few
@@ -134,6 +136,35 @@ func FuzzCheckText(f *testing.F) {
 					t.Fatalf("issue %+v", is)
 				}
 			}
+		}
+	})
+}
+
+// FuzzWebVTT: the WebVTT converter returns text or an error, never
+// panics, and its text opens with the WEBVTT header.
+func FuzzWebVTT(f *testing.F) {
+	initData, err := testenv.WebVTTInit(2, 1000, "deu")
+	if err != nil {
+		f.Fatal(err)
+	}
+	init, err := ParseInit(initData)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, samples := range [][]testenv.VTTSample{
+		{{Dur: 900, Cues: []testenv.VTTCue{{ID: "a", Settings: "line:0", Text: "x"}}}, {Dur: 100}},
+		{{Dur: 500, Cues: []testenv.VTTCue{{Text: "x"}, {Text: "y"}}}, {Dur: 500, Cues: []testenv.VTTCue{{Text: "y"}}}},
+	} {
+		seg, err := testenv.WebVTTSegment(2, 1, 1_796_454_954_000, samples)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(seg)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, err := WebVTT(data, init)
+		if (out == nil) == (err == nil) || (err == nil && !bytes.HasPrefix(out, []byte("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:"))) {
+			t.Fatalf("out %q, err %v", out, err)
 		}
 	})
 }

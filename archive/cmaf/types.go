@@ -1,7 +1,8 @@
 // Package cmaf inspects CMAF / fragmented-MP4 init and media segments with
 // mp4ff: what track an init segment describes, and when a media segment
 // starts, how long it lasts and whether it is a valid segment of that track
-// (for text tracks: whether its cues keep the rules, CheckText).
+// (for text tracks: whether its cues keep the rules, CheckText; for HLS,
+// what an fMP4 WebVTT segment says as WebVTT text).
 package cmaf
 
 import (

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,9 +23,11 @@ import (
 // playlist gives each format its own SUBTITLES group with the CODECS HLS
 // players read (stpp.ttml.im1t, wvtt); Shaka Player and dash.js show cues
 // of both tracks from the MPD, Shaka of both from the playlists (with
-// segment prefetch off: see scripts/player/play.mjs), hls.js of the IMSC1
-// track from them (hls.js 1.7 reads WebVTT only as text files,
-// not in fMP4: video-dev/hls.js#6273).
+// segment prefetch off: see scripts/player/play.mjs), hls.js of both from
+// them: the WebVTT rendition is segmented WebVTT text converted from the
+// fMP4 segments (hls.js 1.7 reads WebVTT only as text files, not in fMP4:
+// video-dev/hls.js#6273). From the playlists, hls.js and Shaka place the
+// WebVTT cues where Shaka places them from the MPD (X-TIMESTAMP-MAP).
 func TestE2ELivesim2Subtitles(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -52,14 +55,26 @@ func TestE2ELivesim2Subtitles(t *testing.T) {
 		}
 	}
 
+	if pl, err := os.ReadFile(filepath.Join(ar.store, "vod", ch+"-timewvtt-de.m3u8")); err != nil || strings.Contains(string(pl), "#EXT-X-MAP") || !strings.Contains(string(pl), ".vtt\n") {
+		t.Errorf("WebVTT rendition's playlist (%v), want one of WebVTT text files:\n%s", err, pl)
+	}
+
+	cues := map[string][]testenv.PlayerCue{} // by player and manifest: the "de" cues
 	for _, c := range []struct{ player, manifest, lang string }{
 		{"shaka", ch + ".mpd", "en"}, {"shaka", ch + ".mpd", "de"},
 		{"dashjs", ch + ".mpd", "en"}, {"dashjs", ch + ".mpd", "de"},
 		{"shaka", ch + ".m3u8", "en"}, {"shaka", ch + ".m3u8", "de"},
-		{"hlsjs", ch + ".m3u8", "en"},
+		{"hlsjs", ch + ".m3u8", "en"}, {"hlsjs", ch + ".m3u8", "de"},
 	} {
 		t.Run(c.player+"_"+c.manifest+"_"+c.lang, func(t *testing.T) {
 			res := testenv.PlayText(t, ctx, c.player, filepath.Join(ar.store, "vod"), c.manifest, c.lang)
+			if c.lang == "de" {
+				for _, cue := range res.Cues {
+					if cue.Lang == c.lang {
+						cues[c.player+" "+c.manifest] = append(cues[c.player+" "+c.manifest], cue)
+					}
+				}
+			}
 			shown := 0
 			for _, cue := range res.Cues {
 				if cue.Shown && cue.Lang == c.lang {
@@ -73,6 +88,30 @@ func TestE2ELivesim2Subtitles(t *testing.T) {
 				t.Errorf("%s showed %d cues of the %q track from %s, want at least %d (cues %+v)", c.player, shown, c.lang, c.manifest, want, res.Cues)
 			}
 		})
+	}
+	for _, hls := range []string{"hlsjs " + ch + ".m3u8", "shaka " + ch + ".m3u8"} {
+		sameCueTimes(t, hls, cues[hls], "shaka "+ch+".mpd", cues["shaka "+ch+".mpd"])
+	}
+}
+
+// sameCueTimes checks that every cue a player held from one
+// presentation starts (within 0.1 s) where the reference's cue with the
+// same text does (the timesubs cues' texts are unique: the wall-clock
+// second and K).
+func sameCueTimes(t *testing.T, name string, got []testenv.PlayerCue, refName string, ref []testenv.PlayerCue) {
+	t.Helper()
+	if len(got) == 0 || len(ref) == 0 {
+		t.Errorf("%s has %d WebVTT cues, %s %d; want some in both", name, len(got), refName, len(ref))
+		return
+	}
+	for _, c := range got {
+		i := slices.IndexFunc(ref, func(r testenv.PlayerCue) bool { return r.Text == c.Text })
+		switch {
+		case i < 0:
+			t.Errorf("%s cue at %.3f s %q: %s has no cue with that text", name, c.Start, c.Text, refName)
+		case math.Abs(c.Start-ref[i].Start) > 0.1:
+			t.Errorf("%s cue %q at %.3f s; %s has it at %.3f s", name, c.Text, c.Start, refName, ref[i].Start)
+		}
 	}
 }
 

@@ -175,6 +175,9 @@ segments left out, copied the objects --copy wrote.`,
 			if res.Omitted > 0 {
 				fmt.Fprintf(a.stdout, "left out %s at Ks another track misses (--gaps split)\n", plural(int64(res.Omitted), "segment"))
 			}
+			if res.HLSText > 0 {
+				fmt.Fprintf(a.stdout, "wrote %s for HLS (fMP4 WebVTT as segmented WebVTT text)\n", plural(int64(res.HLSText), "WebVTT file"))
+			}
 			if len(res.HLSLeftOut) > 0 {
 				fmt.Fprintf(a.stdout, "left out of HLS, which has no place for timed metadata: %s\n", strings.Join(res.HLSLeftOut, ", "))
 			}
