@@ -712,3 +712,25 @@ func exportRange(t testing.TB, tr jsonTrack) (from, to string) {
 	}
 	return first.Format(time.RFC3339), last.Add(e2eSegDur).Format(time.RFC3339)
 }
+
+// checkNoJumpNoStall checks that a player (what) played a continuous
+// timeline: it never jumped a gap (a seek of its own over 0.5 s) and never
+// waited for data that is not there. A Period change may hold the picture
+// a moment while the player appends the new init (0.4 s at 4x on two busy
+// cores), and a busy machine may starve a player at 8x: a stall is a
+// second or more, before the last second.
+func checkNoJumpNoStall(t testing.TB, what string, res testenv.PlayResult) {
+	t.Helper()
+	for _, s := range res.Seeks {
+		// (Shaka steps over the few ms before the first audio sample at
+		// the start: not a gap.)
+		if s.To-s.From >= 0.5 {
+			t.Errorf("%s: the player jumped from %.2f s to %.2f s (a gap in the timeline)", what, s.From, s.To)
+		}
+	}
+	for _, s := range res.Stalls {
+		if s.At < res.Duration-1 && s.Wall >= 1 {
+			t.Errorf("%s: playback stalled at %.2f s for %.2f s (wall)", what, s.At, s.Wall)
+		}
+	}
+}

@@ -109,7 +109,7 @@ func (l *Livesim2) Start() error {
 		return fmt.Errorf("start livesim2: %w", err)
 	}
 	l.cmd = cmd
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // loading its assets takes long on busy cores
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(l.URL() + "testpic_2s/Manifest.mpd")
 		if err == nil {
