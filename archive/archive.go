@@ -531,11 +531,11 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 		track = ts.track
 		ts.mu.Unlock()
 	}
-	k := EpochIndex(info.EPT, track.SegDur)
-	if k > (math.MaxInt64-int64(track.SegDur))/int64(track.SegDur) {
+	k := track.EpochIndex(info.EPT)
+	if !track.KFits(k) {
 		return reject(o.ExpectK, "EPT %d is epoch index %d: its time K×D overflows 64 bits", info.EPT, k)
 	}
-	if off := int64(info.EPT) - k*int64(track.SegDur); off > int64(track.SegDur)/2 || -off > int64(track.SegDur)/2 {
+	if !track.OnGrid(info.EPT, track.SegDur/2) {
 		return reject(o.ExpectK, "EPT %d is not on the segment grid", info.EPT)
 	}
 	if o.ExpectK >= 0 && k != o.ExpectK {
@@ -928,12 +928,10 @@ func (a *Archive) checkTime(o Offer, ept uint64, timescale uint32, now time.Time
 	return ""
 }
 
-// EpochIndex is K = round(EPT / segDur), the REaP epoch index of a segment.
+// EpochIndex is K = round(EPT / segDur), the REaP epoch index of a segment:
+// index.Track.EpochIndex for a D·T that is not (yet) a track's.
 func EpochIndex(ept, segDur uint64) int64 {
-	if segDur == 0 {
-		return 0
-	}
-	return int64((ept + segDur/2) / segDur)
+	return index.Track{SegDur: segDur}.EpochIndex(ept)
 }
 
 type lockKey struct {

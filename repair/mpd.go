@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/internal/httpget"
 	"github.com/reaparchive/reaparchive/manifest"
 )
@@ -79,7 +78,7 @@ func (m *MPD) Locate(_ context.Context, w Want) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w: the MPD has no Representation %s", ErrUnavailable, t.Rep)
 	}
-	d := archive.SegmentDuration(t).Seconds()
+	d := t.SegmentDuration().Seconds()
 	if lt.SegDur > 0 && lt.Timescale > 0 {
 		if sd := float64(lt.SegDur) / float64(lt.Timescale); math.Abs(sd-d) > 0.001 {
 			return "", fmt.Errorf("%w: the MPD's %s segments last %gs, the track's %gs", ErrMismatch, t.Rep, sd, d)
@@ -87,12 +86,12 @@ func (m *MPD) Locate(_ context.Context, w Want) (string, error) {
 	}
 	if m.live.Type == "dynamic" {
 		now := m.now()
-		end := archive.KTime(w.K+1, t)
+		end := t.KTime(w.K + 1)
 		if tsb := m.live.TimeShiftBufferDepth; tsb > 0 {
 			// A segment stays available for the time-shift buffer depth
 			// after it ends (one more segment of slack for clock skew and
 			// servers that count from the segment's end).
-			if oldest := now.Add(-time.Duration(tsb*float64(time.Second)) - archive.SegmentDuration(t)); end.Before(oldest) {
+			if oldest := now.Add(-time.Duration(tsb*float64(time.Second)) - t.SegmentDuration()); end.Before(oldest) {
 				return "", fmt.Errorf("%w: K %d ended at %s, outside the source's %gs time-shift window", ErrUnavailable, w.K, end.Format(time.RFC3339), tsb)
 			}
 		}

@@ -209,7 +209,7 @@ func Splice(ctx context.Context, a *archive.Archive, f Filler, o SpliceOptions) 
 		rep.Tracks[i].Dir = layout.SpliceDir(o.Channel, tr.t.Rep, r.id)
 	}
 	t0 := r.tracks[0].t
-	rep.From, rep.To = archive.KTime(rep.FromK, t0), archive.KTime(rep.ToK+1, t0)
+	rep.From, rep.To = t0.KTime(rep.FromK), t0.KTime(rep.ToK+1)
 	o.Log.Info("splice", "channel", o.Channel, "id", r.id, "source", f.URL(), "from_k", rep.FromK, "to_k", rep.ToK, "segments", len(jobs))
 
 	// Fetch and check every K; write each one that fits while all did.
@@ -397,7 +397,7 @@ func (r *spliceRun) one(ctx context.Context, j spliceJob) (spliced, error) {
 	tr := r.tracks[j.ti]
 	t := tr.t
 	k := j.orig.K
-	it := Item{Rep: t.Rep, K: k, Time: archive.KTime(k, t)}
+	it := Item{Rep: t.Rep, K: k, Time: t.KTime(k)}
 	got, err := r.f.Fetch(ctx, Want{Channel: r.o.Channel, Track: t, K: k, InitHashes: tr.initHashes})
 	it.From = got.From
 	switch {
@@ -414,7 +414,7 @@ func (r *spliceRun) one(ctx context.Context, j spliceJob) (spliced, error) {
 		return r.fail(j, it, classRejected, fmt.Sprintf("its init segment is not valid: %v", err))
 	}
 	ref := &gapRef{Gap: Gap{Channel: r.o.Channel, Rep: t.Rep, From: k, To: k, track: t}, refInit: tr.initInfos[j.orig.InitID],
-		offset: int64(j.orig.EPT) - k*int64(t.SegDur), hasOffset: true}
+		offset: t.GridOffset(j.orig.EPT, k), hasOffset: true}
 	if k == tr.fromK && tr.hasPrev {
 		ref.prev, ref.hasPrev = tr.prev, true
 	}
@@ -486,7 +486,7 @@ func (r *spliceRun) checkJoins(jobs []spliceJob, results []spliced) {
 		}
 		if end := ra.ept + ra.dur; end != rb.ept {
 			t := r.tracks[b.ti].t
-			r.fail(b, Item{Rep: t.Rep, K: b.orig.K, Time: archive.KTime(b.orig.K, t)},
+			r.fail(b, Item{Rep: t.Rep, K: b.orig.K, Time: t.KTime(b.orig.K)},
 				classRejected, fmt.Sprintf("starts at EPT %d, but the replacement of K %d ends at %d (%+d ticks)", rb.ept, a.orig.K, end, int64(rb.ept)-int64(end)))
 		}
 	}
@@ -624,7 +624,7 @@ func UndoSplice(ctx context.Context, a *archive.Archive, o UndoOptions) (*Splice
 		Record: sp.RecordKey, Created: sp.CreatedAt, Tracks: []SpliceTrack{}, InitsCreated: []string{}, Missing: []Item{}, Rejected: []Item{}}
 	for _, t := range tracks {
 		if t.Timescale > 0 && t.SegDur > 0 {
-			rep.From, rep.To = archive.KTime(sp.FromK, t), archive.KTime(sp.ToK+1, t)
+			rep.From, rep.To = t.KTime(sp.FromK), t.KTime(sp.ToK+1)
 			break
 		}
 	}

@@ -695,7 +695,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	if reason := unrepresentable(ept, dur, segDur, o.k); reason != "" {
 		return bad("%s", reason)
 	}
-	if k := epochIndex(ept, segDur); k != o.k {
+	if k := (index.Track{SegDur: segDur}).EpochIndex(ept); k != o.k {
 		return bad("EPT %d is epoch index %d (D*T %d), not the K of its key", ept, k, segDur)
 	}
 	var initID int64
@@ -751,16 +751,10 @@ func unrepresentable(ept, dur, segDur uint64, k int64) string {
 		return fmt.Sprintf("EPT %d is over 2^63-1: not a representable time", ept)
 	case dur > math.MaxInt64:
 		return fmt.Sprintf("duration %d is over 2^63-1", dur)
-	case segDur > math.MaxInt64 || k < 0 || k > (math.MaxInt64-int64(segDur))/int64(segDur):
+	case !(index.Track{SegDur: segDur}).KFits(k):
 		return fmt.Sprintf("epoch index %d at D*T %d is not a representable time", k, segDur)
 	}
 	return ""
-}
-
-// epochIndex is archive.EpochIndex (not imported: archive is the
-// recorder; this package only needs the formula).
-func epochIndex(ept, segDur uint64) int64 {
-	return int64((ept + segDur/2) / segDur)
 }
 
 func short(h string) string {
