@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -390,7 +389,7 @@ func (c *Channel) OfferInit(ctx context.Context, source, rep string, data []byte
 	}
 	ext := layout.Ext(info.ContentType)
 	key := layout.InitKey(c.Info.Name, rep, info.SHA256)
-	if err := c.a.Store.Create(ctx, key, data, map[string]string{layout.MetaSource: source}); err != nil && !errors.Is(err, cloud.ErrExists) {
+	if err := c.a.Store.Create(ctx, key, data, layout.SourceAttrs(source)); err != nil && !errors.Is(err, cloud.ErrExists) {
 		return InitResult{}, fmt.Errorf("store init %s: %w", key, err)
 	}
 	row, err := c.a.DB.AddInit(ctx, index.Init{TrackID: t.ID, Hash: info.SHA256, ConfigHash: info.ConfigHash, Key: key, Size: int64(len(data)), FirstK: math.MaxInt64})
@@ -722,23 +721,9 @@ func eventRow(trackID, k int64, e cmaf.Emsg) index.Event {
 // segmentMeta is the attributes (LAYOUT.md) of a media object: info's,
 // decoding with cur, of track, delivered by source.
 func segmentMeta(info *cmaf.SegmentInfo, cur *initState, track index.Track, source string) map[string]string {
-	meta := map[string]string{
-		layout.MetaEPT:       strconv.FormatUint(info.EPT, 10),
-		layout.MetaDuration:  strconv.FormatUint(info.Duration, 10),
-		layout.MetaTimescale: strconv.FormatUint(uint64(cur.info.Timescale), 10),
-		layout.MetaSegDur:    strconv.FormatUint(track.SegDur, 10),
-		layout.MetaSHA256:    info.SHA256,
-		layout.MetaInit:      layout.InitID(cur.row.Hash),
-		layout.MetaSource:    source,
-		layout.MetaEvents:    strconv.Itoa(len(info.Events)),
-	}
-	if info.Filler {
-		meta[layout.MetaFiller] = "1"
-	}
-	if info.LastSegment {
-		meta[layout.MetaLast] = "1"
-	}
-	return meta
+	return layout.SegmentAttrs{EPT: info.EPT, Duration: info.Duration, Timescale: cur.info.Timescale, SegDur: track.SegDur,
+		SHA256: info.SHA256, Init: layout.InitID(cur.row.Hash), Source: source, Events: len(info.Events),
+		Filler: info.Filler, Last: info.LastSegment}.Map()
 }
 
 // replaceFiller makes o, a real copy of a K whose stored copy filler is an
@@ -862,14 +847,12 @@ func (c *Channel) storedObject(ctx context.Context, track index.Track, k int64, 
 	if err != nil {
 		return index.Segment{}, "", fmt.Errorf("read existing %s: %w", key, err)
 	}
-	from := at.Meta[layout.MetaSource]
+	attrs, aerr := layout.ParseSegmentAttrs(at.Meta)
+	from := attrs.Source
 	seg := index.Segment{TrackID: track.ID, K: k, Size: at.Size, Key: key, InitID: initID, ReceivedAt: at.ModTime,
-		Filler: at.Meta[layout.MetaFiller] == "1", Last: at.Meta[layout.MetaLast] == "1"}
-	ept, e1 := strconv.ParseUint(at.Meta[layout.MetaEPT], 10, 64)
-	dur, e2 := strconv.ParseUint(at.Meta[layout.MetaDuration], 10, 64)
-	sha := at.Meta[layout.MetaSHA256]
-	if e1 == nil && e2 == nil && sha != "" {
-		seg.EPT, seg.Duration, seg.SHA256 = ept, dur, sha
+		Filler: attrs.Filler, Last: attrs.Last}
+	if aerr == nil {
+		seg.EPT, seg.Duration, seg.SHA256 = attrs.EPT, attrs.Duration, attrs.SHA256
 		return seg, from, nil
 	}
 	data, err := c.a.Store.Get(ctx, key)

@@ -532,7 +532,7 @@ func (p *puller) storeIMPD(ctx context.Context, body []byte, live *manifest.Live
 	}
 	sum := sha256.Sum256(body)
 	key := layout.IMPDKey(p.ch.Info.Name, hex.EncodeToString(sum[:]))
-	err := p.a.Store.Create(ctx, key, body, map[string]string{layout.MetaSource: p.src.Name})
+	err := p.a.Store.Create(ctx, key, body, layout.SourceAttrs(p.src.Name))
 	if err != nil && !errors.Is(err, cloud.ErrExists) {
 		return err
 	}

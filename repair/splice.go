@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -277,7 +276,7 @@ func Splice(ctx context.Context, a *archive.Archive, f Filler, o SpliceOptions) 
 	rep.InitsCreated = rec.InitsCreated
 	body, err := rec.Marshal()
 	if err == nil {
-		err = a.Store.Create(ctx, rep.Record, body, map[string]string{layout.MetaSource: o.SourceName})
+		err = a.Store.Create(ctx, rep.Record, body, layout.SourceAttrs(o.SourceName))
 		if err == nil {
 			r.keys = append(r.keys, rep.Record)
 		}
@@ -442,15 +441,9 @@ func (r *spliceRun) one(ctx context.Context, j spliceJob) (spliced, error) {
 	if err := r.storeInit(ctx, t, in, got.Init); err != nil {
 		return res, err
 	}
-	meta := map[string]string{
-		layout.MetaEPT:       strconv.FormatUint(info.EPT, 10),
-		layout.MetaDuration:  strconv.FormatUint(info.Duration, 10),
-		layout.MetaTimescale: strconv.FormatUint(uint64(in.Timescale), 10),
-		layout.MetaSegDur:    strconv.FormatUint(t.SegDur, 10),
-		layout.MetaSHA256:    info.SHA256,
-		layout.MetaInit:      layout.InitID(in.SHA256),
-		layout.MetaSource:    r.o.SourceName,
-	}
+	meta := layout.SegmentAttrs{EPT: info.EPT, Duration: info.Duration, Timescale: in.Timescale, SegDur: t.SegDur,
+		SHA256: info.SHA256, Init: layout.InitID(in.SHA256), Source: r.o.SourceName,
+		Events: layout.EventsNotRecorded}.Map()
 	r.mu.Lock()
 	r.dirs[layout.SpliceDir(r.o.Channel, t.Rep, r.id)] = true
 	r.mu.Unlock()
@@ -506,7 +499,7 @@ func (r *spliceRun) storeInit(ctx context.Context, t index.Track, in *cmaf.InitI
 	si.once.Do(func() {
 		key := layout.InitKey(r.o.Channel, t.Rep, in.SHA256)
 		si.row = index.SpliceInit{TrackID: t.ID, Hash: in.SHA256, ConfigHash: in.ConfigHash, Key: key, Size: int64(len(data))}
-		err := r.a.Store.Create(ctx, key, data, map[string]string{layout.MetaSource: r.o.SourceName})
+		err := r.a.Store.Create(ctx, key, data, layout.SourceAttrs(r.o.SourceName))
 		switch {
 		case err == nil:
 			si.row.ObjectCreated = true

@@ -827,7 +827,7 @@ func (s *Server) handleMPD(w http.ResponseWriter, r *http.Request, t target, ch 
 	sum := sha256.Sum256(data)
 	key := layout.IMPDKey(t.channel, hex.EncodeToString(sum[:]))
 	code := http.StatusCreated
-	if err := s.ar.Store.Create(ctx, key, data, map[string]string{layout.MetaSource: t.source}); errors.Is(err, cloud.ErrExists) {
+	if err := s.ar.Store.Create(ctx, key, data, layout.SourceAttrs(t.source)); errors.Is(err, cloud.ErrExists) {
 		code = http.StatusOK
 	} else if err != nil {
 		code := offerStatus(err)

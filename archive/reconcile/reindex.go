@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -625,14 +624,10 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 		ri.problem(Problem{Kind: Corrupt, Rep: rep, K: kp(o.k), Key: o.key, Detail: fmt.Sprintf(format, args...)})
 		return nil, nil
 	}
-	ept, e1 := strconv.ParseUint(at.Meta[layout.MetaEPT], 10, 64)
-	dur, e2 := strconv.ParseUint(at.Meta[layout.MetaDuration], 10, 64)
-	segDur, _ := strconv.ParseUint(at.Meta[layout.MetaSegDur], 10, 64)
-	ts, _ := strconv.ParseUint(at.Meta[layout.MetaTimescale], 10, 32)
-	metaSHA := at.Meta[layout.MetaSHA256]
-	initH := at.Meta[layout.MetaInit]
-	nEvents, _ := strconv.Atoi(at.Meta[layout.MetaEvents])
-	filler, last := at.Meta[layout.MetaFiller] == "1", at.Meta[layout.MetaLast] == "1"
+	attrs, attrsErr := layout.ParseSegmentAttrs(at.Meta)
+	ept, dur, segDur, ts := attrs.EPT, attrs.Duration, attrs.SegDur, uint64(attrs.Timescale)
+	metaSHA, initH := attrs.SHA256, attrs.Init
+	filler, last := attrs.Filler, attrs.Last
 	size, sum := at.Size, metaSHA
 	rec := ri.inits[initH]
 	if initH != "" && rec == nil {
@@ -649,7 +644,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	var info *cmaf.SegmentInfo
 	var textIssues []cmaf.TextIssue
 	isText := rec != nil && rec.info.ContentType == "text"
-	if e1 != nil || e2 != nil || metaSHA == "" || ri.readData || nEvents > 0 || isText {
+	if attrsErr != nil || ri.readData || attrs.Events > 0 || isText {
 		data, err := ri.st.Get(ctx, o.key)
 		if cloud.IsNotFound(err) {
 			return gone(err)
