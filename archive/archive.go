@@ -74,7 +74,8 @@ type Channel struct {
 	tracks  map[string]*trackState
 	sources map[string]index.Source
 
-	// The preferred source (seed 000: the high-quality fiber feed) and how
+	// The preferred source (README.md, "Preferred source": e.g. the
+	// high-quality fiber feed) and how
 	// long after the first delivery of a K its copy is waited for.
 	prefer string
 	grace  time.Duration

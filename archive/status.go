@@ -30,7 +30,7 @@ type TrackStatus struct {
 	Last        int64          `json:"last"`
 	FirstTime   string         `json:"first_time"`
 	LastTime    string         `json:"last_time"`
-	EndTime     string         `json:"end_time"` // the end of the last segment (exclusive): --to that keeps it
+	EndTime     string         `json:"end_time"` // the end of the last segment (exclusive): the range end that keeps it
 	Segments    int64          `json:"segments"`
 	Gaps        []index.Range  `json:"gaps"`
 	Duplicates  int64          `json:"duplicates"`

@@ -765,7 +765,7 @@ var (
 	// will set D; the encoder should retry (503).
 	errDurationPending = errors.New("segment duration D not known yet (waiting for the first video segment); retry")
 	// errDurationUnknown: nothing will tell D (400).
-	errDurationUnknown = errors.New("segment duration D unknown: audio, text and metadata segment durations vary around D, so D cannot be taken from them; PUT the I-MPD first, or start the receiver with --ingest-segment-duration")
+	errDurationUnknown = errors.New("segment duration D unknown: audio, text and metadata segment durations vary around D, so D cannot be taken from them; PUT the I-MPD first, or configure the receiver with the segment duration of pushed channels")
 )
 
 // needSegmentDuration: while D is unknown (no I-MPD, no
