@@ -8,7 +8,7 @@ import (
 
 // Epoch math: the one home of the rule that ties a track's segments to
 // time. A REaP track's segments sit on a grid counted from the Unix epoch
-// (README.md, "Design: Dedup"; DASH-IF live media ingest, interface 2):
+// (LAYOUT.md, "Epoch index"; ISO/IEC 23009-9, REaP):
 // segment K starts at EPT K·D·T ticks of the track's timescale T, which is
 // the wall time K·D. SegDur is D·T. Every method treats a track whose
 // SegDur or Timescale is not known yet (0) as described on it.
