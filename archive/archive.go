@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -75,7 +74,8 @@ type Channel struct {
 	tracks  map[string]*trackState
 	sources map[string]index.Source
 
-	// The preferred source (seed 000: the high-quality fiber feed) and how
+	// The preferred source (README.md, "Preferred source": e.g. the
+	// high-quality fiber feed) and how
 	// long after the first delivery of a K its copy is waited for.
 	prefer string
 	grace  time.Duration
@@ -390,7 +390,7 @@ func (c *Channel) OfferInit(ctx context.Context, source, rep string, data []byte
 	}
 	ext := layout.Ext(info.ContentType)
 	key := layout.InitKey(c.Info.Name, rep, info.SHA256)
-	if err := c.a.Store.Create(ctx, key, data, map[string]string{layout.MetaSource: source}); err != nil && !errors.Is(err, cloud.ErrExists) {
+	if err := c.a.Store.Create(ctx, key, data, layout.SourceAttrs(source)); err != nil && !errors.Is(err, cloud.ErrExists) {
 		return InitResult{}, fmt.Errorf("store init %s: %w", key, err)
 	}
 	row, err := c.a.DB.AddInit(ctx, index.Init{TrackID: t.ID, Hash: info.SHA256, ConfigHash: info.ConfigHash, Key: key, Size: int64(len(data)), FirstK: math.MaxInt64})
@@ -531,11 +531,11 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 		track = ts.track
 		ts.mu.Unlock()
 	}
-	k := EpochIndex(info.EPT, track.SegDur)
-	if k > (math.MaxInt64-int64(track.SegDur))/int64(track.SegDur) {
+	k := track.EpochIndex(info.EPT)
+	if !track.KFits(k) {
 		return reject(o.ExpectK, "EPT %d is epoch index %d: its time K×D overflows 64 bits", info.EPT, k)
 	}
-	if off := int64(info.EPT) - k*int64(track.SegDur); off > int64(track.SegDur)/2 || -off > int64(track.SegDur)/2 {
+	if !track.OnGrid(info.EPT, track.SegDur/2) {
 		return reject(o.ExpectK, "EPT %d is not on the segment grid", info.EPT)
 	}
 	if o.ExpectK >= 0 && k != o.ExpectK {
@@ -722,23 +722,9 @@ func eventRow(trackID, k int64, e cmaf.Emsg) index.Event {
 // segmentMeta is the attributes (LAYOUT.md) of a media object: info's,
 // decoding with cur, of track, delivered by source.
 func segmentMeta(info *cmaf.SegmentInfo, cur *initState, track index.Track, source string) map[string]string {
-	meta := map[string]string{
-		layout.MetaEPT:       strconv.FormatUint(info.EPT, 10),
-		layout.MetaDuration:  strconv.FormatUint(info.Duration, 10),
-		layout.MetaTimescale: strconv.FormatUint(uint64(cur.info.Timescale), 10),
-		layout.MetaSegDur:    strconv.FormatUint(track.SegDur, 10),
-		layout.MetaSHA256:    info.SHA256,
-		layout.MetaInit:      layout.InitID(cur.row.Hash),
-		layout.MetaSource:    source,
-		layout.MetaEvents:    strconv.Itoa(len(info.Events)),
-	}
-	if info.Filler {
-		meta[layout.MetaFiller] = "1"
-	}
-	if info.LastSegment {
-		meta[layout.MetaLast] = "1"
-	}
-	return meta
+	return layout.SegmentAttrs{EPT: info.EPT, Duration: info.Duration, Timescale: cur.info.Timescale, SegDur: track.SegDur,
+		SHA256: info.SHA256, Init: layout.InitID(cur.row.Hash), Source: source, Events: len(info.Events),
+		Filler: info.Filler, Last: info.LastSegment}.Map()
 }
 
 // replaceFiller makes o, a real copy of a K whose stored copy filler is an
@@ -862,14 +848,12 @@ func (c *Channel) storedObject(ctx context.Context, track index.Track, k int64, 
 	if err != nil {
 		return index.Segment{}, "", fmt.Errorf("read existing %s: %w", key, err)
 	}
-	from := at.Meta[layout.MetaSource]
+	attrs, aerr := layout.ParseSegmentAttrs(at.Meta)
+	from := attrs.Source
 	seg := index.Segment{TrackID: track.ID, K: k, Size: at.Size, Key: key, InitID: initID, ReceivedAt: at.ModTime,
-		Filler: at.Meta[layout.MetaFiller] == "1", Last: at.Meta[layout.MetaLast] == "1"}
-	ept, e1 := strconv.ParseUint(at.Meta[layout.MetaEPT], 10, 64)
-	dur, e2 := strconv.ParseUint(at.Meta[layout.MetaDuration], 10, 64)
-	sha := at.Meta[layout.MetaSHA256]
-	if e1 == nil && e2 == nil && sha != "" {
-		seg.EPT, seg.Duration, seg.SHA256 = ept, dur, sha
+		Filler: attrs.Filler, Last: attrs.Last}
+	if aerr == nil {
+		seg.EPT, seg.Duration, seg.SHA256 = attrs.EPT, attrs.Duration, attrs.SHA256
 		return seg, from, nil
 	}
 	data, err := c.a.Store.Get(ctx, key)
@@ -928,12 +912,10 @@ func (a *Archive) checkTime(o Offer, ept uint64, timescale uint32, now time.Time
 	return ""
 }
 
-// EpochIndex is K = round(EPT / segDur), the REaP epoch index of a segment.
+// EpochIndex is K = round(EPT / segDur), the REaP epoch index of a segment:
+// index.Track.EpochIndex for a D·T that is not (yet) a track's.
 func EpochIndex(ept, segDur uint64) int64 {
-	if segDur == 0 {
-		return 0
-	}
-	return int64((ept + segDur/2) / segDur)
+	return index.Track{SegDur: segDur}.EpochIndex(ept)
 }
 
 type lockKey struct {

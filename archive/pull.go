@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"math"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/internal/httpget"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/manifest"
 	"golang.org/x/sync/errgroup"
@@ -532,7 +532,7 @@ func (p *puller) storeIMPD(ctx context.Context, body []byte, live *manifest.Live
 	}
 	sum := sha256.Sum256(body)
 	key := layout.IMPDKey(p.ch.Info.Name, hex.EncodeToString(sum[:]))
-	err := p.a.Store.Create(ctx, key, body, map[string]string{layout.MetaSource: p.src.Name})
+	err := p.a.Store.Create(ctx, key, body, layout.SourceAttrs(p.src.Name))
 	if err != nil && !errors.Is(err, cloud.ErrExists) {
 		return err
 	}
@@ -644,36 +644,10 @@ func (p *puller) offer(ctx context.Context, rep string, k int64, url string, dat
 // get fetches url; 404/410 give errNotYet, other failures an error naming
 // the URL and status.
 func (p *puller) get(ctx context.Context, url string, limit int64) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
+	body, err := httpget.Get(ctx, p.opts.Client, url, limit)
+	var se *httpget.StatusError
+	if errors.As(err, &se) && se.NotFound() {
+		return nil, fmt.Errorf("%w: %w", err, errNotYet)
 	}
-	req.Header.Set("User-Agent", "reaparchive")
-	resp, err := p.opts.Client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, fmt.Errorf("GET %s: %s: %w", url, resp.Status, errNotYet)
-	case resp.StatusCode != http.StatusOK:
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("GET %s: %d bytes is over the %d byte limit", url, resp.ContentLength, limit)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: reading body: %w", url, err)
-	}
-	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("GET %s: body over the %d byte limit", url, limit)
-	}
-	if resp.ContentLength >= 0 && int64(len(body)) != resp.ContentLength {
-		return nil, fmt.Errorf("GET %s: truncated body: %d of %d bytes", url, len(body), resp.ContentLength)
-	}
-	return body, nil
+	return body, err
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/reaparchive/reaparchive/archive/spool"
 	"github.com/reaparchive/reaparchive/cloud"
@@ -48,10 +47,8 @@ func (a *Archive) spoolSegment(key string, data []byte, meta map[string]string, 
 // spooledSegment is the segment row a spooled entry stands for (from its
 // object metadata).
 func spooledSegment(e *spool.Entry) (index.Segment, bool) {
-	ept, e1 := strconv.ParseUint(e.Meta[layout.MetaEPT], 10, 64)
-	dur, e2 := strconv.ParseUint(e.Meta[layout.MetaDuration], 10, 64)
-	sha := e.Meta[layout.MetaSHA256]
-	return index.Segment{Key: e.Key, EPT: ept, Duration: dur, SHA256: sha, Size: e.Size}, e1 == nil && e2 == nil && sha != ""
+	a, err := layout.ParseSegmentAttrs(e.Meta)
+	return index.Segment{Key: e.Key, EPT: a.EPT, Duration: a.Duration, SHA256: a.SHA256, Size: e.Size}, err == nil
 }
 
 // RunSpool uploads spooled segments whenever there are some (and the store
@@ -81,7 +78,7 @@ func (a *Archive) uploadSpooled(ctx context.Context, e *spool.Entry, data []byte
 		if aerr != nil {
 			return aerr
 		}
-		if at.Meta[layout.MetaSHA256] != seg.SHA256 || at.Size != int64(len(data)) {
+		if theirs, _ := layout.ParseSegmentAttrs(at.Meta); theirs.SHA256 != seg.SHA256 || at.Size != int64(len(data)) {
 			c := &Channel{a: a}
 			theirs, serr := c.segmentFromStorage(ctx, index.Track{ID: seg.TrackID}, seg.K, e.Key, seg.InitID)
 			if serr != nil {

@@ -30,7 +30,7 @@ type TrackStatus struct {
 	Last        int64          `json:"last"`
 	FirstTime   string         `json:"first_time"`
 	LastTime    string         `json:"last_time"`
-	EndTime     string         `json:"end_time"` // the end of the last segment (exclusive): --to that keeps it
+	EndTime     string         `json:"end_time"` // the end of the last segment (exclusive): the range end that keeps it
 	Segments    int64          `json:"segments"`
 	Gaps        []index.Range  `json:"gaps"`
 	Duplicates  int64          `json:"duplicates"`
@@ -93,7 +93,7 @@ func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, err
 				Segments: st.Segments, Gaps: st.Gaps, Duplicates: st.Duplicates, Conflicts: st.Conflicts, Sources: []SourceStatus{},
 				Fillers: st.Fillers, Ended: st.Ended}
 			if st.Ended != nil {
-				ts.EndedTime = KTime(*st.Ended+1, t).Format(time.RFC3339)
+				ts.EndedTime = t.KTime(*st.Ended + 1).Format(time.RFC3339)
 			}
 			if t.ContentType == "text" {
 				n, err := a.DB.TextIssueCount(ctx, t.ID)
@@ -106,9 +106,9 @@ func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, err
 				ts.Gaps = []index.Range{}
 			}
 			if st.Segments > 0 {
-				ts.FirstTime = KTime(st.First, t).Format(time.RFC3339)
-				ts.LastTime = KTime(st.Last, t).Format(time.RFC3339)
-				ts.EndTime = KTime(st.Last+1, t).Format(time.RFC3339)
+				ts.FirstTime = t.KTime(st.First).Format(time.RFC3339)
+				ts.LastTime = t.KTime(st.Last).Format(time.RFC3339)
+				ts.EndTime = t.KTime(st.Last + 1).Format(time.RFC3339)
 			}
 			for _, s := range st.Sources {
 				ts.Sources = append(ts.Sources, SourceStatus{Name: s.Source, Stored: s.Stored, Duplicates: s.Duplicates,
@@ -121,20 +121,10 @@ func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, err
 	return rep, nil
 }
 
-// KTime is the wall-clock start of segment K of a track: K*D since the epoch.
-func KTime(k int64, t index.Track) time.Time {
-	if t.Timescale == 0 {
-		return time.Unix(0, 0).UTC()
-	}
-	ticks := k * int64(t.SegDur)
-	ts := int64(t.Timescale)
-	return time.Unix(ticks/ts, (ticks%ts)*int64(time.Second)/ts).UTC()
-}
+// KTime is t.KTime(k), the wall-clock start of segment K of a track
+// (kept for callers in this package's export and tests).
+func KTime(k int64, t index.Track) time.Time { return t.KTime(k) }
 
-// SegmentDuration is the track's nominal segment duration D.
-func SegmentDuration(t index.Track) time.Duration {
-	if t.Timescale == 0 {
-		return 0
-	}
-	return time.Duration(float64(t.SegDur) / float64(t.Timescale) * float64(time.Second))
-}
+// SegmentDuration is t.SegmentDuration(), the track's nominal segment
+// duration D.
+func SegmentDuration(t index.Track) time.Duration { return t.SegmentDuration() }

@@ -13,21 +13,6 @@ import (
 	"strings"
 )
 
-// Object metadata keys written with every media segment. They let an index be
-// rebuilt from object attributes without reading object bodies.
-const (
-	MetaEPT       = "reap-ept"       // earliest presentation time, track timescale ticks
-	MetaDuration  = "reap-dur"       // segment duration, ticks
-	MetaTimescale = "reap-timescale" // track timescale
-	MetaSegDur    = "reap-segdur"    // nominal segment duration D*T, ticks
-	MetaSHA256    = "reap-sha256"    // hex sha256 of the object body
-	MetaInit      = "reap-init"      // hash id of the init segment the segment decodes with
-	MetaSource    = "reap-source"    // name of the source that delivered the stored copy
-	MetaEvents    = "reap-events"    // number of emsg boxes in the segment ("0": none)
-	MetaFiller    = "reap-filler"    // "1": the segment is an encoder's filler (styp brand slat)
-	MetaLast      = "reap-lmsg"      // "1": the segment carries lmsg, the track's last
-)
-
 // Kind is what an object key denotes.
 type Kind int
 

@@ -243,9 +243,9 @@ func (rf *refs) reference(ctx context.Context, g Gap) (*gapRef, error) {
 	}
 	switch {
 	case r.hasPrev:
-		r.offset, r.hasOffset = int64(r.prev.EPT)-r.prev.K*int64(t.SegDur), true
+		r.offset, r.hasOffset = t.GridOffset(r.prev.EPT, r.prev.K), true
 	case r.hasNext:
-		r.offset, r.hasOffset = int64(r.next.EPT)-r.next.K*int64(t.SegDur), true
+		r.offset, r.hasOffset = t.GridOffset(r.next.EPT, r.next.K), true
 	}
 	inits, ok := rf.inits[t.ID]
 	if !ok {
@@ -321,7 +321,7 @@ type parsedInit struct {
 func (r *run) one(ctx context.Context, j job) (result, error) {
 	g := j.gap
 	t := g.track
-	it := Item{Rep: t.Rep, K: j.k, Time: archive.KTime(j.k, t)}
+	it := Item{Rep: t.Rep, K: j.k, Time: t.KTime(j.k)}
 	w := Want{Channel: g.Channel, Track: t, K: j.k, InitHashes: g.initHashes}
 	if r.o.DryRun {
 		where, err := r.f.Locate(ctx, w)
@@ -565,23 +565,23 @@ func checkTiming(g *gapRef, k int64, info *cmaf.SegmentInfo) string {
 	segDur := int64(t.SegDur)
 	ept, dur := int64(info.EPT), int64(info.Duration)
 	tol := cmaf.GridTolerance(info.SampleDuration, t.SegDur)
-	if got := archive.EpochIndex(info.EPT, t.SegDur); got != k {
+	if got := t.EpochIndex(info.EPT); got != k {
 		return fmt.Sprintf("EPT %d is epoch index %d, not %d", info.EPT, got, k)
 	}
 	ref := g.offset
 	if !g.hasOffset {
 		ref = 0
-		if off := ept - k*segDur; abs(off) > segDur/8 {
+		if off := t.GridOffset(info.EPT, k); abs(off) > segDur/8 {
 			return fmt.Sprintf("EPT %d is off the epoch grid: %d ticks from K·D·T (D·T = %d)", info.EPT, off, segDur)
 		}
-	} else if off := ept - k*segDur; abs(off-ref) >= tol {
+	} else if off := t.GridOffset(info.EPT, k); abs(off-ref) >= tol {
 		return fmt.Sprintf("EPT %d is off the track's grid: %d ticks from K·D·T, the track's segments %d (tolerance under one sample, %d ticks)", info.EPT, off, ref, tol)
 	}
 	if abs(dur-segDur) >= tol {
 		return fmt.Sprintf("duration %d ticks is off the grid: D·T is %d (tolerance under one sample, %d ticks)", dur, segDur, tol)
 	}
 	if g.hasOffset {
-		if off := ept + dur - (k+1)*segDur; abs(off-ref) >= tol {
+		if off := t.GridOffset(info.EPT+info.Duration, k+1); abs(off-ref) >= tol {
 			return fmt.Sprintf("ends at %d, off the track's grid: %d ticks from (K+1)·D·T, the track's segments %d (tolerance under one sample, %d ticks)", ept+dur, off, ref, tol)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -12,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/internal/httpget"
 	"github.com/reaparchive/reaparchive/manifest"
 )
 
@@ -79,7 +78,7 @@ func (m *MPD) Locate(_ context.Context, w Want) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w: the MPD has no Representation %s", ErrUnavailable, t.Rep)
 	}
-	d := archive.SegmentDuration(t).Seconds()
+	d := t.SegmentDuration().Seconds()
 	if lt.SegDur > 0 && lt.Timescale > 0 {
 		if sd := float64(lt.SegDur) / float64(lt.Timescale); math.Abs(sd-d) > 0.001 {
 			return "", fmt.Errorf("%w: the MPD's %s segments last %gs, the track's %gs", ErrMismatch, t.Rep, sd, d)
@@ -87,12 +86,12 @@ func (m *MPD) Locate(_ context.Context, w Want) (string, error) {
 	}
 	if m.live.Type == "dynamic" {
 		now := m.now()
-		end := archive.KTime(w.K+1, t)
+		end := t.KTime(w.K + 1)
 		if tsb := m.live.TimeShiftBufferDepth; tsb > 0 {
 			// A segment stays available for the time-shift buffer depth
 			// after it ends (one more segment of slack for clock skew and
 			// servers that count from the segment's end).
-			if oldest := now.Add(-time.Duration(tsb*float64(time.Second)) - archive.SegmentDuration(t)); end.Before(oldest) {
+			if oldest := now.Add(-time.Duration(tsb*float64(time.Second)) - t.SegmentDuration()); end.Before(oldest) {
 				return "", fmt.Errorf("%w: K %d ended at %s, outside the source's %gs time-shift window", ErrUnavailable, w.K, end.Format(time.RFC3339), tsb)
 			}
 		}
@@ -142,24 +141,14 @@ func (m *MPD) init(ctx context.Context, u string) ([]byte, error) {
 	return fi.data, fi.err
 }
 
-// transient marks a failure worth retrying (network, 5xx, a cut body).
-type transient struct{ error }
-
-func (t transient) Unwrap() error { return t.error }
-
-func isTransient(err error) bool {
-	var t transient
-	return errors.As(err, &t)
-}
-
 // get fetches u, retrying transient failures twice. 404 and 410 give
 // ErrUnavailable; other failures name the URL and the status.
 func get(ctx context.Context, c *http.Client, u string, limit int64) ([]byte, error) {
 	backoff := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		body, err := get1(ctx, c, u, limit)
-		if err == nil || !isTransient(err) || attempt == 3 || ctx.Err() != nil {
-			if isTransient(err) {
+		if err == nil || !httpget.Retryable(err) || attempt == 3 || ctx.Err() != nil {
+			if httpget.Retryable(err) {
 				err = fmt.Errorf("%w (after %d attempts)", err, attempt)
 			}
 			return body, err
@@ -173,51 +162,14 @@ func get(ctx context.Context, c *http.Client, u string, limit int64) ([]byte, er
 	}
 }
 
+// get1 fetches u once; 404 and 410 give ErrUnavailable.
 func get1(ctx context.Context, c *http.Client, u string, limit int64) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
+	body, err := httpget.Get(ctx, c, u, limit)
+	var se *httpget.StatusError
+	if errors.As(err, &se) && se.NotFound() {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	req.Header.Set("User-Agent", "reaparchive")
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, transient{fmt.Errorf("GET %s: %w", u, unwrapURLError(err))}
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone:
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, fmt.Errorf("%w: GET %s: %s", ErrUnavailable, u, resp.Status)
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, transient{fmt.Errorf("GET %s: %s", u, resp.Status)}
-	case resp.StatusCode != http.StatusOK:
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
-	}
-	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("GET %s: %d bytes is over the %d byte limit", u, resp.ContentLength, limit)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, transient{fmt.Errorf("GET %s: reading body: %w", u, err)}
-	}
-	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("GET %s: body over the %d byte limit", u, limit)
-	}
-	if resp.ContentLength >= 0 && int64(len(body)) != resp.ContentLength {
-		return nil, transient{fmt.Errorf("GET %s: truncated body: %d of %d bytes", u, len(body), resp.ContentLength)}
-	}
-	return body, nil
-}
-
-// unwrapURLError drops url.Error's repetition of method and URL.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
+	return body, err
 }
 
 // NameFor derives a repair source name from a URL: "repair." and its host

@@ -17,11 +17,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/big"
 	"sort"
 	"time"
 
-	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/index"
 )
 
@@ -123,7 +121,7 @@ func trackGaps(ctx context.Context, db *index.DB, t index.Track, fromK, toK int6
 	}{{KindMissing, missing}, {KindFiller, fillers}} {
 		for _, r := range kr.rs {
 			g := Gap{Rep: t.Rep, ContentType: t.ContentType, Kind: kr.kind, From: r.From, To: r.To,
-				Segments: r.To - r.From + 1, FromTime: archive.KTime(r.From, t), ToTime: archive.KTime(r.To+1, t), track: t}
+				Segments: r.To - r.From + 1, FromTime: t.KTime(r.From), ToTime: t.KTime(r.To + 1), track: t}
 			g.Duration = g.ToTime.Sub(g.FromTime)
 			g.DurationSeconds = g.Duration.Seconds()
 			ds, err := db.DeliveriesBetween(ctx, t.ID, r.From, r.To)
@@ -185,23 +183,14 @@ func KRange(t index.Track, from, to time.Time) (fromK, toK int64) {
 		return fromK, toK
 	}
 	if !from.IsZero() {
-		fromK, _ = divK(from, t)
+		fromK, _ = t.KAt(from)
 	}
 	if !to.IsZero() {
-		q, exact := divK(to, t)
+		q, exact := t.KAt(to)
 		if !exact {
 			q++
 		}
 		toK = q - 1 // the last K starting before to
 	}
 	return fromK, toK
-}
-
-// divK is floor(tm / D) for the track's D = SegDur/Timescale, and whether
-// the division is exact.
-func divK(tm time.Time, t index.Track) (int64, bool) {
-	num := new(big.Int).Mul(big.NewInt(tm.UnixNano()), big.NewInt(int64(t.Timescale)))
-	den := new(big.Int).Mul(new(big.Int).SetUint64(t.SegDur), big.NewInt(int64(time.Second)))
-	q, m := new(big.Int).DivMod(num, den, new(big.Int))
-	return q.Int64(), m.Sign() == 0
 }

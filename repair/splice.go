@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -209,7 +208,7 @@ func Splice(ctx context.Context, a *archive.Archive, f Filler, o SpliceOptions) 
 		rep.Tracks[i].Dir = layout.SpliceDir(o.Channel, tr.t.Rep, r.id)
 	}
 	t0 := r.tracks[0].t
-	rep.From, rep.To = archive.KTime(rep.FromK, t0), archive.KTime(rep.ToK+1, t0)
+	rep.From, rep.To = t0.KTime(rep.FromK), t0.KTime(rep.ToK+1)
 	o.Log.Info("splice", "channel", o.Channel, "id", r.id, "source", f.URL(), "from_k", rep.FromK, "to_k", rep.ToK, "segments", len(jobs))
 
 	// Fetch and check every K; write each one that fits while all did.
@@ -277,7 +276,7 @@ func Splice(ctx context.Context, a *archive.Archive, f Filler, o SpliceOptions) 
 	rep.InitsCreated = rec.InitsCreated
 	body, err := rec.Marshal()
 	if err == nil {
-		err = a.Store.Create(ctx, rep.Record, body, map[string]string{layout.MetaSource: o.SourceName})
+		err = a.Store.Create(ctx, rep.Record, body, layout.SourceAttrs(o.SourceName))
 		if err == nil {
 			r.keys = append(r.keys, rep.Record)
 		}
@@ -397,7 +396,7 @@ func (r *spliceRun) one(ctx context.Context, j spliceJob) (spliced, error) {
 	tr := r.tracks[j.ti]
 	t := tr.t
 	k := j.orig.K
-	it := Item{Rep: t.Rep, K: k, Time: archive.KTime(k, t)}
+	it := Item{Rep: t.Rep, K: k, Time: t.KTime(k)}
 	got, err := r.f.Fetch(ctx, Want{Channel: r.o.Channel, Track: t, K: k, InitHashes: tr.initHashes})
 	it.From = got.From
 	switch {
@@ -414,7 +413,7 @@ func (r *spliceRun) one(ctx context.Context, j spliceJob) (spliced, error) {
 		return r.fail(j, it, classRejected, fmt.Sprintf("its init segment is not valid: %v", err))
 	}
 	ref := &gapRef{Gap: Gap{Channel: r.o.Channel, Rep: t.Rep, From: k, To: k, track: t}, refInit: tr.initInfos[j.orig.InitID],
-		offset: int64(j.orig.EPT) - k*int64(t.SegDur), hasOffset: true}
+		offset: t.GridOffset(j.orig.EPT, k), hasOffset: true}
 	if k == tr.fromK && tr.hasPrev {
 		ref.prev, ref.hasPrev = tr.prev, true
 	}
@@ -442,15 +441,9 @@ func (r *spliceRun) one(ctx context.Context, j spliceJob) (spliced, error) {
 	if err := r.storeInit(ctx, t, in, got.Init); err != nil {
 		return res, err
 	}
-	meta := map[string]string{
-		layout.MetaEPT:       strconv.FormatUint(info.EPT, 10),
-		layout.MetaDuration:  strconv.FormatUint(info.Duration, 10),
-		layout.MetaTimescale: strconv.FormatUint(uint64(in.Timescale), 10),
-		layout.MetaSegDur:    strconv.FormatUint(t.SegDur, 10),
-		layout.MetaSHA256:    info.SHA256,
-		layout.MetaInit:      layout.InitID(in.SHA256),
-		layout.MetaSource:    r.o.SourceName,
-	}
+	meta := layout.SegmentAttrs{EPT: info.EPT, Duration: info.Duration, Timescale: in.Timescale, SegDur: t.SegDur,
+		SHA256: info.SHA256, Init: layout.InitID(in.SHA256), Source: r.o.SourceName,
+		Events: layout.EventsNotRecorded}.Map()
 	r.mu.Lock()
 	r.dirs[layout.SpliceDir(r.o.Channel, t.Rep, r.id)] = true
 	r.mu.Unlock()
@@ -486,7 +479,7 @@ func (r *spliceRun) checkJoins(jobs []spliceJob, results []spliced) {
 		}
 		if end := ra.ept + ra.dur; end != rb.ept {
 			t := r.tracks[b.ti].t
-			r.fail(b, Item{Rep: t.Rep, K: b.orig.K, Time: archive.KTime(b.orig.K, t)},
+			r.fail(b, Item{Rep: t.Rep, K: b.orig.K, Time: t.KTime(b.orig.K)},
 				classRejected, fmt.Sprintf("starts at EPT %d, but the replacement of K %d ends at %d (%+d ticks)", rb.ept, a.orig.K, end, int64(rb.ept)-int64(end)))
 		}
 	}
@@ -506,7 +499,7 @@ func (r *spliceRun) storeInit(ctx context.Context, t index.Track, in *cmaf.InitI
 	si.once.Do(func() {
 		key := layout.InitKey(r.o.Channel, t.Rep, in.SHA256)
 		si.row = index.SpliceInit{TrackID: t.ID, Hash: in.SHA256, ConfigHash: in.ConfigHash, Key: key, Size: int64(len(data))}
-		err := r.a.Store.Create(ctx, key, data, map[string]string{layout.MetaSource: r.o.SourceName})
+		err := r.a.Store.Create(ctx, key, data, layout.SourceAttrs(r.o.SourceName))
 		switch {
 		case err == nil:
 			si.row.ObjectCreated = true
@@ -624,7 +617,7 @@ func UndoSplice(ctx context.Context, a *archive.Archive, o UndoOptions) (*Splice
 		Record: sp.RecordKey, Created: sp.CreatedAt, Tracks: []SpliceTrack{}, InitsCreated: []string{}, Missing: []Item{}, Rejected: []Item{}}
 	for _, t := range tracks {
 		if t.Timescale > 0 && t.SegDur > 0 {
-			rep.From, rep.To = archive.KTime(sp.FromK, t), archive.KTime(sp.ToK+1, t)
+			rep.From, rep.To = t.KTime(sp.FromK), t.KTime(sp.ToK+1)
 			break
 		}
 	}

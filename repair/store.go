@@ -100,7 +100,8 @@ func (a *Archive) Fetch(ctx context.Context, w Want) (Fetched, error) {
 		return Fetched{From: key}, err
 	}
 	var init []byte
-	if h := attrs.Meta[layout.MetaInit]; h != "" {
+	if sa, _ := layout.ParseSegmentAttrs(attrs.Meta); sa.Init != "" {
+		h := sa.Init
 		ik := layout.InitKey(w.Channel, w.Track.Rep, h)
 		if init, err = a.init(ctx, ik); err != nil {
 			if errors.Is(err, cloud.ErrNotFound) {

@@ -31,7 +31,7 @@ func (c Credential) scheme() string {
 	return "Basic"
 }
 
-// ParseCredential parses the value of --ingest-auth SOURCE=VALUE: "user:pass"
+// ParseCredential parses a push source's credential value: "user:pass"
 // is basic auth, anything else a bearer token (so a token cannot contain a
 // colon).
 func ParseCredential(v string) (Credential, error) {
@@ -126,6 +126,9 @@ func (o Options) Unauthenticated() bool {
 	return false
 }
 
+// ErrInsecureListen is CheckListenAddr's refusal.
+var ErrInsecureListen = errors.New("refusing to accept unauthenticated pushes on non-loopback address")
+
 // CheckListenAddr refuses a non-loopback listen address while o accepts
 // unauthenticated pushes, unless o.AllowInsecure is set. addr is host:port;
 // an empty host (all interfaces) is not loopback.
@@ -133,7 +136,7 @@ func CheckListenAddr(addr string, o Options) error {
 	if o.AllowInsecure || !o.Unauthenticated() || IsLoopback(addr) {
 		return nil
 	}
-	return fmt.Errorf("ingest: refusing to accept unauthenticated pushes on non-loopback address %q: give every push source credentials (--ingest-auth SOURCE=TOKEN or SOURCE=user:password, or ingest_auth/token/user/password in --config), listen on 127.0.0.1, or pass --insecure-ingest", addr)
+	return fmt.Errorf("ingest: %w %q: give every push source a Credential, listen on a loopback address, or set Options.AllowInsecure", ErrInsecureListen, addr)
 }
 
 // IsLoopback reports whether the host of addr (host:port or host) is a

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -369,7 +370,7 @@ func TestIngestListenAddress(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("CheckListenAddr(%q): %v, want ok=%v", tc.addr, err, tc.ok)
 		}
-		if err != nil && !strings.Contains(err.Error(), "--insecure-ingest") {
+		if err != nil && (!errors.Is(err, ingest.ErrInsecureListen) || !strings.Contains(err.Error(), "Options.AllowInsecure")) {
 			t.Errorf("error does not say how to fix it: %v", err)
 		}
 	}

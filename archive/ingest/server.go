@@ -765,7 +765,7 @@ var (
 	// will set D; the encoder should retry (503).
 	errDurationPending = errors.New("segment duration D not known yet (waiting for the first video segment); retry")
 	// errDurationUnknown: nothing will tell D (400).
-	errDurationUnknown = errors.New("segment duration D unknown: audio, text and metadata segment durations vary around D, so D cannot be taken from them; PUT the I-MPD first, or start the receiver with --ingest-segment-duration")
+	errDurationUnknown = errors.New("segment duration D unknown: audio, text and metadata segment durations vary around D, so D cannot be taken from them; PUT the I-MPD first, or configure the receiver with the segment duration of pushed channels")
 )
 
 // needSegmentDuration: while D is unknown (no I-MPD, no
@@ -827,7 +827,7 @@ func (s *Server) handleMPD(w http.ResponseWriter, r *http.Request, t target, ch 
 	sum := sha256.Sum256(data)
 	key := layout.IMPDKey(t.channel, hex.EncodeToString(sum[:]))
 	code := http.StatusCreated
-	if err := s.ar.Store.Create(ctx, key, data, map[string]string{layout.MetaSource: t.source}); errors.Is(err, cloud.ErrExists) {
+	if err := s.ar.Store.Create(ctx, key, data, layout.SourceAttrs(t.source)); errors.Is(err, cloud.ErrExists) {
 		code = http.StatusOK
 	} else if err != nil {
 		code := offerStatus(err)

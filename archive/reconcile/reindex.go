@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -625,14 +624,10 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 		ri.problem(Problem{Kind: Corrupt, Rep: rep, K: kp(o.k), Key: o.key, Detail: fmt.Sprintf(format, args...)})
 		return nil, nil
 	}
-	ept, e1 := strconv.ParseUint(at.Meta[layout.MetaEPT], 10, 64)
-	dur, e2 := strconv.ParseUint(at.Meta[layout.MetaDuration], 10, 64)
-	segDur, _ := strconv.ParseUint(at.Meta[layout.MetaSegDur], 10, 64)
-	ts, _ := strconv.ParseUint(at.Meta[layout.MetaTimescale], 10, 32)
-	metaSHA := at.Meta[layout.MetaSHA256]
-	initH := at.Meta[layout.MetaInit]
-	nEvents, _ := strconv.Atoi(at.Meta[layout.MetaEvents])
-	filler, last := at.Meta[layout.MetaFiller] == "1", at.Meta[layout.MetaLast] == "1"
+	attrs, attrsErr := layout.ParseSegmentAttrs(at.Meta)
+	ept, dur, segDur, ts := attrs.EPT, attrs.Duration, attrs.SegDur, uint64(attrs.Timescale)
+	metaSHA, initH := attrs.SHA256, attrs.Init
+	filler, last := attrs.Filler, attrs.Last
 	size, sum := at.Size, metaSHA
 	rec := ri.inits[initH]
 	if initH != "" && rec == nil {
@@ -649,7 +644,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	var info *cmaf.SegmentInfo
 	var textIssues []cmaf.TextIssue
 	isText := rec != nil && rec.info.ContentType == "text"
-	if e1 != nil || e2 != nil || metaSHA == "" || ri.readData || nEvents > 0 || isText {
+	if attrsErr != nil || ri.readData || attrs.Events > 0 || isText {
 		data, err := ri.st.Get(ctx, o.key)
 		if cloud.IsNotFound(err) {
 			return gone(err)
@@ -695,7 +690,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	if reason := unrepresentable(ept, dur, segDur, o.k); reason != "" {
 		return bad("%s", reason)
 	}
-	if k := epochIndex(ept, segDur); k != o.k {
+	if k := (index.Track{SegDur: segDur}).EpochIndex(ept); k != o.k {
 		return bad("EPT %d is epoch index %d (D*T %d), not the K of its key", ept, k, segDur)
 	}
 	var initID int64
@@ -751,16 +746,10 @@ func unrepresentable(ept, dur, segDur uint64, k int64) string {
 		return fmt.Sprintf("EPT %d is over 2^63-1: not a representable time", ept)
 	case dur > math.MaxInt64:
 		return fmt.Sprintf("duration %d is over 2^63-1", dur)
-	case segDur > math.MaxInt64 || k < 0 || k > (math.MaxInt64-int64(segDur))/int64(segDur):
+	case !(index.Track{SegDur: segDur}).KFits(k):
 		return fmt.Sprintf("epoch index %d at D*T %d is not a representable time", k, segDur)
 	}
 	return ""
-}
-
-// epochIndex is archive.EpochIndex (not imported: archive is the
-// recorder; this package only needs the formula).
-func epochIndex(ept, segDur uint64) int64 {
-	return int64((ept + segDur/2) / segDur)
 }
 
 func short(h string) string {

@@ -408,7 +408,8 @@ func (v *verifier) rep(ctx context.Context, rs *repScan, t index.Track, indexed 
 			at, err := v.st.Attributes(gctx, c.obj.key)
 			// Objects are immutable: unless the object itself vouches for
 			// its bytes (its reap-sha256), it changed after it was indexed.
-			switch meta := at.Meta[layout.MetaSHA256]; {
+			attrs, _ := layout.ParseSegmentAttrs(at.Meta)
+			switch meta := attrs.SHA256; {
 			case err != nil && !cloud.IsNotFound(err):
 				return err
 			case meta == sum:

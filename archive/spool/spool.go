@@ -76,7 +76,7 @@ func Open(dir string, limit int64, log *slog.Logger) (*Spool, error) {
 	}
 	s := &Spool{dir: dir, max: limit, log: log, byKey: map[string]*Entry{}, wake: make(chan struct{}, 1), next: 1,
 		fullTotal: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "reaparchive", Subsystem: "spool", Name: "full_total",
-			Help: "Segments refused because the spool was full (the store unreachable and --spool-max reached)."})}
+			Help: "Segments refused because the spool was full (the store unreachable and the spool at its size limit)."})}
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)

@@ -96,7 +96,7 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 				}
 				iopts.MaxSegmentSize = maxSeg
 				if err := ingest.CheckListenAddr(inf.listen, iopts); err != nil {
-					return usageError{err}
+					return usageError{insecureListenFlags(err, inf.listen)}
 				}
 				if ln, err = net.Listen("tcp", inf.listen); err != nil {
 					return fmt.Errorf("--listen: %w", err)
@@ -219,6 +219,15 @@ func (a *app) maxTimeSkew(flag time.Duration, set bool) time.Duration {
 		return time.Duration(*a.cfg.MaxTimeSkew)
 	}
 	return flag
+}
+
+// insecureListenFlags says ingest.ErrInsecureListen in flag terms: the
+// flags and config keys that lift the refusal.
+func insecureListenFlags(err error, listen string) error {
+	if !errors.Is(err, ingest.ErrInsecureListen) {
+		return err
+	}
+	return fmt.Errorf("ingest: %w %q: give every push source credentials (--ingest-auth SOURCE=TOKEN or SOURCE=user:password, or ingest_auth/token/user/password in --config), listen on 127.0.0.1, or pass --insecure-ingest", ingest.ErrInsecureListen, listen)
 }
 
 // ingestOptions builds the receiver's channels, sources and credentials from
