@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,12 +17,12 @@ import (
 
 	"github.com/Eyevinn/mp4ff/mp4"
 
-	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -39,56 +38,14 @@ const (
 	audioSegDur = 96000  // D*T, audio timescale 48000
 )
 
+// The export tests (export*_test.go) call the shared media helpers by these
+// names.
 var (
-	assetsOnce             sync.Once
-	videoAsset, audioAsset []byte
-	assetsErr              error
+	newSim            = testenv.NewSim
+	mustInit          = testenv.MustInit
+	mustSeg           = testenv.MustSeg
+	modifiedVideoInit = testenv.ModifiedVideoInit
 )
-
-// assets returns the demo asset the simulator loops.
-func assets(tb testing.TB) (video, audio []byte) {
-	tb.Helper()
-	assetsOnce.Do(func() {
-		if videoAsset, assetsErr = fs.ReadFile(reaparchive.Assets, "testdata/video.cmfv"); assetsErr != nil {
-			return
-		}
-		audioAsset, assetsErr = fs.ReadFile(reaparchive.Assets, "testdata/audio.cmfa")
-	})
-	if assetsErr != nil {
-		tb.Fatal(assetsErr)
-	}
-	return videoAsset, audioAsset
-}
-
-// newSim returns an in-process simulated encoder with opts (Video and Audio
-// are filled in).
-func newSim(tb testing.TB, opts simulate.Options) *simulate.Server {
-	tb.Helper()
-	opts.Video, opts.Audio = assets(tb)
-	s, err := simulate.New(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
-
-func mustInit(tb testing.TB, s *simulate.Server, rep string) []byte {
-	tb.Helper()
-	b, err := s.Init(rep)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
-func mustSeg(tb testing.TB, s *simulate.Server, rep string, k int64) []byte {
-	tb.Helper()
-	b, err := s.Segment(rep, k)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
 
 // env is an archive over a file store and an index in a temporary directory.
 type env struct {
@@ -109,46 +66,20 @@ func newEnv(tb testing.TB) *env {
 // bucket); storeDir is set for file stores only.
 func newEnvOn(tb testing.TB, kind testenv.StoreKind) *env {
 	tb.Helper()
-	ctx := context.Background()
-	e := &env{dir: tb.TempDir()}
-	storeURL := "file://" + filepath.ToSlash(filepath.Join(e.dir, "store"))
+	dir := tb.TempDir()
+	storeURL := testenv.FileStoreURL(dir)
 	if kind.Name != "file" {
 		storeURL = kind.URL(tb)
 	}
-	var err error
-	if e.store, err = cloud.Open(ctx, storeURL); err != nil {
-		tb.Fatal(err)
-	}
-	e.storeDir, _ = e.store.LocalDir()
-	tb.Cleanup(func() { e.store.Close() })
-	if e.db, err = index.Open(ctx, filepath.Join(e.dir, "index.db")); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { e.db.Close() })
-	e.a = archive.New(e.store, e.db, nil)
-	if e.ch, err = e.a.OpenChannel(ctx, testChannel, segD); err != nil {
-		tb.Fatal(err)
-	}
-	return e
-}
-
-// forEachStore runs f as a parallel subtest on every kind of store: file,
-// s3 (MinIO) and gs (fake-gcs-server).
-func forEachStore(t *testing.T, f func(t *testing.T, kind testenv.StoreKind)) {
-	t.Helper()
-	for _, kind := range testenv.Stores() {
-		t.Run(kind.Name, func(t *testing.T) {
-			t.Parallel()
-			f(t, kind)
-		})
-	}
+	r := archivetest.Open(tb, storeURL, filepath.Join(dir, "index.db"), testChannel, segD)
+	return &env{dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel}
 }
 
 // offerInits offers both init segments of sim from source.
 func (e *env) offerInits(tb testing.TB, source string, sim *simulate.Server) {
 	tb.Helper()
 	for _, rep := range []string{simulate.VideoRep, simulate.AudioRep} {
-		if _, err := e.ch.OfferInit(context.Background(), source, rep, mustInit(tb, sim, rep), false); err != nil {
+		if _, err := e.ch.OfferInit(context.Background(), source, rep, testenv.MustInit(tb, sim, rep), false); err != nil {
 			tb.Fatalf("OfferInit %s from %s: %v", rep, source, err)
 		}
 	}
@@ -157,7 +88,7 @@ func (e *env) offerInits(tb testing.TB, source string, sim *simulate.Server) {
 // offer offers segment K of rep from sim as source, pulled as K.
 func (e *env) offer(tb testing.TB, source string, sim *simulate.Server, rep string, k int64) archive.Result {
 	tb.Helper()
-	res, err := e.ch.OfferSegment(context.Background(), archive.Offer{Source: source, Rep: rep, Data: mustSeg(tb, sim, rep, k), ExpectK: k})
+	res, err := e.ch.OfferSegment(context.Background(), archive.Offer{Source: source, Rep: rep, Data: testenv.MustSeg(tb, sim, rep, k), ExpectK: k})
 	if err != nil {
 		tb.Fatalf("OfferSegment %s %d from %s: %v", rep, k, source, err)
 	}
@@ -273,16 +204,16 @@ var reps = []string{simulate.VideoRep, simulate.AudioRep}
 // computable key with the reap-* attributes and indexed.
 func TestOfferSegmentFirstDelivery(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		for _, rep := range reps {
 			for _, k := range []int64{k0, k0 + 1, k0 + 3} { // k0+3: the asset loop's last 2 s
 				t.Run(fmt.Sprintf("%s/%d", rep, k), func(t *testing.T) {
 					t.Parallel()
 					ctx := context.Background()
 					e := newEnvOn(t, kind)
-					sim := newSim(t, simulate.Options{})
+					sim := testenv.NewSim(t, simulate.Options{})
 					e.offerInits(t, "a", sim)
-					data := mustSeg(t, sim, rep, k)
+					data := testenv.MustSeg(t, sim, rep, k)
 					info, err := cmaf.ParseSegment(data, nil)
 					if err != nil {
 						t.Fatal(err)
@@ -358,7 +289,7 @@ func TestOfferSegmentFirstDelivery(t *testing.T) {
 // with different timing, a conflict that records both timings.
 func TestOfferSegmentDedup(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		cases := []struct {
 			name          string
 			second        simulate.Options
@@ -378,15 +309,15 @@ func TestOfferSegmentDedup(t *testing.T) {
 				t.Run(tc.name+"/"+rep, func(t *testing.T) {
 					t.Parallel()
 					e := newEnvOn(t, kind)
-					a, b := newSim(t, simulate.Options{}), newSim(t, tc.second)
+					a, b := testenv.NewSim(t, simulate.Options{}), testenv.NewSim(t, tc.second)
 					e.offerInits(t, "a", a)
 					e.offerInits(t, "b", b)
 					k := k0 + 2
-					first := mustSeg(t, a, rep, k)
+					first := testenv.MustSeg(t, a, rep, k)
 					e.offer(t, "a", a, rep, k)
 					before, _ := e.segment(t, rep, k)
 
-					second := mustSeg(t, b, rep, k)
+					second := testenv.MustSeg(t, b, rep, k)
 					if tc.identical != bytes.Equal(first, second) {
 						t.Fatalf("fixture: bytes equal = %v", !tc.identical)
 					}
@@ -441,9 +372,9 @@ func TestOfferSegmentDedup(t *testing.T) {
 // rejected delivery.
 func TestOfferSegmentInvalid(t *testing.T) {
 	t.Parallel()
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	k := k0 + 1
-	good := mustSeg(t, sim, simulate.VideoRep, k)
+	good := testenv.MustSeg(t, sim, simulate.VideoRep, k)
 	cases := []struct {
 		name    string
 		rep     string
@@ -457,10 +388,10 @@ func TestOfferSegmentInvalid(t *testing.T) {
 		{name: "truncated", rep: simulate.VideoRep, data: good[:len(good)-100], detail: "truncated"},
 		{name: "truncated header", rep: simulate.VideoRep, data: good[:5], detail: ""},
 		{name: "moof without mdat", rep: simulate.VideoRep, data: good[:bytes.Index(good, []byte("mdat"))-4], detail: "mdat"},
-		{name: "init as segment", rep: simulate.VideoRep, data: mustInit(t, sim, simulate.VideoRep), detail: "init"},
-		{name: "EPT is K+1", rep: simulate.VideoRep, data: mustSeg(t, sim, simulate.VideoRep, k+1), detail: "requested as " + strconv.FormatInt(k, 10)},
-		{name: "EPT is K-1", rep: simulate.AudioRep, data: mustSeg(t, sim, simulate.AudioRep, k-1), detail: "requested as " + strconv.FormatInt(k, 10)},
-		{name: "audio bytes as video", rep: simulate.VideoRep, data: mustSeg(t, sim, simulate.AudioRep, k), detail: ""},
+		{name: "init as segment", rep: simulate.VideoRep, data: testenv.MustInit(t, sim, simulate.VideoRep), detail: "init"},
+		{name: "EPT is K+1", rep: simulate.VideoRep, data: testenv.MustSeg(t, sim, simulate.VideoRep, k+1), detail: "requested as " + strconv.FormatInt(k, 10)},
+		{name: "EPT is K-1", rep: simulate.AudioRep, data: testenv.MustSeg(t, sim, simulate.AudioRep, k-1), detail: "requested as " + strconv.FormatInt(k, 10)},
+		{name: "audio bytes as video", rep: simulate.VideoRep, data: testenv.MustSeg(t, sim, simulate.AudioRep, k), detail: ""},
 		{name: "before any init", rep: simulate.VideoRep, data: good, noInits: true, detail: "no init"},
 	}
 	for _, tc := range cases {
@@ -514,9 +445,9 @@ func TestOfferSegmentPushWithoutExpectK(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.offerInits(t, "a", sim)
-	res, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: simulate.AudioRep, Data: mustSeg(t, sim, simulate.AudioRep, k0+5), ExpectK: -1})
+	res, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: simulate.AudioRep, Data: testenv.MustSeg(t, sim, simulate.AudioRep, k0+5), ExpectK: -1})
 	if err != nil || res.Outcome != index.Stored || res.K != k0+5 {
 		t.Fatalf("push offer: %+v, %v; want stored K %d", res, err, k0+5)
 	}
@@ -525,30 +456,13 @@ func TestOfferSegmentPushWithoutExpectK(t *testing.T) {
 	}
 }
 
-// modifiedVideoInit returns the video init segment with another picture size
-// in its sample entry: a different codec configuration (stsd).
-func modifiedVideoInit(tb testing.TB, init []byte) []byte {
-	tb.Helper()
-	f, err := mp4.DecodeFile(bytes.NewReader(init))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	avc := f.Init.Moov.Trak.Mdia.Minf.Stbl.Stsd.AvcX
-	avc.Width, avc.Height = 1280, 720
-	var buf bytes.Buffer
-	if err := f.Init.Encode(&buf); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // TestOfferInit: init segments are stored once by content; a different
 // codec configuration is refused (strict) or starts a new init version.
 func TestOfferInit(t *testing.T) {
 	t.Parallel()
-	sim := newSim(t, simulate.Options{})
-	orig := mustInit(t, sim, simulate.VideoRep)
-	changed := modifiedVideoInit(t, orig)
+	sim := testenv.NewSim(t, simulate.Options{})
+	orig := testenv.MustInit(t, sim, simulate.VideoRep)
+	changed := testenv.ModifiedVideoInit(t, orig)
 	oi, err1 := cmaf.ParseInit(orig)
 	ci, err2 := cmaf.ParseInit(changed)
 	if err1 != nil || err2 != nil {
@@ -617,7 +531,7 @@ func TestOfferInit(t *testing.T) {
 		if _, err := e.ch.OfferInit(ctx, "a", simulate.VideoRep, orig, false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.ch.OfferInit(ctx, "b", simulate.VideoRep, mustInit(t, sim, simulate.AudioRep), false); !errors.Is(err, archive.ErrInitMismatch) {
+		if _, err := e.ch.OfferInit(ctx, "b", simulate.VideoRep, testenv.MustInit(t, sim, simulate.AudioRep), false); !errors.Is(err, archive.ErrInitMismatch) {
 			t.Fatalf("err = %v; want ErrInitMismatch", err)
 		}
 	})
@@ -626,7 +540,7 @@ func TestOfferInit(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
 		e := newEnv(t)
-		for _, data := range [][]byte{nil, []byte("not an init"), mustSeg(t, sim, simulate.VideoRep, k0), orig[:len(orig)/2]} {
+		for _, data := range [][]byte{nil, []byte("not an init"), testenv.MustSeg(t, sim, simulate.VideoRep, k0), orig[:len(orig)/2]} {
 			if _, err := e.ch.OfferInit(ctx, "a", simulate.VideoRep, data, false); !errors.Is(err, archive.ErrInvalid) {
 				t.Errorf("%d bytes: err = %v; want ErrInvalid", len(data), err)
 			}
@@ -700,13 +614,13 @@ func TestOfferInit(t *testing.T) {
 // store it exactly once.
 func TestOfferSegmentConcurrent(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		for _, rep := range reps {
 			t.Run(rep, func(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
 				e := newEnvOn(t, kind)
-				sims := []*simulate.Server{newSim(t, simulate.Options{}), newSim(t, simulate.Options{Variant: 1}), newSim(t, simulate.Options{Variant: 2})}
+				sims := []*simulate.Server{testenv.NewSim(t, simulate.Options{}), testenv.NewSim(t, simulate.Options{Variant: 1}), testenv.NewSim(t, simulate.Options{Variant: 2})}
 				const n = 32
 				k := k0 + 7
 				start := make(chan struct{})
@@ -716,7 +630,7 @@ func TestOfferSegmentConcurrent(t *testing.T) {
 				for i := range n {
 					src := fmt.Sprintf("enc%02d", i)
 					sim := sims[i%len(sims)]
-					init, data := mustInit(t, sim, rep), mustSeg(t, sim, rep, k)
+					init, data := testenv.MustInit(t, sim, rep), testenv.MustSeg(t, sim, rep, k)
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
@@ -783,7 +697,7 @@ func TestOfferSegmentConcurrent(t *testing.T) {
 // attributes (or its bytes) and counts itself as a duplicate or conflict.
 func TestOfferSegmentExistingObject(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		cases := []struct {
 			name      string
 			winner    simulate.Options // what the other recorder stored
@@ -804,11 +718,11 @@ func TestOfferSegmentExistingObject(t *testing.T) {
 					t.Parallel()
 					ctx := context.Background()
 					e := newEnvOn(t, kind)
-					mine, other := newSim(t, simulate.Options{}), newSim(t, tc.winner)
+					mine, other := testenv.NewSim(t, simulate.Options{}), testenv.NewSim(t, tc.winner)
 					e.offerInits(t, "a", mine)
 					k := k0 + 3
 					key := mediaKey(rep, k)
-					theirs := mustSeg(t, other, rep, k)
+					theirs := testenv.MustSeg(t, other, rep, k)
 					info, err := cmaf.ParseSegment(theirs, nil)
 					if err != nil {
 						t.Fatal(err)
@@ -867,7 +781,7 @@ func TestRecordMissing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.offerInits(t, "a", sim)
 	e.offer(t, "a", sim, simulate.VideoRep, k0)
 	if err := e.ch.RecordMissing(ctx, "b", simulate.VideoRep, k0, "GET …/video/888000000.m4s: 404 Not Found"); err != nil {
@@ -942,9 +856,9 @@ func TestEpochIndex(t *testing.T) {
 	}
 	// The simulator's audio sits within one frame of K*D, for every phase
 	// of the 2 s / 1024-sample pattern (it repeats every 8 s).
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	for k := k0; k < k0+8; k++ {
-		info, err := cmaf.ParseSegment(mustSeg(t, sim, simulate.AudioRep, k), nil)
+		info, err := cmaf.ParseSegment(testenv.MustSeg(t, sim, simulate.AudioRep, k), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -986,8 +900,8 @@ func TestStatus(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	a, b := newSim(t, simulate.Options{}), newSim(t, simulate.Options{Variant: 1})
-	skew := newSim(t, simulate.Options{TimingSkew: 90})
+	a, b := testenv.NewSim(t, simulate.Options{}), testenv.NewSim(t, simulate.Options{Variant: 1})
+	skew := testenv.NewSim(t, simulate.Options{TimingSkew: 90})
 	e.offerInits(t, "a", a)
 	e.offerInits(t, "b", b)
 	// video: K0..K0+9 from a but K0+2 and K0+5..K0+6 (gaps); b duplicates K0
@@ -1068,7 +982,7 @@ func TestStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ch2.OfferInit(ctx, "a", simulate.VideoRep, mustInit(t, a, simulate.VideoRep), false); err != nil {
+	if _, err := ch2.OfferInit(ctx, "a", simulate.VideoRep, testenv.MustInit(t, a, simulate.VideoRep), false); err != nil {
 		t.Fatal(err)
 	}
 	er, err := e.a.Status(ctx, "empty")
@@ -1104,9 +1018,9 @@ func TestOfferInitStrictAfterChange(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
-	orig := mustInit(t, sim, simulate.VideoRep)
-	changed := modifiedVideoInit(t, orig)
+	sim := testenv.NewSim(t, simulate.Options{})
+	orig := testenv.MustInit(t, sim, simulate.VideoRep)
+	changed := testenv.ModifiedVideoInit(t, orig)
 	if _, err := e.ch.OfferInit(ctx, "a", simulate.VideoRep, orig, false); err != nil {
 		t.Fatal(err)
 	}
@@ -1124,21 +1038,21 @@ func TestOfferInitStrictAfterChange(t *testing.T) {
 // delivery per K is stored and none fails.
 func TestOfferSegmentTwoRecordersOneIndex(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		ctx := context.Background()
 		e := newEnvOn(t, kind)
-		sim := newSim(t, simulate.Options{})
+		sim := testenv.NewSim(t, simulate.Options{})
 		a2 := archive.New(e.store, e.db, nil)
 		ch2, err := a2.OpenChannel(ctx, testChannel, segD)
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.offerInits(t, "a", sim)
-		if _, err := ch2.OfferInit(ctx, "b", simulate.VideoRep, mustInit(t, sim, simulate.VideoRep), false); err != nil {
+		if _, err := ch2.OfferInit(ctx, "b", simulate.VideoRep, testenv.MustInit(t, sim, simulate.VideoRep), false); err != nil {
 			t.Fatal(err)
 		}
 		for k := k0; k < k0+20; k++ {
-			data := mustSeg(t, sim, simulate.VideoRep, k)
+			data := testenv.MustSeg(t, sim, simulate.VideoRep, k)
 			var wg sync.WaitGroup
 			results := make([]archive.Result, 8)
 			errs := make([]error, 8)

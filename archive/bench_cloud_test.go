@@ -46,7 +46,7 @@ func BenchmarkExport24h8TracksS3(b *testing.B) {
 		res, err := a.ExportVoD(ctx, o)
 		b.StopTimer()
 		elapsed += time.Since(start)
-		p, g := h.done()
+		p, g := h.Done()
 		peaks, growths = append(peaks, p), append(growths, g)
 		if err != nil {
 			b.Fatal(err)

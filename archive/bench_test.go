@@ -20,14 +20,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -111,13 +110,13 @@ func (bd *benchDay) close() { bd.db.Close() }
 // to tell codec configurations apart).
 func (bd *benchDay) storeInits(b *testing.B, st *cloud.Store) {
 	b.Helper()
-	sim := newSim(b, simulate.Options{})
+	sim := testenv.NewSim(b, simulate.Options{})
 	for i, in := range bd.inits {
 		rep := simulate.VideoRep
 		if bd.tracks[i].ContentType == "audio" {
 			rep = simulate.AudioRep
 		}
-		if err := st.Create(context.Background(), in.Key, mustInit(b, sim, rep), nil); err != nil {
+		if err := st.Create(context.Background(), in.Key, testenv.MustInit(b, sim, rep), nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -162,50 +161,10 @@ func (bd *benchDay) rows() []index.Segment {
 	return segs
 }
 
-// heapPeak samples runtime.MemStats.HeapInuse every 5 ms until stopped.
-type heapPeak struct {
-	base uint64
-	peak atomic.Uint64
-	stop chan struct{}
-	wg   sync.WaitGroup
-}
-
-func startHeapPeak() *heapPeak {
+// startHeapPeak collects garbage, then samples the heap in use from there.
+func startHeapPeak() *testenv.HeapPeak {
 	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	h := &heapPeak{base: ms.HeapInuse, stop: make(chan struct{})}
-	h.peak.Store(ms.HeapInuse)
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > h.peak.Load() {
-				h.peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-h.stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return h
-}
-
-// done stops sampling (after one last sample) and returns the peak and the
-// growth over the heap in use at the start, in MB.
-func (h *heapPeak) done() (peakMB, growthMB float64) {
-	close(h.stop)
-	h.wg.Wait()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	p := max(h.peak.Load(), ms.HeapInuse)
-	return float64(p) / (1 << 20), float64(p-min(p, h.base)) / (1 << 20)
+	return testenv.StartHeapPeak()
 }
 
 // benchReport reports the figures shared by all four benchmarks.
@@ -253,7 +212,7 @@ func BenchmarkIndex24h8Tracks(b *testing.B) {
 		}
 		b.StopTimer()
 		elapsed += time.Since(start)
-		p, g := h.done()
+		p, g := h.Done()
 		peaks, growths = append(peaks, p), append(growths, g)
 		sizeMB = dbFileMB(filepath.Join(bd.dir, "index.db"))
 		bd.close()
@@ -306,7 +265,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.TrackID, s.K, int64(s.EPT), int64(s.Du
 		}
 		b.StopTimer()
 		elapsed += time.Since(start)
-		p, g := h.done()
+		p, g := h.Done()
 		peaks, growths = append(peaks, p), append(growths, g)
 		db.Close()
 	}
@@ -359,7 +318,7 @@ func BenchmarkExport24h8Tracks(b *testing.B) {
 		res, err := a.ExportVoD(ctx, o)
 		b.StopTimer()
 		elapsed += time.Since(start)
-		p, g := h.done()
+		p, g := h.Done()
 		peaks, growths = append(peaks, p), append(growths, g)
 		if err != nil {
 			b.Fatal(err)
@@ -404,7 +363,7 @@ func BenchmarkBaselineScan24h(b *testing.B) {
 		}
 		b.StopTimer()
 		elapsed += time.Since(start)
-		p, g := h.done()
+		p, g := h.Done()
 		peaks, growths = append(peaks, p), append(growths, g)
 		if n != benchRows || last.K != benchK0+benchPerTrack-1 {
 			b.Fatalf("scanned %d rows", n)

@@ -20,16 +20,6 @@ import (
 // examples).
 const scteCue = "/DAlAAAAAAAAAP/wFAUAAAABf+/+LRQrAP4BI9MIAAEBAQAAXKdYGw=="
 
-// withEmsg returns seg with the emsg boxes inserted before its first moof.
-func withEmsg(tb testing.TB, seg []byte, boxes ...*mp4.EmsgBox) []byte {
-	tb.Helper()
-	out, err := testenv.WithEmsg(seg, boxes...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
-
 // TestOfferSegmentEvents: the emsg boxes (v0 and v1) of a stored segment
 // are indexed with exact start times, once per (scheme, value, id) however
 // many segments and sources repeat them; every stored object says in
@@ -42,12 +32,12 @@ func TestOfferSegmentEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.offerInits(t, "a", sim)
 	e.offerInits(t, "b", sim)
 	rep := simulate.VideoRep
 	track := e.track(t, rep)
-	plain0 := mustSeg(t, sim, rep, k0)
+	plain0 := testenv.MustSeg(t, sim, rep, k0)
 	info0, err := cmaf.ParseSegment(plain0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -63,10 +53,10 @@ func TestOfferSegmentEvents(t *testing.T) {
 		data   []byte
 		events string // reap-events of the stored object
 	}{
-		{"a", k0, withEmsg(t, plain0, v1, v0), "2"},
-		{"b", k0, withEmsg(t, plain0, v1, v0), "2"}, // a duplicate: not stored
-		{"b", k0 + 1, withEmsg(t, mustSeg(t, sim, rep, k0+1), v1), "1"},
-		{"a", k0 + 2, mustSeg(t, sim, rep, k0+2), "0"},
+		{"a", k0, testenv.WithEmsg(t, plain0, v1, v0), "2"},
+		{"b", k0, testenv.WithEmsg(t, plain0, v1, v0), "2"}, // a duplicate: not stored
+		{"b", k0 + 1, testenv.WithEmsg(t, testenv.MustSeg(t, sim, rep, k0+1), v1), "1"},
+		{"a", k0 + 2, testenv.MustSeg(t, sim, rep, k0+2), "0"},
 	}
 	for _, s := range segs {
 		if _, err := e.ch.OfferSegment(ctx, archive.Offer{Source: s.source, Rep: rep, Data: s.data, ExpectK: s.k}); err != nil {

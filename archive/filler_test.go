@@ -20,7 +20,7 @@ import (
 // branded is segment K of rep from sim with the styp brands added.
 func branded(tb testing.TB, sim *simulate.Server, rep string, k int64, brands ...string) []byte {
 	tb.Helper()
-	b, err := testenv.WithStypBrands(mustSeg(tb, sim, rep, k), brands...)
+	b, err := testenv.WithStypBrands(testenv.MustSeg(tb, sim, rep, k), brands...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -57,11 +57,11 @@ func TestFillerReplacedByRealCopy(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			e := newEnv(t)
-			simA, simB := newSim(t, simulate.Options{}), newSim(t, simulate.Options{Variant: 1})
+			simA, simB := testenv.NewSim(t, simulate.Options{}), testenv.NewSim(t, simulate.Options{Variant: 1})
 			e.fill(t, "a", simA, k0, k0+3, kf)
 			e.offerInits(t, "b", simB)
 			e.offer(t, "a", simA, simulate.AudioRep, kf)
-			filler, real := branded(t, simA, rep, kf, "slat"), mustSeg(t, simB, rep, kf)
+			filler, real := branded(t, simA, rep, kf, "slat"), testenv.MustSeg(t, simB, rep, kf)
 			var fres, rres archive.Result
 			if tc.fillerFirst {
 				fres = e.offerData(t, "a", rep, kf, filler)
@@ -147,7 +147,7 @@ func TestFillerOnlyAndLastSegment(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	const rep = simulate.VideoRep
 	e.fill(t, "a", sim, k0, k0+1)
 	e.offer(t, "a", sim, simulate.AudioRep, k0+2)

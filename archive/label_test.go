@@ -10,6 +10,7 @@ import (
 	"github.com/Eyevinn/dash-mpd/mpd"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/manifest"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -22,7 +23,7 @@ func TestExportLabel(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.fill(t, "a", sim, k0, k0+2)
 	lt := manifest.LiveTrack{Rep: simulate.AudioRep, ContentType: "audio", MimeType: "audio/mp4", Lang: "en", Label: "English stereo"}
 	if err := e.ch.DescribeTrack(ctx, archive.TrackMetaOf(&lt)); err != nil {

@@ -45,15 +45,6 @@ func metaSeg(tb testing.TB, entry string, k int64) []byte {
 	return b
 }
 
-// metaAdaptationSet is how a live MPD announces the timed-metadata track
-// (ISO 23009-1: contentType is a top-level MIME type).
-func metaAdaptationSet(entry string) string {
-	return `<AdaptationSet id="9" contentType="application" mimeType="application/mp4">` +
-		`<SegmentTemplate media="` + simulate.MediaTemplate + `" initialization="` + simulate.InitTemplate +
-		`" timescale="1000" duration="2000" startNumber="0"></SegmentTemplate>` +
-		`<Representation id="` + metaRep + `" bandwidth="1000" codecs="` + entry + `"></Representation></AdaptationSet>`
-}
-
 // startMetaSource serves sim's I-MPD with a timed-metadata AdaptationSet
 // added, the metadata track's init and its segments up to the newest
 // complete one, and everything else from sim.
@@ -68,7 +59,7 @@ func startMetaSource(t *testing.T, name, entry string, sim *simulate.Server) *si
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
-			w.Write([]byte(strings.Replace(string(body), "</Period>", metaAdaptationSet(entry)+"</Period>", 1)))
+			w.Write([]byte(strings.Replace(string(body), "</Period>", testenv.MetaAdaptationSet(metaRep, entry)+"</Period>", 1)))
 		case isMeta && file == "init.mp4":
 			w.Write(metaInit(t, entry))
 		case isMeta:
@@ -97,7 +88,7 @@ func TestPullMetadataTrack(t *testing.T) {
 		t.Run(entry, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			sim := newSim(t, simulate.Options{})
+			sim := testenv.NewSim(t, simulate.Options{})
 			a, b := startMetaSource(t, "a", entry, sim), startMetaSource(t, "b", entry, sim)
 			if _, _, err := e.pull(t, context.Background(), archive.PullOptions{For: 5 * time.Second, SegmentTimeout: 3 * time.Second}, a, b); err != nil {
 				t.Fatal(err)
@@ -155,7 +146,7 @@ func TestExportMetadataHLSOnly(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			e := newEnv(t)
-			sim := newSim(t, simulate.Options{})
+			sim := testenv.NewSim(t, simulate.Options{})
 			for _, src := range []string{"a", "b"} {
 				e.fill(t, src, sim, k0, k0+2)
 				if _, err := e.ch.OfferInit(ctx, src, metaRep, metaInit(t, entry), false); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
@@ -35,13 +36,13 @@ func TestPreferredSource(t *testing.T) {
 			if err := e.ch.SetPreference(ctx, "fiber", grace); err != nil {
 				t.Fatal(err)
 			}
-			fiberSim := newSim(t, simulate.Options{Variant: 1})
-			satSim := newSim(t, simulate.Options{})
+			fiberSim := testenv.NewSim(t, simulate.Options{Variant: 1})
+			satSim := testenv.NewSim(t, simulate.Options{})
 			e.offerInits(t, "fiber", fiberSim)
 			e.offerInits(t, "sat", satSim)
 			for _, rep := range []string{simulate.VideoRep, simulate.AudioRep} {
 				k := k0 + 1
-				fiberSeg, satSeg := mustSeg(t, fiberSim, rep, k), mustSeg(t, satSim, rep, k)
+				fiberSeg, satSeg := testenv.MustSeg(t, fiberSim, rep, k), testenv.MustSeg(t, satSim, rep, k)
 				if sha(fiberSeg) == sha(satSeg) {
 					t.Fatal("the variants are bit-identical: the test cannot tell them apart")
 				}
@@ -113,8 +114,8 @@ func TestPreferredSourcePull(t *testing.T) {
 	for rep, ts := range st {
 		for k := ts.First; k <= ts.Last; k++ {
 			got := e.get(t, mediaKey(rep, k))
-			if fb := mustSeg(t, fiber.sim, rep, k); sha(got) != sha(fb) {
-				if sb := mustSeg(t, sat.sim, rep, k); sha(got) == sha(sb) {
+			if fb := testenv.MustSeg(t, fiber.sim, rep, k); sha(got) != sha(fb) {
+				if sb := testenv.MustSeg(t, sat.sim, rep, k); sha(got) == sha(sb) {
 					t.Errorf("%s K=%d: stored the non-preferred source's copy", rep, k)
 				} else {
 					t.Errorf("%s K=%d: stored copy matches neither source", rep, k)

@@ -72,7 +72,7 @@ type hostileSim struct {
 
 func startHostileSim(t *testing.T, name string, body []byte) *hostileSim {
 	t.Helper()
-	h := &hostileSim{simSource: &simSource{name: name, sim: newSim(t, simulate.Options{}), codes: map[int]int{}}}
+	h := &hostileSim{simSource: &simSource{name: name, sim: testenv.NewSim(t, simulate.Options{}), codes: map[int]int{}}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/"+simulate.VideoRep+"/") && strings.HasSuffix(r.URL.Path, ".m4s") {
 			h.hostile.Add(1)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
@@ -143,7 +144,7 @@ func (s *manyRepsSource) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // inits are fetched concurrently and the recording ends at For.
 func TestPullManyRepresentations(t *testing.T) {
 	t.Parallel()
-	video := mustInit(t, newSim(t, simulate.Options{}), simulate.VideoRep)
+	video := testenv.MustInit(t, testenv.NewSim(t, simulate.Options{}), simulate.VideoRep)
 	cases := []struct {
 		name       string
 		reps       int

@@ -16,6 +16,7 @@ import (
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -56,7 +57,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 
 func startSim(tb testing.TB, name string, opts simulate.Options) *simSource {
 	tb.Helper()
-	s := &simSource{name: name, sim: newSim(tb, opts), codes: map[int]int{}}
+	s := &simSource{name: name, sim: testenv.NewSim(tb, opts), codes: map[int]int{}}
 	srv := httptest.NewServer(s)
 	tb.Cleanup(srv.Close)
 	s.url = srv.URL + "/manifest.mpd"
@@ -450,7 +451,7 @@ func TestPullRestartPeriod(t *testing.T) {
 	restart := nowK() + 3
 	src := startSim(t, "a", simulate.Options{RestartAt: restart, RestartInit: func(rep string, init []byte) []byte {
 		if rep == simulate.VideoRep {
-			return modifiedVideoInit(t, init)
+			return testenv.ModifiedVideoInit(t, init)
 		}
 		return init
 	}})
@@ -470,9 +471,9 @@ func TestPullRestartPeriod(t *testing.T) {
 		for _, in := range inits {
 			byHash[in.Hash] = in.ID
 		}
-		before, after := byHash[sha(mustInit(t, src.sim, rep))], byHash[sha(mustInit(t, src.sim, rep))]
+		before, after := byHash[sha(testenv.MustInit(t, src.sim, rep))], byHash[sha(testenv.MustInit(t, src.sim, rep))]
 		if rep == simulate.VideoRep {
-			after = byHash[sha(modifiedVideoInit(t, mustInit(t, src.sim, rep)))]
+			after = byHash[sha(testenv.ModifiedVideoInit(t, testenv.MustInit(t, src.sim, rep)))]
 		}
 		if before == 0 || after == 0 {
 			t.Fatalf("%s: inits %+v lack the Periods' inits", rep, inits)
@@ -500,7 +501,7 @@ func TestPullRenamedRepresentation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	restart := nowK() + 2
-	sim := newSim(t, simulate.Options{RestartAt: restart})
+	sim := testenv.NewSim(t, simulate.Options{RestartAt: restart})
 	const renamed = simulate.AudioRep + "2"
 	src := &simSource{name: "a", sim: sim, codes: map[int]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

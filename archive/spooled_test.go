@@ -12,6 +12,7 @@ import (
 	"github.com/reaparchive/reaparchive/archive/spool"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
@@ -43,7 +44,7 @@ func TestOfferSegmentSpoolsWhileStoreUnreachable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.fill(t, "a", sim, k0, k0)
 	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"), 1<<30, nil)
 	if err != nil {
@@ -86,7 +87,7 @@ func TestOfferSegmentSpoolsWhileStoreUnreachable(t *testing.T) {
 				t.Errorf("%s %d not indexed after the drain", rep, k)
 				continue
 			}
-			if !bytes.Equal(e.get(t, seg.Key), mustSeg(t, sim, rep, k)) {
+			if !bytes.Equal(e.get(t, seg.Key), testenv.MustSeg(t, sim, rep, k)) {
 				t.Errorf("%s: stored bytes differ", seg.Key)
 			}
 			n := 0
@@ -120,7 +121,7 @@ func TestSpoolUploadFindsOwnObject(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.fill(t, "a", sim, k0, k0)
 	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"), 0, nil)
 	if err != nil {

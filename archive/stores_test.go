@@ -21,6 +21,7 @@ import (
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/repair"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -34,13 +35,13 @@ import (
 // overwritten, and both indexes describe the stored object.
 func TestOfferSegmentTwoRecordersTwoIndexes(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		ctx := context.Background()
-		storeURL := "file://" + filepath.ToSlash(filepath.Join(t.TempDir(), "store"))
+		storeURL := testenv.FileStoreURL(t.TempDir())
 		if kind.Name != "file" {
 			storeURL = kind.URL(t)
 		}
-		encoders := []*simulate.Server{newSim(t, simulate.Options{}), newSim(t, simulate.Options{Variant: 1})}
+		encoders := []*simulate.Server{testenv.NewSim(t, simulate.Options{}), testenv.NewSim(t, simulate.Options{Variant: 1})}
 		type recorder struct {
 			name  string
 			store *cloud.Store
@@ -49,21 +50,8 @@ func TestOfferSegmentTwoRecordersTwoIndexes(t *testing.T) {
 		}
 		var recs []*recorder
 		for _, name := range []string{"r1", "r2"} {
-			st, err := cloud.Open(ctx, storeURL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			db, err := index.Open(ctx, filepath.Join(t.TempDir(), name+".db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			ch, err := archive.New(st, db, nil).OpenChannel(ctx, testChannel, segD)
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs = append(recs, &recorder{name: name, store: st, db: db, ch: ch})
+			r := archivetest.Open(t, storeURL, filepath.Join(t.TempDir(), name+".db"), testChannel, segD)
+			recs = append(recs, &recorder{name: name, store: r.Store, db: r.DB, ch: r.Channel})
 		}
 		const n = 12
 		var wg sync.WaitGroup
@@ -72,7 +60,7 @@ func TestOfferSegmentTwoRecordersTwoIndexes(t *testing.T) {
 			for e, enc := range encoders {
 				src := fmt.Sprintf("%s-enc%d", r.name, e) // the recorder's name for the encoder
 				for _, rep := range reps {
-					init := mustInit(t, enc, rep)
+					init := testenv.MustInit(t, enc, rep)
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
@@ -82,7 +70,7 @@ func TestOfferSegmentTwoRecordersTwoIndexes(t *testing.T) {
 							return
 						}
 						for k := k0; k < k0+n; k++ {
-							if _, err := r.ch.OfferSegment(ctx, archive.Offer{Source: src, Rep: rep, Data: mustSeg(t, enc, rep, k), ExpectK: k}); err != nil {
+							if _, err := r.ch.OfferSegment(ctx, archive.Offer{Source: src, Rep: rep, Data: testenv.MustSeg(t, enc, rep, k), ExpectK: k}); err != nil {
 								t.Errorf("%s: %s K %d: %v", src, rep, k, err)
 							}
 						}
@@ -187,10 +175,10 @@ func TestOfferSegmentTwoRecordersTwoIndexes(t *testing.T) {
 // kind of store.
 func TestExportOnStores(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		ctx := context.Background()
 		e := newEnvOn(t, kind)
-		e.fill(t, "a", newSim(t, simulate.Options{}), k0, k0+3)
+		e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+3)
 		// Exports read the archive by the index and the layout: the
 		// bucket is never listed (issue 5 item 6).
 		lists := e.store.ListCalls()
@@ -279,9 +267,9 @@ func TestExportOnStores(t *testing.T) {
 // without listing either bucket.
 func TestRepairFromArchiveOnStores(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		ctx := context.Background()
-		sim := newSim(t, simulate.Options{})
+		sim := testenv.NewSim(t, simulate.Options{})
 		e, other := newEnvOn(t, kind), newEnvOn(t, kind)
 		e.fill(t, "a", sim, k0, k0+5, k0+2, k0+3)
 		other.fill(t, "b", sim, k0, k0+5)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
@@ -38,9 +39,9 @@ func TestOfferTimeWindow(t *testing.T) {
 			e := newEnv(t)
 			e.a.MaxTimeSkew = archive.DefaultMaxTimeSkew
 			e.a.Now = func() time.Time { return time.Unix(k0*2, 0) }
-			sim := newSim(t, simulate.Options{})
+			sim := testenv.NewSim(t, simulate.Options{})
 			e.offerInits(t, "a", sim)
-			res, err := e.ch.OfferSegment(context.Background(), archive.Offer{Source: "a", Rep: v, Data: mustSeg(t, sim, v, tc.k), ExpectK: tc.k, Backfill: tc.backfill})
+			res, err := e.ch.OfferSegment(context.Background(), archive.Offer{Source: "a", Rep: v, Data: testenv.MustSeg(t, sim, v, tc.k), ExpectK: tc.k, Backfill: tc.backfill})
 			if tc.want == "" {
 				if err != nil || res.Outcome != index.Stored {
 					t.Fatalf("OfferSegment K %d: %v, %v; want stored", tc.k, res.Outcome, err)

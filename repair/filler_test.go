@@ -18,7 +18,7 @@ import (
 // (styp brand slat), from source.
 func (e *env) offerFiller(tb testing.TB, source string, sim *simulate.Server, rep string, k int64) {
 	tb.Helper()
-	data, err := testenv.WithStypBrands(mustSeg(tb, sim, rep, k), "slat")
+	data, err := testenv.WithStypBrands(testenv.MustSeg(tb, sim, rep, k), "slat")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestRepairReplacesFiller(t *testing.T) {
 		{"the other archive replaced its filler too", func(t *testing.T, other *env, sim *simulate.Server) {
 			other.record(t, sim, kf-1, kf-1, nil)
 			other.offerFiller(t, "a", sim, rep, kf)
-			if _, err := other.ch.OfferSegment(t.Context(), archive.Offer{Source: "b", Rep: rep, Data: mustSeg(t, sim, rep, kf), ExpectK: kf}); err != nil {
+			if _, err := other.ch.OfferSegment(t.Context(), archive.Offer{Source: "b", Rep: rep, Data: testenv.MustSeg(t, sim, rep, kf), ExpectK: kf}); err != nil {
 				t.Fatal(err)
 			}
 		}, want{"filled", ""}, layout.RealKey(testChannel, rep, kf, "m4s"), false},
@@ -63,11 +63,11 @@ func TestRepairReplacesFiller(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			sim := newSim(t, simulate.Options{})
+			sim := testenv.NewSim(t, simulate.Options{})
 			e, other := newEnv(t), newEnv(t)
 			e.record(t, sim, base, base+5, []int64{kf})
 			e.offerFiller(t, "a", sim, rep, kf)
-			if _, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: simulate.AudioRep, Data: mustSeg(t, sim, simulate.AudioRep, kf), ExpectK: kf}); err != nil {
+			if _, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: simulate.AudioRep, Data: testenv.MustSeg(t, sim, simulate.AudioRep, kf), ExpectK: kf}); err != nil {
 				t.Fatal(err)
 			}
 			gaps, err := repair.Find(ctx, e.db, testChannel, archive.KTime(base, e.track(t, rep)), archive.KTime(base+6, e.track(t, rep)))
@@ -97,7 +97,7 @@ func TestRepairReplacesFiller(t *testing.T) {
 			if !tt.stillGap {
 				realKey := layout.RealKey(testChannel, rep, kf, "m4s")
 				data, err := e.store.Get(ctx, realKey)
-				if seg.Key != realKey || err != nil || !bytes.Equal(data, mustSeg(t, sim, rep, kf)) {
+				if seg.Key != realKey || err != nil || !bytes.Equal(data, testenv.MustSeg(t, sim, rep, kf)) {
 					t.Errorf("row key %s (%v); want the real copy at %s", seg.Key, err, realKey)
 				}
 			}

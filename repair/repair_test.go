@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -21,10 +20,11 @@ import (
 
 	"github.com/Eyevinn/mp4ff/mp4"
 
-	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/repair"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -37,48 +37,6 @@ const (
 
 var reps = []string{simulate.VideoRep, simulate.AudioRep}
 
-var (
-	assetsOnce             sync.Once
-	videoAsset, audioAsset []byte
-	assetsErr              error
-)
-
-func newSim(tb testing.TB, opts simulate.Options) *simulate.Server {
-	tb.Helper()
-	assetsOnce.Do(func() {
-		if videoAsset, assetsErr = fs.ReadFile(reaparchive.Assets, "testdata/video.cmfv"); assetsErr == nil {
-			audioAsset, assetsErr = fs.ReadFile(reaparchive.Assets, "testdata/audio.cmfa")
-		}
-	})
-	if assetsErr != nil {
-		tb.Fatal(assetsErr)
-	}
-	opts.Video, opts.Audio = videoAsset, audioAsset
-	s, err := simulate.New(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
-
-func mustInit(tb testing.TB, s *simulate.Server, rep string) []byte {
-	tb.Helper()
-	b, err := s.Init(rep)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
-func mustSeg(tb testing.TB, s *simulate.Server, rep string, k int64) []byte {
-	tb.Helper()
-	b, err := s.Segment(rep, k)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
 // env is an archive over a file store and an index in a temporary directory.
 type env struct {
 	storeURL string
@@ -90,23 +48,13 @@ type env struct {
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	ctx := context.Background()
 	dir := tb.TempDir()
-	e := &env{storeURL: "file://" + filepath.ToSlash(filepath.Join(dir, "store"))}
-	var err error
-	if e.store, err = cloud.Open(ctx, e.storeURL); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { e.store.Close() })
-	if e.db, err = index.Open(ctx, filepath.Join(dir, "index.db")); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { e.db.Close() })
-	e.a = archive.New(e.store, e.db, nil)
-	if e.ch, err = e.a.OpenChannel(ctx, testChannel, segD); err != nil {
-		tb.Fatal(err)
-	}
-	return e
+	return fromArchivetest(archivetest.Open(tb, testenv.FileStoreURL(dir), filepath.Join(dir, "index.db"), testChannel, segD))
+}
+
+// fromArchivetest is the env of an opened archivetest.Env.
+func fromArchivetest(r *archivetest.Env) *env {
+	return &env{storeURL: r.StoreURL, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel}
 }
 
 // record stores every K in [from, to] of sim as source a, except the K in
@@ -115,7 +63,7 @@ func (e *env) record(tb testing.TB, sim *simulate.Server, from, to int64, gaps [
 	tb.Helper()
 	ctx := context.Background()
 	for _, rep := range reps {
-		if _, err := e.ch.OfferInit(ctx, "a", rep, mustInit(tb, sim, rep), false); err != nil {
+		if _, err := e.ch.OfferInit(ctx, "a", rep, testenv.MustInit(tb, sim, rep), false); err != nil {
 			tb.Fatal(err)
 		}
 		for k := from; k <= to; k++ {
@@ -127,7 +75,7 @@ func (e *env) record(tb testing.TB, sim *simulate.Server, from, to int64, gaps [
 				}
 				continue
 			}
-			if _, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: rep, Data: mustSeg(tb, sim, rep, k), ExpectK: k}); err != nil {
+			if _, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: rep, Data: testenv.MustSeg(tb, sim, rep, k), ExpectK: k}); err != nil {
 				tb.Fatalf("offer %s %d: %v", rep, k, err)
 			}
 		}
@@ -212,23 +160,6 @@ func serveSim(tb testing.TB, h http.Handler) string {
 }
 
 func nowK() int64 { return time.Now().UnixNano() / int64(segD) }
-
-// modifiedVideoInit is the video init with another picture size in its
-// sample entry: another codec configuration.
-func modifiedVideoInit(tb testing.TB, init []byte) []byte {
-	tb.Helper()
-	f, err := mp4.DecodeFile(bytes.NewReader(init))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	avc := f.Init.Moov.Trak.Mdia.Minf.Stbl.Stsd.AvcX
-	avc.Width, avc.Height = 1280, 720
-	var buf bytes.Buffer
-	if err := f.Init.Encode(&buf); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // withoutLastSample re-encodes a one-fragment media segment without its last
 // sample: same start, one sample short.
@@ -322,7 +253,7 @@ func TestRepairFillFromMPD(t *testing.T) {
 			return filled
 		}},
 		{name: "other codec configuration", wrap: func(sim *simulate.Server) http.Handler {
-			init := modifiedVideoInit(t, mustInit(t, sim, simulate.VideoRep))
+			init := testenv.ModifiedVideoInit(t, testenv.MustInit(t, sim, simulate.VideoRep))
 			return replacing(sim, func(p string) ([]byte, bool) { return init, p == "/video/init.mp4" })
 		}, want: func(rep string, k int64) want {
 			if rep == simulate.VideoRep {
@@ -331,14 +262,14 @@ func TestRepairFillFromMPD(t *testing.T) {
 			return filled
 		}},
 		{name: "one sample short", wrap: func(sim *simulate.Server) http.Handler {
-			init := mustInit(t, sim, simulate.VideoRep)
+			init := testenv.MustInit(t, sim, simulate.VideoRep)
 			return replacing(sim, func(p string) ([]byte, bool) {
 				m := segPath.FindStringSubmatch(p)
 				if m == nil || m[1] != simulate.VideoRep {
 					return nil, false
 				}
 				k, _ := strconv.ParseInt(m[2], 10, 64)
-				return withoutLastSample(t, init, mustSeg(t, sim, simulate.VideoRep, k)), true
+				return withoutLastSample(t, init, testenv.MustSeg(t, sim, simulate.VideoRep, k)), true
 			})
 		}, want: func(rep string, k int64) want {
 			if rep == simulate.VideoRep {
@@ -349,7 +280,7 @@ func TestRepairFillFromMPD(t *testing.T) {
 		{name: "encoder restart as a new Period", opts: simulate.Options{RestartAt: base + 8}, want: all(filled)},
 		{name: "encoder restart as a new Period with another video init", opts: simulate.Options{RestartAt: base + 8, RestartInit: func(rep string, init []byte) []byte {
 			if rep == simulate.VideoRep {
-				return modifiedVideoInit(t, init)
+				return testenv.ModifiedVideoInit(t, init)
 			}
 			return init
 		}}, want: func(rep string, k int64) want {
@@ -367,10 +298,10 @@ func TestRepairFillFromMPD(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			rec := newSim(t, simulate.Options{})
+			rec := testenv.NewSim(t, simulate.Options{})
 			e := newEnv(t)
 			e.record(t, rec, base, base+15, gaps)
-			src := newSim(t, tt.opts)
+			src := testenv.NewSim(t, tt.opts)
 			var h http.Handler = src
 			if tt.wrap != nil {
 				h = tt.wrap(src)
@@ -403,7 +334,7 @@ func TestRepairFillFromMPD(t *testing.T) {
 						data, err := e.store.Get(ctx, layout.MediaKey(testChannel, r, k, "m4s"))
 						if err != nil {
 							t.Errorf("%s: filled, but: %v", key, err)
-						} else if !bytes.Equal(data, mustSeg(t, src, r, k)) {
+						} else if !bytes.Equal(data, testenv.MustSeg(t, src, r, k)) {
 							t.Errorf("%s: stored bytes are not the source's", key)
 						}
 					} else {
@@ -464,10 +395,10 @@ func TestRepairDryRun(t *testing.T) {
 	base := nowK() - 20
 	gaps := []int64{base + 3, base + 7, base + 8}
 	e := newEnv(t)
-	e.record(t, newSim(t, simulate.Options{}), base, base+15, gaps)
+	e.record(t, testenv.NewSim(t, simulate.Options{}), base, base+15, gaps)
 	var mu sync.Mutex
 	var requests []string
-	src := newSim(t, simulate.Options{})
+	src := testenv.NewSim(t, simulate.Options{})
 	url := serveSim(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		requests = append(requests, r.URL.Path)
@@ -535,12 +466,12 @@ func TestRepairFillFromArchive(t *testing.T) {
 		}},
 		{"objects without attributes", func(t *testing.T, other *env, sim *simulate.Server) {
 			for _, rep := range reps {
-				init := mustInit(t, sim, rep)
+				init := testenv.MustInit(t, sim, rep)
 				if err := other.store.Create(t.Context(), layout.InitKey(testChannel, rep, sha(init)), init, nil); err != nil {
 					t.Fatal(err)
 				}
 				for _, k := range gaps {
-					if err := other.store.Create(t.Context(), layout.MediaKey(testChannel, rep, k, "m4s"), mustSeg(t, sim, rep, k), nil); err != nil {
+					if err := other.store.Create(t.Context(), layout.MediaKey(testChannel, rep, k, "m4s"), testenv.MustSeg(t, sim, rep, k), nil); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -550,23 +481,23 @@ func TestRepairFillFromArchive(t *testing.T) {
 			for _, rep := range reps {
 				for _, k := range gaps {
 					meta := map[string]string{layout.MetaInit: "0123456789abcdef"}
-					if err := other.store.Create(t.Context(), layout.MediaKey(testChannel, rep, k, "m4s"), mustSeg(t, sim, rep, k), meta); err != nil {
+					if err := other.store.Create(t.Context(), layout.MediaKey(testChannel, rep, k, "m4s"), testenv.MustSeg(t, sim, rep, k), meta); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
 		}, func(string, int64) want { return want{"missing", "init segment"} }},
 		{"other codec configuration", func(t *testing.T, other *env, sim *simulate.Server) {
-			init := modifiedVideoInit(t, mustInit(t, sim, simulate.VideoRep))
+			init := testenv.ModifiedVideoInit(t, testenv.MustInit(t, sim, simulate.VideoRep))
 			if _, err := other.ch.OfferInit(t.Context(), "x", simulate.VideoRep, init, false); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := other.ch.OfferInit(t.Context(), "x", simulate.AudioRep, mustInit(t, sim, simulate.AudioRep), false); err != nil {
+			if _, err := other.ch.OfferInit(t.Context(), "x", simulate.AudioRep, testenv.MustInit(t, sim, simulate.AudioRep), false); err != nil {
 				t.Fatal(err)
 			}
 			for _, rep := range reps {
 				for _, k := range gaps {
-					if _, err := other.ch.OfferSegment(t.Context(), archive.Offer{Source: "x", Rep: rep, Data: mustSeg(t, sim, rep, k), ExpectK: k}); err != nil {
+					if _, err := other.ch.OfferSegment(t.Context(), archive.Offer{Source: "x", Rep: rep, Data: testenv.MustSeg(t, sim, rep, k), ExpectK: k}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -582,7 +513,7 @@ func TestRepairFillFromArchive(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			sim := newSim(t, simulate.Options{})
+			sim := testenv.NewSim(t, simulate.Options{})
 			e, other := newEnv(t), newEnv(t)
 			e.record(t, sim, base, base+15, gaps)
 			tt.fill(t, other, sim)
@@ -604,7 +535,7 @@ func TestRepairFillFromArchive(t *testing.T) {
 					}
 					if w.class == "filled" {
 						data, err := e.store.Get(ctx, layout.MediaKey(testChannel, r, k, "m4s"))
-						if err != nil || !bytes.Equal(data, mustSeg(t, sim, r, k)) {
+						if err != nil || !bytes.Equal(data, testenv.MustSeg(t, sim, r, k)) {
 							t.Errorf("%s: filled, but the stored object is not the segment (%v)", key, err)
 						}
 					}
@@ -626,7 +557,7 @@ func TestRepairFindGaps(t *testing.T) {
 	t.Parallel()
 	const base = int64(888_000_000)
 	e := newEnv(t)
-	e.record(t, newSim(t, simulate.Options{}), base, base+15, []int64{base + 3, base + 7, base + 8, base + 12})
+	e.record(t, testenv.NewSim(t, simulate.Options{}), base, base+15, []int64{base + 3, base + 7, base + 8, base + 12})
 	kt := func(k int64) time.Time { return time.Unix(k*2, 0).UTC() }
 	tests := []struct {
 		name     string
@@ -721,7 +652,7 @@ func TestRepairReplacesCorruptObject(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	base := nowK() - 20
-	rec := newSim(t, simulate.Options{})
+	rec := testenv.NewSim(t, simulate.Options{})
 	e := newEnv(t)
 	e.record(t, rec, base, base+6, nil)
 	bad, sound := base+2, base+4
@@ -731,7 +662,7 @@ func TestRepairReplacesCorruptObject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	corrupt := bytes.Clone(mustSeg(t, rec, simulate.VideoRep, bad))
+	corrupt := bytes.Clone(testenv.MustSeg(t, rec, simulate.VideoRep, bad))
 	for i := len(corrupt) - 100; i < len(corrupt); i++ {
 		corrupt[i] ^= 0xff
 	}
@@ -743,7 +674,7 @@ func TestRepairReplacesCorruptObject(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	url := serveSim(t, newSim(t, simulate.Options{}))
+	url := serveSim(t, testenv.NewSim(t, simulate.Options{}))
 	f, err := repair.OpenMPD(ctx, repair.NameFor(url), url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -759,8 +690,8 @@ func TestRepairReplacesCorruptObject(t *testing.T) {
 			t.Errorf("K=%d: %s %q, want filled with %q", k, g.class, g.reason, want)
 		}
 	}
-	if data, err := e.store.Get(ctx, badKey); err != nil || !bytes.Equal(data, mustSeg(t, rec, simulate.VideoRep, bad)) {
-		t.Errorf("%s after repair: %v (the source's bytes: %v)", badKey, err, err == nil && bytes.Equal(data, mustSeg(t, rec, simulate.VideoRep, bad)))
+	if data, err := e.store.Get(ctx, badKey); err != nil || !bytes.Equal(data, testenv.MustSeg(t, rec, simulate.VideoRep, bad)) {
+		t.Errorf("%s after repair: %v (the source's bytes: %v)", badKey, err, err == nil && bytes.Equal(data, testenv.MustSeg(t, rec, simulate.VideoRep, bad)))
 	}
 	h := sha256.Sum256(corrupt)
 	q := layout.QuarantineKey(testChannel, simulate.VideoRep, bad, hex.EncodeToString(h[:]), "m4s")

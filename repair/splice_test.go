@@ -22,6 +22,7 @@ import (
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/repair"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -134,14 +135,14 @@ func TestSpliceAndUndo(t *testing.T) {
 	ctx := t.Context()
 	base := nowK() - 30
 	e := newEnv(t)
-	rec := newSim(t, simulate.Options{})
+	rec := testenv.NewSim(t, simulate.Options{})
 	e.record(t, rec, base, base+15, []int64{base + 7})
 	before := e.snapshot(t)
 	fromT, toT := kt(base), kt(base+16)
 	exBefore := e.export(t, fromT, toT, "before")
 	vBefore, aBefore := testenv.DecodedFrames(t, exBefore.hlsPath)
 
-	src := newSim(t, simulate.Options{Variant: 1})
+	src := testenv.NewSim(t, simulate.Options{Variant: 1})
 	url := serveSim(t, src)
 	f, err := repair.OpenMPD(ctx, repair.NameFor(url), url, nil)
 	if err != nil {
@@ -189,7 +190,7 @@ func TestSpliceAndUndo(t *testing.T) {
 			}
 			want := layout.SpliceKey(testChannel, r, rep.ID, g.K, "m4s")
 			body, err := e.store.Get(ctx, want)
-			if g.Key != want || err != nil || !bytes.Equal(body, mustSeg(t, src, r, g.K)) || g.SHA256 != sha(body) {
+			if g.Key != want || err != nil || !bytes.Equal(body, testenv.MustSeg(t, src, r, g.K)) || g.SHA256 != sha(body) {
 				t.Errorf("%s K %d: row %s (%v), want %s with the source's bytes", r, g.K, g.Key, err, want)
 			}
 			at, _ := e.store.Attributes(ctx, want)
@@ -197,7 +198,7 @@ func TestSpliceAndUndo(t *testing.T) {
 				t.Errorf("%s K %d: attributes %v", r, g.K, at.Meta)
 			}
 			// The original is still there, unchanged.
-			if body, err := e.store.Get(ctx, orig); err != nil || !bytes.Equal(body, mustSeg(t, rec, r, g.K)) {
+			if body, err := e.store.Get(ctx, orig); err != nil || !bytes.Equal(body, testenv.MustSeg(t, rec, r, g.K)) {
 				t.Errorf("%s K %d: the original %s is gone or changed (%v)", r, g.K, orig, err)
 			}
 		}
@@ -295,14 +296,14 @@ func TestSpliceNewInit(t *testing.T) {
 	ctx := t.Context()
 	base := nowK() - 30
 	e := newEnv(t)
-	rec := newSim(t, simulate.Options{})
+	rec := testenv.NewSim(t, simulate.Options{})
 	e.record(t, rec, base, base+9, nil)
 	before := e.snapshot(t)
 
-	src := newSim(t, simulate.Options{Variant: 2})
+	src := testenv.NewSim(t, simulate.Options{Variant: 2})
 	inits := map[string][]byte{}
 	for _, r := range reps {
-		inits["/"+r+"/init.mp4"] = withFreeBox(mustInit(t, src, r))
+		inits["/"+r+"/init.mp4"] = withFreeBox(testenv.MustInit(t, src, r))
 	}
 	url := serveSim(t, replacing(src, func(p string) ([]byte, bool) { b, ok := inits[p]; return b, ok }))
 	f, err := repair.OpenMPD(ctx, "repair.fixed", url, nil)
@@ -373,18 +374,18 @@ func TestSpliceRejected(t *testing.T) {
 	}{
 		{name: "other segment duration", opts: simulate.Options{SegmentDuration: 4 * time.Second}, class: "rejected", reps: reps, reason: "segments last 4s, the track's 2s"},
 		{name: "other codec configuration", wrap: func(t *testing.T, sim *simulate.Server) http.Handler {
-			init := modifiedVideoInit(t, mustInit(t, sim, simulate.VideoRep))
+			init := testenv.ModifiedVideoInit(t, testenv.MustInit(t, sim, simulate.VideoRep))
 			return replacing(sim, func(p string) ([]byte, bool) { return init, p == "/video/init.mp4" })
 		}, class: "rejected", reps: []string{simulate.VideoRep}, reason: "codec configuration differs"},
 		{name: "one sample short", wrap: func(t *testing.T, sim *simulate.Server) http.Handler {
-			init := mustInit(t, sim, simulate.VideoRep)
+			init := testenv.MustInit(t, sim, simulate.VideoRep)
 			return replacing(sim, func(p string) ([]byte, bool) {
 				m := segPath.FindStringSubmatch(p)
 				if m == nil || m[1] != simulate.VideoRep {
 					return nil, false
 				}
 				k, _ := strconv.ParseInt(m[2], 10, 64)
-				return withoutLastSample(t, init, mustSeg(t, sim, simulate.VideoRep, k)), true
+				return withoutLastSample(t, init, testenv.MustSeg(t, sim, simulate.VideoRep, k)), true
 			})
 		}, class: "rejected", reps: []string{simulate.VideoRep}, reason: "duration"},
 		{name: "one tick late", opts: simulate.Options{TimingSkew: 1}, class: "rejected", reps: reps, reason: "the stored segment K"},
@@ -396,9 +397,9 @@ func TestSpliceRejected(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			e := newEnv(t)
-			e.record(t, newSim(t, simulate.Options{}), base, base+9, nil)
+			e.record(t, testenv.NewSim(t, simulate.Options{}), base, base+9, nil)
 			before := e.snapshot(t)
-			src := newSim(t, tt.opts)
+			src := testenv.NewSim(t, tt.opts)
 			var h http.Handler = src
 			if tt.wrap != nil {
 				h = tt.wrap(t, src)
@@ -443,8 +444,8 @@ func TestSpliceNested(t *testing.T) {
 	ctx := t.Context()
 	const base = int64(888_000_000) // any K: an archive has no time-shift window
 	e, other := newEnv(t), newEnv(t)
-	e.record(t, newSim(t, simulate.Options{}), base, base+11, nil)
-	other.record(t, newSim(t, simulate.Options{Variant: 3}), base, base+11, nil)
+	e.record(t, testenv.NewSim(t, simulate.Options{}), base, base+11, nil)
+	other.record(t, testenv.NewSim(t, simulate.Options{Variant: 3}), base, base+11, nil)
 	before := e.snapshot(t)
 	f := repair.NewArchive(repair.NameFor(other.storeURL), other.store)
 	var ids []string
@@ -509,13 +510,13 @@ func TestSpliceStores(t *testing.T) {
 	t.Parallel()
 	const base = int64(888_000_000)
 	other := newEnv(t)
-	other.record(t, newSim(t, simulate.Options{Variant: 1}), base, base+5, nil)
+	other.record(t, testenv.NewSim(t, simulate.Options{Variant: 1}), base, base+5, nil)
 	for _, kind := range testenv.Stores() {
 		t.Run(kind.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
 			e := newEnvURL(t, kind.URL(t))
-			e.record(t, newSim(t, simulate.Options{}), base, base+5, nil)
+			e.record(t, testenv.NewSim(t, simulate.Options{}), base, base+5, nil)
 			before := storeState(t, e)
 			rows := map[string][]index.Segment{}
 			for _, r := range reps {
@@ -554,22 +555,7 @@ func TestSpliceStores(t *testing.T) {
 // newEnvURL is newEnv on the store at storeURL.
 func newEnvURL(tb testing.TB, storeURL string) *env {
 	tb.Helper()
-	ctx := context.Background()
-	e := &env{storeURL: storeURL}
-	var err error
-	if e.store, err = cloud.Open(ctx, storeURL); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { e.store.Close() })
-	if e.db, err = index.Open(ctx, filepath.Join(tb.TempDir(), "index.db")); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { e.db.Close() })
-	e.a = archive.New(e.store, e.db, nil)
-	if e.ch, err = e.a.OpenChannel(ctx, testChannel, segD); err != nil {
-		tb.Fatal(err)
-	}
-	return e
+	return fromArchivetest(archivetest.Open(tb, storeURL, filepath.Join(tb.TempDir(), "index.db"), testChannel, segD))
 }
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -584,10 +570,10 @@ func TestSpliceVerifyReindex(t *testing.T) {
 	ctx := t.Context()
 	base := nowK() - 30
 	e := newEnv(t)
-	rec := newSim(t, simulate.Options{})
+	rec := testenv.NewSim(t, simulate.Options{})
 	e.record(t, rec, base, base+9, nil)
 	before := e.snapshot(t)
-	url := serveSim(t, newSim(t, simulate.Options{Variant: 1}))
+	url := serveSim(t, testenv.NewSim(t, simulate.Options{Variant: 1}))
 	f, err := repair.OpenMPD(ctx, repair.NameFor(url), url, nil)
 	if err != nil {
 		t.Fatal(err)

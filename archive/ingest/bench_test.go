@@ -53,17 +53,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/ingest"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/loadgen"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/layout"
 )
 
@@ -90,6 +89,7 @@ var (
 // benchLoad is the load, generated once per test binary.
 func benchLoad(b *testing.B) *loadgen.Load {
 	b.Helper()
+	video, audio := testenv.Assets(b)
 	loadOnce.Do(func() {
 		n := 8
 		if testing.Short() {
@@ -102,13 +102,7 @@ func benchLoad(b *testing.B) *loadgen.Load {
 				return
 			}
 		}
-		opts := loadgen.Options{Segments: warmup + n}
-		if opts.Video, loadErr = fs.ReadFile(reaparchive.Assets, "testdata/video.cmfv"); loadErr != nil {
-			return
-		}
-		if opts.Audio, loadErr = fs.ReadFile(reaparchive.Assets, "testdata/audio.cmfa"); loadErr != nil {
-			return
-		}
+		opts := loadgen.Options{Segments: warmup + n, Video: video, Audio: audio}
 		loadVal, loadErr = loadgen.New(opts)
 	})
 	if loadErr != nil {
@@ -492,40 +486,6 @@ func benchSelfRSS(b *testing.B) float64 {
 	return rss
 }
 
-// benchHeapPeak samples HeapInuse every 5 ms (as archive/bench_test.go).
-type benchHeapPeak struct {
-	peak atomic.Uint64
-	stop chan struct{}
-	wg   sync.WaitGroup
-}
-
-func startBenchHeapPeak() *benchHeapPeak {
-	h := &benchHeapPeak{stop: make(chan struct{})}
-	h.wg.Go(func() {
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		var ms runtime.MemStats
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > h.peak.Load() {
-				h.peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-h.stop:
-				return
-			case <-t.C:
-			}
-		}
-	})
-	return h
-}
-
-func (h *benchHeapPeak) done() float64 {
-	close(h.stop)
-	h.wg.Wait()
-	return float64(h.peak.Load()) / (1 << 20)
-}
-
 // benchInProcess runs ingest.Server in this process over a file store and
 // index in a fresh directory: what `reaparchive record --listen` runs,
 // with the Go heap visible and profiles (-cpuprofile, -memprofile)
@@ -571,11 +531,12 @@ func benchInProcess(b *testing.B, l *loadgen.Load) {
 			b.Fatal(err)
 		}
 		rss0 := benchSelfRSS(b)
-		hp := startBenchHeapPeak()
+		hp := testenv.StartHeapPeak()
 		b.StartTimer()
 		st, err := l.PushMedia(ctx, client, base, path, warmup, -1)
 		b.StopTimer()
-		heap += hp.done()
+		peak, _ := hp.Done()
+		heap += peak
 		if err != nil {
 			b.Fatal(err)
 		}

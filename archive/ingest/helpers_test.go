@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"io/fs"
 	"net/http"
 	"sort"
 	"strings"
@@ -15,11 +14,11 @@ import (
 
 	"github.com/Eyevinn/mp4ff/mp4"
 
-	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/ingest"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -34,24 +33,16 @@ const (
 )
 
 var (
-	assetsOnce sync.Once
-	simShared  *simulate.Server
-	simErr     error
+	simOnce   sync.Once
+	simShared *simulate.Server
+	simErr    error
 )
 
 // sim is the simulated encoder whose bytes the tests push.
 func sim(tb testing.TB) *simulate.Server {
 	tb.Helper()
-	assetsOnce.Do(func() {
-		var v, a []byte
-		if v, simErr = fs.ReadFile(reaparchive.Assets, "testdata/video.cmfv"); simErr != nil {
-			return
-		}
-		if a, simErr = fs.ReadFile(reaparchive.Assets, "testdata/audio.cmfa"); simErr != nil {
-			return
-		}
-		simShared, simErr = simulate.New(simulate.Options{Video: v, Audio: a})
-	})
+	v, a := testenv.Assets(tb)
+	simOnce.Do(func() { simShared, simErr = simulate.New(simulate.Options{Video: v, Audio: a}) })
 	if simErr != nil {
 		tb.Fatal(simErr)
 	}
@@ -60,20 +51,12 @@ func sim(tb testing.TB) *simulate.Server {
 
 func initOf(tb testing.TB, rep string) []byte {
 	tb.Helper()
-	b, err := sim(tb).Init(rep)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return testenv.MustInit(tb, sim(tb), rep)
 }
 
 func segOf(tb testing.TB, rep string, k int64) []byte {
 	tb.Helper()
-	b, err := sim(tb).Segment(rep, k)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return testenv.MustSeg(tb, sim(tb), rep, k)
 }
 
 // tenv is a receiver serving on a loopback port, over a file store and an

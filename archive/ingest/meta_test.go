@@ -17,7 +17,6 @@ import (
 	"github.com/reaparchive/reaparchive/archive/ingest"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
-	"github.com/reaparchive/reaparchive/simulate"
 )
 
 // The timed-metadata track of the push tests: timescale 1000, D*T 2000.
@@ -25,15 +24,6 @@ const (
 	metaRep    = "meta"
 	metaSegDur = 2000
 )
-
-// metaAdaptationSet is the I-MPD's AdaptationSet of the timed-metadata
-// track with sample entry entry (urim or evte).
-func metaAdaptationSet(entry string) string {
-	return `<AdaptationSet id="9" contentType="application" mimeType="application/mp4">` +
-		`<SegmentTemplate media="` + simulate.MediaTemplate + `" initialization="` + simulate.InitTemplate +
-		`" timescale="1000" duration="2000" startNumber="0"></SegmentTemplate>` +
-		`<Representation id="` + metaRep + `" bandwidth="1000" codecs="` + entry + `"></Representation></AdaptationSet>`
-}
 
 // TestIngestMetadataTrack: two encoders push a video track and a
 // timed-metadata track (handler meta, sample entry urim or evte; with and
@@ -94,7 +84,7 @@ func pushMeta(t *testing.T, e *tenv, entry string, withMPD bool) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.mustPut("/ingest/"+ch+"/"+src+"/manifest.mpd", []byte(strings.Replace(string(impd), "</Period>", metaAdaptationSet(entry)+"</Period>", 1)))
+			e.mustPut("/ingest/"+ch+"/"+src+"/manifest.mpd", []byte(strings.Replace(string(impd), "</Period>", testenv.MetaAdaptationSet(metaRep, entry)+"</Period>", 1)))
 		}
 		e.mustPut("/ingest/"+ch+"/"+src+"/"+video+"/init.cmfv", initOf(t, video))
 		e.mustPut("/ingest/"+ch+"/"+src+"/"+metaRep+"/init.cmfm", init)

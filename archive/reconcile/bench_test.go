@@ -64,7 +64,7 @@ func fillBenchStore(b *testing.B, kind testenv.StoreKind) string {
 				return
 			}
 			benchDirs = append(benchDirs, dir)
-			bs.url = "file://" + filepath.ToSlash(filepath.Join(dir, "store"))
+			bs.url = testenv.FileStoreURL(dir)
 		} else {
 			bs.url = kind.URL(b)
 		}
@@ -74,7 +74,7 @@ func fillBenchStore(b *testing.B, kind testenv.StoreKind) string {
 			return
 		}
 		defer st.Close()
-		sim := newSim(b)
+		sim := testenv.NewSim(b, simulate.Options{})
 		init, err := sim.Init(simulate.VideoRep)
 		if err != nil {
 			bs.err = err

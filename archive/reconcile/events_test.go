@@ -17,16 +17,6 @@ import (
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
-// withEmsg returns seg with the emsg boxes inserted before its first moof.
-func withEmsg(tb testing.TB, seg []byte, boxes ...*mp4.EmsgBox) []byte {
-	tb.Helper()
-	out, err := testenv.WithEmsg(seg, boxes...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
-
 func allEvents(t testing.TB, db *index.DB) []index.Event {
 	t.Helper()
 	ch, err := db.Channel(context.Background(), channel)
@@ -63,7 +53,7 @@ func TestReindexEvents(t *testing.T) {
 		k     int64
 		boxes []*mp4.EmsgBox
 	}{{k0 + 1, []*mp4.EmsgBox{v1, v0}}, {k0 + 2, []*mp4.EmsgBox{v1}}} {
-		data := withEmsg(t, mustSegment(t, f.sim, simulate.VideoRep, s.k), s.boxes...)
+		data := testenv.WithEmsg(t, testenv.MustSeg(t, f.sim, simulate.VideoRep, s.k), s.boxes...)
 		if _, err := ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: simulate.VideoRep, Data: data, ExpectK: s.k}); err != nil {
 			t.Fatal(err)
 		}
@@ -95,13 +85,4 @@ func TestReindexEvents(t *testing.T) {
 			}
 		})
 	}
-}
-
-func mustSegment(t testing.TB, s *simulate.Server, rep string, k int64) []byte {
-	t.Helper()
-	b, err := s.Segment(rep, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/reconcile"
 	"github.com/reaparchive/reaparchive/cloud"
@@ -43,30 +41,13 @@ type fixture struct {
 	ks    []int64 // recorded K (both tracks)
 }
 
-func newSim(t testing.TB) *simulate.Server {
-	t.Helper()
-	video, err := fs.ReadFile(reaparchive.Assets, "testdata/video.cmfv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	audio, err := fs.ReadFile(reaparchive.Assets, "testdata/audio.cmfa")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := simulate.New(simulate.Options{Video: video, Audio: audio})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // record records ks from a simulated encoder into a new store of kind as a
 // pull recorder does: init segments, the I-MPD (stored and described), the
 // segments.
 func record(t *testing.T, kind testenv.StoreKind, ks ...int64) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{dir: t.TempDir(), sim: newSim(t), ks: ks}
+	f := &fixture{dir: t.TempDir(), sim: testenv.NewSim(t, simulate.Options{}), ks: ks}
 	var err error
 	if f.store, err = cloud.Open(ctx, kind.URL(t)); err != nil {
 		t.Fatal(err)
@@ -147,16 +128,6 @@ func openIndex(t testing.TB, path string) *index.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-func forEachStore(t *testing.T, f func(t *testing.T, kind testenv.StoreKind)) {
-	t.Helper()
-	for _, kind := range testenv.Stores() {
-		t.Run(kind.Name, func(t *testing.T) {
-			t.Parallel()
-			f(t, kind)
-		})
-	}
 }
 
 // indexDump is what two indexes of one store must agree on.
@@ -254,7 +225,7 @@ func withoutAttributes(t *testing.T, f *fixture, kind testenv.StoreKind) *cloud.
 // does (tracks, inits, segment rows, gaps).
 func TestReindex(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		f := record(t, kind, k0, k0+1, k0+2, k0+4, k0+5) // a gap at k0+3
 		want := dump(t, f.db)
 		if got := want.tracks[simulate.AudioRep].Label; got != audioLabel {
@@ -364,7 +335,7 @@ func sameStatus(t testing.TB, want, got *index.DB) {
 // indexed, and are reported.
 func TestReindexProblems(t *testing.T) {
 	t.Parallel()
-	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		ctx := context.Background()
 		f := record(t, kind, k0, k0+1)
 		st := withoutAttributes(t, f, kind)
@@ -602,7 +573,7 @@ func TestVerify(t *testing.T) {
 			after:    result{kinds: []string{"init_missing audio -"}},
 		},
 	}
-	forEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
+	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()

@@ -10,9 +10,9 @@ import (
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/archive/reconcile"
-	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
 )
 
 func allTextIssues(t testing.TB, db *index.DB) []index.TextIssue {
@@ -38,16 +38,8 @@ func allTextIssues(t testing.TB, db *index.DB) []index.TextIssue {
 func TestReindexTextIssues(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	st, err := cloud.Open(ctx, testenv.Store("file").URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	db := openIndex(t, filepath.Join(t.TempDir(), "recorder.db"))
-	ch, err := archive.New(st, db, nil).OpenChannel(ctx, channel, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := archivetest.Open(t, testenv.Store("file").URL(t), filepath.Join(t.TempDir(), "recorder.db"), channel, 2*time.Second)
+	st, db, ch := r.Store, r.DB, r.Channel
 	const d, k = 2000, testenv.LivesimTextK
 	wvttInit, wvttSeg := testenv.LivesimText(t, "timesubs_wvtt_de")
 	stppInit, stppSeg := testenv.LivesimText(t, "timesubs_stpp_en")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reaparchive/reaparchive/internal/testenv"
 )
 
 func TestParseDuration(t *testing.T) {
@@ -57,7 +59,7 @@ func TestParseDuration(t *testing.T) {
 func TestDurationFlagsAreUsageErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	store := "file://" + filepath.ToSlash(filepath.Join(dir, "store"))
+	store := testenv.FileStoreURL(dir)
 	idx := filepath.Join(dir, "i.db")
 	rec := []string{"record", "--store", store, "--index", idx, "--channel", "c", "--source", "a=http://127.0.0.1:1/m.mpd"}
 	cfg := filepath.Join(dir, "c.yaml")

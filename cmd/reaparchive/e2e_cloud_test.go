@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"math"
 	"path/filepath"
 	"sort"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/reconcile"
 	"github.com/reaparchive/reaparchive/cloud"
@@ -430,7 +428,7 @@ func TestReindexVerifyCLI(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	dir := t.TempDir()
-	storeURL := "file://" + filepath.ToSlash(filepath.Join(dir, "store"))
+	storeURL := testenv.FileStoreURL(dir)
 	st, err := cloud.Open(ctx, storeURL)
 	if err != nil {
 		t.Fatal(err)
@@ -440,10 +438,7 @@ func TestReindexVerifyCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err := simulate.New(simulate.Options{Video: mustAsset(t, "testdata/video.cmfv"), Audio: mustAsset(t, "testdata/audio.cmfa")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := testenv.NewSim(t, simulate.Options{})
 	ch, err := archive.New(st, db, nil).OpenChannel(ctx, "news", 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -514,13 +509,4 @@ func TestReindexVerifyCLI(t *testing.T) {
 	if !strings.Contains(r.stderr, "1 mismatch between the index and the store") {
 		t.Errorf("verify: stderr %q", r.stderr)
 	}
-}
-
-func mustAsset(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := fs.ReadFile(reaparchive.Assets, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

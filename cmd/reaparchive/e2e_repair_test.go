@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
@@ -392,17 +391,7 @@ func simArchive(t *testing.T, sim *simulate.Server, channel, mpd string, from, t
 
 func newSimServer(t *testing.T, opts simulate.Options) (*simulate.Server, string) {
 	t.Helper()
-	var err error
-	if opts.Video, err = fs.ReadFile(reaparchive.Assets, "testdata/video.cmfv"); err != nil {
-		t.Fatal(err)
-	}
-	if opts.Audio, err = fs.ReadFile(reaparchive.Assets, "testdata/audio.cmfa"); err != nil {
-		t.Fatal(err)
-	}
-	sim, err := simulate.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := testenv.NewSim(t, opts)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	return sim, srv.URL + "/manifest.mpd"

@@ -689,7 +689,7 @@ func TestE2ECLIFailures(t *testing.T) {
 	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	badStore := "file://" + filepath.ToSlash(filepath.Join(blocker, "store"))
+	badStore := testenv.FileStoreURL(blocker)
 	src := "a=http://127.0.0.1:1/livesim2/testpic_2s/Manifest.mpd"
 	tests := []struct {
 		name string

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 )
 
 // newIndexWithChannels makes an empty store directory and an index that
@@ -31,7 +32,7 @@ func newIndexWithChannels(t *testing.T, names ...string) (store, idx string) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return "file://" + filepath.ToSlash(filepath.Join(dir, "store")), idx
+	return testenv.FileStoreURL(dir), idx
 }
 
 // TestUnknownChannelNamedOnce: an unknown channel is named once, with the

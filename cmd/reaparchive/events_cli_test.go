@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -17,28 +16,16 @@ import (
 	"github.com/Eyevinn/dash-mpd/mpd"
 	"github.com/Eyevinn/mp4ff/mp4"
 
-	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/events"
-	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
 	"github.com/reaparchive/reaparchive/manifest"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
 // eventsK0 is the first K of eventArchive (2026 at D = 2 s).
 const eventsK0 = int64(888_000_000)
-
-// withEmsgBoxes returns seg with the emsg boxes inserted before its first moof.
-func withEmsgBoxes(tb testing.TB, seg []byte, boxes ...*mp4.EmsgBox) []byte {
-	tb.Helper()
-	out, err := testenv.WithEmsg(seg, boxes...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
 
 // spliceInsertEmsg is an emsg v1 announcing a 10 s splice_insert (out of
 // network) at K's start + 4 s, as livesim2's scte35 does.
@@ -68,26 +55,10 @@ func eventArchive(t *testing.T) (ar *e2eArchive, from, to string) {
 	if err := os.MkdirAll(ar.store, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	st, err := cloud.Open(ctx, ar.storeURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	db, err := index.Open(ctx, ar.index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	video, _ := fs.ReadFile(reaparchive.Assets, "testdata/video.cmfv")
-	audio, _ := fs.ReadFile(reaparchive.Assets, "testdata/audio.cmfa")
-	sim, err := simulate.New(simulate.Options{Video: video, Audio: audio})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := archive.New(st, db, nil).OpenChannel(ctx, "c", 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := archivetest.Open(t, ar.storeURL(), ar.index, "c", 2*time.Second)
+	defer r.Close()
+	sim := testenv.NewSim(t, simulate.Options{})
+	ch := r.Channel
 	mpd, err := sim.MPD()
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +94,7 @@ func eventArchive(t *testing.T) (ar *e2eArchive, from, to string) {
 				t.Fatal(err)
 			}
 			if rep == simulate.VideoRep && emsgs[k] != nil {
-				data = withEmsgBoxes(t, data, emsgs[k]...)
+				data = testenv.WithEmsg(t, data, emsgs[k]...)
 			}
 			if _, err := ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: rep, Data: data, ExpectK: k}); err != nil {
 				t.Fatal(err)

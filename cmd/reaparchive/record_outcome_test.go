@@ -1,14 +1,13 @@
 package main
 
 import (
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"path"
 	"strings"
 	"testing"
 
-	"github.com/reaparchive/reaparchive"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
@@ -16,18 +15,7 @@ import (
 // for every media segment, so that every segment is rejected.
 func refusingSource(t *testing.T) string {
 	t.Helper()
-	video, err := fs.ReadFile(reaparchive.Assets, "testdata/video.cmfv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	audio, err := fs.ReadFile(reaparchive.Assets, "testdata/audio.cmfa")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sim, err := simulate.New(simulate.Options{Video: video, Audio: audio})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := testenv.NewSim(t, simulate.Options{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b := path.Base(r.URL.Path); b != "" && b[0] >= '0' && b[0] <= '9' {
 			_, _ = w.Write([]byte("this is not an MP4 segment"))

@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/cloud"
-	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
@@ -61,24 +60,10 @@ func TestRecordRemovesTempFiles(t *testing.T) {
 // seedArchive stores and indexes the init segments of channel news.
 func seedArchive(t *testing.T, ctx context.Context, a *e2eArchive) {
 	t.Helper()
-	st, err := cloud.Open(ctx, a.storeURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	db, err := index.Open(ctx, a.index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sim, err := simulate.New(simulate.Options{Video: mustAsset(t, "testdata/video.cmfv"), Audio: mustAsset(t, "testdata/audio.cmfa")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := archive.New(st, db, nil).OpenChannel(ctx, "news", 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := archivetest.Open(t, a.storeURL(), a.index, "news", 2*time.Second)
+	defer r.Close()
+	sim := testenv.NewSim(t, simulate.Options{})
+	ch := r.Channel
 	for _, rep := range []string{simulate.VideoRep, simulate.AudioRep} {
 		init, err := sim.Init(rep)
 		if err != nil {

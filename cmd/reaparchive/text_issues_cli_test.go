@@ -10,9 +10,8 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/cloud"
-	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
 )
 
 // textK is the K of livesim2's WebVTT segment (testenv.LivesimText).
@@ -28,20 +27,9 @@ func textArchive(t *testing.T, bad bool) *e2eArchive {
 	if err := os.MkdirAll(ar.store, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	st, err := cloud.Open(ctx, ar.storeURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	db, err := index.Open(ctx, ar.index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ch, err := archive.New(st, db, nil).OpenChannel(ctx, "subs", 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := archivetest.Open(t, ar.storeURL(), ar.index, "subs", 2*time.Second)
+	defer r.Close()
+	ch := r.Channel
 	init, seg := testenv.LivesimText(t, "timesubs_wvtt_de")
 	if _, err := ch.OfferInit(ctx, "a", "timewvtt-de", init, false); err != nil {
 		t.Fatal(err)

@@ -2,33 +2,19 @@ package loadgen
 
 import (
 	"bytes"
-	"io/fs"
 	"testing"
 
 	"github.com/Eyevinn/mp4ff/mp4"
 
-	"github.com/reaparchive/reaparchive"
 	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 )
-
-func asset(t *testing.T) (video, audio []byte) {
-	t.Helper()
-	v, err := fs.ReadFile(reaparchive.Assets, "testdata/video.cmfv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := fs.ReadFile(reaparchive.Assets, "testdata/audio.cmfa")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, a
-}
 
 // TestLoad checks the default load: 8 channels × 8 tracks, video padded to
 // its ladder sizes, every segment a valid CMAF segment on the epoch grid
 // whose video samples are still length-prefixed NAL units.
 func TestLoad(t *testing.T) {
-	v, a := asset(t)
+	v, a := testenv.Assets(t)
 	l, err := New(Options{Video: v, Audio: a, Segments: 3})
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/Eyevinn/mp4ff/mp4"
+
+	"github.com/reaparchive/reaparchive/simulate"
 )
 
 // MetaScheme is the scheme URI MetaInit writes into a urim sample entry.
@@ -85,4 +87,14 @@ func MetaSegment(entry string, trackID, seq uint32, dt uint64, dur uint32, paylo
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// MetaAdaptationSet is how a live MPD announces a timed-metadata track rep
+// with sample entry entry (urim or evte) on the simulator's template (ISO
+// 23009-1: contentType is a top-level MIME type).
+func MetaAdaptationSet(rep, entry string) string {
+	return `<AdaptationSet id="9" contentType="application" mimeType="application/mp4">` +
+		`<SegmentTemplate media="` + simulate.MediaTemplate + `" initialization="` + simulate.InitTemplate +
+		`" timescale="1000" duration="2000" startNumber="0"></SegmentTemplate>` +
+		`<Representation id="` + rep + `" bandwidth="1000" codecs="` + entry + `"></Representation></AdaptationSet>`
 }

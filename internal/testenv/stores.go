@@ -71,7 +71,7 @@ func Stores() []StoreKind {
 	return []StoreKind{
 		{Name: "file", url: func(t testing.TB) string {
 			t.Helper()
-			return "file://" + filepath.ToSlash(filepath.Join(t.TempDir(), "store"))
+			return FileStoreURL(t.TempDir())
 		}},
 		{Name: "s3", url: func(t testing.TB) string {
 			t.Helper()
@@ -82,6 +82,11 @@ func Stores() []StoreKind {
 			return fakeGCS.bucketURL(t)
 		}},
 	}
+}
+
+// FileStoreURL is the URL of a file store in dir/store.
+func FileStoreURL(dir string) string {
+	return "file://" + filepath.ToSlash(filepath.Join(dir, "store"))
 }
 
 // Store returns the store kind called name ("file", "s3" or "gs").
@@ -461,5 +466,17 @@ func (m *MinIOServer) Restart(t testing.TB) {
 	}
 	if err := m.start(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// ForEachStore runs f as a parallel subtest on every kind of store: file,
+// s3 (MinIO) and gs (fake-gcs-server).
+func ForEachStore(t *testing.T, f func(t *testing.T, kind StoreKind)) {
+	t.Helper()
+	for _, kind := range Stores() {
+		t.Run(kind.Name, func(t *testing.T) {
+			t.Parallel()
+			f(t, kind)
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"testing"
 
 	"github.com/Eyevinn/mp4ff/mp4"
 )
@@ -35,8 +36,18 @@ func WithStypBrands(seg []byte, brands ...string) ([]byte, error) {
 }
 
 // WithEmsg returns the media segment seg with the emsg boxes inserted
-// before its first moof (an encoder's in-band events).
-func WithEmsg(seg []byte, boxes ...*mp4.EmsgBox) ([]byte, error) {
+// before its first moof (an encoder's in-band events); a segment without a
+// moof fails tb.
+func WithEmsg(tb testing.TB, seg []byte, boxes ...*mp4.EmsgBox) []byte {
+	tb.Helper()
+	out, err := withEmsg(seg, boxes...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+func withEmsg(seg []byte, boxes ...*mp4.EmsgBox) ([]byte, error) {
 	off := 0
 	for off+8 <= len(seg) && string(seg[off+4:off+8]) != "moof" {
 		size := int(binary.BigEndian.Uint32(seg[off:]))

@@ -1,6 +1,8 @@
-// Package testenv starts and finds the real external tools the end-to-end
+// Package testenv holds what the tests of several packages share: the demo
+// asset and the in-process simulated encoder (sim.go), media builders, the
+// object stores (stores.go), and the real external tools the end-to-end
 // tests use (livesim2, ffmpeg, the headless-Chromium player check), on
-// 127.0.0.1 only, and stops them when a test ends. scripts/test.sh installs
+// 127.0.0.1 only, stopped when a test ends. scripts/test.sh installs
 // the tools and sets REAPARCHIVE_TEST_*; with REAPARCHIVE_TEST_REQUIRE=1 (or
 // CI set) a missing tool fails the test instead of skipping it.
 package testenv
