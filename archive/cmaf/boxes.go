@@ -25,6 +25,77 @@ var (
 	ErrBoxStructure = errors.New("bad box structure")
 )
 
+// Box header lengths: a size field of 1 says a 64-bit size follows the
+// type, making the header LargeBoxHeaderLen long.
+const (
+	BoxHeaderLen      = 8
+	LargeBoxHeaderLen = 16
+)
+
+// BoxHeader is what a box header says: the box type, the whole box's size
+// (header included; 0 means the box runs to the end of the data) and the
+// header's length.
+type BoxHeader struct {
+	Type   string
+	Size   uint64
+	HdrLen int
+}
+
+// ParseBoxHeader reads the box header at the start of b, which holds at
+// least BoxHeaderLen bytes. It is the one reader of box headers: the
+// segment parsers here and the ingest stream splitter use it. complete is
+// false when the size field is 1 and b is shorter than LargeBoxHeaderLen:
+// h.Size is then 1, and a caller that accepts 64-bit sizes calls again
+// with LargeBoxHeaderLen bytes.
+func ParseBoxHeader(b []byte) (h BoxHeader, complete bool) {
+	h = BoxHeader{Type: string(b[4:8]), Size: uint64(binary.BigEndian.Uint32(b)), HdrLen: BoxHeaderLen}
+	if h.Size != 1 {
+		return h, true
+	}
+	if len(b) < LargeBoxHeaderLen {
+		return h, false
+	}
+	h.Size = binary.BigEndian.Uint64(b[8:LargeBoxHeaderLen])
+	h.HdrLen = LargeBoxHeaderLen
+	return h, true
+}
+
+// BoxRole is what a top-level box is for in a CMAF stream.
+type BoxRole uint8
+
+// Roles of top-level boxes.
+const (
+	NotTopLevel  BoxRole = iota // not a file-level box of a CMAF header or segment
+	HeaderBox                   // ftyp, moov: the CMAF header
+	MediaBox                    // styp, moof, mdat, emsg, prft, sidx, ssix, mfra: a media segment
+	IgnorableBox                // free, skip, uuid, meta, udta, pdin
+)
+
+// topLevel is the one list of top-level boxes (ISO/IEC 14496-12 and
+// 23000-19 file-level boxes) a CMAF header, media segment or ingest stream
+// may hold; mfra ends a long-running stream.
+var topLevel = map[string]BoxRole{
+	"ftyp": HeaderBox, "moov": HeaderBox,
+	"styp": MediaBox, "moof": MediaBox, "mdat": MediaBox, "emsg": MediaBox, "prft": MediaBox,
+	"sidx": MediaBox, "ssix": MediaBox, "mfra": MediaBox,
+	"free": IgnorableBox, "skip": IgnorableBox, "uuid": IgnorableBox, "meta": IgnorableBox,
+	"udta": IgnorableBox, "pdin": IgnorableBox,
+}
+
+// TopLevelRole returns the role of a top-level box type, NotTopLevel for a
+// type that may not stand at the top level.
+func TopLevelRole(typ string) BoxRole { return topLevel[typ] }
+
+// TopLevelTypes returns the set of top-level box types, a copy of the one
+// list TopLevelRole reads.
+func TopLevelTypes() map[string]bool {
+	m := make(map[string]bool, len(topLevel))
+	for t := range topLevel {
+		m[t] = true
+	}
+	return m
+}
+
 // rawBox is a top-level box located in the input, before decoding.
 type rawBox struct {
 	typ    string
@@ -39,16 +110,15 @@ func (b rawBox) size() int { return b.end - b.start }
 // A size of 0 (box extends to the end of the data) is accepted.
 func nextBox(data []byte, off int) (rawBox, error) {
 	rest := len(data) - off
-	if rest < 8 {
+	if rest < BoxHeaderLen {
 		if off == 0 {
 			return rawBox{}, fmt.Errorf("%w: %d bytes, too short for a box header", ErrNotMP4, rest)
 		}
 		return rawBox{}, fmt.Errorf("trailing garbage: %d bytes after the last box at offset %d", rest, off)
 	}
-	size := uint64(binary.BigEndian.Uint32(data[off:]))
-	typ := string(data[off+4 : off+8])
-	hdrLen := 8
-	if off == 0 && !topLevel[typ] {
+	h, complete := ParseBoxHeader(data[off:])
+	typ, size := h.Type, h.Size
+	if off == 0 && TopLevelRole(typ) == NotTopLevel {
 		// Any printable text reads as a box type; a body that does not
 		// open with a top-level ISOBMFF box is not a file at all (an HTML
 		// error page served with 200, say).
@@ -60,17 +130,13 @@ func nextBox(data []byte, off int) (rawBox, error) {
 		}
 		return rawBox{}, fmt.Errorf("trailing garbage: invalid box type %q at offset %d", typ, off)
 	}
-	switch size {
-	case 0:
-		size = uint64(rest)
-	case 1:
-		if rest < 16 {
-			return rawBox{}, fmt.Errorf("%w: %s box header at offset %d cut in its 64-bit size", ErrTruncated, typ, off)
-		}
-		size = binary.BigEndian.Uint64(data[off+8:])
-		hdrLen = 16
+	if !complete {
+		return rawBox{}, fmt.Errorf("%w: %s box header at offset %d cut in its 64-bit size", ErrTruncated, typ, off)
 	}
-	if size < uint64(hdrLen) {
+	if size == 0 {
+		size = uint64(rest)
+	}
+	if size < uint64(h.HdrLen) {
 		if off == 0 {
 			return rawBox{}, fmt.Errorf("%w: %s box size %d smaller than its header", ErrNotMP4, typ, size)
 		}
@@ -79,15 +145,7 @@ func nextBox(data []byte, off int) (rawBox, error) {
 	if size > uint64(rest) {
 		return rawBox{}, fmt.Errorf("%w: %s declares %d bytes, %d present", ErrTruncated, typ, size, rest)
 	}
-	return rawBox{typ: typ, start: off, hdrLen: hdrLen, end: off + int(size)}, nil
-}
-
-// topLevel lists the box types an init or media segment may open with
-// (ISO/IEC 14496-12 and 23000-19 file-level boxes).
-var topLevel = map[string]bool{
-	"ftyp": true, "styp": true, "moov": true, "moof": true, "mdat": true,
-	"emsg": true, "sidx": true, "ssix": true, "prft": true, "free": true,
-	"skip": true, "uuid": true, "meta": true, "pdin": true,
+	return rawBox{typ: typ, start: off, hdrLen: h.HdrLen, end: off + int(size)}, nil
 }
 
 // preview returns the first bytes of data for an error message.
@@ -194,18 +252,19 @@ func checkBox(data []byte, b rawBox, depth int) error {
 // childBox reads the header of the child box at off inside parent.
 func childBox(data []byte, parent rawBox, off int) (rawBox, error) {
 	rest := parent.end - off
-	if rest < 8 {
+	if rest < BoxHeaderLen {
 		return rawBox{}, fmt.Errorf("%w: %d bytes at offset %d at the end of %s at offset %d, too short for a box", ErrBoxStructure, rest, off, parent.typ, parent.start)
 	}
-	size := binary.BigEndian.Uint32(data[off:])
-	typ := string(data[off+4 : off+8])
+	// Only the 32-bit size: a size field of 1 is refused below.
+	h, _ := ParseBoxHeader(data[off : off+BoxHeaderLen])
+	typ, size := h.Type, h.Size
 	switch {
 	case size == 0 || size == 1:
 		// mp4ff supports neither inside a container (64-bit sizes only for mdat).
 		return rawBox{}, fmt.Errorf("%w: %q box at offset %d inside %s: size field %d not supported inside a box", ErrBoxStructure, typ, off, parent.typ, size)
 	case size < 8:
 		return rawBox{}, fmt.Errorf("%w: %q box at offset %d: size %d smaller than its header", ErrBoxStructure, typ, off, size)
-	case int64(size) > int64(rest):
+	case size > uint64(rest):
 		return rawBox{}, fmt.Errorf("%w: %q box at offset %d declares %d bytes, its parent %s at offset %d has %d left", ErrBoxStructure, typ, off, size, parent.typ, parent.start, rest)
 	}
 	return rawBox{typ: typ, start: off, hdrLen: 8, end: off + int(size)}, nil

@@ -39,8 +39,8 @@ func parseInit(data []byte) (*InitInfo, error) {
 		if err != nil {
 			return nil, err
 		}
-		switch b.typ {
-		case "ftyp", "moov":
+		switch TopLevelRole(b.typ) {
+		case HeaderBox:
 			if (b.typ == "ftyp" && ftyp != nil) || (b.typ == "moov" && moov != nil) {
 				return nil, fmt.Errorf("%w: second %s box at offset %d", ErrNotInit, b.typ, b.start)
 			}
@@ -54,9 +54,8 @@ func parseInit(data []byte) (*InitInfo, error) {
 			case *mp4.MoovBox:
 				moov = box
 			}
-		case "free", "skip", "uuid", "meta", "udta", "pdin":
-			// ignorable
-		case "styp", "moof", "mdat", "sidx", "ssix", "emsg", "prft", "mfra":
+		case IgnorableBox:
+		case MediaBox:
 			if media == nil {
 				media = &b
 			}

@@ -1,7 +1,6 @@
 package cmaf
 
 import (
-	"encoding/binary"
 	"fmt"
 	"unicode/utf8"
 )
@@ -171,18 +170,18 @@ func checkVttc(body []byte) error {
 // be a sequence of complete boxes with 32-bit sizes.
 func walkBoxes(p []byte, fn func(typ string, body []byte) error) error {
 	for off := 0; off < len(p); {
-		if len(p)-off < 8 {
+		if len(p)-off < BoxHeaderLen {
 			return fmt.Errorf("%d stray bytes at offset %d, not a box", len(p)-off, off)
 		}
-		size := int64(binary.BigEndian.Uint32(p[off:]))
-		typ := string(p[off+4 : off+8])
+		h, _ := ParseBoxHeader(p[off : off+BoxHeaderLen]) // 32-bit sizes only
+		typ, size := h.Type, int64(h.Size)
 		if !validFourCC(typ) {
 			return fmt.Errorf("no box at offset %d (type %q)", off, typ)
 		}
 		if size < 8 || size > int64(len(p)-off) {
 			return fmt.Errorf("%s box at offset %d has size %d, %d bytes left", typ, off, size, len(p)-off)
 		}
-		if err := fn(typ, p[off+8:off+int(size)]); err != nil {
+		if err := fn(typ, p[off+BoxHeaderLen:off+int(size)]); err != nil {
 			return err
 		}
 		off += int(size)

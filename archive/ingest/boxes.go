@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -22,19 +21,14 @@ var (
 	errTruncated = errors.New("body ended inside a box")
 )
 
-// topLevel lists the top-level boxes a CMAF ingest body may hold.
-var topLevel = map[string]bool{
-	"ftyp": true, "moov": true, // CMAF header
-	"styp": true, "moof": true, "mdat": true, "emsg": true, "prft": true, "sidx": true, "ssix": true, // media
-	"free": true, "skip": true, "uuid": true, "meta": true, "udta": true, "pdin": true, // ignorable
-	"mfra": true, // end of a long-running stream
-}
+// topLevel is cmaf's one list of top-level boxes, as a set.
+var topLevel = cmaf.TopLevelTypes()
 
 // boxHeader is a top-level box header read from a stream.
 type boxHeader struct {
 	typ    string
 	size   int64 // whole box, header included
-	raw    [16]byte
+	raw    [cmaf.LargeBoxHeaderLen]byte
 	hdrLen int
 }
 
@@ -44,7 +38,7 @@ type boxHeader struct {
 // that are not top-level CMAF boxes give errNotCMAF.
 func readBoxHeader(r io.Reader, limit int64) (boxHeader, error) {
 	var h boxHeader
-	n, err := io.ReadFull(r, h.raw[:8])
+	n, err := io.ReadFull(r, h.raw[:cmaf.BoxHeaderLen])
 	switch {
 	case err == io.EOF:
 		return h, io.EOF
@@ -53,25 +47,25 @@ func readBoxHeader(r io.Reader, limit int64) (boxHeader, error) {
 	case err != nil:
 		return h, err
 	}
-	h.hdrLen = 8
-	h.typ = string(h.raw[4:8])
-	size := uint64(binary.BigEndian.Uint32(h.raw[:4]))
-	if !topLevel[h.typ] {
+	hdr, complete := cmaf.ParseBoxHeader(h.raw[:cmaf.BoxHeaderLen])
+	h.typ, h.hdrLen = hdr.Type, hdr.HdrLen
+	if cmaf.TopLevelRole(h.typ) == cmaf.NotTopLevel {
 		return h, fmt.Errorf("%w: box type %q is not a top-level box of a CMAF header or segment", errNotCMAF, printable(h.raw[4:8]))
 	}
-	switch size {
-	case 0:
+	if hdr.Size == 0 {
 		return h, fmt.Errorf("%w: %s box of size 0 (to the end of the stream)", errNotCMAF, h.typ)
-	case 1:
-		if _, err := io.ReadFull(r, h.raw[8:16]); err != nil {
+	}
+	if !complete {
+		if _, err := io.ReadFull(r, h.raw[cmaf.BoxHeaderLen:cmaf.LargeBoxHeaderLen]); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return h, fmt.Errorf("%w: %s box header cut in its 64-bit size", errTruncated, h.typ)
 			}
 			return h, err
 		}
-		size = binary.BigEndian.Uint64(h.raw[8:16])
-		h.hdrLen = 16
+		hdr, _ = cmaf.ParseBoxHeader(h.raw[:cmaf.LargeBoxHeaderLen])
+		h.hdrLen = hdr.HdrLen
 	}
+	size := hdr.Size
 	if size < uint64(h.hdrLen) {
 		return h, fmt.Errorf("%w: %s box size %d is smaller than its header", errNotCMAF, h.typ, size)
 	}
