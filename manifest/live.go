@@ -683,9 +683,9 @@ func nominalDuration(tl []TimelineEntry, timescale uint32) uint64 {
 		minD, maxD = min(minD, e.D), max(maxD, e.D)
 	}
 	n := float64(len(tl))
-	ts := float64(timescale)
+	perSec := float64(timescale)
 	meanMs, _ := new(big.Rat).SetFrac(new(big.Int).Mul(&sum, big.NewInt(1000)), big.NewInt(int64(len(tl))*int64(timescale))).Float64()
-	window := float64(maxD-minD) * 1000 / (n * ts)
+	window := float64(maxD-minD) * 1000 / (n * perSec)
 	ms := math.Round(meanMs)
 	for _, g := range []float64{1000, 500, 100, 50, 10, 5} {
 		if c := math.Round(meanMs/g) * g; c > 0 && math.Abs(c-meanMs) <= window {
@@ -694,7 +694,7 @@ func nominalDuration(tl []TimelineEntry, timescale uint32) uint64 {
 		}
 	}
 	if ms > 0 {
-		if d := uint64(math.Round(ms * ts / 1000)); d > 0 {
+		if d := uint64(math.Round(ms * perSec / 1000)); d > 0 {
 			return d
 		}
 	}

@@ -106,13 +106,13 @@ func scte35EventStream(spans []scte35Span, start *big.Rat) *mpd.EventStreamType 
 	if len(spans) == 0 {
 		return nil
 	}
-	ts := spans[0].ev.Timescale
-	pt := new(big.Rat).Mul(start, new(big.Rat).SetInt64(int64(ts)))
+	timescale := spans[0].ev.Timescale
+	pt := new(big.Rat).Mul(start, new(big.Rat).SetInt64(int64(timescale)))
 	pto := new(big.Int).Quo(pt.Num(), pt.Denom())
-	es := &mpd.EventStreamType{SchemeIdUri: SCTE35EventScheme, Timescale: mpd.Ptr(ts), PresentationTimeOffset: pto.Uint64()}
+	es := &mpd.EventStreamType{SchemeIdUri: SCTE35EventScheme, Timescale: mpd.Ptr(timescale), PresentationTimeOffset: pto.Uint64()}
 	for _, s := range spans {
 		e := s.ev
-		at, dur := rescale(e.Time, e.Timescale, ts), rescale(e.Duration, e.Timescale, ts)
+		at, dur := rescale(e.Time, e.Timescale, timescale), rescale(e.Duration, e.Timescale, timescale)
 		at = max(at, pto.Uint64()) // in a gap cut out before the Period: at its start
 		ev := &mpd.EventType{PresentationTime: at, Id: mpd.Ptr(uint64(e.ID))}
 		if !s.open {

@@ -1,7 +1,9 @@
-// Package manifest reads and writes presentation descriptions: it turns a
-// live MPD (a REaP I-MPD or a livesim2-style MPD) into per-Representation
-// segment addressing by epoch index K, and writes static VoD MPDs (and HLS
-// playlists) for archived ranges. MPD parsing and writing uses
+// Package manifest is the MPD and HLS model, and pure: it turns a live MPD
+// (a REaP I-MPD or a livesim2-style MPD) into per-Representation segment
+// addressing by epoch index K, and renders static VoD MPDs and HLS
+// playlists from a plan of Periods and tracks it is given. It does no I/O:
+// no store, no index, no network (a context only bounds the time spent
+// parsing a hostile MPD). MPD parsing and writing uses
 // github.com/Eyevinn/dash-mpd.
 package manifest
 

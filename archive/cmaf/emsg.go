@@ -67,12 +67,12 @@ func (info *SegmentInfo) ResolvedEvents(trackTS uint32) ([]Emsg, error) {
 	out := make([]Emsg, 0, len(info.Events))
 	var errs []error
 	for _, e := range info.Events {
-		pt, ts, err := e.Time(info.EPT, trackTS)
+		pt, timescale, err := e.Time(info.EPT, trackTS)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		e.PresentationTime, e.Timescale = pt, ts
+		e.PresentationTime, e.Timescale = pt, timescale
 		out = append(out, e)
 	}
 	return out, errors.Join(errs...)

@@ -129,25 +129,9 @@ func (st *segmentState) addBrands(styp *mp4.StypBox) {
 
 // addFragment checks one moof+mdat pair and adds its samples to the state.
 func (st *segmentState) addFragment(f *fragment, dataLen int) error {
-	if len(f.moof.Trafs) != 1 {
-		return fmt.Errorf("fragment %d: moof has %d trafs, want 1", f.n, len(f.moof.Trafs))
-	}
-	traf := f.moof.Trafs[0]
-	tfhd := traf.Tfhd
-	if tfhd == nil {
-		return fmt.Errorf("no tfhd in fragment %d", f.n)
-	}
-	if st.info.TrackID == 0 {
-		st.info.TrackID = tfhd.TrackID
-	}
-	if tfhd.TrackID != st.info.TrackID {
-		return fmt.Errorf("tfhd track_ID %d, want %d", tfhd.TrackID, st.info.TrackID)
-	}
-	if traf.Tfdt == nil {
-		return fmt.Errorf("no tfdt in fragment %d", f.n)
-	}
-	if len(traf.Truns) == 0 {
-		return fmt.Errorf("no trun in fragment %d", f.n)
+	traf, err := st.checkTraf(f)
+	if err != nil {
+		return err
 	}
 	dts := traf.Tfdt.BaseMediaDecodeTime()
 	if f.n == 1 {
@@ -155,81 +139,131 @@ func (st *segmentState) addFragment(f *fragment, dataLen int) error {
 	} else if dts != st.nextDTS {
 		return fmt.Errorf("fragment %d tfdt %d, want %d: fragments not contiguous in decode time", f.n, dts, st.nextDTS)
 	}
-
-	var defDur, defSize, defFlags uint32
-	if st.init != nil {
-		defDur, defSize, defFlags = st.init.DefaultSampleDuration, st.init.DefaultSampleSize, st.init.DefaultSampleFlags
-	}
-	if tfhd.HasDefaultSampleDuration() {
-		defDur = tfhd.DefaultSampleDuration
-	}
-	if tfhd.HasDefaultSampleSize() {
-		defSize = tfhd.DefaultSampleSize
-	}
-	if tfhd.HasDefaultSampleFlags() {
-		defFlags = tfhd.DefaultSampleFlags
-	}
-
 	base := uint64(f.at.start) // default-base-is-moof, or the implicit base of a single-traf moof
-	if tfhd.HasBaseDataOffset() {
-		base = tfhd.BaseDataOffset
+	if traf.Tfhd.HasBaseDataOffset() {
+		base = traf.Tfhd.BaseDataOffset
 	}
 	if base > uint64(dataLen) {
 		return fmt.Errorf("fragment %d: base_data_offset %d outside segment of %d bytes", f.n, base, dataLen)
 	}
-	payloadStart, payloadEnd := int64(f.mdat.start+f.mdat.hdrLen), int64(f.mdat.end)
-	pos := int64(base) // where the next trun's data starts
-	samples := 0
+	w := trunWalk{f: f, defs: st.sampleDefaults(traf.Tfhd), pos: int64(base), dts: dts,
+		payloadStart: int64(f.mdat.start + f.mdat.hdrLen), payloadEnd: int64(f.mdat.end)}
 	for i, trun := range traf.Truns {
 		if trun.HasDataOffset() {
-			pos = int64(base) + int64(trun.DataOffset)
+			w.pos = int64(base) + int64(trun.DataOffset)
 		}
-		var dataSize int64
-		for j, s := range trun.Samples {
-			dur, size := defDur, defSize
-			if trun.HasSampleDuration() {
-				dur = s.Dur
-			}
-			if trun.HasSampleSize() {
-				size = s.Size
-			}
-			cto := int64(s.CompositionTimeOffset)
-			if trun.Version == 0 { // unsigned in version 0; mp4ff always reads int32
-				cto = int64(uint32(s.CompositionTimeOffset))
-			}
-			if err := st.addSample(dts, dur, cto); err != nil {
-				return fmt.Errorf("fragment %d: %w", f.n, err)
-			}
-			if st.init != nil && st.init.ContentType == "text" {
-				st.info.TextSamples = append(st.info.TextSamples, TextSample{DTS: dts, Dur: dur, CTO: cto, Offset: pos + dataSize, Size: int64(size)})
-			}
-			if st.info.SampleCount == 0 {
-				flags := defFlags
-				if ff, ok := trun.FirstSampleFlags(); ok && j == 0 {
-					flags = ff
-				} else if trun.HasSampleFlags() {
-					flags = s.Flags
-				}
-				st.info.StartsWithSync = !mp4.DecodeSampleFlags(flags).SampleIsNonSync
-				st.info.SampleDuration = dur
-			}
-			st.info.SampleCount++
-			samples++
-			dts += uint64(dur)
-			dataSize += int64(size)
+		if err := st.addTrun(&w, i, trun); err != nil {
+			return err
 		}
-		if len(trun.Samples) > 0 && (pos < payloadStart || pos+dataSize > payloadEnd) {
-			return fmt.Errorf("trun data offset outside mdat: fragment %d trun %d data [%d,%d), mdat payload [%d,%d)",
-				f.n, i+1, pos, pos+dataSize, payloadStart, payloadEnd)
-		}
-		pos += dataSize
 	}
-	if samples == 0 {
+	if w.samples == 0 {
 		return fmt.Errorf("fragment %d has no samples", f.n)
 	}
-	st.info.Duration += dts - traf.Tfdt.BaseMediaDecodeTime()
-	st.nextDTS = dts
+	st.info.Duration += w.dts - traf.Tfdt.BaseMediaDecodeTime()
+	st.nextDTS = w.dts
 	st.info.Fragments++
+	return nil
+}
+
+// checkTraf returns the fragment's one traf after checking that it has a
+// tfhd of the segment's track, a tfdt and a trun.
+func (st *segmentState) checkTraf(f *fragment) (*mp4.TrafBox, error) {
+	if len(f.moof.Trafs) != 1 {
+		return nil, fmt.Errorf("fragment %d: moof has %d trafs, want 1", f.n, len(f.moof.Trafs))
+	}
+	traf := f.moof.Trafs[0]
+	tfhd := traf.Tfhd
+	if tfhd == nil {
+		return nil, fmt.Errorf("no tfhd in fragment %d", f.n)
+	}
+	if st.info.TrackID == 0 {
+		st.info.TrackID = tfhd.TrackID
+	}
+	if tfhd.TrackID != st.info.TrackID {
+		return nil, fmt.Errorf("tfhd track_ID %d, want %d", tfhd.TrackID, st.info.TrackID)
+	}
+	if traf.Tfdt == nil {
+		return nil, fmt.Errorf("no tfdt in fragment %d", f.n)
+	}
+	if len(traf.Truns) == 0 {
+		return nil, fmt.Errorf("no trun in fragment %d", f.n)
+	}
+	return traf, nil
+}
+
+// sampleDefaults are the sample duration, size and flags a trun falls back
+// on: the tfhd's, else the init's trex.
+type sampleDefaults struct{ dur, size, flags uint32 }
+
+func (st *segmentState) sampleDefaults(tfhd *mp4.TfhdBox) sampleDefaults {
+	var d sampleDefaults
+	if st.init != nil {
+		d = sampleDefaults{st.init.DefaultSampleDuration, st.init.DefaultSampleSize, st.init.DefaultSampleFlags}
+	}
+	if tfhd.HasDefaultSampleDuration() {
+		d.dur = tfhd.DefaultSampleDuration
+	}
+	if tfhd.HasDefaultSampleSize() {
+		d.size = tfhd.DefaultSampleSize
+	}
+	if tfhd.HasDefaultSampleFlags() {
+		d.flags = tfhd.DefaultSampleFlags
+	}
+	return d
+}
+
+// trunWalk is where the walk over a fragment's truns stands.
+type trunWalk struct {
+	f                        *fragment
+	defs                     sampleDefaults
+	pos                      int64  // where the next trun's data starts
+	dts                      uint64 // decode time of the next sample
+	samples                  int    // samples of the fragment so far
+	payloadStart, payloadEnd int64  // the mdat's payload
+}
+
+// addTrun adds the samples of trun i (0-based) and checks that its data
+// lies inside the mdat's payload.
+func (st *segmentState) addTrun(w *trunWalk, i int, trun *mp4.TrunBox) error {
+	var dataSize int64
+	for j, s := range trun.Samples {
+		dur, size := w.defs.dur, w.defs.size
+		if trun.HasSampleDuration() {
+			dur = s.Dur
+		}
+		if trun.HasSampleSize() {
+			size = s.Size
+		}
+		cto := int64(s.CompositionTimeOffset)
+		if trun.Version == 0 { // unsigned in version 0; mp4ff always reads int32
+			cto = int64(uint32(s.CompositionTimeOffset))
+		}
+		if err := st.addSample(w.dts, dur, cto); err != nil {
+			return fmt.Errorf("fragment %d: %w", w.f.n, err)
+		}
+		if st.init != nil && st.init.ContentType == "text" {
+			st.info.TextSamples = append(st.info.TextSamples, TextSample{DTS: w.dts, Dur: dur, CTO: cto, Offset: w.pos + dataSize, Size: int64(size)})
+		}
+		if st.info.SampleCount == 0 {
+			flags := w.defs.flags
+			if ff, ok := trun.FirstSampleFlags(); ok && j == 0 {
+				flags = ff
+			} else if trun.HasSampleFlags() {
+				flags = s.Flags
+			}
+			st.info.StartsWithSync = !mp4.DecodeSampleFlags(flags).SampleIsNonSync
+			st.info.SampleDuration = dur
+		}
+		st.info.SampleCount++
+		w.samples++
+		w.dts += uint64(dur)
+		dataSize += int64(size)
+	}
+	if len(trun.Samples) > 0 && (w.pos < w.payloadStart || w.pos+dataSize > w.payloadEnd) {
+		return fmt.Errorf("trun data offset outside mdat: fragment %d trun %d data [%d,%d), mdat payload [%d,%d)",
+			w.f.n, i+1, w.pos, w.pos+dataSize, w.payloadStart, w.payloadEnd)
+	}
+	w.pos += dataSize
 	return nil
 }
 

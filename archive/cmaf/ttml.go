@@ -27,22 +27,22 @@ type ttmlCue struct {
 }
 
 // checkTTMLSample checks that p, sample n of an stpp track presented over
-// [start, end) ticks of timescale ts, holds a well-formed TTML document
+// [start, end) ticks of timescale, holds a well-formed TTML document
 // and that its cues lie in that span: on the media timeline (what
 // livesim2 sends, ttp:timeBase="media") or relative to the sample's start,
 // chosen by the first cue. Bytes after the root element (image subsamples
 // of IMSC1 image profile) are not read.
-func checkTTMLSample(out *textIssues, n int, p []byte, start, end uint64, ts uint32) {
+func checkTTMLSample(out *textIssues, n int, p []byte, start, end uint64, timescale uint32) {
 	cues, err := ttmlCues(p)
 	if err != nil {
 		out.add(TextMalformed, "sample %d: TTML: %v", n, err)
 		return
 	}
-	if len(cues) == 0 || ts == 0 {
+	if len(cues) == 0 || timescale == 0 {
 		return
 	}
-	s0, s1 := float64(start)/float64(ts), float64(end)/float64(ts)
-	tol := max(0.001, 1/float64(ts))
+	s0, s1 := float64(start)/float64(timescale), float64(end)/float64(timescale)
+	tol := max(0.001, 1/float64(timescale))
 	base := 0.0 // the document's time 0 on the media timeline
 	if cues[0].begin < s0-tol {
 		base = s0 // relative to the sample

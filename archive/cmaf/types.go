@@ -1,8 +1,10 @@
-// Package cmaf inspects CMAF / fragmented-MP4 init and media segments with
-// mp4ff: what track an init segment describes, and when a media segment
-// starts, how long it lasts and whether it is a valid segment of that track
-// (for text tracks: whether its cues keep the rules, CheckText; for HLS,
-// what an fMP4 WebVTT segment says as WebVTT text).
+// Package cmaf does ISOBMFF inspection of CMAF segments, and only that:
+// it reads box headers (ParseBoxHeader, with the one list of top-level
+// boxes, TopLevelRole), checks box structure before mp4ff decodes it, and
+// says what track a CMAF header describes and when a media segment starts,
+// how long it lasts and whether it is a valid segment of that track (for
+// text tracks: whether its cues keep the rules, CheckText; for HLS, what an
+// fMP4 WebVTT segment says as WebVTT text). It stores and fetches nothing.
 package cmaf
 
 import (

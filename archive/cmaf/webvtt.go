@@ -189,15 +189,15 @@ func writeVTT(cues []vttCue, segStart uint64, timescale uint32) []byte {
 
 // mpegTS is ticks of timescale in 90 kHz, modulo 2^33 (without overflow).
 func mpegTS(ticks uint64, timescale uint32) uint64 {
-	ts := uint64(timescale)
-	sec, rem := ticks/ts, ticks%ts
-	return ((sec%mpegTSWrap)*90000 + rem*90000/ts) % mpegTSWrap
+	perSec := uint64(timescale)
+	sec, rem := ticks/perSec, ticks%perSec
+	return ((sec%mpegTSWrap)*90000 + rem*90000/perSec) % mpegTSWrap
 }
 
 // vttTime is a WebVTT timestamp (hh:mm:ss.ttt) of ticks of timescale,
 // rounded to the millisecond.
 func vttTime(ticks uint64, timescale uint32) string {
-	ts := uint64(timescale)
-	ms := ticks/ts*1000 + (ticks%ts*1000+ts/2)/ts
+	perSec := uint64(timescale)
+	ms := ticks/perSec*1000 + (ticks%perSec*1000+perSec/2)/perSec
 	return fmt.Sprintf("%02d:%02d:%02d.%03d", ms/3600000, ms/60000%60, ms/1000%60, ms%1000)
 }
