@@ -60,12 +60,39 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 	if len(in.Periods) == 0 {
 		return nil, errors.New("manifest: HLS: no Period")
 	}
-	// The tracks, in multivariant order, with their first description.
-	type hlsTrack struct {
-		desc   *VoDTrack
-		order  int
-		codecs []string // of every Period, in order, without repeats
+	tracks, err := hlsTracks(in)
+	if err != nil {
+		return nil, err
 	}
+	names, err := mediaPlaylistNames(tracks, mediaName)
+	if err != nil {
+		return nil, err
+	}
+	var out []HLSPlaylist
+	for _, t := range tracks {
+		body, err := mediaPlaylist(in, t.desc)
+		if err != nil {
+			return nil, fmt.Errorf("manifest: HLS: track %q: %w", t.desc.Rep, err)
+		}
+		out = append(out, HLSPlaylist{Rep: t.desc.Rep, Name: names[t.desc.Rep], Body: body})
+	}
+	mv, err := multivariantPlaylist(in, tracks, names)
+	if err != nil {
+		return nil, err
+	}
+	return append([]HLSPlaylist{{Name: "", Body: []byte(withKeyIDs(mv.String()))}}, out...), nil
+}
+
+// hlsTrack is a track of the HLS presentation with its first description.
+type hlsTrack struct {
+	desc   *VoDTrack
+	order  int      // of first appearance in in.Periods
+	codecs []string // of every Period, in order, without repeats
+}
+
+// hlsTracks returns the tracks of in that HLS has a place for, in
+// multivariant order (video, audio, text; else first appearance).
+func hlsTracks(in VoDInput) ([]*hlsTrack, error) {
 	byRep := map[string]*hlsTrack{}
 	var tracks []*hlsTrack
 	for pi := range in.Periods {
@@ -98,6 +125,12 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 		}
 		return a.order - b.order
 	})
+	return tracks, nil
+}
+
+// mediaPlaylistNames returns each track's media playlist name by Rep,
+// checking that each is a unique file name.
+func mediaPlaylistNames(tracks []*hlsTrack, mediaName func(rep string) string) (map[string]string, error) {
 	names := map[string]string{}
 	used := map[string]bool{}
 	for _, t := range tracks {
@@ -108,54 +141,52 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 		used[n] = true
 		names[t.desc.Rep] = n
 	}
+	return names, nil
+}
 
-	var out []HLSPlaylist
+// hlsKinds is the HLS tracks by content type, with every Period's codecs
+// of each track: CODECS names every format of every Period (RFC 8216bis
+// 4.4.6.2).
+type hlsKinds struct {
+	video, audio, text []*VoDTrack
+	codecsOf           map[string][]string
+}
+
+func kindsOf(tracks []*hlsTrack) hlsKinds {
+	k := hlsKinds{codecsOf: map[string][]string{}}
 	for _, t := range tracks {
-		body, err := mediaPlaylist(in, t.desc)
-		if err != nil {
-			return nil, fmt.Errorf("manifest: HLS: track %q: %w", t.desc.Rep, err)
+		k.codecsOf[t.desc.Rep] = t.codecs
+		switch t.desc.ContentType {
+		case "video":
+			k.video = append(k.video, t.desc)
+		case "audio":
+			k.audio = append(k.audio, t.desc)
+		case "text":
+			k.text = append(k.text, t.desc)
 		}
-		out = append(out, HLSPlaylist{Rep: t.desc.Rep, Name: names[t.desc.Rep], Body: body})
 	}
+	return k
+}
 
+// addCodecs appends to list the codecs of track rep it does not hold yet.
+func (k hlsKinds) addCodecs(list []string, rep string) []string {
+	for _, c := range k.codecsOf[rep] {
+		if !slices.Contains(list, c) {
+			list = append(list, c)
+		}
+	}
+	return list
+}
+
+// multivariantPlaylist writes the variants and renditions of the tracks,
+// whose media playlists are names by Rep, and in's session keys.
+func multivariantPlaylist(in VoDInput, tracks []*hlsTrack, names map[string]string) (*m3u8.MasterPlaylist, error) {
 	mv := m3u8.NewMasterPlaylist()
 	mv.SetVersion(HLSVersion)
 	mv.SetIndependentSegments(true)
-	var video, audio, text []*VoDTrack
-	codecsOf := map[string][]string{} // CODECS names every format of every Period (RFC 8216bis 4.4.6.2)
-	for _, t := range tracks {
-		codecsOf[t.desc.Rep] = t.codecs
-		switch t.desc.ContentType {
-		case "video":
-			video = append(video, t.desc)
-		case "audio":
-			audio = append(audio, t.desc)
-		case "text":
-			text = append(text, t.desc)
-		}
-	}
-	addCodecs := func(list []string, rep string) []string {
-		for _, c := range codecsOf[rep] {
-			if !slices.Contains(list, c) {
-				list = append(list, c)
-			}
-		}
-		return list
-	}
-	var alts []*m3u8.Alternative
-	maxAudio, audioCodecs := 0, []string{}
-	audioNames := renditionNames(audio)
-	for i, a := range audio {
-		alt := &m3u8.Alternative{Type: "AUDIO", GroupId: hlsAudioGroup, Name: audioNames[a.Rep], Language: a.Lang,
-			Default: i == 0, Autoselect: true, URI: names[a.Rep]}
-		if a.Channels > 0 {
-			alt.Channels = &m3u8.Channels{Amount: a.Channels}
-		}
-		alts = append(alts, alt)
-		maxAudio = max(maxAudio, a.Bandwidth)
-		audioCodecs = addCodecs(audioCodecs, a.Rep)
-	}
-	subs := subtitleGroups(text, codecsOf)
+	k := kindsOf(tracks)
+	alts, maxAudio, audioCodecs := k.audioRenditions(names)
+	subs := subtitleGroups(k.text, k.codecsOf)
 	for _, g := range subs {
 		textNames := renditionNames(g.tracks)
 		for _, s := range g.tracks {
@@ -163,33 +194,11 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 		}
 	}
 	switch {
-	case len(video) > 0:
-		if len(subs) == 0 {
-			subs = []subsGroup{{}}
-		}
-		// One variant per video track and subtitle group: a variant names
-		// one SUBTITLES group, and a group holds one text format (players
-		// take a group's format from its variants' CODECS).
-		for _, v := range video {
-			for _, g := range subs {
-				vp := m3u8.VariantParams{Bandwidth: uint32(min(v.Bandwidth+maxAudio, math.MaxUint32)), Alternatives: alts}
-				codecs := addCodecs(nil, v.Rep)
-				codecs = append(append(codecs, audioCodecs...), g.codecs...)
-				vp.Codecs = strings.Join(codecs, ",")
-				if v.Width > 0 && v.Height > 0 {
-					vp.Resolution = fmt.Sprintf("%dx%d", v.Width, v.Height)
-				}
-				vp.FrameRate = frameRate(v.FrameRate)
-				if len(audio) > 0 {
-					vp.Audio = hlsAudioGroup
-				}
-				vp.Subtitles = g.id
-				mv.Append(names[v.Rep], nil, vp)
-			}
-		}
-	case len(audio) > 0:
-		for _, a := range audio {
-			mv.Append(names[a.Rep], nil, m3u8.VariantParams{Bandwidth: uint32(a.Bandwidth), Codecs: strings.Join(addCodecs(nil, a.Rep), ",")})
+	case len(k.video) > 0:
+		k.appendVideoVariants(mv, subs, alts, maxAudio, audioCodecs, names)
+	case len(k.audio) > 0:
+		for _, a := range k.audio {
+			mv.Append(names[a.Rep], nil, m3u8.VariantParams{Bandwidth: uint32(a.Bandwidth), Codecs: strings.Join(k.addCodecs(nil, a.Rep), ",")})
 		}
 	default:
 		return nil, errors.New("manifest: HLS: no video or audio track")
@@ -200,7 +209,52 @@ func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, er
 		return nil, fmt.Errorf("manifest: HLS: %w", err)
 	}
 	mv.SessionKeys = sk
-	return append([]HLSPlaylist{{Name: "", Body: []byte(withKeyIDs(mv.String()))}}, out...), nil
+	return mv, nil
+}
+
+// audioRenditions returns the AUDIO renditions, the highest audio
+// bandwidth and the codecs of all audio tracks.
+func (k hlsKinds) audioRenditions(names map[string]string) (alts []*m3u8.Alternative, maxAudio int, audioCodecs []string) {
+	audioCodecs = []string{}
+	audioNames := renditionNames(k.audio)
+	for i, a := range k.audio {
+		alt := &m3u8.Alternative{Type: "AUDIO", GroupId: hlsAudioGroup, Name: audioNames[a.Rep], Language: a.Lang,
+			Default: i == 0, Autoselect: true, URI: names[a.Rep]}
+		if a.Channels > 0 {
+			alt.Channels = &m3u8.Channels{Amount: a.Channels}
+		}
+		alts = append(alts, alt)
+		maxAudio = max(maxAudio, a.Bandwidth)
+		audioCodecs = k.addCodecs(audioCodecs, a.Rep)
+	}
+	return alts, maxAudio, audioCodecs
+}
+
+// appendVideoVariants appends one variant per video track and subtitle
+// group: a variant names one SUBTITLES group, and a group holds one text
+// format (players take a group's format from its variants' CODECS).
+func (k hlsKinds) appendVideoVariants(mv *m3u8.MasterPlaylist, subs []subsGroup, alts []*m3u8.Alternative,
+	maxAudio int, audioCodecs []string, names map[string]string) {
+	if len(subs) == 0 {
+		subs = []subsGroup{{}}
+	}
+	for _, v := range k.video {
+		for _, g := range subs {
+			vp := m3u8.VariantParams{Bandwidth: uint32(min(v.Bandwidth+maxAudio, math.MaxUint32)), Alternatives: alts}
+			codecs := k.addCodecs(nil, v.Rep)
+			codecs = append(append(codecs, audioCodecs...), g.codecs...)
+			vp.Codecs = strings.Join(codecs, ",")
+			if v.Width > 0 && v.Height > 0 {
+				vp.Resolution = fmt.Sprintf("%dx%d", v.Width, v.Height)
+			}
+			vp.FrameRate = frameRate(v.FrameRate)
+			if len(k.audio) > 0 {
+				vp.Audio = hlsAudioGroup
+			}
+			vp.Subtitles = g.id
+			mv.Append(names[v.Rep], nil, vp)
+		}
+	}
 }
 
 // InHLS reports whether an HLS presentation has a place for a track of
@@ -214,43 +268,7 @@ func InHLS(ct string) bool {
 
 // mediaPlaylist writes the media playlist of one track over every Period.
 func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
-	type entry struct {
-		seg   VoDSegment
-		tr    *VoDTrack
-		first bool // first of its Period
-		disc  bool
-	}
-	var entries []entry
-	for pi := range in.Periods {
-		vp := &in.Periods[pi]
-		var tr *VoDTrack
-		for ti := range vp.Tracks {
-			if vp.Tracks[ti].Rep == desc.Rep {
-				tr = &vp.Tracks[ti]
-			}
-		}
-		segs := []VoDSegment(nil)
-		if tr != nil {
-			segs = tr.Segments
-		} else {
-			// The track is not in this Period: gap segments over it, so the
-			// discontinuities of all media playlists line up.
-			tr = desc
-			from, to := periodKRange(vp)
-			for k := from; k < to; k++ {
-				segs = append(segs, VoDSegment{K: k, EPT: uint64(k) * desc.SegDur, Duration: desc.SegDur, Gap: true})
-			}
-		}
-		for i, s := range segs {
-			entries = append(entries, entry{seg: s, tr: tr, first: i == 0, disc: i == 0 && pi > 0})
-		}
-	}
-	// Gap entries after the track's last segment are left out: the track
-	// ends there, as it does in the MPD. (Players wait for the data of a
-	// trailing EXT-X-GAP and never reach the end.)
-	for len(entries) > 0 && entries[len(entries)-1].seg.Gap {
-		entries = entries[:len(entries)-1]
-	}
+	entries := hlsEntries(in, desc)
 	if len(entries) == 0 {
 		return nil, errors.New("no segments")
 	}
@@ -263,18 +281,14 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 	p.MediaType = m3u8.VOD
 	p.SetIndependentSegments(true)
 	target := uint(1)
-	base := in.BaseURL
-	encrypted := false             // an earlier Period was
-	slot := func(i int) *big.Rat { // where entry i's slot on the epoch grid starts
-		return ticksRat(uint64(entries[i].seg.K)*entries[i].tr.SegDur, entries[i].tr.Timescale)
-	}
+	encrypted := false // an earlier Period was
 	last := entries[len(entries)-1]
-	spans, err := placeSCTE35(in.SCTE35, []*big.Rat{slot(0)}, []*big.Rat{ticksRat(uint64(last.seg.K+1)*last.tr.SegDur, last.tr.Timescale)})
+	spans, err := placeSCTE35(in.SCTE35, []*big.Rat{entries[0].slot()}, []*big.Rat{ticksRat(uint64(last.seg.K+1)*last.tr.SegDur, last.tr.Timescale)})
 	if err != nil {
 		return nil, err
 	}
 	for i, e := range entries {
-		uri, err := hlsSegmentURI(e.tr, e.seg.K, base)
+		uri, err := hlsSegmentURI(e.tr, e.seg.K, in.BaseURL)
 		if err != nil {
 			return nil, err
 		}
@@ -283,23 +297,18 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 		// than D, and exact durations would shift each discontinuity run
 		// of an audio playlist against the video's (the players place a
 		// run by the EXTINF sum before it; Shaka Player then never reaches
-		// the end of a --gaps fill presentation). On the grid every
+		// the end of a gap-filled presentation). On the grid every
 		// playlist agrees, and with EXT-X-PROGRAM-DATE-TIME = K*D.
 		dur := float64(e.tr.SegDur) / float64(e.tr.Timescale)
 		ms := &m3u8.MediaSegment{URI: uri, Duration: dur, Gap: e.seg.Gap, Discontinuity: e.disc}
-		for len(spans) > 0 && (i+1 == len(entries) || ticksRat(spans[0].ev.Time, spans[0].ev.Timescale).Cmp(slot(i+1)) < 0) {
+		for len(spans) > 0 && (i+1 == len(entries) || ticksRat(spans[0].ev.Time, spans[0].ev.Timescale).Cmp(entries[i+1].slot()) < 0) {
 			ms.SCTE35DateRanges = append(ms.SCTE35DateRanges, dateRange(spans[0]))
 			spans = spans[1:]
 		}
 		if e.first {
-			ms.ProgramDateTime = epochTime(uint64(e.seg.K)*e.tr.SegDur, e.tr.Timescale)
-		}
-		if e.first && e.tr.HLSTextPattern == "" {
-			if ms.Keys, err = periodKeys(e.tr, encrypted); err != nil {
+			if err := startPeriod(ms, e.tr, e.seg.K, in.BaseURL, &encrypted); err != nil {
 				return nil, err
 			}
-			encrypted = encrypted || e.tr.Protection != nil
-			ms.Map = &m3u8.Map{URI: base + e.tr.InitPath}
 		}
 		if err := p.AppendSegment(ms); err != nil {
 			return nil, err
@@ -309,6 +318,72 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 	p.SetTargetDuration(target)
 	p.Close()
 	return []byte(withKeyIDs(p.String())), nil
+}
+
+// hlsEntry is one segment of a media playlist.
+type hlsEntry struct {
+	seg   VoDSegment
+	tr    *VoDTrack
+	first bool // first of its Period
+	disc  bool
+}
+
+// slot is where the entry's slot on the epoch grid starts, in seconds.
+func (e hlsEntry) slot() *big.Rat {
+	return ticksRat(uint64(e.seg.K)*e.tr.SegDur, e.tr.Timescale)
+}
+
+// hlsEntries lists the segments of track desc's media playlist over every
+// Period, with gap segments over the Periods the track is not in so that
+// the discontinuities of all media playlists line up.
+func hlsEntries(in VoDInput, desc *VoDTrack) []hlsEntry {
+	var entries []hlsEntry
+	for pi := range in.Periods {
+		vp := &in.Periods[pi]
+		var tr *VoDTrack
+		for ti := range vp.Tracks {
+			if vp.Tracks[ti].Rep == desc.Rep {
+				tr = &vp.Tracks[ti]
+			}
+		}
+		segs := []VoDSegment(nil)
+		if tr != nil {
+			segs = tr.Segments
+		} else {
+			tr = desc
+			from, to := periodKRange(vp)
+			for k := from; k < to; k++ {
+				segs = append(segs, VoDSegment{K: k, EPT: uint64(k) * desc.SegDur, Duration: desc.SegDur, Gap: true})
+			}
+		}
+		for i, s := range segs {
+			entries = append(entries, hlsEntry{seg: s, tr: tr, first: i == 0, disc: i == 0 && pi > 0})
+		}
+	}
+	// Gap entries after the track's last segment are left out: the track
+	// ends there, as it does in the MPD. (Players wait for the data of a
+	// trailing EXT-X-GAP and never reach the end.)
+	for len(entries) > 0 && entries[len(entries)-1].seg.Gap {
+		entries = entries[:len(entries)-1]
+	}
+	return entries
+}
+
+// startPeriod marks ms, the first segment K of tr in a Period: its
+// EXT-X-PROGRAM-DATE-TIME, and unless tr is WebVTT text, its keys and
+// EXT-X-MAP. encrypted says whether an earlier Period was, and is updated.
+func startPeriod(ms *m3u8.MediaSegment, tr *VoDTrack, k int64, base string, encrypted *bool) error {
+	ms.ProgramDateTime = epochTime(uint64(k)*tr.SegDur, tr.Timescale)
+	if tr.HLSTextPattern != "" {
+		return nil
+	}
+	var err error
+	if ms.Keys, err = periodKeys(tr, *encrypted); err != nil {
+		return err
+	}
+	*encrypted = *encrypted || tr.Protection != nil
+	ms.Map = &m3u8.Map{URI: base + tr.InitPath}
+	return nil
 }
 
 // hlsSegmentURI is the URI of segment K of tr in its media playlist: the
