@@ -132,6 +132,39 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 	if len(in.Periods) == 0 {
 		return nil, errors.New("manifest: VoD has no Period")
 	}
+	m := newVoDMPD(in)
+	tl := vodTimeline{maxSegDur: new(big.Rat)}
+	for pi := range in.Periods {
+		p, err := tl.period(in, pi)
+		if err != nil {
+			return nil, err
+		}
+		m.AppendPeriod(p)
+		tl.addEnds(&in.Periods[pi], pi)
+	}
+	dur := tl.presEnd
+	if dur.Sign() <= 0 {
+		return nil, errors.New("manifest: VoD has no duration (all segments end before the first Period start)")
+	}
+	m.MediaPresentationDuration = durationOf(dur)
+	if err := addSCTE35EventStreams(m, in.SCTE35, tl.starts, tl.ends); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	if in.MinBufferTime > 0 {
+		d := mpd.Duration(in.MinBufferTime)
+		m.MinBufferTime = &d
+	} else {
+		m.MinBufferTime = durationOf(tl.maxSegDur)
+	}
+	out, err := m.WriteToString("  ", true)
+	if err != nil {
+		return nil, fmt.Errorf("manifest: write MPD: %w", err)
+	}
+	return []byte(OrderSegmentLists(out) + "\n"), nil
+}
+
+// newVoDMPD is a static MPD with in's title and BaseURL and no Period yet.
+func newVoDMPD(in VoDInput) *mpd.MPD {
 	m := mpd.NewMPD(mpd.STATIC_TYPE)
 	m.Profiles = VoDProfile
 	if in.Title != "" {
@@ -140,101 +173,96 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 	if in.BaseURL != "" {
 		m.BaseURL = []*mpd.BaseURLType{mpd.NewBaseURL(in.BaseURL)}
 	}
+	return m
+}
 
-	var vodStart, prevStart *big.Rat // seconds on the epoch timeline
+// vodTimeline places the Periods of a VoD one after the other, in seconds.
+type vodTimeline struct {
+	vodStart, prevStart *big.Rat // on the epoch timeline
 	// A Period's presentation time is its epoch time minus shift; presEnd
-	// is where the segments so far end, in presentation time.
-	var shift, presEnd, gridEnd *big.Rat
-	var starts, ends []*big.Rat // of each Period's segments on the epoch timeline
-	maxSegDur := new(big.Rat)
-	for pi := range in.Periods {
-		vp := &in.Periods[pi]
-		id := vp.ID
-		if id == "" {
-			id = "P" + strconv.Itoa(pi)
-		}
-		where := "Period " + id
-		if len(vp.Tracks) == 0 {
-			return nil, fmt.Errorf("manifest: %s: no tracks", where)
-		}
-		for ti := range vp.Tracks {
-			if err := checkVoDTrack(&vp.Tracks[ti]); err != nil {
-				return nil, fmt.Errorf("manifest: %s track %q: %w", where, vp.Tracks[ti].Rep, err)
-			}
-		}
-		start, err := periodStart(vp)
-		if err != nil {
-			return nil, fmt.Errorf("manifest: %s: %w", where, err)
-		}
-		if prevStart != nil && start.Cmp(prevStart) <= 0 {
-			return nil, fmt.Errorf("manifest: %s starts at %s s, not after the previous Period (%s s)",
-				where, start.FloatString(3), prevStart.FloatString(3))
-		}
-		prevStart = start
-		starts = append(starts, start)
-		if vodStart == nil {
-			vodStart = start
-		}
-		switch {
-		case in.Contiguous && gridEnd != nil:
-			// Start where the previous Period's last K ends on the K*D
-			// grid (its audio may end up to a frame later).
-			shift = new(big.Rat).Sub(start, gridEnd)
-		default:
-			shift = vodStart
-		}
-		p := mpd.NewPeriod()
-		p.Id = id
-		p.Start = durationOf(new(big.Rat).Sub(start, shift))
-		dp := dashPeriod(vp)
-		if len(dp.Tracks) == 0 {
-			return nil, fmt.Errorf("manifest: %s: every segment is a gap", where)
-		}
-		if err := buildAdaptationSets(p, dp, start); err != nil {
-			return nil, fmt.Errorf("manifest: %s: %w", where, err)
-		}
-		m.AppendPeriod(p)
-		ends = append(ends, new(big.Rat))
-		for ti := range vp.Tracks {
-			tr := &vp.Tracks[ti]
-			last := tr.Segments[len(tr.Segments)-1]
-			e := new(big.Rat).SetFrac(new(big.Int).Add(new(big.Int).SetUint64(last.EPT), new(big.Int).SetUint64(last.Duration)),
-				big.NewInt(int64(tr.Timescale)))
-			if e.Cmp(ends[pi]) > 0 {
-				ends[pi].Set(e)
-			}
-			if e.Sub(e, shift); presEnd == nil || e.Cmp(presEnd) > 0 {
-				presEnd = e
-			}
-			g := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(last.K+1), new(big.Int).SetUint64(tr.SegDur)), big.NewInt(int64(tr.Timescale)))
-			if g.Sub(g, shift); pi == 0 || ti == 0 || g.Cmp(gridEnd) > 0 {
-				gridEnd = g
-			}
-			sd := new(big.Rat).SetFrac(new(big.Int).SetUint64(tr.SegDur), big.NewInt(int64(tr.Timescale)))
-			if sd.Cmp(maxSegDur) > 0 {
-				maxSegDur = sd
-			}
+	// is where the segments so far end, in presentation time, and gridEnd
+	// where the last Period's last K ends on the K*D grid.
+	shift, presEnd, gridEnd *big.Rat
+	starts, ends            []*big.Rat // of each Period's segments on the epoch timeline
+	maxSegDur               *big.Rat
+}
+
+// period checks Period pi of in, places it after the previous one and
+// returns it with its AdaptationSets.
+func (tl *vodTimeline) period(in VoDInput, pi int) (*mpd.Period, error) {
+	vp := &in.Periods[pi]
+	id := vp.ID
+	if id == "" {
+		id = "P" + strconv.Itoa(pi)
+	}
+	where := "Period " + id
+	if len(vp.Tracks) == 0 {
+		return nil, fmt.Errorf("manifest: %s: no tracks", where)
+	}
+	for ti := range vp.Tracks {
+		if err := checkVoDTrack(&vp.Tracks[ti]); err != nil {
+			return nil, fmt.Errorf("manifest: %s track %q: %w", where, vp.Tracks[ti].Rep, err)
 		}
 	}
-	dur := presEnd
-	if dur.Sign() <= 0 {
-		return nil, errors.New("manifest: VoD has no duration (all segments end before the first Period start)")
-	}
-	m.MediaPresentationDuration = durationOf(dur)
-	if err := addSCTE35EventStreams(m, in.SCTE35, starts, ends); err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
-	}
-	if in.MinBufferTime > 0 {
-		d := mpd.Duration(in.MinBufferTime)
-		m.MinBufferTime = &d
-	} else {
-		m.MinBufferTime = durationOf(maxSegDur)
-	}
-	out, err := m.WriteToString("  ", true)
+	start, err := periodStart(vp)
 	if err != nil {
-		return nil, fmt.Errorf("manifest: write MPD: %w", err)
+		return nil, fmt.Errorf("manifest: %s: %w", where, err)
 	}
-	return []byte(OrderSegmentLists(out) + "\n"), nil
+	if tl.prevStart != nil && start.Cmp(tl.prevStart) <= 0 {
+		return nil, fmt.Errorf("manifest: %s starts at %s s, not after the previous Period (%s s)",
+			where, start.FloatString(3), tl.prevStart.FloatString(3))
+	}
+	tl.prevStart = start
+	tl.starts = append(tl.starts, start)
+	if tl.vodStart == nil {
+		tl.vodStart = start
+	}
+	switch {
+	case in.Contiguous && tl.gridEnd != nil:
+		// Start where the previous Period's last K ends on the K*D
+		// grid (its audio may end up to a frame later).
+		tl.shift = new(big.Rat).Sub(start, tl.gridEnd)
+	default:
+		tl.shift = tl.vodStart
+	}
+	p := mpd.NewPeriod()
+	p.Id = id
+	p.Start = durationOf(new(big.Rat).Sub(start, tl.shift))
+	dp := dashPeriod(vp)
+	if len(dp.Tracks) == 0 {
+		return nil, fmt.Errorf("manifest: %s: every segment is a gap", where)
+	}
+	if err := buildAdaptationSets(p, dp, start); err != nil {
+		return nil, fmt.Errorf("manifest: %s: %w", where, err)
+	}
+	return p, nil
+}
+
+// addEnds notes where the segments of Period pi, vp, end: on the epoch
+// timeline, in presentation time and on the K*D grid; and its longest
+// segment duration.
+func (tl *vodTimeline) addEnds(vp *VoDPeriod, pi int) {
+	tl.ends = append(tl.ends, new(big.Rat))
+	for ti := range vp.Tracks {
+		tr := &vp.Tracks[ti]
+		last := tr.Segments[len(tr.Segments)-1]
+		e := new(big.Rat).SetFrac(new(big.Int).Add(new(big.Int).SetUint64(last.EPT), new(big.Int).SetUint64(last.Duration)),
+			big.NewInt(int64(tr.Timescale)))
+		if e.Cmp(tl.ends[pi]) > 0 {
+			tl.ends[pi].Set(e)
+		}
+		if e.Sub(e, tl.shift); tl.presEnd == nil || e.Cmp(tl.presEnd) > 0 {
+			tl.presEnd = e
+		}
+		g := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(last.K+1), new(big.Int).SetUint64(tr.SegDur)), big.NewInt(int64(tr.Timescale)))
+		if g.Sub(g, tl.shift); pi == 0 || ti == 0 || g.Cmp(tl.gridEnd) > 0 {
+			tl.gridEnd = g
+		}
+		sd := new(big.Rat).SetFrac(new(big.Int).SetUint64(tr.SegDur), big.NewInt(int64(tr.Timescale)))
+		if sd.Cmp(tl.maxSegDur) > 0 {
+			tl.maxSegDur = sd
+		}
+	}
 }
 
 // dashPeriod is the part of vp a DASH Period lists: the tracks that have at
