@@ -736,42 +736,67 @@ func sharedString(vals []string, reps []string) (string, bool) {
 // the Representations share (when they share the timescale) and leaves the
 // rest on Representation SegmentTemplates (nil when nothing is left).
 func splitTemplates(g *asGroup) (*mpd.SegmentTemplateType, []*mpd.SegmentTemplateType) {
-	n := len(g.tmpls)
-	reps := make([]*mpd.SegmentTemplateType, n)
+	reps := make([]*mpd.SegmentTemplateType, len(g.tmpls))
 	for i := range reps {
 		reps[i] = mpd.NewSegmentTemplate()
 	}
 	var as *mpd.SegmentTemplateType
-	shared := true
-	for _, t := range g.tmpls {
-		// A SegmentTemplate on the AdaptationSet would be inherited by a
-		// Representation with a SegmentList.
-		if t.timescale != g.tmpls[0].timescale || t.list != nil {
-			shared = false
-		}
-	}
+	shared := templatesShareable(g.tmpls)
 	if shared {
 		as = mpd.NewSegmentTemplate()
 	}
-	ids := make([]string, n)
-	media := make([]string, n)
-	inits := make([]string, n)
+	splitTemplateURLs(g, shared, as, reps)
+	t0 := g.tmpls[0]
+	for _, f := range templateFields() {
+		if shared && allAgree(g.tmpls, f.eq) {
+			f.set(as, t0)
+			continue
+		}
+		for i, t := range g.tmpls {
+			f.set(reps[i], t)
+		}
+	}
+	for i, r := range reps {
+		if *r == (mpd.SegmentTemplateType{}) {
+			reps[i] = nil
+		}
+	}
+	return as, reps
+}
+
+// templatesShareable reports whether an AdaptationSet SegmentTemplate may
+// hold what tmpls share: they have one timescale and none is a
+// SegmentList (a SegmentTemplate on the AdaptationSet would be inherited
+// by a Representation with a SegmentList).
+func templatesShareable(tmpls []*vodTemplate) bool {
+	for _, t := range tmpls {
+		if t.timescale != tmpls[0].timescale || t.list != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// allAgree reports whether every template agrees with the first by eq.
+func allAgree(tmpls []*vodTemplate, eq func(a, b *vodTemplate) bool) bool {
+	for _, t := range tmpls[1:] {
+		if !eq(tmpls[0], t) {
+			return false
+		}
+	}
+	return true
+}
+
+// splitTemplateURLs puts @initialization and @media on as when shared and
+// every Representation's is the same, or the same with its
+// Representation@id as $RepresentationID$; else on each of reps.
+func splitTemplateURLs(g *asGroup, shared bool, as *mpd.SegmentTemplateType, reps []*mpd.SegmentTemplateType) {
+	n := len(g.tmpls)
+	ids, media, inits := make([]string, n), make([]string, n), make([]string, n)
 	for i, t := range g.tmpls {
 		ids[i] = g.tracks[i].Rep
 		media[i] = t.media
 		inits[i] = t.init
-	}
-	t0 := g.tmpls[0]
-	all := func(f func(a, b *vodTemplate) bool) bool {
-		if !shared {
-			return false
-		}
-		for _, t := range g.tmpls[1:] {
-			if !f(t0, t) {
-				return false
-			}
-		}
-		return true
 	}
 	if v, ok := sharedString(inits, ids); ok && shared {
 		as.Initialization = v
@@ -787,41 +812,39 @@ func splitTemplates(g *asGroup) (*mpd.SegmentTemplateType, []*mpd.SegmentTemplat
 			reps[i].Media = media[i]
 		}
 	}
-	set := func(st *mpd.SegmentTemplateType, t *vodTemplate, what string) {
-		switch what {
-		case "timescale":
-			st.Timescale = mpd.Ptr(t.timescale)
-		case "startNumber":
-			st.StartNumber = mpd.Ptr(t.startNumber)
-		case "pto":
-			if t.pto != 0 {
-				st.PresentationTimeOffset = mpd.Ptr(t.pto)
-			}
-		case "timeline":
-			st.SegmentTimeline = &mpd.SegmentTimelineType{S: t.timeline}
-		}
+}
+
+// templateField is a SegmentTemplate attribute splitTemplates places: eq
+// says whether two templates agree on it, set writes t's into st.
+type templateField struct {
+	eq  func(a, b *vodTemplate) bool
+	set func(st *mpd.SegmentTemplateType, t *vodTemplate)
+}
+
+// templateFields are the SegmentTemplate attributes besides the URLs.
+func templateFields() []templateField {
+	return []templateField{
+		{ // @timescale
+			func(a, b *vodTemplate) bool { return a.timescale == b.timescale },
+			func(st *mpd.SegmentTemplateType, t *vodTemplate) { st.Timescale = mpd.Ptr(t.timescale) },
+		},
+		{ // @startNumber
+			func(a, b *vodTemplate) bool { return a.startNumber == b.startNumber },
+			func(st *mpd.SegmentTemplateType, t *vodTemplate) { st.StartNumber = mpd.Ptr(t.startNumber) },
+		},
+		{ // @presentationTimeOffset
+			func(a, b *vodTemplate) bool { return a.pto == b.pto },
+			func(st *mpd.SegmentTemplateType, t *vodTemplate) {
+				if t.pto != 0 {
+					st.PresentationTimeOffset = mpd.Ptr(t.pto)
+				}
+			},
+		},
+		{ // SegmentTimeline
+			func(a, b *vodTemplate) bool { return sameTimeline(a.timeline, b.timeline) },
+			func(st *mpd.SegmentTemplateType, t *vodTemplate) {
+				st.SegmentTimeline = &mpd.SegmentTimelineType{S: t.timeline}
+			},
+		},
 	}
-	for _, f := range []struct {
-		what string
-		eq   func(a, b *vodTemplate) bool
-	}{
-		{"timescale", func(a, b *vodTemplate) bool { return a.timescale == b.timescale }},
-		{"startNumber", func(a, b *vodTemplate) bool { return a.startNumber == b.startNumber }},
-		{"pto", func(a, b *vodTemplate) bool { return a.pto == b.pto }},
-		{"timeline", func(a, b *vodTemplate) bool { return sameTimeline(a.timeline, b.timeline) }},
-	} {
-		if all(f.eq) {
-			set(as, t0, f.what)
-			continue
-		}
-		for i, t := range g.tmpls {
-			set(reps[i], t, f.what)
-		}
-	}
-	for i, r := range reps {
-		if *r == (mpd.SegmentTemplateType{}) {
-			reps[i] = nil
-		}
-	}
-	return as, reps
 }
