@@ -452,8 +452,42 @@ func mergeTemplates(levels ...*mpd.SegmentTemplateType) (*segTemplate, bool) {
 	return st, found
 }
 
+// parseTrack describes one Representation of a live Period: its
+// metadata, its segment and init URLs, and where its segments sit on the
+// epoch timeline (originNs: availabilityStartTime + Period@start).
 func parseTrack(p *mpd.Period, as *mpd.AdaptationSetType, rep *mpd.RepresentationType,
 	periodBase *url.URL, periodATO float64, originNs *big.Int, periodDur *time.Duration) (*LiveTrack, error) {
+	st, err := liveTemplate(p, as, rep)
+	if err != nil {
+		return nil, err
+	}
+	t := describeTrack(as, rep, st.timescale)
+	repBase, baseATO, err := resolveChain(periodBase, as.BaseURLs, rep.BaseURLs)
+	if err != nil {
+		return nil, err
+	}
+	t.AvailabilityTimeOffset = periodATO + baseATO + st.ato
+	fixed := map[string]string{
+		identRepresentationID: rep.Id,
+		identBandwidth:        strconv.FormatUint(uint64(rep.Bandwidth), 10),
+	}
+	if err := resolveMediaTemplate(t, st, fixed, repBase); err != nil {
+		return nil, err
+	}
+	if st.init != "" {
+		if t.InitURL, err = resolveInitTemplate(st, fixed, repBase); err != nil {
+			return nil, err
+		}
+	}
+	if err := placeOnEpoch(t, st, originNs, periodDur); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// liveTemplate merges the SegmentTemplates of the Period, AdaptationSet
+// and Representation; other addressing is refused.
+func liveTemplate(p *mpd.Period, as *mpd.AdaptationSetType, rep *mpd.RepresentationType) (*segTemplate, error) {
 	st, ok := mergeTemplates(p.SegmentTemplate, as.SegmentTemplate, rep.SegmentTemplate)
 	if !ok {
 		for _, c := range []struct {
@@ -471,6 +505,12 @@ func parseTrack(p *mpd.Period, as *mpd.AdaptationSetType, rep *mpd.Representatio
 	if st.timescale == 0 {
 		return nil, errors.New("SegmentTemplate@timescale is 0")
 	}
+	return st, nil
+}
+
+// describeTrack is the metadata of rep in as, the Representation's own
+// attributes taking precedence.
+func describeTrack(as *mpd.AdaptationSetType, rep *mpd.RepresentationType, timescale uint32) *LiveTrack {
 	t := &LiveTrack{
 		Rep:        rep.Id,
 		MimeType:   firstNonEmpty(rep.MimeType, as.MimeType),
@@ -480,7 +520,7 @@ func parseTrack(p *mpd.Period, as *mpd.AdaptationSetType, rep *mpd.Representatio
 		Width:      int(firstNonZero(rep.Width, as.Width)),
 		Height:     int(firstNonZero(rep.Height, as.Height)),
 		FrameRate:  string(firstNonEmpty(string(rep.FrameRate), string(as.FrameRate))),
-		Timescale:  st.timescale,
+		Timescale:  timescale,
 		SampleRate: sampleRate(rep.AudioSamplingRate, as.AudioSamplingRate),
 		Channels:   channels(rep.AudioChannelConfigurations, as.AudioChannelConfigurations),
 	}
@@ -491,100 +531,103 @@ func parseTrack(p *mpd.Period, as *mpd.AdaptationSetType, rep *mpd.Representatio
 	}
 	t.Label = firstLabel(rep.Labels, as.Labels)
 	t.ContentType = contentTypeOf(string(as.ContentType), t.MimeType, t.Codecs)
+	return t
+}
 
-	repBase, baseATO, err := resolveChain(periodBase, as.BaseURLs, rep.BaseURLs)
-	if err != nil {
-		return nil, err
-	}
-	t.AvailabilityTimeOffset = periodATO + baseATO + st.ato
-
-	// URL templates.
-	fixed := map[string]string{
-		identRepresentationID: rep.Id,
-		identBandwidth:        strconv.FormatUint(uint64(rep.Bandwidth), 10),
-	}
+// resolveMediaTemplate sets t's addressing mode ($Number$ or $Time$) and
+// MediaTemplate: the @media template with the fixed identifiers filled in,
+// resolved against repBase.
+func resolveMediaTemplate(t *LiveTrack, st *segTemplate, fixed map[string]string, repBase *url.URL) error {
 	if st.media == "" {
-		return nil, errors.New("SegmentTemplate has no @media")
+		return errors.New("SegmentTemplate has no @media")
 	}
 	mediaToks, err := parseTemplate(st.media)
 	if err != nil {
-		return nil, fmt.Errorf("media %w", err)
+		return fmt.Errorf("media %w", err)
 	}
 	hasNum, hasTime := hasIdent(mediaToks, identNumber), hasIdent(mediaToks, identTime)
 	switch {
 	case hasNum && hasTime:
-		return nil, fmt.Errorf("media template %q has both $Number$ and $Time$", st.media)
+		return fmt.Errorf("media template %q has both $Number$ and $Time$", st.media)
 	case !hasNum && !hasTime:
-		return nil, fmt.Errorf("media template %q has neither $Number$ nor $Time$", st.media)
+		return fmt.Errorf("media template %q has neither $Number$ nor $Time$", st.media)
 	case hasIdent(mediaToks, identSubNumber):
-		return nil, fmt.Errorf("media template %q: $SubNumber$ (segment sequences) is not supported", st.media)
+		return fmt.Errorf("media template %q: $SubNumber$ (segment sequences) is not supported", st.media)
 	}
 	if hasTime {
 		t.Mode = ByTime
 	}
 	partial, err := renderTemplate(mediaToks, fixed, false)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	partialToks, _ := parseTemplate(partial)
 	if t.MediaTemplate, err = resolveTemplate(repBase, partialToks); err != nil {
-		return nil, fmt.Errorf("media template %q: %w", st.media, err)
+		return fmt.Errorf("media template %q: %w", st.media, err)
 	}
-	if st.init != "" {
-		initToks, err := parseTemplate(st.init)
-		if err != nil {
-			return nil, fmt.Errorf("initialization %w", err)
-		}
-		if hasIdent(initToks, identNumber) || hasIdent(initToks, identTime) || hasIdent(initToks, identSubNumber) {
-			return nil, fmt.Errorf("initialization template %q must not contain $Number$, $Time$ or $SubNumber$", st.init)
-		}
-		initStr, err := renderTemplate(initToks, fixed, true)
-		if err != nil {
-			return nil, fmt.Errorf("initialization template %q: %w", st.init, err)
-		}
-		ref, err := url.Parse(initStr)
-		if err != nil {
-			return nil, fmt.Errorf("initialization template %q: %w", st.init, err)
-		}
-		t.InitURL = repBase.ResolveReference(ref).String()
-	}
+	return nil
+}
 
+// resolveInitTemplate is the init segment's URL: the @initialization
+// template with the fixed identifiers filled in, resolved against repBase.
+func resolveInitTemplate(st *segTemplate, fixed map[string]string, repBase *url.URL) (string, error) {
+	initToks, err := parseTemplate(st.init)
+	if err != nil {
+		return "", fmt.Errorf("initialization %w", err)
+	}
+	if hasIdent(initToks, identNumber) || hasIdent(initToks, identTime) || hasIdent(initToks, identSubNumber) {
+		return "", fmt.Errorf("initialization template %q must not contain $Number$, $Time$ or $SubNumber$", st.init)
+	}
+	initStr, err := renderTemplate(initToks, fixed, true)
+	if err != nil {
+		return "", fmt.Errorf("initialization template %q: %w", st.init, err)
+	}
+	ref, err := url.Parse(initStr)
+	if err != nil {
+		return "", fmt.Errorf("initialization template %q: %w", st.init, err)
+	}
+	return repBase.ResolveReference(ref).String(), nil
+}
+
+// placeOnEpoch sets where t's segments sit on the epoch timeline: its
+// TimeOffset, and either its expanded Timeline or its SegDur and
+// NumberOffset. originNs is the Period's origin, availabilityStartTime +
+// Period@start, in nanoseconds since the epoch.
+func placeOnEpoch(t *LiveTrack, st *segTemplate, originNs *big.Int, periodDur *time.Duration) error {
 	// Origin of the Period on the epoch timeline in this track's ticks.
 	originTicks := new(big.Int).Mul(originNs, big.NewInt(int64(st.timescale)))
 	rem := new(big.Int)
 	originTicks.QuoRem(originTicks, big.NewInt(1e9), rem)
 	if rem.Sign() != 0 {
-		return nil, fmt.Errorf("availabilityStartTime + Period@start is not a whole number of ticks at timescale %d", st.timescale)
+		return fmt.Errorf("availabilityStartTime + Period@start is not a whole number of ticks at timescale %d", st.timescale)
 	}
 	if !originTicks.IsInt64() {
-		return nil, errors.New("availabilityStartTime + Period@start is out of range")
+		return errors.New("availabilityStartTime + Period@start is out of range")
 	}
 	origin := originTicks.Int64()
 	if st.pto > math.MaxInt64 {
-		return nil, errors.New("presentationTimeOffset is out of range")
+		return errors.New("presentationTimeOffset is out of range")
 	}
 	t.TimeOffset = int64(st.pto) - origin
 
 	switch {
 	case st.timeline != nil:
-		if err := expandTimeline(t, st, periodDur); err != nil {
-			return nil, err
-		}
+		return expandTimeline(t, st, periodDur)
 	case t.Mode == ByTime:
-		return nil, errors.New("$Time$ addressing needs a SegmentTimeline")
+		return errors.New("$Time$ addressing needs a SegmentTimeline")
 	case st.duration == nil || *st.duration == 0:
-		return nil, errors.New("SegmentTemplate has neither @duration nor a SegmentTimeline")
+		return errors.New("SegmentTemplate has neither @duration nor a SegmentTimeline")
 	default:
 		d := int64(*st.duration)
 		t.SegDur = uint64(d)
 		// Number n starts at origin + (n − startNumber)*d on the epoch
 		// timeline; that must sit on the K*d grid.
 		if origin%d != 0 {
-			return nil, fmt.Errorf("segments are not on the epoch grid: (availabilityStartTime + Period@start)*timescale = %d ticks is not a multiple of @duration %d (AST not aligned)", origin, d)
+			return fmt.Errorf("segments are not on the epoch grid: (availabilityStartTime + Period@start)*timescale = %d ticks is not a multiple of @duration %d (AST not aligned)", origin, d)
 		}
 		t.NumberOffset = int64(st.startNumber) - origin/d
+		return nil
 	}
-	return t, nil
 }
 
 // expandTimeline expands the SegmentTimeline into t.Timeline (epoch ticks;
