@@ -194,11 +194,11 @@ func (v *verifier) channel(ctx context.Context, name string, named bool) (Channe
 	}
 	tracks := map[string]index.Track{}
 	if inIndex {
-		ts, err := v.db.Tracks(ctx, ch.ID)
+		rows, err := v.db.Tracks(ctx, ch.ID)
 		if err != nil {
 			return v.res, false, err
 		}
-		for _, t := range ts {
+		for _, t := range rows {
 			tracks[t.Rep] = t
 		}
 	}

@@ -125,7 +125,7 @@ func (a *app) filler(ctx context.Context, ar *archive.Archive, channel, flag, sp
 			st.Close()
 			return nil, nil, usagef("%s %s is this archive's own store", flag, spec)
 		}
-		return repair.NewArchive(repair.NameFor(st.URL()), st), func() { st.Close() }, nil
+		return repair.NewStore(repair.NameFor(st.URL()), st), func() { st.Close() }, nil
 	}
 	name, mpdURL := "", spec
 	if u, err := url.Parse(spec); err != nil || u.Scheme == "" || u.Host == "" {
