@@ -7,6 +7,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -166,7 +167,7 @@ func (r *repScan) effective() []mediaObject {
 			out = append(out, s.mediaObject)
 		}
 	}
-	slices.SortFunc(out, func(a, b mediaObject) int { return cmpInt(a.k, b.k) })
+	slices.SortFunc(out, func(a, b mediaObject) int { return cmp.Compare(a.k, b.k) })
 	return out
 }
 
@@ -335,7 +336,7 @@ func (c *chanScan) addRepObject(r *repScan, a cloud.Attrs) {
 func (c *chanScan) dropSecondCopies(r *repScan) {
 	slices.SortFunc(r.media, func(a, b mediaObject) int {
 		if a.k != b.k {
-			return cmpInt(a.k, b.k)
+			return cmp.Compare(a.k, b.k)
 		}
 		return strings.Compare(a.key, b.key)
 	})
@@ -388,7 +389,7 @@ func (c *chanScan) readReal(ctx context.Context, st *cloud.Store, r *repScan, pr
 	for _, rm := range copies { // a real copy whose filler is gone
 		r.media = append(r.media, rm)
 	}
-	slices.SortFunc(r.media, func(a, b mediaObject) int { return cmpInt(a.k, b.k) })
+	slices.SortFunc(r.media, func(a, b mediaObject) int { return cmp.Compare(a.k, b.k) })
 	return nil
 }
 
@@ -448,16 +449,6 @@ func (c *chanScan) readSplices(ctx context.Context, st *cloud.Store, keys []stri
 		}
 	}
 	return nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // progressor throttles Options.Progress.
