@@ -274,7 +274,7 @@ func TestRepairFromArchiveOnStores(t *testing.T) {
 		e.fill(t, "a", sim, k0, k0+5, k0+2, k0+3)
 		other.fill(t, "b", sim, k0, k0+5)
 		lists, otherLists := e.store.ListCalls(), other.store.ListCalls()
-		rep, err := repair.Fill(ctx, e.a, repair.NewArchive("repair.other", other.store), repair.Options{Channel: testChannel})
+		rep, err := repair.Fill(ctx, e.a, repair.NewStore("repair.other", other.store), repair.Options{Channel: testChannel})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+
+	"github.com/reaparchive/reaparchive/archive/cmaf"
 )
 
 // Event is one timed-metadata event of a track: an emsg box of a stored
@@ -24,6 +26,15 @@ type Event struct {
 	PresentationTime uint64
 	Duration         uint32 // Timescale ticks; UnknownEventDuration: unknown
 	Message          []byte
+}
+
+// EmsgEvent is the index row of event e (resolved:
+// cmaf.SegmentInfo.ResolvedEvents) carried by segment K of a track. It is
+// the one mapping of emsg fields to event rows: the recorder and Reindex
+// both build their rows with it.
+func EmsgEvent(trackID, k int64, e cmaf.Emsg) Event {
+	return Event{TrackID: trackID, Scheme: e.SchemeIDURI, Value: e.Value, ID: e.ID, K: k, Version: int(e.Version),
+		Timescale: e.Timescale, PresentationTime: e.PresentationTime, Duration: e.EventDuration, Message: e.Message}
 }
 
 // UnknownEventDuration is the emsg event_duration of an event whose

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -190,9 +191,9 @@ func (db *DB) InsertSegments(ctx context.Context, segs []Segment, replace bool) 
 	}
 	less := func(a, b Segment) int {
 		if a.TrackID != b.TrackID {
-			return cmpInt(a.TrackID, b.TrackID)
+			return cmp.Compare(a.TrackID, b.TrackID)
 		}
-		return cmpInt(a.K, b.K)
+		return cmp.Compare(a.K, b.K)
 	}
 	if !slices.IsSortedFunc(segs, less) {
 		// B-tree inserts in key order touch each page once.
@@ -252,16 +253,6 @@ func (db *DB) InsertSegments(ctx context.Context, segs []Segment, replace bool) 
 		}
 	}
 	return nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // DeleteSegment deletes the segment row (track, K); its delivery history

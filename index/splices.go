@@ -93,13 +93,6 @@ func (db *DB) ApplySplice(ctx context.Context, sp Splice, inits []SpliceInit, se
 	if sp.ID == "" || sp.CreatedAt.IsZero() {
 		return errors.New("index: apply splice: no id or creation time")
 	}
-	firstK := map[initRef]int64{}
-	for _, g := range segs {
-		key := initRef{g.TrackID, g.InitHash}
-		if k, ok := firstK[key]; !ok || g.K < k {
-			firstK[key] = g.K
-		}
-	}
 	created := make([]bool, len(inits))
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO splices (id, channel_id, from_k, to_k, source, source_name, record_key, created_at)
@@ -107,88 +100,118 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sp.ID, sp.ChannelID, sp.FromK, sp.ToK, sp.Sour
 		if err != nil {
 			return fmt.Errorf("index: splice %s: %w", sp.ID, err)
 		}
-		initIDs := map[initRef]int64{}
-		for i, in := range inits {
-			var id int64
-			err := tx.QueryRowContext(ctx, `SELECT id FROM inits WHERE track_id = ? AND hash = ?`, in.TrackID, in.Hash).Scan(&id)
-			if errors.Is(err, sql.ErrNoRows) {
-				fk, ok := firstK[initRef{in.TrackID, in.Hash}]
-				if !ok {
-					fk = math.MaxInt64
-				}
-				err = tx.QueryRowContext(ctx, `INSERT INTO inits (track_id, hash, config_hash, key, size, first_k) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-					in.TrackID, in.Hash, in.ConfigHash, in.Key, in.Size, fk).Scan(&id)
-				created[i] = true
-			}
-			if err != nil {
-				return fmt.Errorf("index: splice %s: init %.12s: %w", sp.ID, in.Hash, err)
-			}
-			initIDs[initRef{in.TrackID, in.Hash}] = id
-			if _, err := tx.ExecContext(ctx, `INSERT INTO splice_inits (splice_id, track_id, hash, key, row_created, object_created) VALUES (?, ?, ?, ?, ?, ?)`,
-				sp.ID, in.TrackID, in.Hash, in.Key, b2i(created[i]), b2i(in.ObjectCreated)); err != nil {
-				return fmt.Errorf("index: splice %s: init %.12s: %w", sp.ID, in.Hash, err)
-			}
-		}
-		cur, err := tx.PrepareContext(ctx, `SELECT `+segCols+` FROM segments WHERE track_id = ? AND k = ?`)
+		initIDs, err := addSpliceInits(ctx, tx, sp.ID, inits, spliceFirstKs(segs), created)
 		if err != nil {
 			return err
 		}
-		defer cur.Close()
-		hist, err := tx.PrepareContext(ctx, `INSERT INTO segment_history (splice_id, track_id, k, ept, duration, size, sha256, key,
-	init_id, source_id, received_at, new_key, new_sha256, filler, last_segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer hist.Close()
-		upd, err := tx.PrepareContext(ctx, `UPDATE segments SET ept = ?, duration = ?, size = ?, sha256 = ?, key = ?,
-	init_id = ?, source_id = NULL, received_at = ?, filler = 0, last_segment = 0 WHERE track_id = ? AND k = ?`)
-		if err != nil {
-			return err
-		}
-		defer upd.Close()
-		for _, g := range segs {
-			initID, ok := initIDs[initRef{g.TrackID, g.InitHash}]
-			if !ok {
-				return fmt.Errorf("index: splice %s: K %d of track %d decodes with init %.12s, which is not among the splice's", sp.ID, g.K, g.TrackID, g.InitHash)
-			}
-			old, err := scanSegment(cur.QueryRowContext(ctx, g.TrackID, g.K))
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("%w: track %d K %d has no segment row any more", ErrSpliceConflict, g.TrackID, g.K)
-			}
-			if err != nil {
-				return fmt.Errorf("index: splice %s: segment %d/%d: %w", sp.ID, g.TrackID, g.K, err)
-			}
-			if old.SHA256 != g.Replaces {
-				return fmt.Errorf("%w: track %d K %d is now %s (sha256 %.12s), not the segment the splice checked (%.12s)",
-					ErrSpliceConflict, g.TrackID, g.K, old.Key, old.SHA256, g.Replaces)
-			}
-			oargs, err := segArgs(&old, nil)
-			if err != nil {
-				return err
-			}
-			// segArgs: track_id, k, ept, duration, size, sha256, key, init_id, source_id, received_at
-			if _, err := hist.ExecContext(ctx, append([]any{sp.ID}, append(oargs, g.Key, g.SHA256, b2i(old.Filler), b2i(old.Last))...)...); err != nil {
-				return fmt.Errorf("index: splice %s: history of %d/%d: %w", sp.ID, g.TrackID, g.K, err)
-			}
-			ept, err := i64(g.EPT, "EPT")
-			if err != nil {
-				return err
-			}
-			dur, err := i64(g.Duration, "duration")
-			if err != nil {
-				return err
-			}
-			if _, err := upd.ExecContext(ctx, ept, dur, g.Size, g.SHA256, g.Key, initID, nanos(sp.CreatedAt), g.TrackID, g.K); err != nil {
-				return fmt.Errorf("index: splice %s: segment %d/%d: %w", sp.ID, g.TrackID, g.K, err)
-			}
-		}
-		return nil
+		return replaceSegments(ctx, tx, sp, segs, initIDs)
 	})
 	if err != nil {
 		return err
 	}
 	for i := range inits {
 		inits[i].RowCreated = created[i]
+	}
+	return nil
+}
+
+// spliceFirstKs is the smallest K of segs decoding with each init.
+func spliceFirstKs(segs []SpliceSegment) map[initRef]int64 {
+	firstK := map[initRef]int64{}
+	for _, g := range segs {
+		key := initRef{g.TrackID, g.InitHash}
+		if k, ok := firstK[key]; !ok || g.K < k {
+			firstK[key] = g.K
+		}
+	}
+	return firstK
+}
+
+// addSpliceInits records the inits of splice spliceID, adding a row for
+// each the index does not have yet (its first K from firstK; created[i]
+// set), and returns their row IDs.
+func addSpliceInits(ctx context.Context, tx *sql.Tx, spliceID string, inits []SpliceInit, firstK map[initRef]int64, created []bool) (map[initRef]int64, error) {
+	initIDs := map[initRef]int64{}
+	for i, in := range inits {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM inits WHERE track_id = ? AND hash = ?`, in.TrackID, in.Hash).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			fk, ok := firstK[initRef{in.TrackID, in.Hash}]
+			if !ok {
+				fk = math.MaxInt64
+			}
+			err = tx.QueryRowContext(ctx, `INSERT INTO inits (track_id, hash, config_hash, key, size, first_k) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+				in.TrackID, in.Hash, in.ConfigHash, in.Key, in.Size, fk).Scan(&id)
+			created[i] = true
+		}
+		if err != nil {
+			return nil, fmt.Errorf("index: splice %s: init %.12s: %w", spliceID, in.Hash, err)
+		}
+		initIDs[initRef{in.TrackID, in.Hash}] = id
+		if _, err := tx.ExecContext(ctx, `INSERT INTO splice_inits (splice_id, track_id, hash, key, row_created, object_created) VALUES (?, ?, ?, ?, ?, ?)`,
+			spliceID, in.TrackID, in.Hash, in.Key, b2i(created[i]), b2i(in.ObjectCreated)); err != nil {
+			return nil, fmt.Errorf("index: splice %s: init %.12s: %w", spliceID, in.Hash, err)
+		}
+	}
+	return initIDs, nil
+}
+
+// replaceSegments moves the current row of each of segs to
+// segment_history and updates it to the replacement (decoding with the
+// init row initIDs names).
+func replaceSegments(ctx context.Context, tx *sql.Tx, sp Splice, segs []SpliceSegment, initIDs map[initRef]int64) error {
+	cur, err := tx.PrepareContext(ctx, `SELECT `+segCols+` FROM segments WHERE track_id = ? AND k = ?`)
+	if err != nil {
+		return err
+	}
+	defer cur.Close()
+	hist, err := tx.PrepareContext(ctx, `INSERT INTO segment_history (splice_id, track_id, k, ept, duration, size, sha256, key,
+	init_id, source_id, received_at, new_key, new_sha256, filler, last_segment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer hist.Close()
+	upd, err := tx.PrepareContext(ctx, `UPDATE segments SET ept = ?, duration = ?, size = ?, sha256 = ?, key = ?,
+	init_id = ?, source_id = NULL, received_at = ?, filler = 0, last_segment = 0 WHERE track_id = ? AND k = ?`)
+	if err != nil {
+		return err
+	}
+	defer upd.Close()
+	for _, g := range segs {
+		initID, ok := initIDs[initRef{g.TrackID, g.InitHash}]
+		if !ok {
+			return fmt.Errorf("index: splice %s: K %d of track %d decodes with init %.12s, which is not among the splice's", sp.ID, g.K, g.TrackID, g.InitHash)
+		}
+		old, err := scanSegment(cur.QueryRowContext(ctx, g.TrackID, g.K))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%w: track %d K %d has no segment row any more", ErrSpliceConflict, g.TrackID, g.K)
+		}
+		if err != nil {
+			return fmt.Errorf("index: splice %s: segment %d/%d: %w", sp.ID, g.TrackID, g.K, err)
+		}
+		if old.SHA256 != g.Replaces {
+			return fmt.Errorf("%w: track %d K %d is now %s (sha256 %.12s), not the segment the splice checked (%.12s)",
+				ErrSpliceConflict, g.TrackID, g.K, old.Key, old.SHA256, g.Replaces)
+		}
+		oargs, err := segArgs(&old, nil)
+		if err != nil {
+			return err
+		}
+		// segArgs: track_id, k, ept, duration, size, sha256, key, init_id, source_id, received_at
+		if _, err := hist.ExecContext(ctx, append([]any{sp.ID}, append(oargs, g.Key, g.SHA256, b2i(old.Filler), b2i(old.Last))...)...); err != nil {
+			return fmt.Errorf("index: splice %s: history of %d/%d: %w", sp.ID, g.TrackID, g.K, err)
+		}
+		ept, err := i64(g.EPT, "EPT")
+		if err != nil {
+			return err
+		}
+		dur, err := i64(g.Duration, "duration")
+		if err != nil {
+			return err
+		}
+		if _, err := upd.ExecContext(ctx, ept, dur, g.Size, g.SHA256, g.Key, initID, nanos(sp.CreatedAt), g.TrackID, g.K); err != nil {
+			return fmt.Errorf("index: splice %s: segment %d/%d: %w", sp.ID, g.TrackID, g.K, err)
+		}
 	}
 	return nil
 }
@@ -215,32 +238,9 @@ type UndoResult struct {
 func (db *DB) UndoSplice(ctx context.Context, id string, at time.Time) (UndoResult, error) {
 	var res UndoResult
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		sp, err := scanSplice(tx.QueryRowContext(ctx, `SELECT `+spliceCols+` FROM splices WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("index: splice %s: %w", id, ErrNotFound)
-		}
+		sp, err := undoableSplice(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("index: splice %s: %w", id, err)
-		}
-		if !sp.Active() {
-			return fmt.Errorf("%w: splice %s was undone at %s", ErrSpliceUndone, id, sp.UndoneAt.Format(time.RFC3339))
-		}
-		var (
-			trackID, k int64
-			rep, now   sql.NullString
-		)
-		err = tx.QueryRowContext(ctx, `SELECT h.track_id, h.k, t.rep, s.key FROM segment_history h
-	JOIN tracks t ON t.id = h.track_id
-	LEFT JOIN segments s ON s.track_id = h.track_id AND s.k = h.k
-WHERE h.splice_id = ? AND (s.key IS NULL OR s.key != h.new_key) ORDER BY h.track_id, h.k LIMIT 1`, id).Scan(&trackID, &k, &rep, &now)
-		switch {
-		case err == nil && now.Valid:
-			return fmt.Errorf("%w: %s K %d is now %s, no longer splice %s's replacement (undo the newer splice first)",
-				ErrSpliceConflict, rep.String, k, now.String, id)
-		case err == nil:
-			return fmt.Errorf("%w: %s K %d has no segment row any more", ErrSpliceConflict, rep.String, k)
-		case !errors.Is(err, sql.ErrNoRows):
-			return fmt.Errorf("index: splice %s: %w", id, err)
+			return err
 		}
 		r, err := tx.ExecContext(ctx, `UPDATE segments SET ept = h.ept, duration = h.duration, size = h.size, sha256 = h.sha256,
 	key = h.key, init_id = h.init_id, source_id = h.source_id, received_at = h.received_at,
@@ -257,38 +257,8 @@ FROM segment_history h WHERE h.splice_id = ? AND segments.track_id = h.track_id 
 		if res.Inits, err = spliceInits(ctx, tx, id); err != nil {
 			return err
 		}
-		for _, in := range res.Inits {
-			// An init the splice created (object or row) goes only if no
-			// segment row decodes with it by now: the recorder may have
-			// adopted an object the splice stored (its own create found
-			// it there).
-			if !in.RowCreated && !in.ObjectCreated {
-				continue
-			}
-			var initID int64
-			err := tx.QueryRowContext(ctx, `SELECT id FROM inits WHERE track_id = ? AND hash = ?`, in.TrackID, in.Hash).Scan(&initID)
-			if errors.Is(err, sql.ErrNoRows) {
-				res.InitsDeleted = append(res.InitsDeleted, in) // gone already
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("index: undo splice %s: init %.12s: %w", id, in.Hash, err)
-			}
-			var used bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM segments WHERE track_id = ? AND init_id = ?)`, in.TrackID, initID).Scan(&used); err != nil {
-				return fmt.Errorf("index: undo splice %s: init %.12s: %w", id, in.Hash, err)
-			}
-			if used {
-				res.InitsKept = append(res.InitsKept, in)
-				continue
-			}
-			if !in.RowCreated {
-				continue // the row was there before the splice
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM inits WHERE id = ?`, initID); err != nil {
-				return fmt.Errorf("index: undo splice %s: init %.12s: %w", id, in.Hash, err)
-			}
-			res.InitsDeleted = append(res.InitsDeleted, in)
+		if err := dropSpliceInits(ctx, tx, id, &res); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE splices SET undone_at = ? WHERE id = ?`, nanos(at), id); err != nil {
 			return fmt.Errorf("index: undo splice %s: %w", id, err)
@@ -301,6 +271,79 @@ FROM segment_history h WHERE h.splice_id = ? AND segments.track_id = h.track_id 
 		return UndoResult{}, err
 	}
 	return res, nil
+}
+
+// undoableSplice is splice id, if it is active and every row it replaced
+// still points at its replacement.
+func undoableSplice(ctx context.Context, tx *sql.Tx, id string) (Splice, error) {
+	sp, err := scanSplice(tx.QueryRowContext(ctx, `SELECT `+spliceCols+` FROM splices WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return sp, fmt.Errorf("index: splice %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return sp, fmt.Errorf("index: splice %s: %w", id, err)
+	}
+	if !sp.Active() {
+		return sp, fmt.Errorf("%w: splice %s was undone at %s", ErrSpliceUndone, id, sp.UndoneAt.Format(time.RFC3339))
+	}
+	var (
+		trackID, k int64
+		rep, now   sql.NullString
+	)
+	err = tx.QueryRowContext(ctx, `SELECT h.track_id, h.k, t.rep, s.key FROM segment_history h
+	JOIN tracks t ON t.id = h.track_id
+	LEFT JOIN segments s ON s.track_id = h.track_id AND s.k = h.k
+WHERE h.splice_id = ? AND (s.key IS NULL OR s.key != h.new_key) ORDER BY h.track_id, h.k LIMIT 1`, id).Scan(&trackID, &k, &rep, &now)
+	switch {
+	case err == nil && now.Valid:
+		return sp, fmt.Errorf("%w: %s K %d is now %s, no longer splice %s's replacement (undo the newer splice first)",
+			ErrSpliceConflict, rep.String, k, now.String, id)
+	case err == nil:
+		return sp, fmt.Errorf("%w: %s K %d has no segment row any more", ErrSpliceConflict, rep.String, k)
+	case !errors.Is(err, sql.ErrNoRows):
+		return sp, fmt.Errorf("index: splice %s: %w", id, err)
+	}
+	return sp, nil
+}
+
+// dropSpliceInits deletes the init rows splice id created (res.Inits)
+// that no segment row decodes with any more, into res.InitsDeleted, and
+// notes in res.InitsKept those it created that one does.
+func dropSpliceInits(ctx context.Context, tx *sql.Tx, id string, res *UndoResult) error {
+	for _, in := range res.Inits {
+		// An init the splice created (object or row) goes only if no
+		// segment row decodes with it by now: the recorder may have
+		// adopted an object the splice stored (its own create found
+		// it there).
+		if !in.RowCreated && !in.ObjectCreated {
+			continue
+		}
+		var initID int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM inits WHERE track_id = ? AND hash = ?`, in.TrackID, in.Hash).Scan(&initID)
+		if errors.Is(err, sql.ErrNoRows) {
+			res.InitsDeleted = append(res.InitsDeleted, in) // gone already
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("index: undo splice %s: init %.12s: %w", id, in.Hash, err)
+		}
+		var used bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM segments WHERE track_id = ? AND init_id = ?)`, in.TrackID, initID).Scan(&used); err != nil {
+			return fmt.Errorf("index: undo splice %s: init %.12s: %w", id, in.Hash, err)
+		}
+		if used {
+			res.InitsKept = append(res.InitsKept, in)
+			continue
+		}
+		if !in.RowCreated {
+			continue // the row was there before the splice
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM inits WHERE id = ?`, initID); err != nil {
+			return fmt.Errorf("index: undo splice %s: init %.12s: %w", id, in.Hash, err)
+		}
+		res.InitsDeleted = append(res.InitsDeleted, in)
+	}
+	return nil
 }
 
 // SpliceByID returns a splice, or an error wrapping ErrNotFound.

@@ -318,26 +318,15 @@ type parsedInit struct {
 	err  error
 }
 
+// one fills K j.k of a gap: it fetches the segment from the Filler (with
+// DryRun, only locates it), checks that it fits the track and offers it.
 func (r *run) one(ctx context.Context, j job) (result, error) {
 	g := j.gap
 	t := g.track
 	it := Item{Rep: t.Rep, K: j.k, Time: t.KTime(j.k)}
 	w := Want{Channel: g.Channel, Track: t, K: j.k, InitHashes: g.initHashes}
 	if r.o.DryRun {
-		where, err := r.f.Locate(ctx, w)
-		it.From = where
-		switch {
-		case err == nil:
-			return result{it, classPlanned}, nil
-		case ctx.Err() != nil:
-			return result{}, ctx.Err()
-		case errors.Is(err, ErrMismatch):
-			it.Reason = err.Error()
-			return result{it, classRejected}, nil
-		default:
-			it.Reason = err.Error()
-			return result{it, classMissing}, nil
-		}
+		return r.locate(ctx, it, w)
 	}
 	got, err := r.f.Fetch(ctx, w)
 	it.From = got.From
@@ -372,7 +361,31 @@ func (r *run) one(ctx context.Context, j job) (result, error) {
 	if info.Filler && g.Kind == KindFiller {
 		return r.reject(ctx, it, t, info, "the source's copy is an encoder filler too (styp brand slat)")
 	}
-	res, err := r.offer(ctx, t.Rep, j.k, in, got)
+	return r.store(ctx, it, t, j.k, in, got)
+}
+
+// locate is one K of a dry run: where the Filler has it, or why not.
+func (r *run) locate(ctx context.Context, it Item, w Want) (result, error) {
+	where, err := r.f.Locate(ctx, w)
+	it.From = where
+	switch {
+	case err == nil:
+		return result{it, classPlanned}, nil
+	case ctx.Err() != nil:
+		return result{}, ctx.Err()
+	case errors.Is(err, ErrMismatch):
+		it.Reason = err.Error()
+		return result{it, classRejected}, nil
+	default:
+		it.Reason = err.Error()
+		return result{it, classMissing}, nil
+	}
+}
+
+// store offers the fetched segment K of t, which fits the track (in is
+// its init), as the repair source's delivery.
+func (r *run) store(ctx context.Context, it Item, t index.Track, k int64, in *cmaf.InitInfo, got Fetched) (result, error) {
+	res, err := r.offer(ctx, t.Rep, k, in, got)
 	switch {
 	case err == nil:
 	case errors.Is(err, archive.ErrInvalid) || errors.Is(err, archive.ErrInitMismatch):
@@ -381,7 +394,7 @@ func (r *run) one(ctx context.Context, j job) (result, error) {
 		if it.Reason == "" {
 			it.Reason = err.Error()
 		}
-		r.o.Log.Debug("segment rejected", "rep", t.Rep, "k", j.k, "source", r.f.Name(), "reason", it.Reason)
+		r.o.Log.Debug("segment rejected", "rep", t.Rep, "k", k, "source", r.f.Name(), "reason", it.Reason)
 		return result{it, classRejected}, nil
 	default:
 		return result{}, err
@@ -391,12 +404,12 @@ func (r *run) one(ctx context.Context, j job) (result, error) {
 		// meanwhile, or a corrupt object occupies the key (verify
 		// --read-data --repair-index dropped its row, which made K a gap).
 		// Create-only writes never replace it, so look at its bytes.
-		note, err := r.replaceCorrupt(ctx, t, j.k, res)
+		note, err := r.replaceCorrupt(ctx, t, k, res)
 		if err != nil {
 			return result{}, err
 		}
 		if note != "" {
-			if res, err = r.offer(ctx, t.Rep, j.k, in, got); err != nil {
+			if res, err = r.offer(ctx, t.Rep, k, in, got); err != nil {
 				return result{}, err
 			}
 			it.Reason = note
@@ -409,7 +422,7 @@ func (r *run) one(ctx context.Context, j job) (result, error) {
 			it.Reason += ": " + res.Detail
 		}
 	}
-	r.o.Log.Debug("segment filled", "rep", t.Rep, "k", j.k, "source", r.f.Name(), "key", res.Key, "outcome", res.Outcome)
+	r.o.Log.Debug("segment filled", "rep", t.Rep, "k", k, "source", r.f.Name(), "key", res.Key, "outcome", res.Outcome)
 	return result{it, classFilled}, nil
 }
 

@@ -75,7 +75,7 @@ func TestRepairReplacesFiller(t *testing.T) {
 				t.Fatalf("gaps before the repair %+v, %v; want one filler at %s K %d", gaps, err, rep, kf)
 			}
 			tt.fill(t, other, sim)
-			rep0, err := repair.Fill(ctx, e.a, repair.NewArchive("repair.store", other.store), repair.Options{Channel: testChannel})
+			rep0, err := repair.Fill(ctx, e.a, repair.NewStore("repair.store", other.store), repair.Options{Channel: testChannel})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,9 @@
-// Package repair finds the gaps of an archive (epoch indexes K missing from
-// every source) and fills them from another source: a live or static MPD
-// (an encoder or origin still holding the segments in its time-shift
-// window) or another archive read by its layout. Filled segments go through
+// Package repair mends a recorded archive from another source: a live or
+// static MPD (an encoder or origin still holding the segments in its
+// time-shift window) or another archive read by its layout (Store).
+//
+// Find lists the gaps of an archive (epoch indexes K missing from every
+// source) and Fill fills them from such a source. Filled segments go through
 // the same checks, create-only writes and index as recorded ones
 // (archive.Channel.OfferSegment), after stricter checks that they fit the
 // track: same codec configuration, EPT and duration on the epoch grid and

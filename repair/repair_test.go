@@ -517,7 +517,7 @@ func TestRepairFillFromArchive(t *testing.T) {
 			e, other := newEnv(t), newEnv(t)
 			e.record(t, sim, base, base+15, gaps)
 			tt.fill(t, other, sim)
-			f := repair.NewArchive(repair.NameFor(other.storeURL), other.store)
+			f := repair.NewStore(repair.NameFor(other.storeURL), other.store)
 			if f.Name() != "repair.store" || f.URL() != "archive:"+other.store.URL() {
 				t.Errorf("name %q, URL %q", f.Name(), f.URL())
 			}

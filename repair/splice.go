@@ -169,20 +169,8 @@ type storedInit struct {
 // replacements and the replaced rows go to the index's history. If writing
 // fails half-way, what this splice wrote is deleted again.
 func Splice(ctx context.Context, a *archive.Archive, f Filler, o SpliceOptions) (*SpliceReport, error) {
-	if o.Parallel <= 0 {
-		o.Parallel = DefaultParallel
-	}
-	if o.Log == nil {
-		o.Log = a.Log
-	}
-	if o.From.IsZero() || o.To.IsZero() || !o.To.After(o.From) {
-		return nil, fmt.Errorf("splice: the range [%s, %s) is empty", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339))
-	}
-	if o.SourceName == "" {
-		o.SourceName = SpliceSourceName(f.Name())
-	}
-	if err := layout.ValidName("source", o.SourceName); err != nil {
-		return nil, fmt.Errorf("splice: %w", err)
+	if err := o.complete(a, f); err != nil {
+		return nil, err
 	}
 	ch, err := a.DB.Channel(ctx, o.Channel)
 	if err != nil {
@@ -201,20 +189,65 @@ func Splice(ctx context.Context, a *archive.Archive, f Filler, o SpliceOptions) 
 		return rep, fmt.Errorf("splice: channel %s has no stored segment between %s and %s: nothing to replace",
 			o.Channel, o.From.UTC().Format(time.RFC3339), o.To.UTC().Format(time.RFC3339))
 	}
-	r.id = spliceID(o.Channel, rep.FromK, rep.ToK, f.URL(), created)
-	rep.ID = r.id
-	rep.Record = layout.SpliceRecordKey(o.Channel, r.id)
-	for i, tr := range r.tracks {
-		rep.Tracks[i].Dir = layout.SpliceDir(o.Channel, tr.t.Rep, r.id)
-	}
-	t0 := r.tracks[0].t
-	rep.From, rep.To = t0.KTime(rep.FromK), t0.KTime(rep.ToK+1)
+	r.name(rep, created)
 	o.Log.Info("splice", "channel", o.Channel, "id", r.id, "source", f.URL(), "from_k", rep.FromK, "to_k", rep.ToK, "segments", len(jobs))
 
 	// Fetch and check every K; write each one that fits while all did.
+	results, err := r.fetchAll(ctx, jobs)
+	if err != nil || r.failed.Load() {
+		return r.refuse(ctx, rep, jobs, err)
+	}
+	rec, segs := r.record(rep, jobs, results)
+	if err := r.activate(ctx, ch, rep, rec, segs); err != nil {
+		if cerr := r.cleanup(ctx); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		return nil, fmt.Errorf("splice %s: %w (what it wrote was deleted again)", r.id, err)
+	}
+	o.Log.Info("splice done", "channel", o.Channel, "id", r.id, "segments", len(segs), "inits_created", len(rep.InitsCreated))
+	return rep, nil
+}
+
+// complete fills in o's defaults (with a's log, f's name) and checks the
+// range and source name.
+func (o *SpliceOptions) complete(a *archive.Archive, f Filler) error {
+	if o.Parallel <= 0 {
+		o.Parallel = DefaultParallel
+	}
+	if o.Log == nil {
+		o.Log = a.Log
+	}
+	if o.From.IsZero() || o.To.IsZero() || !o.To.After(o.From) {
+		return fmt.Errorf("splice: the range [%s, %s) is empty", o.From.Format(time.RFC3339), o.To.Format(time.RFC3339))
+	}
+	if o.SourceName == "" {
+		o.SourceName = SpliceSourceName(f.Name())
+	}
+	if err := layout.ValidName("source", o.SourceName); err != nil {
+		return fmt.Errorf("splice: %w", err)
+	}
+	return nil
+}
+
+// name gives the planned splice its ID, its record key and directories
+// and the wall-clock span of its K range.
+func (r *spliceRun) name(rep *SpliceReport, created time.Time) {
+	r.id = spliceID(r.o.Channel, rep.FromK, rep.ToK, r.f.URL(), created)
+	rep.ID = r.id
+	rep.Record = layout.SpliceRecordKey(r.o.Channel, r.id)
+	for i, tr := range r.tracks {
+		rep.Tracks[i].Dir = layout.SpliceDir(r.o.Channel, tr.t.Rep, r.id)
+	}
+	t0 := r.tracks[0].t
+	rep.From, rep.To = t0.KTime(rep.FromK), t0.KTime(rep.ToK+1)
+}
+
+// fetchAll fetches, checks and writes the replacement of every job
+// (o.Parallel at a time), then checks the joins between them.
+func (r *spliceRun) fetchAll(ctx context.Context, jobs []spliceJob) ([]spliced, error) {
 	results := make([]spliced, len(jobs))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(o.Parallel)
+	g.SetLimit(r.o.Parallel)
 	for _, j := range jobs {
 		g.Go(func() error {
 			res, err := r.one(gctx, j)
@@ -222,34 +255,43 @@ func Splice(ctx context.Context, a *archive.Archive, f Filler, o SpliceOptions) 
 			return err
 		})
 	}
-	err = g.Wait()
-	if err == nil {
-		r.checkJoins(jobs, results)
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
-	if err != nil || r.failed.Load() {
-		if cerr := r.cleanup(ctx); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-		if err != nil {
-			return nil, err
-		}
-		for i := range jobs {
-			if it, ok := r.bad[i]; ok {
-				if r.badCls[i] == classMissing {
-					rep.Missing = append(rep.Missing, it)
-				} else {
-					rep.Rejected = append(rep.Rejected, it)
-				}
+	r.checkJoins(jobs, results)
+	return results, nil
+}
+
+// refuse deletes what the failed splice wrote and returns err, or, if
+// only some K did not fit, the report listing them with ErrSpliceRejected.
+func (r *spliceRun) refuse(ctx context.Context, rep *SpliceReport, jobs []spliceJob, err error) (*SpliceReport, error) {
+	if cerr := r.cleanup(ctx); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for i := range jobs {
+		if it, ok := r.bad[i]; ok {
+			if r.badCls[i] == classMissing {
+				rep.Missing = append(rep.Missing, it)
+			} else {
+				rep.Rejected = append(rep.Rejected, it)
 			}
 		}
-		o.Log.Info("splice refused", "channel", o.Channel, "source", f.URL(), "missing", len(rep.Missing), "rejected", len(rep.Rejected))
-		return rep, fmt.Errorf("%w: %s cannot replace %d of the %d segments (%d missing, %d rejected)",
-			ErrSpliceRejected, f.URL(), len(rep.Missing)+len(rep.Rejected), len(jobs), len(rep.Missing), len(rep.Rejected))
 	}
+	url := r.f.URL()
+	r.o.Log.Info("splice refused", "channel", r.o.Channel, "source", url, "missing", len(rep.Missing), "rejected", len(rep.Rejected))
+	return rep, fmt.Errorf("%w: %s cannot replace %d of the %d segments (%d missing, %d rejected)",
+		ErrSpliceRejected, url, len(rep.Missing)+len(rep.Rejected), len(jobs), len(rep.Missing), len(rep.Rejected))
+}
 
-	// The record, written last, makes the splice active in storage.
+// record is the splice record of the replacements results (of jobs) and
+// their index rows; it completes rep's per-track counts and inits.
+func (r *spliceRun) record(rep *SpliceReport, jobs []spliceJob, results []spliced) (*layout.SpliceRecord, []index.SpliceSegment) {
+	o := r.o
 	rec := &layout.SpliceRecord{Version: layout.SpliceRecordVersion, ID: r.id, Channel: o.Channel, FromK: rep.FromK, ToK: rep.ToK,
-		From: o.From.UTC(), To: o.To.UTC(), Source: f.URL(), SourceName: o.SourceName, Created: created,
+		From: o.From.UTC(), To: o.To.UTC(), Source: r.f.URL(), SourceName: o.SourceName, Created: rep.Created,
 		Tracks: []layout.SpliceRecordTrack{}, InitsCreated: []string{}}
 	var segs []index.SpliceSegment
 	for ti, tr := range r.tracks {
@@ -266,34 +308,30 @@ func Splice(ctx context.Context, a *archive.Archive, f Filler, o SpliceOptions) 
 		rep.Tracks[ti].Replaced = len(rt.Ks)
 		rec.Tracks = append(rec.Tracks, rt)
 	}
-	inits := r.spliceInits()
-	for _, in := range inits {
+	for _, in := range r.spliceInits() {
 		if in.ObjectCreated {
 			rec.InitsCreated = append(rec.InitsCreated, in.Key)
 		}
 	}
 	slices.Sort(rec.InitsCreated)
 	rep.InitsCreated = rec.InitsCreated
+	return rec, segs
+}
+
+// activate writes the splice record, last (it makes the splice active in
+// storage), then applies the splice to the index in one transaction.
+func (r *spliceRun) activate(ctx context.Context, ch index.Channel, rep *SpliceReport, rec *layout.SpliceRecord, segs []index.SpliceSegment) error {
 	body, err := rec.Marshal()
-	if err == nil {
-		err = a.Store.Create(ctx, rep.Record, body, layout.SourceAttrs(o.SourceName))
-		if err == nil {
-			r.keys = append(r.keys, rep.Record)
-		}
-	}
-	if err == nil {
-		sp := index.Splice{ID: r.id, ChannelID: ch.ID, FromK: rep.FromK, ToK: rep.ToK, Source: f.URL(), SourceName: o.SourceName,
-			RecordKey: rep.Record, CreatedAt: created}
-		err = a.DB.ApplySplice(context.WithoutCancel(ctx), sp, inits, segs)
-	}
 	if err != nil {
-		if cerr := r.cleanup(ctx); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-		return nil, fmt.Errorf("splice %s: %w (what it wrote was deleted again)", r.id, err)
+		return err
 	}
-	o.Log.Info("splice done", "channel", o.Channel, "id", r.id, "segments", len(segs), "inits_created", len(rep.InitsCreated))
-	return rep, nil
+	if err := r.a.Store.Create(ctx, rep.Record, body, layout.SourceAttrs(r.o.SourceName)); err != nil {
+		return err
+	}
+	r.keys = append(r.keys, rep.Record)
+	sp := index.Splice{ID: r.id, ChannelID: ch.ID, FromK: rep.FromK, ToK: rep.ToK, Source: r.f.URL(), SourceName: r.o.SourceName,
+		RecordKey: rep.Record, CreatedAt: rep.Created}
+	return r.a.DB.ApplySplice(context.WithoutCancel(ctx), sp, r.spliceInits(), segs)
 }
 
 // SpliceSourceName is the default source name of a splice from a Filler:
@@ -613,86 +651,23 @@ func UndoSplice(ctx context.Context, a *archive.Archive, o UndoOptions) (*Splice
 	if err != nil {
 		return nil, err
 	}
-	rep := &SpliceReport{ID: sp.ID, Channel: ch.Name, Source: sp.Source, SourceName: sp.SourceName, FromK: sp.FromK, ToK: sp.ToK,
-		Record: sp.RecordKey, Created: sp.CreatedAt, Tracks: []SpliceTrack{}, InitsCreated: []string{}, Missing: []Item{}, Rejected: []Item{}}
-	for _, t := range tracks {
-		if t.Timescale > 0 && t.SegDur > 0 {
-			rep.From, rep.To = t.KTime(sp.FromK), t.KTime(sp.ToK+1)
-			break
-		}
-	}
+	rep := undoReport(ch, sp, tracks)
 	ctx = context.WithoutCancel(ctx) // once the index changed, finish
 	var deleteInits []index.SpliceInit
 	if sp.Active() {
-		res, err := a.DB.UndoSplice(ctx, sp.ID, a.Now().UTC())
-		if err != nil {
-			return nil, fmt.Errorf("undo splice %s: %w", sp.ID, err)
-		}
-		rep.Restored, rep.UndoneAt = res.Restored, res.Splice.UndoneAt
-		kept := map[string]bool{}
-		for _, in := range res.InitsKept {
-			kept[in.Key] = true
-		}
-		for _, in := range res.Inits {
-			if in.ObjectCreated && !kept[in.Key] {
-				deleteInits = append(deleteInits, in)
-			}
-		}
+		deleteInits, err = undoIndex(ctx, a, sp, rep)
 	} else {
-		// Undone in the index: finish what an interrupted undo left, the
-		// created inits only where the index has no row for them.
+		// Undone in the index: finish what an interrupted undo left.
 		rep.Resumed, rep.UndoneAt = true, sp.UndoneAt
-		inits, err := a.DB.SpliceInits(ctx, sp.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, in := range inits {
-			if !in.ObjectCreated {
-				continue
-			}
-			rows, err := a.DB.Inits(ctx, in.TrackID)
-			if err != nil {
-				return nil, err
-			}
-			if !slices.ContainsFunc(rows, func(r index.Init) bool { return r.Hash == in.Hash }) {
-				deleteInits = append(deleteInits, in)
-			}
-		}
+		deleteInits, err = unindexedInits(ctx, a.DB, sp.ID)
+	}
+	if err != nil {
+		return nil, err
 	}
 	rep.Undone = true
-	// Storage: the record first, so the splice is inactive in storage
-	// before its objects go.
-	var keys []string
-	for _, t := range tracks {
-		dir := layout.SpliceDir(ch.Name, t.Rep, sp.ID)
-		err := a.Store.List(ctx, dir, func(at cloud.Attrs) error {
-			keys = append(keys, at.Key)
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("undo splice %s: listing %s: %w", sp.ID, dir, err)
-		}
-	}
-	for _, in := range deleteInits {
-		keys = append(keys, in.Key)
-		rep.InitsCreated = append(rep.InitsCreated, in.Key)
-	}
-	var errs []error
-	del := func(k string) {
-		err := a.Store.Delete(ctx, k)
-		switch {
-		case err == nil:
-			rep.Deleted++
-		case !cloud.IsNotFound(err):
-			errs = append(errs, err)
-		}
-	}
-	del(sp.RecordKey)
-	for _, k := range keys {
-		del(k)
-	}
-	for _, t := range tracks {
-		removeEmptyDir(a.Store, layout.SpliceDir(ch.Name, t.Rep, sp.ID))
+	errs, err := deleteSpliceObjects(ctx, a.Store, ch, sp, tracks, deleteInits, rep)
+	if err != nil {
+		return nil, err
 	}
 	if len(errs) > 0 {
 		return rep, fmt.Errorf("undo splice %s: the index is restored, but deleting its objects failed (run the undo again to finish): %w", sp.ID, errors.Join(errs...))
@@ -702,6 +677,100 @@ func UndoSplice(ctx context.Context, a *archive.Archive, o UndoOptions) (*Splice
 	}
 	o.Log.Info("splice undone", "channel", ch.Name, "id", sp.ID, "restored", rep.Restored, "deleted", rep.Deleted, "resumed", rep.Resumed)
 	return rep, nil
+}
+
+// undoReport is the report of undoing splice sp of channel ch, before
+// anything is done; its span is on the grid of the first timed track.
+func undoReport(ch index.Channel, sp index.Splice, tracks []index.Track) *SpliceReport {
+	rep := &SpliceReport{ID: sp.ID, Channel: ch.Name, Source: sp.Source, SourceName: sp.SourceName, FromK: sp.FromK, ToK: sp.ToK,
+		Record: sp.RecordKey, Created: sp.CreatedAt, Tracks: []SpliceTrack{}, InitsCreated: []string{}, Missing: []Item{}, Rejected: []Item{}}
+	for _, t := range tracks {
+		if t.Timescale > 0 && t.SegDur > 0 {
+			rep.From, rep.To = t.KTime(sp.FromK), t.KTime(sp.ToK+1)
+			break
+		}
+	}
+	return rep
+}
+
+// undoIndex undoes active splice sp in the index and returns the init
+// segments it created that nothing else decodes with now.
+func undoIndex(ctx context.Context, a *archive.Archive, sp index.Splice, rep *SpliceReport) ([]index.SpliceInit, error) {
+	res, err := a.DB.UndoSplice(ctx, sp.ID, a.Now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("undo splice %s: %w", sp.ID, err)
+	}
+	rep.Restored, rep.UndoneAt = res.Restored, res.Splice.UndoneAt
+	kept := map[string]bool{}
+	for _, in := range res.InitsKept {
+		kept[in.Key] = true
+	}
+	var out []index.SpliceInit
+	for _, in := range res.Inits {
+		if in.ObjectCreated && !kept[in.Key] {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// unindexedInits is, for a splice undone in the index already, the init
+// segments it created that the index has no row for.
+func unindexedInits(ctx context.Context, db *index.DB, spliceID string) ([]index.SpliceInit, error) {
+	inits, err := db.SpliceInits(ctx, spliceID)
+	if err != nil {
+		return nil, err
+	}
+	var out []index.SpliceInit
+	for _, in := range inits {
+		if !in.ObjectCreated {
+			continue
+		}
+		rows, err := db.Inits(ctx, in.TrackID)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.ContainsFunc(rows, func(r index.Init) bool { return r.Hash == in.Hash }) {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// deleteSpliceObjects deletes splice sp's objects from st: the record
+// first, so the splice is inactive in storage before its objects go, then
+// its replacements and inits. It returns the failed deletions; err is a
+// listing that failed.
+func deleteSpliceObjects(ctx context.Context, st *cloud.Store, ch index.Channel, sp index.Splice, tracks []index.Track,
+	inits []index.SpliceInit, rep *SpliceReport) (errs []error, err error) {
+	var keys []string
+	for _, t := range tracks {
+		dir := layout.SpliceDir(ch.Name, t.Rep, sp.ID)
+		err := st.List(ctx, dir, func(at cloud.Attrs) error {
+			keys = append(keys, at.Key)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("undo splice %s: listing %s: %w", sp.ID, dir, err)
+		}
+	}
+	for _, in := range inits {
+		keys = append(keys, in.Key)
+		rep.InitsCreated = append(rep.InitsCreated, in.Key)
+	}
+	for _, k := range append([]string{sp.RecordKey}, keys...) {
+		err := st.Delete(ctx, k)
+		switch {
+		case err == nil:
+			rep.Deleted++
+		case !cloud.IsNotFound(err):
+			errs = append(errs, err)
+		}
+	}
+	for _, t := range tracks {
+		removeEmptyDir(st, layout.SpliceDir(ch.Name, t.Rep, sp.ID))
+	}
+	return errs, nil
 }
 
 // undoneError says a splice was undone already; it wraps

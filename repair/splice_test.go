@@ -447,7 +447,7 @@ func TestSpliceNested(t *testing.T) {
 	e.record(t, testenv.NewSim(t, simulate.Options{}), base, base+11, nil)
 	other.record(t, testenv.NewSim(t, simulate.Options{Variant: 3}), base, base+11, nil)
 	before := e.snapshot(t)
-	f := repair.NewArchive(repair.NameFor(other.storeURL), other.store)
+	f := repair.NewStore(repair.NameFor(other.storeURL), other.store)
 	var ids []string
 	now := time.Unix(1_800_000_000, 0)
 	e.a.Now = func() time.Time { now = now.Add(time.Second); return now }
@@ -522,7 +522,7 @@ func TestSpliceStores(t *testing.T) {
 			for _, r := range reps {
 				rows[r], _ = e.db.Segments(ctx, e.track(t, r).ID, 0, 1<<62)
 			}
-			rep, err := repair.Splice(ctx, e.a, repair.NewArchive("repair.other", other.store), repair.SpliceOptions{Channel: testChannel, From: kt(base + 1), To: kt(base + 4)})
+			rep, err := repair.Splice(ctx, e.a, repair.NewStore("repair.other", other.store), repair.SpliceOptions{Channel: testChannel, From: kt(base + 1), To: kt(base + 4)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,11 +11,11 @@ import (
 	"github.com/reaparchive/reaparchive/layout"
 )
 
-// Archive fills from another archive's store (a recorder in another
+// Store fills from another archive's store (a recorder in another
 // region, say), read by its layout alone: segment K of a track is
 // <channel>/<rep>/<K>.<ext>, and its init is the init-<h16> object its
 // reap-init attribute names. Nothing is listed and its index is not needed.
-type Archive struct {
+type Store struct {
 	name  string
 	store *cloud.Store
 
@@ -23,17 +23,17 @@ type Archive struct {
 	inits map[string]*fetchedInit // by key
 }
 
-// NewArchive reads from store (which the caller closes). name is the source
+// NewStore reads from store (which the caller closes). name is the source
 // name the repair records its deliveries under.
-func NewArchive(name string, store *cloud.Store) *Archive {
-	return &Archive{name: name, store: store, inits: map[string]*fetchedInit{}}
+func NewStore(name string, store *cloud.Store) *Store {
+	return &Store{name: name, store: store, inits: map[string]*fetchedInit{}}
 }
 
 // Name implements Filler.
-func (a *Archive) Name() string { return a.name }
+func (s *Store) Name() string { return s.name }
 
 // URL implements Filler: "archive:" and the store URL.
-func (a *Archive) URL() string { return "archive:" + a.store.URL() }
+func (s *Store) URL() string { return "archive:" + s.store.URL() }
 
 // keys are the media keys segment w may have in the other archive: this
 // archive's extension for the track, then the layout's.
@@ -61,9 +61,9 @@ func candidates(w Want) []string {
 }
 
 // Locate implements Filler: it looks the object up (its attributes only).
-func (a *Archive) Locate(ctx context.Context, w Want) (string, error) {
+func (s *Store) Locate(ctx context.Context, w Want) (string, error) {
 	for _, key := range candidates(w) {
-		ok, err := a.store.Exists(ctx, key)
+		ok, err := s.store.Exists(ctx, key)
 		if err != nil {
 			return key, err
 		}
@@ -71,28 +71,28 @@ func (a *Archive) Locate(ctx context.Context, w Want) (string, error) {
 			return key, nil
 		}
 	}
-	return keys(w)[0], fmt.Errorf("%w: %s is not in %s", ErrUnavailable, keys(w)[0], a.store.URL())
+	return keys(w)[0], fmt.Errorf("%w: %s is not in %s", ErrUnavailable, keys(w)[0], s.store.URL())
 }
 
 // Fetch implements Filler.
-func (a *Archive) Fetch(ctx context.Context, w Want) (Fetched, error) {
+func (s *Store) Fetch(ctx context.Context, w Want) (Fetched, error) {
 	var (
 		key   string
 		attrs cloud.Attrs
 		err   error
 	)
 	for _, key = range candidates(w) {
-		if attrs, err = a.store.Attributes(ctx, key); !errors.Is(err, cloud.ErrNotFound) {
+		if attrs, err = s.store.Attributes(ctx, key); !errors.Is(err, cloud.ErrNotFound) {
 			break
 		}
 	}
 	switch {
 	case errors.Is(err, cloud.ErrNotFound):
-		return Fetched{From: keys(w)[0]}, fmt.Errorf("%w: %s is not in %s", ErrUnavailable, keys(w)[0], a.store.URL())
+		return Fetched{From: keys(w)[0]}, fmt.Errorf("%w: %s is not in %s", ErrUnavailable, keys(w)[0], s.store.URL())
 	case err != nil:
 		return Fetched{From: key}, err
 	}
-	data, err := a.store.Get(ctx, key)
+	data, err := s.store.Get(ctx, key)
 	if err != nil {
 		if errors.Is(err, cloud.ErrNotFound) {
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -103,7 +103,7 @@ func (a *Archive) Fetch(ctx context.Context, w Want) (Fetched, error) {
 	if sa, _ := layout.ParseSegmentAttrs(attrs.Meta); sa.Init != "" {
 		h := sa.Init
 		ik := layout.InitKey(w.Channel, w.Track.Rep, h)
-		if init, err = a.init(ctx, ik); err != nil {
+		if init, err = s.init(ctx, ik); err != nil {
 			if errors.Is(err, cloud.ErrNotFound) {
 				err = fmt.Errorf("%w: its init segment %s (%s of %s) is not in that archive", ErrUnavailable, ik, layout.MetaInit, key)
 			}
@@ -113,7 +113,7 @@ func (a *Archive) Fetch(ctx context.Context, w Want) (Fetched, error) {
 		// No attributes (an object copied by other tools): this archive's
 		// own inits of the track, newest first, if the other archive has them.
 		for _, h := range w.InitHashes {
-			if init, err = a.init(ctx, layout.InitKey(w.Channel, w.Track.Rep, h)); err == nil {
+			if init, err = s.init(ctx, layout.InitKey(w.Channel, w.Track.Rep, h)); err == nil {
 				break
 			}
 			if !errors.Is(err, cloud.ErrNotFound) {
@@ -128,14 +128,14 @@ func (a *Archive) Fetch(ctx context.Context, w Want) (Fetched, error) {
 }
 
 // init reads an init segment once.
-func (a *Archive) init(ctx context.Context, key string) ([]byte, error) {
-	a.mu.Lock()
-	fi := a.inits[key]
+func (s *Store) init(ctx context.Context, key string) ([]byte, error) {
+	s.mu.Lock()
+	fi := s.inits[key]
 	if fi == nil {
 		fi = &fetchedInit{}
-		a.inits[key] = fi
+		s.inits[key] = fi
 	}
-	a.mu.Unlock()
-	fi.once.Do(func() { fi.data, fi.err = a.store.Get(ctx, key) })
+	s.mu.Unlock()
+	fi.once.Do(func() { fi.data, fi.err = s.store.Get(ctx, key) })
 	return fi.data, fi.err
 }

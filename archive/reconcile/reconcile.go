@@ -7,6 +7,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -166,7 +167,7 @@ func (r *repScan) effective() []mediaObject {
 			out = append(out, s.mediaObject)
 		}
 	}
-	slices.SortFunc(out, func(a, b mediaObject) int { return cmpInt(a.k, b.k) })
+	slices.SortFunc(out, func(a, b mediaObject) int { return cmp.Compare(a.k, b.k) })
 	return out
 }
 
@@ -231,10 +232,29 @@ func storeChannels(ctx context.Context, st *cloud.Store) ([]string, error) {
 // layout's forms are skipped.
 func scanChannel(ctx context.Context, st *cloud.Store, name string, progress func(listed int64)) (*chanScan, error) {
 	c := &chanScan{name: name}
-	var repNames, spliceKeys []string
-	err := st.ListDir(ctx, name+"/", func(a cloud.Attrs) error {
+	repNames, spliceKeys, err := c.listTop(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	for _, rep := range repNames {
+		r, err := c.scanRep(ctx, st, rep, progress)
+		if err != nil {
+			return nil, err
+		}
+		c.reps = append(c.reps, r)
+	}
+	if err := c.readSplices(ctx, st, spliceKeys); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// listTop lists <ch>/: the I-MPDs (into c), the representations' names
+// and the splice records' keys.
+func (c *chanScan) listTop(ctx context.Context, st *cloud.Store) (repNames, spliceKeys []string, err error) {
+	err = st.ListDir(ctx, c.name+"/", func(a cloud.Attrs) error {
 		if a.Dir {
-			rep := strings.TrimSuffix(strings.TrimPrefix(a.Key, name+"/"), "/")
+			rep := strings.TrimSuffix(strings.TrimPrefix(a.Key, c.name+"/"), "/")
 			if layout.ValidName("representation", rep) == nil {
 				repNames = append(repNames, rep)
 			}
@@ -253,74 +273,83 @@ func scanChannel(ctx context.Context, st *cloud.Store, name string, progress fun
 		}
 		return nil
 	})
+	return repNames, spliceKeys, err
+}
+
+// scanRep lists <ch>/<rep>/: its inits and media objects (one per K),
+// then its real/ copies.
+func (c *chanScan) scanRep(ctx context.Context, st *cloud.Store, rep string, progress func(int64)) (*repScan, error) {
+	r := &repScan{rep: rep}
+	dir := c.name + "/" + rep + "/"
+	hasReal := false
+	err := st.ListDir(ctx, dir, func(a cloud.Attrs) error {
+		if a.Dir {
+			// real/ holds segments (LAYOUT.md, Encoder fillers);
+			// filler/ and anything else below a representation not.
+			hasReal = hasReal || strings.TrimSuffix(a.Key, "/") == dir+layout.RealDir
+			return nil
+		}
+		c.listed++
+		if progress != nil {
+			progress(c.listed)
+		}
+		c.addRepObject(r, a)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	for _, rep := range repNames {
-		r := &repScan{rep: rep}
-		hasReal := false
-		err := st.ListDir(ctx, name+"/"+rep+"/", func(a cloud.Attrs) error {
-			if a.Dir {
-				// real/ holds segments (LAYOUT.md, Encoder fillers);
-				// filler/ and anything else below a representation not.
-				hasReal = hasReal || strings.TrimSuffix(a.Key, "/") == name+"/"+rep+"/"+layout.RealDir
-				return nil
-			}
-			c.listed++
-			if progress != nil {
-				progress(c.listed)
-			}
-			o, err := layout.Parse(a.Key)
-			if err != nil {
-				c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: rep, Key: a.Key, Detail: err.Error()})
-				return nil
-			}
-			obj := object{key: a.Key, size: a.Size, modTime: a.ModTime}
-			switch o.Kind {
-			case layout.KindMedia:
-				r.media = append(r.media, mediaObject{object: obj, k: o.K, ext: o.Ext})
-			case layout.KindInit:
-				if len(o.Hash) != layout.HashLen || o.Ext != layout.InitExt {
-					c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: rep, Key: a.Key,
-						Detail: fmt.Sprintf("not an init key of this layout (init-<%d hex digits>.%s)", layout.HashLen, layout.InitExt)})
-					return nil
-				}
-				r.inits = append(r.inits, initObject{object: obj, h16: o.Hash})
-			}
-			return nil
-		})
-		if err != nil {
+	c.dropSecondCopies(r)
+	if hasReal {
+		if err := c.readReal(ctx, st, r, progress); err != nil {
 			return nil, err
 		}
-		slices.SortFunc(r.media, func(a, b mediaObject) int {
-			if a.k != b.k {
-				return cmpInt(a.k, b.k)
-			}
-			return strings.Compare(a.key, b.key)
-		})
-		// Two objects for one K (e.g. 12.m4s and 12.cmfv): the index can
-		// describe one; the other is reported.
-		out := r.media[:0]
-		for i, m := range r.media {
-			if i > 0 && m.k == r.media[i-1].k {
-				c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: rep, K: kp(m.k), Key: m.key,
-					Detail: "a second object for this K (" + r.media[i-1].key + " is the first); the index holds one"})
-				continue
-			}
-			out = append(out, m)
-		}
-		r.media = out
-		if hasReal {
-			if err := c.readReal(ctx, st, r, progress); err != nil {
-				return nil, err
-			}
-		}
-		c.reps = append(c.reps, r)
 	}
-	if err := c.readSplices(ctx, st, spliceKeys); err != nil {
-		return nil, err
+	return r, nil
+}
+
+// addRepObject files a listed object of representation r as an init or a
+// media object, reporting a key not of the layout's forms.
+func (c *chanScan) addRepObject(r *repScan, a cloud.Attrs) {
+	o, err := layout.Parse(a.Key)
+	if err != nil {
+		c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: r.rep, Key: a.Key, Detail: err.Error()})
+		return
 	}
-	return c, nil
+	obj := object{key: a.Key, size: a.Size, modTime: a.ModTime}
+	switch o.Kind {
+	case layout.KindMedia:
+		r.media = append(r.media, mediaObject{object: obj, k: o.K, ext: o.Ext})
+	case layout.KindInit:
+		if len(o.Hash) != layout.HashLen || o.Ext != layout.InitExt {
+			c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: r.rep, Key: a.Key,
+				Detail: fmt.Sprintf("not an init key of this layout (init-<%d hex digits>.%s)", layout.HashLen, layout.InitExt)})
+			return
+		}
+		r.inits = append(r.inits, initObject{object: obj, h16: o.Hash})
+	}
+}
+
+// dropSecondCopies sorts r's media objects by K and keeps the first of
+// two objects for one K (e.g. 12.m4s and 12.cmfv): the index can describe
+// one; the other is reported.
+func (c *chanScan) dropSecondCopies(r *repScan) {
+	slices.SortFunc(r.media, func(a, b mediaObject) int {
+		if a.k != b.k {
+			return cmp.Compare(a.k, b.k)
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	out := r.media[:0]
+	for i, m := range r.media {
+		if i > 0 && m.k == r.media[i-1].k {
+			c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: r.rep, K: kp(m.k), Key: m.key,
+				Detail: "a second object for this K (" + r.media[i-1].key + " is the first); the index holds one"})
+			continue
+		}
+		out = append(out, m)
+	}
+	r.media = out
 }
 
 // readReal lists the representation's real/ directory: the real copies of
@@ -360,7 +389,7 @@ func (c *chanScan) readReal(ctx context.Context, st *cloud.Store, r *repScan, pr
 	for _, rm := range copies { // a real copy whose filler is gone
 		r.media = append(r.media, rm)
 	}
-	slices.SortFunc(r.media, func(a, b mediaObject) int { return cmpInt(a.k, b.k) })
+	slices.SortFunc(r.media, func(a, b mediaObject) int { return cmp.Compare(a.k, b.k) })
 	return nil
 }
 
@@ -420,16 +449,6 @@ func (c *chanScan) readSplices(ctx context.Context, st *cloud.Store, keys []stri
 		}
 	}
 	return nil
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // progressor throttles Options.Progress.

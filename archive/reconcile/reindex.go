@@ -369,6 +369,9 @@ func (ri *repIndexer) flushEvents(ctx context.Context) error {
 	return ri.db.AddEvents(ctx, evs)
 }
 
+// rep indexes one representation r of channel ch: its inits, its track
+// row (m is what the I-MPD says of it, segDurS the I-MPD's segment duration
+// in seconds), then the media objects the index does not have yet.
 func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m manifest.LiveTrack, segDurS float64) error {
 	track, err := ix.db.Track(ctx, ch.ID, r.rep)
 	exists := err == nil
@@ -377,9 +380,39 @@ func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m mani
 	}
 	ri := &repIndexer{indexer: ix, track: track, inits: map[string]*initRec{}}
 	ix.reps[r.rep] = ri
+	if err := ri.readInits(ctx, r, exists); err != nil {
+		return err
+	}
+	t := ri.trackRow(ch, r, m, segDurS, exists)
+	if ri.track, err = ix.db.UpsertTrack(ctx, t); err != nil {
+		return err
+	}
+	if err := ri.addInitRows(ctx); err != nil {
+		return err
+	}
+	todo, err := ri.unindexed(ctx, r, exists)
+	if err != nil {
+		return err
+	}
+	for len(todo) > 0 {
+		n := min(batchSize, len(todo))
+		if err := ri.batch(ctx, todo[:n]); err != nil {
+			return err
+		}
+		todo = todo[n:]
+	}
+	ri.reportMissingInits(ch, r.rep)
+	return nil
+}
+
+// readInits reads and parses all init segments of r (they are small and
+// few), reporting those that are gone, corrupt or not at their key; exists
+// says the index has the track already (its inits are not new).
+func (ri *repIndexer) readInits(ctx context.Context, r *repScan, exists bool) error {
+	ix := ri.indexer
 	indexed := map[string]bool{}
 	if exists {
-		rows, err := ix.db.Inits(ctx, track.ID)
+		rows, err := ix.db.Inits(ctx, ri.track.ID)
 		if err != nil {
 			return err
 		}
@@ -387,7 +420,6 @@ func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m mani
 			indexed[in.Hash] = true
 		}
 	}
-	// Init segments are small and few: read and parse them all.
 	for _, o := range r.inits {
 		if ix.exclude[o.key] {
 			continue
@@ -422,9 +454,13 @@ func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m mani
 		ix.mu.Unlock()
 		ix.prog.add(1)
 	}
+	return nil
+}
 
-	// The track row: codec and timing parameters from the newest init, what
-	// the I-MPD says about the rest, the extension from the media keys.
+// trackRow is the track row of r: codec and timing parameters from the
+// newest init, what the I-MPD (m) says about the rest, the extension from
+// the media keys; the segment duration only where the index has none.
+func (ri *repIndexer) trackRow(ch index.Channel, r *repScan, m manifest.LiveTrack, segDurS float64, exists bool) index.Track {
 	t := index.Track{ChannelID: ch.ID, Rep: r.rep}
 	if l := ri.latest; l != nil {
 		in := l.info
@@ -436,34 +472,13 @@ func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m mani
 		t.Bandwidth = in.Bitrate
 	}
 	if m.Rep != "" {
-		t.MimeType, t.Roles, t.Label, t.FrameRate = m.MimeType, strings.Join(m.Roles, ","), m.Label, m.FrameRate
-		if m.Lang != "" {
-			t.Lang = m.Lang
-		}
-		if m.Bandwidth > 0 {
-			t.Bandwidth = m.Bandwidth
-		}
-		if t.ContentType == "" {
-			t.ContentType = m.ContentType
-		}
-		if t.Codecs == "" {
-			t.Codecs = m.Codecs
-		}
-		if t.Width == 0 {
-			t.Width, t.Height = m.Width, m.Height
-		}
-		if t.SampleRate == 0 {
-			t.SampleRate = m.SampleRate
-		}
-		if t.Channels == 0 {
-			t.Channels = m.Channels
-		}
+		mergeManifestTrack(&t, m)
 	}
 	t.Ext = commonExt(r.media)
 	if t.Ext == "" && !exists {
 		t.Ext = layout.Ext(t.ContentType)
 	}
-	if !exists || track.SegDur == 0 {
+	if !exists || ri.track.SegDur == 0 {
 		switch {
 		case m.SegDur > 0 && (m.Timescale == t.Timescale || t.Timescale == 0):
 			t.SegDur = m.SegDur
@@ -471,19 +486,54 @@ func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m mani
 			t.SegDur = uint64(math.Round(segDurS * float64(t.Timescale)))
 		}
 	}
-	if ri.track, err = ix.db.UpsertTrack(ctx, t); err != nil {
-		return err
+	return t
+}
+
+// mergeManifestTrack merges what the I-MPD says of a track into t: its
+// own fields, and the codec parameters the init did not give.
+func mergeManifestTrack(t *index.Track, m manifest.LiveTrack) {
+	t.MimeType, t.Roles, t.Label, t.FrameRate = m.MimeType, strings.Join(m.Roles, ","), m.Label, m.FrameRate
+	if m.Lang != "" {
+		t.Lang = m.Lang
 	}
+	if m.Bandwidth > 0 {
+		t.Bandwidth = m.Bandwidth
+	}
+	if t.ContentType == "" {
+		t.ContentType = m.ContentType
+	}
+	if t.Codecs == "" {
+		t.Codecs = m.Codecs
+	}
+	if t.Width == 0 {
+		t.Width, t.Height = m.Width, m.Height
+	}
+	if t.SampleRate == 0 {
+		t.SampleRate = m.SampleRate
+	}
+	if t.Channels == 0 {
+		t.Channels = m.Channels
+	}
+}
+
+// addInitRows indexes the inits readInits found.
+func (ri *repIndexer) addInitRows(ctx context.Context) error {
 	for _, rec := range ri.inits {
-		row, err := ix.db.AddInit(ctx, index.Init{TrackID: ri.track.ID, Hash: rec.info.SHA256, ConfigHash: rec.info.ConfigHash,
+		row, err := ri.db.AddInit(ctx, index.Init{TrackID: ri.track.ID, Hash: rec.info.SHA256, ConfigHash: rec.info.ConfigHash,
 			Key: rec.obj.key, Size: rec.obj.size, FirstK: math.MaxInt64})
 		if err != nil {
 			return err
 		}
 		rec.row = row
 	}
+	return nil
+}
 
-	// Media segments the index does not have, in batches.
+// unindexed is the media objects of r the index does not have (exists:
+// the index has the track), a spliced K's replacement where the index has
+// the splice.
+func (ri *repIndexer) unindexed(ctx context.Context, r *repScan, exists bool) ([]mediaObject, error) {
+	ix := ri.indexer
 	var todo []mediaObject
 	for _, o := range r.media {
 		ix.mu.Lock()
@@ -495,7 +545,7 @@ func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m mani
 		}
 		if exists {
 			if _, ok, err := ix.db.Segment(ctx, ri.track.ID, o.k); err != nil {
-				return err
+				return nil, err
 			} else if ok {
 				ix.mu.Lock()
 				ix.res.AlreadyIndexed++
@@ -512,19 +562,17 @@ func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m mani
 		}
 		todo = append(todo, o)
 	}
-	for len(todo) > 0 {
-		n := min(batchSize, len(todo))
-		if err := ri.batch(ctx, todo[:n]); err != nil {
-			return err
-		}
-		todo = todo[n:]
-	}
+	return todo, nil
+}
+
+// reportMissingInits reports each init that media objects name and the
+// store does not have.
+func (ri *repIndexer) reportMissingInits(ch index.Channel, rep string) {
 	for h, ks := range ri.missingInits {
 		slices.Sort(ks)
-		ix.problem(Problem{Kind: InitMissing, Rep: r.rep, K: kp(ks[0]), Key: layout.InitKey(ch.Name, r.rep, h),
+		ri.problem(Problem{Kind: InitMissing, Rep: rep, K: kp(ks[0]), Key: layout.InitKey(ch.Name, rep, h),
 			Detail: fmt.Sprintf("named by the reap-init of %d media objects (K %d..%d), not in the store; they were indexed with the newest init", len(ks), ks[0], ks[len(ks)-1])})
 	}
-	return nil
 }
 
 // commonExt is the most common extension of the media objects.
@@ -608,90 +656,28 @@ func (ri *repIndexer) batch(ctx context.Context, objs []mediaObject) error {
 // or from its bytes where they are missing (or with readData); nil and a
 // problem when the object is not a valid segment of the track at its K.
 func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Segment, error) {
-	rep := ri.track.Rep
-	gone := func(err error) (*index.Segment, error) {
-		ri.problem(Problem{Kind: Unreadable, Rep: rep, K: kp(o.k), Key: o.key, Detail: "listed, but not found when read: " + err.Error()})
-		return nil, nil
-	}
 	at, err := ri.st.Attributes(ctx, o.key)
 	if cloud.IsNotFound(err) {
-		return gone(err)
+		ri.gone(o, err)
+		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	bad := func(format string, args ...any) (*index.Segment, error) {
-		ri.problem(Problem{Kind: Corrupt, Rep: rep, K: kp(o.k), Key: o.key, Detail: fmt.Sprintf(format, args...)})
-		return nil, nil
-	}
 	attrs, attrsErr := layout.ParseSegmentAttrs(at.Meta)
-	ept, dur, segDur, ts := attrs.EPT, attrs.Duration, attrs.SegDur, uint64(attrs.Timescale)
-	metaSHA, initH := attrs.SHA256, attrs.Init
-	filler, last := attrs.Filler, attrs.Last
-	size, sum := at.Size, metaSHA
-	rec := ri.inits[initH]
-	if initH != "" && rec == nil {
-		ri.mu.Lock()
-		if ri.missingInits == nil {
-			ri.missingInits = map[string][]int64{}
-		}
-		ri.missingInits[initH] = append(ri.missingInits[initH], o.k)
-		ri.mu.Unlock()
-	}
-	if rec == nil {
-		rec = ri.latest
-	}
-	var info *cmaf.SegmentInfo
-	var textIssues []cmaf.TextIssue
+	f := segFacts{ept: attrs.EPT, dur: attrs.Duration, segDur: attrs.SegDur, timescale: uint64(attrs.Timescale),
+		filler: attrs.Filler, last: attrs.Last, size: at.Size, sum: attrs.SHA256}
+	rec := ri.initOf(o, attrs.Init)
 	isText := rec != nil && rec.info.ContentType == "text"
 	if attrsErr != nil || ri.readData || attrs.Events > 0 || isText {
-		data, err := ri.st.Get(ctx, o.key)
-		if cloud.IsNotFound(err) {
-			return gone(err)
-		}
-		if err != nil {
+		ok, err := ri.readBody(ctx, o, rec, attrs.SHA256, &f)
+		if !ok || err != nil {
 			return nil, err
 		}
-		ri.mu.Lock()
-		ri.res.BodiesRead++
-		ri.mu.Unlock()
-		h := sha256.Sum256(data)
-		sum, size = hex.EncodeToString(h[:]), int64(len(data))
-		if metaSHA != "" && metaSHA != sum {
-			return bad("the bytes hash to %s, the object's reap-sha256 says %s", short(sum), short(metaSHA))
-		}
-		var initInfo *cmaf.InitInfo
-		if rec != nil {
-			initInfo = rec.info
-		}
-		if info, err = cmaf.ParseSegment(data, initInfo); err != nil {
-			return bad("not a valid segment: %v", err)
-		}
-		textIssues = cmaf.CheckText(data, initInfo, info)
-		ept, dur, filler, last = info.EPT, info.Duration, info.Filler, info.LastSegment
-		if initInfo != nil && ts == 0 {
-			ts = uint64(initInfo.Timescale)
-		}
 	}
-	if ts == 0 {
-		ts = uint64(ri.track.Timescale)
-	}
-	if segDur == 0 {
-		segDur = ri.track.SegDur
-	}
-	if segDur == 0 && ts > 0 && dur > 0 {
-		// As the recorder does without an I-MPD: D from the duration, in ms.
-		d := math.Round(float64(dur)/float64(ts)*1000) / 1000
-		segDur = uint64(math.Round(d * float64(ts)))
-	}
-	if segDur == 0 {
-		return bad("no segment duration: no reap-segdur attribute, no I-MPD and no init segment say it")
-	}
-	if reason := unrepresentable(ept, dur, segDur, o.k); reason != "" {
-		return bad("%s", reason)
-	}
-	if k := (index.Track{SegDur: segDur}).EpochIndex(ept); k != o.k {
-		return bad("EPT %d is epoch index %d (D*T %d), not the K of its key", ept, k, segDur)
+	if detail := ri.checkTiming(o, &f); detail != "" {
+		ri.corrupt(o, "%s", detail)
+		return nil, nil
 	}
 	var initID int64
 	if rec != nil {
@@ -699,20 +685,124 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 	}
 	ri.mu.Lock()
 	if ri.seenSegDur == 0 {
-		ri.seenSegDur, ri.seenTimescale = segDur, uint32(ts)
+		ri.seenSegDur, ri.seenTimescale = f.segDur, uint32(f.timescale)
 	}
 	ri.mu.Unlock()
-	if info != nil {
-		ri.collectEvents(o, info, uint32(ts))
+	if f.info != nil {
+		ri.collectEvents(o, f.info, uint32(f.timescale))
 	}
 	if isText {
 		ri.mu.Lock()
-		ri.texts = append(ri.texts, textCheck{k: o.k, issues: textIssues,
-			timing: cmaf.SegmentInfo{EPT: info.EPT, Duration: info.Duration, SampleDuration: info.SampleDuration}})
+		ri.texts = append(ri.texts, textCheck{k: o.k, issues: f.textIssues,
+			timing: cmaf.SegmentInfo{EPT: f.info.EPT, Duration: f.info.Duration, SampleDuration: f.info.SampleDuration}})
 		ri.mu.Unlock()
 	}
-	return &index.Segment{TrackID: ri.track.ID, K: o.k, EPT: ept, Duration: dur, Size: size, SHA256: sum,
-		Key: o.key, InitID: initID, ReceivedAt: at.ModTime, Filler: filler, Last: last}, nil
+	return &index.Segment{TrackID: ri.track.ID, K: o.k, EPT: f.ept, Duration: f.dur, Size: f.size, SHA256: f.sum,
+		Key: o.key, InitID: initID, ReceivedAt: at.ModTime, Filler: f.filler, Last: f.last}, nil
+}
+
+// segFacts is what segmentRow knows of a media object: from its
+// attributes, then from its bytes where it read them (info, textIssues).
+type segFacts struct {
+	ept, dur, segDur uint64
+	timescale        uint64 // ticks a second of the segment's times
+	filler, last     bool
+	size             int64
+	sum              string // SHA-256 of the bytes, hex
+	info             *cmaf.SegmentInfo
+	textIssues       []cmaf.TextIssue
+}
+
+// gone reports object o as listed but no longer there.
+func (ri *repIndexer) gone(o mediaObject, err error) {
+	ri.problem(Problem{Kind: Unreadable, Rep: ri.track.Rep, K: kp(o.k), Key: o.key, Detail: "listed, but not found when read: " + err.Error()})
+}
+
+// corrupt reports object o as not a valid segment of the track at its K.
+func (ri *repIndexer) corrupt(o mediaObject, format string, args ...any) {
+	ri.problem(Problem{Kind: Corrupt, Rep: ri.track.Rep, K: kp(o.k), Key: o.key, Detail: fmt.Sprintf(format, args...)})
+}
+
+// initOf is the init that object o's reap-init (h16) names, noting a
+// named init the store does not have; else the newest init.
+func (ri *repIndexer) initOf(o mediaObject, h16 string) *initRec {
+	rec := ri.inits[h16]
+	if h16 != "" && rec == nil {
+		ri.mu.Lock()
+		if ri.missingInits == nil {
+			ri.missingInits = map[string][]int64{}
+		}
+		ri.missingInits[h16] = append(ri.missingInits[h16], o.k)
+		ri.mu.Unlock()
+	}
+	if rec == nil {
+		rec = ri.latest
+	}
+	return rec
+}
+
+// readBody reads and parses the bytes of o (decoding with rec, if any)
+// into f, checking them against metaSHA (the reap-sha256 attribute, or
+// ""); false when o is gone or not a valid segment (reported).
+func (ri *repIndexer) readBody(ctx context.Context, o mediaObject, rec *initRec, metaSHA string, f *segFacts) (bool, error) {
+	data, err := ri.st.Get(ctx, o.key)
+	if cloud.IsNotFound(err) {
+		ri.gone(o, err)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	ri.mu.Lock()
+	ri.res.BodiesRead++
+	ri.mu.Unlock()
+	h := sha256.Sum256(data)
+	f.sum, f.size = hex.EncodeToString(h[:]), int64(len(data))
+	if metaSHA != "" && metaSHA != f.sum {
+		ri.corrupt(o, "the bytes hash to %s, the object's reap-sha256 says %s", short(f.sum), short(metaSHA))
+		return false, nil
+	}
+	var initInfo *cmaf.InitInfo
+	if rec != nil {
+		initInfo = rec.info
+	}
+	if f.info, err = cmaf.ParseSegment(data, initInfo); err != nil {
+		ri.corrupt(o, "not a valid segment: %v", err)
+		return false, nil
+	}
+	f.textIssues = cmaf.CheckText(data, initInfo, f.info)
+	f.ept, f.dur, f.filler, f.last = f.info.EPT, f.info.Duration, f.info.Filler, f.info.LastSegment
+	if initInfo != nil && f.timescale == 0 {
+		f.timescale = uint64(initInfo.Timescale)
+	}
+	return true, nil
+}
+
+// checkTiming completes f's timescale and segment duration (from the
+// track, else as the recorder does without an I-MPD) and says why f's
+// times do not index o at its K, or "".
+func (ri *repIndexer) checkTiming(o mediaObject, f *segFacts) string {
+	if f.timescale == 0 {
+		f.timescale = uint64(ri.track.Timescale)
+	}
+	if f.segDur == 0 {
+		f.segDur = ri.track.SegDur
+	}
+	if f.segDur == 0 && f.timescale > 0 && f.dur > 0 {
+		// As the recorder does without an I-MPD: D from the duration, in ms.
+		d := math.Round(float64(f.dur)/float64(f.timescale)*1000) / 1000
+		f.segDur = uint64(math.Round(d * float64(f.timescale)))
+	}
+	if f.segDur == 0 {
+		return "no segment duration: no reap-segdur attribute, no I-MPD and no init segment say it"
+	}
+	if reason := unrepresentable(f.ept, f.dur, f.segDur, o.k); reason != "" {
+		return reason
+	}
+	if k := (index.Track{SegDur: f.segDur}).EpochIndex(f.ept); k != o.k {
+		return fmt.Sprintf("EPT %d is epoch index %d (D*T %d), not the K of its key", f.ept, k, f.segDur)
+	}
+	return ""
 }
 
 // collectEvents notes the events of segment info, the object o, for
@@ -726,14 +816,8 @@ func (ri *repIndexer) collectEvents(o mediaObject, info *cmaf.SegmentInfo, track
 	defer ri.mu.Unlock()
 	ri.res.Events += int64(len(info.Events))
 	for _, e := range evs {
-		ri.events = append(ri.events, eventRow(ri.track.ID, o.k, e))
+		ri.events = append(ri.events, index.EmsgEvent(ri.track.ID, o.k, e))
 	}
-}
-
-// eventRow is archive's eventRow (not imported: archive is the recorder).
-func eventRow(trackID, k int64, e cmaf.Emsg) index.Event {
-	return index.Event{TrackID: trackID, Scheme: e.SchemeIDURI, Value: e.Value, ID: e.ID, K: k, Version: int(e.Version),
-		Timescale: e.Timescale, PresentationTime: e.PresentationTime, Duration: e.EventDuration, Message: e.Message}
 }
 
 // unrepresentable says why a segment's times cannot be indexed (the index

@@ -194,11 +194,11 @@ func (v *verifier) channel(ctx context.Context, name string, named bool) (Channe
 	}
 	tracks := map[string]index.Track{}
 	if inIndex {
-		ts, err := v.db.Tracks(ctx, ch.ID)
+		rows, err := v.db.Tracks(ctx, ch.ID)
 		if err != nil {
 			return v.res, false, err
 		}
-		for _, t := range ts {
+		for _, t := range rows {
 			tracks[t.Rep] = t
 		}
 	}
@@ -278,33 +278,52 @@ func sortProblems(ps []Problem) {
 	})
 }
 
+// rep verifies one representation: the index rows of track t (indexed:
+// the index has it) against the store's objects rs, then, with ReadData,
+// the bytes of every object whose row and listing agree.
 func (v *verifier) rep(ctx context.Context, rs *repScan, t index.Track, indexed bool) error {
-	rep := rs.rep
 	effective := rs.effective() // an active splice's replacement stands for its K
 	v.res.Objects += int64(len(effective))
 	v.res.Inits += len(rs.inits)
-	storeInits := map[string]initObject{}
-	for _, o := range rs.inits {
-		storeInits[o.key] = o
-	}
 	var initRows []index.Init
 	var rows []rowInfo
 	if indexed {
 		var err error
-		if initRows, err = v.db.Inits(ctx, t.ID); err != nil {
-			return err
-		}
-		err = v.db.ForEachSegment(ctx, t.ID, math.MinInt64, math.MaxInt64, func(g index.Segment) error {
-			rows = append(rows, rowInfo{k: g.K, key: g.Key, size: g.Size, sha: g.SHA256, initID: g.InitID})
-			return nil
-		})
-		if err != nil {
+		if initRows, rows, err = v.indexRows(ctx, t.ID); err != nil {
 			return err
 		}
 	}
 	v.res.Segments += int64(len(rows))
+	v.compareInits(rs, initRows, rows)
+	checks := v.compareMedia(rs.rep, t.ID, rows, effective)
+	if !v.opts.ReadData {
+		return nil
+	}
+	return v.hashAll(ctx, rs, initRows, checks, t.ID)
+}
 
-	// Init segments: rows against objects.
+// indexRows is the index's init and segment rows of a track.
+func (v *verifier) indexRows(ctx context.Context, trackID int64) ([]index.Init, []rowInfo, error) {
+	initRows, err := v.db.Inits(ctx, trackID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rows []rowInfo
+	err = v.db.ForEachSegment(ctx, trackID, math.MinInt64, math.MaxInt64, func(g index.Segment) error {
+		rows = append(rows, rowInfo{k: g.K, key: g.Key, size: g.Size, sha: g.SHA256, initID: g.InitID})
+		return nil
+	})
+	return initRows, rows, err
+}
+
+// compareInits checks init rows against the store's init objects, and
+// that every segment row names an indexed init.
+func (v *verifier) compareInits(rs *repScan, initRows []index.Init, rows []rowInfo) {
+	rep := rs.rep
+	storeInits := map[string]initObject{}
+	for _, o := range rs.inits {
+		storeInits[o.key] = o
+	}
 	initByID := map[int64]index.Init{}
 	initRowKeys := map[string]index.Init{}
 	for _, in := range initRows {
@@ -334,34 +353,39 @@ func (v *verifier) rep(ctx context.Context, rs *repScan, t index.Track, indexed 
 			v.add(Problem{Kind: InitNotIndexed, Rep: rep, Key: o.key, Detail: "init segment in the store, not in the index"}, &fix{key: o.key})
 		}
 	}
+}
 
-	// Media segments: rows against objects (both sorted by K).
+// mediaCheck is a segment row and the object its listing agrees with,
+// whose bytes ReadData hashes.
+type mediaCheck struct {
+	row rowInfo
+	obj mediaObject
+}
+
+// compareMedia checks the segment rows of track trackID against the
+// store's media objects (effective: a splice's replacement for its K),
+// and returns the pairs that agree.
+func (v *verifier) compareMedia(rep string, trackID int64, rows []rowInfo, effective []mediaObject) []mediaCheck {
 	media := map[int64]mediaObject{}
 	for _, m := range effective {
 		media[m.k] = m
 	}
 	seen := map[int64]bool{}
-	type check struct {
-		row rowInfo
-		obj mediaObject
-	}
-	var checks []check
+	var checks []mediaCheck
 	for _, r := range rows {
 		o, ok := media[r.k]
+		del := &fix{trackID: trackID, k: r.k, delete: true, key: r.key}
 		switch {
 		case !ok:
-			v.add(Problem{Kind: MissingObject, Rep: rep, K: kp(r.k), Key: r.key, Detail: "indexed, not in the store"},
-				&fix{trackID: t.ID, k: r.k, delete: true, key: r.key})
+			v.add(Problem{Kind: MissingObject, Rep: rep, K: kp(r.k), Key: r.key, Detail: "indexed, not in the store"}, del)
 		case o.key != r.key:
-			v.add(Problem{Kind: MissingObject, Rep: rep, K: kp(r.k), Key: r.key, Detail: "indexed, not in the store (the store has " + o.key + ")"},
-				&fix{trackID: t.ID, k: r.k, delete: true, key: r.key})
+			v.add(Problem{Kind: MissingObject, Rep: rep, K: kp(r.k), Key: r.key, Detail: "indexed, not in the store (the store has " + o.key + ")"}, del)
 		case o.size != r.size:
 			seen[r.k] = true
-			v.add(Problem{Kind: SizeMismatch, Rep: rep, K: kp(r.k), Key: r.key, Detail: fmt.Sprintf("%d bytes in the store, %d in the index", o.size, r.size)},
-				&fix{trackID: t.ID, k: r.k, delete: true, key: r.key})
+			v.add(Problem{Kind: SizeMismatch, Rep: rep, K: kp(r.k), Key: r.key, Detail: fmt.Sprintf("%d bytes in the store, %d in the index", o.size, r.size)}, del)
 		default:
 			seen[r.k] = true
-			checks = append(checks, check{r, o})
+			checks = append(checks, mediaCheck{r, o})
 		}
 		if !v.opts.ReadData {
 			v.prog.add(1) // with ReadData, each object read is counted instead
@@ -372,60 +396,73 @@ func (v *verifier) rep(ctx context.Context, rs *repScan, t index.Track, indexed 
 			v.add(Problem{Kind: NotIndexed, Rep: rep, K: kp(m.k), Key: m.key, Detail: "in the store, not in the index"}, &fix{key: m.key})
 		}
 	}
-	if !v.opts.ReadData {
-		return nil
-	}
+	return checks
+}
 
-	// Hash every object whose row and listing agree, and every init.
+// hashAll hashes every init object of rs and every checked media object,
+// concurrently, against the index.
+func (v *verifier) hashAll(ctx context.Context, rs *repScan, initRows []index.Init, checks []mediaCheck, trackID int64) error {
+	initRowKeys := map[string]index.Init{}
+	for _, in := range initRows {
+		initRowKeys[in.Key] = in
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(v.opts.workers())
 	for _, o := range rs.inits {
 		in, ok := initRowKeys[o.key]
-		g.Go(func() error {
-			sum, n, err := v.hash(gctx, rep, o.key)
-			if err != nil || n < 0 {
-				return err
-			}
-			if layout.InitID(sum) != o.h16 {
-				v.add(Problem{Kind: Corrupt, Rep: rep, Key: o.key, Detail: fmt.Sprintf("init segment content hashes to %s, its key says %s", short(sum), o.h16)}, nil)
-			} else if ok && in.Hash != sum {
-				v.add(Problem{Kind: SHA256Mismatch, Rep: rep, Key: o.key, Detail: fmt.Sprintf("init segment hashes to %s, the index says %s", short(sum), short(in.Hash))}, nil)
-			}
-			return nil
-		})
+		g.Go(func() error { return v.hashInit(gctx, rs.rep, o, in, ok) })
 	}
 	for _, c := range checks {
-		g.Go(func() error {
-			sum, n, err := v.hash(gctx, rep, c.obj.key)
-			if err != nil || n < 0 {
-				return err
-			}
-			if sum == c.row.sha {
-				return nil
-			}
-			p := Problem{Kind: SHA256Mismatch, Rep: rep, K: kp(c.row.k), Key: c.row.key}
-			f := &fix{trackID: t.ID, k: c.row.k, delete: true, key: c.row.key}
-			at, err := v.st.Attributes(gctx, c.obj.key)
-			// Objects are immutable: unless the object itself vouches for
-			// its bytes (its reap-sha256), it changed after it was indexed.
-			attrs, _ := layout.ParseSegmentAttrs(at.Meta)
-			switch meta := attrs.SHA256; {
-			case err != nil && !cloud.IsNotFound(err):
-				return err
-			case meta == sum:
-				p.Detail = fmt.Sprintf("the bytes hash to %s as the object's reap-sha256 says, the index says %s: the index row is stale", short(sum), short(c.row.sha))
-			case meta == "":
-				p.Detail = fmt.Sprintf("the bytes hash to %s, the index says %s, and the object has no reap-sha256: it was replaced after it was indexed", short(sum), short(c.row.sha))
-				f.corrupt = true
-			default:
-				p.Detail = fmt.Sprintf("the bytes hash to %s, the index says %s and the object's reap-sha256 %s: the object is corrupt", short(sum), short(c.row.sha), short(meta))
-				f.corrupt = true
-			}
-			v.add(p, f)
-			return nil
-		})
+		g.Go(func() error { return v.hashMedia(gctx, rs.rep, c, trackID) })
 	}
 	return g.Wait()
+}
+
+// hashInit checks an init object's bytes against its key and, if indexed
+// (row), against its row.
+func (v *verifier) hashInit(ctx context.Context, rep string, o initObject, row index.Init, indexed bool) error {
+	sum, n, err := v.hash(ctx, rep, o.key)
+	if err != nil || n < 0 {
+		return err
+	}
+	if layout.InitID(sum) != o.h16 {
+		v.add(Problem{Kind: Corrupt, Rep: rep, Key: o.key, Detail: fmt.Sprintf("init segment content hashes to %s, its key says %s", short(sum), o.h16)}, nil)
+	} else if indexed && row.Hash != sum {
+		v.add(Problem{Kind: SHA256Mismatch, Rep: rep, Key: o.key, Detail: fmt.Sprintf("init segment hashes to %s, the index says %s", short(sum), short(row.Hash))}, nil)
+	}
+	return nil
+}
+
+// hashMedia checks a media object's bytes against its row and, where
+// they differ, says which is wrong.
+func (v *verifier) hashMedia(ctx context.Context, rep string, c mediaCheck, trackID int64) error {
+	sum, n, err := v.hash(ctx, rep, c.obj.key)
+	if err != nil || n < 0 {
+		return err
+	}
+	if sum == c.row.sha {
+		return nil
+	}
+	p := Problem{Kind: SHA256Mismatch, Rep: rep, K: kp(c.row.k), Key: c.row.key}
+	f := &fix{trackID: trackID, k: c.row.k, delete: true, key: c.row.key}
+	at, err := v.st.Attributes(ctx, c.obj.key)
+	// Objects are immutable: unless the object itself vouches for
+	// its bytes (its reap-sha256), it changed after it was indexed.
+	attrs, _ := layout.ParseSegmentAttrs(at.Meta)
+	switch meta := attrs.SHA256; {
+	case err != nil && !cloud.IsNotFound(err):
+		return err
+	case meta == sum:
+		p.Detail = fmt.Sprintf("the bytes hash to %s as the object's reap-sha256 says, the index says %s: the index row is stale", short(sum), short(c.row.sha))
+	case meta == "":
+		p.Detail = fmt.Sprintf("the bytes hash to %s, the index says %s, and the object has no reap-sha256: it was replaced after it was indexed", short(sum), short(c.row.sha))
+		f.corrupt = true
+	default:
+		p.Detail = fmt.Sprintf("the bytes hash to %s, the index says %s and the object's reap-sha256 %s: the object is corrupt", short(sum), short(c.row.sha), short(meta))
+		f.corrupt = true
+	}
+	v.add(p, f)
+	return nil
 }
 
 // hash reads an object and returns the hex SHA-256 of its bytes and their

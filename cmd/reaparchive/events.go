@@ -14,9 +14,8 @@ import (
 
 func (a *app) eventsCmd() *cobra.Command {
 	var (
-		channel string
-		rf      rangeFlags
-		asJSON  bool
+		cr     channelRange
+		asJSON bool
 	)
 	cmd := &cobra.Command{
 		Use:   "events --store URL --index PATH --channel NAME [--from T --to T | --last D] [--json]",
@@ -41,22 +40,19 @@ type ids. A message that cannot be decoded is listed with the error.
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if channel == "" {
-				return usagef("--channel is required")
+			if err := cr.requireChannel(); err != nil {
+				return err
 			}
-			from, to, err := rf.times()
+			from, to, err := cr.times()
 			if err != nil {
 				return err
 			}
-			ar, closeFn, err := a.openArchive(ctx, readArchive)
+			ar, closeFn, err := a.openChannel(ctx, cr.channel)
 			if err != nil {
 				return err
 			}
 			defer closeFn()
-			if err := checkChannel(ctx, ar.DB, channel); err != nil {
-				return err
-			}
-			evs, err := events.List(ctx, ar.DB, channel, from, to)
+			evs, err := events.List(ctx, ar.DB, cr.channel, from, to)
 			if err != nil {
 				return err
 			}
@@ -65,12 +61,11 @@ type ids. A message that cannot be decoded is listed with the error.
 					Events []events.Event `json:"events"`
 				}{evs})
 			}
-			printEvents(a, channel, evs)
+			printEvents(a, cr.channel, evs)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&channel, "channel", "", "the channel (required)")
-	rf.add(cmd)
+	cr.add(cmd, "the channel (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -14,19 +14,17 @@ import (
 	"github.com/reaparchive/reaparchive/repair"
 )
 
-func (a *app) repairCmd() *cobra.Command {
-	var (
-		channel  string
-		fillFrom string
-		rf       rangeFlags
-		dryRun   bool
-		asJSON   bool
-		parallel int
-	)
-	cmd := &cobra.Command{
-		Use:   "repair --store URL --index PATH --channel NAME --fill-from SOURCE|MPD_URL|archive:STORE_URL [--from T --to T | --last D] [--dry-run] [--json]",
-		Short: "Fill the gaps of a channel from another source: a live or static MPD, or another archive",
-		Long: `repair fetches only the missing segments of the channel's gaps (all of them, or
+// repairFlags are the flags of repair.
+type repairFlags struct {
+	channelRange
+	fillFrom string
+	dryRun   bool
+	asJSON   bool
+	parallel int
+}
+
+// repairLong is repair's --help.
+const repairLong = `repair fetches only the missing segments of the channel's gaps (all of them, or
 those overlapping --from/--to or --last) from --fill-from:
 
   SOURCE             a source of the channel in --config (its mpd), or one
@@ -47,66 +45,74 @@ have it) and what was rejected, and why. The exit code is 0 only when nothing
 it set out to fill is left; 1 when segments are still missing or were
 rejected. Rerunning is harmless: filled segments are no longer gaps.
 --dry-run fetches no segment (only the MPD) and writes nothing; it lists what
-it would fetch from where, and exits 0.`,
+it would fetch from where, and exits 0.`
+
+func (a *app) repairCmd() *cobra.Command {
+	var rf repairFlags
+	cmd := &cobra.Command{
+		Use:   "repair --store URL --index PATH --channel NAME --fill-from SOURCE|MPD_URL|archive:STORE_URL [--from T --to T | --last D] [--dry-run] [--json]",
+		Short: "Fill the gaps of a channel from another source: a live or static MPD, or another archive",
+		Long:  repairLong,
 		Example: `  reaparchive repair --store file://./archive --index archive.db --channel news --fill-from b --dry-run
   reaparchive repair --store file://./archive --index archive.db --channel news --last 2h \
     --fill-from http://origin.example/news/manifest.mpd
   reaparchive repair --store file://./archive --index archive.db --channel news --fill-from 'archive:s3://dr-archive?region=eu-west-1'`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if channel == "" {
-				return usagef("--channel is required")
+			if err := rf.requireChannel(); err != nil {
+				return err
 			}
-			if fillFrom == "" {
+			if rf.fillFrom == "" {
 				return usagef("--fill-from is required: a source name, an MPD URL or archive:STORE_URL")
 			}
-			if parallel < 1 {
-				return usagef("--parallel %d: want at least 1", parallel)
+			if rf.parallel < 1 {
+				return usagef("--parallel %d: want at least 1", rf.parallel)
 			}
 			from, to, err := rf.times()
 			if err != nil {
 				return err
 			}
-			ar, closeFn, err := a.openArchive(ctx, readArchive)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			if err := checkChannel(ctx, ar.DB, channel); err != nil {
-				return err
-			}
-			f, closeF, err := a.filler(ctx, ar, channel, "--fill-from", fillFrom)
-			if err != nil {
-				return err
-			}
-			defer closeF()
-			rep, err := repair.Fill(ctx, ar, f, repair.Options{Channel: channel, From: from, To: to, Parallel: parallel, DryRun: dryRun, Log: a.log})
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				if err := a.printJSON(rep); err != nil {
-					return err
-				}
-			} else {
-				printRepair(a, rep)
-			}
-			if dryRun || rep.Complete() {
-				return nil
-			}
-			return exitCodeError{code: exitFailure, msg: fmt.Sprintf("%d segments still missing, %d rejected: %s could not fill them (see the report)",
-				len(rep.Missing), len(rep.Rejected), rep.Source)}
+			return a.runRepair(cmd.Context(), rf, from, to)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&channel, "channel", "", "channel name")
-	f.StringVar(&fillFrom, "fill-from", "", "where to fetch missing segments: a source name (config or index), an MPD URL, or archive:STORE_URL")
-	rf.add(cmd)
-	f.BoolVar(&dryRun, "dry-run", false, "list what would be fetched from where; fetch no segment, write nothing")
-	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	f.IntVar(&parallel, "parallel", repair.DefaultParallel, "segments fetched at once")
+	rf.channelRange.add(cmd, "channel name")
+	f.StringVar(&rf.fillFrom, "fill-from", "", "where to fetch missing segments: a source name (config or index), an MPD URL, or archive:STORE_URL")
+	f.BoolVar(&rf.dryRun, "dry-run", false, "list what would be fetched from where; fetch no segment, write nothing")
+	f.BoolVar(&rf.asJSON, "json", false, "print the report as JSON")
+	f.IntVar(&rf.parallel, "parallel", repair.DefaultParallel, "segments fetched at once")
 	return cmd
+}
+
+// runRepair fills the channel's gaps overlapping [from, to) and prints
+// the report; anything left unfilled exits 1.
+func (a *app) runRepair(ctx context.Context, rf repairFlags, from, to time.Time) error {
+	ar, closeFn, err := a.openChannel(ctx, rf.channel)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	f, closeF, err := a.filler(ctx, ar, rf.channel, "--fill-from", rf.fillFrom)
+	if err != nil {
+		return err
+	}
+	defer closeF()
+	rep, err := repair.Fill(ctx, ar, f, repair.Options{Channel: rf.channel, From: from, To: to, Parallel: rf.parallel, DryRun: rf.dryRun, Log: a.log})
+	if err != nil {
+		return err
+	}
+	if rf.asJSON {
+		if err := a.printJSON(rep); err != nil {
+			return err
+		}
+	} else {
+		printRepair(a, rep)
+	}
+	if rf.dryRun || rep.Complete() {
+		return nil
+	}
+	return exitCodeError{code: exitFailure, msg: fmt.Sprintf("%d segments still missing, %d rejected: %s could not fill them (see the report)",
+		len(rep.Missing), len(rep.Rejected), rep.Source)}
 }
 
 // filler resolves a source argument (flag is its name, --fill-from or
@@ -125,7 +131,7 @@ func (a *app) filler(ctx context.Context, ar *archive.Archive, channel, flag, sp
 			st.Close()
 			return nil, nil, usagef("%s %s is this archive's own store", flag, spec)
 		}
-		return repair.NewArchive(repair.NameFor(st.URL()), st), func() { st.Close() }, nil
+		return repair.NewStore(repair.NameFor(st.URL()), st), func() { st.Close() }, nil
 	}
 	name, mpdURL := "", spec
 	if u, err := url.Parse(spec); err != nil || u.Scheme == "" || u.Host == "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,21 +15,19 @@ import (
 	"github.com/reaparchive/reaparchive/repair"
 )
 
-func (a *app) spliceCmd() *cobra.Command {
-	var (
-		channel    string
-		with       string
-		sourceName string
-		id         string
-		rf         rangeFlags
-		undo       bool
-		asJSON     bool
-		parallel   int
-	)
-	cmd := &cobra.Command{
-		Use:   "splice --store URL --index PATH --channel NAME --from T --to T --with SOURCE|MPD_URL|archive:STORE_URL | --undo (--id ID | --from T --to T)",
-		Short: "Replace a range of a channel with segments from another source (a blackout, a corrected feed); --undo restores it",
-		Long: `splice replaces every stored segment of the channel overlapping --from/--to
+// spliceFlags are the flags of splice.
+type spliceFlags struct {
+	channelRange
+	with       string
+	sourceName string
+	id         string
+	undo       bool
+	asJSON     bool
+	parallel   int
+}
+
+// spliceLong is splice's --help.
+const spliceLong = `splice replaces every stored segment of the channel overlapping --from/--to
 (or --last) with the copy of the same K from --with:
 
   SOURCE             a source of the channel in --config (its mpd), or one
@@ -51,102 +50,117 @@ originals stay at their keys. Exports play the replacements.
 --undo undoes the latest active splice of the channel overlapping
 --from/--to (or the one --id names): the segment rows are restored and the
 splice's objects deleted, so the store and the index are as before it.
---json prints the report.`,
+--json prints the report.`
+
+func (a *app) spliceCmd() *cobra.Command {
+	var sf spliceFlags
+	cmd := &cobra.Command{
+		Use:   "splice --store URL --index PATH --channel NAME --from T --to T --with SOURCE|MPD_URL|archive:STORE_URL | --undo (--id ID | --from T --to T)",
+		Short: "Replace a range of a channel with segments from another source (a blackout, a corrected feed); --undo restores it",
+		Long:  spliceLong,
 		Example: `  reaparchive splice --store file://./archive --index archive.db --channel news \
     --from 2026-11-21T10:00:00Z --to 2026-11-21T10:05:00Z --with http://backup.example/news/manifest.mpd
   reaparchive splice --store file://./archive --index archive.db --channel news --undo --id 0123456789abcdef`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if channel == "" {
-				return usagef("--channel is required")
+			if err := sf.requireChannel(); err != nil {
+				return err
 			}
-			from, to, err := rf.times()
+			from, to, err := sf.times()
 			if err != nil {
 				return err
 			}
-			if undo {
-				if with != "" || sourceName != "" {
-					return usagef("--undo takes no --with or --source-name")
-				}
-				if id == "" && from.IsZero() {
-					return usagef("--undo needs --id ID or --from T --to T (the range of the splice to undo)")
-				}
-				if id != "" && !from.IsZero() {
-					return usagef("give --undo either --id or --from/--to, not both")
-				}
-				if id != "" {
-					if err := layout.ValidSpliceID(id); err != nil {
-						return usageError{fmt.Errorf("--id: %w", err)}
-					}
-				}
-			} else {
-				switch {
-				case id != "":
-					return usagef("--id is for --undo")
-				case with == "":
-					return usagef("--with is required: a source name, an MPD URL or archive:STORE_URL")
-				case from.IsZero():
-					return usagef("--from T --to T (or --last D) is required: the range to replace")
-				case parallel < 1:
-					return usagef("--parallel %d: want at least 1", parallel)
-				}
-				if sourceName != "" {
-					if err := layout.ValidName("source", sourceName); err != nil {
-						return usageError{fmt.Errorf("--source-name: %w", err)}
-					}
-				}
-			}
-			ar, closeFn, err := a.openArchive(ctx, readArchive)
-			if err != nil {
+			if err := sf.check(from); err != nil {
 				return err
 			}
-			defer closeFn()
-			if err := checkChannel(ctx, ar.DB, channel); err != nil {
-				return err
-			}
-			var rep *repair.SpliceReport
-			if undo {
-				rep, err = repair.UndoSplice(ctx, ar, repair.UndoOptions{Channel: channel, ID: id, From: from, To: to, Log: a.log})
-			} else {
-				f, closeF, ferr := a.filler(ctx, ar, channel, "--with", with)
-				if ferr != nil {
-					return ferr
-				}
-				defer closeF()
-				rep, err = repair.Splice(ctx, ar, f, repair.SpliceOptions{Channel: channel, From: from, To: to,
-					SourceName: sourceName, Parallel: parallel, Log: a.log})
-			}
-			rejected := errors.Is(err, repair.ErrSpliceRejected)
-			if err != nil && !rejected {
-				if errors.Is(err, repair.ErrNoSplice) || errors.Is(err, index.ErrSpliceUndone) || errors.Is(err, index.ErrSpliceConflict) {
-					return exitCodeError{code: exitFailure, msg: err.Error()}
-				}
-				return err
-			}
-			if asJSON {
-				if err := a.printJSON(rep); err != nil {
-					return err
-				}
-			} else {
-				printSplice(a.stdout, rep, rejected)
-			}
-			if rejected {
-				return exitCodeError{code: exitFailure, msg: err.Error()}
-			}
-			return nil
+			return a.runSplice(cmd.Context(), sf, from, to)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&channel, "channel", "", "channel name")
-	f.StringVar(&with, "with", "", "where the replacements come from: a source name (config or index), an MPD URL, or archive:STORE_URL")
-	f.StringVar(&sourceName, "source-name", "", "reap-source of the replacements (default splice.<source>)")
-	f.BoolVar(&undo, "undo", false, "undo a splice: the latest active one overlapping --from/--to, or --id")
-	f.StringVar(&id, "id", "", "with --undo: the splice to undo")
-	rf.add(cmd)
-	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	f.IntVar(&parallel, "parallel", repair.DefaultParallel, "segments fetched at once")
+	sf.channelRange.add(cmd, "channel name")
+	f.StringVar(&sf.with, "with", "", "where the replacements come from: a source name (config or index), an MPD URL, or archive:STORE_URL")
+	f.StringVar(&sf.sourceName, "source-name", "", "reap-source of the replacements (default splice.<source>)")
+	f.BoolVar(&sf.undo, "undo", false, "undo a splice: the latest active one overlapping --from/--to, or --id")
+	f.StringVar(&sf.id, "id", "", "with --undo: the splice to undo")
+	f.BoolVar(&sf.asJSON, "json", false, "print the report as JSON")
+	f.IntVar(&sf.parallel, "parallel", repair.DefaultParallel, "segments fetched at once")
 	return cmd
+}
+
+// check checks the flags that go with --undo, or without it (from is
+// the range's start, zero when none is given).
+func (sf *spliceFlags) check(from time.Time) error {
+	if sf.undo {
+		switch {
+		case sf.with != "" || sf.sourceName != "":
+			return usagef("--undo takes no --with or --source-name")
+		case sf.id == "" && from.IsZero():
+			return usagef("--undo needs --id ID or --from T --to T (the range of the splice to undo)")
+		case sf.id != "" && !from.IsZero():
+			return usagef("give --undo either --id or --from/--to, not both")
+		case sf.id != "":
+			if err := layout.ValidSpliceID(sf.id); err != nil {
+				return usageError{fmt.Errorf("--id: %w", err)}
+			}
+		}
+		return nil
+	}
+	switch {
+	case sf.id != "":
+		return usagef("--id is for --undo")
+	case sf.with == "":
+		return usagef("--with is required: a source name, an MPD URL or archive:STORE_URL")
+	case from.IsZero():
+		return usagef("--from T --to T (or --last D) is required: the range to replace")
+	case sf.parallel < 1:
+		return usagef("--parallel %d: want at least 1", sf.parallel)
+	}
+	if sf.sourceName != "" {
+		if err := layout.ValidName("source", sf.sourceName); err != nil {
+			return usageError{fmt.Errorf("--source-name: %w", err)}
+		}
+	}
+	return nil
+}
+
+// runSplice splices [from, to) of the channel, or undoes a splice, and
+// prints the report; a refused splice exits 1.
+func (a *app) runSplice(ctx context.Context, sf spliceFlags, from, to time.Time) error {
+	ar, closeFn, err := a.openChannel(ctx, sf.channel)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	var rep *repair.SpliceReport
+	if sf.undo {
+		rep, err = repair.UndoSplice(ctx, ar, repair.UndoOptions{Channel: sf.channel, ID: sf.id, From: from, To: to, Log: a.log})
+	} else {
+		f, closeF, ferr := a.filler(ctx, ar, sf.channel, "--with", sf.with)
+		if ferr != nil {
+			return ferr
+		}
+		defer closeF()
+		rep, err = repair.Splice(ctx, ar, f, repair.SpliceOptions{Channel: sf.channel, From: from, To: to,
+			SourceName: sf.sourceName, Parallel: sf.parallel, Log: a.log})
+	}
+	rejected := errors.Is(err, repair.ErrSpliceRejected)
+	if err != nil && !rejected {
+		if errors.Is(err, repair.ErrNoSplice) || errors.Is(err, index.ErrSpliceUndone) || errors.Is(err, index.ErrSpliceConflict) {
+			return exitCodeError{code: exitFailure, msg: err.Error()}
+		}
+		return err
+	}
+	if sf.asJSON {
+		if err := a.printJSON(rep); err != nil {
+			return err
+		}
+	} else {
+		printSplice(a.stdout, rep, rejected)
+	}
+	if rejected {
+		return exitCodeError{code: exitFailure, msg: err.Error()}
+	}
+	return nil
 }
 
 func printSplice(w io.Writer, r *repair.SpliceReport, rejected bool) {

@@ -71,21 +71,7 @@ the index and the store agree and no text track has an issue.`,
 			} else {
 				printVerify(a, rep, repair)
 			}
-			if rep.Mismatches == 0 && rep.TextIssues == 0 {
-				return nil
-			}
-			var msgs []string
-			if rep.Mismatches > 0 {
-				msg := mismatches(rep.Mismatches) + " between the index and the store"
-				if repair {
-					msg += fmt.Sprintf(", %d repaired in the index", rep.Repaired)
-				}
-				msgs = append(msgs, msg)
-			}
-			if rep.TextIssues > 0 {
-				msgs = append(msgs, textIssues(rep.TextIssues)+" in text tracks")
-			}
-			return exitCodeError{code: exitFailure, msg: strings.Join(msgs, "; ")}
+			return verifyExit(rep, repair)
 		},
 	}
 	f := cmd.Flags()
@@ -95,6 +81,26 @@ the index and the store agree and no text track has an issue.`,
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.IntVar(&workers, "workers", 16, "objects read at once")
 	return cmd
+}
+
+// verifyExit is nil when the index and the store agree and no text
+// track has an issue, else an exit code 1 that counts what verify found.
+func verifyExit(rep reconcile.Report, repaired bool) error {
+	if rep.Mismatches == 0 && rep.TextIssues == 0 {
+		return nil
+	}
+	var msgs []string
+	if rep.Mismatches > 0 {
+		msg := mismatches(rep.Mismatches) + " between the index and the store"
+		if repaired {
+			msg += fmt.Sprintf(", %d repaired in the index", rep.Repaired)
+		}
+		msgs = append(msgs, msg)
+	}
+	if rep.TextIssues > 0 {
+		msgs = append(msgs, textIssues(rep.TextIssues)+" in text tracks")
+	}
+	return exitCodeError{code: exitFailure, msg: strings.Join(msgs, "; ")}
 }
 
 func printVerify(a *app, rep reconcile.Report, repair bool) {
