@@ -16,6 +16,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/ingest"
+	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/index"
 )
 
@@ -160,18 +161,18 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
 					return srv.Serve(ictx, ln)
 				})
 			}
-			pulled := map[string]*archive.PullStats{}
+			pulled := map[string]*pull.Stats{}
 			for _, j := range jobs {
 				j.For, j.SegmentTimeout = dur, timeout
 				if maxSeg > 0 {
 					j.MaxSegmentSize = maxSeg
 				}
-				stats := &archive.PullStats{}
+				stats := &pull.Stats{}
 				j.Stats = stats
 				pulled[j.Channel] = stats
 				g.Go(func() error {
 					start := time.Now()
-					err := ar.RecordPull(pctx, j)
+					err := pull.Record(pctx, ar, j)
 					a.log.Info("recording ended", "channel", j.Channel, "elapsed", time.Since(start).Round(time.Second),
 						"stored", stats.Stored.Load(), "duplicates", stats.Duplicates.Load(), "conflicts", stats.Conflicts.Load(),
 						"rejected", stats.Rejected.Load(), "missing_deliveries", stats.Missing.Load())
@@ -300,7 +301,7 @@ func (a *app) ingestOptions(channel string, inf ingestFlags) (ingest.Options, er
 		}
 	}
 	for _, name := range names {
-		ch := ingest.Channel{Name: name}
+		ch := ingest.PushChannel{Name: name}
 		seen := map[string]bool{}
 		if cc, ok := a.cfg.channel(name); ok {
 			for _, s := range cc.Sources {
@@ -314,13 +315,13 @@ func (a *app) ingestOptions(channel string, inf ingestFlags) (ingest.Options, er
 				if cred.IsZero() && s.MPD != "" {
 					continue // a pull source only
 				}
-				ch.Sources = append(ch.Sources, ingest.Source{Name: s.Name, Credential: cred})
+				ch.Sources = append(ch.Sources, ingest.PushSource{Name: s.Name, Credential: cred})
 				seen[s.Name] = true
 			}
 		}
 		for _, src := range sortedKeys(common) {
 			if !seen[src] {
-				ch.Sources = append(ch.Sources, ingest.Source{Name: src, Credential: common[src]})
+				ch.Sources = append(ch.Sources, ingest.PushSource{Name: src, Credential: common[src]})
 			}
 		}
 		opts.Channels = append(opts.Channels, ch)
@@ -381,7 +382,7 @@ const defaultGrace = 2 * time.Second
 
 // applyPreferences sets each recorded channel's preferred source from
 // --prefer (for --channel) or the config's preferred_source and grace.
-func (a *app) applyPreferences(ctx context.Context, ar *archive.Archive, channel string, jobs []archive.PullOptions, prefer string, grace time.Duration, graceSet bool) error {
+func (a *app) applyPreferences(ctx context.Context, ar *archive.Archive, channel string, jobs []pull.Options, prefer string, grace time.Duration, graceSet bool) error {
 	if grace < 0 {
 		return usagef("--grace %v: must not be negative", grace)
 	}
@@ -427,20 +428,20 @@ func (a *app) applyPreferences(ctx context.Context, ar *archive.Archive, channel
 // pullJobs resolves which channels to record from flags and config. With
 // push (--listen) a channel may have no pull sources: it is then received
 // only, and has no pull job.
-func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.PullOptions, error) {
+func (a *app) pullJobs(channel string, sources []string, push bool) ([]pull.Options, error) {
 	if channel != "" {
 		if err := validName("--channel", "channel", channel); err != nil {
 			return nil, err
 		}
 	}
-	var jobs []archive.PullOptions
-	pullSources := func(cc ChannelConfig) []archive.PullSource {
-		var out []archive.PullSource
+	var jobs []pull.Options
+	pullSources := func(cc ChannelConfig) []pull.MPDSource {
+		var out []pull.MPDSource
 		for _, s := range cc.Sources {
 			if s.MPD == "" && push {
 				continue // a push-only source
 			}
-			out = append(out, archive.PullSource{Name: s.Name, MPDURL: s.MPD})
+			out = append(out, pull.MPDSource{Name: s.Name, MPDURL: s.MPD})
 		}
 		return out
 	}
@@ -449,7 +450,7 @@ func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.P
 			return nil, usagef("--source needs --channel")
 		}
 		for _, ch := range a.cfg.Channels {
-			jobs = append(jobs, archive.PullOptions{Channel: ch.Name, Sources: pullSources(ch)})
+			jobs = append(jobs, pull.Options{Channel: ch.Name, Sources: pullSources(ch)})
 		}
 		if len(jobs) == 0 {
 			if push {
@@ -458,7 +459,7 @@ func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.P
 			return nil, usagef("no channel: give --channel NAME --source NAME=MPD_URL, or channels in --config")
 		}
 	} else {
-		j := archive.PullOptions{Channel: channel}
+		j := pull.Options{Channel: channel}
 		if cc, ok := a.cfg.channel(channel); ok && len(sources) == 0 {
 			j.Sources = pullSources(cc)
 		}
@@ -470,7 +471,7 @@ func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.P
 			if err := validName("--source", "source", name); err != nil {
 				return nil, err
 			}
-			j.Sources = append(j.Sources, archive.PullSource{Name: name, MPDURL: u})
+			j.Sources = append(j.Sources, pull.MPDSource{Name: name, MPDURL: u})
 		}
 		jobs = append(jobs, j)
 	}
