@@ -228,6 +228,13 @@ func (c *Channel) SegmentDuration() time.Duration {
 	return time.Duration(c.segDurS * float64(time.Second))
 }
 
+// segDurSeconds is D in seconds, 0 while it is not known.
+func (c *Channel) segDurSeconds() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.segDurS
+}
+
 // Source returns (creating if needed) the index row of a source.
 func (c *Channel) Source(ctx context.Context, name, url string) (index.Source, error) {
 	if err := layout.ValidName("source", name); err != nil {
@@ -365,104 +372,6 @@ func (c *Channel) trackState(ctx context.Context, rep string) (*trackState, erro
 	}
 	c.tracks[rep] = state
 	return state, nil
-}
-
-// InitResult says what OfferInit did.
-type InitResult struct {
-	Info    *cmaf.InitInfo
-	Key     string
-	New     bool // a new init version for the track
-	Changed bool // the codec configuration differs from the track's earlier init
-}
-
-// OfferInit takes an init segment from a source for a representation. It is
-// validated, stored create-only under its content address and becomes the
-// source's current init for the track. With strict set, an init whose codec
-// configuration differs from the one the track already has is refused with
-// ErrInitMismatch (push ingest); otherwise it starts a new init version (an
-// encoder restart with a new configuration, pull mode).
-func (c *Channel) OfferInit(ctx context.Context, source, rep string, data []byte, strict bool) (InitResult, error) {
-	info, err := cmaf.ParseInit(data)
-	if err != nil {
-		return InitResult{}, fmt.Errorf("%w: init from %s for %s: %w", ErrInvalid, source, rep, err)
-	}
-	state, err := c.trackState(ctx, rep)
-	if err != nil {
-		return InitResult{}, err
-	}
-	state.mu.Lock()
-	defer state.mu.Unlock()
-	res := InitResult{Info: info}
-	if st, ok := state.inits[info.SHA256]; ok {
-		state.current[source] = st
-		state.latest = st
-		res.Key = st.row.Key
-		return res, nil
-	}
-	// Compare with the track's current configuration: the newest init
-	// version (after an encoder restart with new settings, the old ones
-	// are history, not the reference).
-	if st := state.latest; st != nil {
-		if st.info.ConfigHash != info.ConfigHash || st.info.Timescale != info.Timescale || st.info.TrackID != info.TrackID {
-			res.Changed = true
-			if strict {
-				return InitResult{}, fmt.Errorf("%w: %s init from %s has codecs %s, timescale %d, track %d; the track has %s, timescale %d, track %d",
-					ErrInitMismatch, rep, source, info.Codecs, info.Timescale, info.TrackID, st.info.Codecs, st.info.Timescale, st.info.TrackID)
-			}
-		}
-	}
-	t := state.track
-	if t.ContentType != "" && t.ContentType != info.ContentType {
-		return InitResult{}, fmt.Errorf("%w: %s init from %s is %s, the track is %s", ErrInitMismatch, rep, source, info.ContentType, t.ContentType)
-	}
-	ext := layout.Ext(info.ContentType)
-	key := layout.InitKey(c.Info.Name, rep, info.SHA256)
-	if err := c.a.Store.Create(ctx, key, data, layout.SourceAttrs(source)); err != nil && !errors.Is(err, cloud.ErrExists) {
-		return InitResult{}, fmt.Errorf("store init %s: %w", key, err)
-	}
-	row, err := c.a.DB.AddInit(ctx, index.Init{TrackID: t.ID, Hash: info.SHA256, ConfigHash: info.ConfigHash, Key: key, Size: int64(len(data)), FirstK: math.MaxInt64})
-	if err != nil {
-		return InitResult{}, fmt.Errorf("index init %s: %w", key, err)
-	}
-	// The init is the truth for codec and timing parameters of the track.
-	t.ContentType, t.Timescale, t.Ext = info.ContentType, info.Timescale, ext
-	if info.Codecs != "" {
-		t.Codecs = info.Codecs
-	}
-	if info.Width > 0 {
-		t.Width, t.Height = info.Width, info.Height
-	}
-	if info.SampleRate > 0 {
-		t.SampleRate = info.SampleRate
-	}
-	if info.Channels > 0 {
-		t.Channels = info.Channels
-	}
-	if t.Lang == "" && info.Lang != "" && info.Lang != "und" {
-		t.Lang = info.Lang
-	}
-	if t.Bandwidth == 0 && info.Bitrate > 0 {
-		t.Bandwidth = info.Bitrate
-	}
-	c.mu.Lock()
-	d := c.segDurS
-	c.mu.Unlock()
-	if d > 0 && t.SegDur == 0 {
-		t.SegDur = uint64(math.Round(d * float64(info.Timescale)))
-	}
-	if t, err = c.a.DB.UpsertTrack(ctx, t); err != nil {
-		return InitResult{}, fmt.Errorf("track %s: %w", rep, err)
-	}
-	state.track = t
-	st := &initState{info: info, row: row}
-	state.inits[info.SHA256] = st
-	state.current[source] = st
-	state.latest = st
-	res.Key, res.New = key, true
-	if res.Changed {
-		c.a.Log.Warn("init segment changed: new init version", "channel", c.Info.Name, "rep", rep, "source", source, "codecs", info.Codecs, "key", key)
-	}
-	return res, nil
 }
 
 // maxUnixSecond is 9999-12-31T23:59:59Z: later times are not representable
