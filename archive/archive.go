@@ -1,7 +1,10 @@
-// Package archive is the archive as a whole: it takes segments delivered by
-// redundant sources (pulled or pushed), keeps exactly one copy of each
-// interchangeable segment (deduplicated by epoch index K), writes it to the
-// blob store in the layout of package layout and records it in the index.
+// Package archive records: it takes segments delivered by redundant
+// sources (pulled, pushed, spooled or repaired), keeps exactly one copy of
+// each interchangeable segment (deduplicated by epoch index K), writes it
+// to the blob store in the layout of package layout and records it in the
+// index. Channel is the one door for recording: OfferInit, OfferMPD and
+// OfferSegment; the adapters (archive/pull, archive/ingest, repair) go
+// through it and touch neither the store nor the index themselves.
 package archive
 
 import (
