@@ -37,7 +37,7 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// pullWithin runs RecordPull of one source at mpdURL into e's archive and
+// pullWithin runs pull.Record of one source at mpdURL into e's archive and
 // fails the test if it has not returned within bound. It returns the log.
 func (e *env) pullWithin(t *testing.T, ctx context.Context, opts pull.Options, mpdURL string, bound time.Duration) string {
 	t.Helper()
