@@ -1,9 +1,10 @@
 // Package ingest is the push receiver of the archive: it accepts DASH-IF
 // Live Media Ingest Interface 1 (CMAF ingest) uploads over HTTP — per-segment
 // PUT/POST, long-running chunked Streams(<rep>.<ext>) requests and I-MPDs —
-// and hands every init and media segment to the archive's dedup core
-// (archive.Channel.OfferInit / OfferSegment), answering 2xx only once a
-// segment is durable in the store and the index.
+// and hands every init segment, I-MPD and media segment to the archive's
+// one door for recording (archive.Channel: OfferInit, OfferMPD,
+// OfferSegment), answering 2xx only once a segment is durable in the store
+// and the index. It touches neither the store nor the index itself.
 //
 // Endpoints (see Server.Handler):
 //
