@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -90,7 +91,7 @@ func TestPullMetadataTrack(t *testing.T) {
 			e := newEnv(t)
 			sim := testenv.NewSim(t, simulate.Options{})
 			a, b := startMetaSource(t, "a", entry, sim), startMetaSource(t, "b", entry, sim)
-			if _, _, err := e.pull(t, context.Background(), archive.PullOptions{For: 5 * time.Second, SegmentTimeout: 3 * time.Second}, a, b); err != nil {
+			if _, _, err := e.pull(t, context.Background(), pull.Options{For: 5 * time.Second, SegmentTimeout: 3 * time.Second}, a, b); err != nil {
 				t.Fatal(err)
 			}
 			rep, err := e.a.Status(context.Background(), testChannel)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -105,9 +106,9 @@ func TestPreferredSourcePull(t *testing.T) {
 	if err := ch.SetPreference(ctx, "fiber", 2*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	opts := archive.PullOptions{Channel: testChannel, For: 8 * time.Second, SegmentTimeout: 5 * time.Second,
-		Sources: []archive.PullSource{{Name: "sat", MPDURL: sat.url}, {Name: "fiber", MPDURL: fiber.url}}}
-	if err := a.RecordPull(ctx, opts); err != nil {
+	opts := pull.Options{Channel: testChannel, For: 8 * time.Second, SegmentTimeout: 5 * time.Second,
+		Sources: []pull.MPDSource{{Name: "sat", MPDURL: sat.url}, {Name: "fiber", MPDURL: fiber.url}}}
+	if err := pull.Record(ctx, a, opts); err != nil {
 		t.Fatal(err)
 	}
 	st := expectComplete(t, e, 3)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -35,7 +35,7 @@ func TestPullHostileSegments(t *testing.T) {
 			runtime.GC()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			stats, _, err := e.pull(t, context.Background(), archive.PullOptions{For: 5 * time.Second, SegmentTimeout: 3 * time.Second}, src.simSource)
+			stats, _, err := e.pull(t, context.Background(), pull.Options{For: 5 * time.Second, SegmentTimeout: 3 * time.Second}, src.simSource)
 			runtime.ReadMemStats(&after)
 			if err != nil {
 				t.Fatalf("record: %v", err)

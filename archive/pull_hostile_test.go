@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -36,17 +37,17 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
-// pullWithin runs RecordPull of one source at mpdURL into e's archive and
+// pullWithin runs pull.Record of one source at mpdURL into e's archive and
 // fails the test if it has not returned within bound. It returns the log.
-func (e *env) pullWithin(t *testing.T, ctx context.Context, opts archive.PullOptions, mpdURL string, bound time.Duration) string {
+func (e *env) pullWithin(t *testing.T, ctx context.Context, opts pull.Options, mpdURL string, bound time.Duration) string {
 	t.Helper()
 	logs := &lockedBuffer{}
 	a := archive.New(e.store, e.db, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	opts.Channel = testChannel
-	opts.Sources = []archive.PullSource{{Name: "a", MPDURL: mpdURL}}
+	opts.Sources = []pull.MPDSource{{Name: "a", MPDURL: mpdURL}}
 	done := make(chan error, 1)
 	began := time.Now()
-	go func() { done <- a.RecordPull(ctx, opts) }()
+	go func() { done <- pull.Record(ctx, a, opts) }()
 	select {
 	case err := <-done:
 		if err != nil && ctx.Err() == nil {
@@ -89,7 +90,7 @@ func TestPullHostileMPD(t *testing.T) {
 				timer := time.AfterFunc(c.cancel, cancel)
 				defer timer.Stop()
 			}
-			logs := e.pullWithin(t, ctx, archive.PullOptions{For: c.For}, srv.URL+"/manifest.mpd", 6*time.Second)
+			logs := e.pullWithin(t, ctx, pull.Options{For: c.For}, srv.URL+"/manifest.mpd", 6*time.Second)
 			if !strings.Contains(logs, "unescaped '>' in character data") {
 				t.Errorf("the log does not name the MPD's fault:\n%s", logs)
 			}
@@ -163,7 +164,7 @@ func TestPullManyRepresentations(t *testing.T) {
 			src := &manyRepsSource{n: c.reps, delay: c.delay, init: video}
 			srv := httptest.NewServer(src)
 			t.Cleanup(srv.Close)
-			opts := archive.PullOptions{For: 2 * time.Second, SegmentTimeout: time.Second}
+			opts := pull.Options{For: 2 * time.Second, SegmentTimeout: time.Second}
 			logs := e.pullWithin(t, context.Background(), opts, srv.URL+"/manifest.mpd", 6*time.Second)
 			if !strings.Contains(logs, c.wantLog) {
 				t.Errorf("log lacks %q:\n%.3000s", c.wantLog, logs)
@@ -214,7 +215,7 @@ func TestPullCatchUp(t *testing.T) {
 					time.Sleep(c.pause)
 					missedTo = nowK() - 1
 				}
-				if _, _, err := e.pull(t, context.Background(), archive.PullOptions{For: d, SegmentTimeout: c.timeout}, a); err != nil {
+				if _, _, err := e.pull(t, context.Background(), pull.Options{For: d, SegmentTimeout: c.timeout}, a); err != nil {
 					t.Fatal(err)
 				}
 			}

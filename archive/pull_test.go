@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
@@ -71,18 +72,18 @@ func testLogger(t *testing.T) *slog.Logger {
 
 // pull records the sources into e's archive with opts (Channel and Sources
 // filled in) and returns the stats and how long it took.
-func (e *env) pull(t *testing.T, ctx context.Context, opts archive.PullOptions, srcs ...*simSource) (*archive.PullStats, time.Duration, error) {
+func (e *env) pull(t *testing.T, ctx context.Context, opts pull.Options, srcs ...*simSource) (*pull.Stats, time.Duration, error) {
 	t.Helper()
 	opts.Channel = testChannel
 	for _, s := range srcs {
-		opts.Sources = append(opts.Sources, archive.PullSource{Name: s.name, MPDURL: s.url})
+		opts.Sources = append(opts.Sources, pull.MPDSource{Name: s.name, MPDURL: s.url})
 	}
 	if opts.Stats == nil {
-		opts.Stats = &archive.PullStats{}
+		opts.Stats = &pull.Stats{}
 	}
 	a := archive.New(e.store, e.db, testLogger(t))
 	start := time.Now()
-	err := a.RecordPull(ctx, opts)
+	err := pull.Record(ctx, a, opts)
 	return opts.Stats, time.Since(start), err
 }
 
@@ -237,7 +238,7 @@ func TestPullComplementaryDrops(t *testing.T) {
 	e := newEnv(t)
 	a := startSim(t, "a", simulate.Options{Drop: func(rep string, k int64) bool { return rep == simulate.VideoRep && k%3 == 0 }})
 	b := startSim(t, "b", simulate.Options{Drop: func(rep string, k int64) bool { return rep == simulate.AudioRep && k%3 == 1 }})
-	stats, took, err := e.pull(t, context.Background(), archive.PullOptions{For: 8 * time.Second, SegmentTimeout: 4 * time.Second}, a, b)
+	stats, took, err := e.pull(t, context.Background(), pull.Options{For: 8 * time.Second, SegmentTimeout: 4 * time.Second}, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestPullSameDrop(t *testing.T) {
 	dropFn := func(_ string, k int64) bool { return k == drop }
 	a := startSim(t, "a", simulate.Options{Drop: dropFn})
 	b := startSim(t, "b", simulate.Options{Drop: dropFn, Variant: 1})
-	if _, _, err := e.pull(t, context.Background(), archive.PullOptions{For: 8 * time.Second, SegmentTimeout: 4 * time.Second}, a, b); err != nil {
+	if _, _, err := e.pull(t, context.Background(), pull.Options{For: 8 * time.Second, SegmentTimeout: 4 * time.Second}, a, b); err != nil {
 		t.Fatal(err)
 	}
 	for rep, ts := range trackStatus(t, e) {
@@ -322,7 +323,7 @@ func TestPullSourceDown(t *testing.T) {
 	downFrom, downTo := 3*time.Second, 6*time.Second
 	a := startSim(t, "a", simulate.Options{Start: start})
 	b := startSim(t, "b", simulate.Options{Start: start, Down: []simulate.Interval{{From: downFrom, To: downTo}}})
-	if _, _, err := e.pull(t, context.Background(), archive.PullOptions{For: 10 * time.Second}, a, b); err != nil {
+	if _, _, err := e.pull(t, context.Background(), pull.Options{For: 10 * time.Second}, a, b); err != nil {
 		t.Fatal(err)
 	}
 	if b.count(http.StatusServiceUnavailable) == 0 {
@@ -354,7 +355,7 @@ func TestPullLaggingSource(t *testing.T) {
 	e := newEnv(t)
 	a := startSim(t, "a", simulate.Options{})
 	b := startSim(t, "b", simulate.Options{ClockOffset: -1500 * time.Millisecond, Variant: 1})
-	stats, took, err := e.pull(t, context.Background(), archive.PullOptions{For: 8 * time.Second}, a, b)
+	stats, took, err := e.pull(t, context.Background(), pull.Options{For: 8 * time.Second}, a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +398,7 @@ func TestPullCancel(t *testing.T) {
 			done := make(chan error, 1)
 			var took time.Duration
 			go func() {
-				_, d, err := e.pull(t, ctx, archive.PullOptions{}, a, b)
+				_, d, err := e.pull(t, ctx, pull.Options{}, a, b)
 				took = d
 				done <- err
 			}()
@@ -455,7 +456,7 @@ func TestPullRestartPeriod(t *testing.T) {
 		}
 		return init
 	}})
-	if _, _, err := e.pull(t, context.Background(), archive.PullOptions{For: 10 * time.Second}, src); err != nil {
+	if _, _, err := e.pull(t, context.Background(), pull.Options{For: 10 * time.Second}, src); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -523,7 +524,7 @@ func TestPullRenamedRepresentation(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	src.url = srv.URL + "/manifest.mpd"
-	stats, _, err := e.pull(t, context.Background(), archive.PullOptions{For: 8 * time.Second, SegmentTimeout: 3 * time.Second}, src)
+	stats, _, err := e.pull(t, context.Background(), pull.Options{For: 8 * time.Second, SegmentTimeout: 3 * time.Second}, src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,21 +79,14 @@ func (a *Archive) uploadSpooled(ctx context.Context, e *spool.Entry, data []byte
 			return aerr
 		}
 		if theirs, _ := layout.ParseSegmentAttrs(at.Meta); theirs.SHA256 != seg.SHA256 || at.Size != int64(len(data)) {
-			c := &Channel{a: a}
-			theirs, serr := c.segmentFromStorage(ctx, index.Track{ID: seg.TrackID}, seg.K, e.Key, seg.InitID)
+			theirs, _, serr := a.storedObject(ctx, seg.TrackID, seg.K, e.Key, seg.InitID)
 			if serr != nil {
 				return serr
 			}
 			if err := a.DB.Record(ctx, &theirs); err != nil && !errors.Is(err, index.ErrExists) {
 				return fmt.Errorf("index %s: %w", e.Key, err)
 			}
-			del.Identical = theirs.SHA256 == seg.SHA256
-			del.TimingEqual = theirs.EPT == seg.EPT && theirs.Duration == seg.Duration
-			del.Outcome = index.Duplicate
-			if !del.TimingEqual {
-				del.Outcome = index.Conflict
-				del.Detail = fmt.Sprintf("stored EPT %d duration %d, this delivery EPT %d duration %d", theirs.EPT, theirs.Duration, seg.EPT, seg.Duration)
-			}
+			del = judgeCopy(theirs, del)
 			a.Log.Warn("spooled segment was stored by another writer meanwhile", "key", e.Key, "outcome", del.Outcome)
 			return a.DB.Record(ctx, nil, del)
 		}

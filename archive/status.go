@@ -89,32 +89,32 @@ func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, err
 			if err != nil {
 				return StatusReport{}, fmt.Errorf("channel %s track %s: %w", ch.Name, t.Rep, err)
 			}
-			ts := TrackStatus{Rep: t.Rep, ContentType: t.ContentType, Codecs: t.Codecs, First: st.First, Last: st.Last,
+			trackStat := TrackStatus{Rep: t.Rep, ContentType: t.ContentType, Codecs: t.Codecs, First: st.First, Last: st.Last,
 				Segments: st.Segments, Gaps: st.Gaps, Duplicates: st.Duplicates, Conflicts: st.Conflicts, Sources: []SourceStatus{},
 				Fillers: st.Fillers, Ended: st.Ended}
 			if st.Ended != nil {
-				ts.EndedTime = t.KTime(*st.Ended + 1).Format(time.RFC3339)
+				trackStat.EndedTime = t.KTime(*st.Ended + 1).Format(time.RFC3339)
 			}
 			if t.ContentType == "text" {
 				n, err := a.DB.TextIssueCount(ctx, t.ID)
 				if err != nil {
 					return StatusReport{}, fmt.Errorf("channel %s track %s: %w", ch.Name, t.Rep, err)
 				}
-				ts.TextIssues = &n
+				trackStat.TextIssues = &n
 			}
-			if ts.Gaps == nil {
-				ts.Gaps = []index.Range{}
+			if trackStat.Gaps == nil {
+				trackStat.Gaps = []index.Range{}
 			}
 			if st.Segments > 0 {
-				ts.FirstTime = t.KTime(st.First).Format(time.RFC3339)
-				ts.LastTime = t.KTime(st.Last).Format(time.RFC3339)
-				ts.EndTime = t.KTime(st.Last + 1).Format(time.RFC3339)
+				trackStat.FirstTime = t.KTime(st.First).Format(time.RFC3339)
+				trackStat.LastTime = t.KTime(st.Last).Format(time.RFC3339)
+				trackStat.EndTime = t.KTime(st.Last + 1).Format(time.RFC3339)
 			}
 			for _, s := range st.Sources {
-				ts.Sources = append(ts.Sources, SourceStatus{Name: s.Source, Stored: s.Stored, Duplicates: s.Duplicates,
+				trackStat.Sources = append(trackStat.Sources, SourceStatus{Name: s.Source, Stored: s.Stored, Duplicates: s.Duplicates,
 					Identical: s.Identical, Conflicts: s.Conflicts, Missing: s.Missing, Rejected: s.Rejected, Fillers: s.Fillers})
 			}
-			cs.Tracks = append(cs.Tracks, ts)
+			cs.Tracks = append(cs.Tracks, trackStat)
 		}
 		rep.Channels = append(rep.Channels, cs)
 	}

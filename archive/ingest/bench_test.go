@@ -506,9 +506,9 @@ func benchInProcess(b *testing.B, l *loadgen.Load) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var chans []ingest.Channel
+		var chans []ingest.PushChannel
 		for _, ch := range l.Channels() {
-			chans = append(chans, ingest.Channel{Name: ch})
+			chans = append(chans, ingest.PushChannel{Name: ch})
 		}
 		srv, err := ingest.New(archive.New(store, db, nil), ingest.Options{Channels: chans, SegmentDuration: l.SegmentDuration})
 		if err != nil {

@@ -22,7 +22,7 @@ import (
 
 func TestIngestAuth(t *testing.T) {
 	t.Parallel()
-	e := start(t, ingest.Options{Channels: []ingest.Channel{{Name: ch, Sources: []ingest.Source{
+	e := start(t, ingest.Options{Channels: []ingest.PushChannel{{Name: ch, Sources: []ingest.PushSource{
 		{Name: "tok", Credential: ingest.Credential{Token: "s3cret"}},
 		{Name: "bas", Credential: ingest.Credential{User: "enc", Password: "pw"}},
 	}}}})
@@ -349,8 +349,8 @@ func TestIngestInitMismatch(t *testing.T) {
 func TestIngestListenAddress(t *testing.T) {
 	t.Parallel()
 	open := ingest.Options{}
-	authed := ingest.Options{Channels: []ingest.Channel{{Name: ch, Sources: []ingest.Source{{Name: "a", Credential: ingest.Credential{Token: "t"}}}}}}
-	partly := ingest.Options{Channels: []ingest.Channel{{Name: ch, Sources: []ingest.Source{{Name: "a", Credential: ingest.Credential{Token: "t"}}, {Name: "b"}}}}}
+	authed := ingest.Options{Channels: []ingest.PushChannel{{Name: ch, Sources: []ingest.PushSource{{Name: "a", Credential: ingest.Credential{Token: "t"}}}}}}
+	partly := ingest.Options{Channels: []ingest.PushChannel{{Name: ch, Sources: []ingest.PushSource{{Name: "a", Credential: ingest.Credential{Token: "t"}}, {Name: "b"}}}}}
 	for _, tc := range []struct {
 		addr string
 		opts ingest.Options

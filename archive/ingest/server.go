@@ -1,9 +1,10 @@
 // Package ingest is the push receiver of the archive: it accepts DASH-IF
 // Live Media Ingest Interface 1 (CMAF ingest) uploads over HTTP — per-segment
 // PUT/POST, long-running chunked Streams(<rep>.<ext>) requests and I-MPDs —
-// and hands every init and media segment to the archive's dedup core
-// (archive.Channel.OfferInit / OfferSegment), answering 2xx only once a
-// segment is durable in the store and the index.
+// and hands every init segment, I-MPD and media segment to the archive's
+// one door for recording (archive.Channel: OfferInit, OfferMPD,
+// OfferSegment), answering 2xx only once a segment is durable in the store
+// and the index. It touches neither the store nor the index itself.
 //
 // Endpoints (see Server.Handler):
 //
@@ -33,8 +34,6 @@ package ingest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -51,7 +50,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/archive/spool"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
@@ -71,25 +69,26 @@ const (
 	awaitDurationFor         = 3 * time.Second
 )
 
-// Source is a source allowed to push to a channel.
-type Source struct {
+// PushSource is a source allowed to push to a channel, with its credential.
+type PushSource struct {
 	Name       string
 	Credential Credential // zero: no authentication
 }
 
-// Channel is a channel that accepts pushes.
-type Channel struct {
+// PushChannel is a channel that accepts pushes, and the sources that may
+// push to it.
+type PushChannel struct {
 	Name string
 	// Sources that may push, with their credentials. Empty: any source name
 	// may push, unauthenticated.
-	Sources []Source
+	Sources []PushSource
 }
 
 // Options configure a Server.
 type Options struct {
 	// Channels accepting pushes; a push to any other channel is 404. Empty:
 	// every valid channel name is accepted, unauthenticated.
-	Channels []Channel
+	Channels []PushChannel
 	// AllowInsecure lets Serve listen on a non-loopback address although
 	// some source may push without credentials.
 	AllowInsecure bool
@@ -135,62 +134,84 @@ type Server struct {
 	startDrain context.CancelFunc
 	active     sync.WaitGroup
 
-	mu     sync.Mutex
-	chans  map[string]*archive.Channel
-	inits  map[trackKey]*cmaf.InitInfo // current init per channel/source/rep
-	video  map[string]bool             // channels with a video track
 	handle http.Handler
 }
-
-type trackKey struct{ channel, source, rep string }
 
 // New checks opts and returns a Server writing into ar.
 func New(ar *archive.Archive, opts Options) (*Server, error) {
 	if ar == nil {
 		return nil, errors.New("ingest: nil archive")
 	}
-	if opts.MaxSegmentSize == 0 {
-		opts.MaxSegmentSize = DefaultMaxSegmentSize
+	opts = opts.withDefaults()
+	if err := opts.check(); err != nil {
+		return nil, err
 	}
-	if opts.MaxRequests == 0 {
-		opts.MaxRequests = DefaultMaxRequests
-	}
-	if opts.ReadHeaderTimeout == 0 {
-		opts.ReadHeaderTimeout = DefaultReadHeaderTimeout
-	}
-	if opts.IdleTimeout == 0 {
-		opts.IdleTimeout = DefaultIdleTimeout
-	}
-	if opts.MinDataRate == 0 {
-		opts.MinDataRate = DefaultMinDataRate
-	}
-	if opts.DrainTimeout == 0 {
-		opts.DrainTimeout = DefaultDrainTimeout
-	}
-	switch {
-	case opts.MaxSegmentSize < 0:
-		return nil, fmt.Errorf("ingest: negative maximum segment size %d", opts.MaxSegmentSize)
-	case opts.MaxRequests < 0:
-		return nil, fmt.Errorf("ingest: negative maximum request count %d", opts.MaxRequests)
-	case opts.IdleTimeout < 0 || opts.ReadHeaderTimeout < 0 || opts.DrainTimeout < 0 || opts.MinDataRate < 0:
-		return nil, errors.New("ingest: negative timeout or data rate")
-	case opts.SegmentDuration < 0:
-		return nil, fmt.Errorf("ingest: negative segment duration %v", opts.SegmentDuration)
-	}
-	if opts.Log == nil {
-		opts.Log = slog.New(slog.DiscardHandler)
+	channels, err := pushChannels(opts.Channels)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{ar: ar, opts: opts, log: opts.Log, reg: prometheus.NewRegistry(),
-		sem: make(chan struct{}, opts.MaxRequests), chans: map[string]*archive.Channel{},
-		inits: map[trackKey]*cmaf.InitInfo{}, video: map[string]bool{}}
-	if len(opts.Channels) > 0 {
-		s.channels = map[string]map[string]Credential{}
+		sem: make(chan struct{}, opts.MaxRequests), channels: channels}
+	s.m = newMetrics(s.reg)
+	s.drainCtx, s.startDrain = context.WithCancel(context.Background())
+	s.handle = s.routes()
+	return s, nil
+}
+
+// withDefaults is o with the defaults for its zero fields.
+func (o Options) withDefaults() Options {
+	if o.MaxSegmentSize == 0 {
+		o.MaxSegmentSize = DefaultMaxSegmentSize
 	}
-	for _, ch := range opts.Channels {
+	if o.MaxRequests == 0 {
+		o.MaxRequests = DefaultMaxRequests
+	}
+	if o.ReadHeaderTimeout == 0 {
+		o.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MinDataRate == 0 {
+		o.MinDataRate = DefaultMinDataRate
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = DefaultDrainTimeout
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// check refuses negative limits.
+func (o Options) check() error {
+	switch {
+	case o.MaxSegmentSize < 0:
+		return fmt.Errorf("ingest: negative maximum segment size %d", o.MaxSegmentSize)
+	case o.MaxRequests < 0:
+		return fmt.Errorf("ingest: negative maximum request count %d", o.MaxRequests)
+	case o.IdleTimeout < 0 || o.ReadHeaderTimeout < 0 || o.DrainTimeout < 0 || o.MinDataRate < 0:
+		return errors.New("ingest: negative timeout or data rate")
+	case o.SegmentDuration < 0:
+		return fmt.Errorf("ingest: negative segment duration %v", o.SegmentDuration)
+	}
+	return nil
+}
+
+// pushChannels is channel -> source -> credential of the channels that
+// accept pushes (a nil inner map: any source), nil for none listed (any
+// channel).
+func pushChannels(list []PushChannel) (map[string]map[string]Credential, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	channels := map[string]map[string]Credential{}
+	for _, ch := range list {
 		if err := layout.ValidName("channel", ch.Name); err != nil {
 			return nil, fmt.Errorf("ingest: %w", err)
 		}
-		if _, dup := s.channels[ch.Name]; dup {
+		if _, dup := channels[ch.Name]; dup {
 			return nil, fmt.Errorf("ingest: channel %q given twice", ch.Name)
 		}
 		var srcs map[string]Credential
@@ -209,14 +230,17 @@ func New(ar *archive.Archive, opts Options) (*Server, error) {
 			}
 			srcs[src.Name] = src.Credential
 		}
-		s.channels[ch.Name] = srcs
+		channels[ch.Name] = srcs
 	}
-	s.m = newMetrics(s.reg)
-	s.drainCtx, s.startDrain = context.WithCancel(context.Background())
+	return channels, nil
+}
+
+// routes is the handler of all endpoints.
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}))
-	s.handle = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Ingest paths are dispatched on the escaped path as sent: the mux
 		// would clean "..", and decode %2F, before we could refuse them.
 		if strings.HasPrefix(r.URL.EscapedPath(), Prefix) || r.URL.Path == strings.TrimSuffix(Prefix, "/") {
@@ -225,7 +249,6 @@ func New(ar *archive.Archive, opts Options) (*Server, error) {
 		}
 		mux.ServeHTTP(w, r)
 	})
-	return s, nil
 }
 
 // Handler returns the HTTP handler of all endpoints (/ingest/…, /healthz,
@@ -338,6 +361,9 @@ func respond(w http.ResponseWriter, code int, close bool, format string, args ..
 	_, _ = io.WriteString(w, msg+"\n")
 }
 
+// serveIngest serves one push: it admits the request (method, path,
+// channel and source, credentials), takes a request slot and hands the
+// body to the handler of its kind.
 func (s *Server) serveIngest(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	w := &statusWriter{ResponseWriter: rw}
@@ -350,41 +376,8 @@ func (s *Server) serveIngest(rw http.ResponseWriter, r *http.Request) {
 		s.m.latency.WithLabelValues(kind, strconv.Itoa(code)).Observe(time.Since(start).Seconds())
 	}()
 	hasBody := r.ContentLength != 0
-	switch r.Method {
-	case http.MethodPut, http.MethodPost, http.MethodDelete:
-	default:
-		s.m.refused.WithLabelValues("method").Inc()
-		w.Header().Set("Allow", "PUT, POST, DELETE")
-		respond(w, http.StatusMethodNotAllowed, hasBody, "method %s not allowed: push with PUT or POST", r.Method)
-		return
-	}
-	t, err := parseTarget(r.URL.EscapedPath())
-	if err != nil {
-		s.m.refused.WithLabelValues("path").Inc()
-		respond(w, http.StatusBadRequest, hasBody, "%v", err)
-		return
-	}
-	kind = t.kind.String()
-	if srcs, ok := s.channels[t.channel]; s.channels != nil && !ok {
-		s.m.refused.WithLabelValues("unknown").Inc()
-		respond(w, http.StatusNotFound, hasBody, "unknown channel %q", t.channel)
-		return
-	} else if _, ok := srcs[t.source]; srcs != nil && !ok {
-		s.m.refused.WithLabelValues("unknown").Inc()
-		respond(w, http.StatusNotFound, hasBody, "unknown source %q for channel %q", t.source, t.channel)
-		return
-	}
-	cred := s.channels[t.channel][t.source]
-	switch authenticate(r, cred) {
-	case authMissing:
-		s.m.refused.WithLabelValues("auth").Inc()
-		w.Header().Set("WWW-Authenticate", cred.scheme()+` realm="reaparchive ingest"`)
-		respond(w, http.StatusUnauthorized, hasBody, "source %s must authenticate (%s)", t.source, cred.scheme())
-		return
-	case authWrong:
-		s.m.refused.WithLabelValues("auth").Inc()
-		s.log.Warn("ingest: wrong credentials", "channel", t.channel, "source", t.source, "remote", r.RemoteAddr)
-		respond(w, http.StatusForbidden, hasBody, "wrong credentials for source %s", t.source)
+	t, ok := s.admit(w, r, hasBody, &kind)
+	if !ok {
 		return
 	}
 	if r.Method == http.MethodDelete {
@@ -393,27 +386,12 @@ func (s *Server) serveIngest(rw http.ResponseWriter, r *http.Request) {
 		respond(w, http.StatusNoContent, false, "")
 		return
 	}
-	if s.draining.Load() {
-		s.m.refused.WithLabelValues("draining").Inc()
-		w.Header().Set("Retry-After", "5")
-		respond(w, http.StatusServiceUnavailable, hasBody, "receiver is shutting down")
+	done, ok := s.acquire(w, hasBody)
+	if !ok {
 		return
 	}
-	select {
-	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
-	default:
-		s.m.refused.WithLabelValues("busy").Inc()
-		w.Header().Set("Retry-After", "1")
-		respond(w, http.StatusServiceUnavailable, hasBody, "too many concurrent ingest requests (limit %d)", s.opts.MaxRequests)
-		return
-	}
-	s.active.Add(1)
-	defer s.active.Done()
-	s.m.inflight.Inc()
-	defer s.m.inflight.Dec()
-
-	ch, err := s.channel(r.Context(), t.channel)
+	defer done()
+	ch, err := s.ar.OpenChannel(r.Context(), t.channel, s.opts.SegmentDuration)
 	if err != nil {
 		s.log.Error("ingest: open channel", "channel", t.channel, "err", err)
 		respond(w, http.StatusInternalServerError, hasBody, "open channel %s: %v", t.channel, err)
@@ -433,25 +411,75 @@ func (s *Server) serveIngest(rw http.ResponseWriter, r *http.Request) {
 	body.linger(s.opts.MaxSegmentSize)
 }
 
-// channel returns the archive writer of a channel.
-func (s *Server) channel(ctx context.Context, name string) (*archive.Channel, error) {
-	s.mu.Lock()
-	ch := s.chans[name]
-	s.mu.Unlock()
-	if ch != nil {
-		return ch, nil
+// admit checks a push's method, path (setting *kind to the target's kind),
+// channel and source, and credentials; if one fails it answers the request
+// and is false.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, hasBody bool, kind *string) (target, bool) {
+	switch r.Method {
+	case http.MethodPut, http.MethodPost, http.MethodDelete:
+	default:
+		s.m.refused.WithLabelValues("method").Inc()
+		w.Header().Set("Allow", "PUT, POST, DELETE")
+		respond(w, http.StatusMethodNotAllowed, hasBody, "method %s not allowed: push with PUT or POST", r.Method)
+		return target{}, false
 	}
-	ch, err := s.ar.OpenChannel(ctx, name, s.opts.SegmentDuration)
+	t, err := parseTarget(r.URL.EscapedPath())
 	if err != nil {
-		return nil, err
+		s.m.refused.WithLabelValues("path").Inc()
+		respond(w, http.StatusBadRequest, hasBody, "%v", err)
+		return target{}, false
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.chans[name]; c != nil {
-		return c, nil
+	*kind = t.kind.String()
+	if srcs, ok := s.channels[t.channel]; s.channels != nil && !ok {
+		s.m.refused.WithLabelValues("unknown").Inc()
+		respond(w, http.StatusNotFound, hasBody, "unknown channel %q", t.channel)
+		return t, false
+	} else if _, ok := srcs[t.source]; srcs != nil && !ok {
+		s.m.refused.WithLabelValues("unknown").Inc()
+		respond(w, http.StatusNotFound, hasBody, "unknown source %q for channel %q", t.source, t.channel)
+		return t, false
 	}
-	s.chans[name] = ch
-	return ch, nil
+	cred := s.channels[t.channel][t.source]
+	switch authenticate(r, cred) {
+	case authMissing:
+		s.m.refused.WithLabelValues("auth").Inc()
+		w.Header().Set("WWW-Authenticate", cred.scheme()+` realm="reaparchive ingest"`)
+		respond(w, http.StatusUnauthorized, hasBody, "source %s must authenticate (%s)", t.source, cred.scheme())
+		return t, false
+	case authWrong:
+		s.m.refused.WithLabelValues("auth").Inc()
+		s.log.Warn("ingest: wrong credentials", "channel", t.channel, "source", t.source, "remote", r.RemoteAddr)
+		respond(w, http.StatusForbidden, hasBody, "wrong credentials for source %s", t.source)
+		return t, false
+	}
+	return t, true
+}
+
+// acquire takes one of the Options.MaxRequests request slots and counts
+// the request as in flight until done is called; while draining or with
+// every slot taken it answers 503 and is false.
+func (s *Server) acquire(w http.ResponseWriter, hasBody bool) (done func(), ok bool) {
+	if s.draining.Load() {
+		s.m.refused.WithLabelValues("draining").Inc()
+		w.Header().Set("Retry-After", "5")
+		respond(w, http.StatusServiceUnavailable, hasBody, "receiver is shutting down")
+		return nil, false
+	}
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		s.m.refused.WithLabelValues("busy").Inc()
+		w.Header().Set("Retry-After", "1")
+		respond(w, http.StatusServiceUnavailable, hasBody, "too many concurrent ingest requests (limit %d)", s.opts.MaxRequests)
+		return nil, false
+	}
+	s.active.Add(1)
+	s.m.inflight.Inc()
+	return func() {
+		s.m.inflight.Dec()
+		s.active.Done()
+		<-s.sem
+	}, true
 }
 
 // offerContext is the context of archive writes: not cancelled when the
@@ -505,23 +533,45 @@ func retryLater(w http.ResponseWriter, code int) {
 
 // handleSegment takes one init or media segment (per-segment URL).
 func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request, t target, ch *archive.Channel, body *bodyReader, log *slog.Logger) {
+	data, ok := s.readSegment(w, r, t, body, log)
+	if !ok {
+		return
+	}
+	isInit, err := classify(data)
+	if err != nil {
+		s.countRefused(t, err)
+		respond(w, http.StatusBadRequest, false, "%v", err)
+		return
+	}
+	ctx, cancel := offerContext(r)
+	defer cancel()
+	if isInit {
+		s.answerInit(ctx, w, t, ch, data, log)
+		return
+	}
+	s.answerSegment(ctx, w, t, ch, data, log)
+}
+
+// readSegment reads a per-segment body, at most Options.MaxSegmentSize
+// bytes; the first box header tells garbage apart before the rest is read.
+// If it fails it answers the request and is false.
+func (s *Server) readSegment(w http.ResponseWriter, r *http.Request, t target, body *bodyReader, log *slog.Logger) ([]byte, bool) {
 	limit := s.opts.MaxSegmentSize
 	if r.ContentLength > limit {
 		respond(w, http.StatusRequestEntityTooLarge, true, "Content-Length %d is over the %d byte segment size limit", r.ContentLength, limit)
-		return
+		return nil, false
 	}
-	// The first box header tells garbage apart before the rest is read.
 	h, err := readBoxHeader(body, limit)
 	if err == io.EOF {
 		respond(w, http.StatusBadRequest, false, "empty body: want a CMAF header or media segment")
-		return
+		return nil, false
 	}
 	if err != nil {
 		code, msg := readErrorStatus(err, limit)
 		log.Info("ingest: segment refused", "status", code, "err", err)
 		s.countRefused(t, err)
 		respond(w, code, true, "%s", msg)
-		return
+		return nil, false
 	}
 	capHint := int64(h.size)
 	if r.ContentLength > 0 {
@@ -536,34 +586,34 @@ func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request, t target,
 		log.Info("ingest: segment upload failed, nothing stored", "status", code, "err", err, "received", body.n)
 		s.countRefused(t, err)
 		respond(w, code, true, "%s", msg)
-		return
+		return nil, false
 	}
-	isInit, err := classify(data)
+	return data, true
+}
+
+// answerInit offers a pushed init segment and answers the push: 201 for a
+// new init version, 200 for a known one.
+func (s *Server) answerInit(ctx context.Context, w http.ResponseWriter, t target, ch *archive.Channel, data []byte, log *slog.Logger) {
+	res, err := s.offerInit(ctx, ch, t, data)
 	if err != nil {
-		s.countRefused(t, err)
-		respond(w, http.StatusBadRequest, false, "%v", err)
+		code := offerStatus(err)
+		log.Warn("ingest: init refused", "status", code, "err", err)
+		retryLater(w, code)
+		respond(w, code, false, "%v", err)
 		return
 	}
-	ctx, cancel := offerContext(r)
-	defer cancel()
-	if isInit {
-		res, err := s.offerInit(ctx, ch, t, data)
-		if err != nil {
-			code := offerStatus(err)
-			log.Warn("ingest: init refused", "status", code, "err", err)
-			retryLater(w, code)
-			respond(w, code, false, "%v", err)
-			return
-		}
-		code := http.StatusOK
-		if res.New {
-			code = http.StatusCreated
-		}
-		w.Header().Set("X-Reaparchive-Key", res.Key)
-		respond(w, code, false, "init %s", res.Key)
-		return
+	code := http.StatusOK
+	if res.New {
+		code = http.StatusCreated
 	}
-	in, err := s.trackInit(ctx, ch, t)
+	w.Header().Set("X-Reaparchive-Key", res.Key)
+	respond(w, code, false, "init %s", res.Key)
+}
+
+// answerSegment offers a pushed media segment and answers the push: 201
+// when it was stored, 200 for a duplicate or conflict.
+func (s *Server) answerSegment(ctx context.Context, w http.ResponseWriter, t target, ch *archive.Channel, data []byte, log *slog.Logger) {
+	in, err := ch.CurrentInit(ctx, t.source, t.rep)
 	if err != nil {
 		log.Error("ingest: track init", "err", err)
 		respond(w, http.StatusInternalServerError, false, "track %s: %v", t.rep, err)
@@ -660,8 +710,9 @@ func classify(data []byte) (isInit bool, err error) {
 }
 
 // offerInit hands an init segment to the archive (strict: an init that does
-// not match the track's earlier init from another source is refused) and
-// makes it the source's current init for its stream splitting.
+// not match the track's earlier init from another source is refused), which
+// makes it the source's current init (archive.Channel.CurrentInit), and
+// counts the outcome.
 func (s *Server) offerInit(ctx context.Context, ch *archive.Channel, t target, data []byte) (archive.InitResult, error) {
 	res, err := ch.OfferInit(ctx, t.source, t.rep, data, true)
 	outcome := "new"
@@ -679,53 +730,8 @@ func (s *Server) offerInit(ctx context.Context, ch *archive.Channel, t target, d
 	if err != nil {
 		return res, err
 	}
-	s.mu.Lock()
-	s.inits[trackKey{t.channel, t.source, t.rep}] = res.Info
-	if res.Info.ContentType == "video" {
-		s.video[t.channel] = true
-	}
-	s.mu.Unlock()
 	s.log.Debug("ingest: init", "channel", t.channel, "source", t.source, "rep", t.rep, "key", res.Key, "new", res.New, "codecs", res.Info.Codecs)
 	return res, nil
-}
-
-// trackInit returns the current init of (channel, source, rep): the last one
-// the source pushed, else the track's newest init in the index (a source
-// that resumes after a restart of the receiver), or nil.
-func (s *Server) trackInit(ctx context.Context, ch *archive.Channel, t target) (*cmaf.InitInfo, error) {
-	key := trackKey{t.channel, t.source, t.rep}
-	s.mu.Lock()
-	in := s.inits[key]
-	s.mu.Unlock()
-	if in != nil {
-		return in, nil
-	}
-	track, err := s.ar.DB.Track(ctx, ch.Info.ID, t.rep)
-	if errors.Is(err, index.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	inits, err := s.ar.DB.Inits(ctx, track.ID)
-	if err != nil || len(inits) == 0 {
-		return nil, err
-	}
-	last := inits[len(inits)-1]
-	data, err := s.ar.Store.Get(ctx, last.Key)
-	if err != nil {
-		return nil, fmt.Errorf("read init %s: %w", last.Key, err)
-	}
-	in, err = cmaf.ParseInit(data)
-	if err != nil {
-		return nil, fmt.Errorf("indexed init %s: %w", last.Key, err)
-	}
-	s.mu.Lock()
-	if in.ContentType == "video" {
-		s.video[t.channel] = true
-	}
-	s.mu.Unlock()
-	return in, nil
 }
 
 // offerSegment hands a complete media segment to the archive and counts the
@@ -778,13 +784,10 @@ func (s *Server) needSegmentDuration(ctx context.Context, ch *archive.Channel, t
 	if contentType == "video" || contentType == "" || ch.SegmentDuration() > 0 {
 		return nil
 	}
-	if tr, err := s.ar.DB.Track(ctx, ch.Info.ID, t.rep); err == nil && tr.SegDur > 0 {
+	if tr, ok, err := ch.Track(ctx, t.rep); err == nil && ok && tr.SegDur > 0 {
 		return nil // known from an earlier run
 	}
-	s.mu.Lock()
-	hasVideo := s.video[t.channel]
-	s.mu.Unlock()
-	if !hasVideo {
+	if !ch.HasVideo() {
 		return errDurationUnknown
 	}
 	deadline := time.NewTimer(awaitDurationFor)
@@ -824,33 +827,17 @@ func (s *Server) handleMPD(w http.ResponseWriter, r *http.Request, t target, ch 
 	}
 	ctx, cancel := offerContext(r)
 	defer cancel()
-	sum := sha256.Sum256(data)
-	key := layout.IMPDKey(t.channel, hex.EncodeToString(sum[:]))
-	code := http.StatusCreated
-	if err := s.ar.Store.Create(ctx, key, data, layout.SourceAttrs(t.source)); errors.Is(err, cloud.ErrExists) {
-		code = http.StatusOK
-	} else if err != nil {
+	res, err := ch.OfferMPD(ctx, t.source, data, live)
+	if err != nil {
 		code := offerStatus(err)
-		log.Error("ingest: store I-MPD", "key", key, "status", code, "err", err)
+		log.Warn("ingest: I-MPD not recorded", "key", res.Key, "status", code, "err", err)
 		retryLater(w, code)
-		respond(w, code, false, "store I-MPD: %v", err)
+		respond(w, code, false, "%v", err)
 		return
 	}
-	if live.SegDurSeconds > 0 {
-		d := time.Duration(live.SegDurSeconds * float64(time.Second))
-		if cur := ch.SegmentDuration(); cur > 0 && cur != d {
-			log.Warn("ingest: I-MPD segment duration differs from the channel's", "mpd", d, "channel", cur)
-		}
-		ch.SetSegmentDuration(d)
-	}
-	for i := range live.Tracks {
-		lt := &live.Tracks[i]
-		err := ch.DescribeTrack(ctx, archive.TrackMetaOf(lt))
-		if err != nil {
-			code := offerStatus(err)
-			respond(w, code, false, "I-MPD representation %q: %v", lt.Rep, err)
-			return
-		}
+	code, key := http.StatusCreated, res.Key
+	if !res.New {
+		code = http.StatusOK
 	}
 	log.Info("ingest: I-MPD", "key", key, "tracks", len(live.Tracks), "segment_duration", live.SegDurSeconds)
 	w.Header().Set("X-Reaparchive-Key", key)

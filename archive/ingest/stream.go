@@ -266,7 +266,7 @@ func (sp *splitter) handleBox(ctx context.Context, typ string, box []byte) (stop
 // next one (see the package doc for the rule).
 func (sp *splitter) moof(ctx context.Context, box []byte) (stop bool, err error) {
 	if sp.init == nil {
-		in, err := sp.s.trackInit(ctx, sp.ch, sp.t)
+		in, err := sp.ch.CurrentInit(ctx, sp.t.source, sp.t.rep)
 		if err != nil {
 			return false, err
 		}
@@ -358,7 +358,7 @@ func (sp *splitter) segDur(ctx context.Context) uint64 {
 	}
 	if !sp.dbChecked {
 		sp.dbChecked = true
-		if tr, err := sp.s.ar.DB.Track(ctx, sp.ch.Info.ID, sp.t.rep); err == nil && tr.Timescale == sp.init.Timescale {
+		if tr, ok, err := sp.ch.Track(ctx, sp.t.rep); err == nil && ok && tr.Timescale == sp.init.Timescale {
 			sp.dbSegDur = tr.SegDur
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 )
@@ -55,7 +56,7 @@ command to check it.`,
 					_ = s.Close()
 				}
 			}()
-			var sources []archive.PullSource
+			var sources []pull.MPDSource
 			for _, s := range []struct{ name, drop string }{{"primary", "rep:video:every:5"}, {"backup", "rep:audio:every:7"}} {
 				srv, ln, err := startSimulator(simFlags{listen: "127.0.0.1:0", drop: s.drop, segDur: 2 * time.Second}, start)
 				if err != nil {
@@ -63,7 +64,7 @@ command to check it.`,
 				}
 				servers = append(servers, srv)
 				mpd := "http://" + ln.Addr().String() + "/manifest.mpd"
-				sources = append(sources, archive.PullSource{Name: s.name, MPDURL: mpd})
+				sources = append(sources, pull.MPDSource{Name: s.name, MPDURL: mpd})
 				fmt.Fprintf(a.stdout, "simulated encoder %-8s %s (drops %s)\n", s.name, mpd, s.drop)
 			}
 			storeURL := "file://" + filepath.ToSlash(filepath.Join(abs, "store"))
@@ -81,8 +82,8 @@ command to check it.`,
 			ar := archive.New(st, db, a.log)
 			fmt.Fprintf(a.stdout, "recording channel demo for %s into %s ...\n", dur, abs)
 			recStart := time.Now()
-			stats := &archive.PullStats{}
-			err = ar.RecordPull(ctx, archive.PullOptions{Channel: "demo", Sources: sources, For: dur, Stats: stats})
+			stats := &pull.Stats{}
+			err = pull.Record(ctx, ar, pull.Options{Channel: "demo", Sources: sources, For: dur, Stats: stats})
 			if err != nil && ctx.Err() == nil {
 				return err
 			}

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/ingest"
+	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/index"
 )
 
@@ -32,18 +34,21 @@ type ingestFlags struct {
 	segDur       time.Duration
 }
 
+// recordFlags are the flags of record.
+type recordFlags struct {
+	channel string
+	sources []string
+	dur     time.Duration
+	timeout time.Duration
+	inf     ingestFlags
+	prefer  string
+	grace   time.Duration
+	spoolF  spoolFlags
+	skew    time.Duration
+}
+
 func (a *app) recordCmd() *cobra.Command {
-	var (
-		channel string
-		sources []string
-		dur     time.Duration
-		timeout time.Duration
-		inf     ingestFlags
-		prefer  string
-		grace   time.Duration
-		spoolF  spoolFlags
-		skew    time.Duration
-	)
+	var rf recordFlags
 	cmd := &cobra.Command{
 		Use:   "record --store URL --index PATH --channel NAME [--source NAME=MPD_URL ...] [--listen ADDR [--ingest-auth SOURCE=TOKEN ...]] [--for DURATION] [--spool DIR] [--spool-max SIZE]",
 		Short: "Record a channel from redundant REaP sources (pulled and/or pushed) into the archive",
@@ -72,144 +77,212 @@ It stops on SIGINT/SIGTERM or after --for, finishing in-flight segments.`,
     --listen 0.0.0.0:8080 --ingest-auth enc1=s3cret
   reaparchive record --config reaparchive.yaml`,
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			maxSeg := int64(0)
-			if inf.maxSegSize != "" {
-				n, err := parseSize(inf.maxSegSize)
-				if err != nil {
-					return usagef("--max-segment-size %q: %v", inf.maxSegSize, err)
-				}
-				maxSeg = n
-			}
-			jobs, err := a.pullJobs(channel, sources, inf.listen != "")
-			if err != nil {
-				return err
-			}
-			var (
-				ln    net.Listener
-				iopts ingest.Options
-			)
-			if inf.listen != "" {
-				if iopts, err = a.ingestOptions(channel, inf); err != nil {
-					return err
-				}
-				iopts.MaxSegmentSize = maxSeg
-				if err := ingest.CheckListenAddr(inf.listen, iopts); err != nil {
-					return usageError{insecureListenFlags(err, inf.listen)}
-				}
-				if ln, err = net.Listen("tcp", inf.listen); err != nil {
-					return fmt.Errorf("--listen: %w", err)
-				}
-				defer ln.Close()
-			}
-			if err := a.checkArchiveFlags(); err != nil {
-				return err
-			}
-			unlockIndex, err := a.lockIndex("record")
-			if err != nil {
-				return err
-			}
-			defer unlockIndex()
-			ar, closeFn, err := a.openArchive(ctx, writeArchive)
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			unlockStore, err := a.lockStore(ar.Store, "record")
-			if err != nil {
-				return err
-			}
-			defer unlockStore()
-			if err := a.removeTempFiles(ctx, ar.Store, a.recordedChannels(channel, jobs), time.Now()); err != nil {
-				return err
-			}
-			ar.MaxTimeSkew = a.maxTimeSkew(skew, cmd.Flags().Changed("max-time-skew"))
-			if err := a.applyPreferences(ctx, ar, channel, jobs, prefer, grace, cmd.Flags().Changed("grace")); err != nil {
-				return err
-			}
-			stopSpool, err := a.startSpool(ctx, ar, spoolF)
-			if err != nil {
-				return err
-			}
-			defer stopSpool()
-			g, gctx := errgroup.WithContext(ctx)
-			pctx := a.watchIndex(gctx, ar, len(jobs) > 0)
-			var srv *ingest.Server
-			if ln != nil {
-				iopts.Log = a.log
-				srv, err = ingest.New(ar, iopts)
-				if err != nil {
-					return usageError{err}
-				}
-				if ar.Spool != nil {
-					srv.Registry().MustRegister(ar.Spool.Collectors()...)
-				}
-				var names []string
-				for _, c := range iopts.Channels {
-					names = append(names, c.Name)
-				}
-				a.log.Info("push ingest", "listen", ln.Addr().String(), "channels", strings.Join(names, ","))
-				g.Go(func() error {
-					ictx := gctx
-					if dur > 0 {
-						var cancel context.CancelFunc
-						ictx, cancel = context.WithTimeout(gctx, dur)
-						defer cancel()
-					}
-					return srv.Serve(ictx, ln)
-				})
-			}
-			pulled := map[string]*archive.PullStats{}
-			for _, j := range jobs {
-				j.For, j.SegmentTimeout = dur, timeout
-				if maxSeg > 0 {
-					j.MaxSegmentSize = maxSeg
-				}
-				stats := &archive.PullStats{}
-				j.Stats = stats
-				pulled[j.Channel] = stats
-				g.Go(func() error {
-					start := time.Now()
-					err := ar.RecordPull(pctx, j)
-					a.log.Info("recording ended", "channel", j.Channel, "elapsed", time.Since(start).Round(time.Second),
-						"stored", stats.Stored.Load(), "duplicates", stats.Duplicates.Load(), "conflicts", stats.Conflicts.Load(),
-						"rejected", stats.Rejected.Load(), "missing_deliveries", stats.Missing.Load())
-					if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-						return nil // stopped by a signal: a clean stop
-					}
-					if cause := context.Cause(pctx); errors.Is(cause, index.ErrLost) {
-						return cause
-					}
-					return err
-				})
-			}
-			if err := g.Wait(); err != nil {
-				return err
-			}
-			return nothingRecorded(recordedChannels(jobs, pulled, iopts, srv))
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runRecord(cmd, &rf) },
 	}
-	f := cmd.Flags()
-	f.StringVar(&channel, "channel", "", "channel name (all channels of --config when omitted)")
-	f.StringArrayVar(&sources, "source", nil, "pull source NAME=MPD_URL (repeatable)")
-	durationFlag(f, &dur, "for", 0, positive, "record for this long, then stop (default: until SIGINT/SIGTERM)")
-	durationFlag(f, &timeout, "segment-timeout", 0, positive, "how long to retry a segment after it is due before recording it missing from a source (default 3×D, at least 6s)")
-	f.StringVar(&prefer, "prefer", "", "preferred source of --channel: its copy of a segment is kept when it arrives within --grace of the first delivery (config: preferred_source)")
-	durationFlag(f, &grace, "grace", defaultGrace, nonNegative, "how long after the first delivery of a segment to wait for the preferred source's copy (config: grace)")
-	f.StringVar(&inf.listen, "listen", "", "receive pushed CMAF ingest (DASH-IF Live Media Ingest Interface 1) on this address, e.g. 127.0.0.1:8080")
-	f.StringArrayVar(&inf.auth, "ingest-auth", nil, "push source credential SOURCE=TOKEN (Bearer) or SOURCE=user:password (basic auth) (repeatable); listed sources are the only ones that may push")
-	f.BoolVar(&inf.insecure, "insecure-ingest", false, "allow unauthenticated pushes on a non-loopback --listen address")
-	f.StringVar(&inf.maxSegSize, "max-segment-size", "64MiB", "largest init or media segment accepted (pushed or pulled), e.g. 64MiB, 1GB, 1048576")
-	f.IntVar(&inf.maxRequests, "max-ingest-requests", ingest.DefaultMaxRequests, "most concurrent ingest requests; more get 503 with Retry-After")
-	durationFlag(f, &inf.idleTimeout, "ingest-idle-timeout", ingest.DefaultIdleTimeout, positive, "close an ingest connection whose headers take longer, or whose body brings less than --ingest-min-rate over such a window")
-	f.Int64Var(&inf.minRate, "ingest-min-rate", ingest.DefaultMinDataRate, "minimum ingest body data rate in bytes/s, averaged over --ingest-idle-timeout")
-	durationFlag(f, &inf.drainTimeout, "ingest-drain-timeout", ingest.DefaultDrainTimeout, positive, "on stop, how long in-flight ingest requests may take to finish")
-	f.StringVar(&spoolF.dir, "spool", "", "when the store is unreachable (after retries), keep segments in this local directory and upload them, in order, when it is back (default: no spool; deliveries then fail)")
-	f.StringVar(&spoolF.max, "spool-max", "10GiB", "largest size of --spool; once full, segments are refused (pushes get 503) until the store is back")
-	durationFlag(f, &inf.segDur, "ingest-segment-duration", 0, positive, "segment duration D of pushed channels that send no I-MPD (default: from the I-MPD, a pull source, the index or the first video segment)")
-	durationFlag(f, &skew, "max-time-skew", archive.DefaultMaxTimeSkew, nonNegative, "refuse a pushed or pulled segment whose time (EPT) is further than this from the recorder's clock; 0 turns the check off (config: max_time_skew)")
+	rf.register(cmd.Flags())
 	return cmd
+}
+
+// register defines record's flags on f.
+func (rf *recordFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&rf.channel, "channel", "", "channel name (all channels of --config when omitted)")
+	f.StringArrayVar(&rf.sources, "source", nil, "pull source NAME=MPD_URL (repeatable)")
+	durationFlag(f, &rf.dur, "for", 0, positive, "record for this long, then stop (default: until SIGINT/SIGTERM)")
+	durationFlag(f, &rf.timeout, "segment-timeout", 0, positive, "how long to retry a segment after it is due before recording it missing from a source (default 3×D, at least 6s)")
+	f.StringVar(&rf.prefer, "prefer", "", "preferred source of --channel: its copy of a segment is kept when it arrives within --grace of the first delivery (config: preferred_source)")
+	durationFlag(f, &rf.grace, "grace", defaultGrace, nonNegative, "how long after the first delivery of a segment to wait for the preferred source's copy (config: grace)")
+	f.StringVar(&rf.inf.listen, "listen", "", "receive pushed CMAF ingest (DASH-IF Live Media Ingest Interface 1) on this address, e.g. 127.0.0.1:8080")
+	f.StringArrayVar(&rf.inf.auth, "ingest-auth", nil, "push source credential SOURCE=TOKEN (Bearer) or SOURCE=user:password (basic auth) (repeatable); listed sources are the only ones that may push")
+	f.BoolVar(&rf.inf.insecure, "insecure-ingest", false, "allow unauthenticated pushes on a non-loopback --listen address")
+	f.StringVar(&rf.inf.maxSegSize, "max-segment-size", "64MiB", "largest init or media segment accepted (pushed or pulled), e.g. 64MiB, 1GB, 1048576")
+	f.IntVar(&rf.inf.maxRequests, "max-ingest-requests", ingest.DefaultMaxRequests, "most concurrent ingest requests; more get 503 with Retry-After")
+	durationFlag(f, &rf.inf.idleTimeout, "ingest-idle-timeout", ingest.DefaultIdleTimeout, positive, "close an ingest connection whose headers take longer, or whose body brings less than --ingest-min-rate over such a window")
+	f.Int64Var(&rf.inf.minRate, "ingest-min-rate", ingest.DefaultMinDataRate, "minimum ingest body data rate in bytes/s, averaged over --ingest-idle-timeout")
+	durationFlag(f, &rf.inf.drainTimeout, "ingest-drain-timeout", ingest.DefaultDrainTimeout, positive, "on stop, how long in-flight ingest requests may take to finish")
+	f.StringVar(&rf.spoolF.dir, "spool", "", "when the store is unreachable (after retries), keep segments in this local directory and upload them, in order, when it is back (default: no spool; deliveries then fail)")
+	f.StringVar(&rf.spoolF.max, "spool-max", "10GiB", "largest size of --spool; once full, segments are refused (pushes get 503) until the store is back")
+	durationFlag(f, &rf.inf.segDur, "ingest-segment-duration", 0, positive, "segment duration D of pushed channels that send no I-MPD (default: from the I-MPD, a pull source, the index or the first video segment)")
+	durationFlag(f, &rf.skew, "max-time-skew", archive.DefaultMaxTimeSkew, nonNegative, "refuse a pushed or pulled segment whose time (EPT) is further than this from the recorder's clock; 0 turns the check off (config: max_time_skew)")
+}
+
+// recording is what record sets up before it starts: the pull jobs, the
+// push receiver's options and listener, the segment size limit.
+type recording struct {
+	jobs   []pull.Options
+	iopts  ingest.Options
+	ln     net.Listener // nil: no push ingest
+	maxSeg int64        // 0: the default
+}
+
+// runRecord is record: set up (flags, listener), open the archive, then
+// serve pushes and follow pull sources until the end, and say what was
+// recorded.
+func (a *app) runRecord(cmd *cobra.Command, rf *recordFlags) error {
+	ctx := cmd.Context()
+	rec, err := a.setUpRecording(rf)
+	if err != nil {
+		return err
+	}
+	if rec.ln != nil {
+		defer rec.ln.Close()
+	}
+	ar, closeAll, err := a.openRecordArchive(ctx, cmd, rf, rec.jobs)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	g, gctx := errgroup.WithContext(ctx)
+	pctx := a.watchIndex(gctx, ar, len(rec.jobs) > 0)
+	var srv *ingest.Server
+	if rec.ln != nil {
+		if srv, err = a.startIngest(gctx, g, ar, rec, rf.dur); err != nil {
+			return err
+		}
+	}
+	pulled := a.startPulls(ctx, pctx, g, ar, rec, rf)
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return nothingRecorded(recordedChannels(rec.jobs, pulled, rec.iopts, srv))
+}
+
+// setUpRecording checks record's flags and, with --listen, opens the
+// listener.
+func (a *app) setUpRecording(rf *recordFlags) (recording, error) {
+	var rec recording
+	if rf.inf.maxSegSize != "" {
+		n, err := parseSize(rf.inf.maxSegSize)
+		if err != nil {
+			return rec, usagef("--max-segment-size %q: %v", rf.inf.maxSegSize, err)
+		}
+		rec.maxSeg = n
+	}
+	var err error
+	if rec.jobs, err = a.pullJobs(rf.channel, rf.sources, rf.inf.listen != ""); err != nil {
+		return rec, err
+	}
+	if rf.inf.listen == "" {
+		return rec, nil
+	}
+	if rec.iopts, err = a.ingestOptions(rf.channel, rf.inf); err != nil {
+		return rec, err
+	}
+	rec.iopts.MaxSegmentSize = rec.maxSeg
+	if err := ingest.CheckListenAddr(rf.inf.listen, rec.iopts); err != nil {
+		return rec, usageError{insecureListenFlags(err, rf.inf.listen)}
+	}
+	if rec.ln, err = net.Listen("tcp", rf.inf.listen); err != nil {
+		return rec, fmt.Errorf("--listen: %w", err)
+	}
+	return rec, nil
+}
+
+// openRecordArchive locks and opens the archive for recording: index and
+// store locks, leftover temporary files of the recorded channels removed,
+// time skew and preferences applied, the spool started. closeAll undoes it
+// all, in reverse order.
+func (a *app) openRecordArchive(ctx context.Context, cmd *cobra.Command, rf *recordFlags, jobs []pull.Options) (_ *archive.Archive, closeAll func(), err error) {
+	var undo []func()
+	undoAll := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			undoAll()
+		}
+	}()
+	if err := a.checkArchiveFlags(); err != nil {
+		return nil, nil, err
+	}
+	unlockIndex, err := a.lockIndex("record")
+	if err != nil {
+		return nil, nil, err
+	}
+	undo = append(undo, unlockIndex)
+	ar, closeFn, err := a.openArchive(ctx, writeArchive)
+	if err != nil {
+		return nil, nil, err
+	}
+	undo = append(undo, closeFn)
+	unlockStore, err := a.lockStore(ar.Store, "record")
+	if err != nil {
+		return nil, nil, err
+	}
+	undo = append(undo, unlockStore)
+	if err := a.removeTempFiles(ctx, ar.Store, a.recordedChannels(rf.channel, jobs), time.Now()); err != nil {
+		return nil, nil, err
+	}
+	ar.MaxTimeSkew = a.maxTimeSkew(rf.skew, cmd.Flags().Changed("max-time-skew"))
+	if err := a.applyPreferences(ctx, ar, rf.channel, jobs, rf.prefer, rf.grace, cmd.Flags().Changed("grace")); err != nil {
+		return nil, nil, err
+	}
+	stopSpool, err := a.startSpool(ctx, ar, rf.spoolF)
+	if err != nil {
+		return nil, nil, err
+	}
+	undo = append(undo, stopSpool)
+	return ar, undoAll, nil
+}
+
+// startIngest starts the push receiver on rec.ln in g, for dur if set.
+func (a *app) startIngest(ctx context.Context, g *errgroup.Group, ar *archive.Archive, rec recording, dur time.Duration) (*ingest.Server, error) {
+	iopts := rec.iopts
+	iopts.Log = a.log
+	srv, err := ingest.New(ar, iopts)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if ar.Spool != nil {
+		srv.Registry().MustRegister(ar.Spool.Collectors()...)
+	}
+	var names []string
+	for _, c := range iopts.Channels {
+		names = append(names, c.Name)
+	}
+	a.log.Info("push ingest", "listen", rec.ln.Addr().String(), "channels", strings.Join(names, ","))
+	g.Go(func() error {
+		ictx := ctx
+		if dur > 0 {
+			var cancel context.CancelFunc
+			ictx, cancel = context.WithTimeout(ctx, dur)
+			defer cancel()
+		}
+		return srv.Serve(ictx, rec.ln)
+	})
+	return srv, nil
+}
+
+// startPulls starts one pull recording per job in g (pctx: ends when the
+// index is lost); it returns each channel's counters. A recording stopped
+// by a signal (ctx done) ends cleanly.
+func (a *app) startPulls(ctx, pctx context.Context, g *errgroup.Group, ar *archive.Archive, rec recording, rf *recordFlags) map[string]*pull.Stats {
+	pulled := map[string]*pull.Stats{}
+	for _, j := range rec.jobs {
+		j.For, j.SegmentTimeout = rf.dur, rf.timeout
+		if rec.maxSeg > 0 {
+			j.MaxSegmentSize = rec.maxSeg
+		}
+		stats := &pull.Stats{}
+		j.Stats = stats
+		pulled[j.Channel] = stats
+		g.Go(func() error {
+			start := time.Now()
+			err := pull.Record(pctx, ar, j)
+			a.log.Info("recording ended", "channel", j.Channel, "elapsed", time.Since(start).Round(time.Second),
+				"stored", stats.Stored.Load(), "duplicates", stats.Duplicates.Load(), "conflicts", stats.Conflicts.Load(),
+				"rejected", stats.Rejected.Load(), "missing_deliveries", stats.Missing.Load())
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+				return nil // stopped by a signal: a clean stop
+			}
+			if cause := context.Cause(pctx); errors.Is(cause, index.ErrLost) {
+				return cause
+			}
+			return err
+		})
+	}
+	return pulled
 }
 
 // maxTimeSkew is --max-time-skew, or the config's max_time_skew when the
@@ -251,6 +324,27 @@ func (a *app) ingestOptions(channel string, inf ingestFlags) (ingest.Options, er
 		return opts, usagef("--ingest-idle-timeout and --ingest-drain-timeout must be positive, --ingest-min-rate and --ingest-segment-duration not negative")
 	}
 	opts.ReadHeaderTimeout = inf.idleTimeout
+	common, err := a.ingestCredentials(inf.auth)
+	if err != nil {
+		return opts, err
+	}
+	names, err := a.pushChannelNames(channel)
+	if err != nil {
+		return opts, err
+	}
+	for _, name := range names {
+		ch, err := a.pushChannel(name, common)
+		if err != nil {
+			return opts, err
+		}
+		opts.Channels = append(opts.Channels, ch)
+	}
+	return opts, nil
+}
+
+// ingestCredentials are the push credentials of every channel: --ingest-auth
+// SOURCE=VALUE flags, then the config's ingest_auth (flags win).
+func (a *app) ingestCredentials(auth []string) (map[string]ingest.Credential, error) {
 	common := map[string]ingest.Credential{}
 	add := func(where, src, value string) error {
 		cred, err := ingest.ParseCredential(value)
@@ -263,16 +357,16 @@ func (a *app) ingestOptions(channel string, inf ingestFlags) (ingest.Options, er
 		common[src] = cred
 		return nil
 	}
-	for _, v := range inf.auth {
+	for _, v := range auth {
 		src, value, err := splitNameValue("--ingest-auth", v)
 		if err != nil {
-			return opts, err
+			return nil, err
 		}
 		if err := validName("--ingest-auth", "source", src); err != nil {
-			return opts, err
+			return nil, err
 		}
 		if err := add("--ingest-auth", src, value); err != nil {
-			return opts, err
+			return nil, err
 		}
 	}
 	cfgSrcs := make([]string, 0, len(a.cfg.IngestAuth))
@@ -285,47 +379,55 @@ func (a *app) ingestOptions(channel string, inf ingestFlags) (ingest.Options, er
 			continue // flags win over the config
 		}
 		if err := add("config ingest_auth", src, a.cfg.IngestAuth[src]); err != nil {
-			return opts, err
+			return nil, err
 		}
+	}
+	return common, nil
+}
+
+// pushChannelNames are the channels that accept pushes: --channel, or
+// every config channel.
+func (a *app) pushChannelNames(channel string) ([]string, error) {
+	if channel != "" {
+		return []string{channel}, nil
 	}
 	var names []string
-	if channel != "" {
-		names = []string{channel}
-	} else {
-		for _, c := range a.cfg.Channels {
-			names = append(names, c.Name)
-		}
-		if len(names) == 0 {
-			return opts, usagef("--listen needs --channel NAME (or channels in --config)")
+	for _, c := range a.cfg.Channels {
+		names = append(names, c.Name)
+	}
+	if len(names) == 0 {
+		return nil, usagef("--listen needs --channel NAME (or channels in --config)")
+	}
+	return names, nil
+}
+
+// pushChannel is channel name's push sources: its config sources with
+// credentials or without an mpd, then the sources of common not among them.
+func (a *app) pushChannel(name string, common map[string]ingest.Credential) (ingest.PushChannel, error) {
+	ch := ingest.PushChannel{Name: name}
+	seen := map[string]bool{}
+	if cc, ok := a.cfg.channel(name); ok {
+		for _, s := range cc.Sources {
+			cred := ingest.Credential{Token: s.Token, User: s.User, Password: s.Password}
+			if err := cred.Check(); err != nil {
+				return ch, usagef("config channel %s source %s: %v", name, s.Name, err)
+			}
+			if c, ok := common[s.Name]; ok {
+				cred = c // flags (and ingest_auth) win
+			}
+			if cred.IsZero() && s.MPD != "" {
+				continue // a pull source only
+			}
+			ch.Sources = append(ch.Sources, ingest.PushSource{Name: s.Name, Credential: cred})
+			seen[s.Name] = true
 		}
 	}
-	for _, name := range names {
-		ch := ingest.Channel{Name: name}
-		seen := map[string]bool{}
-		if cc, ok := a.cfg.channel(name); ok {
-			for _, s := range cc.Sources {
-				cred := ingest.Credential{Token: s.Token, User: s.User, Password: s.Password}
-				if err := cred.Check(); err != nil {
-					return opts, usagef("config channel %s source %s: %v", name, s.Name, err)
-				}
-				if c, ok := common[s.Name]; ok {
-					cred = c // flags (and ingest_auth) win
-				}
-				if cred.IsZero() && s.MPD != "" {
-					continue // a pull source only
-				}
-				ch.Sources = append(ch.Sources, ingest.Source{Name: s.Name, Credential: cred})
-				seen[s.Name] = true
-			}
+	for _, src := range sortedKeys(common) {
+		if !seen[src] {
+			ch.Sources = append(ch.Sources, ingest.PushSource{Name: src, Credential: common[src]})
 		}
-		for _, src := range sortedKeys(common) {
-			if !seen[src] {
-				ch.Sources = append(ch.Sources, ingest.Source{Name: src, Credential: common[src]})
-			}
-		}
-		opts.Channels = append(opts.Channels, ch)
 	}
-	return opts, nil
+	return ch, nil
 }
 
 func sortedKeys(m map[string]ingest.Credential) []string {
@@ -381,7 +483,7 @@ const defaultGrace = 2 * time.Second
 
 // applyPreferences sets each recorded channel's preferred source from
 // --prefer (for --channel) or the config's preferred_source and grace.
-func (a *app) applyPreferences(ctx context.Context, ar *archive.Archive, channel string, jobs []archive.PullOptions, prefer string, grace time.Duration, graceSet bool) error {
+func (a *app) applyPreferences(ctx context.Context, ar *archive.Archive, channel string, jobs []pull.Options, prefer string, grace time.Duration, graceSet bool) error {
 	if grace < 0 {
 		return usagef("--grace %v: must not be negative", grace)
 	}
@@ -427,20 +529,20 @@ func (a *app) applyPreferences(ctx context.Context, ar *archive.Archive, channel
 // pullJobs resolves which channels to record from flags and config. With
 // push (--listen) a channel may have no pull sources: it is then received
 // only, and has no pull job.
-func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.PullOptions, error) {
+func (a *app) pullJobs(channel string, sources []string, push bool) ([]pull.Options, error) {
 	if channel != "" {
 		if err := validName("--channel", "channel", channel); err != nil {
 			return nil, err
 		}
 	}
-	var jobs []archive.PullOptions
-	pullSources := func(cc ChannelConfig) []archive.PullSource {
-		var out []archive.PullSource
+	var jobs []pull.Options
+	pullSources := func(cc ChannelConfig) []pull.MPDSource {
+		var out []pull.MPDSource
 		for _, s := range cc.Sources {
 			if s.MPD == "" && push {
 				continue // a push-only source
 			}
-			out = append(out, archive.PullSource{Name: s.Name, MPDURL: s.MPD})
+			out = append(out, pull.MPDSource{Name: s.Name, MPDURL: s.MPD})
 		}
 		return out
 	}
@@ -449,7 +551,7 @@ func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.P
 			return nil, usagef("--source needs --channel")
 		}
 		for _, ch := range a.cfg.Channels {
-			jobs = append(jobs, archive.PullOptions{Channel: ch.Name, Sources: pullSources(ch)})
+			jobs = append(jobs, pull.Options{Channel: ch.Name, Sources: pullSources(ch)})
 		}
 		if len(jobs) == 0 {
 			if push {
@@ -458,7 +560,7 @@ func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.P
 			return nil, usagef("no channel: give --channel NAME --source NAME=MPD_URL, or channels in --config")
 		}
 	} else {
-		j := archive.PullOptions{Channel: channel}
+		j := pull.Options{Channel: channel}
 		if cc, ok := a.cfg.channel(channel); ok && len(sources) == 0 {
 			j.Sources = pullSources(cc)
 		}
@@ -470,7 +572,7 @@ func (a *app) pullJobs(channel string, sources []string, push bool) ([]archive.P
 			if err := validName("--source", "source", name); err != nil {
 				return nil, err
 			}
-			j.Sources = append(j.Sources, archive.PullSource{Name: name, MPDURL: u})
+			j.Sources = append(j.Sources, pull.MPDSource{Name: name, MPDURL: u})
 		}
 		jobs = append(jobs, j)
 	}

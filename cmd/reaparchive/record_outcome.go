@@ -7,8 +7,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/ingest"
+	"github.com/reaparchive/reaparchive/archive/pull"
 )
 
 // channelOutcome is what one recorded channel got: the segments delivered
@@ -22,7 +22,7 @@ type channelOutcome struct {
 
 // recordedChannels gathers what every recorded channel got, from the pull
 // recorders' stats and the push receiver's counters.
-func recordedChannels(jobs []archive.PullOptions, pulled map[string]*archive.PullStats, iopts ingest.Options, srv *ingest.Server) []channelOutcome {
+func recordedChannels(jobs []pull.Options, pulled map[string]*pull.Stats, iopts ingest.Options, srv *ingest.Server) []channelOutcome {
 	byName := map[string]*channelOutcome{}
 	get := func(name string) *channelOutcome {
 		if c, ok := byName[name]; ok {

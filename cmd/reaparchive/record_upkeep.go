@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/cloud"
 )
 
@@ -27,7 +28,7 @@ func (a *app) removeTempFiles(ctx context.Context, st *cloud.Store, channels []s
 
 // recordedChannels names the channels record writes: --channel, or every
 // channel of the config and of the pull jobs.
-func (a *app) recordedChannels(channel string, jobs []archive.PullOptions) []string {
+func (a *app) recordedChannels(channel string, jobs []pull.Options) []string {
 	if channel != "" {
 		return []string{channel}
 	}

@@ -1,4 +1,10 @@
-package archive
+// Package pull is the pull recorder: it follows the live MPDs of a
+// channel's pull sources (encoders or origins) and hands every init
+// segment, I-MPD and media segment they publish to the archive's one door
+// for recording, archive.Channel (OfferInit, StoreMPD/DescribeMPD,
+// OfferSegment), fetching what the archive lacks after a start or an
+// outage.
+package pull
 
 import (
 	"context"
@@ -16,24 +22,23 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/internal/httpget"
-	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/manifest"
 	"golang.org/x/sync/errgroup"
 )
 
-// PullSource is a source the recorder pulls from: an encoder's or origin's
+// MPDSource is a source the recorder pulls from: an encoder's or origin's
 // live MPD.
-type PullSource struct {
+type MPDSource struct {
 	Name   string
 	MPDURL string
 }
 
-// PullOptions configure a pull recording of one channel.
-type PullOptions struct {
+// Options configure a pull recording of one channel.
+type Options struct {
 	Channel string
-	Sources []PullSource
+	Sources []MPDSource
 	// For bounds the recording: segments that become available within For of
 	// the start are recorded, then the recorder finishes in-flight fetches
 	// and returns. 0 records until ctx is done.
@@ -47,7 +52,7 @@ type PullOptions struct {
 	// Client is the HTTP client (default: 10 s timeout per request).
 	Client *http.Client
 	// Stats, if set, is updated as segments arrive.
-	Stats *PullStats
+	Stats *Stats
 	// MaxTracks bounds the Representations one source's MPD may declare
 	// (default 256); an MPD with more is refused, naming the count.
 	MaxTracks int
@@ -68,8 +73,8 @@ const (
 	catchUpRetry = 2 * time.Second
 )
 
-// PullStats are counters of a recording, safe to read concurrently.
-type PullStats struct {
+// Stats are counters of a recording, safe to read concurrently.
+type Stats struct {
 	Stored, Duplicates, Conflicts, Rejected, Missing atomic.Int64
 
 	mu      sync.Mutex
@@ -77,7 +82,7 @@ type PullStats struct {
 }
 
 // setSourceError records err as source's latest error.
-func (s *PullStats) setSourceError(source string, err error) {
+func (s *Stats) setSourceError(source string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lastErr == nil {
@@ -88,7 +93,7 @@ func (s *PullStats) setSourceError(source string, err error) {
 
 // SourceErrors returns each source's latest error (a source absent had
 // none).
-func (s *PullStats) SourceErrors() map[string]string {
+func (s *Stats) SourceErrors() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.lastErr)
@@ -97,10 +102,10 @@ func (s *PullStats) SourceErrors() map[string]string {
 // errNotYet is a fetch of something the source does not have (yet).
 var errNotYet = errors.New("not available")
 
-// RecordPull records a channel from its pull sources until ctx is done or
+// Record records a channel of a from its pull sources until ctx is done or
 // opts.For has elapsed. Every source is followed concurrently; a source that
 // is down is retried and rejoins by itself.
-func (a *Archive) RecordPull(ctx context.Context, opts PullOptions) error {
+func Record(ctx context.Context, a *archive.Archive, opts Options) error {
 	if len(opts.Sources) == 0 {
 		return errors.New("record: no sources")
 	}
@@ -113,7 +118,7 @@ func (a *Archive) RecordPull(ctx context.Context, opts PullOptions) error {
 		opts.MaxSegmentSize = 64 << 20
 	}
 	if opts.Stats == nil {
-		opts.Stats = &PullStats{}
+		opts.Stats = &Stats{}
 	}
 	if opts.MaxTracks <= 0 {
 		opts.MaxTracks = defaultMaxTracks
@@ -154,10 +159,10 @@ func (a *Archive) RecordPull(ctx context.Context, opts PullOptions) error {
 }
 
 type puller struct {
-	a    *Archive
-	ch   *Channel
-	src  PullSource
-	opts PullOptions
+	a    *archive.Archive
+	ch   *archive.Channel
+	src  MPDSource
+	opts Options
 	log  *slog.Logger
 
 	mu       sync.Mutex
@@ -333,14 +338,7 @@ func (p *puller) lacking(ctx context.Context, hi int64, d time.Duration) ([]segR
 	var refs []segRef
 	for i := range live.Tracks {
 		rep := live.Tracks[i].Rep
-		ts, err := p.ch.trackState(ctx, rep)
-		if err != nil {
-			return nil, lo, err
-		}
-		ts.mu.Lock()
-		id := ts.track.ID
-		ts.mu.Unlock()
-		ranges, err := p.a.DB.Lacking(ctx, id, lo, hi)
+		ranges, err := p.ch.Lacking(ctx, rep, lo, hi)
 		if err != nil {
 			return nil, lo, fmt.Errorf("track %s: %w", rep, err)
 		}
@@ -420,11 +418,10 @@ func (p *puller) loadMPD(ctx context.Context) (*manifest.Live, error) {
 	if n := len(live.Tracks); n > p.opts.MaxTracks {
 		return nil, fmt.Errorf("MPD %s declares %d Representations; at most %d are recorded from one source", p.src.MPDURL, n, p.opts.MaxTracks)
 	}
-	p.ch.SetSegmentDuration(time.Duration(live.SegDurSeconds * float64(time.Second)))
 	if err := p.storeIMPD(ctx, body, live); err != nil {
 		p.log.Warn("could not store I-MPD", "err", err)
 	}
-	if err := p.describeTracks(ctx, live); err != nil {
+	if err := p.ch.DescribeMPD(ctx, live); err != nil {
 		return nil, err
 	}
 	if err := p.fetchInits(ctx, live); err != nil {
@@ -435,17 +432,6 @@ func (p *puller) loadMPD(ctx context.Context) (*manifest.Live, error) {
 	p.mu.Unlock()
 	p.setUp()
 	return live, nil
-}
-
-// describeTracks records the metadata of every track of the MPD.
-func (p *puller) describeTracks(ctx context.Context, live *manifest.Live) error {
-	for i := range live.Tracks {
-		t := &live.Tracks[i]
-		if err := p.ch.DescribeTrack(ctx, TrackMetaOf(t)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // initRef names an init segment of a track: a multi-Period source has one
@@ -515,8 +501,8 @@ func (p *puller) initOf(t *manifest.LiveTrack, k int64) string {
 	return p.inits[initRef{t.Rep, t.InitURLFor(k)}]
 }
 
-// storeIMPD keeps the source's MPD as received whenever what it describes
-// changes (publishTime and timelines change on every fetch and are ignored).
+// storeIMPD keeps the source's MPD as received (Channel.StoreMPD) whenever
+// what it describes changes (publishTime and timelines change on every fetch and are ignored).
 func (p *puller) storeIMPD(ctx context.Context, body []byte, live *manifest.Live) error {
 	h := sha256.New()
 	for _, t := range live.Tracks {
@@ -530,13 +516,8 @@ func (p *puller) storeIMPD(ctx context.Context, body []byte, live *manifest.Live
 	if seen {
 		return nil
 	}
-	sum := sha256.Sum256(body)
-	key := layout.IMPDKey(p.ch.Info.Name, hex.EncodeToString(sum[:]))
-	err := p.a.Store.Create(ctx, key, body, layout.SourceAttrs(p.src.Name))
-	if err != nil && !errors.Is(err, cloud.ErrExists) {
-		return err
-	}
-	return nil
+	_, err := p.ch.StoreMPD(ctx, p.src.Name, body)
+	return err
 }
 
 // refreshMPD reloads the MPD at most once per half segment duration; used
@@ -616,9 +597,9 @@ func (p *puller) fetchSegment(ctx context.Context, rep string, k int64, deadline
 }
 
 func (p *puller) offer(ctx context.Context, rep string, k int64, url string, data []byte, initSHA string) {
-	res, err := p.ch.OfferSegment(ctx, Offer{Source: p.src.Name, Rep: rep, Data: data, ExpectK: k, InitSHA256: initSHA})
+	res, err := p.ch.OfferSegment(ctx, archive.Offer{Source: p.src.Name, Rep: rep, Data: data, ExpectK: k, InitSHA256: initSHA})
 	if err != nil {
-		if errors.Is(err, ErrInvalid) {
+		if errors.Is(err, archive.ErrInvalid) {
 			p.opts.Stats.Rejected.Add(1)
 			p.opts.Stats.setSourceError(p.src.Name, fmt.Errorf("%s K %d rejected: %w", rep, k, err))
 			p.log.Error("segment rejected", "rep", rep, "k", k, "url", url, "err", err)
