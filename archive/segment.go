@@ -427,19 +427,12 @@ func (c *Channel) indexEvents(ctx context.Context, track index.Track, k int64, i
 	}
 	rows := make([]index.Event, len(evs))
 	for i, e := range evs {
-		rows[i] = eventRow(track.ID, k, e)
+		rows[i] = index.EmsgEvent(track.ID, k, e)
 	}
 	if err := c.a.DB.AddEvents(ctx, rows); err != nil {
 		return fmt.Errorf("index events of %s %d: %w", track.Rep, k, err)
 	}
 	return nil
-}
-
-// eventRow is the index row of event e (resolved: cmaf.SegmentInfo.
-// ResolvedEvents) carried by segment K of a track.
-func eventRow(trackID, k int64, e cmaf.Emsg) index.Event {
-	return index.Event{TrackID: trackID, Scheme: e.SchemeIDURI, Value: e.Value, ID: e.ID, K: k, Version: int(e.Version),
-		Timescale: e.Timescale, PresentationTime: e.PresentationTime, Duration: e.EventDuration, Message: e.Message}
 }
 
 // segmentMeta is the attributes (LAYOUT.md) of a media object: info's,
