@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/reaparchive/reaparchive/cloud"
@@ -68,54 +67,11 @@ func (c *Channel) DescribeMPD(ctx context.Context, live *manifest.Live) error {
 	return nil
 }
 
-// TrackMeta is what a manifest says about a track; zero fields are unknown.
-type TrackMeta struct {
-	Rep         string
-	ContentType string
-	MimeType    string
-	Codecs      string
-	Lang        string
-	Roles       string
-	Label       string
-	Width       int
-	Height      int
-	FrameRate   string
-	SampleRate  int
-	Channels    int
-	Bandwidth   int
-}
+// TrackMeta is what a manifest says about a track (index.TrackMeta).
+type TrackMeta = index.TrackMeta
 
 // TrackMetaOf is what the live MPD's track lt says of it.
-func TrackMetaOf(lt *manifest.LiveTrack) TrackMeta {
-	return TrackMeta{Rep: lt.Rep, ContentType: lt.ContentType, MimeType: lt.MimeType, Codecs: lt.Codecs,
-		Lang: lt.Lang, Roles: strings.Join(lt.Roles, ","), Label: lt.Label, Width: lt.Width, Height: lt.Height,
-		FrameRate: lt.FrameRate, SampleRate: lt.SampleRate, Channels: lt.Channels, Bandwidth: lt.Bandwidth}
-}
-
-// Apply is track t with what m says of it: m's description of the track
-// (MIME type, language, roles, label, frame rate, bandwidth) replaces t's;
-// codec parameters, which the init segment is the truth for, fill only
-// what t does not know yet.
-func (m TrackMeta) Apply(t index.Track) index.Track {
-	t.MimeType, t.Lang, t.Roles, t.Label, t.FrameRate = m.MimeType, m.Lang, m.Roles, m.Label, m.FrameRate
-	t.Bandwidth = m.Bandwidth
-	if t.ContentType == "" {
-		t.ContentType = m.ContentType
-	}
-	if t.Codecs == "" {
-		t.Codecs = m.Codecs
-	}
-	if t.Width == 0 {
-		t.Width, t.Height = m.Width, m.Height
-	}
-	if t.SampleRate == 0 {
-		t.SampleRate = m.SampleRate
-	}
-	if t.Channels == 0 {
-		t.Channels = m.Channels
-	}
-	return t
-}
+func TrackMetaOf(lt *manifest.LiveTrack) TrackMeta { return index.TrackMetaOf(lt) }
 
 // DescribeTrack merges manifest metadata into the track's index row.
 func (c *Channel) DescribeTrack(ctx context.Context, m TrackMeta) error {

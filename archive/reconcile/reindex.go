@@ -472,7 +472,7 @@ func (ri *repIndexer) trackRow(ch index.Channel, r *repScan, m manifest.LiveTrac
 		t.Bandwidth = in.Bitrate
 	}
 	if m.Rep != "" {
-		mergeManifestTrack(&t, m)
+		t = index.TrackMetaOf(&m).Apply(t)
 	}
 	t.Ext = commonExt(r.media)
 	if t.Ext == "" && !exists {
@@ -487,33 +487,6 @@ func (ri *repIndexer) trackRow(ch index.Channel, r *repScan, m manifest.LiveTrac
 		}
 	}
 	return t
-}
-
-// mergeManifestTrack merges what the I-MPD says of a track into t: its
-// own fields, and the codec parameters the init did not give.
-func mergeManifestTrack(t *index.Track, m manifest.LiveTrack) {
-	t.MimeType, t.Roles, t.Label, t.FrameRate = m.MimeType, strings.Join(m.Roles, ","), m.Label, m.FrameRate
-	if m.Lang != "" {
-		t.Lang = m.Lang
-	}
-	if m.Bandwidth > 0 {
-		t.Bandwidth = m.Bandwidth
-	}
-	if t.ContentType == "" {
-		t.ContentType = m.ContentType
-	}
-	if t.Codecs == "" {
-		t.Codecs = m.Codecs
-	}
-	if t.Width == 0 {
-		t.Width, t.Height = m.Width, m.Height
-	}
-	if t.SampleRate == 0 {
-		t.SampleRate = m.SampleRate
-	}
-	if t.Channels == 0 {
-		t.Channels = m.Channels
-	}
 }
 
 // addInitRows indexes the inits readInits found.
