@@ -86,16 +86,6 @@ var topLevel = map[string]BoxRole{
 // type that may not stand at the top level.
 func TopLevelRole(typ string) BoxRole { return topLevel[typ] }
 
-// TopLevelTypes returns the set of top-level box types, a copy of the one
-// list TopLevelRole reads.
-func TopLevelTypes() map[string]bool {
-	m := make(map[string]bool, len(topLevel))
-	for t := range topLevel {
-		m[t] = true
-	}
-	return m
-}
-
 // rawBox is a top-level box located in the input, before decoding.
 type rawBox struct {
 	typ    string

@@ -21,9 +21,6 @@ var (
 	errTruncated = errors.New("body ended inside a box")
 )
 
-// topLevel is cmaf's one list of top-level boxes, as a set.
-var topLevel = cmaf.TopLevelTypes()
-
 // boxHeader is a top-level box header read from a stream.
 type boxHeader struct {
 	typ    string

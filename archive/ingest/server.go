@@ -50,6 +50,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/archive/spool"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
@@ -676,35 +677,24 @@ func readRest(body io.Reader, data []byte, limit int64) ([]byte, error) {
 // classify tells a CMAF header from a media segment by its boxes.
 func classify(data []byte) (isInit bool, err error) {
 	var first string
-	for off := 0; off+8 <= len(data); {
-		size := int(uint32(data[off])<<24 | uint32(data[off+1])<<16 | uint32(data[off+2])<<8 | uint32(data[off+3]))
-		typ := string(data[off+4 : off+8])
-		if size == 1 && off+16 <= len(data) {
-			var sz uint64
-			for _, b := range data[off+8 : off+16] {
-				sz = sz<<8 | uint64(b)
-			}
-			if sz > uint64(len(data)) {
-				return false, fmt.Errorf("%w: %s box at offset %d runs past the body", errNotCMAF, typ, off)
-			}
-			size = int(sz)
+	for off := 0; off+cmaf.BoxHeaderLen <= len(data); {
+		h, complete := cmaf.ParseBoxHeader(data[off:])
+		if !complete || h.Size > uint64(len(data)-off) || h.Size < uint64(h.HdrLen) {
+			return false, fmt.Errorf("%w: %s box at offset %d runs past the end of the body or is too small", errNotCMAF, printable([]byte(h.Type)), off)
 		}
-		if size < 8 || off+size > len(data) {
-			return false, fmt.Errorf("%w: %s box at offset %d runs past the end of the body or is too small", errNotCMAF, printable(data[off+4:off+8]), off)
-		}
-		if !topLevel[typ] {
-			return false, fmt.Errorf("%w: box type %q at offset %d", errNotCMAF, printable(data[off+4:off+8]), off)
-		}
-		switch typ {
-		case "ftyp", "moov":
+		switch cmaf.TopLevelRole(h.Type) {
+		case cmaf.NotTopLevel:
+			return false, fmt.Errorf("%w: box type %q at offset %d", errNotCMAF, printable([]byte(h.Type)), off)
+		case cmaf.HeaderBox:
 			return true, nil
-		case "moof":
+		}
+		if h.Type == "moof" {
 			return false, nil
 		}
 		if first == "" {
-			first = typ
+			first = h.Type
 		}
-		off += size
+		off += int(h.Size)
 	}
 	return false, fmt.Errorf("%w: no moov or moof box (first box %q)", errNotCMAF, first)
 }
