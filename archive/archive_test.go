@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Eyevinn/mp4ff/mp4"
-
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/cloud"
@@ -36,15 +34,6 @@ const (
 
 	videoSegDur = 180000 // D*T, video timescale 90000
 	audioSegDur = 96000  // D*T, audio timescale 48000
-)
-
-// The export tests (export*_test.go) call the shared media helpers by these
-// names.
-var (
-	newSim            = testenv.NewSim
-	mustInit          = testenv.MustInit
-	mustSeg           = testenv.MustSeg
-	modifiedVideoInit = testenv.ModifiedVideoInit
 )
 
 // env is an archive over a file store and an index in a temporary directory.
@@ -994,23 +983,6 @@ func TestStatus(t *testing.T) {
 	}
 }
 
-// withCreationTime returns init with another mvhd creation time: different
-// bytes, the same codec configuration (stsd), as two encoders of the same
-// model produce.
-func withCreationTime(tb testing.TB, init []byte, ct uint64) []byte {
-	tb.Helper()
-	f, err := mp4.DecodeFile(bytes.NewReader(init))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f.Init.Moov.Mvhd.CreationTime = ct
-	var buf bytes.Buffer
-	if err := f.Init.Encode(&buf); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // TestOfferInitStrictAfterChange: once a track has a new init version, a
 // strict (push) offer of an init with the track's current codec
 // configuration is accepted, whatever older versions the track had.
@@ -1027,7 +999,7 @@ func TestOfferInitStrictAfterChange(t *testing.T) {
 	if _, err := e.ch.OfferInit(ctx, "a", simulate.VideoRep, changed, false); err != nil {
 		t.Fatal(err)
 	}
-	same := withCreationTime(t, changed, 3_900_000_000)
+	same := testenv.WithCreationTime(t, changed, 3_900_000_000)
 	if _, err := e.ch.OfferInit(ctx, "c", simulate.VideoRep, same, true); err != nil {
 		t.Errorf("strict offer of the current configuration (other bytes): %v", err)
 	}
