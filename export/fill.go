@@ -221,25 +221,27 @@ func (s *Slate) forTrack(t index.Track) (*slateTrack, error) {
 	return st, nil
 }
 
-// fillerSpan is [start, end) in ticks of the filler for K of a track with
-// segment duration segDur: video and text fillers are exactly
-// [K*segDur, (K+1)*segDur); audio fillers start at the first frame boundary
-// at or after K*segDur on the frame grid from the epoch (frame = the
+// fillerSpan is [start, end) in ticks of the filler for K of track tr:
+// video and text fillers are exactly where segment K sits on the grid,
+// [tr.EPT(K), tr.EPT(K+1)); audio fillers start at the first frame boundary
+// at or after tr.EPT(K) on the frame grid from the epoch (frame = the
 // slate's frame duration), so consecutive fillers join without overlap.
-func (t *slateTrack) fillerSpan(k int64, segDur uint64) (uint64, uint64) {
+func (t *slateTrack) fillerSpan(k int64, tr index.Track) (uint64, uint64) {
+	start, end := uint64(tr.EPT(k)), uint64(tr.EPT(k+1))
 	if t.info.ContentType != "audio" {
-		return uint64(k) * segDur, uint64(k+1) * segDur
+		return start, end
 	}
 	f := uint64(t.samples[0].Dur)
 	up := func(x uint64) uint64 { return (x + f - 1) / f * f }
-	return up(uint64(k) * segDur), up(uint64(k+1) * segDur)
+	return up(start), up(end)
 }
 
 // fillerSegment builds the filler media segment for epoch index K: slate
 // samples, looped from the first, re-timed so that tfdt is the span's start
 // (64-bit tfdt, mfhd sequence number K).
-func (t *slateTrack) fillerSegment(k int64, segDur uint64) ([]byte, error) {
-	start, end := t.fillerSpan(k, segDur)
+func (t *slateTrack) fillerSegment(k int64, tr index.Track) ([]byte, error) {
+	segDur := tr.SegDur
+	start, end := t.fillerSpan(k, tr)
 	frag, err := mp4.CreateFragment(uint32(k), t.info.TrackID)
 	if err != nil {
 		return nil, err
@@ -363,7 +365,7 @@ func (d Deps) ensureFillers(ctx context.Context, ch index.Channel, t index.Track
 // the same bytes is reused) and records it in the index; isNew says
 // whether this call stored it.
 func (d Deps) makeFiller(ctx context.Context, ch index.Channel, t index.Track, st *slateTrack, initKey string, k int64) (f filler, isNew bool, err error) {
-	data, err := st.fillerSegment(k, t.SegDur)
+	data, err := st.fillerSegment(k, t)
 	if err != nil {
 		return filler{}, false, err
 	}

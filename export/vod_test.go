@@ -435,8 +435,9 @@ func TestExportCopyIntoArchiveRoot(t *testing.T) {
 
 // TestExportTrackIDChangeNewPeriod: an encoder restart whose init has the
 // same codec configuration but another track_ID is a new init version for
-// the recorder, so the export starts a new Period there (requirement 53):
-// segments must decode with the init whose track_ID they carry.
+// the recorder, so the export starts a new Period there (LAYOUT.md, "Init
+// segments and encoder restarts"): segments must decode with the init whose
+// track_ID they carry.
 func TestExportTrackIDChangeNewPeriod(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
