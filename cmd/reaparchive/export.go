@@ -25,12 +25,8 @@ type exportFlags struct {
 	formatList, gaps, evMode string
 }
 
-func (a *app) exportCmd() *cobra.Command {
-	var f exportFlags
-	cmd := &cobra.Command{
-		Use:   "export-vod --store URL --index PATH --channel NAME (--from T --to T | --last DURATION) --out URL [--format dash,hls] [--gaps signal|split|fill [--slate URL]] [--events inband|eventstream|both] [--copy] [--base-url URL]",
-		Short: "Publish a static DASH and/or HLS presentation of a time range of the archive",
-		Long: `export-vod writes a static DASH MPD (SegmentTimeline, presentationTimeOffset so
+// exportLong is export-vod --help.
+const exportLong = `export-vod writes a static DASH MPD (SegmentTimeline, presentationTimeOffset so
 the VoD starts at 0) and/or an HLS presentation (--format dash,hls: a
 multivariant playlist and one fMP4 media playlist per track, with EXT-X-MAP,
 EXT-X-PROGRAM-DATE-TIME from the epoch timeline, audio and subtitles as
@@ -87,7 +83,14 @@ It prints what it wrote; --json prints {"channel","from","to","mpd","hls",
 "copied","duration_seconds"}: mpd and hls are where it wrote them (a local
 path on a file store, else the URL; absent for a format not asked for), from
 and to the range (RFC 3339), gaps the holes in the tracks, omitted the
-segments left out, copied the objects --copy wrote.`,
+segments left out, copied the objects --copy wrote.`
+
+func (a *app) exportCmd() *cobra.Command {
+	var f exportFlags
+	cmd := &cobra.Command{
+		Use:   "export-vod --store URL --index PATH --channel NAME (--from T --to T | --last DURATION) --out URL [--format dash,hls] [--gaps signal|split|fill [--slate URL]] [--events inband|eventstream|both] [--copy] [--base-url URL]",
+		Short: "Publish a static DASH and/or HLS presentation of a time range of the archive",
+		Long:  exportLong,
 		Example: `  reaparchive export-vod --store file://./archive --index archive.db --channel news \
     --last 1h --out file://./archive/vod/last-hour.mpd
   reaparchive export-vod --store file://./archive --index archive.db --channel news \
