@@ -874,11 +874,11 @@ func TestKTime(t *testing.T) {
 		{7, index.Track{}, "1970-01-01T00:00:00Z"},
 	}
 	for _, tc := range cases {
-		if got := archive.KTime(tc.k, tc.track).Format(time.RFC3339Nano); got != tc.want {
+		if got := tc.track.KTime(tc.k).Format(time.RFC3339Nano); got != tc.want {
 			t.Errorf("KTime(%d, %d/%d) = %s; want %s", tc.k, tc.track.SegDur, tc.track.Timescale, got, tc.want)
 		}
 	}
-	if d := archive.SegmentDuration(index.Track{Timescale: 48000, SegDur: audioSegDur}); d != segD {
+	if d := (index.Track{Timescale: 48000, SegDur: audioSegDur}).SegmentDuration(); d != segD {
 		t.Errorf("SegmentDuration = %v", d)
 	}
 }

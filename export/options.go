@@ -2,24 +2,32 @@
 // static (VoD) presentation: a DASH MPD and/or HLS playlists that reference
 // the archived segments in place, or a self-contained copy.
 //
-// It needs only the index (the segment rows, the inits and the fillers),
-// the store (the inits' bytes, the fillers, the I-MPDs for DRM and the
-// presentation it writes) and cmaf; it does not record. Deps holds them.
-// An export runs in four steps, one file each:
+// It needs only the index (the segment rows, the inits, the event schemes
+// and the fillers), the store (the inits' bytes, the fillers, the I-MPDs
+// for DRM, the WebVTT conversions and the copies) and cmaf; it does not
+// record, so it takes no *archive.Archive. Deps holds the store and index
+// (with a logger and a clock for fillers). An export runs in four steps,
+// one file each:
 //
 //   - load (load.go): the index rows of the range and each distinct init
 //     (Deps.Load);
 //   - plan (plan.go): a pure function from those to Periods and their
 //     tracks' entries, archived segments, signalled gaps or fillers
-//     (Loaded.Plan);
-//   - fill (fill.go): the slate fillers GapsFill splices over gaps;
-//   - write (write.go): the manifests rendered through manifest (Render,
-//     which returns bytes and touches no store) and stored, with the WebVTT
-//     files of HLS text tracks and the copies of a self-contained package.
+//     (Loaded.Plan; golden files in testdata/golden);
+//   - fill (fill.go): the slate fillers GapsFill splices over gaps
+//     (Deps.Fill);
+//   - write (write.go, vod.go): the plan as manifest Periods (Deps.Present:
+//     inits, media patterns, DRM from drm.go, inband events), rendered
+//     through manifest (Render, which returns bytes and touches no store),
+//     then stored with the WebVTT files of HLS text tracks (webvtt.go) and
+//     the copies of a self-contained package.
 //
-// VoD runs them all. A caller that serves rather than stores a
-// presentation (a time-shift origin) calls Load, Plan, Deps.Periods and
-// Render itself.
+// Deps.VoD runs them all and stores the result. A caller that serves
+// rather than stores a presentation (a coming time-shift origin) calls
+// Load, Plan, Present and Render itself, building the manifest.VoDInput.
+//
+// Errors about Options are in library wording (ErrEmptyRange, OutError,
+// OutsideStoreError, …); a command line maps them to its flags.
 package export
 
 import (
