@@ -18,13 +18,13 @@ import (
 type Deps struct {
 	Store *cloud.Store // the archived objects; GapsFill creates fillers here
 	DB    *index.DB
-	Log   *slog.Logger     // nil: slog.Default()
+	Log   *slog.Logger     // nil: no logging
 	Now   func() time.Time // when a filler is created; nil: time.Now
 }
 
 func (d Deps) log() *slog.Logger {
 	if d.Log == nil {
-		return slog.Default()
+		return slog.New(slog.DiscardHandler)
 	}
 	return d.Log
 }
