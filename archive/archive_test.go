@@ -38,6 +38,7 @@ const (
 
 // env is an archive over a file store and an index in a temporary directory.
 type env struct {
+	r        *archivetest.Env
 	dir      string // the test's temporary directory
 	storeDir string
 	store    *cloud.Store
@@ -61,27 +62,19 @@ func newEnvOn(tb testing.TB, kind testenv.StoreKind) *env {
 		storeURL = kind.URL(tb)
 	}
 	r := archivetest.Open(tb, storeURL, filepath.Join(dir, "index.db"), testChannel, segD)
-	return &env{dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel}
+	return &env{r: r, dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel}
 }
 
 // offerInits offers both init segments of sim from source.
 func (e *env) offerInits(tb testing.TB, source string, sim *simulate.Server) {
 	tb.Helper()
-	for _, rep := range []string{simulate.VideoRep, simulate.AudioRep} {
-		if _, err := e.ch.OfferInit(context.Background(), source, rep, testenv.MustInit(tb, sim, rep), false); err != nil {
-			tb.Fatalf("OfferInit %s from %s: %v", rep, source, err)
-		}
-	}
+	e.r.OfferInits(tb, source, sim)
 }
 
 // offer offers segment K of rep from sim as source, pulled as K.
 func (e *env) offer(tb testing.TB, source string, sim *simulate.Server, rep string, k int64) archive.Result {
 	tb.Helper()
-	res, err := e.ch.OfferSegment(context.Background(), archive.Offer{Source: source, Rep: rep, Data: testenv.MustSeg(tb, sim, rep, k), ExpectK: k})
-	if err != nil {
-		tb.Fatalf("OfferSegment %s %d from %s: %v", rep, k, source, err)
-	}
-	return res
+	return e.r.Offer(tb, source, sim, rep, k)
 }
 
 func (e *env) track(tb testing.TB, rep string) index.Track {
@@ -187,7 +180,7 @@ func outcomes(ds []index.Delivery) []index.Outcome {
 	return out
 }
 
-var reps = []string{simulate.VideoRep, simulate.AudioRep}
+var reps = archivetest.Reps
 
 // TestOfferSegmentFirstDelivery: the first valid delivery is stored at its
 // computable key with the reap-* attributes and indexed.

@@ -23,19 +23,7 @@ func fileURL(p string) string { return "file://" + filepath.ToSlash(p) }
 // except the Ks in skip.
 func (e *env) fill(t *testing.T, source string, sim *simulate.Server, from, to int64, skip ...int64) {
 	t.Helper()
-	e.offerInits(t, source, sim)
-	for k := from; k <= to; k++ {
-		skipped := false
-		for _, s := range skip {
-			skipped = skipped || s == k
-		}
-		if skipped {
-			continue
-		}
-		for _, rep := range reps {
-			e.offer(t, source, sim, rep, k)
-		}
-	}
+	e.r.Fill(t, source, sim, from, to, skip...)
 }
 
 // export exports the range o of the test channel (o.Channel "").

@@ -32,11 +32,12 @@ const (
 	audioSegDur = 96000  // D*T, audio timescale 48000
 )
 
-var reps = []string{simulate.VideoRep, simulate.AudioRep}
+var reps = archivetest.Reps
 
 // env is an archive over a file store and an index in a temporary
 // directory, recorded through archive and exported through x.
 type env struct {
+	r        *archivetest.Env
 	dir      string // the test's temporary directory
 	storeDir string
 	store    *cloud.Store
@@ -61,28 +62,20 @@ func newEnvOn(tb testing.TB, kind testenv.StoreKind) *env {
 		storeURL = kind.URL(tb)
 	}
 	r := archivetest.Open(tb, storeURL, filepath.Join(dir, "index.db"), testChannel, segD)
-	return &env{dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel,
+	return &env{r: r, dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel,
 		x: export.Deps{Store: r.Store, DB: r.DB, Log: r.Archive.Log, Now: r.Archive.Now}}
 }
 
 // offerInits offers both init segments of sim from source.
 func (e *env) offerInits(tb testing.TB, source string, sim *simulate.Server) {
 	tb.Helper()
-	for _, rep := range reps {
-		if _, err := e.ch.OfferInit(context.Background(), source, rep, testenv.MustInit(tb, sim, rep), false); err != nil {
-			tb.Fatalf("OfferInit %s from %s: %v", rep, source, err)
-		}
-	}
+	e.r.OfferInits(tb, source, sim)
 }
 
 // offer offers segment K of rep from sim as source, pulled as K.
 func (e *env) offer(tb testing.TB, source string, sim *simulate.Server, rep string, k int64) archive.Result {
 	tb.Helper()
-	res, err := e.ch.OfferSegment(context.Background(), archive.Offer{Source: source, Rep: rep, Data: testenv.MustSeg(tb, sim, rep, k), ExpectK: k})
-	if err != nil {
-		tb.Fatalf("OfferSegment %s %d from %s: %v", rep, k, source, err)
-	}
-	return res
+	return e.r.Offer(tb, source, sim, rep, k)
 }
 
 func (e *env) track(tb testing.TB, rep string) index.Track {
@@ -145,19 +138,7 @@ func fileURL(p string) string { return "file://" + filepath.ToSlash(p) }
 // except the Ks in skip.
 func (e *env) fill(t *testing.T, source string, sim *simulate.Server, from, to int64, skip ...int64) {
 	t.Helper()
-	e.offerInits(t, source, sim)
-	for k := from; k <= to; k++ {
-		skipped := false
-		for _, s := range skip {
-			skipped = skipped || s == k
-		}
-		if skipped {
-			continue
-		}
-		for _, rep := range reps {
-			e.offer(t, source, sim, rep, k)
-		}
-	}
+	e.r.Fill(t, source, sim, from, to, skip...)
 }
 
 func (e *env) export(t *testing.T, o export.Options) export.Result {
