@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Eyevinn/mp4ff/mp4"
-
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/cloud"
@@ -38,17 +36,9 @@ const (
 	audioSegDur = 96000  // D*T, audio timescale 48000
 )
 
-// The export tests (export*_test.go) call the shared media helpers by these
-// names.
-var (
-	newSim            = testenv.NewSim
-	mustInit          = testenv.MustInit
-	mustSeg           = testenv.MustSeg
-	modifiedVideoInit = testenv.ModifiedVideoInit
-)
-
 // env is an archive over a file store and an index in a temporary directory.
 type env struct {
+	r        *archivetest.Env
 	dir      string // the test's temporary directory
 	storeDir string
 	store    *cloud.Store
@@ -72,27 +62,19 @@ func newEnvOn(tb testing.TB, kind testenv.StoreKind) *env {
 		storeURL = kind.URL(tb)
 	}
 	r := archivetest.Open(tb, storeURL, filepath.Join(dir, "index.db"), testChannel, segD)
-	return &env{dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel}
+	return &env{r: r, dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel}
 }
 
 // offerInits offers both init segments of sim from source.
 func (e *env) offerInits(tb testing.TB, source string, sim *simulate.Server) {
 	tb.Helper()
-	for _, rep := range []string{simulate.VideoRep, simulate.AudioRep} {
-		if _, err := e.ch.OfferInit(context.Background(), source, rep, testenv.MustInit(tb, sim, rep), false); err != nil {
-			tb.Fatalf("OfferInit %s from %s: %v", rep, source, err)
-		}
-	}
+	e.r.OfferInits(tb, source, sim)
 }
 
 // offer offers segment K of rep from sim as source, pulled as K.
 func (e *env) offer(tb testing.TB, source string, sim *simulate.Server, rep string, k int64) archive.Result {
 	tb.Helper()
-	res, err := e.ch.OfferSegment(context.Background(), archive.Offer{Source: source, Rep: rep, Data: testenv.MustSeg(tb, sim, rep, k), ExpectK: k})
-	if err != nil {
-		tb.Fatalf("OfferSegment %s %d from %s: %v", rep, k, source, err)
-	}
-	return res
+	return e.r.Offer(tb, source, sim, rep, k)
 }
 
 func (e *env) track(tb testing.TB, rep string) index.Track {
@@ -198,7 +180,7 @@ func outcomes(ds []index.Delivery) []index.Outcome {
 	return out
 }
 
-var reps = []string{simulate.VideoRep, simulate.AudioRep}
+var reps = archivetest.Reps
 
 // TestOfferSegmentFirstDelivery: the first valid delivery is stored at its
 // computable key with the reap-* attributes and indexed.
@@ -885,11 +867,11 @@ func TestKTime(t *testing.T) {
 		{7, index.Track{}, "1970-01-01T00:00:00Z"},
 	}
 	for _, tc := range cases {
-		if got := archive.KTime(tc.k, tc.track).Format(time.RFC3339Nano); got != tc.want {
+		if got := tc.track.KTime(tc.k).Format(time.RFC3339Nano); got != tc.want {
 			t.Errorf("KTime(%d, %d/%d) = %s; want %s", tc.k, tc.track.SegDur, tc.track.Timescale, got, tc.want)
 		}
 	}
-	if d := archive.SegmentDuration(index.Track{Timescale: 48000, SegDur: audioSegDur}); d != segD {
+	if d := (index.Track{Timescale: 48000, SegDur: audioSegDur}).SegmentDuration(); d != segD {
 		t.Errorf("SegmentDuration = %v", d)
 	}
 }
@@ -994,23 +976,6 @@ func TestStatus(t *testing.T) {
 	}
 }
 
-// withCreationTime returns init with another mvhd creation time: different
-// bytes, the same codec configuration (stsd), as two encoders of the same
-// model produce.
-func withCreationTime(tb testing.TB, init []byte, ct uint64) []byte {
-	tb.Helper()
-	f, err := mp4.DecodeFile(bytes.NewReader(init))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f.Init.Moov.Mvhd.CreationTime = ct
-	var buf bytes.Buffer
-	if err := f.Init.Encode(&buf); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // TestOfferInitStrictAfterChange: once a track has a new init version, a
 // strict (push) offer of an init with the track's current codec
 // configuration is accepted, whatever older versions the track had.
@@ -1027,7 +992,7 @@ func TestOfferInitStrictAfterChange(t *testing.T) {
 	if _, err := e.ch.OfferInit(ctx, "a", simulate.VideoRep, changed, false); err != nil {
 		t.Fatal(err)
 	}
-	same := withCreationTime(t, changed, 3_900_000_000)
+	same := testenv.WithCreationTime(t, changed, 3_900_000_000)
 	if _, err := e.ch.OfferInit(ctx, "c", simulate.VideoRep, same, true); err != nil {
 		t.Errorf("strict offer of the current configuration (other bytes): %v", err)
 	}

@@ -10,8 +10,10 @@ import (
 	"testing"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/mpdtest"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/repair"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -105,18 +107,18 @@ func TestFillerReplacedByRealCopy(t *testing.T) {
 			}
 
 			pkg := filepath.Join(e.dir, "pkg")
-			res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 4), Out: fileURL(pkg) + "/", Copy: true,
-				Formats: []string{archive.FormatDASH, archive.FormatHLS}})
+			res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 4), Out: fileURL(pkg) + "/", Copy: true,
+				Formats: []string{export.FormatDASH, export.FormatHLS}})
 			var hlsURIs []string
-			for _, s := range readHLS(t, res.HLSPath)[rep] {
+			for _, s := range mpdtest.ReadHLS(t, res.HLSPath)[rep] {
 				hlsURIs = append(hlsURIs, s.URI)
 			}
 			if !slices.ContainsFunc(hlsURIs, func(u string) bool { return strings.HasSuffix(u, wantKey) }) ||
 				tc.fillerFirst && slices.ContainsFunc(hlsURIs, func(u string) bool { return strings.HasSuffix(u, mediaKey(rep, kf)) }) {
 				t.Errorf("the HLS playlist addresses %v; want %s, not the filler", hlsURIs, wantKey)
 			}
-			m := readMPD(t, res.MPDPath)
-			refs := m.refs()
+			m := mpdtest.Read(t, res.MPDPath)
+			refs := m.Refs()
 			if !slices.Contains(refs, wantKey) {
 				t.Errorf("the MPD references %v; want %s among them", refs, wantKey)
 			}
@@ -129,10 +131,10 @@ func TestFillerReplacedByRealCopy(t *testing.T) {
 			}
 			var ks []int64
 			for _, p := range m.Periods {
-				ks = append(ks, p.ks(rep)...)
+				ks = append(ks, p.Ks(rep)...)
 			}
 			slices.Sort(ks)
-			if !equalKs(ks, kRange(k0, k0+3)) {
+			if !mpdtest.EqualKs(ks, mpdtest.KRange(k0, k0+3)) {
 				t.Errorf("exported %s K %v; want K0..K0+3", rep, ks)
 			}
 			checkTimeline(t, e, m, pkg)
@@ -187,16 +189,16 @@ func TestFillerOnlyAndLastSegment(t *testing.T) {
 		}
 	}
 	// The filler is playable: the export addresses it.
-	res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 4), Out: fileURL(filepath.Join(e.storeDir, "vod", "f.mpd"))})
+	res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 4), Out: fileURL(filepath.Join(e.storeDir, "vod", "f.mpd"))})
 	if res.Gaps != 0 || res.Segments != 8 {
 		t.Errorf("export %+v; want 8 segments, no gap", res)
 	}
-	m := readMPD(t, res.MPDPath)
+	m := mpdtest.Read(t, res.MPDPath)
 	found := false
-	for _, r := range m.refs() {
+	for _, r := range m.Refs() {
 		found = found || strings.HasSuffix(r, mediaKey(rep, k0+2))
 	}
 	if !found {
-		t.Errorf("the export does not address the filler: %v", m.refs())
+		t.Errorf("the export does not address the filler: %v", m.Refs())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/Eyevinn/dash-mpd/mpd"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/manifest"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -30,7 +31,7 @@ func TestExportLabel(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(e.dir, "vod", "day.mpd")
-	e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 3), Out: fileURL(out), Formats: []string{archive.FormatDASH, archive.FormatHLS}, Copy: true})
+	e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 3), Out: fileURL(out), Formats: []string{export.FormatDASH, export.FormatHLS}, Copy: true})
 
 	m, err := mpd.ReadFromFile(out)
 	if err != nil {

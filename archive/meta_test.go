@@ -11,6 +11,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/pull"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -168,7 +169,7 @@ func TestExportMetadataHLSOnly(t *testing.T) {
 				}
 			}
 			dir := t.TempDir()
-			res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 3), Out: fileURL(dir) + "/", Copy: true, Formats: []string{archive.FormatHLS}})
+			res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 3), Out: fileURL(dir) + "/", Copy: true, Formats: []string{export.FormatHLS}})
 			if len(res.HLSLeftOut) != 1 || res.HLSLeftOut[0] != metaRep {
 				t.Errorf("HLSLeftOut %v; want [%s]", res.HLSLeftOut, metaRep)
 			}

@@ -121,10 +121,6 @@ func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, err
 	return rep, nil
 }
 
-// KTime is t.KTime(k), the wall-clock start of segment K of a track
-// (kept for callers in this package's export and tests).
+// KTime is t.KTime(k), the wall-clock start of segment K of a track (kept
+// for repair's tests; index.Track.KTime is the rule).
 func KTime(k int64, t index.Track) time.Time { return t.KTime(k) }
-
-// SegmentDuration is t.SegmentDuration(), the track's nominal segment
-// duration D.
-func SegmentDuration(t index.Track) time.Duration { return t.SegmentDuration() }

@@ -19,9 +19,11 @@ import (
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/reconcile"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
+	"github.com/reaparchive/reaparchive/internal/testenv/mpdtest"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/repair"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -197,7 +199,7 @@ func TestExportOnStores(t *testing.T) {
 			return u.String()
 		}
 		// readOut reads the export's MPD from the store and parses it.
-		readOut := func(key string) parsedMPD {
+		readOut := func(key string) mpdtest.MPD {
 			data, err := e.store.Get(ctx, key)
 			if err != nil {
 				t.Fatalf("the export's MPD: %v", err)
@@ -206,10 +208,10 @@ func TestExportOnStores(t *testing.T) {
 			if err := os.WriteFile(p, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			return readMPD(t, p)
+			return mpdtest.Read(t, p)
 		}
 
-		res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 4), Out: out("vod")})
+		res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 4), Out: out("vod")})
 		if res.Segments != 8 || res.Copied != 0 {
 			t.Errorf("zero-copy export: %+v; want 8 segments, nothing copied", res)
 		}
@@ -217,7 +219,7 @@ func TestExportOnStores(t *testing.T) {
 		if m.BaseURL != "../" {
 			t.Errorf("BaseURL %q; want ../", m.BaseURL)
 		}
-		refs := m.refs()
+		refs := m.Refs()
 		if len(refs) != 10 {
 			t.Errorf("%d references; want 8 segments and 2 inits", len(refs))
 		}
@@ -228,12 +230,12 @@ func TestExportOnStores(t *testing.T) {
 			}
 		}
 
-		res = e.export(t, archive.ExportOptions{From: kTime(k0 + 1), To: kTime(k0 + 3), Out: out("pkg"), Copy: true})
+		res = e.export(t, export.Options{From: kTime(k0 + 1), To: kTime(k0 + 3), Out: out("pkg"), Copy: true})
 		if res.Segments != 4 || res.Copied != 6 {
 			t.Errorf("--copy export: %+v; want 4 segments and 2 inits copied", res)
 		}
 		m = readOut("pkg/manifest.mpd")
-		for _, r := range m.refs() {
+		for _, r := range m.Refs() {
 			if strings.HasPrefix(r, "../") {
 				t.Errorf("--copy export references %s outside its package", r)
 				continue

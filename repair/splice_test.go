@@ -20,6 +20,7 @@ import (
 	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/archive/reconcile"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
@@ -104,9 +105,9 @@ func (e *env) export(tb testing.TB, from, to time.Time, name string) exported {
 	tb.Helper()
 	storeDir := strings.TrimPrefix(e.storeURL, "file://")
 	dir := filepath.Join(filepath.Dir(storeDir), "vod")
-	res, err := e.a.ExportVoD(context.Background(), archive.ExportOptions{Channel: testChannel, From: from, To: to,
+	res, err := export.Deps{Store: e.a.Store, DB: e.a.DB, Log: e.a.Log, Now: e.a.Now}.VoD(context.Background(), export.Options{Channel: testChannel, From: from, To: to,
 		Out: "file://" + filepath.ToSlash(filepath.Join(dir, name+".mpd")), BaseURL: "../" + filepath.Base(storeDir) + "/",
-		Formats: []string{archive.FormatDASH, archive.FormatHLS}})
+		Formats: []string{export.FormatDASH, export.FormatHLS}})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -13,8 +13,8 @@ import (
 
 	"github.com/Eyevinn/dash-mpd/mpd"
 
-	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/ingest"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 )
@@ -119,9 +119,9 @@ func checkMetaStatus(t *testing.T, e *tenv, entry string) {
 func checkMetaExport(t *testing.T, e *tenv, entry string) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "vod.mpd")
-	res, err := e.ar.ExportVoD(context.Background(), archive.ExportOptions{Channel: ch, From: time.Unix(0, k0*int64(2*time.Second)),
+	res, err := export.Deps{Store: e.ar.Store, DB: e.ar.DB}.VoD(context.Background(), export.Options{Channel: ch, From: time.Unix(0, k0*int64(2*time.Second)),
 		To: time.Unix(0, (k0+3)*int64(2*time.Second)), Out: "file://" + filepath.ToSlash(out), Copy: true,
-		Formats: []string{archive.FormatDASH, archive.FormatHLS}})
+		Formats: []string{export.FormatDASH, export.FormatHLS}})
 	if err != nil {
 		t.Fatal(err)
 	}

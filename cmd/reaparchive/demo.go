@@ -15,6 +15,7 @@ import (
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/index"
 )
 
@@ -36,7 +37,6 @@ command to check it.`,
   reaparchive demo --dir /tmp/demo --for 30s`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
 			for _, f := range []string{"store", "index", "config"} {
 				if cmd.Flags().Changed(f) {
 					return usagef("demo makes its own store and index under --dir; --%s is not used", f)
@@ -49,67 +49,87 @@ command to check it.`,
 			if err := cleanDemoDir(abs); err != nil {
 				return err
 			}
-			start := time.Now()
-			var servers []*http.Server
-			defer func() {
-				for _, s := range servers {
-					_ = s.Close()
-				}
-			}()
-			var sources []pull.MPDSource
-			for _, s := range []struct{ name, drop string }{{"primary", "rep:video:every:5"}, {"backup", "rep:audio:every:7"}} {
-				srv, ln, err := startSimulator(simFlags{listen: "127.0.0.1:0", drop: s.drop, segDur: 2 * time.Second}, start)
-				if err != nil {
-					return err
-				}
-				servers = append(servers, srv)
-				mpd := "http://" + ln.Addr().String() + "/manifest.mpd"
-				sources = append(sources, pull.MPDSource{Name: s.name, MPDURL: mpd})
-				fmt.Fprintf(a.stdout, "simulated encoder %-8s %s (drops %s)\n", s.name, mpd, s.drop)
-			}
-			storeURL := "file://" + filepath.ToSlash(filepath.Join(abs, "store"))
-			indexPath := filepath.Join(abs, "index.db")
-			st, err := cloud.Open(ctx, storeURL)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			db, err := index.Open(ctx, indexPath)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			ar := archive.New(st, db, a.log)
-			fmt.Fprintf(a.stdout, "recording channel demo for %s into %s ...\n", dur, abs)
-			recStart := time.Now()
-			stats := &pull.Stats{}
-			err = pull.Record(ctx, ar, pull.Options{Channel: "demo", Sources: sources, For: dur, Stats: stats})
-			if err != nil && ctx.Err() == nil {
-				return err
-			}
-			recEnd := time.Now()
-			fmt.Fprintf(a.stdout, "recorded: %d stored, %d duplicates, %d conflicts, %d rejected, %d missing deliveries\n\n",
-				stats.Stored.Load(), stats.Duplicates.Load(), stats.Conflicts.Load(), stats.Rejected.Load(), stats.Missing.Load())
-			rep, err := ar.Status(context.WithoutCancel(ctx), "demo")
-			if err != nil {
-				return err
-			}
-			printStatus(a, rep)
-			res, err := ar.ExportVoD(context.WithoutCancel(ctx), archive.ExportOptions{Channel: "demo", From: recStart.Add(-4 * time.Second), To: recEnd,
-				Out: "file://" + filepath.ToSlash(filepath.Join(abs, "store", "vod", "demo.mpd"))})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "\nexported %d segments (%d gaps, %s) to\n  %s\ncheck it with:\n  ffprobe -v error -show_entries stream=codec_name,width,height,sample_rate -of compact %s\n  ffmpeg -v error -i %s -f null -\n",
-				res.Segments, res.Gaps, res.Duration, res.MPD, res.MPD, res.MPD)
-			fmt.Fprintf(a.stdout, "inspect the archive with:\n  reaparchive status --store %s --index %s\n", storeURL, indexPath)
-			return nil
+			return a.runDemo(cmd.Context(), abs, dur)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "./reaparchive-demo", "directory for the demo archive, index and export; emptied first if an earlier demo made it")
 	hideArchiveFlags(cmd)
 	durationFlag(cmd.Flags(), &dur, "for", time.Minute, positive, "how long to record")
 	return cmd
+}
+
+// runDemo records the simulated encoders into a new archive in dir for
+// dur, prints its status and exports the recorded range.
+func (a *app) runDemo(ctx context.Context, abs string, dur time.Duration) error {
+	start := time.Now()
+	var servers []*http.Server
+	defer func() {
+		for _, s := range servers {
+			_ = s.Close()
+		}
+	}()
+	var sources []pull.MPDSource
+	for _, s := range []struct{ name, drop string }{{"primary", "rep:video:every:5"}, {"backup", "rep:audio:every:7"}} {
+		srv, ln, err := startSimulator(simFlags{listen: "127.0.0.1:0", drop: s.drop, segDur: 2 * time.Second}, start)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, srv)
+		mpd := "http://" + ln.Addr().String() + "/manifest.mpd"
+		sources = append(sources, pull.MPDSource{Name: s.name, MPDURL: mpd})
+		fmt.Fprintf(a.stdout, "simulated encoder %-8s %s (drops %s)\n", s.name, mpd, s.drop)
+	}
+	storeURL := "file://" + filepath.ToSlash(filepath.Join(abs, "store"))
+	indexPath := filepath.Join(abs, "index.db")
+	st, err := cloud.Open(ctx, storeURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	db, err := index.Open(ctx, indexPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ar := archive.New(st, db, a.log)
+	fmt.Fprintf(a.stdout, "recording channel demo for %s into %s ...\n", dur, abs)
+	recStart := time.Now()
+	if err := a.recordDemo(ctx, ar, sources, dur); err != nil {
+		return err
+	}
+	return a.exportDemo(context.WithoutCancel(ctx), ar, abs, recStart, time.Now(), storeURL, indexPath)
+}
+
+// recordDemo records the demo channel from sources for dur and prints
+// what it stored.
+func (a *app) recordDemo(ctx context.Context, ar *archive.Archive, sources []pull.MPDSource, dur time.Duration) error {
+	stats := &pull.Stats{}
+	err := pull.Record(ctx, ar, pull.Options{Channel: "demo", Sources: sources, For: dur, Stats: stats})
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "recorded: %d stored, %d duplicates, %d conflicts, %d rejected, %d missing deliveries\n\n",
+		stats.Stored.Load(), stats.Duplicates.Load(), stats.Conflicts.Load(), stats.Rejected.Load(), stats.Missing.Load())
+	return nil
+}
+
+// exportDemo prints the demo channel's status and exports [recStart-4s,
+// recEnd) into the store's vod/demo.mpd.
+func (a *app) exportDemo(ctx context.Context, ar *archive.Archive, abs string, recStart, recEnd time.Time, storeURL, indexPath string) error {
+	rep, err := ar.Status(ctx, "demo")
+	if err != nil {
+		return err
+	}
+	printStatus(a, rep)
+	res, err := exportDeps(ar).VoD(ctx, export.Options{Channel: "demo", From: recStart.Add(-4 * time.Second), To: recEnd,
+		Out: "file://" + filepath.ToSlash(filepath.Join(abs, "store", "vod", "demo.mpd"))})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "\nexported %d segments (%d gaps, %s) to\n  %s\ncheck it with:\n  ffprobe -v error -show_entries stream=codec_name,width,height,sample_rate -of compact %s\n  ffmpeg -v error -i %s -f null -\n",
+		res.Segments, res.Gaps, res.Duration, res.MPD, res.MPD, res.MPD)
+	fmt.Fprintf(a.stdout, "inspect the archive with:\n  reaparchive status --store %s --index %s\n", storeURL, indexPath)
+	return nil
 }
 
 // demoMarker marks a directory the demo made: only such a directory is

@@ -1,30 +1,32 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/events"
+	"github.com/reaparchive/reaparchive/export"
 )
 
-func (a *app) exportCmd() *cobra.Command {
-	var (
-		o          archive.ExportOptions
-		from, to   string
-		last       time.Duration
-		asJSON     bool
-		formatList string
-	)
-	var gaps, evMode string
-	cmd := &cobra.Command{
-		Use:   "export-vod --store URL --index PATH --channel NAME (--from T --to T | --last DURATION) --out URL [--format dash,hls] [--gaps signal|split|fill [--slate URL]] [--events inband|eventstream|both] [--copy] [--base-url URL]",
-		Short: "Publish a static DASH and/or HLS presentation of a time range of the archive",
-		Long: `export-vod writes a static DASH MPD (SegmentTimeline, presentationTimeOffset so
+// exportFlags are export-vod's flags.
+type exportFlags struct {
+	o                        export.Options
+	from, to                 string
+	last                     time.Duration
+	asJSON                   bool
+	formatList, gaps, evMode string
+}
+
+// exportLong is export-vod --help.
+const exportLong = `export-vod writes a static DASH MPD (SegmentTimeline, presentationTimeOffset so
 the VoD starts at 0) and/or an HLS presentation (--format dash,hls: a
 multivariant playlist and one fMP4 media playlist per track, with EXT-X-MAP,
 EXT-X-PROGRAM-DATE-TIME from the epoch timeline, audio and subtitles as
@@ -81,7 +83,14 @@ It prints what it wrote; --json prints {"channel","from","to","mpd","hls",
 "copied","duration_seconds"}: mpd and hls are where it wrote them (a local
 path on a file store, else the URL; absent for a format not asked for), from
 and to the range (RFC 3339), gaps the holes in the tracks, omitted the
-segments left out, copied the objects --copy wrote.`,
+segments left out, copied the objects --copy wrote.`
+
+func (a *app) exportCmd() *cobra.Command {
+	var f exportFlags
+	cmd := &cobra.Command{
+		Use:   "export-vod --store URL --index PATH --channel NAME (--from T --to T | --last DURATION) --out URL [--format dash,hls] [--gaps signal|split|fill [--slate URL]] [--events inband|eventstream|both] [--copy] [--base-url URL]",
+		Short: "Publish a static DASH and/or HLS presentation of a time range of the archive",
+		Long:  exportLong,
 		Example: `  reaparchive export-vod --store file://./archive --index archive.db --channel news \
     --last 1h --out file://./archive/vod/last-hour.mpd
   reaparchive export-vod --store file://./archive --index archive.db --channel news \
@@ -90,117 +99,190 @@ segments left out, copied the objects --copy wrote.`,
     --last 2h --gaps fill --slate testdata/slate --out s3://archive/vod/news.mpd?region=eu-west-1 --json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if o.Channel == "" {
-				return usagef("--channel is required")
-			}
-			if o.Out == "" {
-				return usagef("--out is required")
-			}
-			o.Formats = nil
-			for _, f := range strings.Split(formatList, ",") {
-				f = strings.ToLower(strings.TrimSpace(f))
-				if f != archive.FormatDASH && f != archive.FormatHLS {
-					return usagef("--format %q: want dash, hls or dash,hls", formatList)
-				}
-				if !slices.Contains(o.Formats, f) {
-					o.Formats = append(o.Formats, f)
-				}
-			}
-			evs, err := archive.ParseEventsMode(evMode)
-			if err != nil {
-				return usagef("--events: %v", err)
-			}
-			o.Events = evs
-			mode, err := archive.ParseGapMode(gaps)
-			if err != nil {
-				return usagef("--gaps: %v", err)
-			}
-			o.Gaps = mode
-			switch {
-			case mode == archive.GapsFill && o.Slate == "":
-				return usagef("--gaps fill needs --slate URL")
-			case mode != archive.GapsFill && o.Slate != "":
-				return usagef("--slate is only used with --gaps fill")
-			}
-			switch {
-			case last > 0 && (from != "" || to != ""):
-				return usagef("give either --from/--to or --last, not both")
-			case last > 0:
-				o.To = time.Now()
-				o.From = o.To.Add(-last)
-			case from != "" && to != "":
-				var err error
-				if o.From, err = time.Parse(time.RFC3339, from); err != nil {
-					return usagef("--from %q: want RFC 3339 time such as 2026-11-21T10:00:00Z", from)
-				}
-				if o.To, err = time.Parse(time.RFC3339, to); err != nil {
-					return usagef("--to %q: want RFC 3339 time such as 2026-11-21T11:00:00Z", to)
-				}
-			default:
-				return usagef("give --from T --to T, or --last DURATION")
-			}
-			ar, closeFn, err := a.openArchive(ctx, readArchive)
-			if err != nil {
+			if err := f.parse(); err != nil {
 				return err
 			}
-			defer closeFn()
-			if err := checkChannel(ctx, ar.DB, o.Channel); err != nil {
-				return err
-			}
-			if o.Events != archive.EventsInband {
-				if o.SCTE35, err = events.ForExport(ctx, ar.DB, o.Channel, o.From, o.To); err != nil {
-					return err
-				}
-			}
-			res, err := ar.ExportVoD(ctx, o)
+			res, err := a.exportVoD(cmd.Context(), f.o)
 			if err != nil {
-				return err
+				return exportFlagError(err, f.o)
 			}
-			if asJSON {
-				return a.printJSON(exportJSON(o, res))
+			if f.asJSON {
+				return a.printJSON(exportJSON(f.o, res))
 			}
-			first := res.MPD
-			if first == "" {
-				first = res.HLS
-			}
-			fmt.Fprintf(a.stdout, "wrote %s: %s, %s, %s, %s, %s\n", first, plural(int64(res.Tracks), "track"), plural(int64(res.Segments), "segment"),
-				plural(int64(res.Gaps), "gap"), plural(int64(res.Periods), "period"), res.Duration)
-			if res.MPD != "" && res.HLS != "" {
-				fmt.Fprintf(a.stdout, "wrote %s (HLS)\n", res.HLS)
-			}
-			if res.Fillers > 0 {
-				fmt.Fprintf(a.stdout, "spliced %s (%d new) from slate %s\n", plural(int64(res.Fillers), "filler segment"), res.FillersCreated, o.Slate)
-			}
-			if res.Omitted > 0 {
-				fmt.Fprintf(a.stdout, "left out %s at Ks another track misses (--gaps split)\n", plural(int64(res.Omitted), "segment"))
-			}
-			if res.HLSText > 0 {
-				fmt.Fprintf(a.stdout, "wrote %s for HLS (fMP4 WebVTT as segmented WebVTT text)\n", plural(int64(res.HLSText), "WebVTT file"))
-			}
-			if len(res.HLSLeftOut) > 0 {
-				fmt.Fprintf(a.stdout, "left out of HLS, which has no place for timed metadata: %s\n", strings.Join(res.HLSLeftOut, ", "))
-			}
-			if res.Copied > 0 {
-				fmt.Fprintf(a.stdout, "copied %s beside it\n", plural(int64(res.Copied), "object"))
-			}
+			a.printExport(f.o, res)
 			return nil
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.Channel, "channel", "", "channel name")
-	f.StringVar(&from, "from", "", "range start, RFC 3339")
-	f.StringVar(&to, "to", "", "range end, RFC 3339")
-	durationFlag(f, &last, "last", 0, positive, "range: the last DURATION up to now")
-	f.StringVar(&o.Out, "out", "", "where to write: a store URL (…/name.mpd, …/name.m3u8, or a directory)")
-	f.BoolVar(&o.Copy, "copy", false, "copy the referenced objects beside the MPD (self-contained package)")
-	f.StringVar(&o.BaseURL, "base-url", "", "URL the archive's objects are served from (zero-copy export outside the archive's store)")
-	f.StringVar(&formatList, "format", "dash", "output formats: dash, hls or dash,hls")
-	f.StringVar(&evMode, "events", "both", "how events are signalled: inband (InbandEventStream), eventstream (SCTE-35 as MPD EventStream and EXT-X-DATERANGE) or both")
-	f.StringVar(&gaps, "gaps", "signal", "how gaps are presented: signal, split or fill")
-	f.StringVar(&o.Slate, "slate", "", "slate asset for --gaps fill: a store URL or directory with one CMAF track file per content type")
-	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.define(cmd.Flags())
 	return cmd
+}
+
+// define defines the flags on fs.
+func (f *exportFlags) define(fs *pflag.FlagSet) {
+	o := &f.o
+	fs.StringVar(&o.Channel, "channel", "", "channel name")
+	fs.StringVar(&f.from, "from", "", "range start, RFC 3339")
+	fs.StringVar(&f.to, "to", "", "range end, RFC 3339")
+	durationFlag(fs, &f.last, "last", 0, positive, "range: the last DURATION up to now")
+	fs.StringVar(&o.Out, "out", "", "where to write: a store URL (…/name.mpd, …/name.m3u8, or a directory)")
+	fs.BoolVar(&o.Copy, "copy", false, "copy the referenced objects beside the MPD (self-contained package)")
+	fs.StringVar(&o.BaseURL, "base-url", "", "URL the archive's objects are served from (zero-copy export outside the archive's store)")
+	fs.StringVar(&f.formatList, "format", "dash", "output formats: dash, hls or dash,hls")
+	fs.StringVar(&f.evMode, "events", "both", "how events are signalled: inband (InbandEventStream), eventstream (SCTE-35 as MPD EventStream and EXT-X-DATERANGE) or both")
+	fs.StringVar(&f.gaps, "gaps", "signal", "how gaps are presented: signal, split or fill")
+	fs.StringVar(&o.Slate, "slate", "", "slate asset for --gaps fill: a store URL or directory with one CMAF track file per content type")
+	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
+}
+
+// parse checks the flags and fills in f.o from them.
+func (f *exportFlags) parse() error {
+	o := &f.o
+	if o.Channel == "" {
+		return usagef("--channel is required")
+	}
+	if o.Out == "" {
+		return usagef("--out is required")
+	}
+	if err := f.parseFormats(); err != nil {
+		return err
+	}
+	evs, err := export.ParseEventsMode(f.evMode)
+	if err != nil {
+		return usagef("--events: %v", err)
+	}
+	o.Events = evs
+	mode, err := export.ParseGapMode(f.gaps)
+	if err != nil {
+		return usagef("--gaps: %v", err)
+	}
+	o.Gaps = mode
+	switch {
+	case mode == export.GapsFill && o.Slate == "":
+		return usagef("--gaps fill needs --slate URL")
+	case mode != export.GapsFill && o.Slate != "":
+		return usagef("--slate is only used with --gaps fill")
+	}
+	return f.parseRange()
+}
+
+// parseFormats parses --format into f.o.Formats.
+func (f *exportFlags) parseFormats() error {
+	f.o.Formats = nil
+	for _, s := range strings.Split(f.formatList, ",") {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s != export.FormatDASH && s != export.FormatHLS {
+			return usagef("--format %q: want dash, hls or dash,hls", f.formatList)
+		}
+		if !slices.Contains(f.o.Formats, s) {
+			f.o.Formats = append(f.o.Formats, s)
+		}
+	}
+	return nil
+}
+
+// parseRange parses --from/--to or --last into f.o's range.
+func (f *exportFlags) parseRange() error {
+	o := &f.o
+	switch {
+	case f.last > 0 && (f.from != "" || f.to != ""):
+		return usagef("give either --from/--to or --last, not both")
+	case f.last > 0:
+		o.To = time.Now()
+		o.From = o.To.Add(-f.last)
+	case f.from != "" && f.to != "":
+		var err error
+		if o.From, err = time.Parse(time.RFC3339, f.from); err != nil {
+			return usagef("--from %q: want RFC 3339 time such as 2026-11-21T10:00:00Z", f.from)
+		}
+		if o.To, err = time.Parse(time.RFC3339, f.to); err != nil {
+			return usagef("--to %q: want RFC 3339 time such as 2026-11-21T11:00:00Z", f.to)
+		}
+	default:
+		return usagef("give --from T --to T, or --last DURATION")
+	}
+	return nil
+}
+
+// exportVoD opens the archive read-only and exports o with its SCTE-35
+// events.
+func (a *app) exportVoD(ctx context.Context, o export.Options) (export.Result, error) {
+	ar, closeFn, err := a.openArchive(ctx, readArchive)
+	if err != nil {
+		return export.Result{}, err
+	}
+	defer closeFn()
+	if err := checkChannel(ctx, ar.DB, o.Channel); err != nil {
+		return export.Result{}, err
+	}
+	if o.Events != export.EventsInband {
+		if o.SCTE35, err = events.ForExport(ctx, ar.DB, o.Channel, o.From, o.To); err != nil {
+			return export.Result{}, err
+		}
+	}
+	return exportDeps(ar).VoD(ctx, o)
+}
+
+// exportDeps are what an export of ar reads and writes.
+func exportDeps(ar *archive.Archive) export.Deps {
+	return export.Deps{Store: ar.Store, DB: ar.DB, Log: ar.Log, Now: ar.Now}
+}
+
+// exportFlagError words the export's errors about its options with the
+// flags that set them.
+func exportFlagError(err error, o export.Options) error {
+	var out *export.OutError
+	var outside *export.OutsideStoreError
+	var cp *export.CopyError
+	var noK *export.NoCommonKError
+	switch {
+	case errors.Is(err, export.ErrEmptyRange):
+		return fmt.Errorf("export: empty range: --to %s is not after --from %s", o.To.Format(time.RFC3339), o.From.Format(time.RFC3339))
+	case errors.Is(err, export.ErrNoOut):
+		return errors.New("export: no --out URL")
+	case errors.Is(err, export.ErrFillNeedsSlate):
+		return errors.New("export: --gaps fill needs --slate")
+	case errors.Is(err, export.ErrSlateNeedsFill):
+		return errors.New("export: --slate is only used with --gaps fill")
+	case errors.As(err, &outside):
+		return fmt.Errorf("export: --out %s is not in the archive's store %s: give --base-url with the URL the archive's objects are served from, or --copy", outside.Out, outside.Store)
+	case errors.As(err, &out) && out.Out == "":
+		return fmt.Errorf("export: --out: %w", out.Err)
+	case errors.As(err, &out):
+		return fmt.Errorf("export: --out %q: %w", out.Out, out.Err)
+	case errors.As(err, &cp):
+		return fmt.Errorf("export --copy: %w", cp.Err)
+	case errors.As(err, &noK) && noK.Split:
+		return fmt.Errorf("export: no K from %d to %d has a segment of every track (--gaps split)", noK.FirstK, noK.LastK)
+	}
+	return err
+}
+
+// printExport prints what an export wrote.
+func (a *app) printExport(o export.Options, res export.Result) {
+	first := res.MPD
+	if first == "" {
+		first = res.HLS
+	}
+	fmt.Fprintf(a.stdout, "wrote %s: %s, %s, %s, %s, %s\n", first, plural(int64(res.Tracks), "track"), plural(int64(res.Segments), "segment"),
+		plural(int64(res.Gaps), "gap"), plural(int64(res.Periods), "period"), res.Duration)
+	if res.MPD != "" && res.HLS != "" {
+		fmt.Fprintf(a.stdout, "wrote %s (HLS)\n", res.HLS)
+	}
+	if res.Fillers > 0 {
+		fmt.Fprintf(a.stdout, "spliced %s (%d new) from slate %s\n", plural(int64(res.Fillers), "filler segment"), res.FillersCreated, o.Slate)
+	}
+	if res.Omitted > 0 {
+		fmt.Fprintf(a.stdout, "left out %s at Ks another track misses (--gaps split)\n", plural(int64(res.Omitted), "segment"))
+	}
+	if res.HLSText > 0 {
+		fmt.Fprintf(a.stdout, "wrote %s for HLS (fMP4 WebVTT as segmented WebVTT text)\n", plural(int64(res.HLSText), "WebVTT file"))
+	}
+	if len(res.HLSLeftOut) > 0 {
+		fmt.Fprintf(a.stdout, "left out of HLS, which has no place for timed metadata: %s\n", strings.Join(res.HLSLeftOut, ", "))
+	}
+	if res.Copied > 0 {
+		fmt.Fprintf(a.stdout, "copied %s beside it\n", plural(int64(res.Copied), "object"))
+	}
 }
 
 // exportReport is export-vod --json (README: export-vod).
@@ -222,7 +304,7 @@ type exportReport struct {
 	DurationSeconds float64  `json:"duration_seconds"`
 }
 
-func exportJSON(o archive.ExportOptions, res archive.ExportResult) exportReport {
+func exportJSON(o export.Options, res export.Result) exportReport {
 	return exportReport{Channel: o.Channel, From: o.From.UTC().Format(time.RFC3339), To: o.To.UTC().Format(time.RFC3339),
 		MPD: res.MPD, HLS: res.HLS, Tracks: res.Tracks, Segments: res.Segments, Gaps: res.Gaps, Periods: res.Periods,
 		Fillers: res.Fillers, FillersCreated: res.FillersCreated, Omitted: res.Omitted, HLSLeftOut: res.HLSLeftOut, Copied: res.Copied,

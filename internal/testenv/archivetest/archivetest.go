@@ -1,11 +1,13 @@
 // Package archivetest opens a throwaway archive for tests: a store, an
-// index and one open channel, closed when the test ends. It is apart from
+// index and one open channel, closed when the test ends, and records the
+// simulated encoder's segments into it (Fill). It is apart from
 // testenv because it imports cloud and archive, whose own internal tests use
 // testenv.
 package archivetest
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/simulate"
 )
 
 // Env is an archive over a store and an index, with one channel open.
@@ -62,4 +66,42 @@ func (e *Env) Close() {
 			e.Store.Close()
 		}
 	})
+}
+
+// Reps are the simulated encoder's tracks, video then audio.
+var Reps = []string{simulate.VideoRep, simulate.AudioRep}
+
+// OfferInits offers both init segments of sim on the channel from source.
+func (e *Env) OfferInits(tb testing.TB, source string, sim *simulate.Server) {
+	tb.Helper()
+	for _, rep := range Reps {
+		if _, err := e.Channel.OfferInit(context.Background(), source, rep, testenv.MustInit(tb, sim, rep), false); err != nil {
+			tb.Fatalf("OfferInit %s from %s: %v", rep, source, err)
+		}
+	}
+}
+
+// Offer offers segment K of rep from sim as source, pulled as K.
+func (e *Env) Offer(tb testing.TB, source string, sim *simulate.Server, rep string, k int64) archive.Result {
+	tb.Helper()
+	res, err := e.Channel.OfferSegment(context.Background(), archive.Offer{Source: source, Rep: rep, Data: testenv.MustSeg(tb, sim, rep, k), ExpectK: k})
+	if err != nil {
+		tb.Fatalf("OfferSegment %s %d from %s: %v", rep, k, source, err)
+	}
+	return res
+}
+
+// Fill offers the inits and both tracks' segments from..to (inclusive) of
+// sim as source, except the Ks in skip.
+func (e *Env) Fill(tb testing.TB, source string, sim *simulate.Server, from, to int64, skip ...int64) {
+	tb.Helper()
+	e.OfferInits(tb, source, sim)
+	for k := from; k <= to; k++ {
+		if slices.Contains(skip, k) {
+			continue
+		}
+		for _, rep := range Reps {
+			e.Offer(tb, source, sim, rep, k)
+		}
+	}
 }

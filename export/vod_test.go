@@ -1,303 +1,31 @@
-package archive_test
+package export_test
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/Eyevinn/dash-mpd/mpd"
 	"github.com/Eyevinn/mp4ff/mp4"
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/mpdtest"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
-// kTime is the wall-clock start of segment K (D = 2 s).
-func kTime(k int64) time.Time { return time.Unix(0, k*int64(segD)).UTC() }
-
-func fileURL(p string) string { return "file://" + filepath.ToSlash(p) }
-
-// fill offers both tracks' segments from..to (inclusive) from sim as source,
-// except the Ks in skip.
-func (e *env) fill(t *testing.T, source string, sim *simulate.Server, from, to int64, skip ...int64) {
+// checkTimeline is mpdtest.CheckTimeline against e's index.
+func checkTimeline(t *testing.T, e *env, m mpdtest.MPD, dir string) {
 	t.Helper()
-	e.offerInits(t, source, sim)
-	for k := from; k <= to; k++ {
-		skipped := false
-		for _, s := range skip {
-			skipped = skipped || s == k
-		}
-		if skipped {
-			continue
-		}
-		for _, rep := range reps {
-			e.offer(t, source, sim, rep, k)
-		}
-	}
-}
-
-func (e *env) export(t *testing.T, o archive.ExportOptions) archive.ExportResult {
-	t.Helper()
-	if o.Channel == "" {
-		o.Channel = testChannel
-	}
-	res, err := e.a.ExportVoD(context.Background(), o)
-	if err != nil {
-		t.Fatalf("ExportVoD: %v", err)
-	}
-	return res
-}
-
-// mpdSeg is one segment a SegmentTimeline addresses.
-type mpdSeg struct {
-	K    int64
-	T, D uint64
-	URL  string // SegmentList: the SegmentURL
-}
-
-type mpdTrack struct {
-	Rep, Init, Media string // templates as in the MPD
-	Timescale        uint32
-	PTO              uint64
-	Segs             []mpdSeg
-}
-
-type mpdPeriod struct {
-	ID     string
-	Start  time.Duration
-	Tracks map[string]mpdTrack
-}
-
-type parsedMPD struct {
-	BaseURL  string
-	Duration time.Duration
-	Periods  []mpdPeriod
-}
-
-// readMPD parses a written static MPD and expands its SegmentTimelines.
-func readMPD(t *testing.T, p string) parsedMPD {
-	t.Helper()
-	m, err := mpd.ReadFromFile(p)
-	if err != nil {
-		t.Fatalf("read MPD %s: %v", p, err)
-	}
-	if m.Type == nil || *m.Type != "static" {
-		t.Errorf("MPD type %v; want static", m.Type)
-	}
-	var out parsedMPD
-	if len(m.BaseURL) > 1 {
-		t.Errorf("%d MPD BaseURLs", len(m.BaseURL))
-	}
-	if len(m.BaseURL) == 1 {
-		out.BaseURL = string(m.BaseURL[0].Value)
-	}
-	if m.MediaPresentationDuration != nil {
-		out.Duration = time.Duration(*m.MediaPresentationDuration)
-	}
-	for _, p := range m.Periods {
-		if len(p.BaseURLs) > 0 {
-			t.Errorf("Period %s has a BaseURL", p.Id)
-		}
-		mp := mpdPeriod{ID: p.Id, Tracks: map[string]mpdTrack{}}
-		if p.Start != nil {
-			mp.Start = time.Duration(*p.Start)
-		}
-		for _, as := range p.AdaptationSets {
-			for _, r := range as.Representations {
-				if sl := r.SegmentList; sl != nil {
-					// A track with holes: explicit URLs, one S per segment.
-					if as.SegmentTemplate != nil || r.SegmentTemplate != nil || sl.Initialization == nil || sl.SegmentTimeline == nil || sl.Timescale == nil {
-						t.Fatalf("Period %s Representation %s: SegmentList with a SegmentTemplate or incomplete", p.Id, r.Id)
-					}
-					tr := mpdTrack{Rep: r.Id, Init: string(sl.Initialization.SourceURL), Timescale: *sl.Timescale}
-					if sl.PresentationTimeOffset != nil {
-						tr.PTO = *sl.PresentationTimeOffset
-					}
-					if len(sl.SegmentURL) != len(sl.SegmentTimeline.S) {
-						t.Fatalf("Representation %s: %d SegmentURLs, %d S", r.Id, len(sl.SegmentURL), len(sl.SegmentTimeline.S))
-					}
-					tt := uint64(0)
-					for i, s := range sl.SegmentTimeline.S {
-						if s.T != nil {
-							tt = *s.T
-						}
-						if s.R != 0 || s.N != nil || (i == 0 && s.T == nil) {
-							t.Errorf("Representation %s: S[%d] has @r/@n or the first no @t", r.Id, i)
-						}
-						u := string(sl.SegmentURL[i].Media)
-						k, err := strconv.ParseInt(strings.TrimSuffix(path.Base(u), path.Ext(u)), 10, 64)
-						if err != nil {
-							t.Fatalf("SegmentURL %s: %v", u, err)
-						}
-						tr.Segs = append(tr.Segs, mpdSeg{K: k, T: tt, D: s.D, URL: u})
-						tt += s.D
-					}
-					mp.Tracks[r.Id] = tr
-					continue
-				}
-				st := mergeTemplates(as.SegmentTemplate, r.SegmentTemplate)
-				if st == nil || st.SegmentTimeline == nil || st.Timescale == nil || st.StartNumber == nil {
-					t.Fatalf("Period %s Representation %s: incomplete SegmentTemplate", p.Id, r.Id)
-				}
-				tr := mpdTrack{Rep: r.Id, Init: st.Initialization, Media: st.Media, Timescale: *st.Timescale}
-				if st.PresentationTimeOffset != nil {
-					tr.PTO = *st.PresentationTimeOffset
-				}
-				k, tt := int64(*st.StartNumber), uint64(0)
-				for i, s := range st.SegmentTimeline.S {
-					if s.T != nil {
-						tt = *s.T
-					} else if i == 0 {
-						t.Errorf("Representation %s: first S has no @t", r.Id)
-					}
-					if s.N != nil {
-						k = int64(*s.N)
-					}
-					for range s.R + 1 {
-						tr.Segs = append(tr.Segs, mpdSeg{K: k, T: tt, D: s.D})
-						k++
-						tt += s.D
-					}
-				}
-				mp.Tracks[r.Id] = tr
-			}
-		}
-		out.Periods = append(out.Periods, mp)
-	}
-	return out
-}
-
-// mergeTemplates applies a Representation's SegmentTemplate over its
-// AdaptationSet's.
-func mergeTemplates(as, rep *mpd.SegmentTemplateType) *mpd.SegmentTemplateType {
-	if as == nil {
-		return rep
-	}
-	st := *as
-	if rep == nil {
-		return &st
-	}
-	if rep.Media != "" {
-		st.Media = rep.Media
-	}
-	if rep.Initialization != "" {
-		st.Initialization = rep.Initialization
-	}
-	if rep.Timescale != nil {
-		st.Timescale = rep.Timescale
-	}
-	if rep.StartNumber != nil {
-		st.StartNumber = rep.StartNumber
-	}
-	if rep.PresentationTimeOffset != nil {
-		st.PresentationTimeOffset = rep.PresentationTimeOffset
-	}
-	if rep.SegmentTimeline != nil {
-		st.SegmentTimeline = rep.SegmentTimeline
-	}
-	return &st
-}
-
-func expand(tmpl, rep string, k int64) string {
-	s := strings.ReplaceAll(tmpl, "$RepresentationID$", rep)
-	return strings.ReplaceAll(s, "$Number$", strconv.FormatInt(k, 10))
-}
-
-// refs returns the init and media paths the MPD references, relative to
-// the MPD's directory (BaseURL applied).
-func (m parsedMPD) refs() []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(p string) {
-		p = path.Clean(m.BaseURL + p)
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	for _, p := range m.Periods {
-		for _, tr := range p.Tracks {
-			add(expand(tr.Init, tr.Rep, 0))
-			for _, s := range tr.Segs {
-				if s.URL != "" {
-					add(s.URL)
-					continue
-				}
-				add(expand(tr.Media, tr.Rep, s.K))
-			}
-		}
-	}
-	return out
-}
-
-// ks returns the Ks a track of a Period addresses.
-func (p mpdPeriod) ks(rep string) []int64 {
-	var out []int64
-	for _, s := range p.Tracks[rep].Segs {
-		out = append(out, s.K)
-	}
-	return out
-}
-
-func kRange(from, to int64, skip ...int64) []int64 {
-	var out []int64
-	for k := from; k <= to; k++ {
-		keep := true
-		for _, s := range skip {
-			keep = keep && s != k
-		}
-		if keep {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-func equalKs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// checkTimeline checks that every addressed segment is the archived one:
-// its K, EPT and duration are the index's, and its object exists (relative
-// to the MPD's directory dir, through the BaseURL).
-func checkTimeline(t *testing.T, e *env, m parsedMPD, dir string) {
-	t.Helper()
-	for _, p := range m.Periods {
-		for rep, tr := range p.Tracks {
-			for _, s := range tr.Segs {
-				seg, ok := e.segment(t, rep, s.K)
-				if !ok {
-					t.Errorf("Period %s %s: K %d is not archived", p.ID, rep, s.K)
-					continue
-				}
-				if s.T != seg.EPT || s.D != seg.Duration {
-					t.Errorf("Period %s %s K %d: S@t %d S@d %d; archived EPT %d duration %d", p.ID, rep, s.K, s.T, s.D, seg.EPT, seg.Duration)
-				}
-			}
-		}
-	}
-	for _, r := range m.refs() {
-		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(r))); err != nil {
-			t.Errorf("referenced object: %v", err)
-		}
-	}
+	mpdtest.CheckTimeline(t, m, dir, e.timing)
 }
 
 // TestExportZeroCopy: an MPD written inside (or beside) the archive's
@@ -322,13 +50,13 @@ func TestExportZeroCopy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			sim := newSim(t, simulate.Options{})
+			sim := testenv.NewSim(t, simulate.Options{})
 			e.fill(t, "a", sim, k0, k0+3)
 			out := fileURL(filepath.Join(e.dir, filepath.FromSlash(tc.out)))
 			if strings.HasSuffix(tc.out, "/") {
 				out += "/"
 			}
-			o := archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 4), Out: out}
+			o := export.Options{From: kTime(k0), To: kTime(k0 + 4), Out: out}
 			if tc.give {
 				o.BaseURL = tc.baseURL
 			}
@@ -337,7 +65,7 @@ func TestExportZeroCopy(t *testing.T) {
 			if res.MPDPath != want || res.Segments != 8 || res.Tracks != 2 || res.Periods != 1 || res.Gaps != 0 || res.Copied != 0 || res.Duration != 8*time.Second {
 				t.Errorf("result %+v; want MPD at %s, 8 segments", res, want)
 			}
-			m := readMPD(t, want)
+			m := mpdtest.Read(t, want)
 			if m.BaseURL != tc.baseURL {
 				t.Errorf("BaseURL %q; want %q", m.BaseURL, tc.baseURL)
 			}
@@ -345,7 +73,7 @@ func TestExportZeroCopy(t *testing.T) {
 				t.Fatalf("%d Periods, duration %v", len(m.Periods), m.Duration)
 			}
 			for _, rep := range reps {
-				if ks := m.Periods[0].ks(rep); !equalKs(ks, kRange(k0, k0+3)) {
+				if ks := m.Periods[0].Ks(rep); !mpdtest.EqualKs(ks, mpdtest.KRange(k0, k0+3)) {
 					t.Errorf("%s Ks %v", rep, ks)
 				}
 				if tr := m.Periods[0].Tracks[rep]; tr.PTO != uint64(k0)*segDurOf(rep) {
@@ -364,27 +92,28 @@ func TestExportZeroCopy(t *testing.T) {
 }
 
 // TestExportOtherStore: a zero-copy export whose MPD is not in the archive's
-// store needs --base-url.
+// store needs a base URL (OutsideStoreError; the CLI names --base-url).
 func TestExportOtherStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	e.fill(t, "a", newSim(t, simulate.Options{}), k0, k0+1)
-	o := archive.ExportOptions{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 2), Out: "mem://"}
-	if _, err := e.a.ExportVoD(ctx, o); err == nil || !strings.Contains(err.Error(), "--base-url") {
-		t.Fatalf("export to mem:// without a base URL: %v; want an error naming --base-url", err)
+	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+1)
+	o := export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 2), Out: "mem://"}
+	var outside *export.OutsideStoreError
+	if _, err := e.x.VoD(ctx, o); !errors.As(err, &outside) {
+		t.Fatalf("export to mem:// without a base URL: %v; want an error asking for a base URL", err)
 	}
 	o.BaseURL = "https://cdn.example/archive/"
-	if _, err := e.a.ExportVoD(ctx, o); err != nil {
+	if _, err := e.x.VoD(ctx, o); err != nil {
 		t.Fatalf("with --base-url: %v", err)
 	}
 	// With a base URL the MPD names it, wherever the MPD is written.
 	o.Out = fileURL(filepath.Join(e.dir, "elsewhere", "cdn.mpd"))
-	res, err := e.a.ExportVoD(ctx, o)
+	res, err := e.x.VoD(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := readMPD(t, res.MPDPath); m.BaseURL != o.BaseURL {
+	if m := mpdtest.Read(t, res.MPDPath); m.BaseURL != o.BaseURL {
 		t.Errorf("BaseURL %q; want %q", m.BaseURL, o.BaseURL)
 	}
 	// An archive in memory and an MPD on disk do not share a store either.
@@ -393,10 +122,10 @@ func TestExportOtherStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mem.Close()
-	memArchive := archive.New(mem, e.db, nil)
+	memArchive := export.Deps{Store: mem, DB: e.db}
 	o.BaseURL, o.Out = "", fileURL(filepath.Join(e.dir, "x.mpd"))
-	if _, err := memArchive.ExportVoD(ctx, o); err == nil || !strings.Contains(err.Error(), "--base-url") {
-		t.Errorf("mem archive, file out: %v; want an error naming --base-url", err)
+	if _, err := memArchive.VoD(ctx, o); !errors.As(err, &outside) {
+		t.Errorf("mem archive, file out: %v; want an error asking for a base URL", err)
 	}
 }
 
@@ -406,19 +135,19 @@ func TestExportCopy(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.fill(t, "a", sim, k0, k0+4)
 	pkg := filepath.Join(e.dir, "pkg")
-	res := e.export(t, archive.ExportOptions{From: kTime(k0 + 1), To: kTime(k0 + 5), Out: fileURL(pkg) + "/", Copy: true})
+	res := e.export(t, export.Options{From: kTime(k0 + 1), To: kTime(k0 + 5), Out: fileURL(pkg) + "/", Copy: true})
 	mpdPath := filepath.Join(pkg, "manifest.mpd")
 	if res.MPDPath != mpdPath || res.Segments != 8 || res.Copied != 8+2 {
 		t.Errorf("result %+v; want 8 segments and 2 inits copied to %s", res, mpdPath)
 	}
-	m := readMPD(t, mpdPath)
-	if m.BaseURL != "./" { // the copies are beside it (see ExportVoD for why not none)
+	m := mpdtest.Read(t, mpdPath)
+	if m.BaseURL != "./" { // the copies are beside it (see openOut for why not none)
 		t.Errorf("a --copy MPD has BaseURL %q, want ./", m.BaseURL)
 	}
-	refs := m.refs()
+	refs := m.Refs()
 	if len(refs) != res.Copied {
 		t.Errorf("%d referenced objects, %d copied", len(refs), res.Copied)
 	}
@@ -438,7 +167,7 @@ func TestExportCopy(t *testing.T) {
 		t.Error("MPD written into the archive")
 	}
 	// --copy to a store of another kind needs no base URL either.
-	if r, err := e.a.ExportVoD(ctx, archive.ExportOptions{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 1), Out: "mem://", Copy: true}); err != nil || r.Copied != 4 {
+	if r, err := e.x.VoD(ctx, export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 1), Out: "mem://", Copy: true}); err != nil || r.Copied != 4 {
 		t.Errorf("export --copy to mem://: %+v, %v", r, err)
 	}
 	// The copy needs neither the archive nor a base URL: move the archive away.
@@ -463,14 +192,14 @@ func TestExportCopy(t *testing.T) {
 func TestExportGap(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fill(t, "a", newSim(t, simulate.Options{}), k0, k0+6, k0+3, k0+4)
-	res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 7), Out: fileURL(filepath.Join(e.storeDir, "vod", "gap.mpd"))})
+	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+6, k0+3, k0+4)
+	res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 7), Out: fileURL(filepath.Join(e.storeDir, "vod", "gap.mpd"))})
 	if res.Gaps != 2 || res.Segments != 10 || res.Periods != 1 {
 		t.Errorf("result %+v; want 10 segments, a gap in each of 2 tracks, 1 Period", res)
 	}
-	m := readMPD(t, res.MPDPath)
+	m := mpdtest.Read(t, res.MPDPath)
 	for _, rep := range reps {
-		if ks := m.Periods[0].ks(rep); !equalKs(ks, kRange(k0, k0+6, k0+3, k0+4)) {
+		if ks := m.Periods[0].Ks(rep); !mpdtest.EqualKs(ks, mpdtest.KRange(k0, k0+6, k0+3, k0+4)) {
 			t.Errorf("%s addresses Ks %v", rep, ks)
 		}
 	}
@@ -485,7 +214,7 @@ func TestExportGap(t *testing.T) {
 		t.Errorf("want two SegmentLists and no S@n:\n%s", raw)
 	}
 	// Range that starts and ends in holes of its own.
-	res = e.export(t, archive.ExportOptions{From: kTime(k0 + 3), To: kTime(k0 + 5).Add(time.Second), Out: fileURL(filepath.Join(e.storeDir, "vod", "hole.mpd"))})
+	res = e.export(t, export.Options{From: kTime(k0 + 3), To: kTime(k0 + 5).Add(time.Second), Out: fileURL(filepath.Join(e.storeDir, "vod", "hole.mpd"))})
 	if res.Segments != 2 || res.Gaps != 0 {
 		t.Errorf("range from a hole: %+v; want K0+5 of both tracks", res)
 	}
@@ -496,10 +225,10 @@ func TestExportInitChange(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.fill(t, "a", sim, k0, k0+2)
-	orig := mustInit(t, sim, simulate.VideoRep)
-	changed := modifiedVideoInit(t, orig)
+	orig := testenv.MustInit(t, sim, simulate.VideoRep)
+	changed := testenv.ModifiedVideoInit(t, orig)
 	if _, err := e.ch.OfferInit(ctx, "a", simulate.VideoRep, changed, false); err != nil {
 		t.Fatal(err)
 	}
@@ -508,11 +237,11 @@ func TestExportInitChange(t *testing.T) {
 			e.offer(t, "a", sim, rep, k)
 		}
 	}
-	res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(filepath.Join(e.storeDir, "vod", "restart.mpd"))})
+	res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(filepath.Join(e.storeDir, "vod", "restart.mpd"))})
 	if res.Periods != 2 || res.Segments != 12 {
 		t.Errorf("result %+v; want 2 Periods, 12 segments", res)
 	}
-	m := readMPD(t, res.MPDPath)
+	m := mpdtest.Read(t, res.MPDPath)
 	if len(m.Periods) != 2 {
 		t.Fatalf("%d Periods; want 2", len(m.Periods))
 	}
@@ -521,10 +250,10 @@ func TestExportInitChange(t *testing.T) {
 		t.Errorf("Period starts %v, %v; want 0s, 6s", p0.Start, p1.Start)
 	}
 	for _, rep := range reps {
-		if !equalKs(p0.ks(rep), kRange(k0, k0+2)) || !equalKs(p1.ks(rep), kRange(k0+3, k0+5)) {
-			t.Errorf("%s: Period Ks %v | %v", rep, p0.ks(rep), p1.ks(rep))
+		if !mpdtest.EqualKs(p0.Ks(rep), mpdtest.KRange(k0, k0+2)) || !mpdtest.EqualKs(p1.Ks(rep), mpdtest.KRange(k0+3, k0+5)) {
+			t.Errorf("%s: Period Ks %v | %v", rep, p0.Ks(rep), p1.Ks(rep))
 		}
-		for i, p := range []mpdPeriod{p0, p1} {
+		for i, p := range []mpdtest.Period{p0, p1} {
 			if want := uint64(k0+3*int64(i)) * segDurOf(rep); p.Tracks[rep].PTO != want {
 				t.Errorf("%s Period %d: presentationTimeOffset %d; want %d", rep, i, p.Tracks[rep].PTO, want)
 			}
@@ -539,7 +268,7 @@ func TestExportInitChange(t *testing.T) {
 	}
 	checkTimeline(t, e, m, filepath.Dir(res.MPDPath))
 	// A range on one side of the change is one Period.
-	res = e.export(t, archive.ExportOptions{From: kTime(k0 + 3), To: kTime(k0 + 6), Out: fileURL(filepath.Join(e.storeDir, "vod", "after.mpd"))})
+	res = e.export(t, export.Options{From: kTime(k0 + 3), To: kTime(k0 + 6), Out: fileURL(filepath.Join(e.storeDir, "vod", "after.mpd"))})
 	if res.Periods != 1 {
 		t.Errorf("after the change: %d Periods", res.Periods)
 	}
@@ -549,7 +278,7 @@ func TestExportInitChange(t *testing.T) {
 func TestExportRange(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fill(t, "a", newSim(t, simulate.Options{}), k0, k0+9)
+	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+9)
 	ms := time.Millisecond
 	cases := []struct {
 		name     string
@@ -569,14 +298,14 @@ func TestExportRange(t *testing.T) {
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			out := fileURL(filepath.Join(e.storeDir, "vod", "r"+strconv.Itoa(i)+".mpd"))
-			res := e.export(t, archive.ExportOptions{From: tc.from, To: tc.to, Out: out})
+			res := e.export(t, export.Options{From: tc.from, To: tc.to, Out: out})
 			n := tc.last - tc.first + 1
 			if res.Segments != int(2*n) || res.Duration != time.Duration(n)*segD {
 				t.Errorf("result %+v; want %d segments per track, %v", res, n, time.Duration(n)*segD)
 			}
-			m := readMPD(t, res.MPDPath)
+			m := mpdtest.Read(t, res.MPDPath)
 			for _, rep := range reps {
-				if ks := m.Periods[0].ks(rep); !equalKs(ks, kRange(tc.first, tc.last)) {
+				if ks := m.Periods[0].Ks(rep); !mpdtest.EqualKs(ks, mpdtest.KRange(tc.first, tc.last)) {
 					t.Errorf("%s Ks %v; want %d..%d", rep, ks, tc.first, tc.last)
 				}
 			}
@@ -590,13 +319,13 @@ func TestExportRange(t *testing.T) {
 func TestExportDeterministic(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.fill(t, "a", sim, k0, k0+5, k0+2)
-	e.fill(t, "b", newSim(t, simulate.Options{Variant: 1}), k0+2, k0+2)
+	e.fill(t, "b", testenv.NewSim(t, simulate.Options{Variant: 1}), k0+2, k0+2)
 	vod := filepath.Join(e.storeDir, "vod")
-	r1 := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(filepath.Join(vod, "one.mpd"))})
-	a2 := archive.New(e.store, e.db, nil)
-	r2, err := a2.ExportVoD(context.Background(), archive.ExportOptions{Channel: testChannel,
+	r1 := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(filepath.Join(vod, "one.mpd"))})
+	a2 := export.Deps{Store: e.store, DB: e.db}
+	r2, err := a2.VoD(context.Background(), export.Options{Channel: testChannel,
 		From: kTime(k0).In(time.FixedZone("Z", 3600)), To: kTime(k0 + 6).Local(), Out: fileURL(filepath.Join(vod, "two.mpd"))})
 	if err != nil {
 		t.Fatal(err)
@@ -610,7 +339,7 @@ func TestExportDeterministic(t *testing.T) {
 		t.Errorf("two exports differ:\n%s\n---\n%s", b1, b2)
 	}
 	// Re-exporting over the same name rewrites the same bytes.
-	r3 := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(r1.MPDPath)})
+	r3 := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(r1.MPDPath)})
 	if b3, _ := os.ReadFile(r3.MPDPath); !bytes.Equal(b1, b3) {
 		t.Error("re-export differs")
 	}
@@ -626,24 +355,24 @@ func TestExportDeterministic(t *testing.T) {
 func TestExportErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fill(t, "a", newSim(t, simulate.Options{}), k0, k0+2)
+	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+2)
 	out := fileURL(filepath.Join(e.storeDir, "vod", "x.mpd"))
 	cases := []struct {
 		name string
-		o    archive.ExportOptions
+		o    export.Options
 		want string
 	}{
-		{"empty range", archive.ExportOptions{Channel: testChannel, From: kTime(k0 + 1), To: kTime(k0 + 1), Out: out}, "empty range"},
-		{"reversed range", archive.ExportOptions{Channel: testChannel, From: kTime(k0 + 2), To: kTime(k0), Out: out}, "empty range"},
-		{"zero range", archive.ExportOptions{Channel: testChannel, Out: out}, "empty range"},
-		{"range without segments", archive.ExportOptions{Channel: testChannel, From: kTime(k0 + 10), To: kTime(k0 + 20), Out: out}, "no segments"},
-		{"range before the archive", archive.ExportOptions{Channel: testChannel, From: kTime(k0 - 5), To: kTime(k0), Out: out}, "no segments"},
-		{"unknown channel", archive.ExportOptions{Channel: "nope", From: kTime(k0), To: kTime(k0 + 2), Out: out}, "nope"},
-		{"no out", archive.ExportOptions{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 2)}, "--out"},
+		{"empty range", export.Options{Channel: testChannel, From: kTime(k0 + 1), To: kTime(k0 + 1), Out: out}, "empty range"},
+		{"reversed range", export.Options{Channel: testChannel, From: kTime(k0 + 2), To: kTime(k0), Out: out}, "empty range"},
+		{"zero range", export.Options{Channel: testChannel, Out: out}, "empty range"},
+		{"range without segments", export.Options{Channel: testChannel, From: kTime(k0 + 10), To: kTime(k0 + 20), Out: out}, "no segments"},
+		{"range before the archive", export.Options{Channel: testChannel, From: kTime(k0 - 5), To: kTime(k0), Out: out}, "no segments"},
+		{"unknown channel", export.Options{Channel: "nope", From: kTime(k0), To: kTime(k0 + 2), Out: out}, "nope"},
+		{"no out", export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 2)}, "no output URL"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := e.a.ExportVoD(context.Background(), tc.o)
+			_, err := e.x.VoD(context.Background(), tc.o)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v; want one saying %q", err, tc.want)
 			}
@@ -661,10 +390,10 @@ func TestExportCompatibleInitsOnePeriod(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.offerInits(t, "a", sim)
 	for _, rep := range reps {
-		other := withCreationTime(t, mustInit(t, sim, rep), 3_900_000_000)
+		other := testenv.WithCreationTime(t, testenv.MustInit(t, sim, rep), 3_900_000_000)
 		if _, err := e.ch.OfferInit(ctx, "b", rep, other, true); err != nil {
 			t.Fatal(err)
 		}
@@ -675,7 +404,7 @@ func TestExportCompatibleInitsOnePeriod(t *testing.T) {
 			e.offer(t, src, sim, rep, k)
 		}
 	}
-	res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(filepath.Join(e.storeDir, "vod", "x.mpd"))})
+	res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(filepath.Join(e.storeDir, "vod", "x.mpd"))})
 	if res.Periods != 1 {
 		t.Errorf("%d Periods for 6 segments alternating between two compatible inits; want 1", res.Periods)
 	}
@@ -688,13 +417,13 @@ func TestExportCopyIntoArchiveRoot(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	e.fill(t, "a", newSim(t, simulate.Options{}), k0, k0+1)
+	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+1)
 	key := mediaKey(simulate.VideoRep, k0)
 	before, err := e.store.Attributes(ctx, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.a.ExportVoD(ctx, archive.ExportOptions{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 2), Copy: true, Out: fileURL(filepath.Join(e.storeDir, "copy.mpd"))})
+	_, err = e.x.VoD(ctx, export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 2), Copy: true, Out: fileURL(filepath.Join(e.storeDir, "copy.mpd"))})
 	after, aerr := e.store.Attributes(ctx, key)
 	if aerr != nil {
 		t.Fatal(aerr)
@@ -706,18 +435,19 @@ func TestExportCopyIntoArchiveRoot(t *testing.T) {
 
 // TestExportTrackIDChangeNewPeriod: an encoder restart whose init has the
 // same codec configuration but another track_ID is a new init version for
-// the recorder, so the export starts a new Period there (requirement 53):
-// segments must decode with the init whose track_ID they carry.
+// the recorder, so the export starts a new Period there (LAYOUT.md, "Init
+// segments and encoder restarts"): segments must decode with the init whose
+// track_ID they carry.
 func TestExportTrackIDChangeNewPeriod(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.offerInits(t, "a", sim)
 	for k := k0; k < k0+3; k++ {
 		e.offer(t, "a", sim, simulate.VideoRep, k)
 	}
-	init2 := withTrackID(t, mustInit(t, sim, simulate.VideoRep), 7)
+	init2 := withTrackID(t, testenv.MustInit(t, sim, simulate.VideoRep), 7)
 	res, err := e.ch.OfferInit(ctx, "a", simulate.VideoRep, init2, false)
 	if err != nil {
 		t.Fatal(err)
@@ -726,13 +456,13 @@ func TestExportTrackIDChangeNewPeriod(t *testing.T) {
 		t.Fatal("OfferInit of an init with another track_ID: not a change")
 	}
 	for k := k0 + 3; k < k0+6; k++ {
-		seg := withTrackID(t, mustSeg(t, sim, simulate.VideoRep, k), 7)
+		seg := withTrackID(t, testenv.MustSeg(t, sim, simulate.VideoRep, k), 7)
 		if _, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: simulate.VideoRep, Data: seg, ExpectK: k}); err != nil {
 			t.Fatalf("K=%d: %v", k, err)
 		}
 	}
 	out := filepath.Join(e.storeDir, "vod", "x.mpd")
-	ex := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(out)})
+	ex := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(out)})
 	if ex.Periods != 2 {
 		t.Errorf("%d Periods across a track_ID change; want 2", ex.Periods)
 	}

@@ -1,4 +1,4 @@
-package archive_test
+package export_test
 
 import (
 	"bytes"
@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Eyevinn/hls-m3u8/m3u8"
 	"github.com/Eyevinn/mp4ff/mp4"
 
-	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/mpdtest"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -29,62 +29,7 @@ func slateDir(t *testing.T) string {
 	return d
 }
 
-// hlsSeg is one segment of a media playlist.
-type hlsSeg struct {
-	URI                string
-	Gap, Discontinuity bool
-	Map                string // EXT-X-MAP in force
-	Duration           float64
-}
-
-// readHLS reads a multivariant playlist and its media playlists (by the
-// URI the multivariant playlist gives, relative to it).
-func readHLS(t *testing.T, p string) map[string][]hlsSeg {
-	t.Helper()
-	body, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pl, typ, err := m3u8.DecodeFrom(bytes.NewReader(body), true)
-	if err != nil || typ != m3u8.MASTER {
-		t.Fatalf("%s: %v (type %v)", p, err, typ)
-	}
-	uris := map[string]bool{}
-	for _, v := range pl.(*m3u8.MasterPlaylist).Variants {
-		uris[v.URI] = true
-		for _, a := range v.Alternatives {
-			uris[a.URI] = true
-		}
-	}
-	out := map[string][]hlsSeg{}
-	for u := range uris {
-		body, err := os.ReadFile(filepath.Join(filepath.Dir(p), u))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mp, typ, err := m3u8.DecodeFrom(bytes.NewReader(body), true)
-		if err != nil || typ != m3u8.MEDIA {
-			t.Fatalf("%s: %v", u, err)
-		}
-		m := mp.(*m3u8.MediaPlaylist)
-		cur := ""
-		if m.Map != nil {
-			cur = m.Map.URI
-		}
-		var segs []hlsSeg
-		for _, s := range m.GetAllSegments() {
-			if s.Map != nil {
-				cur = s.Map.URI
-			}
-			segs = append(segs, hlsSeg{URI: s.URI, Gap: s.Gap, Discontinuity: s.Discontinuity, Map: cur, Duration: s.Duration})
-		}
-		rep := strings.TrimSuffix(strings.TrimPrefix(u, strings.TrimSuffix(filepath.Base(p), ".m3u8")+"-"), ".m3u8")
-		out[rep] = segs
-	}
-	return out
-}
-
-func count(segs []hlsSeg, f func(hlsSeg) bool) int {
+func count(segs []mpdtest.HLSSeg, f func(mpdtest.HLSSeg) bool) int {
 	n := 0
 	for _, s := range segs {
 		if f(s) {
@@ -101,7 +46,7 @@ func count(segs []hlsSeg, f func(hlsSeg) bool) int {
 func TestExportGapModes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.fill(t, "a", sim, k0, k0+9, k0+4, k0+7)
 	e.offer(t, "a", sim, simulate.VideoRep, k0+7)
 	type period struct {
@@ -110,7 +55,7 @@ func TestExportGapModes(t *testing.T) {
 		audio []int64
 	}
 	cases := []struct {
-		mode     archive.GapMode
+		mode     export.GapMode
 		periods  []period
 		fillers  int
 		omitted  int
@@ -121,25 +66,25 @@ func TestExportGapModes(t *testing.T) {
 		dashDec  int64 // video segments ffmpeg decodes from the MPD (0: not single-Period)
 		duration time.Duration
 	}{
-		{mode: archive.GapsSignal,
-			periods: []period{{0, kRange(k0, k0+9, k0+4), kRange(k0, k0+9, k0+4, k0+7)}},
+		{mode: export.GapsSignal,
+			periods: []period{{0, mpdtest.KRange(k0, k0+9, k0+4), mpdtest.KRange(k0, k0+9, k0+4, k0+7)}},
 			hlsSegs: map[string]int{"video": 10, "audio": 10}, hlsGaps: map[string]int{"video": 1, "audio": 2},
 			frames: 9, dashDec: 9},
-		{mode: archive.GapsSplit,
+		{mode: export.GapsSplit,
 			// The gaps are cut out: each Period starts where the previous ends.
-			periods: []period{{0, kRange(k0, k0+3), kRange(k0, k0+3)}, {8 * time.Second, kRange(k0+5, k0+6), kRange(k0+5, k0+6)}, {12 * time.Second, kRange(k0+8, k0+9), kRange(k0+8, k0+9)}},
+			periods: []period{{0, mpdtest.KRange(k0, k0+3), mpdtest.KRange(k0, k0+3)}, {8 * time.Second, mpdtest.KRange(k0+5, k0+6), mpdtest.KRange(k0+5, k0+6)}, {12 * time.Second, mpdtest.KRange(k0+8, k0+9), mpdtest.KRange(k0+8, k0+9)}},
 			omitted: 1, hlsSegs: map[string]int{"video": 8, "audio": 8}, hlsGaps: map[string]int{}, hlsDisc: 2, frames: 8, duration: 16 * time.Second},
-		{mode: archive.GapsFill,
-			periods: []period{{0, kRange(k0, k0+3), kRange(k0, k0+3)}, {8 * time.Second, kRange(k0+4, k0+4), kRange(k0+4, k0+4)},
-				{10 * time.Second, kRange(k0+5, k0+6), kRange(k0+5, k0+6)}, {14 * time.Second, kRange(k0+7, k0+7), kRange(k0+7, k0+7)}, {16 * time.Second, kRange(k0+8, k0+9), kRange(k0+8, k0+9)}},
+		{mode: export.GapsFill,
+			periods: []period{{0, mpdtest.KRange(k0, k0+3), mpdtest.KRange(k0, k0+3)}, {8 * time.Second, mpdtest.KRange(k0+4, k0+4), mpdtest.KRange(k0+4, k0+4)},
+				{10 * time.Second, mpdtest.KRange(k0+5, k0+6), mpdtest.KRange(k0+5, k0+6)}, {14 * time.Second, mpdtest.KRange(k0+7, k0+7), mpdtest.KRange(k0+7, k0+7)}, {16 * time.Second, mpdtest.KRange(k0+8, k0+9), mpdtest.KRange(k0+8, k0+9)}},
 			fillers: 3, hlsSegs: map[string]int{"video": 10, "audio": 10}, hlsGaps: map[string]int{}, hlsDisc: 4, frames: 10},
 	}
 	for _, c := range cases {
 		t.Run(string(c.mode), func(t *testing.T) {
 			t.Parallel()
-			o := archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 10), Formats: []string{"dash", "hls"}, Gaps: c.mode,
+			o := export.Options{From: kTime(k0), To: kTime(k0 + 10), Formats: []string{"dash", "hls"}, Gaps: c.mode,
 				Out: fileURL(filepath.Join(e.storeDir, "vod", string(c.mode)+".mpd"))}
-			if c.mode == archive.GapsFill {
+			if c.mode == export.GapsFill {
 				o.Slate = slateDir(t)
 			}
 			res := e.export(t, o)
@@ -153,7 +98,7 @@ func TestExportGapModes(t *testing.T) {
 			if want := filepath.Join(e.storeDir, "vod", string(c.mode)+".m3u8"); res.HLSPath != want {
 				t.Errorf("HLS at %s, want %s", res.HLSPath, want)
 			}
-			m := readMPD(t, res.MPDPath)
+			m := mpdtest.Read(t, res.MPDPath)
 			if len(m.Periods) != len(c.periods) {
 				t.Fatalf("%d Periods, want %d", len(m.Periods), len(c.periods))
 			}
@@ -163,7 +108,7 @@ func TestExportGapModes(t *testing.T) {
 					t.Errorf("Period %d starts at %v, want %v", i, p.Start, w.start)
 				}
 				for rep, ks := range map[string][]int64{simulate.VideoRep: w.video, simulate.AudioRep: w.audio} {
-					if got := p.ks(rep); !equalKs(got, ks) {
+					if got := p.Ks(rep); !mpdtest.EqualKs(got, ks) {
 						t.Errorf("Period %d %s: Ks %v, want %v", i, rep, got, ks)
 					}
 					// presentationTimeOffset: the Period's first K * D * T.
@@ -171,21 +116,21 @@ func TestExportGapModes(t *testing.T) {
 						t.Errorf("Period %d %s: presentationTimeOffset %d, want %d", i, rep, p.Tracks[rep].PTO, want)
 					}
 					filler := strings.Contains(p.Tracks[rep].Media, "/filler/")
-					if filler != (c.mode == archive.GapsFill && (i == 1 || (i == 3 && rep == simulate.AudioRep))) {
+					if filler != (c.mode == export.GapsFill && (i == 1 || (i == 3 && rep == simulate.AudioRep))) {
 						t.Errorf("Period %d %s: media %s", i, rep, p.Tracks[rep].Media)
 					}
 				}
 			}
-			for _, r := range m.refs() {
+			for _, r := range m.Refs() {
 				if _, err := os.Stat(filepath.Join(filepath.Dir(res.MPDPath), filepath.FromSlash(r))); err != nil {
 					t.Errorf("referenced object: %v", err)
 				}
 			}
-			hls := readHLS(t, res.HLSPath)
+			hls := mpdtest.ReadHLS(t, res.HLSPath)
 			for _, rep := range reps {
 				segs := hls[rep]
-				gaps := count(segs, func(s hlsSeg) bool { return s.Gap })
-				discs := count(segs, func(s hlsSeg) bool { return s.Discontinuity })
+				gaps := count(segs, func(s mpdtest.HLSSeg) bool { return s.Gap })
+				discs := count(segs, func(s mpdtest.HLSSeg) bool { return s.Discontinuity })
 				if len(segs) != c.hlsSegs[rep] || gaps != c.hlsGaps[rep] || discs != c.hlsDisc {
 					t.Errorf("HLS %s: %d segments, %d gaps, %d discontinuities; want %d, %d, %d", rep, len(segs), gaps, discs, c.hlsSegs[rep], c.hlsGaps[rep], c.hlsDisc)
 				}
@@ -222,10 +167,10 @@ func TestExportFillers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.fill(t, "a", sim, k0, k0+5, k0+2, k0+3)
-	o := archive.ExportOptions{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 6), Formats: []string{"dash", "hls"},
-		Gaps: archive.GapsFill, Slate: slateDir(t), Out: fileURL(filepath.Join(e.storeDir, "vod", "fill.mpd"))}
+	o := export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 6), Formats: []string{"dash", "hls"},
+		Gaps: export.GapsFill, Slate: slateDir(t), Out: fileURL(filepath.Join(e.storeDir, "vod", "fill.mpd"))}
 	res := e.export(t, o)
 	if res.Fillers != 4 || res.FillersCreated != 4 || res.Periods != 3 || res.Segments != 8 {
 		t.Fatalf("result %+v; want 4 fillers created, 3 Periods, 8 archived segments", res)
@@ -281,7 +226,7 @@ func TestExportFillers(t *testing.T) {
 			}
 		}
 	}
-	m := readMPD(t, res.MPDPath)
+	m := mpdtest.Read(t, res.MPDPath)
 	for _, rep := range reps {
 		fi, ai := m.Periods[1].Tracks[rep].Init, m.Periods[0].Tracks[rep].Init
 		if !strings.Contains(fi, "/filler/init-") || fi == ai || ai != m.Periods[2].Tracks[rep].Init {
@@ -328,7 +273,7 @@ func TestExportFillers(t *testing.T) {
 func TestExportGapErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fill(t, "a", newSim(t, simulate.Options{}), k0, k0+3, k0+1)
+	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+3, k0+1)
 	videoOnly := filepath.Join(e.dir, "slate-video")
 	twoVideos := filepath.Join(e.dir, "slate-two")
 	for _, d := range []string{videoOnly, twoVideos} {
@@ -346,27 +291,27 @@ func TestExportGapErrors(t *testing.T) {
 		}
 	}
 	out := fileURL(filepath.Join(e.storeDir, "vod", "x.mpd"))
-	base := archive.ExportOptions{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 4), Out: out}
-	with := func(f func(*archive.ExportOptions)) archive.ExportOptions { o := base; f(&o); return o }
+	base := export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 4), Out: out}
+	with := func(f func(*export.Options)) export.Options { o := base; f(&o); return o }
 	cases := []struct {
 		name string
-		o    archive.ExportOptions
+		o    export.Options
 		want string
 	}{
-		{"fill without slate", with(func(o *archive.ExportOptions) { o.Gaps = archive.GapsFill }), "--slate"},
-		{"slate without fill", with(func(o *archive.ExportOptions) { o.Slate = slateDir(t) }), "only used with --gaps fill"},
-		{"unknown mode", with(func(o *archive.ExportOptions) { o.Gaps = "skip" }), `unknown gap mode "skip"`},
-		{"unknown format", with(func(o *archive.ExportOptions) { o.Formats = []string{"smooth"} }), `unknown format "smooth"`},
-		{"empty slate", with(func(o *archive.ExportOptions) { o.Gaps, o.Slate = archive.GapsFill, e.dir+"/nothing" }), "no track files"},
-		{"slate without audio", with(func(o *archive.ExportOptions) { o.Gaps, o.Slate = archive.GapsFill, videoOnly }), "no audio track"},
-		{"slate with two video tracks", with(func(o *archive.ExportOptions) { o.Gaps, o.Slate = archive.GapsFill, twoVideos }), "two video tracks"},
+		{"fill without slate", with(func(o *export.Options) { o.Gaps = export.GapsFill }), "needs a slate"},
+		{"slate without fill", with(func(o *export.Options) { o.Slate = slateDir(t) }), "only used with gap mode fill"},
+		{"unknown mode", with(func(o *export.Options) { o.Gaps = "skip" }), `unknown gap mode "skip"`},
+		{"unknown format", with(func(o *export.Options) { o.Formats = []string{"smooth"} }), `unknown format "smooth"`},
+		{"empty slate", with(func(o *export.Options) { o.Gaps, o.Slate = export.GapsFill, e.dir+"/nothing" }), "no track files"},
+		{"slate without audio", with(func(o *export.Options) { o.Gaps, o.Slate = export.GapsFill, videoOnly }), "no audio track"},
+		{"slate with two video tracks", with(func(o *export.Options) { o.Gaps, o.Slate = export.GapsFill, twoVideos }), "two video tracks"},
 	}
 	if err := os.MkdirAll(e.dir+"/nothing", 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := e.a.ExportVoD(context.Background(), c.o)
+			_, err := e.x.VoD(context.Background(), c.o)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("err = %v; want one saying %q", err, c.want)
 			}

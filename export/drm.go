@@ -1,4 +1,4 @@
-package archive
+package export
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 // as licence URLs) of the channel's newest stored I-MPD, read once and
 // only when a track is encrypted.
 type exportDRM struct {
-	a       *Archive
+	d       Deps
 	channel string
 	loaded  bool
 	impd    map[string][]manifest.DRMSystem // by Representation id
@@ -54,7 +54,7 @@ func (d *exportDRM) load(ctx context.Context) error {
 	if key == "" {
 		return nil
 	}
-	data, err := d.a.Store.Get(ctx, key)
+	data, err := d.d.Store.Get(ctx, key)
 	if err != nil {
 		return fmt.Errorf("I-MPD %s: %w", key, err)
 	}
@@ -69,7 +69,7 @@ func (d *exportDRM) load(ctx context.Context) error {
 func (d *exportDRM) newestIMPD(ctx context.Context) (string, error) {
 	var key string
 	var newest time.Time
-	err := d.a.Store.ListDir(ctx, d.channel+"/", func(a cloud.Attrs) error {
+	err := d.d.Store.ListDir(ctx, d.channel+"/", func(a cloud.Attrs) error {
 		if a.Dir || !strings.HasPrefix(a.Key, d.channel+"/impd-") {
 			return nil
 		}

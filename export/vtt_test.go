@@ -1,4 +1,4 @@
-package archive_test
+package export_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"
 )
@@ -68,18 +69,18 @@ func TestExportWebVTTForHLS(t *testing.T) {
 		copy    bool
 		formats []string
 	}{
-		{"zero copy, dash and hls", false, []string{archive.FormatDASH, archive.FormatHLS}},
-		{"copy, dash and hls", true, []string{archive.FormatDASH, archive.FormatHLS}},
-		{"copy, hls only", true, []string{archive.FormatHLS}},
+		{"zero copy, dash and hls", false, []string{export.FormatDASH, export.FormatHLS}},
+		{"copy, dash and hls", true, []string{export.FormatDASH, export.FormatHLS}},
+		{"copy, hls only", true, []string{export.FormatHLS}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			sim := newSim(t, simulate.Options{})
+			sim := testenv.NewSim(t, simulate.Options{})
 			e.fill(t, "a", sim, k0, k0+2)
 			e.offerWebVTT(t, "a", k0, k0+2, -1)
 			dir := filepath.Join(e.storeDir, "vod")
-			res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 3), Out: fileURL(filepath.Join(dir, "day.mpd")), Copy: c.copy, Formats: c.formats})
+			res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 3), Out: fileURL(filepath.Join(dir, "day.mpd")), Copy: c.copy, Formats: c.formats})
 			if res.HLSText != 3 {
 				t.Errorf("HLSText %d; want 3", res.HLSText)
 			}
@@ -129,12 +130,12 @@ func TestExportWebVTTForHLS(t *testing.T) {
 func TestExportWebVTTMalformed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	sim := newSim(t, simulate.Options{})
+	sim := testenv.NewSim(t, simulate.Options{})
 	e.fill(t, "a", sim, k0, k0+2)
 	e.offerWebVTT(t, "a", k0, k0+2, k0+1)
 	dir := filepath.Join(e.storeDir, "vod")
-	_, err := e.a.ExportVoD(context.Background(), archive.ExportOptions{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 3),
-		Out: fileURL(filepath.Join(dir, "day.mpd")), Formats: []string{archive.FormatDASH, archive.FormatHLS}})
+	_, err := e.x.VoD(context.Background(), export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 3),
+		Out: fileURL(filepath.Join(dir, "day.mpd")), Formats: []string{export.FormatDASH, export.FormatHLS}})
 	if err == nil || !strings.Contains(err.Error(), mediaKey(vttRep, k0+1)) || !strings.Contains(err.Error(), "vttc without payl") {
 		t.Errorf("error %v; want one naming %s and its vttc without payl", err, mediaKey(vttRep, k0+1))
 	}

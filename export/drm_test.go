@@ -1,4 +1,4 @@
-package archive_test
+package export_test
 
 import (
 	"bytes"
@@ -12,7 +12,8 @@ import (
 	"github.com/Eyevinn/dash-mpd/mpd"
 	"github.com/Eyevinn/mp4ff/mp4"
 
-	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/export"
+	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/manifest"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -65,7 +66,7 @@ func storeIMPD(t *testing.T, e *env) {
 	}
 	data = bytes.ReplaceAll(data, []byte(`id="V300"`), []byte(`id="`+simulate.VideoRep+`"`))
 	data = bytes.ReplaceAll(data, []byte(`id="A48"`), []byte(`id="`+simulate.AudioRep+`"`))
-	if err := e.a.Store.Create(context.Background(), layout.IMPDKey(testChannel, sha(data)), data, nil); err != nil {
+	if err := e.store.Create(context.Background(), layout.IMPDKey(testChannel, sha(data)), data, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -96,11 +97,11 @@ func TestExportProtection(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			e := newEnv(t)
-			sim := newSim(t, simulate.Options{})
+			sim := testenv.NewSim(t, simulate.Options{})
 			storeIMPD(t, e)
 			for i, p := range []prot{tc.before, tc.from} {
 				for _, rep := range reps {
-					if _, err := e.ch.OfferInit(ctx, "a", rep, protectedInit(t, mustInit(t, sim, rep), p.kid, p.pssh), false); err != nil {
+					if _, err := e.ch.OfferInit(ctx, "a", rep, protectedInit(t, testenv.MustInit(t, sim, rep), p.kid, p.pssh), false); err != nil {
 						t.Fatal(err)
 					}
 					for k := k0 + 3*int64(i); k < k0+3*int64(i+1); k++ {
@@ -109,8 +110,8 @@ func TestExportProtection(t *testing.T) {
 				}
 			}
 			out := filepath.Join(e.storeDir, "vod", "drm.mpd")
-			res := e.export(t, archive.ExportOptions{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(out),
-				Formats: []string{archive.FormatDASH, archive.FormatHLS}})
+			res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(out),
+				Formats: []string{export.FormatDASH, export.FormatHLS}})
 			if res.Periods != tc.periods {
 				t.Fatalf("%d Periods, want %d", res.Periods, tc.periods)
 			}

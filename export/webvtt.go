@@ -1,4 +1,4 @@
-package archive
+package export
 
 import (
 	"context"
@@ -52,17 +52,10 @@ func setHLSText(periods []manifest.VoDPeriod, stem string) error {
 	return nil
 }
 
-// exportFile is a file an export writes: its name relative to the
-// presentation's directory, and its bytes.
-type exportFile struct {
-	name string
-	body []byte
-}
-
 // webVTTFiles converts every stored segment of the tracks of periods that
 // have an HLSTextPattern to its WebVTT text file, a few at a time. dir is
 // the directory of the playlists, relative to the export's store.
-func (a *Archive) webVTTFiles(ctx context.Context, periods []manifest.VoDPeriod, dir string) ([]exportFile, error) {
+func (d Deps) webVTTFiles(ctx context.Context, periods []manifest.VoDPeriod, dir string) ([]File, error) {
 	type job struct {
 		tr  *manifest.VoDTrack
 		k   int64
@@ -82,8 +75,8 @@ func (a *Archive) webVTTFiles(ctx context.Context, periods []manifest.VoDPeriod,
 			}
 		}
 	}
-	files := make([]exportFile, len(jobs))
-	inits, err := a.textInits(ctx, periods)
+	files := make([]File, len(jobs))
+	inits, err := d.textInits(ctx, periods)
 	if err != nil {
 		return nil, err
 	}
@@ -91,11 +84,11 @@ func (a *Archive) webVTTFiles(ctx context.Context, periods []manifest.VoDPeriod,
 	g.SetLimit(8)
 	for _, j := range jobs {
 		g.Go(func() error {
-			name, body, err := a.webVTTFile(gctx, j.tr, inits[j.tr.InitPath], j.k)
+			name, body, err := d.webVTTFile(gctx, j.tr, inits[j.tr.InitPath], j.k)
 			if err != nil {
 				return fmt.Errorf("%s K=%d: %w", j.tr.Rep, j.k, err)
 			}
-			files[j.out] = exportFile{path.Join(dir, name), body}
+			files[j.out] = File{path.Join(dir, name), body}
 			return nil
 		})
 	}
@@ -107,14 +100,14 @@ func (a *Archive) webVTTFiles(ctx context.Context, periods []manifest.VoDPeriod,
 
 // textInits parses the init of every track with an HLSTextPattern, by
 // InitPath.
-func (a *Archive) textInits(ctx context.Context, periods []manifest.VoDPeriod) (map[string]*cmaf.InitInfo, error) {
+func (d Deps) textInits(ctx context.Context, periods []manifest.VoDPeriod) (map[string]*cmaf.InitInfo, error) {
 	out := map[string]*cmaf.InitInfo{}
 	for _, p := range periods {
 		for _, tr := range p.Tracks {
 			if tr.HLSTextPattern == "" || out[tr.InitPath] != nil {
 				continue
 			}
-			data, err := a.Store.Get(ctx, tr.InitPath)
+			data, err := d.Store.Get(ctx, tr.InitPath)
 			if err != nil {
 				return nil, fmt.Errorf("%s init: %w", tr.Rep, err)
 			}
@@ -130,7 +123,7 @@ func (a *Archive) textInits(ctx context.Context, periods []manifest.VoDPeriod) (
 
 // webVTTFile reads segment K of tr (decoded with init) and converts it:
 // the file's name (relative to the playlist) and its bytes.
-func (a *Archive) webVTTFile(ctx context.Context, tr *manifest.VoDTrack, init *cmaf.InitInfo, k int64) (string, []byte, error) {
+func (d Deps) webVTTFile(ctx context.Context, tr *manifest.VoDTrack, init *cmaf.InitInfo, k int64) (string, []byte, error) {
 	key, err := manifest.MediaPath(tr, k)
 	if err != nil {
 		return "", nil, err
@@ -139,7 +132,7 @@ func (a *Archive) webVTTFile(ctx context.Context, tr *manifest.VoDTrack, init *c
 	if err != nil {
 		return "", nil, err
 	}
-	data, err := a.Store.Get(ctx, key)
+	data, err := d.Store.Get(ctx, key)
 	if err != nil {
 		return "", nil, err
 	}
@@ -151,13 +144,13 @@ func (a *Archive) webVTTFile(ctx context.Context, tr *manifest.VoDTrack, init *c
 }
 
 // putFiles writes files to out, a few at a time.
-func putFiles(ctx context.Context, out *cloud.Store, files []exportFile) error {
+func putFiles(ctx context.Context, out *cloud.Store, files []File) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, f := range files {
 		g.Go(func() error {
-			if err := out.Put(gctx, f.name, f.body, nil); err != nil {
-				return fmt.Errorf("export: write %s: %w", f.name, err)
+			if err := out.Put(gctx, f.Name, f.Body, nil); err != nil {
+				return fmt.Errorf("export: write %s: %w", f.Name, err)
 			}
 			return nil
 		})

@@ -1,4 +1,4 @@
-package archive_test
+package export_test
 
 import (
 	"context"
@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/benchday"
 )
 
 // BenchmarkExport24h8TracksS3: BenchmarkExport24h8Tracks with the archive
@@ -17,15 +18,15 @@ import (
 // The file-store BenchmarkExport24h8Tracks is its baseline.
 func BenchmarkExport24h8TracksS3(b *testing.B) {
 	ctx := context.Background()
-	bd, _, _ := benchFilledDay(b)
+	bd, _, _ := benchday.Filled(b)
 	storeURL := testenv.Store("s3").URL(b)
 	st, err := cloud.Open(ctx, storeURL)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	bd.storeInits(b, st)
-	a := archive.New(st, bd.db, nil)
+	bd.StoreInits(b, st)
+	d := export.Deps{Store: st, DB: bd.DB}
 	u, err := url.Parse(storeURL)
 	if err != nil {
 		b.Fatal(err)
@@ -33,17 +34,17 @@ func BenchmarkExport24h8TracksS3(b *testing.B) {
 	q := u.Query()
 	q.Set("prefix", "vod/")
 	u.RawQuery = q.Encode()
-	o := archive.ExportOptions{Channel: benchChannel, From: kTime(benchK0), To: kTime(benchK0 + benchPerTrack), Out: u.String()}
+	o := export.Options{Channel: benchday.Channel, From: benchKTime(benchday.K0), To: benchKTime(benchday.K0 + benchday.PerTrack), Out: u.String()}
 	var peaks, growths []float64
 	var elapsed time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.StopTimer()
 	for i := 0; i < b.N; i++ {
-		h := startHeapPeak()
+		h := benchday.StartHeapPeak()
 		start := time.Now()
 		b.StartTimer()
-		res, err := a.ExportVoD(ctx, o)
+		res, err := d.VoD(ctx, o)
 		b.StopTimer()
 		elapsed += time.Since(start)
 		p, g := h.Done()
@@ -51,12 +52,12 @@ func BenchmarkExport24h8TracksS3(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if res.Segments != benchRows || res.Periods != 1 || res.Gaps != 0 || res.Duration != 24*time.Hour {
+		if res.Segments != benchday.Rows || res.Periods != 1 || res.Gaps != 0 || res.Duration != 24*time.Hour {
 			b.Fatalf("export: %+v", res)
 		}
 	}
 	if n := st.ListCalls(); n != 0 {
 		b.Fatalf("the export listed the bucket %d times; want 0", n)
 	}
-	benchReport(b, b.N*benchRows, elapsed, peaks, growths)
+	benchday.Report(b, b.N*benchday.Rows, elapsed, peaks, growths)
 }

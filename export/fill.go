@@ -1,4 +1,4 @@
-package archive
+package export
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -222,25 +221,27 @@ func (s *Slate) forTrack(t index.Track) (*slateTrack, error) {
 	return st, nil
 }
 
-// fillerSpan is [start, end) in ticks of the filler for K of a track with
-// segment duration segDur: video and text fillers are exactly
-// [K*segDur, (K+1)*segDur); audio fillers start at the first frame boundary
-// at or after K*segDur on the frame grid from the epoch (frame = the
+// fillerSpan is [start, end) in ticks of the filler for K of track tr:
+// video and text fillers are exactly where segment K sits on the grid,
+// [tr.EPT(K), tr.EPT(K+1)); audio fillers start at the first frame boundary
+// at or after tr.EPT(K) on the frame grid from the epoch (frame = the
 // slate's frame duration), so consecutive fillers join without overlap.
-func (t *slateTrack) fillerSpan(k int64, segDur uint64) (uint64, uint64) {
+func (t *slateTrack) fillerSpan(k int64, tr index.Track) (uint64, uint64) {
+	start, end := uint64(tr.EPT(k)), uint64(tr.EPT(k+1))
 	if t.info.ContentType != "audio" {
-		return uint64(k) * segDur, uint64(k+1) * segDur
+		return start, end
 	}
 	f := uint64(t.samples[0].Dur)
 	up := func(x uint64) uint64 { return (x + f - 1) / f * f }
-	return up(uint64(k) * segDur), up(uint64(k+1) * segDur)
+	return up(start), up(end)
 }
 
 // fillerSegment builds the filler media segment for epoch index K: slate
 // samples, looped from the first, re-timed so that tfdt is the span's start
 // (64-bit tfdt, mfhd sequence number K).
-func (t *slateTrack) fillerSegment(k int64, segDur uint64) ([]byte, error) {
-	start, end := t.fillerSpan(k, segDur)
+func (t *slateTrack) fillerSegment(k int64, tr index.Track) ([]byte, error) {
+	segDur := tr.SegDur
+	start, end := t.fillerSpan(k, tr)
 	frag, err := mp4.CreateFragment(uint32(k), t.info.TrackID)
 	if err != nil {
 		return nil, err
@@ -285,20 +286,58 @@ type filler struct {
 	Size     int64
 }
 
+// Fills are the fillers of an export's tracks (GapsFill), by track index:
+// the filler objects of each track's missing Ks.
+type Fills []trackFill
+
+type trackFill struct {
+	st      *slateTrack
+	byK     map[int64]filler
+	initKey string
+}
+
+// Fill makes sure every K the plan (GapsFill) has a filler for has its
+// filler object made from slate, in the store and the index. It counts
+// them in res.
+func (d Deps) Fill(ctx context.Context, p *Plan, slate *Slate, res *Result) (Fills, error) {
+	fs := make(Fills, len(p.loaded.tracks))
+	if p.Mode != GapsFill {
+		return fs, nil
+	}
+	for ti, ks := range p.missing {
+		if len(ks) == 0 {
+			continue
+		}
+		t := p.loaded.tracks[ti].t
+		st, err := slate.forTrack(t)
+		if err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		byK, initKey, created, err := d.ensureFillers(ctx, p.loaded.Channel, t, st, ks)
+		if err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		fs[ti] = trackFill{st: st, byK: byK, initKey: initKey}
+		res.Fillers += len(ks)
+		res.FillersCreated += created
+	}
+	return fs, nil
+}
+
 // ensureFillers makes sure the filler objects for the Ks of a track exist
 // in the store and the index, creating the missing ones (create-only: a
 // rerun, or another export, reuses them). It returns them by K, and how
 // many it created. The init they decode with is stored at initKey.
-func (a *Archive) ensureFillers(ctx context.Context, ch index.Channel, t index.Track, st *slateTrack, ks []int64) (map[int64]filler, string, int, error) {
+func (d Deps) ensureFillers(ctx context.Context, ch index.Channel, t index.Track, st *slateTrack, ks []int64) (map[int64]filler, string, int, error) {
 	out := map[int64]filler{}
 	initKey := layout.FillerInitKey(ch.Name, t.Rep, st.info.SHA256)
 	if len(ks) == 0 {
 		return out, initKey, 0, nil
 	}
-	if err := a.Store.Create(ctx, initKey, st.init, map[string]string{layout.MetaSource: "slate:" + st.id}); err != nil && !errors.Is(err, cloud.ErrExists) {
+	if err := d.Store.Create(ctx, initKey, st.init, layout.SourceAttrs("slate:"+st.id)); err != nil && !errors.Is(err, cloud.ErrExists) {
 		return nil, "", 0, fmt.Errorf("store filler init %s: %w", initKey, err)
 	}
-	have, err := a.DB.Fillers(ctx, t.ID, st.id, ks[0], ks[len(ks)-1])
+	have, err := d.DB.Fillers(ctx, t.ID, st.id, ks[0], ks[len(ks)-1])
 	if err != nil {
 		return nil, "", 0, err
 	}
@@ -310,45 +349,52 @@ func (a *Archive) ensureFillers(ctx context.Context, ch index.Channel, t index.T
 		if _, ok := out[k]; ok {
 			continue
 		}
-		data, err := st.fillerSegment(k, t.SegDur)
+		f, isNew, err := d.makeFiller(ctx, ch, t, st, initKey, k)
 		if err != nil {
 			return nil, "", 0, err
 		}
-		info, err := cmaf.ParseSegment(data, st.info)
-		if err != nil {
-			return nil, "", 0, fmt.Errorf("filler %s K=%d: %w", t.Rep, k, err)
-		}
-		key := layout.FillerKey(ch.Name, t.Rep, k, st.id, t.Ext)
-		meta := map[string]string{
-			layout.MetaEPT:       strconv.FormatUint(info.EPT, 10),
-			layout.MetaDuration:  strconv.FormatUint(info.Duration, 10),
-			layout.MetaTimescale: strconv.FormatUint(uint64(st.info.Timescale), 10),
-			layout.MetaSegDur:    strconv.FormatUint(t.SegDur, 10),
-			layout.MetaSHA256:    info.SHA256,
-			layout.MetaInit:      layout.InitID(st.info.SHA256),
-			layout.MetaSource:    "slate:" + st.id,
-		}
-		err = a.Store.Create(ctx, key, data, meta)
-		switch {
-		case err == nil:
+		if isNew {
 			created++
-		case errors.Is(err, cloud.ErrExists):
-			old, gerr := a.Store.Get(ctx, key)
-			if gerr != nil {
-				return nil, "", 0, fmt.Errorf("filler %s: %w", key, gerr)
-			}
-			if !bytes.Equal(old, data) {
-				return nil, "", 0, fmt.Errorf("filler %s already exists with other content", key)
-			}
-		default:
-			return nil, "", 0, fmt.Errorf("store filler %s: %w", key, err)
 		}
-		row, err := a.DB.AddFiller(context.WithoutCancel(ctx), index.Filler{TrackID: t.ID, K: k, Slate: st.id, EPT: info.EPT, Duration: info.Duration,
-			Size: int64(len(data)), SHA256: info.SHA256, Key: key, InitKey: initKey, CreatedAt: a.Now().UTC().Truncate(time.Microsecond)})
-		if err != nil {
-			return nil, "", 0, err
-		}
-		out[k] = filler{K: k, EPT: row.EPT, Duration: row.Duration, Key: row.Key, Size: row.Size}
+		out[k] = f
 	}
 	return out, initKey, created, nil
+}
+
+// makeFiller stores the filler for K of t (create-only: an object with
+// the same bytes is reused) and records it in the index; isNew says
+// whether this call stored it.
+func (d Deps) makeFiller(ctx context.Context, ch index.Channel, t index.Track, st *slateTrack, initKey string, k int64) (f filler, isNew bool, err error) {
+	data, err := st.fillerSegment(k, t)
+	if err != nil {
+		return filler{}, false, err
+	}
+	info, err := cmaf.ParseSegment(data, st.info)
+	if err != nil {
+		return filler{}, false, fmt.Errorf("filler %s K=%d: %w", t.Rep, k, err)
+	}
+	key := layout.FillerKey(ch.Name, t.Rep, k, st.id, t.Ext)
+	attrs := layout.SegmentAttrs{EPT: info.EPT, Duration: info.Duration, Timescale: st.info.Timescale, SegDur: t.SegDur,
+		SHA256: info.SHA256, Init: layout.InitID(st.info.SHA256), Source: "slate:" + st.id, Events: layout.EventsNotRecorded}
+	err = d.Store.Create(ctx, key, data, attrs.Map())
+	switch {
+	case err == nil:
+		isNew = true
+	case errors.Is(err, cloud.ErrExists):
+		old, gerr := d.Store.Get(ctx, key)
+		if gerr != nil {
+			return filler{}, false, fmt.Errorf("filler %s: %w", key, gerr)
+		}
+		if !bytes.Equal(old, data) {
+			return filler{}, false, fmt.Errorf("filler %s already exists with other content", key)
+		}
+	default:
+		return filler{}, false, fmt.Errorf("store filler %s: %w", key, err)
+	}
+	row, err := d.DB.AddFiller(context.WithoutCancel(ctx), index.Filler{TrackID: t.ID, K: k, Slate: st.id, EPT: info.EPT, Duration: info.Duration,
+		Size: int64(len(data)), SHA256: info.SHA256, Key: key, InitKey: initKey, CreatedAt: d.now().UTC().Truncate(time.Microsecond)})
+	if err != nil {
+		return filler{}, false, err
+	}
+	return filler{K: k, EPT: row.EPT, Duration: row.Duration, Key: row.Key, Size: row.Size}, isNew, nil
 }

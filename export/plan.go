@@ -1,0 +1,322 @@
+package export
+
+import (
+	"math"
+	"sort"
+
+	"github.com/reaparchive/reaparchive/manifest"
+)
+
+// plan is what an export presents, whatever the format: Periods (HLS
+// discontinuity runs), each with every track's entries: archived
+// segments, signalled gaps or fillers. The DASH and HLS writers both
+// consume it, so gaps mean the same in both.
+type plan struct {
+	firstK, lastK int64 // the presentation's K range
+	periods       []planPeriod
+	missing       [][]int64 // GapsFill: per track, the Ks that get a filler
+	omitted       int       // archived segments left out (GapsSignal: before firstK; GapsSplit: at gaps)
+	presented     int64     // Ks in the Periods (GapsSplit: without the gaps cut out)
+}
+
+type planPeriod struct {
+	startK int64
+	tracks []planTrack
+}
+
+type planTrack struct {
+	ti     int   // index into the export's tracks
+	filler bool  // every entry is a filler (GapsFill); EPT and Duration are filled in later
+	initID int64 // init of the archived segments
+	dir    int   // their media pattern: 1 + index into the track's dirs; 0: <ch>/<rep>/$Number$.<ext>
+	segs   []manifest.VoDSegment
+}
+
+// Plan is the layout of an export of a Loaded range in one gap mode: its
+// Periods and their tracks' entries. Loaded.Plan makes it without reading
+// anything.
+type Plan struct {
+	plan
+	Mode   GapMode
+	loaded *Loaded
+}
+
+// Periods is the number of Periods.
+func (p *Plan) Periods() int { return len(p.periods) }
+
+// Omitted is how many archived segments the plan leaves out (Result.Omitted).
+func (p *Plan) Omitted() int { return p.omitted }
+
+// Plan lays out the Periods of an export of l in gap mode (see buildPlan).
+func (l *Loaded) Plan(mode GapMode) (*Plan, error) {
+	pl, err := buildPlan(l.tracks, mode, func(_ int, id int64) (string, error) { return l.configs[id], nil })
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{plan: pl, Mode: mode, loaded: l}, nil
+}
+
+// buildPlan lays out the Periods of an export. ts holds every track's
+// archived segments in the range; cfg names the codec configuration of an
+// init (equal names: interchangeable inits). The presentation spans from
+// the first to the last K any track has. A new Period starts where a
+// track's codec configuration changes (an encoder restart with new
+// settings; LAYOUT.md, "Init segments and encoder restarts"), and:
+//   - GapsSignal: nowhere else; a K a track misses is a Gap entry of that
+//     track, timed to join its neighbours.
+//   - GapsSplit: after every run of Ks that some track misses; those Ks
+//     are in no Period.
+//   - GapsFill: where any track switches between archived segments and
+//     fillers, so each filler run is its own Period with the slate's init.
+func buildPlan(ts []trackSegs, mode GapMode, cfg func(ti int, initID int64) (string, error)) (plan, error) {
+	p := newPlanner(ts, mode, cfg)
+	if mode == GapsSignal {
+		if err := p.skipToCommonK(); err != nil {
+			return plan{}, err
+		}
+	}
+	for k := p.pl.firstK; k <= p.pl.lastK; k++ {
+		all, changed, err := p.look(k)
+		if err != nil {
+			return plan{}, err
+		}
+		p.cut(k, all, changed)
+		if p.cur != nil {
+			p.pl.presented++
+		}
+		p.add(k)
+	}
+	p.closePeriod()
+	return p.finish()
+}
+
+// planner is buildPlan's state while it walks the Ks of the range.
+type planner struct {
+	ts    []trackSegs
+	mode  GapMode
+	cfg   func(ti int, initID int64) (string, error)
+	pl    plan
+	pos   []int    // next segment of each track
+	last  []string // configuration of the track's last segment
+	state []string // GapsFill: what the track had at the previous K
+	// present and cfgs are, at the current K, whether each track has a
+	// segment and its configuration.
+	present []bool
+	cfgs    []string
+	cur     *planPeriod
+}
+
+func newPlanner(ts []trackSegs, mode GapMode, cfg func(int, int64) (string, error)) *planner {
+	n := len(ts)
+	p := &planner{ts: ts, mode: mode, cfg: cfg, pos: make([]int, n), last: make([]string, n), state: make([]string, n),
+		present: make([]bool, n), cfgs: make([]string, n)}
+	p.pl = plan{firstK: math.MaxInt64, lastK: math.MinInt64, missing: make([][]int64, n)}
+	for _, x := range ts {
+		p.pl.firstK = min(p.pl.firstK, x.segs[0].K)
+		p.pl.lastK = max(p.pl.lastK, x.segs[len(x.segs)-1].K)
+	}
+	return p
+}
+
+// skipToCommonK starts the presentation at the first K every track has:
+// players do not start a presentation one of whose tracks begins with a gap
+// (hls.js waits for the data of a leading EXT-X-GAP, dash.js for the
+// track's first segment). What precedes it is left out.
+func (p *planner) skipToCommonK() error {
+	k, ok := firstCommonK(p.ts)
+	if !ok {
+		return &NoCommonKError{FirstK: p.pl.firstK, LastK: p.pl.lastK}
+	}
+	for ti, x := range p.ts {
+		for p.pos[ti] < len(x.segs) && x.segs[p.pos[ti]].K < k {
+			p.pos[ti]++
+			p.pl.omitted++
+		}
+	}
+	p.pl.firstK = k
+	return nil
+}
+
+// look notes which tracks have a segment at K and its configuration:
+// whether all do, and whether one's configuration changed.
+func (p *planner) look(k int64) (all, changed bool, err error) {
+	all = true
+	for ti, x := range p.ts {
+		p.present[ti] = p.pos[ti] < len(x.segs) && x.segs[p.pos[ti]].K == k
+		if !p.present[ti] {
+			all = false
+			continue
+		}
+		c, err := p.cfg(ti, x.segs[p.pos[ti]].InitID)
+		if err != nil {
+			return false, false, err
+		}
+		if d := x.dirOf[k]; d != 0 {
+			c += "\x00" + x.dirs[d-1] // a splice's replacements: a Period of their own
+		}
+		p.cfgs[ti] = c
+		if p.last[ti] != "" && p.last[ti] != c {
+			changed = true
+		}
+		p.last[ti] = c
+	}
+	return all, changed, nil
+}
+
+// cut opens a new Period at K, or closes the current one, as the gap mode
+// says.
+func (p *planner) cut(k int64, all, changed bool) {
+	switch p.mode {
+	case GapsSplit:
+		if !all {
+			p.closePeriod()
+			for ti := range p.ts {
+				if p.present[ti] {
+					p.pl.omitted++
+				}
+			}
+		} else if p.cur == nil || changed {
+			p.openPeriod(k)
+		}
+	case GapsFill:
+		if p.switched() || p.cur == nil {
+			p.openPeriod(k)
+		}
+	default:
+		if p.cur == nil || changed {
+			p.openPeriod(k)
+		}
+	}
+}
+
+// switched reports whether a track switched between archived segments (of
+// one configuration) and fillers at the current K.
+func (p *planner) switched() bool {
+	switched := false
+	for ti := range p.ts {
+		s := "filler"
+		if p.present[ti] {
+			s = "archive:" + p.cfgs[ti]
+		}
+		if p.state[ti] != "" && p.state[ti] != s {
+			switched = true
+		}
+		p.state[ti] = s
+	}
+	return switched
+}
+
+func (p *planner) openPeriod(k int64) {
+	p.closePeriod()
+	p.cur = &planPeriod{startK: k, tracks: make([]planTrack, len(p.ts))}
+	for ti := range p.ts {
+		p.cur.tracks[ti].ti = ti
+	}
+}
+
+func (p *planner) closePeriod() {
+	if p.cur != nil {
+		p.pl.periods = append(p.pl.periods, *p.cur)
+		p.cur = nil
+	}
+}
+
+// add gives every track its entry at K in the current Period: its archived
+// segment, a filler (GapsFill) or a gap (GapsSignal).
+func (p *planner) add(k int64) {
+	for ti, x := range p.ts {
+		if !p.present[ti] {
+			switch p.mode {
+			case GapsFill:
+				p.cur.tracks[ti].filler = true
+				p.cur.tracks[ti].segs = append(p.cur.tracks[ti].segs, manifest.VoDSegment{K: k})
+				p.pl.missing[ti] = append(p.pl.missing[ti], k)
+			case GapsSignal:
+				p.cur.tracks[ti].segs = append(p.cur.tracks[ti].segs, gapEntry(x, p.pos[ti], k))
+			}
+			continue
+		}
+		s := x.segs[p.pos[ti]]
+		p.pos[ti]++
+		if p.cur == nil {
+			continue // GapsSplit: a K some other track misses
+		}
+		pt := &p.cur.tracks[ti]
+		if pt.initID == 0 {
+			pt.initID = s.InitID
+		}
+		pt.dir = x.dirOf[s.K]
+		pt.segs = append(pt.segs, manifest.VoDSegment{K: s.K, EPT: s.EPT, Duration: s.Duration})
+	}
+}
+
+// finish checks that the plan presents something and gives a track with
+// only gap entries in a Period its nearest init to decode with.
+func (p *planner) finish() (plan, error) {
+	pl := p.pl
+	if len(pl.periods) == 0 {
+		return plan{}, &NoCommonKError{FirstK: pl.firstK, LastK: pl.lastK, Split: true}
+	}
+	if p.mode == GapsSplit {
+		pl.firstK = pl.periods[0].startK
+	}
+	for pi := range pl.periods {
+		for ti := range pl.periods[pi].tracks {
+			if pt := &pl.periods[pi].tracks[ti]; pt.initID == 0 && !pt.filler {
+				pt.initID = nearestInit(p.ts[ti].segs, pl.periods[pi].startK)
+			}
+		}
+	}
+	return pl, nil
+}
+
+// firstCommonK is the first K for which every track has a segment.
+func firstCommonK(ts []trackSegs) (int64, bool) {
+	pos := make([]int, len(ts))
+	k := int64(math.MinInt64)
+	for {
+		moved := false
+		for ti, x := range ts {
+			for pos[ti] < len(x.segs) && x.segs[pos[ti]].K < k {
+				pos[ti]++
+			}
+			if pos[ti] == len(x.segs) {
+				return 0, false
+			}
+			if x.segs[pos[ti]].K > k {
+				k, moved = x.segs[pos[ti]].K, true
+			}
+		}
+		if !moved {
+			return k, true
+		}
+	}
+}
+
+// gapEntry is the Gap entry for K of a track whose next archived segment is
+// segs[next]: it starts where the segment before it ends when that is K-1,
+// else at K*D, and ends where the segment after it starts when that is K+1,
+// else at (K+1)*D.
+func gapEntry(x trackSegs, next int, k int64) manifest.VoDSegment {
+	start, end := uint64(x.t.EPT(k)), uint64(x.t.EPT(k+1))
+	if next > 0 && x.segs[next-1].K == k-1 {
+		start = x.segs[next-1].EPT + x.segs[next-1].Duration
+	}
+	if next < len(x.segs) && x.segs[next].K == k+1 {
+		end = x.segs[next].EPT
+	}
+	if end <= start {
+		start, end = uint64(x.t.EPT(k)), uint64(x.t.EPT(k+1))
+	}
+	return manifest.VoDSegment{K: k, EPT: start, Duration: end - start, Gap: true}
+}
+
+// nearestInit is the init of the last segment before K, or of the first
+// one after it.
+func nearestInit(segs []expSeg, k int64) int64 {
+	i := sort.Search(len(segs), func(i int) bool { return segs[i].K >= k })
+	if i > 0 {
+		return segs[i-1].InitID
+	}
+	return segs[i].InitID
+}

@@ -1,0 +1,205 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"path/filepath"
+	"time"
+
+	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/manifest"
+)
+
+// VoD writes a static DASH presentation and/or an HLS presentation of a
+// channel's range: it loads the range, plans it, makes the fillers,
+// renders the manifests and writes them.
+func (d Deps) VoD(ctx context.Context, o Options) (Result, error) {
+	c, err := checkOptions(ctx, o)
+	if err != nil {
+		return Result{}, err
+	}
+	// The index rows, then the output (checked before any init is read),
+	// then the inits.
+	l, err := d.loadRows(ctx, o.Channel, o.From, o.To)
+	if err != nil {
+		return Result{}, err
+	}
+	out, err := openOut(ctx, d.Store, o)
+	if err != nil {
+		return Result{}, err
+	}
+	defer out.store.Close()
+	if err := l.checkNotEmpty(); err != nil {
+		return Result{}, err
+	}
+	if err := d.loadInits(ctx, l); err != nil {
+		return Result{}, err
+	}
+	p, err := l.Plan(c.mode)
+	if err != nil {
+		return Result{}, fmt.Errorf("export: %w", err)
+	}
+	res := Result{Tracks: len(l.tracks), Gaps: l.Gaps, Omitted: p.Omitted()}
+	fs, err := d.Fill(ctx, p, c.slate, &res)
+	if err != nil {
+		return Result{}, err
+	}
+	periods, err := d.Present(ctx, p, fs, c.formats, c.events, &res)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := d.write(ctx, out, o, c, periods, &res); err != nil {
+		return Result{}, err
+	}
+	t0 := l.tracks[0].t
+	res.Duration = t0.KTime(p.presented).Sub(t0.KTime(0))
+	return res, nil
+}
+
+// checked are an export's Options, parsed.
+type checked struct {
+	mode    GapMode
+	events  EventsMode
+	formats Formats
+	slate   *Slate // GapsFill only
+}
+
+// checkOptions parses and checks o, and loads its slate.
+func checkOptions(ctx context.Context, o Options) (checked, error) {
+	var c checked
+	var err error
+	if !o.To.After(o.From) {
+		return c, fmt.Errorf("export: %w: end %s is not after start %s", ErrEmptyRange, o.To.Format(time.RFC3339), o.From.Format(time.RFC3339))
+	}
+	if c.mode, err = ParseGapMode(string(o.Gaps)); err != nil {
+		return c, fmt.Errorf("export: %w", err)
+	}
+	if c.events, err = ParseEventsMode(string(o.Events)); err != nil {
+		return c, fmt.Errorf("export: %w", err)
+	}
+	c.formats.DASH = len(o.Formats) == 0
+	for _, f := range o.Formats {
+		switch f {
+		case FormatDASH:
+			c.formats.DASH = true
+		case FormatHLS:
+			c.formats.HLS = true
+		default:
+			return c, fmt.Errorf("export: unknown format %q: want dash or hls", f)
+		}
+	}
+	switch {
+	case c.mode == GapsFill && o.Slate == "":
+		return c, fmt.Errorf("export: %w", ErrFillNeedsSlate)
+	case c.mode != GapsFill && o.Slate != "":
+		return c, fmt.Errorf("export: %w", ErrSlateNeedsFill)
+	case c.mode == GapsFill:
+		if c.slate, err = LoadSlate(ctx, o.Slate); err != nil {
+			return c, fmt.Errorf("export: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// output is where an export writes: the store of Out's directory, the
+// name (without extension) of the presentation's files in it, and the
+// BaseURL its manifests give.
+type output struct {
+	store   *cloud.Store
+	dirURL  string
+	stem    string
+	baseURL string
+}
+
+// openOut opens the store of o.Out's directory and works out the
+// presentation's BaseURL: o.BaseURL, the path from Out to the archive's
+// objects, or "./" for a copy.
+func openOut(ctx context.Context, archive *cloud.Store, o Options) (*output, error) {
+	dirURL, stem, err := splitOut(o.Out)
+	if err != nil {
+		return nil, err
+	}
+	baseURL := o.BaseURL
+	if !o.Copy && baseURL == "" {
+		// Before the out store is opened (which makes its directory).
+		if baseURL, err = relativeBase(archive, dirURL); err != nil {
+			return nil, err
+		}
+	}
+	st, err := cloud.OpenPlainFiles(ctx, dirURL)
+	if err != nil {
+		return nil, &OutError{Err: err}
+	}
+	if o.Copy {
+		// The copies are beside the presentation. "./" rather than no
+		// BaseURL: ffmpeg 5.1 resolves the segments of an MPD without one
+		// against its path twice when that path is relative.
+		baseURL = "./"
+	}
+	return &output{store: st, dirURL: dirURL, stem: stem, baseURL: baseURL}, nil
+}
+
+// write renders the presentation of periods and writes it to out: the
+// copies first (Copy), then the HLS WebVTT files, then the manifests.
+func (d Deps) write(ctx context.Context, out *output, o Options, c checked, periods []manifest.VoDPeriod, res *Result) error {
+	var texts []File // HLS WebVTT text files, written first
+	if c.formats.HLS {
+		if err := setHLSText(periods, out.stem); err != nil {
+			return fmt.Errorf("export: HLS: %w", err)
+		}
+		var err error
+		if texts, err = d.webVTTFiles(ctx, periods, path.Dir(out.stem)); err != nil {
+			return fmt.Errorf("export: HLS WebVTT: %w", err)
+		}
+		res.HLSText = len(texts)
+	}
+	if o.Copy {
+		if err := d.copyAll(ctx, out.store, periods, !c.formats.DASH, res); err != nil {
+			return err
+		}
+	}
+	in := manifest.VoDInput{
+		Title:   fmt.Sprintf("%s %s/%s", o.Channel, o.From.UTC().Format(time.RFC3339), o.To.UTC().Format(time.RFC3339)),
+		BaseURL: out.baseURL,
+		Periods: periods,
+		// GapsSplit cuts the gaps out of the presentation, as the HLS
+		// discontinuities do: each Period starts where the previous ends.
+		Contiguous: c.mode == GapsSplit,
+	}
+	if c.events != EventsInband {
+		in.SCTE35 = o.SCTE35
+	}
+	// Build everything before writing anything.
+	files, err := Render(in, out.stem, c.formats)
+	if err != nil {
+		return err
+	}
+	if err := putFiles(ctx, out.store, texts); err != nil {
+		return err
+	}
+	if err := putManifests(ctx, out.store, out.stem, files); err != nil {
+		return err
+	}
+	out.where(c.formats, res)
+	return nil
+}
+
+// where fills in the result's names of the written manifests: local
+// paths on a file store, else URLs.
+func (out *output) where(f Formats, res *Result) {
+	at := func(name string) (string, string) {
+		u := displayURL(out.dirURL, name)
+		if dir, ok := out.store.LocalDir(); ok {
+			p := filepath.Join(dir, filepath.FromSlash(name))
+			return p, p
+		}
+		return u, ""
+	}
+	if f.DASH {
+		res.MPD, res.MPDPath = at(out.stem + ".mpd")
+	}
+	if f.HLS {
+		res.HLS, res.HLSPath = at(out.stem + ".m3u8")
+	}
+}
