@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"

@@ -7,8 +7,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/layout"
 )

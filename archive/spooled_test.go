@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reaparchive/reaparchive/archive/reconcile"
 	"github.com/reaparchive/reaparchive/archive/spool"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/reconcile"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 

@@ -17,7 +17,6 @@ import (
 	"testing"
 
 	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/archive/reconcile"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/index"
@@ -25,6 +24,7 @@ import (
 	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
 	"github.com/reaparchive/reaparchive/internal/testenv/mpdtest"
 	"github.com/reaparchive/reaparchive/layout"
+	"github.com/reaparchive/reaparchive/reconcile"
 	"github.com/reaparchive/reaparchive/repair"
 	"github.com/reaparchive/reaparchive/simulate"
 )

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/index"
 )
 

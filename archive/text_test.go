@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/archive/cmaf"
-	"github.com/reaparchive/reaparchive/archive/reconcile"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/reconcile"
 )
 
 // TestOfferSegmentTextIssues: text segments that break the cue rules (a

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/manifest"
 )

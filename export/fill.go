@@ -17,8 +17,8 @@ import (
 
 	"github.com/Eyevinn/mp4ff/mp4"
 
-	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/manifest"

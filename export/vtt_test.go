@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/simulate"

@@ -7,7 +7,7 @@ import (
 	"math"
 	"math/bits"
 
-	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/cmaf"
 )
 
 // Event is one timed-metadata event of a track: an emsg box of a stored

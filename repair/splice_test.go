@@ -17,14 +17,14 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/archive/cmaf"
-	"github.com/reaparchive/reaparchive/archive/reconcile"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
 	"github.com/reaparchive/reaparchive/layout"
+	"github.com/reaparchive/reaparchive/reconcile"
 	"github.com/reaparchive/reaparchive/repair"
 	"github.com/reaparchive/reaparchive/simulate"
 )

@@ -8,7 +8,7 @@ import (
 
 	"github.com/Eyevinn/mp4ff/mp4"
 
-	"github.com/reaparchive/reaparchive/archive/cmaf"
+	"github.com/reaparchive/reaparchive/cmaf"
 )
 
 // Errors of reading a body box by box.

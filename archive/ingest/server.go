@@ -50,9 +50,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/archive/spool"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/manifest"

@@ -9,9 +9,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/reaparchive/reaparchive/archive/reconcile"
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/reconcile"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 

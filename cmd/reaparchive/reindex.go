@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reaparchive/reaparchive/archive/reconcile"
+	"github.com/reaparchive/reaparchive/reconcile"
 )
 
 func (a *app) reindexCmd() *cobra.Command {

@@ -44,12 +44,12 @@ func TextSegment(tb testing.TB, tfdt uint64, durs []uint32, payloads ...[]byte) 
 const LivesimTextK = 898227455
 
 // LivesimText is the init and segment LivesimTextK of a livesim2 v1.9.0
-// text track as archive/cmaf/testdata holds them (its README.md): name is
+// text track as cmaf/testdata holds them (its README.md): name is
 // timesubs_stpp_en (IMSC1) or timesubs_wvtt_de (WebVTT).
 func LivesimText(tb testing.TB, name string) (init, seg []byte) {
 	tb.Helper()
 	_, self, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(self), "..", "..", "archive", "cmaf", "testdata")
+	dir := filepath.Join(filepath.Dir(self), "..", "..", "cmaf", "testdata")
 	read := func(f string) []byte {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {

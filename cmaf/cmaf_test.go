@@ -31,7 +31,7 @@ type split struct {
 
 func loadSplit(t *testing.T, name string) split {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+	data, err := os.ReadFile(filepath.Join("..", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 func fuzzSeeds(f *testing.F) (inits, segs [][]byte) {
 	f.Helper()
 	for _, name := range []string{"video.cmfv", "audio.cmfa"} {
-		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+		data, err := os.ReadFile(filepath.Join("..", "testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/reaparchive/reaparchive/archive/cmaf"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/manifest"

@@ -172,7 +172,7 @@ func TestDecodeBox(t *testing.T) {
 func TestCheckStructure(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"video.cmfv", "audio.cmfa", "slate/video.cmfv", "slate/audio.cmfa"} {
-		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+		data, err := os.ReadFile(filepath.Join("..", "testdata", name))
 		if err != nil {
 			t.Fatal(err)
 		}

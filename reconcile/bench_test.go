@@ -15,11 +15,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/reaparchive/reaparchive/archive/cmaf"
-	"github.com/reaparchive/reaparchive/archive/reconcile"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/layout"
+	"github.com/reaparchive/reaparchive/reconcile"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 

@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
-	"github.com/reaparchive/reaparchive/archive/cmaf"
-	"github.com/reaparchive/reaparchive/archive/reconcile"
+	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
+	"github.com/reaparchive/reaparchive/reconcile"
 )
 
 func allTextIssues(t testing.TB, db *index.DB) []index.TextIssue {
