@@ -68,12 +68,12 @@ func New(store *cloud.Store, db *index.DB, log *slog.Logger) *Archive {
 // and is safe for concurrent use.
 type Channel struct {
 	a       *Archive
-	Info    index.Channel
+	Info    index.ChannelRow
 	segDurS float64 // nominal segment duration D in seconds, 0 until known
 
 	mu      sync.Mutex
 	tracks  map[string]*trackState
-	sources map[string]index.Source
+	sources map[string]index.SourceRow
 
 	// The preferred source (README.md, "Preferred source": e.g. the
 	// high-quality fiber feed) and how
@@ -129,7 +129,7 @@ func (a *Archive) OpenChannel(ctx context.Context, name string, segDur time.Dura
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %w", name, err)
 	}
-	c := &Channel{a: a, Info: ch, segDurS: segDur.Seconds(), tracks: map[string]*trackState{}, sources: map[string]index.Source{}}
+	c := &Channel{a: a, Info: ch, segDurS: segDur.Seconds(), tracks: map[string]*trackState{}, sources: map[string]index.SourceRow{}}
 	if a.chans == nil {
 		a.chans = map[string]*Channel{}
 	}
@@ -239,9 +239,9 @@ func (c *Channel) segDurSeconds() float64 {
 }
 
 // Source returns (creating if needed) the index row of a source.
-func (c *Channel) Source(ctx context.Context, name, url string) (index.Source, error) {
+func (c *Channel) Source(ctx context.Context, name, url string) (index.SourceRow, error) {
 	if err := layout.ValidName("source", name); err != nil {
-		return index.Source{}, err
+		return index.SourceRow{}, err
 	}
 	c.mu.Lock()
 	s, ok := c.sources[name]
@@ -251,7 +251,7 @@ func (c *Channel) Source(ctx context.Context, name, url string) (index.Source, e
 	}
 	s, err := c.a.DB.EnsureSource(ctx, c.Info.ID, name, url)
 	if err != nil {
-		return index.Source{}, fmt.Errorf("source %s: %w", name, err)
+		return index.SourceRow{}, fmt.Errorf("source %s: %w", name, err)
 	}
 	c.mu.Lock()
 	c.sources[name] = s

@@ -86,7 +86,7 @@ func (e *env) track(tb testing.TB, rep string) index.Track {
 	return t
 }
 
-func (e *env) source(tb testing.TB, name string) index.Source {
+func (e *env) source(tb testing.TB, name string) index.SourceRow {
 	tb.Helper()
 	s, err := e.ch.Source(context.Background(), name, "")
 	if err != nil {

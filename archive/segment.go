@@ -77,7 +77,7 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 // offered is one delivery while OfferSegment works on it.
 type offered struct {
 	o     Offer
-	src   index.Source
+	src   index.SourceRow
 	state *trackState
 	cur   *initState // the init the segment decodes with
 	track index.Track

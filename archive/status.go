@@ -64,13 +64,13 @@ type SourceStatus struct {
 
 // Status reports every channel, or only the named one.
 func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, error) {
-	var chans []index.Channel
+	var chans []index.ChannelRow
 	if channel != "" {
 		ch, err := a.DB.Channel(ctx, channel)
 		if err != nil {
 			return StatusReport{}, fmt.Errorf("channel %q: %w", channel, err)
 		}
-		chans = []index.Channel{ch}
+		chans = []index.ChannelRow{ch}
 	} else {
 		var err error
 		if chans, err = a.DB.Channels(ctx); err != nil {

@@ -328,7 +328,7 @@ func (d Deps) Fill(ctx context.Context, p *Plan, slate *Slate, res *Result) (Fil
 // in the store and the index, creating the missing ones (create-only: a
 // rerun, or another export, reuses them). It returns them by K, and how
 // many it created. The init they decode with is stored at initKey.
-func (d Deps) ensureFillers(ctx context.Context, ch index.Channel, t index.Track, st *slateTrack, ks []int64) (map[int64]filler, string, int, error) {
+func (d Deps) ensureFillers(ctx context.Context, ch index.ChannelRow, t index.Track, st *slateTrack, ks []int64) (map[int64]filler, string, int, error) {
 	out := map[int64]filler{}
 	initKey := layout.FillerInitKey(ch.Name, t.Rep, st.info.SHA256)
 	if len(ks) == 0 {
@@ -364,7 +364,7 @@ func (d Deps) ensureFillers(ctx context.Context, ch index.Channel, t index.Track
 // makeFiller stores the filler for K of t (create-only: an object with
 // the same bytes is reused) and records it in the index; isNew says
 // whether this call stored it.
-func (d Deps) makeFiller(ctx context.Context, ch index.Channel, t index.Track, st *slateTrack, initKey string, k int64) (f filler, isNew bool, err error) {
+func (d Deps) makeFiller(ctx context.Context, ch index.ChannelRow, t index.Track, st *slateTrack, initKey string, k int64) (f filler, isNew bool, err error) {
 	data, err := st.fillerSegment(k, t)
 	if err != nil {
 		return filler{}, false, err

@@ -40,7 +40,7 @@ func (d Deps) now() time.Time {
 // range: every track's segments in it, and the codec configuration of each
 // distinct init they decode with.
 type Loaded struct {
-	Channel  index.Channel
+	Channel  index.ChannelRow
 	From, To time.Time
 	Gaps     int // holes (runs of missing K) inside the tracks' ranges
 
@@ -152,7 +152,7 @@ func (l *Loaded) checkNotEmpty() error {
 // loadTrack reads the segments of t that overlap [from, to): only what
 // the manifests need, not whole index rows (a day of 8 tracks is 345,600
 // segments).
-func (d Deps) loadTrack(ctx context.Context, ch index.Channel, t index.Track, from, to time.Time) (trackSegs, error) {
+func (d Deps) loadTrack(ctx context.Context, ch index.ChannelRow, t index.Track, from, to time.Time) (trackSegs, error) {
 	fromK, _ := t.KAt(from)
 	toK, exact := t.KAt(to)
 	if exact {

@@ -35,11 +35,11 @@ var benchTrackSpecs = []Track{
 // sources, in a fresh database.
 type benchChannel struct {
 	db     *DB
-	ch     Channel
+	ch     ChannelRow
 	tracks []Track
 	inits  []Init
-	srcA   Source
-	srcB   Source
+	srcA   SourceRow
+	srcB   SourceRow
 }
 
 func newBenchChannel(tb testing.TB, dir string) *benchChannel {

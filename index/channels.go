@@ -8,14 +8,14 @@ import (
 )
 
 // EnsureChannel returns the channel called name, creating it if needed.
-func (db *DB) EnsureChannel(ctx context.Context, name string) (Channel, error) {
+func (db *DB) EnsureChannel(ctx context.Context, name string) (ChannelRow, error) {
 	if name == "" {
-		return Channel{}, errors.New("index: empty channel name")
+		return ChannelRow{}, errors.New("index: empty channel name")
 	}
 	if c, err := db.Channel(ctx, name); err == nil || !errors.Is(err, ErrNotFound) {
 		return c, err
 	}
-	var c Channel
+	var c ChannelRow
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO channels (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name); err != nil {
 			return err
@@ -24,7 +24,7 @@ func (db *DB) EnsureChannel(ctx context.Context, name string) (Channel, error) {
 			Scan(&c.ID, &c.Name, &c.PreferredSource)
 	})
 	if err != nil {
-		return Channel{}, fmt.Errorf("index: ensure channel %q: %w", name, err)
+		return ChannelRow{}, fmt.Errorf("index: ensure channel %q: %w", name, err)
 	}
 	return c, nil
 }
@@ -42,29 +42,29 @@ func (db *DB) SetPreferredSource(ctx context.Context, channelID int64, source st
 }
 
 // Channel returns the channel called name, or an error wrapping ErrNotFound.
-func (db *DB) Channel(ctx context.Context, name string) (Channel, error) {
-	var c Channel
+func (db *DB) Channel(ctx context.Context, name string) (ChannelRow, error) {
+	var c ChannelRow
 	err := db.reader.QueryRowContext(ctx, `SELECT id, name, preferred_source FROM channels WHERE name = ?`, name).
 		Scan(&c.ID, &c.Name, &c.PreferredSource)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Channel{}, fmt.Errorf("index: channel %q: %w", name, ErrNotFound)
+		return ChannelRow{}, fmt.Errorf("index: channel %q: %w", name, ErrNotFound)
 	}
 	if err != nil {
-		return Channel{}, fmt.Errorf("index: channel %q: %w", name, err)
+		return ChannelRow{}, fmt.Errorf("index: channel %q: %w", name, err)
 	}
 	return c, nil
 }
 
 // Channels returns all channels ordered by name.
-func (db *DB) Channels(ctx context.Context) ([]Channel, error) {
+func (db *DB) Channels(ctx context.Context) ([]ChannelRow, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT id, name, preferred_source FROM channels ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("index: channels: %w", err)
 	}
 	defer rows.Close()
-	var out []Channel
+	var out []ChannelRow
 	for rows.Next() {
-		var c Channel
+		var c ChannelRow
 		if err := rows.Scan(&c.ID, &c.Name, &c.PreferredSource); err != nil {
 			return nil, fmt.Errorf("index: channels: %w", err)
 		}
@@ -78,18 +78,18 @@ func (db *DB) Channels(ctx context.Context) ([]Channel, error) {
 
 // EnsureSource returns the source name of the channel, creating it if needed.
 // A non-empty url replaces the stored one when it differs.
-func (db *DB) EnsureSource(ctx context.Context, channelID int64, name, url string) (Source, error) {
+func (db *DB) EnsureSource(ctx context.Context, channelID int64, name, url string) (SourceRow, error) {
 	if name == "" {
-		return Source{}, errors.New("index: empty source name")
+		return SourceRow{}, errors.New("index: empty source name")
 	}
-	var s Source
+	var s SourceRow
 	err := db.reader.QueryRowContext(ctx, `SELECT id, channel_id, name, url FROM sources WHERE channel_id = ? AND name = ?`, channelID, name).
 		Scan(&s.ID, &s.ChannelID, &s.Name, &s.URL)
 	if err == nil && (url == "" || url == s.URL) {
 		return s, nil
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Source{}, fmt.Errorf("index: ensure source %q: %w", name, err)
+		return SourceRow{}, fmt.Errorf("index: ensure source %q: %w", name, err)
 	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `
@@ -104,21 +104,21 @@ RETURNING id, channel_id, name, url`, channelID, name, url).Scan(&s.ID, &s.Chann
 			Scan(&s.ID, &s.ChannelID, &s.Name, &s.URL)
 	}
 	if err != nil {
-		return Source{}, fmt.Errorf("index: ensure source %q: %w", name, err)
+		return SourceRow{}, fmt.Errorf("index: ensure source %q: %w", name, err)
 	}
 	return s, nil
 }
 
 // Sources returns the channel's sources ordered by name.
-func (db *DB) Sources(ctx context.Context, channelID int64) ([]Source, error) {
+func (db *DB) Sources(ctx context.Context, channelID int64) ([]SourceRow, error) {
 	rows, err := db.reader.QueryContext(ctx, `SELECT id, channel_id, name, url FROM sources WHERE channel_id = ? ORDER BY name`, channelID)
 	if err != nil {
 		return nil, fmt.Errorf("index: sources: %w", err)
 	}
 	defer rows.Close()
-	var out []Source
+	var out []SourceRow
 	for rows.Next() {
-		var s Source
+		var s SourceRow
 		if err := rows.Scan(&s.ID, &s.ChannelID, &s.Name, &s.URL); err != nil {
 			return nil, fmt.Errorf("index: sources: %w", err)
 		}

@@ -30,11 +30,11 @@ func openTest(t testing.TB) *DB {
 // fixture is a channel with one video track, one init and two sources.
 type fixture struct {
 	db     *DB
-	ch     Channel
+	ch     ChannelRow
 	track  Track
 	init   Init
-	srcA   Source
-	srcB   Source
+	srcA   SourceRow
+	srcB   SourceRow
 	ctx    context.Context
 	tb     testing.TB
 	segDur uint64
@@ -559,7 +559,7 @@ func TestStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = srcC
-	d := func(k int64, src Source, o Outcome, identical bool) Delivery {
+	d := func(k int64, src SourceRow, o Outcome, identical bool) Delivery {
 		return Delivery{TrackID: f.track.ID, K: k, SourceID: src.ID, Outcome: o, Identical: identical, TimingEqual: o == Duplicate}
 	}
 	// K 10..20 except 13 and 17,18; A stores everything, B duplicates (even

@@ -5,15 +5,15 @@ package index
 
 import "time"
 
-// Channel is a recorded channel.
-type Channel struct {
+// ChannelRow is the index row of a recorded channel.
+type ChannelRow struct {
 	ID              int64
 	Name            string
 	PreferredSource string
 }
 
-// Source is an encoder or origin feeding a channel.
-type Source struct {
+// SourceRow is the index row of an encoder or origin feeding a channel.
+type SourceRow struct {
 	ID        int64
 	ChannelID int64
 	Name      string

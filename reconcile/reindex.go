@@ -175,7 +175,7 @@ func (ix *indexer) channel(ctx context.Context, scan *chanScan) (ReindexChannel,
 // `splice --undo` works on a rebuilt index. A splice that cannot be
 // applied (a replacement that is not a valid segment, a K without an
 // original) is reported and left out: its K keep their originals.
-func (ix *indexer) applySplice(ctx context.Context, ch index.Channel, sp spliceScan) error {
+func (ix *indexer) applySplice(ctx context.Context, ch index.ChannelRow, sp spliceScan) error {
 	rec := sp.rec
 	skip := func(rep string, k int64, why string) error {
 		ix.problem(Problem{Kind: Unreadable, Rep: rep, K: kp(k), Key: sp.key, Detail: "splice " + rec.ID + " not indexed: " + why})
@@ -372,7 +372,7 @@ func (ri *repIndexer) flushEvents(ctx context.Context) error {
 // rep indexes one representation r of channel ch: its inits, its track
 // row (m is what the I-MPD says of it, segDurS the I-MPD's segment duration
 // in seconds), then the media objects the index does not have yet.
-func (ix *indexer) rep(ctx context.Context, ch index.Channel, r *repScan, m manifest.LiveTrack, segDurS float64) error {
+func (ix *indexer) rep(ctx context.Context, ch index.ChannelRow, r *repScan, m manifest.LiveTrack, segDurS float64) error {
 	track, err := ix.db.Track(ctx, ch.ID, r.rep)
 	exists := err == nil
 	if err != nil && !errors.Is(err, index.ErrNotFound) {
@@ -460,7 +460,7 @@ func (ri *repIndexer) readInits(ctx context.Context, r *repScan, exists bool) er
 // trackRow is the track row of r: codec and timing parameters from the
 // newest init, what the I-MPD (m) says about the rest, the extension from
 // the media keys; the segment duration only where the index has none.
-func (ri *repIndexer) trackRow(ch index.Channel, r *repScan, m manifest.LiveTrack, segDurS float64, exists bool) index.Track {
+func (ri *repIndexer) trackRow(ch index.ChannelRow, r *repScan, m manifest.LiveTrack, segDurS float64, exists bool) index.Track {
 	t := index.Track{ChannelID: ch.ID, Rep: r.rep}
 	if l := ri.latest; l != nil {
 		in := l.info
@@ -540,7 +540,7 @@ func (ri *repIndexer) unindexed(ctx context.Context, r *repScan, exists bool) ([
 
 // reportMissingInits reports each init that media objects name and the
 // store does not have.
-func (ri *repIndexer) reportMissingInits(ch index.Channel, rep string) {
+func (ri *repIndexer) reportMissingInits(ch index.ChannelRow, rep string) {
 	for h, ks := range ri.missingInits {
 		slices.Sort(ks)
 		ri.problem(Problem{Kind: InitMissing, Rep: rep, K: kp(ks[0]), Key: layout.InitKey(ch.Name, rep, h),

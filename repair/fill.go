@@ -296,7 +296,7 @@ type run struct {
 	f   Filler
 	o   Options
 	ch  *archive.Channel
-	src index.Source
+	src index.SourceRow
 
 	initCache
 

@@ -320,7 +320,7 @@ func (r *spliceRun) record(rep *SpliceReport, jobs []spliceJob, results []splice
 
 // activate writes the splice record, last (it makes the splice active in
 // storage), then applies the splice to the index in one transaction.
-func (r *spliceRun) activate(ctx context.Context, ch index.Channel, rep *SpliceReport, rec *layout.SpliceRecord, segs []index.SpliceSegment) error {
+func (r *spliceRun) activate(ctx context.Context, ch index.ChannelRow, rep *SpliceReport, rec *layout.SpliceRecord, segs []index.SpliceSegment) error {
 	body, err := rec.Marshal()
 	if err != nil {
 		return err
@@ -354,7 +354,7 @@ func spliceID(channel string, fromK, toK int64, source string, created time.Time
 
 // plan lists, per track, the stored segments of the range (the jobs), its
 // gaps, the stored neighbours and the replaced segments' inits.
-func (r *spliceRun) plan(ctx context.Context, ch index.Channel, rep *SpliceReport, jobs *[]spliceJob) error {
+func (r *spliceRun) plan(ctx context.Context, ch index.ChannelRow, rep *SpliceReport, jobs *[]spliceJob) error {
 	db := r.a.DB
 	tracks, err := db.Tracks(ctx, ch.ID)
 	if err != nil {
@@ -681,7 +681,7 @@ func UndoSplice(ctx context.Context, a *archive.Archive, o UndoOptions) (*Splice
 
 // undoReport is the report of undoing splice sp of channel ch, before
 // anything is done; its span is on the grid of the first timed track.
-func undoReport(ch index.Channel, sp index.Splice, tracks []index.Track) *SpliceReport {
+func undoReport(ch index.ChannelRow, sp index.Splice, tracks []index.Track) *SpliceReport {
 	rep := &SpliceReport{ID: sp.ID, Channel: ch.Name, Source: sp.Source, SourceName: sp.SourceName, FromK: sp.FromK, ToK: sp.ToK,
 		Record: sp.RecordKey, Created: sp.CreatedAt, Tracks: []SpliceTrack{}, InitsCreated: []string{}, Missing: []Item{}, Rejected: []Item{}}
 	for _, t := range tracks {
@@ -741,7 +741,7 @@ func unindexedInits(ctx context.Context, db *index.DB, spliceID string) ([]index
 // first, so the splice is inactive in storage before its objects go, then
 // its replacements and inits. It returns the failed deletions; err is a
 // listing that failed.
-func deleteSpliceObjects(ctx context.Context, st *cloud.Store, ch index.Channel, sp index.Splice, tracks []index.Track,
+func deleteSpliceObjects(ctx context.Context, st *cloud.Store, ch index.ChannelRow, sp index.Splice, tracks []index.Track,
 	inits []index.SpliceInit, rep *SpliceReport) (errs []error, err error) {
 	var keys []string
 	for _, t := range tracks {
@@ -781,7 +781,7 @@ func (e undoneError) Error() string { return string(e) }
 func (e undoneError) Unwrap() error { return index.ErrSpliceUndone }
 
 // findSplice picks the splice an undo is for.
-func findSplice(ctx context.Context, db *index.DB, ch index.Channel, o UndoOptions) (index.Splice, error) {
+func findSplice(ctx context.Context, db *index.DB, ch index.ChannelRow, o UndoOptions) (index.Splice, error) {
 	if o.ID != "" {
 		if err := layout.ValidSpliceID(o.ID); err != nil {
 			return index.Splice{}, err

@@ -49,11 +49,11 @@ var TrackSpecs = []index.Track{
 type Day struct {
 	Dir    string
 	DB     *index.DB
-	Ch     index.Channel
+	Ch     index.ChannelRow
 	Tracks []index.Track
 	Inits  []index.Init
-	SrcA   index.Source
-	SrcB   index.Source
+	SrcA   index.SourceRow
+	SrcB   index.SourceRow
 }
 
 // New makes a day's channel, tracks, inits and sources in a fresh index in
