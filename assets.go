@@ -1,3 +1,5 @@
+// Package reaparchive holds the media reaparchive embeds: the demo asset
+// that `reaparchive simulate`, `reaparchive demo` and the tests loop.
 package reaparchive
 
 import "embed"
