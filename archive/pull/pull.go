@@ -316,7 +316,9 @@ func (p *puller) catchUp(ctx, sched context.Context, inflight *sync.WaitGroup, h
 				defer wg.Done()
 				defer func() { <-sem }()
 				defer p.release(ref)
-				p.fetchSegment(ctx, ref.rep, ref.k, time.Now().Add(catchUpRetry))
+				if p.stillLacks(ctx, ref) {
+					p.fetchSegment(ctx, ref.rep, ref.k, time.Now().Add(catchUpRetry))
+				}
 			}()
 		}
 	}()
@@ -352,6 +354,16 @@ func (p *puller) lacking(ctx context.Context, hi int64, d time.Duration) ([]segR
 	}
 	sort.Slice(refs, func(i, j int) bool { return refs[i].k < refs[j].k })
 	return refs, lo, nil
+}
+
+// stillLacks is whether the archive still has no row for ref. The live
+// follower may have fetched and stored it between the catch-up's index read
+// and its claim, and a second fetch would be a second delivery of K from
+// this source. On an index error it fetches (a duplicate is harmless, a
+// missed segment is not).
+func (p *puller) stillLacks(ctx context.Context, ref segRef) bool {
+	ranges, err := p.ch.Lacking(ctx, ref.rep, ref.k, ref.k)
+	return err != nil || len(ranges) > 0
 }
 
 // claim marks a segment as being fetched; false if it already is.
