@@ -56,7 +56,7 @@ func (l *Loaded) Plan(mode GapMode) (*Plan, error) {
 	return &Plan{plan: pl, Mode: mode, loaded: l}, nil
 }
 
-// buildPlan lays out the Periods of an export. ts holds every track's
+// buildPlan lays out the Periods of an export. tracks holds every track's
 // archived segments in the range; cfg names the codec configuration of an
 // init (equal names: interchangeable inits). The presentation spans from
 // the first to the last K any track has. A new Period starts where a
@@ -68,8 +68,8 @@ func (l *Loaded) Plan(mode GapMode) (*Plan, error) {
 //     are in no Period.
 //   - GapsFill: where any track switches between archived segments and
 //     fillers, so each filler run is its own Period with the slate's init.
-func buildPlan(ts []trackSegs, mode GapMode, cfg func(ti int, initID int64) (string, error)) (plan, error) {
-	p := newPlanner(ts, mode, cfg)
+func buildPlan(tracks []trackSegs, mode GapMode, cfg func(ti int, initID int64) (string, error)) (plan, error) {
+	p := newPlanner(tracks, mode, cfg)
 	if mode == GapsSignal {
 		if err := p.skipToCommonK(); err != nil {
 			return plan{}, err
@@ -92,13 +92,13 @@ func buildPlan(ts []trackSegs, mode GapMode, cfg func(ti int, initID int64) (str
 
 // planner is buildPlan's state while it walks the Ks of the range.
 type planner struct {
-	ts    []trackSegs
-	mode  GapMode
-	cfg   func(ti int, initID int64) (string, error)
-	pl    plan
-	pos   []int    // next segment of each track
-	last  []string // configuration of the track's last segment
-	state []string // GapsFill: what the track had at the previous K
+	tracks []trackSegs
+	mode   GapMode
+	cfg    func(ti int, initID int64) (string, error)
+	pl     plan
+	pos    []int    // next segment of each track
+	last   []string // configuration of the track's last segment
+	state  []string // GapsFill: what the track had at the previous K
 	// present and cfgs are, at the current K, whether each track has a
 	// segment and its configuration.
 	present []bool
@@ -106,12 +106,12 @@ type planner struct {
 	cur     *planPeriod
 }
 
-func newPlanner(ts []trackSegs, mode GapMode, cfg func(int, int64) (string, error)) *planner {
-	n := len(ts)
-	p := &planner{ts: ts, mode: mode, cfg: cfg, pos: make([]int, n), last: make([]string, n), state: make([]string, n),
+func newPlanner(tracks []trackSegs, mode GapMode, cfg func(int, int64) (string, error)) *planner {
+	n := len(tracks)
+	p := &planner{tracks: tracks, mode: mode, cfg: cfg, pos: make([]int, n), last: make([]string, n), state: make([]string, n),
 		present: make([]bool, n), cfgs: make([]string, n)}
 	p.pl = plan{firstK: math.MaxInt64, lastK: math.MinInt64, missing: make([][]int64, n)}
-	for _, x := range ts {
+	for _, x := range tracks {
 		p.pl.firstK = min(p.pl.firstK, x.segs[0].K)
 		p.pl.lastK = max(p.pl.lastK, x.segs[len(x.segs)-1].K)
 	}
@@ -123,11 +123,11 @@ func newPlanner(ts []trackSegs, mode GapMode, cfg func(int, int64) (string, erro
 // (hls.js waits for the data of a leading EXT-X-GAP, dash.js for the
 // track's first segment). What precedes it is left out.
 func (p *planner) skipToCommonK() error {
-	k, ok := firstCommonK(p.ts)
+	k, ok := firstCommonK(p.tracks)
 	if !ok {
 		return &NoCommonKError{FirstK: p.pl.firstK, LastK: p.pl.lastK}
 	}
-	for ti, x := range p.ts {
+	for ti, x := range p.tracks {
 		for p.pos[ti] < len(x.segs) && x.segs[p.pos[ti]].K < k {
 			p.pos[ti]++
 			p.pl.omitted++
@@ -141,7 +141,7 @@ func (p *planner) skipToCommonK() error {
 // whether all do, and whether one's configuration changed.
 func (p *planner) look(k int64) (all, changed bool, err error) {
 	all = true
-	for ti, x := range p.ts {
+	for ti, x := range p.tracks {
 		p.present[ti] = p.pos[ti] < len(x.segs) && x.segs[p.pos[ti]].K == k
 		if !p.present[ti] {
 			all = false
@@ -170,7 +170,7 @@ func (p *planner) cut(k int64, all, changed bool) {
 	case GapsSplit:
 		if !all {
 			p.closePeriod()
-			for ti := range p.ts {
+			for ti := range p.tracks {
 				if p.present[ti] {
 					p.pl.omitted++
 				}
@@ -193,7 +193,7 @@ func (p *planner) cut(k int64, all, changed bool) {
 // one configuration) and fillers at the current K.
 func (p *planner) switched() bool {
 	switched := false
-	for ti := range p.ts {
+	for ti := range p.tracks {
 		s := "filler"
 		if p.present[ti] {
 			s = "archive:" + p.cfgs[ti]
@@ -208,8 +208,8 @@ func (p *planner) switched() bool {
 
 func (p *planner) openPeriod(k int64) {
 	p.closePeriod()
-	p.cur = &planPeriod{startK: k, tracks: make([]planTrack, len(p.ts))}
-	for ti := range p.ts {
+	p.cur = &planPeriod{startK: k, tracks: make([]planTrack, len(p.tracks))}
+	for ti := range p.tracks {
 		p.cur.tracks[ti].ti = ti
 	}
 }
@@ -224,7 +224,7 @@ func (p *planner) closePeriod() {
 // add gives every track its entry at K in the current Period: its archived
 // segment, a filler (GapsFill) or a gap (GapsSignal).
 func (p *planner) add(k int64) {
-	for ti, x := range p.ts {
+	for ti, x := range p.tracks {
 		if !p.present[ti] {
 			switch p.mode {
 			case GapsFill:
@@ -263,7 +263,7 @@ func (p *planner) finish() (plan, error) {
 	for pi := range pl.periods {
 		for ti := range pl.periods[pi].tracks {
 			if pt := &pl.periods[pi].tracks[ti]; pt.initID == 0 && !pt.filler {
-				pt.initID = nearestInit(p.ts[ti].segs, pl.periods[pi].startK)
+				pt.initID = nearestInit(p.tracks[ti].segs, pl.periods[pi].startK)
 			}
 		}
 	}
@@ -271,12 +271,12 @@ func (p *planner) finish() (plan, error) {
 }
 
 // firstCommonK is the first K for which every track has a segment.
-func firstCommonK(ts []trackSegs) (int64, bool) {
-	pos := make([]int, len(ts))
+func firstCommonK(tracks []trackSegs) (int64, bool) {
+	pos := make([]int, len(tracks))
 	k := int64(math.MinInt64)
 	for {
 		moved := false
-		for ti, x := range ts {
+		for ti, x := range tracks {
 			for pos[ti] < len(x.segs) && x.segs[pos[ti]].K < k {
 				pos[ti]++
 			}

@@ -11,7 +11,7 @@ import (
 // character per K from k=100: 'a' or 'b' an archived segment with init
 // configuration a or b, '.' a missing K, ' ' outside the track.
 func planTracks(tracks ...string) []trackSegs {
-	var ts []trackSegs
+	var segs []trackSegs
 	for ti, s := range tracks {
 		x := trackSegs{t: index.Track{Rep: fmt.Sprint("t", ti), Timescale: 1000, SegDur: 2000}}
 		for i, c := range s {
@@ -21,9 +21,9 @@ func planTracks(tracks ...string) []trackSegs {
 				x.segs = append(x.segs, expSeg{K: k, EPT: uint64(k) * 2000, Duration: 2000, InitID: int64(c)})
 			}
 		}
-		ts = append(ts, x)
+		segs = append(segs, x)
 	}
-	return ts
+	return segs
 }
 
 // describe renders a plan as "start:entries|start:entries" per track, an

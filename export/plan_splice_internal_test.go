@@ -16,18 +16,18 @@ func TestPlanSplicedRun(t *testing.T) {
 	t.Parallel()
 	cfg := func(_ int, id int64) (string, error) { return string(rune(id)), nil }
 	for _, mode := range []GapMode{GapsSignal, GapsSplit, GapsFill} {
-		ts := planTracks("aaaa.aaa", "aaaaaaaa")
-		for ti := range ts {
+		tracks := planTracks("aaaa.aaa", "aaaaaaaa")
+		for ti := range tracks {
 			for _, k := range []int64{102, 103, 104, 105} {
 				if ti == 0 && k == 104 {
 					continue // a gap stays a gap
 				}
-				if err := ts[ti].addDir(index.Segment{K: k, Key: "ch/t/splice-00ff00ff00ff00ff/" + strconv.FormatInt(k, 10) + ".m4s"}); err != nil {
+				if err := tracks[ti].addDir(index.Segment{K: k, Key: "ch/t/splice-00ff00ff00ff00ff/" + strconv.FormatInt(k, 10) + ".m4s"}); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
-		pl, err := buildPlan(ts, mode, cfg)
+		pl, err := buildPlan(tracks, mode, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,8 +52,8 @@ func TestPlanSplicedRun(t *testing.T) {
 		if !slices.Equal(starts, want) {
 			t.Errorf("%s: Periods start at %v, want %v (%v)", mode, starts, want, describe(pl))
 		}
-		if ts[0].dirs[0] != "ch/t/splice-00ff00ff00ff00ff/$Number$.m4s" {
-			t.Errorf("pattern %q", ts[0].dirs[0])
+		if tracks[0].dirs[0] != "ch/t/splice-00ff00ff00ff00ff/$Number$.m4s" {
+			t.Errorf("pattern %q", tracks[0].dirs[0])
 		}
 	}
 	var x trackSegs
