@@ -25,9 +25,12 @@ func TestPreferredSource(t *testing.T) {
 		wantFrom   string        // whose bytes are stored
 		maxSatWait time.Duration // sat's OfferSegment must return within this
 	}{
-		{"preferred within grace", 150 * time.Millisecond, "fiber", grace + 300*time.Millisecond},
-		{"preferred after grace", grace + 300*time.Millisecond, "sat", grace + 200*time.Millisecond},
-		{"preferred first", -100 * time.Millisecond, "fiber", 150 * time.Millisecond},
+		// The bounds leave the store and index writes room on two busy
+		// cores, and still fail an offer that waits when it must not:
+		// after grace, sat waiting for fiber would take grace + 1 s.
+		{"preferred within grace", 150 * time.Millisecond, "fiber", grace + 600*time.Millisecond},
+		{"preferred after grace", grace + time.Second, "sat", grace + 800*time.Millisecond},
+		{"preferred first", -100 * time.Millisecond, "fiber", 300 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
