@@ -98,9 +98,10 @@ func pathLock(p string) *sync.RWMutex {
 	return &pathLocks[maphash.String(lockSeed, p)%uint64(len(pathLocks))]
 }
 
-// syncAfterWrite makes a just-renamed file durable: its .attrs sidecar
-// if it has one (which fileblob does not fsync), its directory, and the entries of any
-// directories between the store root and it that have not been synced yet.
+// syncAfterWrite makes a just-renamed file durable: its .attrs sidecar if
+// the store writes them (fileblob does not fsync it), its directory, and the
+// entries of any directories between the store root and it that have not
+// been synced yet.
 func (s *Store) syncAfterWrite(p string) error {
 	if s.xattrMeta {
 		// No sidecar: the xattrs were fsynced with the file.
