@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -42,9 +43,13 @@ const listPageSize = 1000
 type Store struct {
 	url    string // normalised, safe to print
 	bucket *blob.Bucket
-	dir    string         // file stores: absolute root directory ("" otherwise)
-	gcs    bool           // a gs:// store
-	extra  []func() error // closed after bucket (e.g. a GCS client we own)
+	dir    string // file stores: absolute root directory ("" otherwise)
+	gcs    bool   // a gs:// store
+	// xattrMeta (file stores): metadata is written as xattrs of the file,
+	// not as a .attrs sidecar. xattr is how they are read and written.
+	xattrMeta bool
+	xattr     xattrFuncs
+	extra     []func() error // closed after bucket (e.g. a GCS client we own)
 
 	closed atomic.Bool
 
@@ -91,13 +96,19 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 }
 
 // OpenPlainFiles is Open for exports: on a file store it writes plain
-// files, without the .attrs sidecars that hold metadata (players and web
+// files, without metadata (no xattrs, no .attrs sidecars; players and web
 // servers are served the directory as it is). Other stores are as Open.
 func OpenPlainFiles(ctx context.Context, rawURL string) (*Store, error) {
 	return open(ctx, rawURL, true)
 }
 
 func open(ctx context.Context, rawURL string, plain bool) (*Store, error) {
+	return openWith(ctx, rawURL, plain, defaultFileOptions())
+}
+
+// openWith is open with the options of file stores (tests replace the
+// xattr system calls and the logger).
+func openWith(ctx context.Context, rawURL string, plain bool, fo fileOptions) (*Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		var uerr *url.Error
@@ -129,7 +140,7 @@ func open(ctx context.Context, rawURL string, plain bool) (*Store, error) {
 	var s *Store
 	switch strings.ToLower(u.Scheme) {
 	case "file":
-		s, err = openFile(u, plain)
+		s, err = openFile(u, plain, fo)
 	case "mem":
 		s, err = openMem(u)
 	case "s3":
@@ -280,8 +291,8 @@ func (s *Store) isNotFound(err error) bool {
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return true
 	}
-	// fileblob: "a/b" when "a" is a file.
-	return s.dir != "" && isNotDir(err)
+	// File stores: "a/b" when "a" is a file; the file itself missing.
+	return s.dir != "" && (isNotDir(err) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNotFound))
 }
 
 // isPrecondition reports whether err is a failed IfNotExist precondition.
@@ -308,7 +319,10 @@ func IsExists(err error) bool { return errors.Is(err, ErrExists) }
 // Create stores data under key, unless key already exists: then it returns
 // an error wrapping ErrExists and leaves the object alone. The object is
 // durable when Create returns nil, and readers never see it partially
-// written. Metadata keys are stored lower-case.
+// written. Metadata keys are stored lower-case; the key "reap.attrs" is
+// reserved. On file stores the metadata is set as xattrs of the file before
+// its fsync and rename (LAYOUT.md), or written to a .attrs sidecar where the
+// file system refuses them.
 //
 // On S3 and GCS create-only is enforced by the service (If-None-Match: * /
 // ifGenerationMatch=0). On file stores fileblob checks for the file and
@@ -329,6 +343,11 @@ func (s *Store) Put(ctx context.Context, key string, data []byte, meta map[strin
 func (s *Store) write(ctx context.Context, op, key string, data []byte, meta map[string]string, create bool) error {
 	if err := s.begin(op, key); err != nil {
 		return err
+	}
+	for k := range meta {
+		if strings.EqualFold(k, markerMetaKey) {
+			return fmt.Errorf("cloud: %s %q in %s: metadata key %q is reserved (file stores' xattr marker)", op, key, s.url, k)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return s.wrap(op, key, err)
@@ -386,15 +405,11 @@ func (s *Store) write1(ctx context.Context, op, key string, data []byte, meta ma
 	}
 	var p string
 	if s.dir != "" {
-		// Make the data durable before fileblob renames the file into place.
-		if err := f.Sync(); err != nil {
-			return abort(fmt.Errorf("fsync %s: %w", f.Name(), err))
+		if err := s.prepareFile(f, meta); err != nil {
+			return abort(err)
 		}
 		p = s.path(key)
-		l := pathLock(p)
-		l.Lock()
-		err = w.Close()
-		l.Unlock()
+		err = s.renameFile(w, p, create)
 	} else {
 		err = w.Close()
 	}
@@ -413,6 +428,38 @@ func (s *Store) write1(ctx context.Context, op, key string, data []byte, meta ma
 		if err := s.syncAfterWrite(p); err != nil {
 			return s.wrap(op, key, err)
 		}
+	}
+	return nil
+}
+
+// prepareFile makes a file store's temporary file durable with its
+// metadata (as xattrs, unless the store writes sidecars) before it is
+// renamed into place.
+func (s *Store) prepareFile(f *os.File, meta map[string]string) error {
+	if s.xattrMeta {
+		if err := setXattrMeta(s.xattr, f, meta); err != nil {
+			return err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", f.Name(), err)
+	}
+	return nil
+}
+
+// renameFile closes w, which renames its temporary file to p (fileblob
+// writes the sidecar, if any, and checks create-only), under p's lock.
+func (s *Store) renameFile(w *blob.Writer, p string, create bool) error {
+	l := pathLock(p)
+	l.Lock()
+	defer l.Unlock()
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if s.xattrMeta && !create {
+		// The sidecar of a replaced object would be stale (the marker makes
+		// readers ignore it; this only tidies up).
+		_ = os.Remove(p + ".attrs")
 	}
 	return nil
 }
@@ -497,7 +544,7 @@ func (s *Store) Attributes(ctx context.Context, key string) (Attrs, error) {
 	if err := s.begin("attributes", key); err != nil {
 		return Attrs{}, err
 	}
-	var a *blob.Attributes
+	var a Attrs
 	err := s.do(ctx, "attributes", func(ctx context.Context, _ bool) error {
 		var err error
 		a, err = s.attributes(ctx, key)
@@ -506,20 +553,42 @@ func (s *Store) Attributes(ctx context.Context, key string) (Attrs, error) {
 	if err != nil {
 		return Attrs{}, s.wrap("attributes", key, err)
 	}
+	return a, nil
+}
+
+// attributes reads key's attributes. On a file store the metadata comes
+// from the file's xattrs if it was written with them, else from its .attrs
+// sidecar (LAYOUT.md, "Object attributes").
+func (s *Store) attributes(ctx context.Context, key string) (Attrs, error) {
+	if s.dir != "" {
+		p := s.path(key)
+		l := pathLock(p)
+		l.RLock()
+		defer l.RUnlock()
+		meta, ok, err := readXattrMeta(s.xattr, p)
+		if err != nil {
+			return Attrs{}, err
+		}
+		if ok {
+			fi, err := os.Stat(p)
+			if err != nil {
+				return Attrs{}, err
+			}
+			if fi.IsDir() {
+				return Attrs{}, ErrNotFound
+			}
+			return Attrs{Key: key, Size: fi.Size(), ModTime: fi.ModTime(), Meta: meta}, nil
+		}
+	}
+	a, err := s.bucket.Attributes(ctx, key)
+	if err != nil {
+		return Attrs{}, err
+	}
 	meta := make(map[string]string, len(a.Metadata))
 	for k, v := range a.Metadata {
 		meta[strings.ToLower(k)] = v
 	}
 	return Attrs{Key: key, Size: a.Size, ModTime: a.ModTime, Meta: meta}, nil
-}
-
-func (s *Store) attributes(ctx context.Context, key string) (*blob.Attributes, error) {
-	if s.dir != "" {
-		l := pathLock(s.path(key))
-		l.RLock()
-		defer l.RUnlock()
-	}
-	return s.bucket.Attributes(ctx, key)
 }
 
 // Exists reports whether key exists.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,8 +44,12 @@ var backends = []struct {
 	url  func(t *testing.T) string
 	// separate: two Opens of one URL are separate stores (mem://).
 	separate bool
+	// sidecar: a file store on a file system that refuses user xattrs,
+	// which keeps metadata in .attrs sidecars.
+	sidecar bool
 }{
 	{name: "file", url: fileStoreURL},
+	{name: "file-sidecar", url: fileStoreURL, sidecar: true},
 	{name: "mem", url: func(*testing.T) string { return "mem://" }, separate: true},
 	{name: "s3", url: func(t *testing.T) string { return testenv.Store("s3").URL(t) }},
 	{name: "gs", url: func(t *testing.T) string { return testenv.Store("gs").URL(t) }},
@@ -58,9 +63,27 @@ func forEachBackend(t *testing.T, f func(t *testing.T, s *Store)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			f(t, mustOpen(t, b.url(t)))
+			f(t, openBackend(t, b.sidecar, b.url(t)))
 		})
 	}
+}
+
+// openBackend opens rawURL; with sidecar, as a file store on a file system
+// that refuses user xattrs.
+func openBackend(t *testing.T, sidecar bool, rawURL string) *Store {
+	t.Helper()
+	if !sidecar {
+		return mustOpen(t, rawURL)
+	}
+	s, err := openWith(context.Background(), rawURL, false, refusingXattrs(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if s.xattrMeta {
+		t.Fatal("a store whose file system refuses xattrs writes them")
+	}
+	return s
 }
 
 func TestOpen(t *testing.T) {
@@ -320,7 +343,7 @@ func TestCreateConcurrent(t *testing.T) {
 			// Two Stores on one directory share the per-path locks; on
 			// S3 and GCS they are two clients, and only the service
 			// decides.
-			stores := []*Store{mustOpen(t, url), mustOpen(t, url)}
+			stores := []*Store{openBackend(t, b.sidecar, url), openBackend(t, b.sidecar, url)}
 			if b.separate {
 				stores[1] = stores[0] // mem:// Opens are separate stores
 			}
@@ -357,7 +380,11 @@ func TestCreateConcurrent(t *testing.T) {
 				t.Errorf("Get = %q, %v; want %q", got, err, want)
 			}
 			if dir, ok := stores[0].LocalDir(); ok {
-				if left := filesUnder(t, dir); !equal(left, []string{"race/key", "race/key.attrs"}) {
+				want := []string{"race/key"}
+				if b.sidecar {
+					want = append(want, "race/key.attrs")
+				}
+				if left := filesUnder(t, dir); !equal(left, want) {
 					t.Errorf("files left: %q", left)
 				}
 			}
@@ -377,7 +404,7 @@ func TestCreateConcurrentLarge(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
 			url := b.url(t)
-			stores := []*Store{mustOpen(t, url), mustOpen(t, url)}
+			stores := []*Store{openBackend(t, b.sidecar, url), openBackend(t, b.sidecar, url)}
 			const n, size = 4, 20 << 20
 			var (
 				wg      sync.WaitGroup

@@ -21,10 +21,11 @@ import (
 )
 
 // openFile opens a file:// store with fileblob: the directory is created if
-// missing, metadata goes to fileblob's .attrs sidecars, and temporary files
+// missing, metadata goes to xattrs of each file (fileblob's .attrs sidecars
+// where the file system refuses them, see useXattrs), and temporary files
 // are made next to their final file (no_tmp_dir), so the final rename never
 // crosses a file system and List can hide them.
-func openFile(u *url.URL, plain bool) (*Store, error) {
+func openFile(u *url.URL, plain bool, fo fileOptions) (*Store, error) {
 	if err := checkParams(u, fileParams); err != nil {
 		return nil, err
 	}
@@ -59,10 +60,19 @@ func openFile(u *url.URL, plain bool) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloud: open %s: %w", fileURL(root, q), err)
 	}
-	s := &Store{url: fileURL(root, q), bucket: b, dir: dir}
+	s := &Store{url: fileURL(root, q), bucket: b, dir: dir, xattr: fo.xattr}
+	if !plain && useXattrs(fo, dir) {
+		// fileblob then writes no sidecar: write1 sets the xattrs.
+		_ = b.Close()
+		opts.Metadata = fileblob.MetadataDontWrite
+		if s.bucket, err = fileblob.OpenBucket(dir, opts); err != nil {
+			return nil, fmt.Errorf("cloud: open %s: %w", s.url, err)
+		}
+		s.xattrMeta = true
+	}
 	for d := dir; d != existing && strings.HasPrefix(d, existing); d = filepath.Dir(d) {
 		if err := syncDir(filepath.Dir(d)); err != nil {
-			_ = b.Close()
+			_ = s.bucket.Close()
 			return nil, fmt.Errorf("cloud: open %s: %w", s.url, err)
 		}
 	}
@@ -88,11 +98,14 @@ func pathLock(p string) *sync.RWMutex {
 	return &pathLocks[maphash.String(lockSeed, p)%uint64(len(pathLocks))]
 }
 
-// syncAfterWrite makes a just-renamed file durable: its .attrs sidecar
-// (which fileblob does not fsync), its directory, and the entries of any
-// directories between the store root and it that have not been synced yet.
+// syncAfterWrite makes a just-renamed file durable: its .attrs sidecar if
+// the store writes them (fileblob does not fsync it), its directory, and the
+// entries of any directories between the store root and it that have not
+// been synced yet.
 func (s *Store) syncAfterWrite(p string) error {
-	if f, err := os.Open(p + ".attrs"); err == nil {
+	if s.xattrMeta {
+		// No sidecar: the xattrs were fsynced with the file.
+	} else if f, err := os.Open(p + ".attrs"); err == nil {
 		err = f.Sync()
 		_ = f.Close()
 		if err != nil && !ignorableSyncErr(err) {

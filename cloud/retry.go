@@ -141,12 +141,12 @@ func (s *Store) Retries() int64 { return s.retries.Load() }
 // wrote: its reap-sha256 attribute equals ours or, lacking one, its bytes
 // equal data.
 func (s *Store) ours(ctx context.Context, key string, data []byte, meta map[string]string) bool {
-	a, err := s.bucket.Attributes(ctx, key)
+	a, err := s.attributes(ctx, key)
 	if err != nil {
 		return false
 	}
 	if want := meta["reap-sha256"]; want != "" {
-		for k, v := range a.Metadata {
+		for k, v := range a.Meta {
 			if strings.EqualFold(k, "reap-sha256") && v == want {
 				return a.Size == int64(len(data))
 			}

@@ -9,18 +9,20 @@ import (
 	"testing"
 )
 
-// Tree is a directory's files (their bytes, by path relative to it) and
+// Tree is a directory's files (their bytes, by path relative to it), their
+// user xattrs (where a file store keeps object attributes) and
 // subdirectories: a store's state, to compare before and after an
 // operation that must leave it as it was.
 type Tree struct {
-	Files map[string][]byte
-	Dirs  []string
+	Files  map[string][]byte
+	Xattrs map[string]string // path -> "name=value\n..." in name order; none: absent
+	Dirs   []string
 }
 
 // ReadTree reads every file and directory under root.
 func ReadTree(tb testing.TB, root string) Tree {
 	tb.Helper()
-	tr := Tree{Files: map[string][]byte{}}
+	tr := Tree{Files: map[string][]byte{}, Xattrs: map[string]string{}}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -32,6 +34,13 @@ func ReadTree(tb testing.TB, root string) Tree {
 		}
 		b, err := os.ReadFile(p)
 		tr.Files[rel] = b
+		if err != nil {
+			return err
+		}
+		x, err := userXattrs(p)
+		if x != "" {
+			tr.Xattrs[rel] = x
+		}
 		return err
 	})
 	if err != nil {
@@ -51,6 +60,8 @@ func (t Tree) Diff(o Tree) []string {
 			d = append(d, "file gone: "+k)
 		case !bytes.Equal(b, ob):
 			d = append(d, "file changed: "+k)
+		case t.Xattrs[k] != o.Xattrs[k]:
+			d = append(d, "xattrs changed: "+k)
 		}
 	}
 	for k := range o.Files {
