@@ -27,6 +27,7 @@ const (
 	KindSpliced         // <channel>/<rep>/splice-<id>/<K>.<ext>
 	KindSplice          // <channel>/splice-<id>.json
 	KindReal            // <channel>/<rep>/real/<K>.<ext>
+	KindIndex           // <channel>/<rep>/index/<fromK>-<toK>.jsonl.gz
 )
 
 // Object is a parsed key.
@@ -34,7 +35,8 @@ type Object struct {
 	Kind    Kind
 	Channel string
 	Rep     string
-	K       int64  // KindMedia, KindFiller, KindSpliced, KindReal
+	K       int64  // KindMedia, KindFiller, KindSpliced, KindReal; the first K of a KindIndex
+	ToK     int64  // the last K of a KindIndex
 	Hash    string // KindInit, KindIMPD, KindFillerInit; the slate id of a KindFiller; the splice id of KindSplice and KindSpliced
 	Ext     string // without dot
 }
@@ -237,6 +239,16 @@ func Parse(key string) (Object, error) {
 				return Object{}, nil // e.g. a fileblob sidecar "<K>.m4s.attrs"
 			}
 			return Object{Kind: KindSpliced, Channel: ch, Rep: rep, K: k, Hash: id, Ext: name[dot+1:]}, nil
+		}
+		if dir == IndexDir {
+			from, to, ok, err := parseIndexObjectName(name)
+			if err != nil {
+				return Object{}, fmt.Errorf("layout: bad index object key %q: %w", key, err)
+			}
+			if !ok {
+				return Object{}, nil // e.g. a fileblob sidecar "<from>-<to>.jsonl.gz.attrs"
+			}
+			return Object{Kind: KindIndex, Channel: ch, Rep: rep, K: from, ToK: to, Ext: strings.TrimPrefix(IndexObjectExt, ".")}, nil
 		}
 		if dir == RealDir && dot > 0 {
 			k, err := strconv.ParseInt(name[:dot], 10, 64)
