@@ -160,3 +160,27 @@ WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY scheme, value`, trackID, fromK
 	}
 	return out, nil
 }
+
+// EventCounts returns, for each K fromK..toK of the track that has events
+// (an event counts at the smallest K that carried it), how many.
+func (db *DB) EventCounts(ctx context.Context, trackID, fromK, toK int64) (map[int64]int, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT k, count(*) FROM events
+WHERE track_id = ? AND k BETWEEN ? AND ? GROUP BY k`, trackID, fromK, toK)
+	if err != nil {
+		return nil, fmt.Errorf("index: event counts of track %d: %w", trackID, err)
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var k int64
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("index: event counts of track %d: %w", trackID, err)
+		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: event counts of track %d: %w", trackID, err)
+	}
+	return out, nil
+}

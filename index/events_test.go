@@ -59,6 +59,20 @@ func TestEvents(t *testing.T) {
 			t.Errorf("EventSchemes %d..%d = %+v, %v; want %+v", c.from, c.to, got, err, c.want)
 		}
 	}
+	counts := []struct {
+		from, to int64
+		want     map[int64]int
+	}{
+		{0, 1000, map[int64]int{99: 1, 100: 1}},
+		{100, 1000, map[int64]int{100: 1}},
+		{101, 1000, map[int64]int{}},
+	}
+	for _, c := range counts {
+		got, err := f.db.EventCounts(f.ctx, f.track.ID, c.from, c.to)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("EventCounts %d..%d = %v, %v; want %v", c.from, c.to, got, err, c.want)
+		}
+	}
 	if err := f.db.AddEvents(f.ctx, []Event{{TrackID: f.track.ID, Scheme: "x", Timescale: 0}}); err == nil {
 		t.Error("AddEvents with timescale 0: no error")
 	}

@@ -27,6 +27,7 @@ const (
 	KindSpliced         // <channel>/<rep>/splice-<id>/<K>.<ext>
 	KindSplice          // <channel>/splice-<id>.json
 	KindReal            // <channel>/<rep>/real/<K>.<ext>
+	KindIndex           // <channel>/<rep>/index/<fromK>-<toK>.jsonl.gz
 )
 
 // Object is a parsed key.
@@ -34,7 +35,8 @@ type Object struct {
 	Kind    Kind
 	Channel string
 	Rep     string
-	K       int64  // KindMedia, KindFiller, KindSpliced, KindReal
+	K       int64  // KindMedia, KindFiller, KindSpliced, KindReal; the first K of a KindIndex
+	ToK     int64  // the last K of a KindIndex
 	Hash    string // KindInit, KindIMPD, KindFillerInit; the slate id of a KindFiller; the splice id of KindSplice and KindSpliced
 	Ext     string // without dot
 }
@@ -229,43 +231,58 @@ func Parse(key string) (Object, error) {
 		}
 		return Object{Kind: KindMedia, Channel: ch, Rep: rep, K: k, Ext: ext}, nil
 	case 4:
-		ch, rep, dir, name := parts[0], parts[1], parts[2], parts[3]
-		dot := strings.LastIndexByte(name, '.')
-		if id, ok := strings.CutPrefix(dir, SpliceDirPrefix); ok && dot > 0 {
-			k, err := strconv.ParseInt(name[:dot], 10, 64)
-			if ValidSpliceID(id) != nil || err != nil || k < 0 || strconv.FormatInt(k, 10) != name[:dot] {
-				return Object{}, nil // e.g. a fileblob sidecar "<K>.m4s.attrs"
-			}
-			return Object{Kind: KindSpliced, Channel: ch, Rep: rep, K: k, Hash: id, Ext: name[dot+1:]}, nil
-		}
-		if dir == RealDir && dot > 0 {
-			k, err := strconv.ParseInt(name[:dot], 10, 64)
-			if err != nil || k < 0 || strconv.FormatInt(k, 10) != name[:dot] {
-				return Object{}, nil // e.g. a fileblob sidecar "<K>.m4s.attrs"
-			}
-			return Object{Kind: KindReal, Channel: ch, Rep: rep, K: k, Ext: name[dot+1:]}, nil
-		}
-		if dir != FillerDir || dot <= 0 {
-			return Object{}, nil
-		}
-		base, ext := name[:dot], name[dot+1:]
-		if h, ok := strings.CutPrefix(base, "init-"); ok {
-			if !isHex(h) {
-				return Object{}, fmt.Errorf("layout: bad filler init key %q", key)
-			}
-			return Object{Kind: KindFillerInit, Channel: ch, Rep: rep, Hash: h, Ext: ext}, nil
-		}
-		num, slate, ok := strings.Cut(base, "-")
-		if !ok {
-			return Object{}, nil
-		}
-		k, err := strconv.ParseInt(num, 10, 64)
-		if err != nil || k < 0 || strconv.FormatInt(k, 10) != num || !isHex(slate) {
-			return Object{}, nil // e.g. a fileblob sidecar "<K>-<slate>.m4s.attrs"
-		}
-		return Object{Kind: KindFiller, Channel: ch, Rep: rep, K: k, Hash: slate, Ext: ext}, nil
+		return parseSubdir(key, parts[0], parts[1], parts[2], parts[3])
 	}
 	return Object{}, nil
+}
+
+// parseSubdir interprets <ch>/<rep>/<dir>/<name>, a key in a directory
+// below a representation's.
+func parseSubdir(key, ch, rep, dir, name string) (Object, error) {
+	dot := strings.LastIndexByte(name, '.')
+	if id, ok := strings.CutPrefix(dir, SpliceDirPrefix); ok && dot > 0 {
+		k, err := strconv.ParseInt(name[:dot], 10, 64)
+		if ValidSpliceID(id) != nil || err != nil || k < 0 || strconv.FormatInt(k, 10) != name[:dot] {
+			return Object{}, nil // e.g. a fileblob sidecar "<K>.m4s.attrs"
+		}
+		return Object{Kind: KindSpliced, Channel: ch, Rep: rep, K: k, Hash: id, Ext: name[dot+1:]}, nil
+	}
+	if dir == IndexDir {
+		from, to, ok, err := parseIndexObjectName(name)
+		if err != nil {
+			return Object{}, fmt.Errorf("layout: bad index object key %q: %w", key, err)
+		}
+		if !ok {
+			return Object{}, nil // e.g. a fileblob sidecar "<from>-<to>.jsonl.gz.attrs"
+		}
+		return Object{Kind: KindIndex, Channel: ch, Rep: rep, K: from, ToK: to, Ext: strings.TrimPrefix(IndexObjectExt, ".")}, nil
+	}
+	if dir == RealDir && dot > 0 {
+		k, err := strconv.ParseInt(name[:dot], 10, 64)
+		if err != nil || k < 0 || strconv.FormatInt(k, 10) != name[:dot] {
+			return Object{}, nil // e.g. a fileblob sidecar "<K>.m4s.attrs"
+		}
+		return Object{Kind: KindReal, Channel: ch, Rep: rep, K: k, Ext: name[dot+1:]}, nil
+	}
+	if dir != FillerDir || dot <= 0 {
+		return Object{}, nil
+	}
+	base, ext := name[:dot], name[dot+1:]
+	if h, ok := strings.CutPrefix(base, "init-"); ok {
+		if !isHex(h) {
+			return Object{}, fmt.Errorf("layout: bad filler init key %q", key)
+		}
+		return Object{Kind: KindFillerInit, Channel: ch, Rep: rep, Hash: h, Ext: ext}, nil
+	}
+	num, slate, ok := strings.Cut(base, "-")
+	if !ok {
+		return Object{}, nil
+	}
+	k, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || k < 0 || strconv.FormatInt(k, 10) != num || !isHex(slate) {
+		return Object{}, nil // e.g. a fileblob sidecar "<K>-<slate>.m4s.attrs"
+	}
+	return Object{Kind: KindFiller, Channel: ch, Rep: rep, K: k, Hash: slate, Ext: ext}, nil
 }
 
 func isHex(s string) bool {

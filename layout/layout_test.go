@@ -23,6 +23,7 @@ func TestKeys(t *testing.T) {
 		{"splice dir", SpliceDir("news", "A48", "00ff00ff00ff00ff"), "news/A48/splice-00ff00ff00ff00ff/"},
 		{"splice record", SpliceRecordKey("news", "00ff00ff00ff00ff"), "news/splice-00ff00ff00ff00ff.json"},
 		{"real copy of a filler", RealKey("news", "V300", 897655088, Ext("video")), "news/V300/real/897655088.m4s"},
+		{"index object", IndexObjectKey("news", "V300", 888000000, 888001799), "news/V300/index/888000000-888001799.jsonl.gz"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -79,6 +80,16 @@ func TestParse(t *testing.T) {
 		{key: "news/V300/splice-nothex/12.m4s"},                              // not a splice id
 		{key: "news/V300/splice-00ff00ff00ff00ff/init-0123456789abcdef.mp4"}, // inits are not kept under a splice
 		{key: "news/V300/splice-00ff00ff00ff00ff/sub/12.m4s"},                // too deep
+		{key: "news/V300/index/0-1799.jsonl.gz", want: Object{Kind: KindIndex, Channel: "news", Rep: "V300", K: 0, ToK: 1799, Ext: "jsonl.gz"}},
+		{key: "news/V300/index/5-5.jsonl.gz", want: Object{Kind: KindIndex, Channel: "news", Rep: "V300", K: 5, ToK: 5, Ext: "jsonl.gz"}},
+		{key: "news/V300/index/0-1799.jsonl.gz.attrs"},        // a fileblob sidecar
+		{key: "news/V300/index/notes.txt"},                    // not an index object
+		{key: "news/V300/index/9-5.jsonl.gz", wantErr: true},  // range backwards
+		{key: "news/V300/index/05-9.jsonl.gz", wantErr: true}, // a leading zero
+		{key: "news/V300/index/5.jsonl.gz", wantErr: true},    // no range
+		{key: "news/V300/index/a-b.jsonl.gz", wantErr: true},  // not numbers
+		{key: "news/V300/index/-1-5.jsonl.gz", wantErr: true}, // negative
+		{key: "news/V300/index/sub/0-1.jsonl.gz"},             // too deep
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.key)
@@ -103,6 +114,11 @@ func TestRoundTrip(t *testing.T) {
 		key = SpliceKey("c", "r", "00ff00ff00ff00ff", k, "m4s")
 		o, err = Parse(key)
 		if err != nil || o.Kind != KindSpliced || o.K != k || o.Hash != "00ff00ff00ff00ff" || o.Rep != "r" || o.Channel != "c" {
+			t.Errorf("round trip of %q: %+v, %v", key, o, err)
+		}
+		key = IndexObjectKey("c", "r", k, k+1799)
+		o, err = Parse(key)
+		if err != nil || o.Kind != KindIndex || o.K != k || o.ToK != k+1799 || o.Rep != "r" || o.Channel != "c" {
 			t.Errorf("round trip of %q: %+v, %v", key, o, err)
 		}
 		key = FillerKey("c", "r", k, "00ff00ff00ff00ff00", "m4s")

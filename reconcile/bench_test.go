@@ -95,7 +95,7 @@ func fillBenchStore(b *testing.B, kind testenv.StoreKind) string {
 		g.SetLimit(32)
 		for k := range int64(benchObjects) {
 			g.Go(func() error {
-				body := []byte(fmt.Sprintf("placeholder segment %d", k))
+				body := benchBody(k)
 				sum := sha256.Sum256(body)
 				meta := map[string]string{
 					layout.MetaEPT:       strconv.FormatUint(uint64(k)*segDur, 10),
@@ -109,7 +109,9 @@ func fillBenchStore(b *testing.B, kind testenv.StoreKind) string {
 				return st.Create(gctx, layout.MediaKey(benchCh, simulate.VideoRep, k, "m4s"), body, meta)
 			})
 		}
-		bs.err = g.Wait()
+		if bs.err = g.Wait(); bs.err == nil {
+			bs.err = writeBenchIndexObjects(ctx, st, segDur, info)
+		}
 		b.Logf("%s: created %d objects in %v", kind.Name, benchObjects, time.Since(start).Round(time.Second))
 	})
 	if bs.err != nil {
@@ -118,44 +120,48 @@ func fillBenchStore(b *testing.B, kind testenv.StoreKind) string {
 	return bs.url
 }
 
+// benchBody is the placeholder body of bench segment k.
+func benchBody(k int64) []byte { return []byte(fmt.Sprintf("placeholder segment %d", k)) }
+
+// writeBenchIndexObjects writes the index objects of the bench store's
+// segments, one per hour (1,800 K at D = 2 s), as the recorder does.
+func writeBenchIndexObjects(ctx context.Context, st *cloud.Store, segDur uint64, info *cmaf.InitInfo) error {
+	const perHour = 1800
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for from := int64(0); from < benchObjects; from += perHour {
+		g.Go(func() error {
+			o := &layout.IndexObject{IndexHeader: layout.IndexHeader{Version: layout.IndexObjectVersion, Channel: benchCh, Rep: simulate.VideoRep,
+				FromK: from, ToK: from + perHour - 1, Timescale: info.Timescale, SegDur: segDur}}
+			for k := from; k < min(from+perHour, benchObjects); k++ {
+				body := benchBody(k)
+				sum := sha256.Sum256(body)
+				o.Entries = append(o.Entries, layout.IndexEntry{K: k, Name: strconv.FormatInt(k, 10) + ".m4s", Size: int64(len(body)),
+					EPT: uint64(k) * segDur, Dur: segDur, SHA256: hex.EncodeToString(sum[:]), Init: layout.InitID(info.SHA256), Source: "bench"})
+			}
+			data, err := o.Encode()
+			if err != nil {
+				return err
+			}
+			return st.Create(gctx, layout.IndexObjectKey(benchCh, simulate.VideoRep, o.FromK, o.ToK), data, nil)
+		})
+	}
+	return g.Wait()
+}
+
 // BenchmarkReindex100k: reindex of a channel of 100,000 segment objects
-// into a fresh index, on the file store and on MinIO (objects/s); the
-// baseline/… sub-benchmarks only list the same objects (paged), the floor
-// every reindex pays.
+// into a fresh index, on the file store and on MinIO (objects/s): reading
+// each object's attributes (<store>), and taking them from the store's
+// index objects (indexobj/<store>); the baseline/… sub-benchmarks only
+// list the same objects (paged), the floor every reindex pays.
 func BenchmarkReindex100k(b *testing.B) {
 	for _, name := range []string{"file", "s3"} {
 		kind := testenv.Store(name)
-		b.Run(name, func(b *testing.B) {
-			ctx := context.Background()
-			u := fillBenchStore(b, kind)
-			st, err := cloud.Open(ctx, u)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				db := openIndex(b, filepath.Join(b.TempDir(), fmt.Sprintf("index%d.db", i)))
-				b.StartTimer()
-				res, err := reconcile.Reindex(ctx, st, db, reconcile.Options{Channel: benchCh})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(res.Channels) != 1 || res.Channels[0].Objects != benchObjects || len(res.Channels[0].Problems) != 0 {
-					b.Fatalf("reindex: %+v", res.Channels)
-				}
-			}
-			b.ReportMetric(float64(b.N)*benchObjects/b.Elapsed().Seconds(), "objects/s")
-		})
+		b.Run(name, func(b *testing.B) { benchReindex(b, kind, true) })
+		b.Run("indexobj/"+name, func(b *testing.B) { benchReindex(b, kind, false) })
 		b.Run("baseline/"+name, func(b *testing.B) {
 			ctx := context.Background()
-			u := fillBenchStore(b, kind)
-			st, err := cloud.Open(ctx, u)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
+			st := openBenchStore(b, kind)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				n := 0
@@ -174,4 +180,41 @@ func BenchmarkReindex100k(b *testing.B) {
 			b.ReportMetric(float64(b.N)*benchObjects/b.Elapsed().Seconds(), "objects/s")
 		})
 	}
+}
+
+// benchReindex reindexes the bench store of kind into a fresh index b.N
+// times, reading every object's attributes (ignoreIndexObjects) or taking
+// them from the index objects.
+func benchReindex(b *testing.B, kind testenv.StoreKind, ignoreIndexObjects bool) {
+	ctx := context.Background()
+	st := openBenchStore(b, kind)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		db := openIndex(b, filepath.Join(b.TempDir(), fmt.Sprintf("index%d.db", i)))
+		b.StartTimer()
+		res, err := reconcile.Reindex(ctx, st, db, reconcile.Options{Channel: benchCh, IgnoreIndexObjects: ignoreIndexObjects})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := res.Channels
+		if len(c) != 1 || c[0].Objects != benchObjects || c[0].Indexed != benchObjects || len(c[0].Problems) != 0 {
+			b.Fatalf("reindex: %+v", c)
+		}
+		if want := int64(0); ignoreIndexObjects && c[0].FromIndexObjects != want || !ignoreIndexObjects && c[0].AttributesRead != want {
+			b.Fatalf("reindex: %d objects' attributes read, %d from index objects; want all from the %s",
+				c[0].AttributesRead, c[0].FromIndexObjects, map[bool]string{true: "store", false: "index objects"}[ignoreIndexObjects])
+		}
+	}
+	b.ReportMetric(float64(b.N)*benchObjects/b.Elapsed().Seconds(), "objects/s")
+}
+
+// openBenchStore opens the bench store of kind, filled (closed when b ends).
+func openBenchStore(b *testing.B, kind testenv.StoreKind) *cloud.Store {
+	st, err := cloud.Open(context.Background(), fillBenchStore(b, kind))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
 }

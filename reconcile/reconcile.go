@@ -27,6 +27,10 @@ type Options struct {
 	// Workers bounds the concurrent object reads (attributes, bodies);
 	// default 16.
 	Workers int
+	// IgnoreIndexObjects makes Reindex read every object's attributes
+	// instead of taking them from the index objects (LAYOUT.md, Index
+	// objects).
+	IgnoreIndexObjects bool
 	// Progress, if set, is called (from one goroutine at a time, at most
 	// every 100 ms, and once when a channel is done) as work advances.
 	Progress func(Progress)
@@ -139,6 +143,8 @@ type repScan struct {
 	// spliced maps a K to the replacement that the newest active splice
 	// listing it stored (LAYOUT.md, Splices): the segment of that K.
 	spliced map[int64]splicedObject
+	// indexObjs are the representation's index objects.
+	indexObjs []indexObject
 }
 
 // splicedObject is a splice's replacement of a media segment.
@@ -281,12 +287,14 @@ func (c *chanScan) listTop(ctx context.Context, st *cloud.Store) (repNames, spli
 func (c *chanScan) scanRep(ctx context.Context, st *cloud.Store, rep string, progress func(int64)) (*repScan, error) {
 	r := &repScan{rep: rep}
 	dir := c.name + "/" + rep + "/"
-	hasReal := false
+	hasReal, hasIndex := false, false
 	err := st.ListDir(ctx, dir, func(a cloud.Attrs) error {
 		if a.Dir {
-			// real/ holds segments (LAYOUT.md, Encoder fillers);
-			// filler/ and anything else below a representation not.
+			// real/ holds segments (LAYOUT.md, Encoder fillers), index/
+			// the index objects; filler/ and anything else below a
+			// representation nothing a rebuild reads.
 			hasReal = hasReal || strings.TrimSuffix(a.Key, "/") == dir+layout.RealDir
+			hasIndex = hasIndex || strings.TrimSuffix(a.Key, "/") == dir+layout.IndexDir
 			return nil
 		}
 		c.listed++
@@ -302,6 +310,11 @@ func (c *chanScan) scanRep(ctx context.Context, st *cloud.Store, rep string, pro
 	c.dropSecondCopies(r)
 	if hasReal {
 		if err := c.readReal(ctx, st, r, progress); err != nil {
+			return nil, err
+		}
+	}
+	if hasIndex {
+		if err := c.readIndexList(ctx, st, r); err != nil {
 			return nil, err
 		}
 	}

@@ -244,7 +244,7 @@ func TestReindex(t *testing.T) {
 				prepare: func(t *testing.T) (*cloud.Store, *index.DB) {
 					return f.store, openIndex(t, filepath.Join(t.TempDir(), "fresh.db"))
 				},
-				want: reconcile.ReindexChannel{Tracks: 2, Inits: 2, NewInits: 2, Objects: n, Indexed: n},
+				want: reconcile.ReindexChannel{Tracks: 2, Inits: 2, NewInits: 2, Objects: n, Indexed: n, AttributesRead: n},
 			},
 			{
 				name: "resumed after an interruption",
@@ -268,7 +268,7 @@ func TestReindex(t *testing.T) {
 					}
 					return f.store, db
 				},
-				want: reconcile.ReindexChannel{Tracks: 2, Inits: 2, Objects: n, Indexed: 4, AlreadyIndexed: n - 4},
+				want: reconcile.ReindexChannel{Tracks: 2, Inits: 2, Objects: n, Indexed: 4, AlreadyIndexed: n - 4, AttributesRead: 4},
 			},
 			{
 				name: "the recorder's own index is up to date",
@@ -282,7 +282,7 @@ func TestReindex(t *testing.T) {
 				prepare: func(t *testing.T) (*cloud.Store, *index.DB) {
 					return withoutAttributes(t, f, kind), openIndex(t, filepath.Join(t.TempDir(), "noattrs.db"))
 				},
-				want: reconcile.ReindexChannel{Tracks: 2, Inits: 2, NewInits: 2, Objects: n, Indexed: n, BodiesRead: n},
+				want: reconcile.ReindexChannel{Tracks: 2, Inits: 2, NewInits: 2, Objects: n, Indexed: n, BodiesRead: n, AttributesRead: n},
 			},
 		}
 		for _, tc := range cases {

@@ -32,18 +32,23 @@ type ReindexResult struct {
 
 // ReindexChannel is what Reindex did for one channel.
 type ReindexChannel struct {
-	Name           string    `json:"name"`
-	Tracks         int       `json:"tracks"`
-	Inits          int       `json:"inits"`           // init segments in the store
-	NewInits       int       `json:"new_inits"`       // of which newly indexed
-	Objects        int64     `json:"objects"`         // media objects in the store
-	Indexed        int64     `json:"indexed"`         // segment rows added
-	AlreadyIndexed int64     `json:"already_indexed"` // media objects the index had
-	BodiesRead     int64     `json:"bodies_read"`     // media objects read because their attributes were incomplete, counted emsg boxes or they are text (cue check)
-	Events         int64     `json:"events"`          // emsg boxes of indexed segments (repeats of an event included)
-	TextIssues     int64     `json:"text_issues"`     // what the cue check found in indexed text segments
-	Splices        int       `json:"splices"`         // active splices newly recorded in the index
-	Problems       []Problem `json:"problems"`        // objects not indexed (or indexed with a guess), and why
+	Name           string `json:"name"`
+	Tracks         int    `json:"tracks"`
+	Inits          int    `json:"inits"`           // init segments in the store
+	NewInits       int    `json:"new_inits"`       // of which newly indexed
+	Objects        int64  `json:"objects"`         // media objects in the store
+	Indexed        int64  `json:"indexed"`         // segment rows added
+	AlreadyIndexed int64  `json:"already_indexed"` // media objects the index had
+	BodiesRead     int64  `json:"bodies_read"`     // media objects read because their attributes were incomplete, counted emsg boxes or they are text (cue check)
+	AttributesRead int64  `json:"attributes_read"` // media objects whose attributes were read (one HEAD each on S3 and GCS)
+	// IndexObjects is the index objects read (LAYOUT.md, Index objects),
+	// FromIndexObjects the media objects whose attributes they gave.
+	IndexObjects     int       `json:"index_objects"`
+	FromIndexObjects int64     `json:"from_index_objects"`
+	Events           int64     `json:"events"`      // emsg boxes of indexed segments (repeats of an event included)
+	TextIssues       int64     `json:"text_issues"` // what the cue check found in indexed text segments
+	Splices          int       `json:"splices"`     // active splices newly recorded in the index
+	Problems         []Problem `json:"problems"`    // objects not indexed (or indexed with a guess), and why
 }
 
 // Reindex builds the index from the store alone, or brings an existing index
@@ -317,6 +322,9 @@ type repIndexer struct {
 	// texts: the cue checks of text rows segmentRow built, not yet in the
 	// index (guarded by mu).
 	texts []textCheck
+	// cached: what the index objects read say of media objects, by key
+	// (read-only once read).
+	cached map[string]cachedAttrs
 }
 
 // textCheck is what the cue check of text segment K found in its bytes,
@@ -392,6 +400,9 @@ func (ix *indexer) rep(ctx context.Context, ch index.ChannelRow, r *repScan, m m
 	}
 	todo, err := ri.unindexed(ctx, r, exists)
 	if err != nil {
+		return err
+	}
+	if err := ri.readIndexObjects(ctx, r, todo); err != nil {
 		return err
 	}
 	for len(todo) > 0 {
@@ -629,17 +640,13 @@ func (ri *repIndexer) batch(ctx context.Context, objs []mediaObject) error {
 // or from its bytes where they are missing (or with readData); nil and a
 // problem when the object is not a valid segment of the track at its K.
 func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Segment, error) {
-	at, err := ri.st.Attributes(ctx, o.key)
-	if cloud.IsNotFound(err) {
-		ri.gone(o, err)
-		return nil, nil
-	}
-	if err != nil {
+	oa, ok, err := ri.attrsOf(ctx, o)
+	if !ok || err != nil {
 		return nil, err
 	}
-	attrs, attrsErr := layout.ParseSegmentAttrs(at.Meta)
+	attrs, attrsErr := oa.attrs, oa.err
 	f := segFacts{ept: attrs.EPT, dur: attrs.Duration, segDur: attrs.SegDur, timescale: uint64(attrs.Timescale),
-		filler: attrs.Filler, last: attrs.Last, size: at.Size, sum: attrs.SHA256}
+		filler: attrs.Filler, last: attrs.Last, size: oa.size, sum: attrs.SHA256}
 	rec := ri.initOf(o, attrs.Init)
 	isText := rec != nil && rec.info.ContentType == "text"
 	if attrsErr != nil || ri.readData || attrs.Events > 0 || isText {
@@ -671,7 +678,7 @@ func (ri *repIndexer) segmentRow(ctx context.Context, o mediaObject) (*index.Seg
 		ri.mu.Unlock()
 	}
 	return &index.Segment{TrackID: ri.track.ID, K: o.k, EPT: f.ept, Duration: f.dur, Size: f.size, SHA256: f.sum,
-		Key: o.key, InitID: initID, ReceivedAt: at.ModTime, Filler: f.filler, Last: f.last}, nil
+		Key: o.key, InitID: initID, ReceivedAt: oa.modTime, Filler: f.filler, Last: f.last}, nil
 }
 
 // segFacts is what segmentRow knows of a media object: from its

@@ -133,6 +133,7 @@ func (a *app) runRecord(cmd *cobra.Command, rf *recordFlags) error {
 	defer closeAll()
 	g, gctx := errgroup.WithContext(ctx)
 	pctx := a.watchIndex(gctx, ar, len(rec.jobs) > 0)
+	defer a.startIndexObjects(gctx, ar)()
 	var srv *ingest.Server
 	if rec.ln != nil {
 		if srv, err = a.startIngest(gctx, g, ar, rec, rf.dur); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/indexobj"
 )
 
 // removeTempFiles removes, before the recorder writes, the temporary files
@@ -65,4 +66,41 @@ func (a *app) watchIndex(ctx context.Context, ar *archive.Archive, pull bool) co
 		}
 	}()
 	return pctx
+}
+
+// indexObjectsEvery is how often record writes the index objects of the
+// hours completed since (package indexobj).
+const indexObjectsEvery = 10 * time.Minute
+
+// startIndexObjects writes, now and then every indexObjectsEvery until
+// ctx ends, the index objects of the complete hours of every channel of
+// the index (LAYOUT.md, Index objects). A failed pass is logged; the next
+// one tries again. stop ends it and waits for it.
+func (a *app) startIndexObjects(ctx context.Context, ar *archive.Archive) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w := indexobj.New(ar.Store, ar.DB, 0, a.log)
+		tick := time.NewTicker(indexObjectsEvery)
+		defer tick.Stop()
+		for {
+			res, err := w.All(ctx, time.Now())
+			switch {
+			case err != nil && ctx.Err() == nil:
+				a.log.Warn("index objects: pass failed; the next one tries again", "err", err)
+			case res.Objects > 0:
+				a.log.Info("index objects written", "objects", res.Objects, "segments", res.Entries)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }

@@ -2,75 +2,67 @@ package main
 
 import (
 	"context"
-	"os"
+	"log/slog"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
-	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
-	"github.com/reaparchive/reaparchive/simulate"
+	"github.com/reaparchive/reaparchive/layout"
 )
 
-// TestRecordRemovesTempFiles: the temporary files writes interrupted by a
-// kill -9 left in a file store are counted by verify and removed when
-// record starts.
-func TestRecordRemovesTempFiles(t *testing.T) {
+// TestStartIndexObjects: record's upkeep writes the index object of a
+// complete hour when it starts, and stop ends it; an hour that is not
+// complete gets none.
+func TestStartIndexObjects(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
-	a := newE2EArchive(t)
-	seedArchive(t, ctx, a)
-	tmps := []string{
-		filepath.Join(a.store, "news", simulate.VideoRep, "888000000.m4s.18a3c0ffee123456.tmp"),
-		filepath.Join(a.store, "news", simulate.VideoRep, "888000000.m4s.attrs.18a3c0ffee123457.tmp"),
+	ctx := context.Background()
+	st, err := cloud.Open(ctx, testenv.FileStoreURL(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range tmps {
-		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+	defer st.Close()
+	db, err := index.Open(ctx, filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ch, err := db.EnsureChannel(ctx, "news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := db.UpsertTrack(ctx, index.Track{ChannelID: ch.ID, Rep: "V300", ContentType: "video", Timescale: 1000, SegDur: 2000, Ext: "m4s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, now := int64(1800*100), time.Now().Unix()/2 // an hour of 1970, long complete; this hour
+	for _, k := range []int64{old, now} {
+		if err := db.InsertSegments(ctx, []index.Segment{{TrackID: tr.ID, K: k, EPT: uint64(k) * 2000, Duration: 2000, Size: 10,
+			SHA256: "ab", Key: layout.MediaKey("news", "V300", k, "m4s")}}, false); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, tc := range []struct {
-		step  string
-		args  []string
-		check func(t *testing.T, r cliResult)
-	}{
-		{"verify counts them", a.args("verify", "--channel", "news"), func(t *testing.T, r cliResult) {
-			if r.code != exitFailure || strings.Count(r.stdout+r.stderr, "temp_file") != len(tmps) {
-				t.Errorf("want exit 1 and %d temp_file findings: %s", len(tmps), r)
-			}
-		}},
-		{"record removes them", a.args("record", "--channel", "news", "--listen", "127.0.0.1:0", "--for", "200ms"), func(t *testing.T, r cliResult) {
-			for _, p := range tmps {
-				if _, err := os.Stat(p); !os.IsNotExist(err) {
-					t.Errorf("%s still there after record started (%v): %s", p, err, r)
-				}
-			}
-		}},
-		{"verify finds none", a.args("verify", "--channel", "news"), func(t *testing.T, r cliResult) {
-			if strings.Contains(r.stdout+r.stderr, "temp_file") {
-				t.Errorf("want no temp_file finding: %s", r)
-			}
-		}},
-	} {
-		tc.check(t, runCLI(ctx, tc.args...))
+	a := &app{log: slog.New(slog.DiscardHandler)}
+	stop := a.startIndexObjects(ctx, archive.New(st, db, nil))
+	deadline := time.Now().Add(20 * time.Second)
+	key := layout.IndexObjectKey("news", "V300", old, old+1799)
+	for ok := false; !ok; time.Sleep(50 * time.Millisecond) {
+		if ok, err = st.Exists(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if !ok && time.Now().After(deadline) {
+			t.Fatalf("no index object %s after 20 s", key)
+		}
 	}
-}
-
-// seedArchive stores and indexes the init segments of channel news.
-func seedArchive(t *testing.T, ctx context.Context, a *e2eArchive) {
-	t.Helper()
-	r := archivetest.Open(t, a.storeURL(), a.index, "news", 2*time.Second)
-	defer r.Close()
-	sim := testenv.NewSim(t, simulate.Options{})
-	ch := r.Channel
-	for _, rep := range []string{simulate.VideoRep, simulate.AudioRep} {
-		init, err := sim.Init(rep)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ch.OfferInit(ctx, "a", rep, init, false); err != nil {
-			t.Fatal(err)
-		}
+	stop()
+	var keys []string
+	if err := st.List(ctx, "news/", func(at cloud.Attrs) error { keys = append(keys, at.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || keys[0] != key {
+		t.Errorf("store holds %q, want only %s (this hour is not complete)", keys, key)
 	}
 }

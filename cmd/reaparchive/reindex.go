@@ -14,6 +14,7 @@ func (a *app) reindexCmd() *cobra.Command {
 		channel string
 		asJSON  bool
 		workers int
+		noIdx   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "reindex --store URL --index PATH [--channel NAME] [--json]",
@@ -26,6 +27,11 @@ reap-dur, reap-sha256, reap-init, reap-segdur), reading and parsing the
 object only when they are missing, when it carries emsg events (indexed as
 the recorder does) or when it is a segment of a text track (its cues are
 checked as the recorder does; status counts the issues, verify lists them).
+Where the store has index objects (<channel>/<rep>/index/, which record
+writes for every complete hour), reindex takes those attributes from them
+instead, for each object they list with the size the listing gives: one read
+per representation and hour instead of one per object. An index object that
+cannot be read is listed and ignored; --no-index-objects ignores them all.
 --index may name a new file or an
 existing index: rows it has are kept, and only what is missing is added, in
 batches, so an interrupted reindex continues where it stopped when run again.
@@ -48,7 +54,7 @@ exits 1 for them. Progress is shown on a terminal.`,
 				return err
 			}
 			defer closeFn()
-			opts := reconcile.Options{Channel: channel, Workers: workers}
+			opts := reconcile.Options{Channel: channel, Workers: workers, IgnoreIndexObjects: noIdx}
 			if isTerminal(a.stderr) {
 				opts.Progress = progressLine(a.stderr, "reindex")
 			}
@@ -63,9 +69,10 @@ exits 1 for them. Progress is shown on a terminal.`,
 				fmt.Fprintln(a.stdout, "no channels in the store")
 			}
 			for _, c := range res.Channels {
-				fmt.Fprintf(a.stdout, "channel %s: %s, %s (%d new), %s: %d indexed, %d already indexed, %d read for lack of attributes or for their events or cues, %s applied, %s, %s\n",
+				fmt.Fprintf(a.stdout, "channel %s: %s, %s (%d new), %s: %d indexed, %d already indexed, %d read for lack of attributes or for their events or cues, %s applied, %s, %s; attributes of %d read from the store, of %d from %s\n",
 					c.Name, plural(c.Tracks, "track"), plural(c.Inits, "init segment"), c.NewInits, plural(c.Objects, "media object"),
-					c.Indexed, c.AlreadyIndexed, c.BodiesRead, plural(c.Splices, "splice"), plural(c.Events, "emsg event"), plural(c.TextIssues, "text issue"))
+					c.Indexed, c.AlreadyIndexed, c.BodiesRead, plural(c.Splices, "splice"), plural(c.Events, "emsg event"), plural(c.TextIssues, "text issue"),
+					c.AttributesRead, c.FromIndexObjects, plural(c.IndexObjects, "index object"))
 				for _, p := range c.Problems {
 					fmt.Fprintf(a.stdout, "  %s\n", p)
 				}
@@ -76,6 +83,7 @@ exits 1 for them. Progress is shown on a terminal.`,
 	cmd.Flags().StringVar(&channel, "channel", "", "only this channel (default: every channel in the store)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	cmd.Flags().IntVar(&workers, "workers", 16, "objects read at once")
+	cmd.Flags().BoolVar(&noIdx, "no-index-objects", false, "read every object's attributes, not the store's index objects")
 	return cmd
 }
 

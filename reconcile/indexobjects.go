@@ -1,0 +1,141 @@
+package reconcile
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/layout"
+)
+
+// indexObject is a listed index object of a representation (LAYOUT.md,
+// Index objects): the K range its key names.
+type indexObject struct {
+	object
+	fromK, toK int64
+}
+
+// readIndexList lists the representation's index/ directory: its index
+// objects, for Reindex to read instead of their segments' attributes.
+func (c *chanScan) readIndexList(ctx context.Context, st *cloud.Store, r *repScan) error {
+	return st.ListDir(ctx, c.name+"/"+r.rep+"/"+layout.IndexDir+"/", func(a cloud.Attrs) error {
+		if a.Dir {
+			return nil
+		}
+		o, err := layout.Parse(a.Key)
+		if err != nil {
+			c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: r.rep, Key: a.Key, Detail: err.Error()})
+			return nil
+		}
+		if o.Kind == layout.KindIndex {
+			r.indexObjs = append(r.indexObjs, indexObject{object{key: a.Key, size: a.Size, modTime: a.ModTime}, o.K, o.ToK})
+		}
+		return nil
+	})
+}
+
+// cachedAttrs is what an index object says of one segment object.
+type cachedAttrs struct {
+	k     int64
+	size  int64
+	attrs layout.SegmentAttrs
+}
+
+// objAttrs is what a media object's attributes say, from wherever they
+// were read.
+type objAttrs struct {
+	attrs   layout.SegmentAttrs
+	err     error // wraps layout.ErrNoTiming: the bytes must be read
+	size    int64
+	modTime time.Time
+}
+
+// readIndexObjects reads those of r's index objects that cover a K of
+// todo (sorted by K) into ri.cached, concurrently. An index object that
+// cannot be read or parsed is reported and ignored: its segments' attributes
+// are read instead.
+func (ri *repIndexer) readIndexObjects(ctx context.Context, r *repScan, todo []mediaObject) error {
+	if ri.opts.IgnoreIndexObjects {
+		return nil
+	}
+	var need []indexObject
+	for _, io := range r.indexObjs {
+		i, _ := slices.BinarySearchFunc(todo, io.fromK, func(m mediaObject, k int64) int { return cmp.Compare(m.k, k) })
+		if i < len(todo) && todo[i].k <= io.toK {
+			need = append(need, io)
+		}
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	ri.cached = map[string]cachedAttrs{}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ri.opts.workers())
+	for _, io := range need {
+		g.Go(func() error {
+			o, ok := ri.readIndexObject(gctx, r.rep, io)
+			if !ok {
+				return gctx.Err()
+			}
+			prefix := o.Channel + "/" + o.Rep + "/"
+			mu.Lock()
+			defer mu.Unlock()
+			for _, e := range o.Entries {
+				ri.cached[prefix+e.Name] = cachedAttrs{k: e.K, size: e.Size, attrs: e.Attrs(o.IndexHeader)}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// readIndexObject reads and parses index object io; false (reported) when
+// it cannot.
+func (ri *repIndexer) readIndexObject(ctx context.Context, rep string, io indexObject) (*layout.IndexObject, bool) {
+	data, err := ri.st.Get(ctx, io.key)
+	var o *layout.IndexObject
+	if err == nil {
+		o, err = layout.ParseIndexObject(io.key, data)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			ri.problem(Problem{Kind: Unreadable, Rep: rep, Key: io.key, Detail: "index object ignored (its segments' attributes are read instead): " + err.Error()})
+		}
+		return nil, false
+	}
+	ri.mu.Lock()
+	ri.res.IndexObjects++
+	ri.mu.Unlock()
+	return o, true
+}
+
+// attrsOf is what o's attributes say: from an index object that lists o
+// with the size the listing gave, else read from the store; false when o
+// is gone (reported).
+func (ri *repIndexer) attrsOf(ctx context.Context, o mediaObject) (objAttrs, bool, error) {
+	if c, ok := ri.cached[o.key]; ok && c.k == o.k && c.size == o.size && o.size > 0 {
+		ri.mu.Lock()
+		ri.res.FromIndexObjects++
+		ri.mu.Unlock()
+		return objAttrs{attrs: c.attrs, size: o.size, modTime: o.modTime}, true, nil
+	}
+	at, err := ri.st.Attributes(ctx, o.key)
+	if cloud.IsNotFound(err) {
+		ri.gone(o, err)
+		return objAttrs{}, false, nil
+	}
+	if err != nil {
+		return objAttrs{}, false, err
+	}
+	ri.mu.Lock()
+	ri.res.AttributesRead++
+	ri.mu.Unlock()
+	attrs, attrsErr := layout.ParseSegmentAttrs(at.Meta)
+	return objAttrs{attrs: attrs, err: attrsErr, size: at.Size, modTime: at.ModTime}, true, nil
+}
