@@ -30,6 +30,10 @@ type Offer struct {
 	// knows it lacks (repair): its time is checked against that K, not
 	// against the recorder's clock (Archive.MaxTimeSkew).
 	Backfill bool
+	// SHA256, when set, is the SHA-256 of Data (lower-case hex) that the
+	// adapter computed while the bytes streamed in (push): Data is then not
+	// hashed a second time. It must be Data's digest; empty: computed here.
+	SHA256 string
 }
 
 // Result says what happened to an offered segment.
@@ -112,7 +116,7 @@ func (c *Channel) validate(ctx context.Context, o Offer) (*offered, Result, erro
 	if d.cur == nil {
 		return c.reject(ctx, d, o.ExpectK, "no init segment for the track yet")
 	}
-	if d.info, err = cmaf.ParseSegment(o.Data, d.cur.info); err != nil {
+	if d.info, err = cmaf.ParseSegmentWithSum(o.Data, d.cur.info, o.SHA256); err != nil {
 		return c.reject(ctx, d, o.ExpectK, "%v", err)
 	}
 	if detail := c.a.checkTime(o, d.info.EPT, d.cur.info.Timescale, d.now); detail != "" {
@@ -312,29 +316,35 @@ func (c *Channel) spool(ctx context.Context, d *offered, res Result, meta map[st
 		}
 		return Result{}, fmt.Errorf("store %s: %w; %w", d.key, cause, err)
 	}
-	if err := c.indexSegment(ctx, d.track, d.k, d.o.Data, d.info, d.cur); err != nil {
+	cont, err := c.contents(ctx, d.track, d.k, d.o.Data, d.info, d.cur)
+	if err != nil {
 		return Result{}, err
+	}
+	if err := c.a.DB.AddContents(ctx, *cont); err != nil {
+		return Result{}, fmt.Errorf("index %s: %w", d.key, err)
 	}
 	res.Outcome, res.Detail = index.Stored, "spooled"
 	return res, nil
 }
 
-// record indexes d's segment, just stored, and its delivery.
+// record indexes d's segment, just stored, its contents and its delivery,
+// in one index transaction. A failure leaves the segment unindexed, and
+// the source's retry completes it (completeStored).
 func (c *Channel) record(ctx context.Context, d *offered, res Result) (Result, error) {
-	// Events and text issues first: a failure leaves the segment
-	// unindexed, and the source's retry completes both (completeStored).
-	if err := c.indexSegment(ctx, d.track, d.k, d.o.Data, d.info, d.cur); err != nil {
+	cont, err := c.contents(ctx, d.track, d.k, d.o.Data, d.info, d.cur)
+	if err != nil {
 		return Result{}, err
 	}
 	seg := d.segment(d.key)
 	del := d.delivery()
 	del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true
-	err := c.a.DB.Record(ctx, &seg, del)
+	err = c.a.DB.RecordWith(ctx, &seg, cont, del)
 	if errors.Is(err, index.ErrExists) {
 		// Another recorder on this index lost the Create race and
 		// indexed our object from storage first: the row describes
-		// this very object, so only our delivery is left to record.
-		err = c.a.DB.Record(ctx, nil, del)
+		// this very object, so only our delivery (and the contents) are
+		// left to record.
+		err = c.a.DB.RecordWith(ctx, nil, cont, del)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("index %s: %w", d.key, err)
@@ -358,10 +368,11 @@ func (c *Channel) storedMeanwhile(ctx context.Context, d *offered, res Result) (
 		return Result{}, index.Segment{}, true, err
 	}
 	if from == d.o.Source && seg.SHA256 == d.info.SHA256 {
-		if err := c.indexSegment(ctx, d.track, d.k, d.o.Data, d.info, d.cur); err != nil {
+		cont, err := c.contents(ctx, d.track, d.k, d.o.Data, d.info, d.cur)
+		if err != nil {
 			return Result{}, index.Segment{}, true, err
 		}
-		if res, err = c.completeStored(ctx, res, seg, d.src.ID, d.delivery()); err != nil {
+		if res, err = c.completeStored(ctx, res, seg, cont, d.src.ID, d.delivery()); err != nil {
 			return Result{}, index.Segment{}, true, err
 		}
 		if err := c.lowerFirstK(ctx, d.state, d.cur, d.k); err != nil {
@@ -414,10 +425,10 @@ func judgeCopy(stored index.Segment, del index.Delivery) index.Delivery {
 	return del
 }
 
-// indexEvents records the events (emsg boxes) of the stored segment K of
-// track. An event whose start is no exact time is logged and left out: the
-// segment is kept as sent.
-func (c *Channel) indexEvents(ctx context.Context, track index.Track, k int64, info *cmaf.SegmentInfo, trackTS uint32) error {
+// eventRows is the index rows of the events (emsg boxes) of the stored
+// segment K of track. An event whose start is no exact time is logged and
+// left out: the segment is kept as sent.
+func (c *Channel) eventRows(track index.Track, k int64, info *cmaf.SegmentInfo, trackTS uint32) []index.Event {
 	if len(info.Events) == 0 {
 		return nil
 	}
@@ -429,10 +440,7 @@ func (c *Channel) indexEvents(ctx context.Context, track index.Track, k int64, i
 	for i, e := range evs {
 		rows[i] = index.EmsgEvent(track.ID, k, e)
 	}
-	if err := c.a.DB.AddEvents(ctx, rows); err != nil {
-		return fmt.Errorf("index events of %s %d: %w", track.Rep, k, err)
-	}
-	return nil
+	return rows
 }
 
 // segmentMeta is the attributes (LAYOUT.md) of a media object: info's,
@@ -464,7 +472,7 @@ func (c *Channel) replaceFiller(ctx context.Context, d *offered, res Result, fil
 			// Another source's real copy: it replaces the filler, and
 			// this delivery is a copy of it.
 			theirs.Last = info.LastSegment && theirs.SHA256 == info.SHA256
-			if err := c.a.DB.ReplaceFiller(ctx, theirs, nil); err != nil && !errors.Is(err, index.ErrExists) {
+			if err := c.a.DB.ReplaceFiller(ctx, theirs, nil, nil); err != nil && !errors.Is(err, index.ErrExists) {
 				return Result{}, fmt.Errorf("index %s: %w", key, err)
 			}
 			res.Key = key
@@ -475,12 +483,13 @@ func (c *Channel) replaceFiller(ctx context.Context, d *offered, res Result, fil
 	if err != nil {
 		return Result{}, fmt.Errorf("store %s: %w", key, err)
 	}
-	if err := c.indexSegment(ctx, track, res.K, o.Data, info, cur); err != nil {
+	cont, err := c.contents(ctx, track, res.K, o.Data, info, cur)
+	if err != nil {
 		return Result{}, err
 	}
 	del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true
 	del.Detail = "replaces the encoder filler " + filler.Key
-	if err := c.a.DB.ReplaceFiller(ctx, cp, &del); errors.Is(err, index.ErrExists) {
+	if err := c.a.DB.ReplaceFiller(ctx, cp, cont, &del); errors.Is(err, index.ErrExists) {
 		// Switched meanwhile (another recorder on this index): a copy.
 		now, _, lerr := c.a.DB.Segment(ctx, track.ID, res.K)
 		if lerr != nil {
@@ -535,13 +544,13 @@ func (c *Channel) lowerFirstK(ctx context.Context, state *trackState, cur *initS
 }
 
 // completeStored indexes seg, the object a source's earlier attempt stored,
-// with del as that source's stored delivery.
-func (c *Channel) completeStored(ctx context.Context, res Result, seg index.Segment, sourceID int64, del index.Delivery) (Result, error) {
+// and its contents cont, with del as that source's stored delivery.
+func (c *Channel) completeStored(ctx context.Context, res Result, seg index.Segment, cont *index.Contents, sourceID int64, del index.Delivery) (Result, error) {
 	seg.SourceID = sourceID
 	del.Outcome, del.Identical, del.TimingEqual = index.Stored, true, true
-	err := c.a.DB.Record(ctx, &seg, del)
+	err := c.a.DB.RecordWith(ctx, &seg, cont, del)
 	if errors.Is(err, index.ErrExists) {
-		err = c.a.DB.Record(ctx, nil, del) // another recorder indexed it meanwhile
+		err = c.a.DB.RecordWith(ctx, nil, cont, del) // another recorder indexed it meanwhile
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("index %s: %w", seg.Key, err)

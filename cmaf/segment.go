@@ -13,8 +13,16 @@ import (
 // If init is not nil, every tfhd must carry init.TrackID and init's trex sample
 // defaults apply; otherwise all fragments must share one track_ID.
 func ParseSegment(data []byte, init *InitInfo) (info *SegmentInfo, err error) {
+	return ParseSegmentWithSum(data, init, "")
+}
+
+// ParseSegmentWithSum is ParseSegment for a caller that computed data's
+// SHA-256 while it read the bytes (sum, lower-case hex): info.SHA256 is
+// sum, and data is not hashed a second time. An empty sum: data is hashed
+// here.
+func ParseSegmentWithSum(data []byte, init *InitInfo, sum string) (info *SegmentInfo, err error) {
 	defer noPanic("media segment", &err)
-	return parseSegment(data, init)
+	return parseSegment(data, init, sum)
 }
 
 // fragment is one decoded moof and the mdat that follows it.
@@ -33,7 +41,7 @@ type segmentState struct {
 	minPTS  uint64
 }
 
-func parseSegment(data []byte, init *InitInfo) (*SegmentInfo, error) {
+func parseSegment(data []byte, init *InitInfo, sum string) (*SegmentInfo, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty input", ErrNotMediaSegment)
 	}
@@ -99,7 +107,10 @@ func parseSegment(data []byte, init *InitInfo) (*SegmentInfo, error) {
 	}
 	slices.Sort(st.info.EmsgSchemes)
 	st.info.EPT = st.minPTS
-	st.info.SHA256 = sha256Hex(data)
+	if sum == "" {
+		sum = sha256Hex(data)
+	}
+	st.info.SHA256 = sum
 	st.info.Size = len(data)
 	return &st.info, nil
 }

@@ -161,7 +161,7 @@ func (bc *benchChannel) insertDayDeliveries(ctx context.Context) error {
 	for i, tr := range bc.tracks {
 		for start := int64(0); start < benchPerTrack; start += insertBatch / 2 {
 			err := bc.db.write(ctx, func(tx *sql.Tx) error {
-				st := tx.StmtContext(ctx, bc.db.insDelivery)
+				st := tx.StmtContext(ctx, bc.db.hot.insDelivery)
 				for j := start; j < min(start+insertBatch/2, benchPerTrack); j++ {
 					s := bc.segment(i, benchK0+j)
 					a := Delivery{TrackID: tr.ID, K: s.K, SourceID: bc.srcA.ID, Outcome: Stored, EPT: s.EPT, Duration: s.Duration,

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
@@ -38,15 +39,34 @@ type DB struct {
 	writer *sql.DB     // exactly one connection, BEGIN IMMEDIATE
 	reader *sql.DB     // pool of query_only connections
 
-	// Prepared on the writer connection; used inside transactions via tx.Stmt.
-	insSegment  *sql.Stmt
-	insDelivery *sql.Stmt
+	hot hotStmts // the recorder's per-segment statements, prepared once
+
+	writeTx, lookups atomic.Int64 // see Counts
+}
+
+// Counts is what the index did since Open: write transactions committed
+// (the transactions of its write path; a few rare single statements, such
+// as DeleteSegment, run outside it) and segment lookups (Segment) run. They say what one recorder step
+// costs the index (tests and benchmarks read them).
+type Counts struct {
+	WriteTx, SegmentLookups int64
+}
+
+// Counts returns db's counts.
+func (db *DB) Counts() Counts {
+	return Counts{WriteTx: db.writeTx.Load(), SegmentLookups: db.lookups.Load()}
 }
 
 // Open opens (creating if needed) the index database at path and brings its
 // schema up to date. path must be a file path; ":memory:" is not supported
 // (the reader pool and the writer would see different databases).
 func Open(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, func(dsn string) (*sql.DB, error) { return sql.Open("sqlite", dsn) })
+}
+
+// open is Open with the connection pools opened by openPool (tests count
+// what the driver is asked to do).
+func open(ctx context.Context, path string, openPool func(dsn string) (*sql.DB, error)) (*DB, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("index: open %q: a plain file path is required", path)
 	}
@@ -63,7 +83,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	wq.Set("_txlock", "immediate")   // take the write lock at BEGIN: no deadlock-prone lock upgrades
 	wq.Add("_pragma", "temp_store(MEMORY)")
 	wq.Add("_pragma", "cache_size(-32768)") // 32 MiB
-	writer, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	writer, err := openPool(path + "?" + wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
@@ -88,7 +108,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	rq.Set("_query_only", "1")
 	rq.Add("_pragma", "temp_store(MEMORY)")
 	rq.Add("_pragma", "cache_size(-16384)") // 16 MiB per reader
-	reader, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	reader, err := openPool(path + "?" + rq.Encode())
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
@@ -102,24 +122,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
 
-	if db.insSegment, err = writer.PrepareContext(ctx, insertSegmentSQL+` ON CONFLICT(track_id, k) DO NOTHING`); err == nil {
-		db.insDelivery, err = writer.PrepareContext(ctx, insertDeliverySQL)
-	}
-	if err != nil {
+	if err := db.prepareHot(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("index: prepare: %w", err)
+		return nil, fmt.Errorf("index: open %s: %w", path, err)
 	}
 	return db, nil
 }
 
 // Close closes the database. Pending operations must have returned.
 func (db *DB) Close() error {
-	var errs []error
-	for _, s := range []*sql.Stmt{db.insSegment, db.insDelivery} {
-		if s != nil {
-			errs = append(errs, s.Close())
-		}
-	}
+	errs := []error{db.hot.close()}
 	if db.reader != nil {
 		errs = append(errs, db.reader.Close())
 	}
@@ -153,6 +165,7 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("index: commit: %w", err)
 	}
+	db.writeTx.Add(1)
 	return nil
 }
 

@@ -70,41 +70,46 @@ func (db *DB) AddEvents(ctx context.Context, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	type row struct {
-		e       Event
-		pt, ms  int64
-		message []byte
+	args, err := eventArgs(evs)
+	if err != nil {
+		return err
 	}
-	rows := make([]row, len(evs))
+	return db.write(ctx, func(tx *sql.Tx) error { return db.addEvents(ctx, tx, evs, args) })
+}
+
+// eventArgs is the insertEventSQL arguments of each of evs.
+func eventArgs(evs []Event) ([][]any, error) {
+	out := make([][]any, len(evs))
 	for i, e := range evs {
 		pt, err := i64(e.PresentationTime, "event presentation time")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ms, err := e.StartMillis()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		msg := e.Message
 		if msg == nil {
 			msg = []byte{}
 		}
-		rows[i] = row{e: e, pt: pt, ms: ms, message: msg}
+		out[i] = []any{e.TrackID, e.Scheme, e.Value, int64(e.ID), e.K, e.Version, int64(e.Timescale), pt, int64(e.Duration), msg, ms}
 	}
-	return db.write(ctx, func(tx *sql.Tx) error {
-		for _, r := range rows {
-			e := r.e
-			_, err := tx.ExecContext(ctx, `INSERT INTO events
-(track_id, scheme, value, id, k, version, timescale, presentation_time, duration, message, start_ms)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (track_id, scheme, value, id) DO UPDATE SET k = min(k, excluded.k)`,
-				e.TrackID, e.Scheme, e.Value, int64(e.ID), e.K, e.Version, int64(e.Timescale), r.pt, int64(e.Duration), r.message, r.ms)
-			if err != nil {
-				return fmt.Errorf("index: add event %q id %d of track %d: %w", e.Scheme, e.ID, e.TrackID, err)
-			}
-		}
+	return out, nil
+}
+
+// addEvents runs AddEvents' inserts (args: eventArgs(evs)) in tx.
+func (db *DB) addEvents(ctx context.Context, tx *sql.Tx, evs []Event, args [][]any) error {
+	if len(evs) == 0 {
 		return nil
-	})
+	}
+	st := tx.StmtContext(ctx, db.hot.insEvent)
+	for i, a := range args {
+		if _, err := st.ExecContext(ctx, a...); err != nil {
+			return fmt.Errorf("index: add event %q id %d of track %d: %w", evs[i].Scheme, evs[i].ID, evs[i].TrackID, err)
+		}
+	}
+	return nil
 }
 
 // Events returns the channel's events that start in [fromMs, toMs) (Unix

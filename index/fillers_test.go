@@ -135,7 +135,7 @@ func TestMigrateV3EncoderFillers(t *testing.T) {
 		t.Errorf("deliveries of the version 3 index: %+v, %v", ds, err)
 	}
 	real := Segment{TrackID: 1, K: 5, EPT: 10, Duration: 2, Size: 4, SHA256: "cd", Key: "old/v/real/5.m4s", SourceID: 1}
-	if err := db.ReplaceFiller(ctx, real, nil); !errors.Is(err, ErrExists) {
+	if err := db.ReplaceFiller(ctx, real, nil, nil); !errors.Is(err, ErrExists) {
 		t.Errorf("ReplaceFiller of a real segment: %v; want ErrExists", err)
 	}
 	if err := db.Record(ctx, &Segment{TrackID: 1, K: 6, EPT: 12, Duration: 2, Size: 3, SHA256: "ef", Key: "old/v/6.m4s", Filler: true}); err != nil {
@@ -145,7 +145,7 @@ func TestMigrateV3EncoderFillers(t *testing.T) {
 		t.Errorf("FillerRanges %v, %v; want [6,6]", rs, err)
 	}
 	real.K, real.Key = 6, "old/v/real/6.m4s"
-	if err := db.ReplaceFiller(ctx, real, &Delivery{SourceID: 1, TrackID: 1, K: 6, Outcome: Stored}); err != nil {
+	if err := db.ReplaceFiller(ctx, real, nil, &Delivery{SourceID: 1, TrackID: 1, K: 6, Outcome: Stored}); err != nil {
 		t.Fatal(err)
 	}
 	if g, _, _ := db.Segment(ctx, 1, 6); g.Key != real.Key || g.Filler {

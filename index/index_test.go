@@ -42,8 +42,14 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureOn(t, openTest(t))
+}
+
+// newFixtureOn is newFixture on db.
+func newFixtureOn(t testing.TB, db *DB) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	f := &fixture{db: openTest(t), ctx: ctx, tb: t, segDur: 180000}
+	f := &fixture{db: db, ctx: ctx, tb: t, segDur: 180000}
 	var err error
 	if f.ch, err = f.db.EnsureChannel(ctx, "ch1"); err != nil {
 		t.Fatal(err)

@@ -75,7 +75,8 @@ func deliveryArgs(d *Delivery) ([]any, error) {
 
 // Segment returns the stored segment K of the track; ok is false if none.
 func (db *DB) Segment(ctx context.Context, trackID, k int64) (Segment, bool, error) {
-	g, err := scanSegment(db.reader.QueryRowContext(ctx, `SELECT `+segCols+` FROM segments WHERE track_id = ? AND k = ?`, trackID, k))
+	db.lookups.Add(1)
+	g, err := scanSegment(db.hot.segment.QueryRowContext(ctx, trackID, k))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Segment{}, false, nil
 	}
@@ -128,6 +129,57 @@ func (db *DB) ForEachSegment(ctx context.Context, trackID, fromK, toK int64, fn 
 // returns an error wrapping ErrExists and writes nothing. A delivery with
 // TrackID 0 takes seg's TrackID and K.
 func (db *DB) Record(ctx context.Context, seg *Segment, deliveries ...Delivery) error {
+	return db.RecordWith(ctx, seg, nil, deliveries...)
+}
+
+// Contents is what the stored segment K of a track holds besides its
+// row: its events (emsg) and, for a text track (Text), the issues its cue
+// check found, which replace those of an earlier copy of K (none: clean).
+type Contents struct {
+	TrackID, K int64
+	Events     []Event
+	Text       bool
+	TextIssues []TextIssue
+}
+
+// contentsArgs is c's checked event arguments (nil c: none).
+func contentsArgs(c *Contents) ([][]any, error) {
+	if c == nil {
+		return nil, nil
+	}
+	return eventArgs(c.Events)
+}
+
+// writeContents writes c (evArgs: contentsArgs(c)) in tx.
+func (db *DB) writeContents(ctx context.Context, tx *sql.Tx, c *Contents, evArgs [][]any) error {
+	if c == nil {
+		return nil
+	}
+	if err := db.addEvents(ctx, tx, c.Events, evArgs); err != nil {
+		return err
+	}
+	if !c.Text {
+		return nil
+	}
+	return db.setTextIssues(ctx, tx, c.TrackID, c.K, c.TextIssues)
+}
+
+// AddContents records c in one transaction.
+func (db *DB) AddContents(ctx context.Context, c Contents) error {
+	evArgs, err := contentsArgs(&c)
+	if err != nil {
+		return err
+	}
+	if len(c.Events) == 0 && !c.Text {
+		return nil
+	}
+	return db.write(ctx, func(tx *sql.Tx) error { return db.writeContents(ctx, tx, &c, evArgs) })
+}
+
+// RecordWith is Record that also writes c (if non-nil), the stored
+// segment's contents, in the same transaction: one index transaction per
+// recorded segment.
+func (db *DB) RecordWith(ctx context.Context, seg *Segment, c *Contents, deliveries ...Delivery) error {
 	var segA []any
 	if seg != nil {
 		var err error
@@ -135,6 +187,33 @@ func (db *DB) Record(ctx context.Context, seg *Segment, deliveries ...Delivery) 
 			return err
 		}
 	}
+	delA, err := deliveriesArgs(seg, deliveries)
+	if err != nil {
+		return err
+	}
+	evA, err := contentsArgs(c)
+	if err != nil {
+		return err
+	}
+	if seg == nil && len(deliveries) == 0 && (c == nil || (len(c.Events) == 0 && !c.Text)) {
+		return nil
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		if seg != nil {
+			if err := db.insertSegment(ctx, tx, seg, segA); err != nil {
+				return err
+			}
+		}
+		if err := db.insertDeliveries(ctx, tx, deliveries, delA); err != nil {
+			return err
+		}
+		return db.writeContents(ctx, tx, c, evA)
+	})
+}
+
+// deliveriesArgs is the insertDeliverySQL arguments of each delivery; one
+// with TrackID 0 takes seg's TrackID and K.
+func deliveriesArgs(seg *Segment, deliveries []Delivery) ([][]any, error) {
 	delA := make([][]any, len(deliveries))
 	for i := range deliveries {
 		d := deliveries[i]
@@ -143,36 +222,41 @@ func (db *DB) Record(ctx context.Context, seg *Segment, deliveries ...Delivery) 
 		}
 		a, err := deliveryArgs(&d)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		delA[i] = a
 	}
-	if seg == nil && len(deliveries) == 0 {
+	return delA, nil
+}
+
+// insertSegment inserts seg's row (args: segRowArgs) in tx, or fails with
+// ErrExists.
+func (db *DB) insertSegment(ctx context.Context, tx *sql.Tx, seg *Segment, args []any) error {
+	res, err := tx.StmtContext(ctx, db.hot.insSegment).ExecContext(ctx, args...)
+	if err != nil {
+		return fmt.Errorf("index: record segment %d/%d: %w", seg.TrackID, seg.K, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("index: record segment %d/%d: %w", seg.TrackID, seg.K, err)
+	} else if n == 0 {
+		return fmt.Errorf("index: record segment %d/%d: %w", seg.TrackID, seg.K, ErrExists)
+	}
+	return nil
+}
+
+// insertDeliveries inserts the delivery rows (args: deliveriesArgs) in tx.
+func (db *DB) insertDeliveries(ctx context.Context, tx *sql.Tx, deliveries []Delivery, args [][]any) error {
+	if len(args) == 0 {
 		return nil
 	}
-	return db.write(ctx, func(tx *sql.Tx) error {
-		if seg != nil {
-			res, err := tx.StmtContext(ctx, db.insSegment).ExecContext(ctx, segA...)
-			if err != nil {
-				return fmt.Errorf("index: record segment %d/%d: %w", seg.TrackID, seg.K, err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return fmt.Errorf("index: record segment %d/%d: %w", seg.TrackID, seg.K, err)
-			} else if n == 0 {
-				return fmt.Errorf("index: record segment %d/%d: %w", seg.TrackID, seg.K, ErrExists)
-			}
+	st := tx.StmtContext(ctx, db.hot.insDelivery)
+	for i, a := range args {
+		if _, err := st.ExecContext(ctx, a...); err != nil {
+			return fmt.Errorf("index: record delivery %d/%d from source %d: %w",
+				deliveries[i].TrackID, deliveries[i].K, deliveries[i].SourceID, err)
 		}
-		if len(delA) > 0 {
-			st := tx.StmtContext(ctx, db.insDelivery)
-			for i, a := range delA {
-				if _, err := st.ExecContext(ctx, a...); err != nil {
-					return fmt.Errorf("index: record delivery %d/%d from source %d: %w",
-						deliveries[i].TrackID, deliveries[i].K, deliveries[i].SourceID, err)
-				}
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // insertBatch is the number of rows per transaction in InsertSegments, and
@@ -305,11 +389,15 @@ FROM deliveries WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY k, id`, trackI
 
 // ReplaceFiller switches the row of seg's (track, K), whose stored copy is
 // an encoder's filler, to seg (a real copy, already durable at seg.Key) and
-// records del (if not nil), in one transaction. If the row is no filler any
-// more (another real copy won) it returns an error wrapping ErrExists and
-// writes nothing.
-func (db *DB) ReplaceFiller(ctx context.Context, seg Segment, del *Delivery) error {
+// records del (if not nil) and c (if not nil: the real copy's contents),
+// in one transaction. If the row is no filler any more (another real copy
+// won) it returns an error wrapping ErrExists and writes nothing.
+func (db *DB) ReplaceFiller(ctx context.Context, seg Segment, c *Contents, del *Delivery) error {
 	segA, err := segRowArgs(&seg, make([]any, 0, 12))
+	if err != nil {
+		return err
+	}
+	evA, err := contentsArgs(c)
 	if err != nil {
 		return err
 	}
@@ -331,13 +419,12 @@ WHERE track_id = ?1 AND k = ?2 AND filler = 1`, segA...)
 		} else if n == 0 {
 			return fmt.Errorf("index: replace filler %d/%d: no filler row: %w", seg.TrackID, seg.K, ErrExists)
 		}
-		if del == nil {
-			return nil
+		if del != nil {
+			if _, err := tx.StmtContext(ctx, db.hot.insDelivery).ExecContext(ctx, delA...); err != nil {
+				return fmt.Errorf("index: record delivery %d/%d from source %d: %w", del.TrackID, del.K, del.SourceID, err)
+			}
 		}
-		if _, err := tx.StmtContext(ctx, db.insDelivery).ExecContext(ctx, delA...); err != nil {
-			return fmt.Errorf("index: record delivery %d/%d from source %d: %w", del.TrackID, del.K, del.SourceID, err)
-		}
-		return nil
+		return db.writeContents(ctx, tx, c, evA)
 	})
 }
 

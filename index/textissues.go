@@ -30,18 +30,21 @@ func (db *DB) SetTextIssues(ctx context.Context, trackID, k int64, issues []Text
 			return nil
 		}
 	}
-	return db.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM text_issues WHERE track_id = ? AND k = ?`, trackID, k); err != nil {
+	return db.write(ctx, func(tx *sql.Tx) error { return db.setTextIssues(ctx, tx, trackID, k, issues) })
+}
+
+// setTextIssues runs SetTextIssues' writes in tx.
+func (db *DB) setTextIssues(ctx context.Context, tx *sql.Tx, trackID, k int64, issues []TextIssue) error {
+	if _, err := tx.StmtContext(ctx, db.hot.delText).ExecContext(ctx, trackID, k); err != nil {
+		return fmt.Errorf("index: text issues of %d/%d: %w", trackID, k, err)
+	}
+	ins := tx.StmtContext(ctx, db.hot.insText)
+	for i, is := range issues {
+		if _, err := ins.ExecContext(ctx, trackID, k, i, is.Kind, is.Detail); err != nil {
 			return fmt.Errorf("index: text issues of %d/%d: %w", trackID, k, err)
 		}
-		for i, is := range issues {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO text_issues (track_id, k, seq, kind, detail) VALUES (?, ?, ?, ?, ?)`,
-				trackID, k, i, is.Kind, is.Detail); err != nil {
-				return fmt.Errorf("index: text issues of %d/%d: %w", trackID, k, err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // TextIssueCount is how many text issues the track's segments have.

@@ -23,9 +23,10 @@ type bodyReader struct {
 	winBytes int64
 	n        int64
 	onRead   func(n int)
-	halt     atomic.Bool // set by a drain: Read fails with errDrained
-	eof      bool        // Read returned io.EOF
-	failed   bool        // Read returned another error (a deadline, a broken connection)
+	buf      *reservation // the bytes of Options.MaxBuffer the request's buffers hold
+	halt     atomic.Bool  // set by a drain: Read fails with errDrained
+	eof      bool         // Read returned io.EOF
+	failed   bool         // Read returned another error (a deadline, a broken connection)
 }
 
 // lingerTimeout bounds how long linger reads what is left of a refused body.

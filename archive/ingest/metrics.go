@@ -17,6 +17,7 @@ type metrics struct {
 	latency     *prometheus.HistogramVec
 	openStreams prometheus.Gauge
 	inflight    prometheus.Gauge
+	buffered    prometheus.Gauge       // bytes of the buffer budget held (Options.MaxBuffer)
 	refused     *prometheus.CounterVec // requests refused before reading the body, by reason
 }
 
@@ -53,13 +54,17 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Namespace: "reaparchive", Subsystem: "ingest", Name: "inflight_requests",
 			Help: "Ingest requests being served (bounded by the maximum concurrent requests).",
 		}),
+		buffered: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "reaparchive", Subsystem: "ingest", Name: "buffered_bytes",
+			Help: "Bytes of segment data ingest requests hold in memory while their bodies arrive (bounded by the ingest buffer limit).",
+		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "reaparchive", Subsystem: "ingest", Name: "requests_refused_total",
-			Help: "Ingest requests refused before their body was read, by reason: path, unknown, auth, busy, draining, method.",
+			Help: "Ingest requests refused before their body was read, by reason: path, unknown, auth, busy, buffer, draining, method.",
 		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.received, m.stored, m.duplicate, m.conflicting, m.rejected, m.inits, m.bytes,
-		m.latency, m.openStreams, m.inflight, m.refused,
+		m.latency, m.openStreams, m.inflight, m.buffered, m.refused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -34,12 +34,15 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +65,7 @@ import (
 const (
 	DefaultMaxSegmentSize    = 64 << 20
 	DefaultMaxRequests       = 256
+	DefaultMaxBuffer         = 512 << 20
 	DefaultIdleTimeout       = 10 * time.Second
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultMinDataRate       = 64 // bytes per second
@@ -103,6 +107,13 @@ type Options struct {
 	// MaxRequests bounds concurrent ingest requests; more get 503 with
 	// Retry-After. Default 256.
 	MaxRequests int
+	// MaxBuffer bounds the bytes of segment data all requests together
+	// hold in memory while their bodies arrive (a request holds what its
+	// Content-Length, or the segment it is reading, needs). A request that
+	// would go over it waits up to a second for room, then gets 503 with
+	// Retry-After. At least MaxSegmentSize; default the larger of 512 MiB
+	// and MaxSegmentSize.
+	MaxBuffer int64
 	// ReadHeaderTimeout bounds reading request headers. Default 10 s.
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout and MinDataRate: in every IdleTimeout window of a request
@@ -129,6 +140,7 @@ type Server struct {
 
 	channels map[string]map[string]Credential // channel -> source -> credential; nil inner map: any source
 	sem      chan struct{}
+	buf      *budget // Options.MaxBuffer
 
 	draining   atomic.Bool
 	drainCtx   context.Context
@@ -154,6 +166,7 @@ func New(ar *archive.Archive, opts Options) (*Server, error) {
 	s := &Server{ar: ar, opts: opts, log: opts.Log, reg: prometheus.NewRegistry(),
 		sem: make(chan struct{}, opts.MaxRequests), channels: channels}
 	s.m = newMetrics(s.reg)
+	s.buf = newBudget(opts.MaxBuffer, func(d int64) { s.m.buffered.Add(float64(d)) })
 	s.drainCtx, s.startDrain = context.WithCancel(context.Background())
 	s.handle = s.routes()
 	return s, nil
@@ -166,6 +179,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxRequests == 0 {
 		o.MaxRequests = DefaultMaxRequests
+	}
+	if o.MaxBuffer == 0 {
+		o.MaxBuffer = max(DefaultMaxBuffer, o.MaxSegmentSize)
 	}
 	if o.ReadHeaderTimeout == 0 {
 		o.ReadHeaderTimeout = DefaultReadHeaderTimeout
@@ -192,6 +208,8 @@ func (o Options) check() error {
 		return fmt.Errorf("ingest: negative maximum segment size %d", o.MaxSegmentSize)
 	case o.MaxRequests < 0:
 		return fmt.Errorf("ingest: negative maximum request count %d", o.MaxRequests)
+	case o.MaxBuffer < o.MaxSegmentSize:
+		return fmt.Errorf("ingest: buffer limit %d bytes is less than the maximum segment size %d: it must hold one segment", o.MaxBuffer, o.MaxSegmentSize)
 	case o.IdleTimeout < 0 || o.ReadHeaderTimeout < 0 || o.DrainTimeout < 0 || o.MinDataRate < 0:
 		return errors.New("ingest: negative timeout or data rate")
 	case o.SegmentDuration < 0:
@@ -400,6 +418,8 @@ func (s *Server) serveIngest(rw http.ResponseWriter, r *http.Request) {
 	}
 	bytesIn := s.m.bytes.WithLabelValues(t.channel, t.source)
 	body := newBodyReader(w, r, s.opts.IdleTimeout, s.opts.MinDataRate, func(n int) { bytesIn.Add(float64(n)) })
+	body.buf = s.buf.reserve(r.Context())
+	defer body.buf.release()
 	log := s.log.With("channel", t.channel, "source", t.source, "rep", t.rep, "remote", r.RemoteAddr)
 	switch t.kind {
 	case kindSegment:
@@ -512,7 +532,7 @@ func offerStatus(err error) int {
 	switch {
 	case errors.Is(err, archive.ErrInitMismatch):
 		return http.StatusConflict
-	case errors.Is(err, errDurationPending), errors.Is(err, spool.ErrFull):
+	case errors.Is(err, errDurationPending), errors.Is(err, spool.ErrFull), errors.Is(err, errBufferFull):
 		return http.StatusServiceUnavailable // the encoder retries later
 	case cloud.IsNoSpace(err), index.IsFull(err), errors.Is(err, index.ErrLost):
 		return http.StatusServiceUnavailable // nothing acknowledged until an operator acts
@@ -534,7 +554,7 @@ func retryLater(w http.ResponseWriter, code int) {
 
 // handleSegment takes one init or media segment (per-segment URL).
 func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request, t target, ch *archive.Channel, body *bodyReader, log *slog.Logger) {
-	data, ok := s.readSegment(w, r, t, body, log)
+	data, sum, ok := s.readSegment(w, r, t, body, log)
 	if !ok {
 		return
 	}
@@ -550,46 +570,70 @@ func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request, t target,
 		s.answerInit(ctx, w, t, ch, data, log)
 		return
 	}
-	s.answerSegment(ctx, w, t, ch, data, log)
+	s.answerSegment(ctx, w, t, ch, data, sum, log)
 }
 
 // readSegment reads a per-segment body, at most Options.MaxSegmentSize
-// bytes; the first box header tells garbage apart before the rest is read.
-// If it fails it answers the request and is false.
-func (s *Server) readSegment(w http.ResponseWriter, r *http.Request, t target, body *bodyReader, log *slog.Logger) ([]byte, bool) {
+// bytes, and its SHA-256 (hex), computed as the bytes stream in; the
+// first box header tells garbage apart before the rest is read. If it
+// fails it answers the request and is false.
+func (s *Server) readSegment(w http.ResponseWriter, r *http.Request, t target, body *bodyReader, log *slog.Logger) ([]byte, string, bool) {
 	limit := s.opts.MaxSegmentSize
 	if r.ContentLength > limit {
 		respond(w, http.StatusRequestEntityTooLarge, true, "Content-Length %d is over the %d byte segment size limit", r.ContentLength, limit)
-		return nil, false
+		return nil, "", false
 	}
-	h, err := readBoxHeader(body, limit)
+	if err := body.buf.grow(r.ContentLength); err != nil {
+		s.refuseFull(w, err, log)
+		return nil, "", false
+	}
+	sum := sha256.New()
+	in := io.TeeReader(body, sum) // every byte read is a byte of data
+	h, err := readBoxHeader(in, limit)
 	if err == io.EOF {
 		respond(w, http.StatusBadRequest, false, "empty body: want a CMAF header or media segment")
-		return nil, false
+		return nil, "", false
 	}
 	if err != nil {
 		code, msg := readErrorStatus(err, limit)
 		log.Info("ingest: segment refused", "status", code, "err", err)
 		s.countRefused(t, err)
 		respond(w, code, true, "%s", msg)
-		return nil, false
+		return nil, "", false
 	}
 	capHint := int64(h.size)
 	if r.ContentLength > 0 {
 		capHint = r.ContentLength
 	}
-	data, err := readBoxBody(body, h, make([]byte, 0, capHint))
+	if err := body.buf.grow(capHint); err != nil {
+		s.refuseFull(w, err, log)
+		return nil, "", false
+	}
+	data, err := readBoxBody(in, h, make([]byte, 0, capHint))
 	if err == nil {
-		data, err = readRest(body, data, limit)
+		data, err = readRest(in, data, limit, body.buf)
+	}
+	if errors.Is(err, errBufferFull) {
+		s.refuseFull(w, err, log)
+		return nil, "", false
 	}
 	if err != nil {
 		code, msg := readErrorStatus(err, limit)
 		log.Info("ingest: segment upload failed, nothing stored", "status", code, "err", err, "received", body.n)
 		s.countRefused(t, err)
 		respond(w, code, true, "%s", msg)
-		return nil, false
+		return nil, "", false
 	}
-	return data, true
+	return data, hex.EncodeToString(sum.Sum(nil)), true
+}
+
+// refuseFull answers a request whose body did not fit the buffer budget
+// (errBufferFull): 503, retry later.
+func (s *Server) refuseFull(w http.ResponseWriter, err error, log *slog.Logger) {
+	s.m.refused.WithLabelValues("buffer").Inc()
+	log.Warn("ingest: buffer full, segment refused", "err", err)
+	w.Header().Set("Retry-After", "1")
+	respond(w, http.StatusServiceUnavailable, true, "%v", err)
 }
 
 // answerInit offers a pushed init segment and answers the push: 201 for a
@@ -613,7 +657,7 @@ func (s *Server) answerInit(ctx context.Context, w http.ResponseWriter, t target
 
 // answerSegment offers a pushed media segment and answers the push: 201
 // when it was stored, 200 for a duplicate or conflict.
-func (s *Server) answerSegment(ctx context.Context, w http.ResponseWriter, t target, ch *archive.Channel, data []byte, log *slog.Logger) {
+func (s *Server) answerSegment(ctx context.Context, w http.ResponseWriter, t target, ch *archive.Channel, data []byte, sum string, log *slog.Logger) {
 	in, err := ch.CurrentInit(ctx, t.source, t.rep)
 	if err != nil {
 		log.Error("ingest: track init", "err", err)
@@ -624,7 +668,7 @@ func (s *Server) answerSegment(ctx context.Context, w http.ResponseWriter, t tar
 	if in != nil {
 		contentType = in.ContentType
 	}
-	res, err := s.offerSegment(ctx, ch, t, data, contentType, log)
+	res, err := s.offerSegment(ctx, ch, t, data, sum, contentType, log)
 	if err != nil {
 		code := offerStatus(err)
 		retryLater(w, code)
@@ -650,14 +694,20 @@ func (s *Server) countRefused(t target, err error) {
 	s.m.rejected.WithLabelValues(t.channel, t.source, t.rep).Inc()
 }
 
-// readRest appends the rest of body to data, up to limit bytes in all.
-func readRest(body io.Reader, data []byte, limit int64) ([]byte, error) {
+// readRest appends the rest of body to data, up to limit bytes in all,
+// growing buf (the request's share of the buffer budget) before data
+// grows.
+func readRest(body io.Reader, data []byte, limit int64, buf *reservation) ([]byte, error) {
 	for {
 		if int64(len(data)) > limit {
 			return data, fmt.Errorf("%w: body over %d bytes", errTooLarge, limit)
 		}
 		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
+			want := min(max(2*int64(cap(data)), 4096), limit+1)
+			if err := buf.grow(want); err != nil {
+				return data, err
+			}
+			data = slices.Grow(data, int(want)-len(data))
 		}
 		room := min(int64(cap(data)-len(data)), limit+1-int64(len(data)))
 		n, err := body.Read(data[len(data) : len(data)+int(room)])
@@ -724,16 +774,16 @@ func (s *Server) offerInit(ctx context.Context, ch *archive.Channel, t target, d
 	return res, nil
 }
 
-// offerSegment hands a complete media segment to the archive and counts the
-// outcome.
-func (s *Server) offerSegment(ctx context.Context, ch *archive.Channel, t target, data []byte, contentType string, log *slog.Logger) (archive.Result, error) {
+// offerSegment hands a complete media segment and its SHA-256 sum (hex,
+// computed while it streamed in) to the archive and counts the outcome.
+func (s *Server) offerSegment(ctx context.Context, ch *archive.Channel, t target, data []byte, sum, contentType string, log *slog.Logger) (archive.Result, error) {
 	s.m.received.WithLabelValues(t.channel, t.source, t.rep).Inc()
 	if err := s.needSegmentDuration(ctx, ch, t, contentType); err != nil {
 		s.m.rejected.WithLabelValues(t.channel, t.source, t.rep).Inc()
 		log.Warn("ingest: segment refused", "err", err)
 		return archive.Result{K: -1}, err
 	}
-	res, err := ch.OfferSegment(ctx, archive.Offer{Source: t.source, Rep: t.rep, Data: data, ExpectK: -1})
+	res, err := ch.OfferSegment(ctx, archive.Offer{Source: t.source, Rep: t.rep, Data: data, ExpectK: -1, SHA256: sum})
 	if err != nil {
 		if errors.Is(err, archive.ErrInvalid) {
 			s.m.rejected.WithLabelValues(t.channel, t.source, t.rep).Inc()
@@ -804,7 +854,7 @@ func (s *Server) handleMPD(w http.ResponseWriter, r *http.Request, t target, ch 
 		respond(w, http.StatusRequestEntityTooLarge, true, "MPD of %d bytes is over the %d byte limit", r.ContentLength, limit)
 		return
 	}
-	data, err := readRest(body, nil, limit)
+	data, err := readRest(body, nil, limit, body.buf)
 	if err != nil {
 		code, msg := readErrorStatus(err, limit)
 		respond(w, code, true, "%s", msg)

@@ -2,8 +2,11 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"math"
@@ -39,6 +42,7 @@ type splitter struct {
 	t     target
 	log   *slog.Logger
 	limit int64
+	buf   *reservation // the request's share of Options.MaxBuffer
 
 	init      *cmaf.InitInfo
 	initBuf   []byte // ftyp (and ignorable boxes) waiting for the moov
@@ -51,13 +55,14 @@ type splitter struct {
 	leadStyp bool
 	leadLmsg bool
 
-	seg      []byte // the pending segment
-	frags    int    // complete moof+mdat pairs in seg
-	moofOpen bool   // seg ends with a moof waiting for its mdat
-	segPTS   uint64 // presentation time of the pending segment's first sample
-	segEnd   uint64 // decode time just after its last sample
-	segTicks uint64 // its duration
-	firstDur uint32 // duration of its first sample
+	seg      []byte    // the pending segment
+	sum      hash.Hash // SHA-256 of seg, written as seg grows
+	frags    int       // complete moof+mdat pairs in seg
+	moofOpen bool      // seg ends with a moof waiting for its mdat
+	segPTS   uint64    // presentation time of the pending segment's first sample
+	segEnd   uint64    // decode time just after its last sample
+	segTicks uint64    // its duration
+	firstDur uint32    // duration of its first sample
 	segLmsg  bool
 	idle     atomic.Bool // nothing pending: a drain may end the stream now
 	box      []byte      // scratch for the current box
@@ -89,7 +94,7 @@ func (st streamStats) String() string {
 func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, t target, ch *archive.Channel, body *bodyReader, log *slog.Logger) {
 	s.m.openStreams.Inc()
 	defer s.m.openStreams.Dec()
-	sp := &splitter{s: s, ch: ch, t: t, log: log, limit: s.opts.MaxSegmentSize}
+	sp := &splitter{s: s, ch: ch, t: t, log: log, limit: s.opts.MaxSegmentSize, buf: body.buf, sum: sha256.New()}
 	sp.idle.Store(true)
 	// A drain ends a stream that is between segments at once; one with a
 	// segment in progress stops at the next boundary.
@@ -135,6 +140,9 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request, t target, 
 		if errors.Is(err, errNotCMAF) || isTooLarge(err) {
 			sp.s.countRefused(t, err)
 		}
+		if errors.Is(err, errBufferFull) {
+			sp.s.m.refused.WithLabelValues("buffer").Inc()
+		}
 		if code >= 500 {
 			log.Error("ingest: stream failed", "err", err, "stats", st.String())
 		} else {
@@ -171,13 +179,20 @@ func (sp *splitter) run(ctx context.Context, body io.Reader) error {
 			return readError{err}
 		}
 		sp.idle.Store(false)
-		if pending := int64(len(sp.seg) + len(sp.lead) + len(sp.initBuf)); pending+h.size > sp.limit {
+		pending := int64(len(sp.seg) + len(sp.lead) + len(sp.initBuf))
+		if pending+h.size > sp.limit {
 			sp.drop("over the size limit")
 			return fmt.Errorf("%w: segment of more than %d bytes", errTooLarge, sp.limit)
 		}
+		if err := sp.buf.grow(pending + h.size); err != nil {
+			sp.drop("the ingest buffer is full")
+			return err
+		}
 		if h.typ == "mdat" && sp.moofOpen {
-			// The payload goes straight into the pending segment.
-			if sp.seg, err = readBoxBody(body, h, sp.seg); err != nil {
+			// The payload goes straight into the pending segment, and
+			// into its digest as it streams in.
+			sp.sum.Write(h.raw[:h.hdrLen])
+			if sp.seg, err = readBoxBody(io.TeeReader(body, sp.sum), h, sp.seg); err != nil {
 				sp.drop("the body broke off in an mdat")
 				return readError{err}
 			}
@@ -305,14 +320,15 @@ func (sp *splitter) moof(ctx context.Context, box []byte) (stop bool, err error)
 		flushed = true
 	}
 	if newSeg {
-		sp.seg = append(sp.seg[:0], sp.lead...)
+		sp.seg = sp.seg[:0]
+		sp.sum.Reset()
 		sp.segPTS, sp.segTicks, sp.firstDur, sp.segLmsg = c.pts, 0, c.firstDur, sp.leadLmsg
 	} else {
-		sp.seg = append(sp.seg, sp.lead...)
 		sp.segLmsg = sp.segLmsg || sp.leadLmsg
 	}
+	sp.appendSeg(sp.lead)
 	sp.lead, sp.leadStyp, sp.leadLmsg = sp.lead[:0], false, false
-	sp.seg = append(sp.seg, box...)
+	sp.appendSeg(box)
 	sp.moofOpen = true
 	sp.segEnd = c.dts + c.dur
 	sp.segTicks += c.dur
@@ -381,9 +397,7 @@ func (sp *splitter) flush(ctx context.Context, why flushReason) (bool, error) {
 	if sp.frags == 0 && !sp.moofOpen {
 		return false, nil
 	}
-	defer func() {
-		sp.seg, sp.frags, sp.moofOpen = sp.seg[:0], 0, false
-	}()
+	defer sp.resetSeg()
 	ok := why == atBoundary
 	// D is read once: another request (the channel's first video segment)
 	// may set it at any moment, and a segment judged against "D unknown"
@@ -404,7 +418,7 @@ func (sp *splitter) flush(ctx context.Context, why flushReason) (bool, error) {
 		sp.drop(reason)
 		return false, nil
 	}
-	res, err := sp.s.offerSegment(ctx, sp.ch, sp.t, sp.seg, sp.init.ContentType, sp.log)
+	res, err := sp.s.offerSegment(ctx, sp.ch, sp.t, sp.seg, hex.EncodeToString(sp.sum.Sum(nil)), sp.init.ContentType, sp.log)
 	if err != nil {
 		if errors.Is(err, archive.ErrInvalid) {
 			// A segment the archive refuses does not end the stream.
@@ -436,7 +450,19 @@ func (sp *splitter) drop(reason string) {
 	sp.stats.dropped++
 	sp.stats.lastDrop = reason
 	sp.log.Info("ingest: incomplete segment not stored", "reason", reason, "ept", sp.segPTS, "duration", sp.segTicks, "bytes", len(sp.seg))
+	sp.resetSeg()
+}
+
+// resetSeg empties the pending segment and its digest.
+func (sp *splitter) resetSeg() {
 	sp.seg, sp.frags, sp.moofOpen = sp.seg[:0], 0, false
+	sp.sum.Reset()
+}
+
+// appendSeg appends b to the pending segment and its digest.
+func (sp *splitter) appendSeg(b []byte) {
+	sp.seg = append(sp.seg, b...)
+	sp.sum.Write(b)
 }
 
 // offerInit offers the collected CMAF header.

@@ -28,6 +28,7 @@ type ingestFlags struct {
 	insecure     bool
 	maxSegSize   string
 	maxRequests  int
+	maxBuffer    string
 	idleTimeout  time.Duration
 	minRate      int64
 	drainTimeout time.Duration
@@ -96,6 +97,7 @@ func (rf *recordFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&rf.inf.insecure, "insecure-ingest", false, "allow unauthenticated pushes on a non-loopback --listen address")
 	f.StringVar(&rf.inf.maxSegSize, "max-segment-size", "64MiB", "largest init or media segment accepted (pushed or pulled), e.g. 64MiB, 1GB, 1048576")
 	f.IntVar(&rf.inf.maxRequests, "max-ingest-requests", ingest.DefaultMaxRequests, "most concurrent ingest requests; more get 503 with Retry-After")
+	f.StringVar(&rf.inf.maxBuffer, "ingest-max-buffer", "", "most bytes of segment data all ingest requests together hold in memory while their bodies arrive; a request that would go over it waits up to 1s, then gets 503 with Retry-After (default: the larger of 512MiB and --max-segment-size)")
 	durationFlag(f, &rf.inf.idleTimeout, "ingest-idle-timeout", ingest.DefaultIdleTimeout, positive, "close an ingest connection whose headers take longer, or whose body brings less than --ingest-min-rate over such a window")
 	f.Int64Var(&rf.inf.minRate, "ingest-min-rate", ingest.DefaultMinDataRate, "minimum ingest body data rate in bytes/s, averaged over --ingest-idle-timeout")
 	durationFlag(f, &rf.inf.drainTimeout, "ingest-drain-timeout", ingest.DefaultDrainTimeout, positive, "on stop, how long in-flight ingest requests may take to finish")
@@ -169,6 +171,13 @@ func (a *app) setUpRecording(rf *recordFlags) (recording, error) {
 		return rec, err
 	}
 	rec.iopts.MaxSegmentSize = rec.maxSeg
+	if rf.inf.maxBuffer != "" {
+		n, err := parseSize(rf.inf.maxBuffer)
+		if err != nil || n < rec.maxSeg {
+			return rec, usagef("--ingest-max-buffer %q: want a size of at least --max-segment-size (%d bytes)", rf.inf.maxBuffer, rec.maxSeg)
+		}
+		rec.iopts.MaxBuffer = n
+	}
 	if err := ingest.CheckListenAddr(rf.inf.listen, rec.iopts); err != nil {
 		return rec, usageError{insecureListenFlags(err, rf.inf.listen)}
 	}
