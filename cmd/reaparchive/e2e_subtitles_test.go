@@ -21,10 +21,9 @@ import (
 // dash,hls --copy and checks that the players show cues: the MPD's text
 // AdaptationSets keep format, language and role; the multivariant
 // playlist gives each format its own SUBTITLES group with the CODECS HLS
-// players read (stpp.ttml.im1t, wvtt); Shaka Player and dash.js show cues
-// of both tracks from the MPD, Shaka of both from the playlists (with
-// segment prefetch off: see scripts/player/play.mjs), hls.js of both from
-// them: the WebVTT rendition is segmented WebVTT text converted from the
+// players read (stpp.ttml.im1t, wvtt); Shaka Player (with segment
+// prefetch off: see scripts/player/play.mjs) and dash.js show cues of both
+// tracks from the MPD, Shaka and hls.js of both from the playlists: the WebVTT rendition is segmented WebVTT text converted from the
 // fMP4 segments (hls.js 1.7 reads WebVTT only as text files, not in fMP4:
 // video-dev/hls.js#6273). From the playlists, hls.js and Shaka place the
 // WebVTT cues where Shaka places them from the MPD (X-TIMESTAMP-MAP).

@@ -130,9 +130,10 @@ async function start() {
     if (textLang) pl.configure({ preferredText: [{ language: textLang }] });
     // Shaka 5.2 reuses an init-segment prefetch that a seek aborted, and
     // then never loads that stream again (shaka-project/shaka-player#10569,
-    // fix pending in #10587). An HLS text stream meets it when the player
-    // seeks to the video's first frame at start; without prefetch it does not.
-    if (textLang && url.endsWith('.m3u8')) pl.configure({ streaming: { segmentPrefetchLimit: 0 } });
+    // fix pending in #10587). A text stream meets it when the player seeks
+    // to the video's first frame at start: often in HLS, under load in DASH
+    // too. Without prefetch it does not.
+    if (textLang) pl.configure({ streaming: { segmentPrefetchLimit: 0 } });
     try { await pl.load(url); } catch (e) { window.result.errors.push('shaka load: ' + (e.code || e)); }
     if (textLang) {
       const tt = pl.getTextTracks().find(t => t.language === textLang);
