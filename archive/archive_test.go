@@ -38,7 +38,7 @@ const (
 
 // env is an archive over a file store and an index in a temporary directory.
 type env struct {
-	r        *archivetest.Env
+	*archivetest.Env
 	dir      string // the test's temporary directory
 	storeDir string
 	store    *cloud.Store
@@ -62,28 +62,7 @@ func newEnvOn(tb testing.TB, kind testenv.StoreKind) *env {
 		storeURL = kind.URL(tb)
 	}
 	r := archivetest.Open(tb, storeURL, filepath.Join(dir, "index.db"), testChannel, segD)
-	return &env{r: r, dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel}
-}
-
-// offerInits offers both init segments of sim from source.
-func (e *env) offerInits(tb testing.TB, source string, sim *simulate.Server) {
-	tb.Helper()
-	e.r.OfferInits(tb, source, sim)
-}
-
-// offer offers segment K of rep from sim as source, pulled as K.
-func (e *env) offer(tb testing.TB, source string, sim *simulate.Server, rep string, k int64) archive.Result {
-	tb.Helper()
-	return e.r.Offer(tb, source, sim, rep, k)
-}
-
-func (e *env) track(tb testing.TB, rep string) index.Track {
-	tb.Helper()
-	t, err := e.db.Track(context.Background(), e.ch.Info.ID, rep)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return t
+	return &env{Env: r, dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel}
 }
 
 func (e *env) source(tb testing.TB, name string) index.SourceRow {
@@ -95,67 +74,25 @@ func (e *env) source(tb testing.TB, name string) index.SourceRow {
 	return s
 }
 
-func (e *env) segment(tb testing.TB, rep string, k int64) (index.Segment, bool) {
-	tb.Helper()
-	s, ok, err := e.db.Segment(context.Background(), e.track(tb, rep).ID, k)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s, ok
-}
-
 func (e *env) deliveries(tb testing.TB, rep string, k int64) []index.Delivery {
 	tb.Helper()
-	ds, err := e.db.Deliveries(context.Background(), e.track(tb, rep).ID, k)
+	ds, err := e.db.Deliveries(context.Background(), e.Track(tb, rep).ID, k)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return ds
 }
 
-// keys lists the store's keys below prefix.
-func (e *env) keys(tb testing.TB, prefix string) []string {
-	tb.Helper()
-	var out []string
-	if err := e.store.List(context.Background(), prefix, func(a cloud.Attrs) error {
-		out = append(out, a.Key)
-		return nil
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
-
 // mediaKeys lists the media segment keys of rep.
 func (e *env) mediaKeys(tb testing.TB, rep string) []string {
 	tb.Helper()
 	var out []string
-	for _, k := range e.keys(tb, testChannel+"/"+rep+"/") {
+	for _, k := range e.Keys(tb, testChannel+"/"+rep+"/") {
 		if o, err := layout.Parse(k); err == nil && o.Kind == layout.KindMedia {
 			out = append(out, k)
 		}
 	}
 	return out
-}
-
-func (e *env) initKeys(tb testing.TB, rep string) []string {
-	tb.Helper()
-	var out []string
-	for _, k := range e.keys(tb, testChannel+"/"+rep+"/") {
-		if o, err := layout.Parse(k); err == nil && o.Kind == layout.KindInit {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-func (e *env) get(tb testing.TB, key string) []byte {
-	tb.Helper()
-	b, err := e.store.Get(context.Background(), key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
 }
 
 func sha(b []byte) string {
@@ -194,7 +131,7 @@ func TestOfferSegmentFirstDelivery(t *testing.T) {
 					ctx := context.Background()
 					e := newEnvOn(t, kind)
 					sim := testenv.NewSim(t, simulate.Options{})
-					e.offerInits(t, "a", sim)
+					e.OfferInits(t, "a", sim)
 					data := testenv.MustSeg(t, sim, rep, k)
 					info, err := cmaf.ParseSegment(data, nil)
 					if err != nil {
@@ -208,10 +145,10 @@ func TestOfferSegmentFirstDelivery(t *testing.T) {
 					if res.Outcome != index.Stored || res.K != k || res.Key != key {
 						t.Fatalf("result %+v; want stored K %d at %s", res, k, key)
 					}
-					if got := e.get(t, key); !bytes.Equal(got, data) {
+					if got := e.Get(t, key); !bytes.Equal(got, data) {
 						t.Fatalf("stored object differs from the delivery")
 					}
-					tr := e.track(t, rep)
+					tr := e.Track(t, rep)
 					inits, err := e.db.Inits(ctx, tr.ID)
 					if err != nil || len(inits) != 1 {
 						t.Fatalf("inits %v, %v; want one", inits, err)
@@ -241,7 +178,7 @@ func TestOfferSegmentFirstDelivery(t *testing.T) {
 					if rep == simulate.VideoRep && off != 0 || rep == simulate.AudioRep && (off < 0 || off >= 1024) {
 						t.Errorf("EPT %d is %d ticks from K*D", info.EPT, off)
 					}
-					seg, ok := e.segment(t, rep, k)
+					seg, ok := e.Segment(t, rep, k)
 					if !ok {
 						t.Fatal("no index row")
 					}
@@ -292,28 +229,28 @@ func TestOfferSegmentDedup(t *testing.T) {
 					t.Parallel()
 					e := newEnvOn(t, kind)
 					a, b := testenv.NewSim(t, simulate.Options{}), testenv.NewSim(t, tc.second)
-					e.offerInits(t, "a", a)
-					e.offerInits(t, "b", b)
+					e.OfferInits(t, "a", a)
+					e.OfferInits(t, "b", b)
 					k := k0 + 2
 					first := testenv.MustSeg(t, a, rep, k)
-					e.offer(t, "a", a, rep, k)
-					before, _ := e.segment(t, rep, k)
+					e.Offer(t, "a", a, rep, k)
+					before, _ := e.Segment(t, rep, k)
 
 					second := testenv.MustSeg(t, b, rep, k)
 					if tc.identical != bytes.Equal(first, second) {
 						t.Fatalf("fixture: bytes equal = %v", !tc.identical)
 					}
-					res := e.offer(t, "b", b, rep, k)
+					res := e.Offer(t, "b", b, rep, k)
 					if res.Outcome != tc.want || res.K != k || res.Key != mediaKey(rep, k) {
 						t.Fatalf("result %+v; want %s", res, tc.want)
 					}
 					if keys := e.mediaKeys(t, rep); len(keys) != 1 {
 						t.Fatalf("media objects %v; want one", keys)
 					}
-					if got := e.get(t, mediaKey(rep, k)); !bytes.Equal(got, first) {
+					if got := e.Get(t, mediaKey(rep, k)); !bytes.Equal(got, first) {
 						t.Fatal("the stored object changed")
 					}
-					if after, _ := e.segment(t, rep, k); after != before {
+					if after, _ := e.Segment(t, rep, k); after != before {
 						t.Fatalf("index row changed: %+v -> %+v", before, after)
 					}
 					ds := e.deliveries(t, rep, k)
@@ -381,7 +318,7 @@ func TestOfferSegmentInvalid(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			if !tc.noInits {
-				e.offerInits(t, "a", sim)
+				e.OfferInits(t, "a", sim)
 			}
 			res, err := e.ch.OfferSegment(context.Background(), archive.Offer{Source: "b", Rep: tc.rep, Data: tc.data, ExpectK: k})
 			if !errors.Is(err, archive.ErrInvalid) {
@@ -396,7 +333,7 @@ func TestOfferSegmentInvalid(t *testing.T) {
 				}
 			}
 			for _, kk := range []int64{k - 1, k, k + 1} {
-				if _, ok := e.segment(t, tc.rep, kk); ok {
+				if _, ok := e.Segment(t, tc.rep, kk); ok {
 					t.Errorf("segment %d indexed", kk)
 				}
 			}
@@ -412,7 +349,7 @@ func TestOfferSegmentInvalid(t *testing.T) {
 			}
 			// The track still takes the valid segment afterwards.
 			if !tc.noInits {
-				if res := e.offer(t, "a", sim, simulate.VideoRep, k); res.Outcome != index.Stored {
+				if res := e.Offer(t, "a", sim, simulate.VideoRep, k); res.Outcome != index.Stored {
 					t.Errorf("valid segment after a rejected one: %s", res.Outcome)
 				}
 			}
@@ -428,7 +365,7 @@ func TestOfferSegmentPushWithoutExpectK(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.offerInits(t, "a", sim)
+	e.OfferInits(t, "a", sim)
 	res, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: simulate.AudioRep, Data: testenv.MustSeg(t, sim, simulate.AudioRep, k0+5), ExpectK: -1})
 	if err != nil || res.Outcome != index.Stored || res.K != k0+5 {
 		t.Fatalf("push offer: %+v, %v; want stored K %d", res, err, k0+5)
@@ -469,18 +406,18 @@ func TestOfferInit(t *testing.T) {
 				t.Errorf("offer %d: %+v; want key %s, new=%v", i, res, origKey, i == 0)
 			}
 		}
-		if keys := e.initKeys(t, simulate.VideoRep); len(keys) != 1 || keys[0] != origKey {
+		if keys := e.InitKeys(t, simulate.VideoRep); len(keys) != 1 || keys[0] != origKey {
 			t.Errorf("init objects %v; want [%s]", keys, origKey)
 		}
 		at, err := e.store.Attributes(ctx, origKey)
 		if err != nil || at.Meta[layout.MetaSource] != "a" {
 			t.Errorf("init attributes %v, %v; want reap-source a", at.Meta, err)
 		}
-		inits, err := e.db.Inits(ctx, e.track(t, simulate.VideoRep).ID)
+		inits, err := e.db.Inits(ctx, e.Track(t, simulate.VideoRep).ID)
 		if err != nil || len(inits) != 1 {
 			t.Errorf("inits %+v, %v; want one", inits, err)
 		}
-		tr := e.track(t, simulate.VideoRep)
+		tr := e.Track(t, simulate.VideoRep)
 		if tr.ContentType != "video" || tr.Timescale != 90000 || tr.SegDur != videoSegDur || tr.Ext != "m4s" || tr.Width != 640 || tr.Height != 360 || tr.Codecs == "" {
 			t.Errorf("track row %+v", tr)
 		}
@@ -497,11 +434,11 @@ func TestOfferInit(t *testing.T) {
 		if !errors.Is(err, archive.ErrInitMismatch) {
 			t.Fatalf("err = %v; want ErrInitMismatch", err)
 		}
-		if keys := e.initKeys(t, simulate.VideoRep); len(keys) != 1 || keys[0] != origKey {
+		if keys := e.InitKeys(t, simulate.VideoRep); len(keys) != 1 || keys[0] != origKey {
 			t.Errorf("init objects %v; want only %s", keys, origKey)
 		}
 		// Source b has no init of its own: its segments decode with the track's.
-		if res := e.offer(t, "b", sim, simulate.VideoRep, k0); res.Outcome != index.Stored {
+		if res := e.Offer(t, "b", sim, simulate.VideoRep, k0); res.Outcome != index.Stored {
 			t.Errorf("segment from b: %s", res.Outcome)
 		}
 	})
@@ -527,7 +464,7 @@ func TestOfferInit(t *testing.T) {
 				t.Errorf("%d bytes: err = %v; want ErrInvalid", len(data), err)
 			}
 		}
-		if keys := e.keys(t, testChannel+"/"); len(keys) != 0 {
+		if keys := e.Keys(t, testChannel+"/"); len(keys) != 0 {
 			t.Errorf("objects %v", keys)
 		}
 	})
@@ -539,7 +476,7 @@ func TestOfferInit(t *testing.T) {
 		if _, err := e.ch.OfferInit(ctx, "a", simulate.VideoRep, orig, false); err != nil {
 			t.Fatal(err)
 		}
-		e.offer(t, "a", sim, simulate.VideoRep, k0)
+		e.Offer(t, "a", sim, simulate.VideoRep, k0)
 		res, err := e.ch.OfferInit(ctx, "b", simulate.VideoRep, changed, false)
 		if err != nil {
 			t.Fatal(err)
@@ -547,21 +484,21 @@ func TestOfferInit(t *testing.T) {
 		if !res.New || !res.Changed || res.Key != newKey {
 			t.Errorf("result %+v; want a new, changed init at %s", res, newKey)
 		}
-		keys := e.initKeys(t, simulate.VideoRep)
+		keys := e.InitKeys(t, simulate.VideoRep)
 		if len(keys) != 2 || !strings.Contains(strings.Join(keys, " "), origKey) || !strings.Contains(strings.Join(keys, " "), newKey) {
 			t.Errorf("init objects %v; want %s and %s", keys, origKey, newKey)
 		}
-		if !bytes.Equal(e.get(t, origKey), orig) || !bytes.Equal(e.get(t, newKey), changed) {
+		if !bytes.Equal(e.Get(t, origKey), orig) || !bytes.Equal(e.Get(t, newKey), changed) {
 			t.Error("init objects do not hold their init segments")
 		}
-		inits, err := e.db.Inits(ctx, e.track(t, simulate.VideoRep).ID)
+		inits, err := e.db.Inits(ctx, e.Track(t, simulate.VideoRep).ID)
 		if err != nil || len(inits) != 2 {
 			t.Fatalf("inits %+v, %v; want two", inits, err)
 		}
 		// b's segments now decode with, and name, the new init; a's the old.
-		e.offer(t, "b", sim, simulate.VideoRep, k0+1)
-		e.offer(t, "a", sim, simulate.VideoRep, k0+2)
-		if inits, err = e.db.Inits(ctx, e.track(t, simulate.VideoRep).ID); err != nil {
+		e.Offer(t, "b", sim, simulate.VideoRep, k0+1)
+		e.Offer(t, "a", sim, simulate.VideoRep, k0+2)
+		if inits, err = e.db.Inits(ctx, e.Track(t, simulate.VideoRep).ID); err != nil {
 			t.Fatal(err)
 		}
 		byHash := map[string]index.Init{}
@@ -569,7 +506,7 @@ func TestOfferInit(t *testing.T) {
 			byHash[in.Hash] = in
 		}
 		for k, want := range map[int64]string{k0: oi.SHA256, k0 + 1: ci.SHA256, k0 + 2: oi.SHA256} {
-			seg, ok := e.segment(t, simulate.VideoRep, k)
+			seg, ok := e.Segment(t, simulate.VideoRep, k)
 			if !ok || seg.InitID != byHash[want].ID {
 				t.Errorf("segment %d: init %d; want %d", k, seg.InitID, byHash[want].ID)
 			}
@@ -639,14 +576,14 @@ func TestOfferSegmentConcurrent(t *testing.T) {
 				if keys := e.mediaKeys(t, rep); len(keys) != 1 {
 					t.Fatalf("media objects %v; want one", keys)
 				}
-				if keys := e.initKeys(t, rep); len(keys) != 1 {
+				if keys := e.InitKeys(t, rep); len(keys) != 1 {
 					t.Fatalf("init objects %v; want one", keys)
 				}
-				seg, ok := e.segment(t, rep, k)
+				seg, ok := e.Segment(t, rep, k)
 				if !ok {
 					t.Fatal("not indexed")
 				}
-				if got := e.get(t, seg.Key); sha(got) != seg.SHA256 || int64(len(got)) != seg.Size {
+				if got := e.Get(t, seg.Key); sha(got) != seg.SHA256 || int64(len(got)) != seg.Size {
 					t.Fatal("index row does not describe the stored object")
 				}
 				ds := e.deliveries(t, rep, k)
@@ -701,7 +638,7 @@ func TestOfferSegmentExistingObject(t *testing.T) {
 					ctx := context.Background()
 					e := newEnvOn(t, kind)
 					mine, other := testenv.NewSim(t, simulate.Options{}), testenv.NewSim(t, tc.winner)
-					e.offerInits(t, "a", mine)
+					e.OfferInits(t, "a", mine)
 					k := k0 + 3
 					key := mediaKey(rep, k)
 					theirs := testenv.MustSeg(t, other, rep, k)
@@ -719,17 +656,17 @@ func TestOfferSegmentExistingObject(t *testing.T) {
 					if err := e.store.Create(ctx, key, theirs, meta); err != nil {
 						t.Fatal(err)
 					}
-					res := e.offer(t, "a", mine, rep, k)
+					res := e.Offer(t, "a", mine, rep, k)
 					if res.Outcome != tc.want {
 						t.Fatalf("outcome %s; want %s", res.Outcome, tc.want)
 					}
-					if got := e.get(t, key); !bytes.Equal(got, theirs) {
+					if got := e.Get(t, key); !bytes.Equal(got, theirs) {
 						t.Fatal("the existing object was overwritten")
 					}
 					if keys := e.mediaKeys(t, rep); len(keys) != 1 {
 						t.Fatalf("media objects %v", keys)
 					}
-					seg, ok := e.segment(t, rep, k)
+					seg, ok := e.Segment(t, rep, k)
 					if !ok {
 						t.Fatal("the existing object was not indexed")
 					}
@@ -744,7 +681,7 @@ func TestOfferSegmentExistingObject(t *testing.T) {
 						t.Fatalf("deliveries %+v; want one %s (identical=%v) from a", ds, tc.want, tc.identical)
 					}
 					// Later deliveries compare with the stored object.
-					res = e.offer(t, "b", other, rep, k)
+					res = e.Offer(t, "b", other, rep, k)
 					if res.Outcome != index.Duplicate {
 						t.Errorf("winner's bytes from b: %s; want duplicate", res.Outcome)
 					}
@@ -764,8 +701,8 @@ func TestRecordMissing(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.offerInits(t, "a", sim)
-	e.offer(t, "a", sim, simulate.VideoRep, k0)
+	e.OfferInits(t, "a", sim)
+	e.Offer(t, "a", sim, simulate.VideoRep, k0)
 	if err := e.ch.RecordMissing(ctx, "b", simulate.VideoRep, k0, "GET …/video/888000000.m4s: 404 Not Found"); err != nil {
 		t.Fatal(err)
 	}
@@ -779,7 +716,7 @@ func TestRecordMissing(t *testing.T) {
 	if len(ds) != 2 || ds[1].Outcome != index.Missing || ds[1].SourceID != e.source(t, "b").ID || !strings.Contains(ds[1].Detail, "404") {
 		t.Fatalf("deliveries %+v", ds)
 	}
-	if _, ok := e.segment(t, simulate.VideoRep, k0+1); ok {
+	if _, ok := e.Segment(t, simulate.VideoRep, k0+1); ok {
 		t.Error("missing segment indexed")
 	}
 	if keys := e.mediaKeys(t, simulate.VideoRep); len(keys) != 1 {
@@ -884,19 +821,19 @@ func TestStatus(t *testing.T) {
 	e := newEnv(t)
 	a, b := testenv.NewSim(t, simulate.Options{}), testenv.NewSim(t, simulate.Options{Variant: 1})
 	skew := testenv.NewSim(t, simulate.Options{TimingSkew: 90})
-	e.offerInits(t, "a", a)
-	e.offerInits(t, "b", b)
+	e.OfferInits(t, "a", a)
+	e.OfferInits(t, "b", b)
 	// video: K0..K0+9 from a but K0+2 and K0+5..K0+6 (gaps); b duplicates K0
 	// and K0+1, conflicts at K0+3, is missing K0+2, and sends junk for K0+4.
 	for k := k0; k < k0+10; k++ {
 		if k == k0+2 || k == k0+5 || k == k0+6 {
 			continue
 		}
-		e.offer(t, "a", a, simulate.VideoRep, k)
+		e.Offer(t, "a", a, simulate.VideoRep, k)
 	}
-	e.offer(t, "b", b, simulate.VideoRep, k0)
-	e.offer(t, "b", a, simulate.VideoRep, k0+1) // bit-identical
-	e.offer(t, "b", skew, simulate.VideoRep, k0+3)
+	e.Offer(t, "b", b, simulate.VideoRep, k0)
+	e.Offer(t, "b", a, simulate.VideoRep, k0+1) // bit-identical
+	e.Offer(t, "b", skew, simulate.VideoRep, k0+3)
 	if err := e.ch.RecordMissing(ctx, "b", simulate.VideoRep, k0+2, "timeout"); err != nil {
 		t.Fatal(err)
 	}
@@ -905,7 +842,7 @@ func TestStatus(t *testing.T) {
 	}
 	// audio: K0+1..K0+4, all from b.
 	for k := k0 + 1; k <= k0+4; k++ {
-		e.offer(t, "b", b, simulate.AudioRep, k)
+		e.Offer(t, "b", b, simulate.AudioRep, k)
 	}
 
 	rep, err := e.a.Status(ctx, testChannel)
@@ -1012,7 +949,7 @@ func TestOfferSegmentTwoRecordersOneIndex(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.offerInits(t, "a", sim)
+		e.OfferInits(t, "a", sim)
 		if _, err := ch2.OfferInit(ctx, "b", simulate.VideoRep, testenv.MustInit(t, sim, simulate.VideoRep), false); err != nil {
 			t.Fatal(err)
 		}

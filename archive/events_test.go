@@ -33,10 +33,10 @@ func TestOfferSegmentEvents(t *testing.T) {
 	}
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.offerInits(t, "a", sim)
-	e.offerInits(t, "b", sim)
+	e.OfferInits(t, "a", sim)
+	e.OfferInits(t, "b", sim)
 	rep := simulate.VideoRep
-	track := e.track(t, rep)
+	track := e.Track(t, rep)
 	plain0 := testenv.MustSeg(t, sim, rep, k0)
 	info0, err := cmaf.ParseSegment(plain0, nil)
 	if err != nil {

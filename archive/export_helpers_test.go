@@ -8,7 +8,6 @@ import (
 
 	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/internal/testenv/mpdtest"
-	"github.com/reaparchive/reaparchive/simulate"
 )
 
 // The tests of recording that check what an export of it presents export
@@ -18,13 +17,6 @@ import (
 func kTime(k int64) time.Time { return time.Unix(0, k*int64(segD)).UTC() }
 
 func fileURL(p string) string { return "file://" + filepath.ToSlash(p) }
-
-// fill offers both tracks' segments from..to (inclusive) from sim as source,
-// except the Ks in skip.
-func (e *env) fill(t *testing.T, source string, sim *simulate.Server, from, to int64, skip ...int64) {
-	t.Helper()
-	e.r.Fill(t, source, sim, from, to, skip...)
-}
 
 // export exports the range o of the test channel (o.Channel "").
 func (e *env) export(t *testing.T, o export.Options) export.Result {
@@ -43,7 +35,7 @@ func (e *env) export(t *testing.T, o export.Options) export.Result {
 func checkTimeline(t *testing.T, e *env, m mpdtest.MPD, dir string) {
 	t.Helper()
 	mpdtest.CheckTimeline(t, m, dir, func(rep string, k int64) (uint64, uint64, bool) {
-		s, ok := e.segment(t, rep, k)
+		s, ok := e.Segment(t, rep, k)
 		return s.EPT, s.Duration, ok
 	})
 }

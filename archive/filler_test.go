@@ -60,9 +60,9 @@ func TestFillerReplacedByRealCopy(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t)
 			simA, simB := testenv.NewSim(t, simulate.Options{}), testenv.NewSim(t, simulate.Options{Variant: 1})
-			e.fill(t, "a", simA, k0, k0+3, kf)
-			e.offerInits(t, "b", simB)
-			e.offer(t, "a", simA, simulate.AudioRep, kf)
+			e.Fill(t, "a", simA, k0, k0+3, kf)
+			e.OfferInits(t, "b", simB)
+			e.Offer(t, "a", simA, simulate.AudioRep, kf)
 			filler, real := branded(t, simA, rep, kf, "slat"), testenv.MustSeg(t, simB, rep, kf)
 			var fres, rres archive.Result
 			if tc.fillerFirst {
@@ -79,17 +79,17 @@ func TestFillerReplacedByRealCopy(t *testing.T) {
 					t.Errorf("filler %s %s, real copy %s %s; want both stored, the real copy at %s", fres.Outcome, fres.Key, rres.Outcome, rres.Key, wantKey)
 				}
 				// The filler is kept at <K>.<ext>, unchanged.
-				if got := e.get(t, mediaKey(rep, kf)); !bytes.Equal(got, filler) {
+				if got := e.Get(t, mediaKey(rep, kf)); !bytes.Equal(got, filler) {
 					t.Error("the filler object was changed")
 				}
 			} else if rres.Outcome != index.Stored || fres.Outcome != index.Duplicate {
 				t.Errorf("real copy %s, filler %s; want stored, duplicate", rres.Outcome, fres.Outcome)
 			}
-			seg, ok := e.segment(t, rep, kf)
+			seg, ok := e.Segment(t, rep, kf)
 			if !ok || seg.Key != wantKey || seg.Filler || seg.SHA256 != sha(real) {
 				t.Errorf("segment row %+v; want the real copy at %s", seg, wantKey)
 			}
-			if got := e.get(t, wantKey); !bytes.Equal(got, real) {
+			if got := e.Get(t, wantKey); !bytes.Equal(got, real) {
 				t.Errorf("%s does not hold the real copy's bytes", wantKey)
 			}
 			var fillers int
@@ -151,13 +151,13 @@ func TestFillerOnlyAndLastSegment(t *testing.T) {
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
 	const rep = simulate.VideoRep
-	e.fill(t, "a", sim, k0, k0+1)
-	e.offer(t, "a", sim, simulate.AudioRep, k0+2)
+	e.Fill(t, "a", sim, k0, k0+1)
+	e.Offer(t, "a", sim, simulate.AudioRep, k0+2)
 	e.offerData(t, "a", rep, k0+2, branded(t, sim, rep, k0+2, "slat"))
-	e.offer(t, "a", sim, simulate.AudioRep, k0+3)
+	e.Offer(t, "a", sim, simulate.AudioRep, k0+3)
 	e.offerData(t, "a", rep, k0+3, branded(t, sim, rep, k0+3, "lmsg"))
 
-	seg, ok := e.segment(t, rep, k0+2)
+	seg, ok := e.Segment(t, rep, k0+2)
 	if !ok || !seg.Filler || seg.Key != mediaKey(rep, k0+2) {
 		t.Errorf("filler row %+v; want a filler at %s", seg, mediaKey(rep, k0+2))
 	}

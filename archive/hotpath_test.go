@@ -34,14 +34,14 @@ func TestOfferSegmentPrecomputedSum(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t)
 			sim := testenv.NewSim(t, simulate.Options{})
-			e.offerInits(t, "a", sim)
+			e.OfferInits(t, "a", sim)
 			data := testenv.MustSeg(t, sim, simulate.VideoRep, k0)
 			res, err := e.ch.OfferSegment(ctx, archive.Offer{Source: "a", Rep: simulate.VideoRep, Data: data, ExpectK: -1, SHA256: tc.given})
 			if err != nil || res.Outcome != index.Stored {
 				t.Fatalf("offer: %+v, %v; want stored", res, err)
 			}
 			want := tc.want(data)
-			seg, ok := e.segment(t, simulate.VideoRep, k0)
+			seg, ok := e.Segment(t, simulate.VideoRep, k0)
 			ds := e.deliveries(t, simulate.VideoRep, k0)
 			at, err := e.store.Attributes(ctx, res.Key)
 			if err != nil {
@@ -64,11 +64,11 @@ func TestOfferSegmentIndexCost(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.offerInits(t, "a", sim)
-	e.offerInits(t, "b", sim)
+	e.OfferInits(t, "a", sim)
+	e.OfferInits(t, "b", sim)
 	rep := simulate.VideoRep
-	e.offer(t, "a", sim, rep, k0) // warm: D, the init's first K, source a's row
-	e.offer(t, "b", sim, rep, k0) // source b's row
+	e.Offer(t, "a", sim, rep, k0) // warm: D, the init's first K, source a's row
+	e.Offer(t, "b", sim, rep, k0) // source b's row
 	ev := &mp4.EmsgBox{Version: 0, TimeScale: 1000, PresentationTimeDelta: 0, EventDuration: 1000, ID: 7,
 		SchemeIDURI: "https://aomedia.org/emsg/ID3", Value: "id3", MessageData: []byte("ID3 tag")}
 	withEvent := testenv.WithEmsg(t, testenv.MustSeg(t, sim, rep, k0+2), ev)

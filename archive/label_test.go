@@ -25,7 +25,7 @@ func TestExportLabel(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.fill(t, "a", sim, k0, k0+2)
+	e.Fill(t, "a", sim, k0, k0+2)
 	lt := manifest.LiveTrack{Rep: simulate.AudioRep, ContentType: "audio", MimeType: "audio/mp4", Lang: "en", Label: "English stereo"}
 	if err := e.ch.DescribeTrack(ctx, archive.TrackMetaOf(&lt)); err != nil {
 		t.Fatal(err)

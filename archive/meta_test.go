@@ -150,7 +150,7 @@ func TestExportMetadataHLSOnly(t *testing.T) {
 			e := newEnv(t)
 			sim := testenv.NewSim(t, simulate.Options{})
 			for _, src := range []string{"a", "b"} {
-				e.fill(t, src, sim, k0, k0+2)
+				e.Fill(t, src, sim, k0, k0+2)
 				if _, err := e.ch.OfferInit(ctx, src, metaRep, metaInit(t, entry), false); err != nil {
 					t.Fatal(err)
 				}

@@ -42,8 +42,8 @@ func TestPreferredSource(t *testing.T) {
 			}
 			fiberSim := testenv.NewSim(t, simulate.Options{Variant: 1})
 			satSim := testenv.NewSim(t, simulate.Options{})
-			e.offerInits(t, "fiber", fiberSim)
-			e.offerInits(t, "sat", satSim)
+			e.OfferInits(t, "fiber", fiberSim)
+			e.OfferInits(t, "sat", satSim)
 			for _, rep := range []string{simulate.VideoRep, simulate.AudioRep} {
 				k := k0 + 1
 				fiberSeg, satSeg := testenv.MustSeg(t, fiberSim, rep, k), testenv.MustSeg(t, satSim, rep, k)
@@ -72,7 +72,7 @@ func TestPreferredSource(t *testing.T) {
 				go offer("fiber", fiberSeg, fiberDelay)
 				wg.Wait()
 				want := map[string][]byte{"fiber": fiberSeg, "sat": satSeg}[tt.wantFrom]
-				if got := e.get(t, mediaKey(rep, k)); sha(got) != sha(want) {
+				if got := e.Get(t, mediaKey(rep, k)); sha(got) != sha(want) {
 					t.Errorf("%s K=%d: stored copy is not %s's", rep, k, tt.wantFrom)
 				}
 				if satTook > tt.maxSatWait {
@@ -117,7 +117,7 @@ func TestPreferredSourcePull(t *testing.T) {
 	st := expectComplete(t, e, 3)
 	for rep, ts := range st {
 		for k := ts.First; k <= ts.Last; k++ {
-			got := e.get(t, mediaKey(rep, k))
+			got := e.Get(t, mediaKey(rep, k))
 			if fb := testenv.MustSeg(t, fiber.sim, rep, k); sha(got) != sha(fb) {
 				if sb := testenv.MustSeg(t, sat.sim, rep, k); sha(got) == sha(sb) {
 					t.Errorf("%s K=%d: stored the non-preferred source's copy", rep, k)

@@ -429,12 +429,12 @@ func TestPullCancel(t *testing.T) {
 							stored++
 						}
 					}
-					if _, ok := e.segment(t, rep, k); ok != (stored == 1) || stored > 1 {
+					if _, ok := e.Segment(t, rep, k); ok != (stored == 1) || stored > 1 {
 						t.Errorf("%s %d: deliveries %v, indexed %v", rep, k, by, ok)
 					}
 				}
 			}
-			keys := e.keys(t, testChannel+"/")
+			keys := e.Keys(t, testChannel+"/")
 			sort.Strings(keys)
 			t.Logf("%d objects after cancel", len(keys))
 		})
@@ -464,7 +464,7 @@ func TestPullRestartPeriod(t *testing.T) {
 		if ts.First >= restart || ts.Last < restart {
 			t.Fatalf("%s: K %d..%d do not span the restart at %d", rep, ts.First, ts.Last, restart)
 		}
-		inits, err := e.db.Inits(ctx, e.track(t, rep).ID)
+		inits, err := e.db.Inits(ctx, e.Track(t, rep).ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -480,7 +480,7 @@ func TestPullRestartPeriod(t *testing.T) {
 			t.Fatalf("%s: inits %+v lack the Periods' inits", rep, inits)
 		}
 		for k := ts.First; k <= ts.Last; k++ {
-			seg, ok := e.segment(t, rep, k)
+			seg, ok := e.Segment(t, rep, k)
 			want := before
 			if k >= restart {
 				want = after

@@ -45,7 +45,7 @@ func TestOfferSegmentSpoolsWhileStoreUnreachable(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.fill(t, "a", sim, k0, k0)
+	e.Fill(t, "a", sim, k0, k0)
 	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"), 1<<30, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -55,14 +55,14 @@ func TestOfferSegmentSpoolsWhileStoreUnreachable(t *testing.T) {
 	e.a.Store = deadStore(t)
 	for k := k0 + 1; k <= k0+3; k++ {
 		for _, rep := range reps {
-			res := e.offer(t, "a", sim, rep, k)
+			res := e.Offer(t, "a", sim, rep, k)
 			if res.Outcome != index.Stored || res.Detail != "spooled" {
 				t.Fatalf("%s %d while the store is down: %+v; want stored, spooled", rep, k, res)
 			}
-			if res := e.offer(t, "b", sim, rep, k); res.Outcome != index.Duplicate {
+			if res := e.Offer(t, "b", sim, rep, k); res.Outcome != index.Duplicate {
 				t.Fatalf("second copy of spooled %s %d: %s; want duplicate", rep, k, res.Outcome)
 			}
-			if _, ok := e.segment(t, rep, k); ok {
+			if _, ok := e.Segment(t, rep, k); ok {
 				t.Fatalf("%s %d indexed before it is in the store", rep, k)
 			}
 		}
@@ -82,12 +82,12 @@ func TestOfferSegmentSpoolsWhileStoreUnreachable(t *testing.T) {
 	}
 	for k := k0 + 1; k <= k0+3; k++ {
 		for _, rep := range reps {
-			seg, ok := e.segment(t, rep, k)
+			seg, ok := e.Segment(t, rep, k)
 			if !ok {
 				t.Errorf("%s %d not indexed after the drain", rep, k)
 				continue
 			}
-			if !bytes.Equal(e.get(t, seg.Key), testenv.MustSeg(t, sim, rep, k)) {
+			if !bytes.Equal(e.Get(t, seg.Key), testenv.MustSeg(t, sim, rep, k)) {
 				t.Errorf("%s: stored bytes differ", seg.Key)
 			}
 			n := 0
@@ -102,7 +102,7 @@ func TestOfferSegmentSpoolsWhileStoreUnreachable(t *testing.T) {
 		}
 	}
 	// Now the store takes segments directly again.
-	if res := e.offer(t, "a", sim, reps[0], k0+4); res.Outcome != index.Stored || res.Detail != "" {
+	if res := e.Offer(t, "a", sim, reps[0], k0+4); res.Outcome != index.Stored || res.Detail != "" {
 		t.Errorf("after the drain: %+v", res)
 	}
 	rep, err := reconcile.Verify(ctx, e.store, e.db, reconcile.VerifyOptions{ReadData: true})
@@ -122,7 +122,7 @@ func TestSpoolUploadFindsOwnObject(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.fill(t, "a", sim, k0, k0)
+	e.Fill(t, "a", sim, k0, k0)
 	sp, err := spool.Open(filepath.Join(t.TempDir(), "spool"), 0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +130,7 @@ func TestSpoolUploadFindsOwnObject(t *testing.T) {
 	e.a.Spool = sp
 	good := e.a.Store
 	e.a.Store = deadStore(t)
-	e.offer(t, "a", sim, reps[0], k0+1)
+	e.Offer(t, "a", sim, reps[0], k0+1)
 	e.a.Store = good
 	// Upload it behind the spool's back, as the lost attempt did.
 	var entry *spool.Entry
@@ -146,7 +146,7 @@ func TestSpoolUploadFindsOwnObject(t *testing.T) {
 	if err := e.a.DrainSpool(ctx); err != nil {
 		t.Fatalf("drain finding our own object: %v", err)
 	}
-	if _, ok := e.segment(t, reps[0], k0+1); !ok || sp.Len() != 0 {
+	if _, ok := e.Segment(t, reps[0], k0+1); !ok || sp.Len() != 0 {
 		t.Errorf("indexed %v, %d left spooled", ok, sp.Len())
 	}
 }

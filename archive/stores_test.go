@@ -180,7 +180,7 @@ func TestExportOnStores(t *testing.T) {
 	testenv.ForEachStore(t, func(t *testing.T, kind testenv.StoreKind) {
 		ctx := context.Background()
 		e := newEnvOn(t, kind)
-		e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+3)
+		e.Fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+3)
 		// Exports read the archive by the index and the layout: the
 		// bucket is never listed (issue 5 item 6).
 		lists := e.store.ListCalls()
@@ -245,7 +245,7 @@ func TestExportOnStores(t *testing.T) {
 				t.Errorf("copy %s: %v", r, err)
 				continue
 			}
-			if want := e.get(t, r); !bytes.Equal(got, want) {
+			if want := e.Get(t, r); !bytes.Equal(got, want) {
 				t.Errorf("copy %s differs from the archived object", r)
 			}
 		}
@@ -273,8 +273,8 @@ func TestRepairFromArchiveOnStores(t *testing.T) {
 		ctx := context.Background()
 		sim := testenv.NewSim(t, simulate.Options{})
 		e, other := newEnvOn(t, kind), newEnvOn(t, kind)
-		e.fill(t, "a", sim, k0, k0+5, k0+2, k0+3)
-		other.fill(t, "b", sim, k0, k0+5)
+		e.Fill(t, "a", sim, k0, k0+5, k0+2, k0+3)
+		other.Fill(t, "b", sim, k0, k0+5)
 		lists, otherLists := e.store.ListCalls(), other.store.ListCalls()
 		rep, err := repair.Fill(ctx, e.a, repair.NewStore("repair.other", other.store), repair.Options{Channel: testChannel})
 		if err != nil {
@@ -285,12 +285,12 @@ func TestRepairFromArchiveOnStores(t *testing.T) {
 		}
 		for _, r := range reps {
 			for _, k := range []int64{k0 + 2, k0 + 3} {
-				seg, ok := e.segment(t, r, k)
+				seg, ok := e.Segment(t, r, k)
 				if !ok {
 					t.Errorf("%s %d not indexed after the repair", r, k)
 					continue
 				}
-				if got, want := e.get(t, seg.Key), other.get(t, seg.Key); !bytes.Equal(got, want) {
+				if got, want := e.Get(t, seg.Key), other.Get(t, seg.Key); !bytes.Equal(got, want) {
 					t.Errorf("%s: filled object differs from the other archive's", seg.Key)
 				}
 			}

@@ -53,7 +53,7 @@ func TestOfferSegmentTextIssues(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s K %d: %v", s.rep, s.k, err)
 		}
-		if got := e.get(t, res.Key); !bytes.Equal(got, s.data) {
+		if got := e.Get(t, res.Key); !bytes.Equal(got, s.data) {
 			t.Errorf("%s K %d: stored %d bytes, not the %d sent", s.rep, s.k, len(got), len(s.data))
 		}
 	}

@@ -40,7 +40,7 @@ func TestOfferTimeWindow(t *testing.T) {
 			e.a.MaxTimeSkew = archive.DefaultMaxTimeSkew
 			e.a.Now = func() time.Time { return time.Unix(k0*2, 0) }
 			sim := testenv.NewSim(t, simulate.Options{})
-			e.offerInits(t, "a", sim)
+			e.OfferInits(t, "a", sim)
 			res, err := e.ch.OfferSegment(context.Background(), archive.Offer{Source: "a", Rep: v, Data: testenv.MustSeg(t, sim, v, tc.k), ExpectK: tc.k, Backfill: tc.backfill})
 			if tc.want == "" {
 				if err != nil || res.Outcome != index.Stored {

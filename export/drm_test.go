@@ -105,7 +105,7 @@ func TestExportProtection(t *testing.T) {
 						t.Fatal(err)
 					}
 					for k := k0 + 3*int64(i); k < k0+3*int64(i+1); k++ {
-						e.offer(t, "a", sim, rep, k)
+						e.Offer(t, "a", sim, rep, k)
 					}
 				}
 			}

@@ -37,7 +37,7 @@ var reps = archivetest.Reps
 // env is an archive over a file store and an index in a temporary
 // directory, recorded through archive and exported through x.
 type env struct {
-	r        *archivetest.Env
+	*archivetest.Env
 	dir      string // the test's temporary directory
 	storeDir string
 	store    *cloud.Store
@@ -62,38 +62,8 @@ func newEnvOn(tb testing.TB, kind testenv.StoreKind) *env {
 		storeURL = kind.URL(tb)
 	}
 	r := archivetest.Open(tb, storeURL, filepath.Join(dir, "index.db"), testChannel, segD)
-	return &env{r: r, dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel,
+	return &env{Env: r, dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel,
 		x: export.Deps{Store: r.Store, DB: r.DB, Log: r.Archive.Log, Now: r.Archive.Now}}
-}
-
-// offerInits offers both init segments of sim from source.
-func (e *env) offerInits(tb testing.TB, source string, sim *simulate.Server) {
-	tb.Helper()
-	e.r.OfferInits(tb, source, sim)
-}
-
-// offer offers segment K of rep from sim as source, pulled as K.
-func (e *env) offer(tb testing.TB, source string, sim *simulate.Server, rep string, k int64) archive.Result {
-	tb.Helper()
-	return e.r.Offer(tb, source, sim, rep, k)
-}
-
-func (e *env) track(tb testing.TB, rep string) index.Track {
-	tb.Helper()
-	t, err := e.db.Track(context.Background(), e.ch.Info.ID, rep)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return t
-}
-
-func (e *env) segment(tb testing.TB, rep string, k int64) (index.Segment, bool) {
-	tb.Helper()
-	s, ok, err := e.db.Segment(context.Background(), e.track(tb, rep).ID, k)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s, ok
 }
 
 // timing is the EPT and duration of the archived segment K of rep.
@@ -107,39 +77,10 @@ func (e *env) timing(rep string, k int64) (ept, dur uint64, ok bool) {
 	return s.EPT, s.Duration, ok && err == nil
 }
 
-// keys lists the store's keys below prefix.
-func (e *env) keys(tb testing.TB, prefix string) []string {
-	tb.Helper()
-	var out []string
-	if err := e.store.List(context.Background(), prefix, func(a cloud.Attrs) error {
-		out = append(out, a.Key)
-		return nil
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
-
-func (e *env) get(tb testing.TB, key string) []byte {
-	tb.Helper()
-	b, err := e.store.Get(context.Background(), key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
 // kTime is the wall-clock start of segment K (D = 2 s).
 func kTime(k int64) time.Time { return time.Unix(0, k*int64(segD)).UTC() }
 
 func fileURL(p string) string { return "file://" + filepath.ToSlash(p) }
-
-// fill offers both tracks' segments from..to (inclusive) from sim as source,
-// except the Ks in skip.
-func (e *env) fill(t *testing.T, source string, sim *simulate.Server, from, to int64, skip ...int64) {
-	t.Helper()
-	e.r.Fill(t, source, sim, from, to, skip...)
-}
 
 func (e *env) export(t *testing.T, o export.Options) export.Result {
 	t.Helper()
@@ -165,16 +106,4 @@ func segDurOf(rep string) uint64 {
 		return audioSegDur
 	}
 	return videoSegDur
-}
-
-// initKeys lists the init segment keys of rep.
-func (e *env) initKeys(tb testing.TB, rep string) []string {
-	tb.Helper()
-	var out []string
-	for _, k := range e.keys(tb, testChannel+"/"+rep+"/") {
-		if o, err := layout.Parse(k); err == nil && o.Kind == layout.KindInit {
-			out = append(out, k)
-		}
-	}
-	return out
 }

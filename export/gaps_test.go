@@ -47,8 +47,8 @@ func TestExportGapModes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.fill(t, "a", sim, k0, k0+9, k0+4, k0+7)
-	e.offer(t, "a", sim, simulate.VideoRep, k0+7)
+	e.Fill(t, "a", sim, k0, k0+9, k0+4, k0+7)
+	e.Offer(t, "a", sim, simulate.VideoRep, k0+7)
 	type period struct {
 		start time.Duration
 		video []int64
@@ -168,7 +168,7 @@ func TestExportFillers(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.fill(t, "a", sim, k0, k0+5, k0+2, k0+3)
+	e.Fill(t, "a", sim, k0, k0+5, k0+2, k0+3)
 	o := export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 6), Formats: []string{"dash", "hls"},
 		Gaps: export.GapsFill, Slate: slateDir(t), Out: fileURL(filepath.Join(e.storeDir, "vod", "fill.mpd"))}
 	res := e.export(t, o)
@@ -176,12 +176,12 @@ func TestExportFillers(t *testing.T) {
 		t.Fatalf("result %+v; want 4 fillers created, 3 Periods, 8 archived segments", res)
 	}
 	for _, rep := range reps {
-		tr := e.track(t, rep)
+		tr := e.Track(t, rep)
 		rows, err := e.db.Fillers(ctx, tr.ID, "", 0, 1<<62)
 		if err != nil || len(rows) != 0 {
 			t.Errorf("fillers of another slate: %v %v", rows, err)
 		}
-		keys := e.keys(t, testChannel+"/"+rep+"/"+layout.FillerDir+"/")
+		keys := e.Keys(t, testChannel+"/"+rep+"/"+layout.FillerDir+"/")
 		var media []string
 		for _, k := range keys {
 			o, err := layout.Parse(k)
@@ -206,10 +206,10 @@ func TestExportFillers(t *testing.T) {
 				t.Errorf("filler key %s", key)
 			}
 			rows, err := e.db.Fillers(ctx, tr.ID, o.Hash, k, k)
-			if err != nil || len(rows) != 1 || rows[0].Key != key || rows[0].SHA256 != sha(e.get(t, key)) {
+			if err != nil || len(rows) != 1 || rows[0].Key != key || rows[0].SHA256 != sha(e.Get(t, key)) {
 				t.Errorf("index rows for %s: %+v %v", key, rows, err)
 			}
-			f, err := mp4.DecodeFile(bytes.NewReader(e.get(t, key)))
+			f, err := mp4.DecodeFile(bytes.NewReader(e.Get(t, key)))
 			if err != nil || len(f.Segments) != 1 || len(f.Segments[0].Fragments) != 1 {
 				t.Fatalf("filler %s: %v", key, err)
 			}
@@ -273,7 +273,7 @@ func TestExportFillers(t *testing.T) {
 func TestExportGapErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+3, k0+1)
+	e.Fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+3, k0+1)
 	videoOnly := filepath.Join(e.dir, "slate-video")
 	twoVideos := filepath.Join(e.dir, "slate-two")
 	for _, d := range []string{videoOnly, twoVideos} {

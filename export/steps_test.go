@@ -21,7 +21,7 @@ func TestStepsRenderWithoutStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+5, k0+2)
+	e.Fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+5, k0+2)
 	o := export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(filepath.Join(e.storeDir, "vod", "x.mpd"))}
 	res := e.export(t, o)
 	stored, err := os.ReadFile(res.MPDPath)

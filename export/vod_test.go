@@ -51,7 +51,7 @@ func TestExportZeroCopy(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			sim := testenv.NewSim(t, simulate.Options{})
-			e.fill(t, "a", sim, k0, k0+3)
+			e.Fill(t, "a", sim, k0, k0+3)
 			out := fileURL(filepath.Join(e.dir, filepath.FromSlash(tc.out)))
 			if strings.HasSuffix(tc.out, "/") {
 				out += "/"
@@ -97,7 +97,7 @@ func TestExportOtherStore(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+1)
+	e.Fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+1)
 	o := export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 2), Out: "mem://"}
 	var outside *export.OutsideStoreError
 	if _, err := e.x.VoD(ctx, o); !errors.As(err, &outside) {
@@ -136,7 +136,7 @@ func TestExportCopy(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.fill(t, "a", sim, k0, k0+4)
+	e.Fill(t, "a", sim, k0, k0+4)
 	pkg := filepath.Join(e.dir, "pkg")
 	res := e.export(t, export.Options{From: kTime(k0 + 1), To: kTime(k0 + 5), Out: fileURL(pkg) + "/", Copy: true})
 	mpdPath := filepath.Join(pkg, "manifest.mpd")
@@ -157,7 +157,7 @@ func TestExportCopy(t *testing.T) {
 			t.Errorf("copied object: %v", err)
 			continue
 		}
-		if want := e.get(t, r); !bytes.Equal(got, want) {
+		if want := e.Get(t, r); !bytes.Equal(got, want) {
 			t.Errorf("%s: the copy differs from the archived object", r)
 		}
 	}
@@ -192,7 +192,7 @@ func TestExportCopy(t *testing.T) {
 func TestExportGap(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+6, k0+3, k0+4)
+	e.Fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+6, k0+3, k0+4)
 	res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 7), Out: fileURL(filepath.Join(e.storeDir, "vod", "gap.mpd"))})
 	if res.Gaps != 2 || res.Segments != 10 || res.Periods != 1 {
 		t.Errorf("result %+v; want 10 segments, a gap in each of 2 tracks, 1 Period", res)
@@ -226,7 +226,7 @@ func TestExportInitChange(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.fill(t, "a", sim, k0, k0+2)
+	e.Fill(t, "a", sim, k0, k0+2)
 	orig := testenv.MustInit(t, sim, simulate.VideoRep)
 	changed := testenv.ModifiedVideoInit(t, orig)
 	if _, err := e.ch.OfferInit(ctx, "a", simulate.VideoRep, changed, false); err != nil {
@@ -234,7 +234,7 @@ func TestExportInitChange(t *testing.T) {
 	}
 	for k := k0 + 3; k <= k0+5; k++ {
 		for _, rep := range reps {
-			e.offer(t, "a", sim, rep, k)
+			e.Offer(t, "a", sim, rep, k)
 		}
 	}
 	res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(filepath.Join(e.storeDir, "vod", "restart.mpd"))})
@@ -278,7 +278,7 @@ func TestExportInitChange(t *testing.T) {
 func TestExportRange(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+9)
+	e.Fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+9)
 	ms := time.Millisecond
 	cases := []struct {
 		name     string
@@ -320,8 +320,8 @@ func TestExportDeterministic(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.fill(t, "a", sim, k0, k0+5, k0+2)
-	e.fill(t, "b", testenv.NewSim(t, simulate.Options{Variant: 1}), k0+2, k0+2)
+	e.Fill(t, "a", sim, k0, k0+5, k0+2)
+	e.Fill(t, "b", testenv.NewSim(t, simulate.Options{Variant: 1}), k0+2, k0+2)
 	vod := filepath.Join(e.storeDir, "vod")
 	r1 := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(filepath.Join(vod, "one.mpd"))})
 	a2 := export.Deps{Store: e.store, DB: e.db}
@@ -355,7 +355,7 @@ func TestExportDeterministic(t *testing.T) {
 func TestExportErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+2)
+	e.Fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+2)
 	out := fileURL(filepath.Join(e.storeDir, "vod", "x.mpd"))
 	cases := []struct {
 		name string
@@ -391,7 +391,7 @@ func TestExportCompatibleInitsOnePeriod(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.offerInits(t, "a", sim)
+	e.OfferInits(t, "a", sim)
 	for _, rep := range reps {
 		other := testenv.WithCreationTime(t, testenv.MustInit(t, sim, rep), 3_900_000_000)
 		if _, err := e.ch.OfferInit(ctx, "b", rep, other, true); err != nil {
@@ -401,7 +401,7 @@ func TestExportCompatibleInitsOnePeriod(t *testing.T) {
 	for k := k0; k < k0+6; k++ {
 		src := []string{"a", "b"}[k%2]
 		for _, rep := range reps {
-			e.offer(t, src, sim, rep, k)
+			e.Offer(t, src, sim, rep, k)
 		}
 	}
 	res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 6), Out: fileURL(filepath.Join(e.storeDir, "vod", "x.mpd"))})
@@ -417,7 +417,7 @@ func TestExportCopyIntoArchiveRoot(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t)
-	e.fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+1)
+	e.Fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+1)
 	key := mediaKey(simulate.VideoRep, k0)
 	before, err := e.store.Attributes(ctx, key)
 	if err != nil {
@@ -443,9 +443,9 @@ func TestExportTrackIDChangeNewPeriod(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.offerInits(t, "a", sim)
+	e.OfferInits(t, "a", sim)
 	for k := k0; k < k0+3; k++ {
-		e.offer(t, "a", sim, simulate.VideoRep, k)
+		e.Offer(t, "a", sim, simulate.VideoRep, k)
 	}
 	init2 := withTrackID(t, testenv.MustInit(t, sim, simulate.VideoRep), 7)
 	res, err := e.ch.OfferInit(ctx, "a", simulate.VideoRep, init2, false)

@@ -77,7 +77,7 @@ func TestExportWebVTTForHLS(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			sim := testenv.NewSim(t, simulate.Options{})
-			e.fill(t, "a", sim, k0, k0+2)
+			e.Fill(t, "a", sim, k0, k0+2)
 			e.offerWebVTT(t, "a", k0, k0+2, -1)
 			dir := filepath.Join(e.storeDir, "vod")
 			res := e.export(t, export.Options{From: kTime(k0), To: kTime(k0 + 3), Out: fileURL(filepath.Join(dir, "day.mpd")), Copy: c.copy, Formats: c.formats})
@@ -91,7 +91,7 @@ func TestExportWebVTTForHLS(t *testing.T) {
 			if strings.Contains(string(pl), "#EXT-X-MAP") || strings.Contains(string(pl), ".m4s") {
 				t.Errorf("WebVTT media playlist refers to fMP4:\n%s", pl)
 			}
-			init, err := cmaf.ParseInit(e.get(t, e.initKeys(t, vttRep)[0]))
+			init, err := cmaf.ParseInit(e.Get(t, e.InitKeys(t, vttRep)[0]))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +104,7 @@ func TestExportWebVTTForHLS(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want, err := cmaf.WebVTT(e.get(t, mediaKey(vttRep, k)), init)
+				want, err := cmaf.WebVTT(e.Get(t, mediaKey(vttRep, k)), init)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -131,7 +131,7 @@ func TestExportWebVTTMalformed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	sim := testenv.NewSim(t, simulate.Options{})
-	e.fill(t, "a", sim, k0, k0+2)
+	e.Fill(t, "a", sim, k0, k0+2)
 	e.offerWebVTT(t, "a", k0, k0+2, k0+1)
 	dir := filepath.Join(e.storeDir, "vod")
 	_, err := e.x.VoD(context.Background(), export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 3),

@@ -16,6 +16,7 @@ import (
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
@@ -104,4 +105,59 @@ func (e *Env) Fill(tb testing.TB, source string, sim *simulate.Server, from, to 
 			e.Offer(tb, source, sim, rep, k)
 		}
 	}
+}
+
+// Track is the index row of the channel's track rep.
+func (e *Env) Track(tb testing.TB, rep string) index.Track {
+	tb.Helper()
+	t, err := e.DB.Track(context.Background(), e.Channel.Info.ID, rep)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t
+}
+
+// Segment is the index row of segment K of rep, and whether there is one.
+func (e *Env) Segment(tb testing.TB, rep string, k int64) (index.Segment, bool) {
+	tb.Helper()
+	s, ok, err := e.DB.Segment(context.Background(), e.Track(tb, rep).ID, k)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, ok
+}
+
+// Keys lists the store's keys below prefix.
+func (e *Env) Keys(tb testing.TB, prefix string) []string {
+	tb.Helper()
+	var out []string
+	if err := e.Store.List(context.Background(), prefix, func(a cloud.Attrs) error {
+		out = append(out, a.Key)
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// InitKeys lists the init segment keys of the channel's track rep.
+func (e *Env) InitKeys(tb testing.TB, rep string) []string {
+	tb.Helper()
+	var out []string
+	for _, k := range e.Keys(tb, e.Channel.Info.Name+"/"+rep+"/") {
+		if o, err := layout.Parse(k); err == nil && o.Kind == layout.KindInit {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Get is the object at key.
+func (e *Env) Get(tb testing.TB, key string) []byte {
+	tb.Helper()
+	b, err := e.Store.Get(context.Background(), key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
