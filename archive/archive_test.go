@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,12 +55,7 @@ func newEnv(tb testing.TB) *env {
 // bucket); storeDir is set for file stores only.
 func newEnvOn(tb testing.TB, kind testenv.StoreKind) *env {
 	tb.Helper()
-	dir := tb.TempDir()
-	storeURL := testenv.FileStoreURL(dir)
-	if kind.Name != "file" {
-		storeURL = kind.URL(tb)
-	}
-	r := archivetest.Open(tb, storeURL, filepath.Join(dir, "index.db"), testChannel, segD)
+	r, dir := archivetest.OpenOn(tb, kind, testChannel, segD)
 	return &env{Env: r, dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/export"
@@ -35,29 +34,8 @@ func BenchmarkExport24h8TracksS3(b *testing.B) {
 	q.Set("prefix", "vod/")
 	u.RawQuery = q.Encode()
 	o := export.Options{Channel: benchday.Channel, From: benchKTime(benchday.K0), To: benchKTime(benchday.K0 + benchday.PerTrack), Out: u.String()}
-	var peaks, growths []float64
-	var elapsed time.Duration
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.StopTimer()
-	for i := 0; i < b.N; i++ {
-		h := benchday.StartHeapPeak()
-		start := time.Now()
-		b.StartTimer()
-		res, err := d.VoD(ctx, o)
-		b.StopTimer()
-		elapsed += time.Since(start)
-		p, g := h.Done()
-		peaks, growths = append(peaks, p), append(growths, g)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if res.Segments != benchday.Rows || res.Periods != 1 || res.Gaps != 0 || res.Duration != 24*time.Hour {
-			b.Fatalf("export: %+v", res)
-		}
-	}
+	benchExports(b, d, o, func(export.Result) {})
 	if n := st.ListCalls(); n != 0 {
 		b.Fatalf("the export listed the bucket %d times; want 0", n)
 	}
-	benchday.Report(b, b.N*benchday.Rows, elapsed, peaks, growths)
 }

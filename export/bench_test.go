@@ -32,39 +32,18 @@ func benchKTime(k int64) time.Time { return time.Unix(0, k*int64(2*time.Second))
 // built (SegmentTimelines, audio's constrained durations as S runs) and
 // written durably.
 func BenchmarkExport24h8Tracks(b *testing.B) {
-	ctx := context.Background()
 	bd, st, storeDir := benchday.Filled(b)
 	d := export.Deps{Store: st, DB: bd.DB}
 	o := export.Options{Channel: benchday.Channel, From: benchKTime(benchday.K0), To: benchKTime(benchday.K0 + benchday.PerTrack),
 		Out: "file://" + filepath.ToSlash(filepath.Join(storeDir, "vod", "day.mpd"))}
-	var peaks, growths []float64
-	var elapsed time.Duration
 	var mpdBytes int64
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.StopTimer()
-	for i := 0; i < b.N; i++ {
-		h := benchday.StartHeapPeak()
-		start := time.Now()
-		b.StartTimer()
-		res, err := d.VoD(ctx, o)
-		b.StopTimer()
-		elapsed += time.Since(start)
-		p, g := h.Done()
-		peaks, growths = append(peaks, p), append(growths, g)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if res.Segments != benchday.Rows || res.Periods != 1 || res.Gaps != 0 || res.Duration != 24*time.Hour {
-			b.Fatalf("export: %+v", res)
-		}
+	benchExports(b, d, o, func(res export.Result) {
 		fi, err := os.Stat(res.MPDPath)
 		if err != nil {
 			b.Fatal(err)
 		}
 		mpdBytes = fi.Size()
-	}
-	benchday.Report(b, b.N*benchday.Rows, elapsed, peaks, growths)
+	})
 	b.ReportMetric(float64(mpdBytes), "MPD-bytes")
 }
 
@@ -100,6 +79,36 @@ func BenchmarkBaselineScan24h(b *testing.B) {
 		if n != benchday.Rows || last.K != benchday.K0+benchday.PerTrack-1 {
 			b.Fatalf("scanned %d rows", n)
 		}
+	}
+	benchday.Report(b, b.N*benchday.Rows, elapsed, peaks, growths)
+}
+
+// benchExports times b.N exports of the whole benchmark day o with d, each
+// checked to present the day as one gapless Period and then handed to
+// after, and reports the figures benchday.Report gives.
+func benchExports(b *testing.B, d export.Deps, o export.Options, after func(export.Result)) {
+	ctx := context.Background()
+	var peaks, growths []float64
+	var elapsed time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.StopTimer()
+	for i := 0; i < b.N; i++ {
+		h := benchday.StartHeapPeak()
+		start := time.Now()
+		b.StartTimer()
+		res, err := d.VoD(ctx, o)
+		b.StopTimer()
+		elapsed += time.Since(start)
+		p, g := h.Done()
+		peaks, growths = append(peaks, p), append(growths, g)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Segments != benchday.Rows || res.Periods != 1 || res.Gaps != 0 || res.Duration != 24*time.Hour {
+			b.Fatalf("export: %+v", res)
+		}
+		after(res)
 	}
 	benchday.Report(b, b.N*benchday.Rows, elapsed, peaks, growths)
 }

@@ -56,12 +56,7 @@ func newEnv(tb testing.TB) *env {
 // bucket); storeDir is set for file stores only.
 func newEnvOn(tb testing.TB, kind testenv.StoreKind) *env {
 	tb.Helper()
-	dir := tb.TempDir()
-	storeURL := testenv.FileStoreURL(dir)
-	if kind.Name != "file" {
-		storeURL = kind.URL(tb)
-	}
-	r := archivetest.Open(tb, storeURL, filepath.Join(dir, "index.db"), testChannel, segD)
+	r, dir := archivetest.OpenOn(tb, kind, testChannel, segD)
 	return &env{Env: r, dir: dir, storeDir: r.StoreDir, store: r.Store, db: r.DB, a: r.Archive, ch: r.Channel,
 		x: export.Deps{Store: r.Store, DB: r.DB, Log: r.Archive.Log, Now: r.Archive.Now}}
 }

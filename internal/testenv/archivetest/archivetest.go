@@ -7,6 +7,7 @@ package archivetest
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -53,6 +54,19 @@ func Open(tb testing.TB, storeURL, indexPath, channel string, d time.Duration) *
 		tb.Fatal(err)
 	}
 	return e
+}
+
+// OpenOn is Open on a new store of kind (a directory of the test's own for
+// file stores, a new bucket otherwise) with the index in dir, a new
+// temporary directory it returns.
+func OpenOn(tb testing.TB, kind testenv.StoreKind, channel string, d time.Duration) (e *Env, dir string) {
+	tb.Helper()
+	dir = tb.TempDir()
+	storeURL := testenv.FileStoreURL(dir)
+	if kind.Name != "file" {
+		storeURL = kind.URL(tb)
+	}
+	return Open(tb, storeURL, filepath.Join(dir, "index.db"), channel, d), dir
 }
 
 // Close closes the index, then the store, once. A test that must release

@@ -75,67 +75,81 @@ func Read(t testing.TB, p string) MPD {
 		}
 		for _, as := range p.AdaptationSets {
 			for _, r := range as.Representations {
-				if sl := r.SegmentList; sl != nil {
-					// A track with holes: explicit URLs, one S per segment.
-					if as.SegmentTemplate != nil || r.SegmentTemplate != nil || sl.Initialization == nil || sl.SegmentTimeline == nil || sl.Timescale == nil {
-						t.Fatalf("Period %s Representation %s: SegmentList with a SegmentTemplate or incomplete", p.Id, r.Id)
-					}
-					tr := Track{Rep: r.Id, Init: string(sl.Initialization.SourceURL), Timescale: *sl.Timescale}
-					if sl.PresentationTimeOffset != nil {
-						tr.PTO = *sl.PresentationTimeOffset
-					}
-					if len(sl.SegmentURL) != len(sl.SegmentTimeline.S) {
-						t.Fatalf("Representation %s: %d SegmentURLs, %d S", r.Id, len(sl.SegmentURL), len(sl.SegmentTimeline.S))
-					}
-					tt := uint64(0)
-					for i, s := range sl.SegmentTimeline.S {
-						if s.T != nil {
-							tt = *s.T
-						}
-						if s.R != 0 || s.N != nil || (i == 0 && s.T == nil) {
-							t.Errorf("Representation %s: S[%d] has @r/@n or the first no @t", r.Id, i)
-						}
-						u := string(sl.SegmentURL[i].Media)
-						k, err := strconv.ParseInt(strings.TrimSuffix(path.Base(u), path.Ext(u)), 10, 64)
-						if err != nil {
-							t.Fatalf("SegmentURL %s: %v", u, err)
-						}
-						tr.Segs = append(tr.Segs, Seg{K: k, T: tt, D: s.D, URL: u})
-						tt += s.D
-					}
-					mp.Tracks[r.Id] = tr
-					continue
+				if r.SegmentList != nil {
+					mp.Tracks[r.Id] = listTrack(t, p.Id, as, r)
+				} else {
+					mp.Tracks[r.Id] = templateTrack(t, p.Id, as, r)
 				}
-				st := mergeTemplates(as.SegmentTemplate, r.SegmentTemplate)
-				if st == nil || st.SegmentTimeline == nil || st.Timescale == nil || st.StartNumber == nil {
-					t.Fatalf("Period %s Representation %s: incomplete SegmentTemplate", p.Id, r.Id)
-				}
-				tr := Track{Rep: r.Id, Init: st.Initialization, Media: st.Media, Timescale: *st.Timescale}
-				if st.PresentationTimeOffset != nil {
-					tr.PTO = *st.PresentationTimeOffset
-				}
-				k, tt := int64(*st.StartNumber), uint64(0)
-				for i, s := range st.SegmentTimeline.S {
-					if s.T != nil {
-						tt = *s.T
-					} else if i == 0 {
-						t.Errorf("Representation %s: first S has no @t", r.Id)
-					}
-					if s.N != nil {
-						k = int64(*s.N)
-					}
-					for range s.R + 1 {
-						tr.Segs = append(tr.Segs, Seg{K: k, T: tt, D: s.D})
-						k++
-						tt += s.D
-					}
-				}
-				mp.Tracks[r.Id] = tr
 			}
 		}
 		out.Periods = append(out.Periods, mp)
 	}
 	return out
+}
+
+// listTrack is a track with holes, addressed by a SegmentList: explicit
+// URLs, one S per segment.
+func listTrack(t testing.TB, period string, as *mpd.AdaptationSetType, r *mpd.RepresentationType) Track {
+	t.Helper()
+	sl := r.SegmentList
+	if as.SegmentTemplate != nil || r.SegmentTemplate != nil || sl.Initialization == nil || sl.SegmentTimeline == nil || sl.Timescale == nil {
+		t.Fatalf("Period %s Representation %s: SegmentList with a SegmentTemplate or incomplete", period, r.Id)
+	}
+	tr := Track{Rep: r.Id, Init: string(sl.Initialization.SourceURL), Timescale: *sl.Timescale}
+	if sl.PresentationTimeOffset != nil {
+		tr.PTO = *sl.PresentationTimeOffset
+	}
+	if len(sl.SegmentURL) != len(sl.SegmentTimeline.S) {
+		t.Fatalf("Representation %s: %d SegmentURLs, %d S", r.Id, len(sl.SegmentURL), len(sl.SegmentTimeline.S))
+	}
+	tt := uint64(0)
+	for i, s := range sl.SegmentTimeline.S {
+		if s.T != nil {
+			tt = *s.T
+		}
+		if s.R != 0 || s.N != nil || (i == 0 && s.T == nil) {
+			t.Errorf("Representation %s: S[%d] has @r/@n or the first no @t", r.Id, i)
+		}
+		u := string(sl.SegmentURL[i].Media)
+		k, err := strconv.ParseInt(strings.TrimSuffix(path.Base(u), path.Ext(u)), 10, 64)
+		if err != nil {
+			t.Fatalf("SegmentURL %s: %v", u, err)
+		}
+		tr.Segs = append(tr.Segs, Seg{K: k, T: tt, D: s.D, URL: u})
+		tt += s.D
+	}
+	return tr
+}
+
+// templateTrack is a track addressed by a SegmentTemplate with a
+// SegmentTimeline, expanded to one entry per segment.
+func templateTrack(t testing.TB, period string, as *mpd.AdaptationSetType, r *mpd.RepresentationType) Track {
+	t.Helper()
+	st := mergeTemplates(as.SegmentTemplate, r.SegmentTemplate)
+	if st == nil || st.SegmentTimeline == nil || st.Timescale == nil || st.StartNumber == nil {
+		t.Fatalf("Period %s Representation %s: incomplete SegmentTemplate", period, r.Id)
+	}
+	tr := Track{Rep: r.Id, Init: st.Initialization, Media: st.Media, Timescale: *st.Timescale}
+	if st.PresentationTimeOffset != nil {
+		tr.PTO = *st.PresentationTimeOffset
+	}
+	k, tt := int64(*st.StartNumber), uint64(0)
+	for i, s := range st.SegmentTimeline.S {
+		if s.T != nil {
+			tt = *s.T
+		} else if i == 0 {
+			t.Errorf("Representation %s: first S has no @t", r.Id)
+		}
+		if s.N != nil {
+			k = int64(*s.N)
+		}
+		for range s.R + 1 {
+			tr.Segs = append(tr.Segs, Seg{K: k, T: tt, D: s.D})
+			k++
+			tt += s.D
+		}
+	}
+	return tr
 }
 
 // mergeTemplates applies a Representation's SegmentTemplate over its
