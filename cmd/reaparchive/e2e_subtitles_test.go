@@ -82,7 +82,7 @@ func TestE2ELivesim2Subtitles(t *testing.T) {
 			}
 			t.Logf("%s %s: %d cues, %d shown; first %+v", c.player, c.manifest, len(res.Cues), shown, res.Cues[:min(len(res.Cues), 3)])
 			// Every 2 s segment of a timesubs track has cues; a player
-			// polled at 50 ms at 8x speed sees most of them on screen.
+			// polled at 50 ms at 4x speed sees most of them on screen.
 			if want := int(video.Last-video.First+1) / 2; shown < want {
 				t.Errorf("%s showed %d cues of the %q track from %s, want at least %d (cues %+v)", c.player, shown, c.lang, c.manifest, want, res.Cues)
 			}
