@@ -45,6 +45,10 @@ type Store struct {
 	bucket *blob.Bucket
 	dir    string // file stores: absolute root directory ("" otherwise)
 	gcs    bool   // a gs:// store
+	// s3Bucket is the bucket name of an s3:// store, and keyPrefix the
+	// prefix= of an s3:// or gs:// store: the requests DeleteMany sends
+	// itself, past the gocloud driver, name them.
+	s3Bucket, keyPrefix string
 	// xattrMeta (file stores): metadata is written as xattrs of the file,
 	// not as a .attrs sidecar. xattr is how they are read and written.
 	xattrMeta bool
@@ -155,6 +159,7 @@ func openWith(ctx context.Context, rawURL string, plain bool, fo fileOptions) (*
 	}
 	if prefix != "" && s.dir == "" {
 		s.bucket = blob.PrefixedBucket(s.bucket, prefix)
+		s.keyPrefix = prefix
 	}
 	if sc := strings.ToLower(u.Scheme); sc == "s3" || sc == "gs" {
 		s.retry = DefaultRetry
@@ -223,7 +228,7 @@ func openS3(ctx context.Context, u *url.URL) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloud: open %s: %w", redactURL(u), err)
 	}
-	return &Store{url: normalURL(u), bucket: b}, nil
+	return &Store{url: normalURL(u), bucket: b, s3Bucket: u.Host}, nil
 }
 
 // URL returns the URL the store was opened with, normalised (file URLs

@@ -61,6 +61,10 @@ func IsTransient(err error) bool {
 	if isPrecondition(err) {
 		return false
 	}
+	var kerr *KeyError // a key a DeleteObjects response reports as failed
+	if errors.As(err, &kerr) {
+		return kerr.transient()
+	}
 	retryableStatus := func(code int) bool {
 		return code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout
 	}

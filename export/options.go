@@ -124,6 +124,9 @@ type Options struct {
 	// BaseURL is where the archive's objects are served from, for zero-copy
 	// exports whose MPD is not in the archive's store.
 	BaseURL string
+	// NoHold: a zero-copy export writes no hold on its range (whoever
+	// exports manages holds); a Copy never writes one.
+	NoHold bool
 	// Events is how events are signalled; "" is EventsBoth.
 	Events EventsMode
 	// SCTE35 are the range's SCTE-35 events (events.ForExport), signalled
@@ -158,6 +161,9 @@ type Result struct {
 	HLSText  int
 	Copied   int
 	Duration time.Duration
+	// HoldID is the id of the hold the zero-copy export wrote on its range
+	// ("" for none: Copy, NoHold).
+	HoldID string
 }
 
 // Errors about Options, in library wording; a command line maps them to

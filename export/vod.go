@@ -8,17 +8,70 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/holds"
 	"github.com/reaparchive/reaparchive/manifest"
 )
 
 // VoD writes a static DASH presentation and/or an HLS presentation of a
 // channel's range: it loads the range, plans it, makes the fillers,
 // renders the manifests and writes them.
+//
+// A zero-copy presentation references the archive's objects in place, so
+// unless o.Copy or o.NoHold it first writes a hold on the range (before it
+// reads the index, LAYOUT.md "Holds"): prune keeps the objects as long as
+// the hold is there. The hold's id is in the Result; if the export fails,
+// the hold is released again.
 func (d Deps) VoD(ctx context.Context, o Options) (Result, error) {
 	c, err := checkOptions(ctx, o)
 	if err != nil {
 		return Result{}, err
 	}
+	holdID, err := d.hold(ctx, o)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := d.vod(ctx, o, c)
+	if err != nil {
+		d.releaseHold(ctx, o.Channel, holdID)
+		return Result{}, err
+	}
+	res.HoldID = holdID
+	return res, nil
+}
+
+// hold writes the hold on o's range that a zero-copy export needs (none
+// for a copy, nor with NoHold) and returns its id ("" for none).
+func (d Deps) hold(ctx context.Context, o Options) (string, error) {
+	if o.Copy || o.NoHold {
+		return "", nil
+	}
+	r := holds.Request{Channel: o.Channel, From: o.From, To: o.To, Reason: HoldReason(o.Out)}
+	rec, err := holds.Add(ctx, d.Store, r, d.now())
+	if err != nil {
+		return "", fmt.Errorf("export: hold on the range: %w", err)
+	}
+	d.log().Info("export: held the range", "channel", o.Channel, "hold", rec.ID, "from", rec.From, "to", rec.To)
+	return rec.ID, nil
+}
+
+// HoldReason is the reason of the hold a zero-copy export to out writes.
+func HoldReason(out string) string {
+	return "export-vod zero-copy presentation " + out
+}
+
+// releaseHold releases the hold of a failed export, if it wrote one (even
+// when ctx is cancelled: a failed export keeps nothing).
+func (d Deps) releaseHold(ctx context.Context, channel, id string) {
+	if id == "" {
+		return
+	}
+	if err := holds.Release(context.WithoutCancel(ctx), d.Store, channel, id); err != nil {
+		d.log().Error("export failed, and so did releasing its hold: release it by hand (holds release)", "channel", channel, "hold", id, "err", err)
+	}
+}
+
+// vod is VoD after the checks and the hold.
+func (d Deps) vod(ctx context.Context, o Options, c checked) (Result, error) {
 	// The index rows, then the output (checked before any init is read),
 	// then the inits.
 	l, err := d.loadRows(ctx, o.Channel, o.From, o.To)

@@ -4,6 +4,9 @@ package holds
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -54,4 +57,110 @@ func Active(ctx context.Context, st *cloud.Store, channel string, now time.Time)
 		}
 	}
 	return out, nil
+}
+
+// ErrNoHold is returned (wrapped) by Release for an id that has no hold
+// record in the channel.
+var ErrNoHold = errors.New("no such hold")
+
+// Request is what Add holds: a channel's wall-clock range [From, To), why,
+// and until when (nil Expires: until released).
+type Request struct {
+	Channel  string
+	From, To time.Time
+	Reason   string
+	Expires  *time.Time
+}
+
+// idAttempts is how many random ids Add tries before giving up (a second
+// one is needed only if the first was taken: 1 in 2^64).
+const idAttempts = 3
+
+// Add writes a new hold record for r, created at now, with a random id,
+// create-only: it never replaces a record. It returns the record written.
+func Add(ctx context.Context, st *cloud.Store, r Request, now time.Time) (*layout.HoldRecord, error) {
+	if err := r.check(now); err != nil {
+		return nil, err
+	}
+	rec := &layout.HoldRecord{Version: layout.HoldRecordVersion, Channel: r.Channel, From: r.From.UTC(), To: r.To.UTC(),
+		Reason: r.Reason, Created: now.UTC()}
+	if r.Expires != nil {
+		exp := r.Expires.UTC()
+		rec.Expires = &exp
+	}
+	for range idAttempts {
+		rec.ID = newID()
+		data, err := rec.Marshal()
+		if err != nil {
+			return nil, fmt.Errorf("holds: %w", err)
+		}
+		if _, err := layout.ParseHoldRecord(data); err != nil {
+			return nil, fmt.Errorf("holds: %w", err) // what a reader would refuse is not written
+		}
+		err = st.Create(ctx, layout.HoldKey(r.Channel, rec.ID), data, nil)
+		if cloud.IsExists(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("holds: add: %w", err)
+		}
+		return rec, nil
+	}
+	return nil, fmt.Errorf("holds: add: %d random ids were all taken", idAttempts)
+}
+
+// check reports what is wrong with r at now, naming the field.
+func (r Request) check(now time.Time) error {
+	switch {
+	case layout.ValidName("channel", r.Channel) != nil:
+		return fmt.Errorf("holds: %w", layout.ValidName("channel", r.Channel))
+	case r.From.IsZero() || r.To.IsZero():
+		return errors.New("holds: a hold needs a range (from and to)")
+	case !r.To.After(r.From):
+		return fmt.Errorf("holds: empty range: to %s is not after from %s", r.To.UTC().Format(time.RFC3339), r.From.UTC().Format(time.RFC3339))
+	case strings.TrimSpace(r.Reason) == "":
+		return errors.New("holds: a hold needs a reason")
+	case r.Expires != nil && !r.Expires.After(now):
+		return fmt.Errorf("holds: expiry %s is not in the future", r.Expires.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// newID returns a random hold id (layout.ValidHoldID).
+func newID() string {
+	b := make([]byte, layout.HashLen/2)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+// Release deletes the hold record id of channel. An id the channel has no
+// record of is an error wrapping ErrNoHold.
+func Release(ctx context.Context, st *cloud.Store, channel, id string) error {
+	if err := layout.ValidName("channel", channel); err != nil {
+		return fmt.Errorf("holds: %w", err)
+	}
+	if err := layout.ValidHoldID(id); err != nil {
+		return fmt.Errorf("holds: %w", err)
+	}
+	err := st.Delete(ctx, layout.HoldKey(channel, id))
+	if cloud.IsNotFound(err) {
+		return fmt.Errorf("holds: release %s: %w in channel %s (holds list shows its holds)", id, ErrNoHold, channel)
+	}
+	if err != nil {
+		return fmt.Errorf("holds: release %s: %w", id, err)
+	}
+	return nil
+}
+
+// Covers reports whether any of records (normally Active's) holds a part
+// of [from, to): an object whose time range overlaps a hold is kept whole,
+// so prune deletes an object only when Covers of its range is false. This
+// is the one place that decides whether a range is held.
+func Covers(records []*layout.HoldRecord, from, to time.Time) bool {
+	for _, r := range records {
+		if from.Before(r.To) && r.From.Before(to) {
+			return true
+		}
+	}
+	return false
 }

@@ -41,6 +41,11 @@ copy); when --out is not in the archive's store give --base-url, the URL the
 archive's objects are served from. --copy writes a self-contained package
 instead. The same archive and range give byte-identical output.
 
+A zero-copy export first writes a hold on its range (holds --help): prune
+keeps the objects the presentation references until the hold is released
+(holds release). It prints the hold's id. --copy exports need none and write
+none; --no-hold writes none for those who manage holds themselves.
+
 A gap is an epoch index K between the first and the last K of the range
 that a track has no segment for. --gaps says how gaps are presented:
 
@@ -80,15 +85,16 @@ PLANNED-DURATION.
 
 It prints what it wrote; --json prints {"channel","from","to","mpd","hls",
 "tracks","segments","gaps","periods","fillers","fillers_created","omitted",
-"copied","duration_seconds"}: mpd and hls are where it wrote them (a local
+"copied","duration_seconds","hold_id"}: mpd and hls are where it wrote them (a local
 path on a file store, else the URL; absent for a format not asked for), from
 and to the range (RFC 3339), gaps the holes in the tracks, omitted the
-segments left out, copied the objects --copy wrote.`
+segments left out, copied the objects --copy wrote, hold_id the id of the
+hold on the range (absent when none was written).`
 
 func (a *app) exportCmd() *cobra.Command {
 	var f exportFlags
 	cmd := &cobra.Command{
-		Use:   "export-vod --store URL --index PATH --channel NAME (--from T --to T | --last DURATION) --out URL [--format dash,hls] [--gaps signal|split|fill [--slate URL]] [--events inband|eventstream|both] [--copy] [--base-url URL]",
+		Use:   "export-vod --store URL --index PATH --channel NAME (--from T --to T | --last DURATION) --out URL [--format dash,hls] [--gaps signal|split|fill [--slate URL]] [--events inband|eventstream|both] [--copy] [--base-url URL] [--no-hold]",
 		Short: "Publish a static DASH and/or HLS presentation of a time range of the archive",
 		Long:  exportLong,
 		Example: `  reaparchive export-vod --store file://./archive --index archive.db --channel news \
@@ -121,11 +127,12 @@ func (a *app) exportCmd() *cobra.Command {
 func (f *exportFlags) define(fs *pflag.FlagSet) {
 	o := &f.o
 	fs.StringVar(&o.Channel, "channel", "", "channel name")
-	fs.StringVar(&f.from, "from", "", "range start, RFC 3339")
-	fs.StringVar(&f.to, "to", "", "range end, RFC 3339")
+	fs.StringVar(&f.from, "from", "", "range start, RFC 3339 or epoch seconds")
+	fs.StringVar(&f.to, "to", "", "range end, RFC 3339 or epoch seconds")
 	durationFlag(fs, &f.last, "last", 0, positive, "range: the last DURATION up to now")
 	fs.StringVar(&o.Out, "out", "", "where to write: a store URL (…/name.mpd, …/name.m3u8, or a directory)")
 	fs.BoolVar(&o.Copy, "copy", false, "copy the referenced objects beside the MPD (self-contained package)")
+	fs.BoolVar(&o.NoHold, "no-hold", false, "write no hold on the range for a zero-copy export (you manage holds yourself)")
 	fs.StringVar(&o.BaseURL, "base-url", "", "URL the archive's objects are served from (zero-copy export outside the archive's store)")
 	fs.StringVar(&f.formatList, "format", "dash", "output formats: dash, hls or dash,hls")
 	fs.StringVar(&f.evMode, "events", "both", "how events are signalled: inband (InbandEventStream), eventstream (SCTE-35 as MPD EventStream and EXT-X-DATERANGE) or both")
@@ -191,11 +198,11 @@ func (f *exportFlags) parseRange() error {
 		o.From = o.To.Add(-f.last)
 	case f.from != "" && f.to != "":
 		var err error
-		if o.From, err = time.Parse(time.RFC3339, f.from); err != nil {
-			return usagef("--from %q: want RFC 3339 time such as 2026-11-21T10:00:00Z", f.from)
+		if o.From, err = parseTimeFlag("from", f.from); err != nil {
+			return err
 		}
-		if o.To, err = time.Parse(time.RFC3339, f.to); err != nil {
-			return usagef("--to %q: want RFC 3339 time such as 2026-11-21T11:00:00Z", f.to)
+		if o.To, err = parseTimeFlag("to", f.to); err != nil {
+			return err
 		}
 	default:
 		return usagef("give --from T --to T, or --last DURATION")
@@ -283,6 +290,10 @@ func (a *app) printExport(o export.Options, res export.Result) {
 	if res.Copied > 0 {
 		fmt.Fprintf(a.stdout, "copied %s beside it\n", plural(int64(res.Copied), "object"))
 	}
+	if res.HoldID != "" {
+		fmt.Fprintf(a.stdout, "held %s [%s, %s) as hold %s: prune keeps what the presentation references until 'reaparchive holds release --channel %s --id %s'\n",
+			o.Channel, rfc3339(o.From), rfc3339(o.To), res.HoldID, o.Channel, res.HoldID)
+	}
 }
 
 // exportReport is export-vod --json (README: export-vod).
@@ -302,11 +313,12 @@ type exportReport struct {
 	HLSLeftOut      []string `json:"hls_left_out,omitempty"` // tracks HLS has no place for (timed metadata)
 	Copied          int      `json:"copied"`
 	DurationSeconds float64  `json:"duration_seconds"`
+	HoldID          string   `json:"hold_id,omitempty"` // the hold on the range of a zero-copy export
 }
 
 func exportJSON(o export.Options, res export.Result) exportReport {
 	return exportReport{Channel: o.Channel, From: o.From.UTC().Format(time.RFC3339), To: o.To.UTC().Format(time.RFC3339),
 		MPD: res.MPD, HLS: res.HLS, Tracks: res.Tracks, Segments: res.Segments, Gaps: res.Gaps, Periods: res.Periods,
 		Fillers: res.Fillers, FillersCreated: res.FillersCreated, Omitted: res.Omitted, HLSLeftOut: res.HLSLeftOut, Copied: res.Copied,
-		DurationSeconds: res.Duration.Seconds()}
+		DurationSeconds: res.Duration.Seconds(), HoldID: res.HoldID}
 }

@@ -65,7 +65,7 @@ func TestExportAndStatusOutput(t *testing.T) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		want := []string{"channel", "copied", "duration_seconds", "fillers", "fillers_created", "from", "gaps", "hls", "mpd", "omitted", "periods", "segments", "to", "tracks"}
+		want := []string{"channel", "copied", "duration_seconds", "fillers", "fillers_created", "from", "gaps", "hls", "hold_id", "mpd", "omitted", "periods", "segments", "to", "tracks"}
 		if !slices.Equal(keys, want) {
 			t.Errorf("export-vod --json keys %v, want %v", keys, want)
 		}
@@ -103,6 +103,7 @@ func TestExportAndStatusOutput(t *testing.T) {
 		}
 		mustCLI(t, t.Context(), ar.args("export-vod", "--channel", "c", "--from", from, "--to", to, "--copy", "--out", "file://"+filepath.ToSlash(outside)+"/x.mpd")...)
 	})
+	t.Run("holds", func(t *testing.T) { checkExportHolds(t, ar, from, to) })
 	t.Run("verify progress", func(t *testing.T) {
 		s, err := cloud.Open(t.Context(), ar.storeURL())
 		if err != nil {
@@ -135,4 +136,46 @@ func TestExportAndStatusOutput(t *testing.T) {
 			t.Errorf("progress past its total: %+v (final %+v)", bad, final)
 		}
 	})
+}
+
+// checkExportHolds: a zero-copy export-vod writes a hold on its range,
+// which it prints (text and --json hold_id) and holds list shows; --copy
+// and --no-hold exports write none.
+func checkExportHolds(t *testing.T, ar *e2eArchive, from, to string) {
+	holdIDs := func() []string {
+		var got struct {
+			Holds []holdJSON `json:"holds"`
+		}
+		r := mustCLI(t, t.Context(), "holds", "list", "--store", ar.storeURL(), "--channel", "c", "--json")
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, h := range got.Holds {
+			ids = append(ids, h.ID)
+		}
+		return ids
+	}
+	before := holdIDs()
+	out := "file://" + filepath.ToSlash(filepath.Join(ar.store, "vod", "held.mpd"))
+	var res exportReport
+	r := mustCLI(t, t.Context(), ar.args("export-vod", "--channel", "c", "--from", from, "--to", to, "--out", out, "--json")...)
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	after := holdIDs()
+	if res.HoldID == "" || len(after) != len(before)+1 || !slices.Contains(after, res.HoldID) {
+		t.Fatalf("zero-copy export: hold_id %q, holds %v before, %v after", res.HoldID, before, after)
+	}
+	text := mustCLI(t, t.Context(), ar.args("export-vod", "--channel", "c", "--from", from, "--to", to, "--out", out)...).stdout
+	if !strings.Contains(text, "as hold ") || !strings.Contains(text, "holds release --channel c --id ") {
+		t.Errorf("export-vod does not print its hold:\n%s", text)
+	}
+	n := len(holdIDs())
+	for _, extra := range [][]string{{"--copy", "--out", "file://" + filepath.ToSlash(filepath.Join(t.TempDir(), "x.mpd"))}, {"--no-hold", "--out", out}} {
+		r := mustCLI(t, t.Context(), ar.args("export-vod", append([]string{"--channel", "c", "--from", from, "--to", to, "--json"}, extra...)...)...)
+		if strings.Contains(r.stdout, "hold_id") || len(holdIDs()) != n {
+			t.Errorf("export-vod %v wrote a hold:\n%s", extra, r.stdout)
+		}
+	}
 }

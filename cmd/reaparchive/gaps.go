@@ -20,8 +20,8 @@ type rangeFlags struct {
 
 func (r *rangeFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&r.from, "from", "", "range start, RFC 3339 (with --to)")
-	f.StringVar(&r.to, "to", "", "range end, RFC 3339 (with --from)")
+	f.StringVar(&r.from, "from", "", "range start, RFC 3339 or epoch seconds (with --to)")
+	f.StringVar(&r.to, "to", "", "range end, RFC 3339 or epoch seconds (with --from)")
 	durationFlag(f, &r.last, "last", 0, positive, "range: the last DURATION up to now")
 }
 
@@ -39,11 +39,11 @@ func (r *rangeFlags) times() (from, to time.Time, err error) {
 	case r.from == "" || r.to == "":
 		return from, to, usagef("give --from T and --to T together (or --last DURATION)")
 	}
-	if from, err = time.Parse(time.RFC3339, r.from); err != nil {
-		return from, to, usagef("--from %q: want RFC 3339 time such as 2026-11-21T10:00:00Z", r.from)
+	if from, err = parseTimeFlag("from", r.from); err != nil {
+		return from, to, err
 	}
-	if to, err = time.Parse(time.RFC3339, r.to); err != nil {
-		return from, to, usagef("--to %q: want RFC 3339 time such as 2026-11-21T11:00:00Z", r.to)
+	if to, err = parseTimeFlag("to", r.to); err != nil {
+		return from, to, err
 	}
 	if !to.After(from) {
 		return from, to, usagef("empty range: --to %s is not after --from %s", r.to, r.from)

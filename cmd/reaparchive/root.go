@@ -102,6 +102,7 @@ gs://bucket, mem://. Environment: REAPARCHIVE_STORE, REAPARCHIVE_INDEX.`,
 	root.AddCommand(a.recordCmd(), a.statusCmd(), a.exportCmd(), a.simulateCmd(), a.demoCmd(), a.gapsCmd(), a.repairCmd())
 	root.AddCommand(a.reindexCmd(), a.verifyCmd())
 	root.AddCommand(a.spliceCmd(), a.eventsCmd())
+	root.AddCommand(a.holdsCmd())
 	return root
 }
 
@@ -176,19 +177,9 @@ func (a *app) openArchive(ctx context.Context, mode archiveMode) (*archive.Archi
 			return nil, nil, fmt.Errorf("index %s: %w (record into it first, or check --index)", a.indexPath, err)
 		}
 	}
-	open := cloud.OpenExisting
-	if mode == writeArchive {
-		open = cloud.Open
-	}
-	st, err := open(ctx, a.storeURL)
-	if errors.Is(err, cloud.ErrInvalidURL) {
-		return nil, nil, usagef("--store: %w", err)
-	}
-	if errors.Is(err, cloud.ErrNoStore) {
-		return nil, nil, fmt.Errorf("%w (record into it first, or check --store)", err)
-	}
+	st, err := a.openStore(ctx, mode)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open store: %w", err)
+		return nil, nil, err
 	}
 	db, err := index.Open(ctx, a.indexPath)
 	if err != nil {
@@ -206,10 +197,42 @@ func (a *app) openArchive(ctx context.Context, mode archiveMode) (*archive.Archi
 	}, nil
 }
 
-// checkArchiveFlags is a usage error unless a store and an index are given.
-func (a *app) checkArchiveFlags() error {
+// openStore opens the store named by flags/env/config, which must exist
+// unless mode is writeArchive. A store URL that is not valid is a usage
+// error (exit 2).
+func (a *app) openStore(ctx context.Context, mode archiveMode) (*cloud.Store, error) {
+	if err := a.checkStoreFlag(); err != nil {
+		return nil, err
+	}
+	open := cloud.OpenExisting
+	if mode == writeArchive {
+		open = cloud.Open
+	}
+	st, err := open(ctx, a.storeURL)
+	if errors.Is(err, cloud.ErrInvalidURL) {
+		return nil, usagef("--store: %w", err)
+	}
+	if errors.Is(err, cloud.ErrNoStore) {
+		return nil, fmt.Errorf("%w (record into it first, or check --store)", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return st, nil
+}
+
+// checkStoreFlag is a usage error unless a store is given.
+func (a *app) checkStoreFlag() error {
 	if a.storeURL == "" {
 		return usagef("no store: give --store URL (or REAPARCHIVE_STORE, or store: in --config)")
+	}
+	return nil
+}
+
+// checkArchiveFlags is a usage error unless a store and an index are given.
+func (a *app) checkArchiveFlags() error {
+	if err := a.checkStoreFlag(); err != nil {
+		return err
 	}
 	if a.indexPath == "" {
 		return usagef("no index: give --index PATH (or REAPARCHIVE_INDEX, or index: in --config)")
