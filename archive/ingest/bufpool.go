@@ -15,7 +15,9 @@ const minPooled = 4096
 // a recycled buffer is written over as the next body arrives. Buffers come
 // in size classes, two per octave (2^k and 3·2^(k-1) bytes), so a buffer
 // holds at most a third more than its body; a class's pool keeps only
-// buffers of at least its size.
+// buffers of at least its size. What the pools keep is what requests held
+// at once (bounded by Options.MaxBuffer), and sync.Pool lets go of what
+// stays unused for two garbage collections.
 type segmentBuffers struct {
 	classes [128]sync.Pool // of *[]byte; index: classAbove, classBelow
 	reused  atomic.Int64   // gets served from a pool (tests read it)
