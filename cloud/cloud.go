@@ -60,6 +60,9 @@ type Store struct {
 	// syncedDirs (file stores) holds directories below dir whose own entry
 	// in their parent has been fsynced.
 	syncedDirs sync.Map
+	// dirSync (file stores) coalesces the directory fsyncs of concurrent
+	// writes.
+	dirSync dirSyncer
 
 	// testAfterWrite, if set, runs after the data was handed to the writer
 	// and before it is closed (tests use it to cancel mid-write).

@@ -101,7 +101,8 @@ func pathLock(p string) *sync.RWMutex {
 // syncAfterWrite makes a just-renamed file durable: its .attrs sidecar if
 // the store writes them (fileblob does not fsync it), its directory, and the
 // entries of any directories between the store root and it that have not
-// been synced yet.
+// been synced yet. Directory fsyncs are shared with the concurrent writes
+// into the same directory (dirSyncer).
 func (s *Store) syncAfterWrite(p string) error {
 	if s.xattrMeta {
 		// No sidecar: the xattrs were fsynced with the file.
@@ -115,7 +116,7 @@ func (s *Store) syncAfterWrite(p string) error {
 		return err
 	}
 	parent := filepath.Dir(p)
-	if err := syncDir(parent); err != nil {
+	if err := s.dirSync.syncDir(parent); err != nil {
 		return err
 	}
 	// Directories from just below the root down to parent, top-down, so that
@@ -129,7 +130,7 @@ func (s *Store) syncAfterWrite(p string) error {
 		if _, ok := s.syncedDirs.Load(d); ok {
 			continue
 		}
-		if err := syncDir(filepath.Dir(d)); err != nil {
+		if err := s.dirSync.syncDir(filepath.Dir(d)); err != nil {
 			return err
 		}
 		s.syncedDirs.Store(d, struct{}{})

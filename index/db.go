@@ -39,7 +39,8 @@ type DB struct {
 	writer *sql.DB     // exactly one connection, BEGIN IMMEDIATE
 	reader *sql.DB     // pool of query_only connections
 
-	hot hotStmts // the recorder's per-segment statements, prepared once
+	hot   hotStmts    // the recorder's per-segment statements, prepared once
+	group groupCommit // batches the recorder's per-segment writes (writeGrouped)
 
 	writeTx, lookups atomic.Int64 // see Counts
 }

@@ -31,6 +31,8 @@ type hotStmts struct {
 	insEvent    *sql.Stmt
 	delText     *sql.Stmt
 	insText     *sql.Stmt
+	// a savepoint per write of a group commit (writeGrouped)
+	savepoint, rollbackTo, release *sql.Stmt
 }
 
 // prepareHot prepares db's hot statements.
@@ -47,6 +49,9 @@ func (db *DB) prepareHot(ctx context.Context) error {
 		{&db.hot.insEvent, db.writer, insertEventSQL},
 		{&db.hot.delText, db.writer, deleteTextIssuesSQL},
 		{&db.hot.insText, db.writer, insertTextIssueSQL},
+		{&db.hot.savepoint, db.writer, `SAVEPOINT grouped`},
+		{&db.hot.rollbackTo, db.writer, `ROLLBACK TO grouped`},
+		{&db.hot.release, db.writer, `RELEASE grouped`},
 	} {
 		st, err := p.on.PrepareContext(ctx, p.text)
 		if err != nil {
@@ -60,7 +65,8 @@ func (db *DB) prepareHot(ctx context.Context) error {
 // close closes the prepared statements.
 func (h *hotStmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{h.segment, h.insSegment, h.insDelivery, h.insEvent, h.delText, h.insText} {
+	for _, st := range []*sql.Stmt{h.segment, h.insSegment, h.insDelivery, h.insEvent, h.delText, h.insText,
+		h.savepoint, h.rollbackTo, h.release} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

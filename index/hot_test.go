@@ -138,7 +138,8 @@ func TestHotStatementsClosed(t *testing.T) {
 	}
 	h := db.hot
 	for name, st := range map[string]*sql.Stmt{"segment": h.segment, "insSegment": h.insSegment, "insDelivery": h.insDelivery,
-		"insEvent": h.insEvent, "delText": h.delText, "insText": h.insText} {
+		"insEvent": h.insEvent, "delText": h.delText, "insText": h.insText,
+		"savepoint": h.savepoint, "rollbackTo": h.rollbackTo, "release": h.release} {
 		if st == nil {
 			t.Errorf("%s: not prepared", name)
 			continue

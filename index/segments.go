@@ -177,8 +177,10 @@ func (db *DB) AddContents(ctx context.Context, c Contents) error {
 }
 
 // RecordWith is Record that also writes c (if non-nil), the stored
-// segment's contents, in the same transaction: one index transaction per
-// recorded segment.
+// segment's contents, in the same transaction: the write of one recorded
+// segment, committed in a transaction it shares with the writes of
+// concurrent callers (group commit, writeGrouped). It returns once that
+// transaction committed; its error concerns this write only.
 func (db *DB) RecordWith(ctx context.Context, seg *Segment, c *Contents, deliveries ...Delivery) error {
 	var segA []any
 	if seg != nil {
@@ -198,7 +200,7 @@ func (db *DB) RecordWith(ctx context.Context, seg *Segment, c *Contents, deliver
 	if seg == nil && len(deliveries) == 0 && (c == nil || (len(c.Events) == 0 && !c.Text)) {
 		return nil
 	}
-	return db.write(ctx, func(tx *sql.Tx) error {
+	return db.writeGrouped(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if seg != nil {
 			if err := db.insertSegment(ctx, tx, seg, segA); err != nil {
 				return err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,6 +202,36 @@ func TestPushedDigest(t *testing.T) {
 				if d := e.deliveries(video, k); d["enc1"] != index.Stored {
 					t.Errorf("K %d: deliveries %v", k, d)
 				}
+			}
+		})
+	}
+}
+
+// TestSegmentBuffersReused: media segment bodies are read into recycled
+// buffers, and every segment is stored as sent all the same (a buffer is
+// only recycled once the archive is done with its bytes).
+func TestSegmentBuffersReused(t *testing.T) {
+	t.Parallel()
+	for _, rep := range []string{audio, video} {
+		t.Run(rep, func(t *testing.T) {
+			t.Parallel()
+			e := start(t, ingest.Options{SegmentDuration: 2 * time.Second})
+			e.pushInits("enc1")
+			ext := map[string]string{audio: "cmfa", video: "cmfv"}[rep]
+			const n = 12
+			keys := map[int64]string{}
+			for k := k0; k < k0+n; k++ {
+				msg := e.mustPut(fmt.Sprintf("/ingest/%s/enc1/%s/%d.%s", ch, rep, k, ext), segOf(t, rep, k))
+				keys[k] = msg[strings.LastIndex(msg, " ")+1:] // "stored K <k> <key>"
+			}
+			for k := k0; k < k0+n; k++ {
+				got, err := e.store.Get(context.Background(), keys[k])
+				if err != nil || !bytes.Equal(got, segOf(t, rep, k)) {
+					t.Errorf("segment %d: stored %d bytes at %q (%v); want the %d bytes sent", k, len(got), keys[k], err, len(segOf(t, rep, k)))
+				}
+			}
+			if got := ingest.SegmentBuffersReused(e.srv); got == 0 {
+				t.Errorf("%d of %d segment bodies read into a recycled buffer; want most", got, n)
 			}
 		})
 	}

@@ -141,6 +141,7 @@ type Server struct {
 	channels map[string]map[string]Credential // channel -> source -> credential; nil inner map: any source
 	sem      chan struct{}
 	buf      *budget // Options.MaxBuffer
+	segBufs  segmentBuffers
 
 	draining   atomic.Bool
 	drainCtx   context.Context
@@ -571,6 +572,9 @@ func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request, t target,
 		return
 	}
 	s.answerSegment(ctx, w, t, ch, data, sum, log)
+	// The archive keeps no reference to a media segment's bytes once it
+	// has answered (inits: it may keep them).
+	s.segBufs.put(data)
 }
 
 // readSegment reads a per-segment body, at most Options.MaxSegmentSize
@@ -605,11 +609,12 @@ func (s *Server) readSegment(w http.ResponseWriter, r *http.Request, t target, b
 	if r.ContentLength > 0 {
 		capHint = r.ContentLength
 	}
-	if err := body.buf.grow(capHint); err != nil {
+	data := s.segBufs.get(capHint)
+	if err := body.buf.grow(int64(cap(data))); err != nil {
 		s.refuseFull(w, err, log)
 		return nil, "", false
 	}
-	data, err := readBoxBody(in, h, make([]byte, 0, capHint))
+	data, err = readBoxBody(in, h, data)
 	if err == nil {
 		data, err = readRest(in, data, limit, body.buf)
 	}
