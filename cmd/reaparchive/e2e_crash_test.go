@@ -250,10 +250,7 @@ func (r *crashRecorder) interrupt(t *testing.T) {
 // readTail is the end of a log file.
 func readTail(path string) string {
 	b, _ := os.ReadFile(path)
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
+	return tail(string(b))
 }
 
 // pushAndStop pushes every track's init, then its segments from the first
