@@ -20,7 +20,8 @@
 //	/<rep>/init.mp4         init segment (also /<rep>/init.<ext>)
 //	/<rep>/<K>.m4s          media segment K (also /<rep>/<K>.<ext>)
 //
-// where <rep> is "video" (ext cmfv) or "audio" (ext cmfa).
+// where <rep> is "video" (ext cmfv) or "audio" (ext cmfa), or with
+// Options.VideoTracks or AudioTracks above 1 also "video2", "audio2", …
 package simulate
 
 import (
@@ -55,6 +56,7 @@ const (
 	DefaultTimeShiftBuffer = 5 * time.Minute
 
 	maxSegmentDuration = time.Hour
+	maxTracks          = 64
 )
 
 // Options configure a Server. Only Video and Audio are required.
@@ -98,6 +100,22 @@ type Options struct {
 	// except that RestartInit, if set, gives P1's init from a track's init.
 	RestartAt   int64
 	RestartInit func(rep string, init []byte) []byte
+	// VideoTracks and AudioTracks are how many video and audio
+	// Representations to serve, default 1 each; each in an AdaptationSet of
+	// its own. The first of each kind is VideoRep or AudioRep, the others
+	// TrackRep(VideoRep, i): copies serving byte-identical init and media
+	// segments under their own ids (a load of many tracks, as a ladder
+	// would give, without more assets).
+	VideoTracks, AudioTracks int
+}
+
+// TrackRep is the Representation id of the i-th (from 0) track of kind
+// (VideoRep or AudioRep): kind itself for i 0, then kind2, kind3, …
+func TrackRep(kind string, i int) string {
+	if i == 0 {
+		return kind
+	}
+	return kind + strconv.Itoa(i+1)
 }
 
 // Interval is a span of time [From, To) relative to Options.Start.
@@ -129,6 +147,9 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("simulate: time-shift buffer %v is shorter than the segment duration %v",
 			opts.TimeShiftBuffer, opts.SegmentDuration)
 	}
+	if opts.VideoTracks < 0 || opts.AudioTracks < 0 || opts.VideoTracks > maxTracks || opts.AudioTracks > maxTracks {
+		return nil, fmt.Errorf("simulate: %d video and %d audio tracks: want 0 (one) to %d of each", opts.VideoTracks, opts.AudioTracks, maxTracks)
+	}
 	if opts.Variant < 0 {
 		return nil, fmt.Errorf("simulate: negative variant %d", opts.Variant)
 	}
@@ -145,17 +166,21 @@ func New(opts Options) (*Server, error) {
 	}
 
 	s := &Server{opts: opts, byRep: map[string]*track{}}
-	for _, rep := range []string{VideoRep, AudioRep} {
-		asset := opts.Video
-		if rep == AudioRep {
-			asset = opts.Audio
-		}
-		t, err := loadTrack(rep, asset, opts.SegmentDuration)
+	for _, kind := range []struct {
+		rep   string
+		asset []byte
+		n     int
+	}{{VideoRep, opts.Video, opts.VideoTracks}, {AudioRep, opts.Audio, opts.AudioTracks}} {
+		t, err := loadTrack(kind.rep, kind.asset, opts.SegmentDuration)
 		if err != nil {
 			return nil, fmt.Errorf("simulate: %w", err)
 		}
-		s.tracks = append(s.tracks, t)
-		s.byRep[rep] = t
+		for i := range max(kind.n, 1) {
+			c := *t
+			c.rep = TrackRep(kind.rep, i)
+			s.tracks = append(s.tracks, &c)
+			s.byRep[c.rep] = &c
+		}
 	}
 	return s, nil
 }
@@ -171,7 +196,7 @@ func (s *Server) track(rep string) (*track, error) {
 	return t, nil
 }
 
-// Init returns the init segment of rep ("video" or "audio").
+// Init returns the init segment of rep ("video", "audio", or TrackRep).
 func (s *Server) Init(rep string) ([]byte, error) {
 	t, err := s.track(rep)
 	if err != nil {

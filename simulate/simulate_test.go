@@ -754,6 +754,8 @@ func TestNewErrors(t *testing.T) {
 		{"short TSB", Options{Video: video, Audio: audio, TimeShiftBuffer: time.Second}, "time-shift buffer 1s is shorter"},
 		{"negative variant", Options{Video: video, Audio: audio, Variant: -1}, "negative variant"},
 		{"bad down", Options{Video: video, Audio: audio, Down: []Interval{{From: 5 * time.Second, To: time.Second}}}, "bad down interval"},
+		{"negative tracks", Options{Video: video, Audio: audio, VideoTracks: -1}, "-1 video and 0 audio tracks"},
+		{"too many tracks", Options{Video: video, Audio: audio, AudioTracks: 65}, "want 0 (one) to 64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -795,5 +797,77 @@ func TestCleanInit(t *testing.T) {
 		m.Mvhd.Duration != 0 || m.Trak.Mdia.Mdhd.Duration != 0 || m.Trak.Tkhd.Duration != 0 {
 		t.Errorf("init not cleaned: edts %v mehd %v trex %v durations %d %d %d", m.Trak.Edts, m.Mvex.Mehd, m.Mvex.Trex,
 			m.Mvhd.Duration, m.Trak.Mdia.Mdhd.Duration, m.Trak.Tkhd.Duration)
+	}
+}
+
+// TestTracks: VideoTracks and AudioTracks serve that many Representations,
+// each in its own AdaptationSet of the I-MPD and over HTTP, with the init
+// and media segments of the first of their kind; 0 means one.
+func TestTracks(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name         string
+		video, audio int
+		wantReps     []string
+		absentPath   string
+	}{
+		{"default", 0, 0, []string{"video", "audio"}, "/video2/init.mp4"},
+		{"one each", 1, 1, []string{"video", "audio"}, "/audio2/init.mp4"},
+		{"4+4", 4, 4, []string{"video", "video2", "video3", "video4", "audio", "audio2", "audio3", "audio4"}, "/video5/init.mp4"},
+		{"3+1", 3, 1, []string{"video", "video2", "video3", "audio"}, "/audio2/init.mp4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, Options{VideoTracks: tc.video, AudioTracks: tc.audio})
+			body, err := s.MPD()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := mpd.ReadFromString(string(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var reps []string
+			for _, as := range m.Periods[0].AdaptationSets {
+				if len(as.Representations) != 1 {
+					t.Errorf("AdaptationSet %v has %d Representations, want 1", as.Id, len(as.Representations))
+				}
+				for _, r := range as.Representations {
+					reps = append(reps, r.Id)
+				}
+			}
+			if fmt.Sprint(reps) != fmt.Sprint(tc.wantReps) {
+				t.Errorf("MPD Representations %v, want %v", reps, tc.wantReps)
+			}
+			for _, rep := range tc.wantReps {
+				kind := strings.TrimRight(rep, "0123456789")
+				checkSameBytes(t, s, rep, kind)
+				if code := status(t, s, fmt.Sprintf("/%s/%d.m4s", rep, testNewestK)); code != http.StatusOK {
+					t.Errorf("GET /%s/%d.m4s: %d, want 200", rep, testNewestK, code)
+				}
+			}
+			if code := status(t, s, tc.absentPath); code != http.StatusNotFound {
+				t.Errorf("GET %s: %d, want 404", tc.absentPath, code)
+			}
+		})
+	}
+}
+
+// checkSameBytes checks that rep serves the init and media segments of the
+// first track of its kind.
+func checkSameBytes(t *testing.T, s *Server, rep, kind string) {
+	t.Helper()
+	for _, get := range []func(string) ([]byte, error){s.Init, func(r string) ([]byte, error) { return s.Segment(r, testNewestK) }} {
+		got, err := get(rep)
+		if err != nil {
+			t.Fatalf("%s: %v", rep, err)
+		}
+		want, err := get(kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s serves other bytes than %s", rep, kind)
+		}
 	}
 }

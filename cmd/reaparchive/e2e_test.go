@@ -530,7 +530,7 @@ func TestE2EBadBodies(t *testing.T) {
 }
 
 // buildBinary builds cmd/reaparchive into dir.
-func buildBinary(t *testing.T, dir string) string {
+func buildBinary(t testing.TB, dir string) string {
 	t.Helper()
 	goBin, err := exec.LookPath("go")
 	if err != nil {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/reaparchive/reaparchive/cloud"
@@ -16,16 +18,38 @@ const storeLockName = ".reaparchive-record.lock"
 // (lockStore takes the file store's). A second recorder on the same index
 // gets an error naming the holder. The returned unlock releases it; the
 // kernel releases it if the process dies.
-func (a *app) lockIndex(command string) (unlock func(), err error) {
-	l, err := index.Lock(a.indexPath+".lock", command)
+//
+// dead is the holder a lock file still named when the lock was free: a
+// recorder that ended without releasing it (killed, or its machine
+// stopped), whose interrupted writes may have left objects without index
+// rows (LAYOUT.md, Read and write ordering); nil after a clean stop, which
+// clears the file.
+func (a *app) lockIndex(command string) (unlock func(), dead *index.Holder, err error) {
+	path := a.indexPath + ".lock"
+	prev := lockHolder(path)
+	l, err := index.Lock(path, command)
 	if err != nil {
-		return nil, fmt.Errorf("another recorder uses the index %s: %w", a.indexPath, err)
+		return nil, nil, fmt.Errorf("another recorder uses the index %s: %w", a.indexPath, err)
 	}
 	return func() {
 		if err := l.Unlock(); err != nil {
 			a.log.Warn("releasing the index lock", "err", err)
 		}
-	}, nil
+	}, prev, nil
+}
+
+// lockHolder is the holder a lock file names, nil if none (no file, or
+// cleared by a clean unlock).
+func lockHolder(path string) *index.Holder {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var h index.Holder
+	if json.Unmarshal(data, &h) != nil || h.PID == 0 {
+		return nil
+	}
+	return &h
 }
 
 // lockStore locks a file store for command (other stores: nothing to do;

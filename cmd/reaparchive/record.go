@@ -189,6 +189,7 @@ func (a *app) setUpRecording(rf *recordFlags) (recording, error) {
 
 // openRecordArchive locks and opens the archive for recording: index and
 // store locks, leftover temporary files of the recorded channels removed,
+// after an unclean stop their objects without index rows indexed,
 // time skew and preferences applied, the spool started. closeAll undoes it
 // all, in reverse order.
 func (a *app) openRecordArchive(ctx context.Context, cmd *cobra.Command, rf *recordFlags, jobs []pull.Options) (_ *archive.Archive, closeAll func(), err error) {
@@ -206,7 +207,7 @@ func (a *app) openRecordArchive(ctx context.Context, cmd *cobra.Command, rf *rec
 	if err := a.checkArchiveFlags(); err != nil {
 		return nil, nil, err
 	}
-	unlockIndex, err := a.lockIndex("record")
+	unlockIndex, dead, err := a.lockIndex("record")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -221,7 +222,11 @@ func (a *app) openRecordArchive(ctx context.Context, cmd *cobra.Command, rf *rec
 		return nil, nil, err
 	}
 	undo = append(undo, unlockStore)
-	if err := a.removeTempFiles(ctx, ar.Store, a.recordedChannels(rf.channel, jobs), time.Now()); err != nil {
+	channels := a.recordedChannels(rf.channel, jobs)
+	if err := a.removeTempFiles(ctx, ar.Store, channels, time.Now()); err != nil {
+		return nil, nil, err
+	}
+	if err := a.recoverUnclean(ctx, ar, channels, dead); err != nil {
 		return nil, nil, err
 	}
 	ar.MaxTimeSkew = a.maxTimeSkew(rf.skew, cmd.Flags().Changed("max-time-skew"))

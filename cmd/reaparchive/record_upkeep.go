@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/archive/pull"
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/indexobj"
+	"github.com/reaparchive/reaparchive/reconcile"
 )
 
 // removeTempFiles removes, before the recorder writes, the temporary files
@@ -25,6 +28,53 @@ func (a *app) removeTempFiles(ctx context.Context, st *cloud.Store, channels []s
 		}
 	}
 	return nil
+}
+
+// recoverUnclean, when the index lock named a dead holder (a recorder that
+// did not stop cleanly), takes into the index what its interrupted writes
+// left in the store of the recorded channels: objects stored durably whose
+// index rows were not written yet (LAYOUT.md, Read and write ordering). It
+// is `reindex --channel` of each of them, which indexes only the objects
+// without rows; it costs one listing of each channel, and only after an
+// unclean stop. After a clean stop it does nothing.
+func (a *app) recoverUnclean(ctx context.Context, ar *archive.Archive, channels []string, dead *index.Holder) error {
+	if dead == nil {
+		return nil
+	}
+	a.log.Warn("the last recorder on this index did not stop cleanly: indexing the objects it left without index rows",
+		"holder", dead.String())
+	for _, name := range channels {
+		if ok, err := channelInStore(ctx, ar.Store, name); err != nil || !ok {
+			if err != nil {
+				return fmt.Errorf("recovery of channel %s: %w", name, err)
+			}
+			continue
+		}
+		res, err := reconcile.Reindex(ctx, ar.Store, ar.DB, reconcile.Options{Channel: name})
+		if err != nil {
+			return fmt.Errorf("recovery after an unclean stop: %w", err)
+		}
+		for _, rc := range res.Channels {
+			a.log.Info("recovery after an unclean stop", "channel", rc.Name, "objects", rc.Objects, "indexed", rc.Indexed, "new_inits", rc.NewInits)
+			for _, p := range rc.Problems {
+				a.log.Warn("recovery after an unclean stop: not indexed", "channel", rc.Name, "problem", p.String())
+			}
+		}
+	}
+	return nil
+}
+
+// channelInStore says whether the store holds anything under <name>/.
+func channelInStore(ctx context.Context, st *cloud.Store, name string) (bool, error) {
+	found, errStopListing := false, errors.New("stop listing")
+	err := st.ListDir(ctx, name+"/", func(cloud.Attrs) error {
+		found = true
+		return errStopListing
+	})
+	if errors.Is(err, errStopListing) {
+		err = nil
+	}
+	return found, err
 }
 
 // recordedChannels names the channels record writes: --channel, or every
