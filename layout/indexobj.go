@@ -135,17 +135,9 @@ func ParseIndexObject(key string, data []byte) (*IndexObject, error) {
 	}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(nil, 1<<20)
-	o := &IndexObject{}
+	o := &IndexObject{Entries: make([]IndexEntry, 0, bytes.Count(raw, []byte("\n")))}
 	for line := 0; sc.Scan(); line++ {
-		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-		dec.DisallowUnknownFields()
-		if line == 0 {
-			err = dec.Decode(&o.IndexHeader)
-		} else {
-			o.Entries = append(o.Entries, IndexEntry{})
-			err = dec.Decode(&o.Entries[len(o.Entries)-1])
-		}
-		if err != nil {
+		if err := o.decodeLine(line, sc.Bytes()); err != nil {
 			return nil, bad("line %d: %v", line+1, err)
 		}
 	}
@@ -156,6 +148,36 @@ func ParseIndexObject(key string, data []byte) (*IndexObject, error) {
 		return nil, bad("%v", err)
 	}
 	return o, nil
+}
+
+// decodeLine decodes line number line (from 0) of an index object into o:
+// the header, then one entry a line, decoded by parseEntryLine where it can
+// and else by encoding/json (unknown fields refused).
+func (o *IndexObject) decodeLine(line int, data []byte) error {
+	if line == 0 {
+		return decodeJSONLine(data, &o.IndexHeader)
+	}
+	var prev *IndexEntry
+	if n := len(o.Entries); n > 0 {
+		prev = &o.Entries[n-1]
+	}
+	var e IndexEntry
+	if !parseEntryLine(data, &e, prev) {
+		e = IndexEntry{}
+		if err := decodeJSONLine(data, &e); err != nil {
+			return err
+		}
+	}
+	o.Entries = append(o.Entries, e)
+	return nil
+}
+
+// decodeJSONLine decodes the JSON value a line starts with into v,
+// refusing unknown fields.
+func decodeJSONLine(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // check says what in o does not fit its key k.
