@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,7 +130,7 @@ func ParseIndexObject(key string, data []byte) (*IndexObject, error) {
 	if err != nil {
 		return nil, bad("%v", err)
 	}
-	raw, err := io.ReadAll(zr)
+	raw, err := inflate(zr, data)
 	if err != nil {
 		return nil, bad("%v", err)
 	}
@@ -148,6 +149,20 @@ func ParseIndexObject(key string, data []byte) (*IndexObject, error) {
 		return nil, bad("%v", err)
 	}
 	return o, nil
+}
+
+// inflate reads the gzip stream zr of data into a buffer sized once by the
+// stream's trailer (ISIZE: the length of the last member's data, mod 2^32;
+// trusted up to 64 MiB, beyond that the buffer grows as it is read).
+func inflate(zr io.Reader, data []byte) ([]byte, error) {
+	var b bytes.Buffer
+	if n := len(data); n >= 4 {
+		if size := binary.LittleEndian.Uint32(data[n-4:]); size <= 64<<20 {
+			b.Grow(int(size) + bytes.MinRead)
+		}
+	}
+	_, err := b.ReadFrom(zr)
+	return b.Bytes(), err
 }
 
 // decodeLine decodes line number line (from 0) of an index object into o:
