@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,23 +130,15 @@ func ParseIndexObject(key string, data []byte) (*IndexObject, error) {
 	if err != nil {
 		return nil, bad("%v", err)
 	}
-	raw, err := io.ReadAll(zr)
+	raw, err := inflate(zr, data)
 	if err != nil {
 		return nil, bad("%v", err)
 	}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(nil, 1<<20)
-	o := &IndexObject{}
+	o := &IndexObject{Entries: make([]IndexEntry, 0, bytes.Count(raw, []byte("\n")))}
 	for line := 0; sc.Scan(); line++ {
-		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
-		dec.DisallowUnknownFields()
-		if line == 0 {
-			err = dec.Decode(&o.IndexHeader)
-		} else {
-			o.Entries = append(o.Entries, IndexEntry{})
-			err = dec.Decode(&o.Entries[len(o.Entries)-1])
-		}
-		if err != nil {
+		if err := o.decodeLine(line, sc.Bytes()); err != nil {
 			return nil, bad("line %d: %v", line+1, err)
 		}
 	}
@@ -156,6 +149,50 @@ func ParseIndexObject(key string, data []byte) (*IndexObject, error) {
 		return nil, bad("%v", err)
 	}
 	return o, nil
+}
+
+// inflate reads the gzip stream zr of data into a buffer sized once by the
+// stream's trailer (ISIZE: the length of the last member's data, mod 2^32;
+// trusted up to 64 MiB, beyond that the buffer grows as it is read).
+func inflate(zr io.Reader, data []byte) ([]byte, error) {
+	var b bytes.Buffer
+	if n := len(data); n >= 4 {
+		if size := binary.LittleEndian.Uint32(data[n-4:]); size <= 64<<20 {
+			b.Grow(int(size) + bytes.MinRead)
+		}
+	}
+	_, err := b.ReadFrom(zr)
+	return b.Bytes(), err
+}
+
+// decodeLine decodes line number line (from 0) of an index object into o:
+// the header, then one entry a line, decoded by parseEntryLine where it can
+// and else by encoding/json (unknown fields refused).
+func (o *IndexObject) decodeLine(line int, data []byte) error {
+	if line == 0 {
+		return decodeJSONLine(data, &o.IndexHeader)
+	}
+	var prev *IndexEntry
+	if n := len(o.Entries); n > 0 {
+		prev = &o.Entries[n-1]
+	}
+	var e IndexEntry
+	if !parseEntryLine(data, &e, prev) {
+		e = IndexEntry{}
+		if err := decodeJSONLine(data, &e); err != nil {
+			return err
+		}
+	}
+	o.Entries = append(o.Entries, e)
+	return nil
+}
+
+// decodeJSONLine decodes the JSON value a line starts with into v,
+// refusing unknown fields.
+func decodeJSONLine(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // check says what in o does not fit its key k.

@@ -55,31 +55,43 @@ type objAttrs struct {
 	modTime time.Time
 }
 
-// readIndexObjects reads those of r's index objects that cover a K of
-// todo (sorted by K) into ri.cached, concurrently. An index object that
-// cannot be read or parsed is reported and ignored: its segments' attributes
-// are read instead.
-func (ri *repIndexer) readIndexObjects(ctx context.Context, r *repScan, todo []mediaObject) error {
+// neededIndexObjects is those of r's index objects that cover a K of
+// todo (sorted by K), sorted by their first K, for readIndexObjects; it
+// makes ri.cached, sized for the objects of todo they cover.
+func (ri *repIndexer) neededIndexObjects(r *repScan, todo []mediaObject) []indexObject {
 	if ri.opts.IgnoreIndexObjects {
 		return nil
 	}
 	var need []indexObject
+	covered := 0 // objects of todo that the index objects needed cover
 	for _, io := range r.indexObjs {
 		i, _ := slices.BinarySearchFunc(todo, io.fromK, func(m mediaObject, k int64) int { return cmp.Compare(m.k, k) })
-		if i < len(todo) && todo[i].k <= io.toK {
+		j, _ := slices.BinarySearchFunc(todo, io.toK, func(m mediaObject, k int64) int { // the first K after toK
+			if m.k <= k {
+				return -1
+			}
+			return 1
+		})
+		if i < j {
 			need = append(need, io)
+			covered += j - i
 		}
 	}
-	if len(need) == 0 {
-		return nil
-	}
-	ri.cached = map[string]cachedAttrs{}
+	slices.SortStableFunc(need, func(a, b indexObject) int { return cmp.Compare(a.fromK, b.fromK) })
+	ri.cached = make(map[string]cachedAttrs, covered)
+	return need
+}
+
+// readIndexObjects reads the index objects need into ri.cached,
+// concurrently. An index object that cannot be read or parsed is reported
+// and ignored: its segments' attributes are read instead.
+func (ri *repIndexer) readIndexObjects(ctx context.Context, need []indexObject) error {
 	var mu sync.Mutex
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(ri.opts.workers())
 	for _, io := range need {
 		g.Go(func() error {
-			o, ok := ri.readIndexObject(gctx, r.rep, io)
+			o, ok := ri.readIndexObject(gctx, ri.track.Rep, io)
 			if !ok {
 				return gctx.Err()
 			}
@@ -115,11 +127,18 @@ func (ri *repIndexer) readIndexObject(ctx context.Context, rep string, io indexO
 	return o, true
 }
 
+// cachedFor is what an index object says of o, if one lists o with the
+// K of its key and the size the listing gave.
+func (ri *repIndexer) cachedFor(o mediaObject) (cachedAttrs, bool) {
+	c, ok := ri.cached[o.key]
+	return c, ok && c.k == o.k && c.size == o.size && o.size > 0
+}
+
 // attrsOf is what o's attributes say: from an index object that lists o
 // with the size the listing gave, else read from the store; false when o
 // is gone (reported).
 func (ri *repIndexer) attrsOf(ctx context.Context, o mediaObject) (objAttrs, bool, error) {
-	if c, ok := ri.cached[o.key]; ok && c.k == o.k && c.size == o.size && o.size > 0 {
+	if c, ok := ri.cachedFor(o); ok {
 		ri.mu.Lock()
 		ri.res.FromIndexObjects++
 		ri.mu.Unlock()

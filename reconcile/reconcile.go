@@ -34,6 +34,10 @@ type Options struct {
 	// Progress, if set, is called (from one goroutine at a time, at most
 	// every 100 ms, and once when a channel is done) as work advances.
 	Progress func(Progress)
+
+	// batchSize is the number of segment rows Reindex builds and inserts
+	// at a time; 0 means defaultBatchSize (tests set it: export_test.go).
+	batchSize int
 }
 
 // Progress is how far a Reindex or Verify has come.
@@ -506,6 +510,13 @@ func (p *progressor) emitLocked(final bool) {
 		p.last = now
 		p.fn(Progress{Channel: p.channel, Listed: p.listed, Done: p.done, Final: final})
 	}
+}
+
+func (o *Options) batch() int {
+	if o.batchSize > 0 {
+		return o.batchSize
+	}
+	return defaultBatchSize
 }
 
 func (o *Options) workers() int {

@@ -237,6 +237,7 @@ func TestReindex(t *testing.T) {
 			// prepare returns the store to reindex and the index to
 			// reindex into.
 			prepare func(t *testing.T) (*cloud.Store, *index.DB)
+			batch   int // segment rows built and inserted at a time; 0: the default
 			want    reconcile.ReindexChannel
 		}{
 			{
@@ -245,6 +246,14 @@ func TestReindex(t *testing.T) {
 					return f.store, openIndex(t, filepath.Join(t.TempDir(), "fresh.db"))
 				},
 				want: reconcile.ReindexChannel{Tracks: 2, Inits: 2, NewInits: 2, Objects: n, Indexed: n, AttributesRead: n},
+			},
+			{
+				name: "fresh index, in batches of 2 rows",
+				prepare: func(t *testing.T) (*cloud.Store, *index.DB) {
+					return f.store, openIndex(t, filepath.Join(t.TempDir(), "batches.db"))
+				},
+				batch: 2,
+				want:  reconcile.ReindexChannel{Tracks: 2, Inits: 2, NewInits: 2, Objects: n, Indexed: n, AttributesRead: n},
 			},
 			{
 				name: "resumed after an interruption",
@@ -289,8 +298,11 @@ func TestReindex(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				st, db := tc.prepare(t)
 				var progress []reconcile.Progress
-				res, err := reconcile.Reindex(context.Background(), st, db, reconcile.Options{Workers: 4,
-					Progress: func(p reconcile.Progress) { progress = append(progress, p) }})
+				opts := reconcile.Options{Workers: 4, Progress: func(p reconcile.Progress) { progress = append(progress, p) }}
+				if tc.batch > 0 {
+					opts = reconcile.WithBatchSize(opts, tc.batch)
+				}
+				res, err := reconcile.Reindex(context.Background(), st, db, opts)
 				if err != nil {
 					t.Fatal(err)
 				}

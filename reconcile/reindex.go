@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/cmaf"
 	"github.com/reaparchive/reaparchive/index"
@@ -20,10 +18,10 @@ import (
 	"github.com/reaparchive/reaparchive/manifest"
 )
 
-// batchSize is the number of segment rows read and inserted at a time: an
-// interrupted Reindex keeps every batch it committed, and the next run skips
-// them.
-const batchSize = 1000
+// defaultBatchSize is the number of segment rows read and inserted at a
+// time: an interrupted Reindex keeps every batch it committed, and the next
+// run skips them.
+const defaultBatchSize = 5000
 
 // ReindexResult is what Reindex did, per channel.
 type ReindexResult struct {
@@ -343,9 +341,15 @@ func (ri *repIndexer) flushTexts(ctx context.Context) error {
 	texts := ri.texts
 	ri.texts = nil
 	ri.mu.Unlock()
+	return ri.indexTexts(ctx, ri.track, texts)
+}
+
+// indexTexts indexes the text issues of texts, cue checks of segments of
+// track, adding those of each segment's timing (as flushTexts says).
+func (ri *repIndexer) indexTexts(ctx context.Context, track index.Track, texts []textCheck) error {
 	for _, tc := range texts {
 		var prevEnd *uint64
-		prev, ok, err := ri.db.Segment(ctx, ri.track.ID, tc.k-1)
+		prev, ok, err := ri.db.Segment(ctx, track.ID, tc.k-1)
 		if err != nil {
 			return err
 		}
@@ -353,12 +357,12 @@ func (ri *repIndexer) flushTexts(ctx context.Context) error {
 			end := prev.EPT + prev.Duration
 			prevEnd = &end
 		}
-		issues := append(tc.issues, cmaf.TextTimingIssues(tc.k, ri.track.SegDur, &tc.timing, prevEnd, nil)...)
+		issues := append(tc.issues, cmaf.TextTimingIssues(tc.k, track.SegDur, &tc.timing, prevEnd, nil)...)
 		rows := make([]index.TextIssue, len(issues))
 		for i, is := range issues {
-			rows[i] = index.TextIssue{TrackID: ri.track.ID, K: tc.k, Kind: is.Kind, Detail: is.Detail}
+			rows[i] = index.TextIssue{TrackID: track.ID, K: tc.k, Kind: is.Kind, Detail: is.Detail}
 		}
-		if err := ri.db.SetTextIssues(ctx, ri.track.ID, tc.k, rows); err != nil {
+		if err := ri.db.SetTextIssues(ctx, track.ID, tc.k, rows); err != nil {
 			return err
 		}
 		ri.mu.Lock()
@@ -402,15 +406,8 @@ func (ix *indexer) rep(ctx context.Context, ch index.ChannelRow, r *repScan, m m
 	if err != nil {
 		return err
 	}
-	if err := ri.readIndexObjects(ctx, r, todo); err != nil {
+	if err := ri.indexAll(ctx, todo, ri.neededIndexObjects(r, todo)); err != nil {
 		return err
-	}
-	for len(todo) > 0 {
-		n := min(batchSize, len(todo))
-		if err := ri.batch(ctx, todo[:n]); err != nil {
-			return err
-		}
-		todo = todo[n:]
 	}
 	ri.reportMissingInits(ch, r.rep)
 	return nil
@@ -518,7 +515,7 @@ func (ri *repIndexer) addInitRows(ctx context.Context) error {
 // the splice.
 func (ri *repIndexer) unindexed(ctx context.Context, r *repScan, exists bool) ([]mediaObject, error) {
 	ix := ri.indexer
-	var todo []mediaObject
+	todo := make([]mediaObject, 0, len(r.media))
 	for _, o := range r.media {
 		ix.mu.Lock()
 		ix.res.Objects++
@@ -570,70 +567,6 @@ func commonExt(media []mediaObject) string {
 		}
 	}
 	return best
-}
-
-// batch reads the objects' attributes (or bytes) concurrently and inserts
-// their rows in one go.
-func (ri *repIndexer) batch(ctx context.Context, objs []mediaObject) error {
-	rows := make([]*index.Segment, len(objs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(ri.opts.workers())
-	for i, o := range objs {
-		g.Go(func() error {
-			row, err := ri.segmentRow(gctx, o)
-			ri.prog.add(1)
-			rows[i] = row
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	segs := make([]index.Segment, 0, len(rows))
-	firstK := map[int64]int64{} // init row ID -> smallest K
-	for _, r := range rows {
-		if r == nil {
-			continue
-		}
-		segs = append(segs, *r)
-		if k, ok := firstK[r.InitID]; !ok || r.K < k {
-			firstK[r.InitID] = r.K
-		}
-	}
-	if len(segs) == 0 {
-		return nil
-	}
-	if ri.track.SegDur == 0 || ri.track.Timescale == 0 {
-		// No I-MPD and no init said it: the objects' attributes do.
-		t := ri.track
-		ri.mu.Lock()
-		t.SegDur, t.Timescale = ri.seenSegDur, ri.seenTimescale
-		ri.mu.Unlock()
-		var err error
-		if ri.track, err = ri.db.UpsertTrack(ctx, t); err != nil {
-			return err
-		}
-	}
-	if err := ri.db.InsertSegments(ctx, segs, false); err != nil {
-		return err
-	}
-	if err := ri.flushEvents(ctx); err != nil {
-		return err
-	}
-	if err := ri.flushTexts(ctx); err != nil {
-		return err
-	}
-	for _, rec := range ri.inits {
-		if k, ok := firstK[rec.row.ID]; ok {
-			if _, err := ri.db.AddInit(ctx, index.Init{TrackID: ri.track.ID, Hash: rec.row.Hash, FirstK: k}); err != nil {
-				return err
-			}
-		}
-	}
-	ri.mu.Lock()
-	ri.res.Indexed += int64(len(segs))
-	ri.mu.Unlock()
-	return nil
 }
 
 // segmentRow builds the index row of a media object from its attributes,
@@ -706,8 +639,7 @@ func (ri *repIndexer) corrupt(o mediaObject, format string, args ...any) {
 // initOf is the init that object o's reap-init (h16) names, noting a
 // named init the store does not have; else the newest init.
 func (ri *repIndexer) initOf(o mediaObject, h16 string) *initRec {
-	rec := ri.inits[h16]
-	if h16 != "" && rec == nil {
+	if h16 != "" && ri.inits[h16] == nil {
 		ri.mu.Lock()
 		if ri.missingInits == nil {
 			ri.missingInits = map[string][]int64{}
@@ -715,10 +647,15 @@ func (ri *repIndexer) initOf(o mediaObject, h16 string) *initRec {
 		ri.missingInits[h16] = append(ri.missingInits[h16], o.k)
 		ri.mu.Unlock()
 	}
-	if rec == nil {
-		rec = ri.latest
+	return ri.initFor(h16)
+}
+
+// initFor is the init that a reap-init (h16) names, else the newest init.
+func (ri *repIndexer) initFor(h16 string) *initRec {
+	if rec := ri.inits[h16]; rec != nil {
+		return rec
 	}
-	return rec
+	return ri.latest
 }
 
 // readBody reads and parses the bytes of o (decoding with rec, if any)

@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -78,15 +79,26 @@ func TestReindexTextIssues(t *testing.T) {
 	if len(want) != 6 {
 		t.Fatalf("recorder found %d text issues, want 6: %+v", len(want), want)
 	}
-	fresh := openIndex(t, filepath.Join(t.TempDir(), "fresh.db"))
-	res, err := reconcile.Reindex(ctx, st, fresh, reconcile.Options{Workers: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := res.Channels[0]; got.BodiesRead != 5 || got.TextIssues != 6 || len(got.Problems) != 0 {
-		t.Errorf("bodies read %d, text issues %d, problems %v; want 5, 6, none", got.BodiesRead, got.TextIssues, got.Problems)
-	}
-	if got := allTextIssues(t, fresh); !reflect.DeepEqual(got, want) {
-		t.Errorf("text issues\n got %+v\nwant %+v", got, want)
+	// In batches of one row, the overlap of K+2 with K+1 is found only
+	// if K+1's row is in the index before K+2's cues are checked.
+	for _, batch := range []int{0, 1} {
+		t.Run(fmt.Sprintf("batch %d", batch), func(t *testing.T) {
+			t.Parallel()
+			fresh := openIndex(t, filepath.Join(t.TempDir(), "fresh.db"))
+			opts := reconcile.Options{Workers: 2}
+			if batch > 0 {
+				opts = reconcile.WithBatchSize(opts, batch)
+			}
+			res, err := reconcile.Reindex(ctx, st, fresh, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Channels[0]; got.BodiesRead != 5 || got.TextIssues != 6 || len(got.Problems) != 0 {
+				t.Errorf("bodies read %d, text issues %d, problems %v; want 5, 6, none", got.BodiesRead, got.TextIssues, got.Problems)
+			}
+			if got := allTextIssues(t, fresh); !reflect.DeepEqual(got, want) {
+				t.Errorf("text issues\n got %+v\nwant %+v", got, want)
+			}
+		})
 	}
 }
