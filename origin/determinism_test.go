@@ -82,7 +82,7 @@ func TestLiveTimelineNeverChanges(t *testing.T) {
 				}
 			}
 		}
-		c.t = kTime(k+1).Add(origin.DefaultEdgeLag).Add(100 * time.Millisecond)
+		c.t = kTime(k + 1).Add(origin.DefaultEdgeLag).Add(100 * time.Millisecond)
 		body := mustGet(t, s, "/ch1/manifest.mpd")
 		l, err := manifest.ParseLive(body, "http://origin/ch1/manifest.mpd")
 		if err != nil {
