@@ -102,6 +102,7 @@ gs://bucket, mem://. Environment: REAPARCHIVE_STORE, REAPARCHIVE_INDEX.`,
 	root.AddCommand(a.recordCmd(), a.statusCmd(), a.exportCmd(), a.simulateCmd(), a.demoCmd(), a.gapsCmd(), a.repairCmd())
 	root.AddCommand(a.reindexCmd(), a.verifyCmd())
 	root.AddCommand(a.spliceCmd(), a.eventsCmd())
+	root.AddCommand(a.serveCmd())
 	return root
 }
 
