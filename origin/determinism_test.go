@@ -12,6 +12,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
 	"github.com/reaparchive/reaparchive/manifest"
 	"github.com/reaparchive/reaparchive/origin"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -198,4 +199,42 @@ func withoutBaseURL(mpd []byte) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestLiveRowsFollowIndex checks that an origin holding a live window's
+// rows between builds answers as a new origin does after the index changed
+// below the rows it reads again: a late copy into an old gap, a deleted
+// segment.
+func TestLiveRowsFollowIndex(t *testing.T) {
+	t.Parallel()
+	e := recorded(t)
+	sim := testenv.NewSim(t, simulate.Options{})
+	cfg := originConfig()
+	cfg.Reread = 2 // gapK is further back
+	c := &clock{liveNow}
+	s := newServer(t, e, e.DB, c, cfg)
+	mustGet(t, s, "/ch1/manifest.mpd")
+	for _, change := range []struct {
+		name string
+		do   func()
+	}{
+		{"late copy into the gap", func() {
+			for _, rep := range archivetest.Reps {
+				e.Offer(t, "b", sim, rep, gapK)
+			}
+		}},
+		{"segment deleted", func() {
+			if err := e.DB.DeleteSegment(context.Background(), e.Track(t, simulate.AudioRep).ID, k0+4); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		change.do()
+		c.t = c.t.Add(time.Second)
+		got := mustGet(t, s, "/ch1/manifest.mpd")
+		want := mustGet(t, newServer(t, e, e.DB, &clock{c.t}, cfg), "/ch1/manifest.mpd")
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: the origin's live MPD differs from a new origin's:\n%s\n----\n%s", change.name, got, want)
+		}
+	}
 }

@@ -155,7 +155,13 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 	if !to.After(from) {
 		return nil, errNotFound("nothing of %s is published yet: the live edge is %s", channel, to.Format(time.RFC3339))
 	}
-	l, err := s.deps.Load(ctx, channel, from, to)
+	var l *export.Loaded
+	var err error
+	if p.kind == live {
+		l, err = s.deps.LoadLive(ctx, s.rows, channel, from, to)
+	} else {
+		l, err = s.deps.Load(ctx, channel, from, to)
+	}
 	if err != nil {
 		return nil, loadError(err)
 	}

@@ -50,6 +50,10 @@ type Config struct {
 	// the store (S3, GCS), valid for SignTTL (0: DefaultSignTTL).
 	Redirect bool
 	SignTTL  time.Duration
+	// Reread is how many of the newest Ks of a live window are read
+	// from the index again on each build (late copies); 0 is
+	// export.DefaultReread.
+	Reread int64
 	// Token, when set, is the bearer token manifest requests must carry
 	// (Authorization: Bearer TOKEN).
 	Token string
@@ -67,6 +71,7 @@ type Server struct {
 	metrics *metrics
 	cache   *cache
 	runs    *runMemo
+	rows    *export.LiveRows // the live windows' index rows
 }
 
 // New checks cfg and makes its Server.
@@ -87,7 +92,8 @@ func New(cfg Config) (*Server, error) {
 	cfg.EdgeLag = cmpOr(cfg.EdgeLag, DefaultEdgeLag)
 	cfg.SignTTL = cmpOr(cfg.SignTTL, DefaultSignTTL)
 	s := &Server{cfg: cfg, deps: export.Deps{Store: cfg.Store, DB: cfg.DB, Log: cfg.Log, Now: cfg.Now},
-		metrics: newMetrics(), cache: newCache(), runs: newRunMemo()}
+		metrics: newMetrics(), cache: newCache(), runs: newRunMemo(), rows: export.NewLiveRows()}
+	s.rows.Reread = cfg.Reread
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", s.metrics.handler())
