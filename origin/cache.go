@@ -73,28 +73,24 @@ func acceptsGzip(ae string) bool {
 	return false
 }
 
-// cache keeps the manifests built in the current second: a manifest is a
-// function of the request and the second, so every request of the second
-// is answered with the bytes the first one built (concurrent ones wait for
-// that build).
+// cache keeps the manifests built for the current second and the next
+// (Prebuild): a manifest is a function of the request and the second, so
+// every request of a second is answered with the bytes built for it
+// (concurrent ones wait for that build).
 type cache struct {
 	mu    sync.Mutex
-	sec   int64
-	built map[string]*built
+	built map[int64]map[string]*built // by second
 	group singleflight.Group
 }
 
-func newCache() *cache { return &cache{built: map[string]*built{}} }
+func newCache() *cache { return &cache{built: map[int64]map[string]*built{}} }
 
 // get returns the manifest key of the second of now, building it once;
 // hit says it was not built for this request.
 func (c *cache) get(now time.Time, key string, build func() (*built, error)) (*built, bool, error) {
 	sec := now.Unix()
 	c.mu.Lock()
-	if c.sec != sec {
-		c.sec, c.built = sec, map[string]*built{}
-	}
-	b := c.built[key]
+	b := c.built[sec][key]
 	c.mu.Unlock()
 	if b != nil {
 		return b, true, nil
@@ -104,17 +100,29 @@ func (c *cache) get(now time.Time, key string, build func() (*built, error)) (*b
 		if err != nil {
 			return nil, err
 		}
-		c.mu.Lock()
-		if c.sec == sec {
-			c.built[key] = b
-		}
-		c.mu.Unlock()
+		c.put(sec, key, b)
 		return b, nil
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return v.(*built), shared, nil
+}
+
+// put keeps b as key's manifest of second sec, and forgets the seconds
+// before the one before sec.
+func (c *cache) put(sec int64, key string, b *built) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for s := range c.built {
+		if s < sec-1 {
+			delete(c.built, s)
+		}
+	}
+	if c.built[sec] == nil {
+		c.built[sec] = map[string]*built{}
+	}
+	c.built[sec][key] = b
 }
 
 // runMemo remembers, per channel, where the run of the live window's

@@ -67,10 +67,14 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-// newServer is an origin over e's store and db at the clock's time.
+// newServer is an origin over e's store and db at the clock's time (unless
+// cfg has its own clock).
 func newServer(tb testing.TB, e *archivetest.Env, db *index.DB, c *clock, cfg origin.Config) *origin.Server {
 	tb.Helper()
-	cfg.Store, cfg.DB, cfg.Now = e.Store, db, c.now
+	cfg.Store, cfg.DB = e.Store, db
+	if cfg.Now == nil {
+		cfg.Now = c.now
+	}
 	s, err := origin.New(cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -45,7 +45,11 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	b, hit, err := s.cache.get(now, ch+"/"+name+"\x00"+p.encode(), func() (*built, error) {
+	key := ch + "/" + name + "\x00" + p.encode()
+	if p.kind == live {
+		s.hot.note(key, hotManifest{channel: ch, name: name, d: d, p: p, last: now})
+	}
+	b, hit, err := s.cache.get(now, key, func() (*built, error) {
 		// Not the request's cancellation: others of the second wait for it.
 		return s.build(context.WithoutCancel(r.Context()), ch, d, p, now)
 	})

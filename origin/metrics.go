@@ -30,7 +30,7 @@ func newMetrics() *metrics {
 		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reaparchive_origin_response_bytes_total",
 			Help: "Response body bytes sent, by kind."}, []string{"kind"}),
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reaparchive_origin_manifest_cache_total",
-			Help: "Manifests answered from the per-second cache (hit) or built (miss)."}, []string{"result"}),
+			Help: "Manifests answered from the per-second cache (hit) or built on request (miss), and built ahead (prebuilt)."}, []string{"result"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.bytes, m.cache)
 	return m
@@ -48,6 +48,9 @@ func (m *metrics) cached(hit bool) {
 	}
 	m.cache.WithLabelValues(r).Inc()
 }
+
+// prebuilt counts a manifest built ahead (Prebuild).
+func (m *metrics) prebuilt() { m.cache.WithLabelValues("prebuilt").Inc() }
 
 // serve runs h, counting the request, its time and its bytes.
 func (m *metrics) serve(h http.Handler, w http.ResponseWriter, r *http.Request) {

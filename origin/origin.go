@@ -54,6 +54,9 @@ type Config struct {
 	// from the index again on each build (late copies); 0 is
 	// export.DefaultReread.
 	Reread int64
+	// PrebuildLead is how long before a second Prebuild builds its live
+	// manifests; 0 is DefaultPrebuildLead.
+	PrebuildLead time.Duration
 	// Token, when set, is the bearer token manifest requests must carry
 	// (Authorization: Bearer TOKEN).
 	Token string
@@ -72,6 +75,7 @@ type Server struct {
 	cache   *cache
 	runs    *runMemo
 	rows    *export.LiveRows // the live windows' index rows
+	hot     *hotSet          // live manifests to build ahead (Prebuild)
 }
 
 // New checks cfg and makes its Server.
@@ -91,8 +95,9 @@ func New(cfg Config) (*Server, error) {
 	cfg.Window = cmpOr(cfg.Window, DefaultWindow)
 	cfg.EdgeLag = cmpOr(cfg.EdgeLag, DefaultEdgeLag)
 	cfg.SignTTL = cmpOr(cfg.SignTTL, DefaultSignTTL)
+	cfg.PrebuildLead = cmpOr(cfg.PrebuildLead, DefaultPrebuildLead)
 	s := &Server{cfg: cfg, deps: export.Deps{Store: cfg.Store, DB: cfg.DB, Log: cfg.Log, Now: cfg.Now},
-		metrics: newMetrics(), cache: newCache(), runs: newRunMemo(), rows: export.NewLiveRows()}
+		metrics: newMetrics(), cache: newCache(), runs: newRunMemo(), rows: export.NewLiveRows(), hot: newHotSet()}
 	s.rows.Reread = cfg.Reread
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /healthz", s.healthz)

@@ -126,6 +126,10 @@ func (a *app) startOrigin(ctx context.Context, g *errgroup.Group, ar *archive.Ar
 		return fmt.Errorf("serve: %w", err)
 	})
 	g.Go(func() error {
+		srv.Prebuild(ctx) // the live manifests players read, a second ahead
+		return nil
+	})
+	g.Go(func() error {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
