@@ -22,6 +22,9 @@ type Dynamic struct {
 	// MinimumUpdatePeriod is how often a player re-reads the MPD; 0: the
 	// longest segment duration.
 	MinimumUpdatePeriod time.Duration
+	// SuggestedPresentationDelay, when set, is how far behind the live
+	// edge players start (a start-over presentation: at its start).
+	SuggestedPresentationDelay time.Duration
 }
 
 // EpochStart is availabilityStartTime of every dynamic MPD this package
@@ -42,6 +45,9 @@ func (d *Dynamic) setMPD(m *mpd.MPD, maxSegDur *big.Rat) {
 	}
 	m.MinimumUpdatePeriod = mup
 	m.MaxSegmentDuration = durationOf(maxSegDur)
+	if d.SuggestedPresentationDelay > 0 {
+		m.SuggestedPresentationDelay = mpd.Ptr(mpd.Duration(d.SuggestedPresentationDelay))
+	}
 	m.MediaPresentationDuration = nil
 	m.UTCTimings = []*mpd.DescriptorType{{SchemeIdUri: "urn:mpeg:dash:utc:direct:2014", Value: d.PublishTime.UTC().Format(time.RFC3339)}}
 }

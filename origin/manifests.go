@@ -223,13 +223,14 @@ func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presenta
 	for i := range ps {
 		ps[i].ID = "P" + strconv.FormatInt(*ps[i].StartK, 10)
 	}
-	depth := s.cfg.Window
-	if p.kind == startOver {
-		depth = now.Sub(p.start)
-	}
 	pr.in.Title = pr.channel
 	pr.in.Contiguous = false
-	pr.in.Dynamic = &manifest.Dynamic{PublishTime: now, TimeShiftBufferDepth: depth}
+	pr.in.Dynamic = &manifest.Dynamic{PublishTime: now, TimeShiftBufferDepth: s.cfg.Window}
+	if p.kind == startOver {
+		// The window reaches back to start, and players start there.
+		pr.in.Dynamic.TimeShiftBufferDepth = now.Sub(p.start)
+		pr.in.Dynamic.SuggestedPresentationDelay = now.Sub(p.start)
+	}
 	return nil
 }
 
