@@ -47,7 +47,7 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request) {
 	}
 	key := ch + "/" + name + "\x00" + p.encode()
 	if p.kind == live {
-		s.hot.note(key, hotManifest{channel: ch, name: name, d: d, p: p, last: now})
+		s.hot.note(key, hotManifest{channel: ch, d: d, p: p, last: now})
 	}
 	b, hit, err := s.cache.get(now, key, func() (*built, error) {
 		// Not the request's cancellation: others of the second wait for it.
@@ -91,11 +91,10 @@ func errNotFound(format string, a ...any) error { return &notFound{fmt.Sprintf(f
 
 // presentation is what a manifest request presents.
 type presentation struct {
-	in       manifest.VoDInput
-	final    bool    // a catch-up range that ended before the live edge
-	minSegS  float64 // shortest nominal segment duration, seconds
-	channel  string
-	loadFrom time.Time
+	in      manifest.VoDInput
+	final   bool    // a catch-up range that ended before the live edge
+	minSegS float64 // shortest nominal segment duration, seconds
+	channel string
 }
 
 // build builds the manifest d of channel's presentation p at now.
@@ -182,7 +181,7 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 	if err != nil {
 		return nil, err
 	}
-	pr := &presentation{final: final, minSegS: minSegDur(periods), channel: channel, loadFrom: from,
+	pr := &presentation{final: final, minSegS: minSegDur(periods), channel: channel,
 		in: manifest.VoDInput{Title: export.Title(channel, p.start, p.end), BaseURL: "../", Periods: periods, Contiguous: mode == export.GapsSplit}}
 	if p.events != export.EventsInband {
 		if pr.in.SCTE35, err = events.ForExport(ctx, s.cfg.DB, channel, from, to); err != nil {

@@ -1,10 +1,12 @@
 // Package origin serves the archive over HTTP, as the origin a CDN or a
 // player reads: per channel a live D-MPD (and HLS playlists) with a
 // time-shift window, start-over and catch-up presentations selected by
-// start/end query parameters, and the archived objects themselves. It
-// keeps no state besides the index and a per-second cache: every manifest
-// is a function of the request, the index and the clock truncated to the
-// second, so origins over one archive answer alike.
+// start/end query parameters, and the archived objects themselves. Every
+// manifest is a function of the request, the index and the clock truncated
+// to the second, so origins over one archive answer alike; what an origin
+// keeps in memory (the manifests of this second and the next, the live
+// windows' index rows, where the live window's first run began) only saves
+// work.
 //
 // Manifests are built by export's Load, Plan, Present steps and manifest's
 // builders (catch-up is what export-vod writes for the range); objects are

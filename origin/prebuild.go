@@ -16,10 +16,10 @@ const (
 
 // hotManifest is a live manifest players are reading.
 type hotManifest struct {
-	channel, name string
-	d             doc
-	p             params
-	last          time.Time // when it was last asked for
+	channel string
+	d       doc
+	p       params
+	last    time.Time // when it was last asked for
 }
 
 // hotSet are the live manifests asked for lately, by cache key.
