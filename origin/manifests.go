@@ -168,7 +168,7 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 	if err != nil {
 		return nil, loadError(err)
 	}
-	mode := liveGapMode(hls)
+	mode := export.GapsSplit // a live timeline: a Period per run, $Number$ = K
 	if p.kind == catchUp {
 		mode = p.gaps
 	}
@@ -189,23 +189,11 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 		}
 	}
 	if p.kind != catchUp {
-		if err := s.makeDynamic(ctx, l, pr, p, now, hls); err != nil {
+		if err := s.makeDynamic(ctx, l, pr, p, now); err != nil {
 			return nil, err
 		}
 	}
 	return pr, nil
-}
-
-// liveGapMode is how a live or start-over presentation shows gaps. DASH:
-// a Period per run (GapsSplit), so $Number$ stays K and each Period's
-// SegmentTimeline has no hole. HLS: EXT-X-GAP segments (GapsSignal), so the
-// media sequence is K and no discontinuity leaves the sliding window
-// (EXT-X-DISCONTINUITY-SEQUENCE would have to count them from the start).
-func liveGapMode(hls bool) export.GapMode {
-	if hls {
-		return export.GapsSignal
-	}
-	return export.GapsSplit
 }
 
 // loadError sorts export's errors into 404s and the rest.
@@ -219,12 +207,12 @@ func loadError(err error) error {
 }
 
 // makeDynamic makes pr live: titled by its channel, Periods named by
-// their first K, the first one of a live MPD starting where its run began
-// (so it keeps its start and id as the window slides), a dynamic MPD on the
-// epoch timeline.
-func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presentation, p params, now time.Time, hls bool) error {
+// their first K, the first one starting where its run began (so it keeps
+// its start and id as the window slides), a dynamic MPD on the epoch
+// timeline.
+func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presentation, p params, now time.Time) error {
 	ps := pr.in.Periods
-	if p.kind == live && !hls {
+	if p.kind == live {
 		start, err := s.runs.start(ctx, s.deps, l, *ps[0].StartK)
 		if err != nil {
 			return err
