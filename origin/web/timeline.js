@@ -13,7 +13,9 @@
   const iso = t => new Date(t * 1000).toISOString().replace('.000Z', 'Z');
   const enc = encodeURIComponent;
 
-  async function play(url) {
+  // play plays url; a start-over (dynamic) presentation from startTime (its
+  // media time is seconds since the epoch), a catch-up one from its start.
+  async function play(url, startTime) {
     state.url = url;
     state.errors = [];
     document.getElementById('playing-url').textContent = url;
@@ -25,7 +27,7 @@
         await player.attach(video);
         player.addEventListener('error', e => fail(e.detail));
       }
-      await player.load(url);
+      await player.load(url, startTime);
       statusEl.textContent = 'playing';
       await video.play().catch(() => {});
     } catch (e) {
@@ -146,7 +148,8 @@
         window.removeEventListener('mouseup', up);
         if (Math.abs(u.clientX - x0) <= 3) {
           this.hideRange();
-          play(`/${enc(this.name)}/manifest.mpd?start=${Math.floor(t0)}`);
+          const start = Math.floor(t0);
+          play(`/${enc(this.name)}/manifest.mpd?start=${start}`, start);
         }
       };
       window.addEventListener('mousemove', move);
