@@ -189,8 +189,10 @@
       const out = this.el.querySelector('.export-status');
       const body = new URLSearchParams({ from: this.range.from, to: this.range.to });
       const res = await fetch(`/api/${enc(this.name)}/exports`, { method: 'POST', body });
-      const job = await res.json();
-      if (!res.ok) { out.textContent = 'export refused: ' + job.error; return; }
+      const text = await res.text();
+      let job;
+      try { job = JSON.parse(text); } catch (e) { job = { error: text.trim() }; }
+      if (!res.ok) { out.textContent = `export refused (${res.status}): ${job.error}`; return; }
       const poll = async () => {
         const r = await fetch(`/api/${enc(this.name)}/exports/${job.id}`);
         const j = await r.json();
