@@ -24,16 +24,38 @@ type pageCheck struct {
 		From float64 `json:"from"`
 		To   float64 `json:"to"`
 	} `json:"view"`
-	Gaps []struct {
-		Start float64 `json:"start"`
-		End   float64 `json:"end"`
-		FromK int64   `json:"from_k"`
-		Left  float64 `json:"left"`
-		Width float64 `json:"width"`
-	} `json:"gaps"`
-	URL    string    `json:"url"`
-	Times  []float64 `json:"times"`
-	Errors []string  `json:"errors"`
+	Gaps  []drawnGap `json:"gaps"`
+	URL   string     `json:"url"`
+	Times []float64  `json:"times"`
+	Zoom  struct {
+		Day, Minute struct{ From, To float64 }
+	} `json:"zoom"`
+	MinuteGaps []drawnGap `json:"minute_gaps"`
+	Errors     []string   `json:"errors"`
+}
+
+// drawnGap is a gap element of the page: its data and its place in the
+// timeline, as fractions of its width.
+type drawnGap struct {
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+	FromK int64   `json:"from_k"`
+	Left  float64 `json:"left"`
+	Width float64 `json:"width"`
+}
+
+// checkGapDrawn checks that gaps are the one gap at gapK, drawn where it is
+// in the view [from, to).
+func checkGapDrawn(t *testing.T, view string, gaps []drawnGap, from, to float64) {
+	t.Helper()
+	start := float64(kTime(gapK).Unix())
+	if len(gaps) != 1 || gaps[0].FromK != gapK || gaps[0].Start != start {
+		t.Fatalf("%s view: gaps %+v, want one at K %d", view, gaps, gapK)
+	}
+	w := segD.Seconds() / (to - from)
+	if g, want := gaps[0], (start-from)/(to-from); math.Abs(g.Left-want) > 0.005 || math.Abs(g.Width-w) > 0.005 {
+		t.Errorf("%s view: gap drawn at %.4f width %.4f of the timeline, want %.4f width %.4f", view, g.Left, g.Width, want, w)
+	}
 }
 
 // TestTimelineBrowser loads the timeline page in headless Chromium: the
@@ -75,12 +97,7 @@ func TestTimelineBrowser(t *testing.T) {
 	if res.View.From != from || res.View.To != to {
 		t.Errorf("page view %v..%v, want the recording %v..%v", res.View.From, res.View.To, from, to)
 	}
-	if len(res.Gaps) != 1 || res.Gaps[0].FromK != gapK || res.Gaps[0].Start != float64(kTime(gapK).Unix()) {
-		t.Fatalf("page gaps %+v, want one at K %d", res.Gaps, gapK)
-	}
-	if g, want := res.Gaps[0], (float64(kTime(gapK).Unix())-from)/(to-from); math.Abs(g.Left-want) > 0.005 || math.Abs(g.Width-2/(to-from)) > 0.005 {
-		t.Errorf("gap drawn at %.4f width %.4f of the timeline, want %.4f width %.4f", g.Left, g.Width, want, 2/(to-from))
-	}
+	checkGapDrawn(t, "first", res.Gaps, from, to)
 	// The start is the clicked time floored to the second, give or take
 	// the pixel the click lands on.
 	var start int64
@@ -95,4 +112,16 @@ func TestTimelineBrowser(t *testing.T) {
 	if got := res.Times[len(res.Times)-1]; got < float64(start) || got > float64(start)+20 {
 		t.Errorf("played at %.1f, want from %d on", got, start)
 	}
+	// Zoomed out to a day and in to a minute about the middle.
+	mid := (from + to) / 2
+	for _, z := range []struct {
+		name     string
+		from, to float64
+		span     float64
+	}{{"day", res.Zoom.Day.From, res.Zoom.Day.To, 86400}, {"minute", res.Zoom.Minute.From, res.Zoom.Minute.To, 60}} {
+		if math.Abs(z.to-z.from-z.span) > 0.01 || math.Abs((z.from+z.to)/2-mid) > 0.01 {
+			t.Errorf("%s zoom: view %.2f..%.2f, want %v s about %.2f", z.name, z.from, z.to, z.span, mid)
+		}
+	}
+	checkGapDrawn(t, "minute", res.MinuteGaps, res.Zoom.Minute.From, res.Zoom.Minute.To)
 }

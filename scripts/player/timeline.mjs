@@ -3,11 +3,14 @@
 // track at a time and watches the embedded Shaka Player play from there.
 // It prints one JSON line:
 //   {"ok":bool, "view":{"from":s,"to":s}, "gaps":[{"start":s,"end":s,"from_k":K,"left":f,"width":f}],
-//    "url":"...", "times":[s,...], "errors":[...]}
+//    "url":"...", "times":[s,...], "zoom":{"day":{"from","to"},"minute":{"from","to"}}, "minute_gaps":[...],
+//    "errors":[...]}
 // left and width are the gap element's place in the timeline area as
 // fractions of its width; times are the video's currentTime, sampled each
 // second after the click; ok when it advanced by at least --advance seconds
-// and the page reported no player error.
+// and the page reported no player error. Then it zooms out to a day and in
+// to a minute with the page's buttons: zoom is the view after each, and
+// minute_gaps the gaps as drawn in the minute view.
 // Usage: node timeline.mjs --url http://HOST:PORT/ --channel NAME --rep REP
 //          [--click-at EPOCH_SECONDS] [--advance 2] [--timeout 60] [--shot PNG]
 // Run it in the directory holding node_modules (scripts/player, npm ci).
@@ -40,13 +43,14 @@ try {
   const lane = `${ch} .lane[data-rep="${args.rep}"]`;
   await p.waitForSelector(`${lane} .seg.run`, { timeout: timeoutMs });
   out.view = await p.evaluate(c => window.timelineState.loaded[c], args.channel);
-  out.gaps = await p.$$eval(`${lane} .seg.gap`, (els, sel) => {
+  const gaps = () => p.$$eval(`${lane} .seg.gap`, (els, sel) => {
     const a = document.querySelector(sel).getBoundingClientRect();
     return els.map(el => {
       const r = el.getBoundingClientRect();
       return { start: +el.dataset.start, end: +el.dataset.end, from_k: +el.dataset.fromK, left: (r.left - a.left) / a.width, width: r.width / a.width };
     });
   }, `${ch} .area`);
+  out.gaps = await gaps();
   const box = await p.$eval(lane, el => { const r = el.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
   const at = args['click-at'] ? Number(args['click-at']) : (out.view.from + out.view.to) / 2;
   await p.mouse.click(box.x + (at - out.view.from) / (out.view.to - out.view.from) * box.w, box.y + box.h / 2);
@@ -60,6 +64,16 @@ try {
     if (s.errors.length) { out.errors.push(...s.errors); break; }
     if (first === null && s.t > 0) first = s.t;
     if (first !== null && s.t - first >= advance) { out.ok = true; break; }
+  }
+  const zoomTo = async span => {
+    await p.click(`${ch} button[data-span="${span}"]`);
+    await p.waitForFunction(([c, w]) => { const l = window.timelineState.loaded[c]; return l && Math.abs(l.to - l.from - w) < 0.01; },
+      [args.channel, span], { timeout: timeoutMs });
+    return p.evaluate(c => window.timelineState.loaded[c], args.channel);
+  };
+  if (out.ok) {
+    out.zoom = { day: await zoomTo(86400), minute: await zoomTo(60) };
+    out.minute_gaps = await gaps();
   }
   if (args.shot) await p.screenshot({ path: args.shot, fullPage: true });
   if (out.errors.length) out.ok = false;
