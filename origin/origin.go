@@ -62,6 +62,9 @@ type Config struct {
 	// Token, when set, is the bearer token manifest requests must carry
 	// (Authorization: Bearer TOKEN).
 	Token string
+	// ExportTo is the store URL the timeline page's exports go to; ""
+	// refuses them (timeline_export.go).
+	ExportTo string
 }
 
 // ErrCannotRedirect is New's error for Redirect on a store that cannot
@@ -106,6 +109,7 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("GET /metrics", s.metrics.handler())
 	s.mux.HandleFunc("GET /{channel}/{name}", s.manifest)
 	s.mux.HandleFunc("GET /{channel}/{rep}/{path...}", s.object)
+	s.handleTimeline() // the timeline page and its API (timeline_page.go)
 	return s, nil
 }
 

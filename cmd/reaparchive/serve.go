@@ -30,6 +30,7 @@ type serveFlags struct {
 	redirect bool
 	signTTL  time.Duration
 	token    string
+	exportTo string
 }
 
 // define defines the flags on fs, their names prefixed.
@@ -39,6 +40,7 @@ func (sf *serveFlags) define(fs *pflag.FlagSet, prefix string) {
 	fs.BoolVar(&sf.redirect, prefix+"redirect", false, "answer segment and init requests with a 302 to a presigned URL of the store (s3://, gs:// only)")
 	durationFlag(fs, &sf.signTTL, prefix+"sign-ttl", origin.DefaultSignTTL, positive, "how long a --redirect presigned URL is valid")
 	fs.StringVar(&sf.token, prefix+"token", "", "bearer token manifest requests must carry (default: $"+tokenEnv+"; none: open)")
+	fs.StringVar(&sf.exportTo, prefix+"export-to", "", "store URL the timeline page's exports are written to (none: the page cannot export)")
 }
 
 // config is the origin's configuration over ar.
@@ -48,7 +50,7 @@ func (sf *serveFlags) config(ar *archive.Archive) origin.Config {
 		tok = os.Getenv(tokenEnv)
 	}
 	return origin.Config{Store: ar.Store, DB: ar.DB, Log: ar.Log, Window: sf.window, EdgeLag: sf.edgeLag,
-		Redirect: sf.redirect, SignTTL: sf.signTTL, Token: tok}
+		Redirect: sf.redirect, SignTTL: sf.signTTL, Token: tok, ExportTo: sf.exportTo}
 }
 
 const serveLong = `serve is an HTTP origin over the archive: players and CDNs read the channels
@@ -68,6 +70,11 @@ straight from the store and index. Per channel:
   /<channel>/<rep>/<K>.<ext>           segments and init segments, streamed
   /<channel>/<rep>/init-<hash>.<ext>   from the store (or --redirect)
   /healthz, /metrics                   health, Prometheus metrics
+  /                                    timeline page: every channel's tracks,
+                                       gaps, fillers, splices, SCTE-35; click
+                                       to play, select to play, copy or export
+                                       (--export-to URL); JSON at
+                                       /api/<channel>/timeline?from=T&to=T
 
 T is RFC 3339 or seconds since the epoch. Two origins over one archive
 answer the same request in the same second with the same bytes. It runs

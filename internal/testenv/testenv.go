@@ -245,16 +245,7 @@ func PlayText(t testing.TB, ctx context.Context, player, root, manifest, lang st
 
 func play(t testing.TB, ctx context.Context, player, root, manifest string, rate float64, lang string) PlayResult {
 	t.Helper()
-	dir := os.Getenv("REAPARCHIVE_TEST_PLAYER")
-	if dir == "" {
-		missing(t, "the player check (REAPARCHIVE_TEST_PLAYER)")
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		missing(t, "node")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
-		missing(t, "scripts/player/node_modules (npm ci)")
-	}
+	dir := PlayerDir(t)
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "play.mjs"), "--player", player, "--root", root, "--manifest", manifest, "--rate", strconv.FormatFloat(rate, 'f', -1, 64), "--timeout", "240")
 	if lang != "" {
 		cmd.Args = append(cmd.Args, "--text", lang)

@@ -1,0 +1,150 @@
+package origin_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reaparchive/reaparchive/origin"
+	"github.com/reaparchive/reaparchive/simulate"
+)
+
+// TestTimelinePage: / lists every channel and its tracks, offers exports
+// only with --export-to, and serves the page's script and the vendored
+// Shaka Player.
+func TestTimelinePage(t *testing.T) {
+	t.Parallel()
+	e := timelineArchive(t)
+	for _, tc := range []struct {
+		name     string
+		exportTo string
+		want     []string
+		absent   []string
+	}{
+		{"exports off", "", []string{`data-channel="ch1"`, `data-rep="video"`, `data-rep="audio"`, `data-exports="off"`, `/_timeline/vendor/shaka-player.compiled.js`},
+			[]string{`data-act="export"`}},
+		{"exports on", "file://" + t.TempDir(), []string{`data-exports="on"`, `data-act="export"`}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, e, e.DB, &clock{liveNow}, origin.Config{ExportTo: tc.exportTo})
+			res, body := get(t, s, http.MethodGet, "/", nil)
+			if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+				t.Fatalf("GET /: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+			}
+			for _, w := range tc.want {
+				if !bytes.Contains(body, []byte(w)) {
+					t.Errorf("GET /: no %s in\n%s", w, body)
+				}
+			}
+			for _, w := range tc.absent {
+				if bytes.Contains(body, []byte(w)) {
+					t.Errorf("GET /: %s in\n%s", w, body)
+				}
+			}
+		})
+	}
+	s := newServer(t, e, e.DB, &clock{liveNow}, originConfig())
+	for target, want := range map[string]string{
+		"/_timeline/timeline.js":                     "timelineState",
+		"/_timeline/vendor/shaka-player.compiled.js": "shaka",
+		"/_timeline/timeline.css":                    ".lane",
+	} {
+		if body := mustGet(t, s, target); !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: no %q", target, want)
+		}
+	}
+	if res, _ := get(t, s, http.MethodGet, "/_timeline/timeline.html", nil); res.StatusCode != 404 {
+		t.Errorf("GET /_timeline/timeline.html: %d, want 404", res.StatusCode)
+	}
+}
+
+// exportJobDoc mirrors an export job (README: serve, timeline page).
+type exportJobDoc struct {
+	ID       string  `json:"id"`
+	State    string  `json:"state"`
+	Out      string  `json:"out"`
+	MPD      string  `json:"mpd"`
+	HLS      string  `json:"hls"`
+	Segments int     `json:"segments"`
+	Copied   int     `json:"copied"`
+	Elapsed  float64 `json:"elapsed_seconds"`
+	Error    string  `json:"error"`
+}
+
+// post sends a form POST to h.
+func post(tb testing.TB, h http.Handler, target string, form url.Values) (*http.Response, []byte) {
+	tb.Helper()
+	return get(tb, h, http.MethodPost, target+"?"+form.Encode(), nil)
+}
+
+// TestTimelineExport: POST /api/<channel>/exports starts an export-vod
+// of the range into --export-to and GET .../exports/<id> reports it running,
+// then done with what it wrote; the package is on disk. Bad requests are
+// 4xx with the reason, and exports are refused without --export-to.
+func TestTimelineExport(t *testing.T) {
+	t.Parallel()
+	e := timelineArchive(t)
+	dir := t.TempDir()
+	s := newServer(t, e, e.DB, &clock{liveNow}, origin.Config{ExportTo: "file://" + dir})
+	from, to := kTime(k0+3).Unix(), kTime(k0+9).Unix()
+	res, body := post(t, s, "/api/ch1/exports", url.Values{"from": {fmt.Sprint(from)}, "to": {fmt.Sprint(to)}})
+	var job exportJobDoc
+	if res.StatusCode != http.StatusAccepted || json.Unmarshal(body, &job) != nil || job.State != "running" {
+		t.Fatalf("POST exports: %d %s", res.StatusCode, body)
+	}
+	if loc := res.Header.Get("Location"); loc != "/api/ch1/exports/"+job.ID {
+		t.Errorf("POST exports: Location %q", loc)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for job.State == "running" && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		if err := json.Unmarshal(mustGet(t, s, "/api/ch1/exports/"+job.ID), &job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantDir := filepath.Join(dir, fmt.Sprintf("ch1-%d-%d", from, to))
+	if job.State != "done" || job.Segments != 2*6 || job.Copied == 0 || job.MPD != filepath.Join(wantDir, "manifest.mpd") || job.HLS == "" {
+		t.Fatalf("export job: %+v; want done, 12 segments copied, MPD in %s", job, wantDir)
+	}
+	mpd, err := os.ReadFile(job.MPD)
+	if err != nil || !bytes.Contains(mpd, []byte(`type="static"`)) {
+		t.Errorf("exported MPD %s: %v\n%s", job.MPD, err, mpd)
+	}
+	if copies, _ := filepath.Glob(filepath.Join(wantDir, channel, simulate.VideoRep, "*")); len(copies) == 0 {
+		t.Errorf("exported copies: none in %s", filepath.Join(wantDir, channel, simulate.VideoRep))
+	}
+
+	off := newServer(t, e, e.DB, &clock{liveNow}, originConfig())
+	ok := url.Values{"from": {fmt.Sprint(from)}, "to": {fmt.Sprint(to)}}
+	for _, tc := range []struct {
+		name   string
+		h      http.Handler
+		target string
+		form   url.Values
+		code   int
+		body   string
+	}{
+		{"no --export-to", off, "/api/ch1/exports", ok, 403, "--export-to"},
+		{"no from", s, "/api/ch1/exports", url.Values{"to": {"1"}}, 400, "from:"},
+		{"bad to", s, "/api/ch1/exports", url.Values{"from": {"1"}, "to": {"soon"}}, 400, `to: "soon"`},
+		{"to before from", s, "/api/ch1/exports", url.Values{"from": {fmt.Sprint(to)}, "to": {fmt.Sprint(from)}}, 400, "is not after from"},
+		{"gaps fill", s, "/api/ch1/exports", url.Values{"from": {"1"}, "to": {"2"}, "gaps": {"fill"}}, 400, "want signal or split"},
+		{"unknown channel", s, "/api/nope/exports", ok, 404, `no channel "nope"`},
+	} {
+		res, body := post(t, tc.h, tc.target, tc.form)
+		if res.StatusCode != tc.code || !strings.Contains(string(body), tc.body) {
+			t.Errorf("%s: POST %s %v: %d %s; want %d %q", tc.name, tc.target, tc.form, res.StatusCode, body, tc.code, tc.body)
+		}
+	}
+	if res, _ := get(t, s, http.MethodGet, "/api/ch1/exports/0123", nil); res.StatusCode != 404 {
+		t.Errorf("unknown job: %d, want 404", res.StatusCode)
+	}
+}
