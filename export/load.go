@@ -144,7 +144,7 @@ func (d Deps) loadRows(ctx context.Context, channel string, from, to time.Time) 
 // checkNotEmpty is an error when no track has a segment in the range.
 func (l *Loaded) checkNotEmpty() error {
 	if len(l.tracks) == 0 {
-		return fmt.Errorf("export: channel %s has no segments between %s and %s", l.Channel.Name, l.From.UTC().Format(time.RFC3339), l.To.UTC().Format(time.RFC3339))
+		return fmt.Errorf("export: channel %s has %w between %s and %s", l.Channel.Name, ErrNoSegments, l.From.UTC().Format(time.RFC3339), l.To.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

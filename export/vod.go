@@ -213,7 +213,7 @@ func (d Deps) write(ctx context.Context, out *output, o Options, c checked, peri
 		}
 	}
 	in := manifest.VoDInput{
-		Title:   fmt.Sprintf("%s %s/%s", o.Channel, o.From.UTC().Format(time.RFC3339), o.To.UTC().Format(time.RFC3339)),
+		Title:   Title(o.Channel, o.From, o.To),
 		BaseURL: out.baseURL,
 		Periods: periods,
 		// GapsSplit cuts the gaps out of the presentation, as the HLS

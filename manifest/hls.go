@@ -279,6 +279,10 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 	p.SetVersion(HLSVersion)
 	p.SetWritePrecision(6)
 	p.MediaType = m3u8.VOD
+	if in.Dynamic != nil {
+		p.MediaType = m3u8.EVENT
+		p.SeqNo = uint64(max(entries[0].seg.K, 0)) // the sliding window's first K
+	}
 	p.SetIndependentSegments(true)
 	target := uint(1)
 	encrypted := false // an earlier Period was
@@ -316,7 +320,9 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 		target = max(target, uint(math.Round(dur)))
 	}
 	p.SetTargetDuration(target)
-	p.Close()
+	if in.Dynamic == nil {
+		p.Close()
+	}
 	return []byte(withKeyIDs(p.String())), nil
 }
 

@@ -107,6 +107,10 @@ type VoDInput struct {
 	// EventStream per Period, EXT-X-DATERANGE in the media playlists),
 	// ordered by time. Those outside the presentation are left out.
 	SCTE35 []SCTE35Event
+	// Dynamic, when set, makes the presentation live (dynamic.go): a
+	// dynamic MPD on the epoch timeline, EVENT media playlists without
+	// EXT-X-ENDLIST.
+	Dynamic *Dynamic
 }
 
 // VoDProfile is the profile BuildVoD signals.
@@ -133,7 +137,7 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 		return nil, errors.New("manifest: VoD has no Period")
 	}
 	m := newVoDMPD(in)
-	tl := vodTimeline{maxSegDur: new(big.Rat)}
+	tl := vodTimeline{maxSegDur: new(big.Rat), absolute: in.Dynamic != nil}
 	for pi := range in.Periods {
 		p, err := tl.period(in, pi)
 		if err != nil {
@@ -146,7 +150,11 @@ func BuildVoD(in VoDInput) ([]byte, error) {
 	if dur.Sign() <= 0 {
 		return nil, errors.New("manifest: VoD has no duration (all segments end before the first Period start)")
 	}
-	m.MediaPresentationDuration = durationOf(dur)
+	if in.Dynamic != nil {
+		in.Dynamic.setMPD(m, tl.maxSegDur)
+	} else {
+		m.MediaPresentationDuration = durationOf(dur)
+	}
 	if err := addSCTE35EventStreams(m, in.SCTE35, tl.starts, tl.ends); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
@@ -185,6 +193,7 @@ type vodTimeline struct {
 	shift, presEnd, gridEnd *big.Rat
 	starts, ends            []*big.Rat // of each Period's segments on the epoch timeline
 	maxSegDur               *big.Rat
+	absolute                bool // Periods start at their epoch time (a dynamic MPD)
 }
 
 // period checks Period pi of in, places it after the previous one and
@@ -218,6 +227,8 @@ func (tl *vodTimeline) period(in VoDInput, pi int) (*mpd.Period, error) {
 		tl.vodStart = start
 	}
 	switch {
+	case tl.absolute:
+		tl.shift = new(big.Rat)
 	case in.Contiguous && tl.gridEnd != nil:
 		// Start where the previous Period's last K ends on the K*D
 		// grid (its audio may end up to a frame later).

@@ -46,6 +46,7 @@ type recordFlags struct {
 	grace   time.Duration
 	spoolF  spoolFlags
 	skew    time.Duration
+	serve   serveFlags // --serve ADDR: an origin while recording
 }
 
 func (a *app) recordCmd() *cobra.Command {
@@ -104,6 +105,8 @@ func (rf *recordFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&rf.spoolF.dir, "spool", "", "when the store is unreachable (after retries), keep segments in this local directory and upload them, in order, when it is back (default: no spool; deliveries then fail)")
 	f.StringVar(&rf.spoolF.max, "spool-max", "10GiB", "largest size of --spool; once full, segments are refused (pushes get 503) until the store is back")
 	durationFlag(f, &rf.inf.segDur, "ingest-segment-duration", 0, positive, "segment duration D of pushed channels that send no I-MPD (default: from the I-MPD, a pull source, the index or the first video segment)")
+	f.StringVar(&rf.serve.listen, "serve", "", "also serve the archive on this address as serve --listen does (segments are served as soon as they are stored); see serve --help")
+	rf.serve.define(f, "serve-")
 	durationFlag(f, &rf.skew, "max-time-skew", archive.DefaultMaxTimeSkew, nonNegative, "refuse a pushed or pulled segment whose time (EPT) is further than this from the recorder's clock; 0 turns the check off (config: max_time_skew)")
 }
 
@@ -142,8 +145,16 @@ func (a *app) runRecord(cmd *cobra.Command, rf *recordFlags) error {
 			return err
 		}
 	}
+	stopOrigin, err := a.serveWhileRecording(gctx, ar, &rf.serve)
+	if err != nil {
+		return err
+	}
 	pulled := a.startPulls(ctx, pctx, g, ar, rec, rf)
-	if err := g.Wait(); err != nil {
+	err = g.Wait()
+	if serr := stopOrigin(); err == nil {
+		err = serr
+	}
+	if err != nil {
 		return err
 	}
 	return nothingRecorded(recordedChannels(rec.jobs, pulled, rec.iopts, srv))

@@ -103,6 +103,7 @@ gs://bucket, mem://. Environment: REAPARCHIVE_STORE, REAPARCHIVE_INDEX.`,
 	root.AddCommand(a.reindexCmd(), a.verifyCmd())
 	root.AddCommand(a.spliceCmd(), a.eventsCmd())
 	root.AddCommand(a.holdsCmd())
+	root.AddCommand(a.serveCmd())
 	return root
 }
 

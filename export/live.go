@@ -1,0 +1,232 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reaparchive/reaparchive/cmaf"
+	"github.com/reaparchive/reaparchive/index"
+)
+
+// DefaultReread is how many of the newest Ks LoadLive reads again on each
+// call: late copies from a second encoder, repairs of recent gaps.
+const DefaultReread = 150
+
+// LiveRows holds the index rows of live windows between calls of
+// LoadLive, so that each call reads only the newest rows. It is safe for
+// concurrent use.
+type LiveRows struct {
+	// Reread is how many of the newest held Ks are read again on each
+	// call; 0 is DefaultReread.
+	Reread int64
+
+	mu     sync.Mutex
+	tracks map[int64]*heldRows // by track ID
+	stamps map[int64]string    // by channel ID: index.DB.SpliceStamp
+	inits  map[string]heldInit // by init hash
+}
+
+// heldRows are a track's rows of [from, to].
+type heldRows struct {
+	t         index.Track
+	from, to  int64
+	segs      []expSeg
+	elsewhere map[int64]string // K: key of a row not at <ch>/<rep>/<K>.<ext> (a splice's replacement)
+}
+
+// heldInit is a parsed init: its codec configuration's name and info.
+type heldInit struct {
+	config string
+	info   *cmaf.InitInfo
+}
+
+// NewLiveRows is an empty LiveRows.
+func NewLiveRows() *LiveRows {
+	return &LiveRows{tracks: map[int64]*heldRows{}, stamps: map[int64]string{}, inits: map[string]heldInit{}}
+}
+
+// LoadLive is Load of a live window [from, to): the same Loaded, read from
+// the rows lr holds and the index rows that changed since. Before it uses
+// a held row older than the re-read ones it checks, per track, that the
+// index still has as many rows there (a repair, a late copy or a deletion
+// makes it read the window again) and that no splice was applied or undone
+// on the channel since.
+func (d Deps) LoadLive(ctx context.Context, lr *LiveRows, channel string, from, to time.Time) (*Loaded, error) {
+	ch, err := d.DB.Channel(ctx, channel)
+	if err != nil {
+		return nil, fmt.Errorf("export: channel %q: %w", channel, err)
+	}
+	tracks, err := d.DB.Tracks(ctx, ch.ID)
+	if err != nil {
+		return nil, err
+	}
+	stamp, err := d.DB.SpliceStamp(ctx, ch.ID)
+	if err != nil {
+		return nil, err
+	}
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	stale := lr.stamps[ch.ID] != stamp
+	lr.stamps[ch.ID] = stamp
+	l := &Loaded{Channel: ch, From: from, To: to, inits: map[int64]index.Init{}, configs: map[int64]string{}, infos: map[int64]*cmaf.InitInfo{}}
+	for _, t := range tracks {
+		if t.Timescale == 0 || t.SegDur == 0 {
+			continue
+		}
+		fromK, toK := kRange(t, from, to)
+		h, err := lr.update(ctx, d, ch, t, fromK, toK, stale)
+		if err != nil {
+			return nil, err
+		}
+		x, err := h.window(fromK, toK)
+		if err != nil {
+			return nil, err
+		}
+		if len(x.segs) > 0 {
+			l.tracks = append(l.tracks, x)
+			l.Gaps += holes(x.segs)
+		}
+	}
+	if err := l.checkNotEmpty(); err != nil {
+		return nil, err
+	}
+	return l, lr.loadInits(ctx, d, l)
+}
+
+// kRange is the K range of t's segments that overlap [from, to).
+func kRange(t index.Track, from, to time.Time) (int64, int64) {
+	fromK, _ := t.KAt(from)
+	toK, exact := t.KAt(to)
+	if exact {
+		toK--
+	}
+	return fromK, toK
+}
+
+// update brings t's held rows to [fromK, toK]: the held ones still valid,
+// the newest read again, the new ones read.
+func (lr *LiveRows) update(ctx context.Context, d Deps, ch index.ChannelRow, t index.Track, fromK, toK int64, stale bool) (*heldRows, error) {
+	h := lr.tracks[t.ID]
+	if stale || h == nil || h.t != t || fromK < h.from || toK < h.to {
+		h = &heldRows{t: t, from: fromK, to: fromK - 1}
+		lr.tracks[t.ID] = h
+	}
+	h.dropBelow(fromK)
+	reread := lr.Reread
+	if reread <= 0 {
+		reread = DefaultReread
+	}
+	r0 := max(h.from, h.to-reread+1)
+	if r0 > h.from {
+		n, err := d.DB.CountSegments(ctx, t.ID, h.from, r0-1)
+		if err != nil {
+			return nil, err
+		}
+		if n != int64(h.below(r0)) {
+			r0 = h.from // something changed in the held rows: read them again
+		}
+	}
+	h.cutFrom(r0)
+	dir := ch.Name + "/" + t.Rep + "/"
+	err := d.DB.ForEachSegment(ctx, t.ID, r0, toK, func(g index.Segment) error {
+		h.segs = append(h.segs, expSeg{K: g.K, EPT: g.EPT, Duration: g.Duration, Size: g.Size, InitID: g.InitID})
+		if rest, ok := strings.CutPrefix(g.Key, dir); !ok || strings.Contains(rest, "/") {
+			h.elsewhere[g.K] = g.Key
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("export: %s: %w", t.Rep, err)
+	}
+	h.to = toK
+	return h, nil
+}
+
+// below is how many held rows have K < k.
+func (h *heldRows) below(k int64) int {
+	i, _ := slices.BinarySearchFunc(h.segs, k, func(s expSeg, k int64) int { return cmpK(s.K, k) })
+	return i
+}
+
+func cmpK(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// dropBelow forgets the rows below k (the window slid past them).
+func (h *heldRows) dropBelow(k int64) {
+	if i := h.below(k); i > 0 {
+		h.segs = slices.Clone(h.segs[i:])
+	}
+	for kk := range h.elsewhere {
+		if kk < k {
+			delete(h.elsewhere, kk)
+		}
+	}
+	h.from = max(h.from, k)
+}
+
+// cutFrom forgets the rows from k on (to be read again).
+func (h *heldRows) cutFrom(k int64) {
+	h.segs = h.segs[:h.below(k):h.below(k)] // a later append copies: windows handed out stay as they are
+	if h.elsewhere == nil {
+		h.elsewhere = map[int64]string{}
+	}
+	for kk := range h.elsewhere {
+		if kk >= k {
+			delete(h.elsewhere, kk)
+		}
+	}
+}
+
+// window is the track's rows of [fromK, toK], as loadTrack reads them.
+func (h *heldRows) window(fromK, toK int64) (trackSegs, error) {
+	x := trackSegs{t: h.t, segs: slices.Clone(h.segs[h.below(fromK):h.below(toK+1)])}
+	ks := make([]int64, 0, len(h.elsewhere))
+	for k := range h.elsewhere {
+		if k >= fromK && k <= toK {
+			ks = append(ks, k)
+		}
+	}
+	slices.Sort(ks) // as loadTrack meets them
+	for _, k := range ks {
+		if err := x.addDir(index.Segment{K: k, Key: h.elsewhere[k]}); err != nil {
+			return trackSegs{}, err
+		}
+	}
+	return x, nil
+}
+
+// loadInits is Deps.loadInits with each init parsed once: its row is read
+// every time, its bytes only the first time its hash is seen.
+func (lr *LiveRows) loadInits(ctx context.Context, d Deps, l *Loaded) error {
+	for _, x := range l.tracks {
+		for _, s := range x.segs {
+			if _, ok := l.configs[s.InitID]; ok {
+				continue
+			}
+			in, err := d.DB.InitByID(ctx, s.InitID)
+			if err != nil {
+				return fmt.Errorf("export: %s init %d: %w", x.t.Rep, s.InitID, err)
+			}
+			if hi, ok := lr.inits[in.Hash]; ok && in.ConfigHash != "" {
+				l.inits[in.ID], l.configs[in.ID], l.infos[in.ID] = in, hi.config, hi.info
+				continue
+			}
+			if err := d.loadInit(ctx, l, x.t.Rep, s.InitID); err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			lr.inits[in.Hash] = heldInit{config: l.configs[in.ID], info: l.infos[in.ID]}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package index
+
+import (
+	"context"
+	"fmt"
+)
+
+// SegmentsDown returns up to limit of the track's segments with K <= k, in
+// descending K order: the walk back from a K to where its run began (the
+// origin's live Periods, origin package).
+func (db *DB) SegmentsDown(ctx context.Context, trackID, k int64, limit int) ([]Segment, error) {
+	rows, err := db.reader.QueryContext(ctx, `SELECT `+segCols+` FROM segments WHERE track_id = ? AND k <= ? ORDER BY k DESC LIMIT ?`, trackID, k, limit)
+	if err != nil {
+		return nil, fmt.Errorf("index: segments of %d down from %d: %w", trackID, k, err)
+	}
+	defer rows.Close()
+	var out []Segment
+	for rows.Next() {
+		g, err := scanSegment(rows)
+		if err != nil {
+			return nil, fmt.Errorf("index: segments of %d down from %d: %w", trackID, k, err)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: segments of %d down from %d: %w", trackID, k, err)
+	}
+	return out, nil
+}
+
+// CountSegments is how many segments the track has with fromK <= K <= toK
+// (an index-only range count).
+func (db *DB) CountSegments(ctx context.Context, trackID, fromK, toK int64) (int64, error) {
+	var n int64
+	err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM segments WHERE track_id = ? AND k BETWEEN ? AND ?`, trackID, fromK, toK).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("index: segments of %d: %w", trackID, err)
+	}
+	return n, nil
+}
+
+// SpliceStamp changes whenever a splice of the channel is applied or
+// undone: a reader holding segment rows knows to read them again.
+func (db *DB) SpliceStamp(ctx context.Context, channelID int64) (string, error) {
+	var n, created, undone int64
+	err := db.reader.QueryRowContext(ctx, `SELECT count(*), coalesce(max(created_at), 0), coalesce(max(undone_at), 0) FROM splices WHERE channel_id = ?`, channelID).
+		Scan(&n, &created, &undone)
+	if err != nil {
+		return "", fmt.Errorf("index: splices of %d: %w", channelID, err)
+	}
+	return fmt.Sprintf("%d/%d/%d", n, created, undone), nil
+}

@@ -1,0 +1,270 @@
+package origin_test
+
+// Benchmarks of the origin (issue 15, "fast enough to be the origin"),
+// each against a baseline measured in the same run: the same bytes served
+// as a static file by net/http's FileServer. BENCHMARKS.md says how to run
+// them and read the ratios.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/testenv/benchday"
+	"github.com/reaparchive/reaparchive/origin"
+)
+
+// Load of the benchmarks: concurrent clients, each sending requests one
+// after the other.
+const (
+	benchClients  = 100
+	benchRequests = 10 // per client and op (manifests)
+)
+
+// BenchmarkOriginManifest24h8Tracks: the live MPD of a channel whose
+// 24-hour window holds 8 tracks (345,600 segments), read by 100
+// concurrent clients over HTTP while the clock runs (a build per second,
+// the per-second cache for the rest; Prebuild builds each second's ahead),
+// against the same bytes as a static file. It reports p50/p99 of both, their p99 ratio, and build-ms: one
+// build without the cache (a new second).
+func BenchmarkOriginManifest24h8Tracks(b *testing.B) {
+	bd, st, _ := benchday.Filled(b)
+	dayEnd := time.Unix(0, (benchday.K0+benchday.PerTrack)*int64(2*time.Second))
+	start := time.Now()
+	clk := func() time.Time { return dayEnd.Add(origin.DefaultEdgeLag + time.Since(start)) }
+	s, err := origin.New(origin.Config{Store: st, DB: bd.DB, Now: clk, Window: 24 * time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	b.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	go s.Prebuild(ctx) // as serve runs it
+	body := fetchAll(b, srv.URL+"/"+benchday.Channel+"/manifest.mpd")
+	static := staticServer(b, "manifest.mpd", body)
+	build := buildTime(b, st, bd.DB, dayEnd)
+	var og, sg []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		og = append(og, hammer(b, srv.URL+"/"+benchday.Channel+"/manifest.mpd", benchRequests)...)
+		sg = append(sg, hammer(b, static.URL+"/manifest.mpd", benchRequests)...)
+	}
+	b.StopTimer()
+	reportLatency(b, "origin", og)
+	reportLatency(b, "static", sg)
+	b.ReportMetric(pct(og, 99).Seconds()/pct(sg, 99).Seconds(), "p99-ratio")
+	b.ReportMetric(build.Seconds()*1000, "build-ms")
+	b.ReportMetric(float64(len(body)), "MPD-bytes")
+}
+
+// buildTime is the time of one live MPD build of the day without the
+// per-second cache (the memo of runs warm, as on a running origin).
+func buildTime(b *testing.B, st *cloud.Store, db *index.DB, dayEnd time.Time) time.Duration {
+	now := dayEnd.Add(origin.DefaultEdgeLag)
+	s, err := origin.New(origin.Config{Store: st, DB: db, Now: func() time.Time { return now }, Window: 24 * time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := func() time.Duration {
+		t0 := time.Now()
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/"+benchday.Channel+"/manifest.mpd", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("manifest: %d %s", rec.Code, rec.Body)
+		}
+		return time.Since(t0)
+	}
+	req() // the first walks back the day once
+	now = now.Add(time.Second)
+	return req()
+}
+
+// BenchmarkOriginSegments: 100 concurrent clients each fetching 32 media
+// segments of the day's 1080p track (about 1.5 MB each) from the origin
+// (index lookup, store read, ServeContent) and, as the baseline, the same
+// files from a static file server; MB/s of each and their ratio.
+func BenchmarkOriginSegments(b *testing.B) {
+	bd, st, storeDir := benchday.Filled(b)
+	const n = 32
+	keys := storeSegments(b, st, bd, n)
+	s, err := origin.New(origin.Config{Store: st, DB: bd.DB})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(s)
+	b.Cleanup(srv.Close)
+	static := httptest.NewServer(http.FileServer(http.Dir(storeDir)))
+	b.Cleanup(static.Close)
+	var ob, sb int64
+	var od, sd time.Duration
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		ob += fetchEach(b, srv.URL, keys)
+		od += time.Since(t0)
+		t0 = time.Now()
+		sb += fetchEach(b, static.URL, keys)
+		sd += time.Since(t0)
+	}
+	b.StopTimer()
+	omb, smb := float64(ob)/(1<<20)/od.Seconds(), float64(sb)/(1<<20)/sd.Seconds()
+	b.ReportMetric(omb, "origin-MB/s")
+	b.ReportMetric(smb, "static-MB/s")
+	b.ReportMetric(omb/smb, "MB/s-ratio")
+}
+
+// storeSegments writes the first n segments of the day's first track as
+// objects of their index size; their keys.
+func storeSegments(b *testing.B, st *cloud.Store, bd *benchday.Day, n int) []string {
+	rows, err := bd.DB.Segments(context.Background(), bd.Tracks[0].ID, benchday.K0, benchday.K0+int64(n)-1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var keys []string
+	for _, r := range rows {
+		data := make([]byte, r.Size)
+		for i := range data {
+			data[i] = byte(rng.Uint32())
+		}
+		if err := st.Create(context.Background(), r.Key, data, nil); err != nil {
+			b.Fatal(err)
+		}
+		keys = append(keys, r.Key)
+	}
+	return keys
+}
+
+// fetchEach has every client fetch every key from base; the bytes read.
+func fetchEach(b *testing.B, base string, keys []string) int64 {
+	c := benchClient()
+	var mu sync.Mutex
+	var total int64
+	var wg sync.WaitGroup
+	for i := range benchClients {
+		wg.Go(func() {
+			var n int64
+			for j := range keys {
+				n += get1(b, c, base+"/"+keys[(i+j)%len(keys)])
+			}
+			mu.Lock()
+			total += n
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return total
+}
+
+// hammer has the clients send perClient requests each to url; the
+// latencies.
+func hammer(b *testing.B, url string, perClient int) []time.Duration {
+	c := benchClient()
+	var mu sync.Mutex
+	var all []time.Duration
+	var wg sync.WaitGroup
+	for range benchClients {
+		wg.Go(func() {
+			lat := make([]time.Duration, 0, perClient)
+			for range perClient {
+				t0 := time.Now()
+				get1(b, c, url)
+				lat = append(lat, time.Since(t0))
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return all
+}
+
+func benchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients, MaxConnsPerHost: benchClients, DisableCompression: true}}
+}
+
+// get1 GETs url, which must answer 200; the body bytes read.
+func get1(b *testing.B, c *http.Client, url string) int64 {
+	res, err := c.Get(url)
+	if err != nil {
+		b.Error(err)
+		return 0
+	}
+	defer res.Body.Close()
+	n, err := io.Copy(io.Discard, res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		b.Errorf("GET %s: %d %v", url, res.StatusCode, err)
+	}
+	return n
+}
+
+func fetchAll(b *testing.B, url string) []byte {
+	res, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		b.Fatalf("GET %s: %d %v %s", url, res.StatusCode, err, body)
+	}
+	return body
+}
+
+// staticServer serves body as the file name with net/http's FileServer.
+func staticServer(b *testing.B, name string, body []byte) *httptest.Server {
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	s := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	b.Cleanup(s.Close)
+	return s
+}
+
+// pct is the p-th percentile of lat.
+func pct(lat []time.Duration, p int) time.Duration {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+func reportLatency(b *testing.B, who string, lat []time.Duration) {
+	b.ReportMetric(pct(lat, 50).Seconds()*1000, fmt.Sprintf("%s-p50-ms", who))
+	b.ReportMetric(pct(lat, 99).Seconds()*1000, fmt.Sprintf("%s-p99-ms", who))
+}
+
+// BenchmarkOriginBuild24h8Tracks: one build of the day's live MPD per op,
+// without the per-second cache (each op a new second); the floor under
+// BenchmarkOriginManifest24h8Tracks's slowest requests.
+func BenchmarkOriginBuild24h8Tracks(b *testing.B) {
+	bd, st, _ := benchday.Filled(b)
+	dayEnd := time.Unix(0, (benchday.K0+benchday.PerTrack)*int64(2*time.Second))
+	now := dayEnd.Add(origin.DefaultEdgeLag)
+	s, err := origin.New(origin.Config{Store: st, DB: bd.DB, Now: func() time.Time { return now }, Window: 24 * time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range b.N {
+		now = now.Add(time.Second)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/"+benchday.Channel+"/manifest.mpd", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("manifest: %d %s", rec.Code, rec.Body)
+		}
+	}
+}

@@ -1,0 +1,247 @@
+package origin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/reaparchive/reaparchive/events"
+	"github.com/reaparchive/reaparchive/export"
+	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/manifest"
+)
+
+// doc is which manifest a request names.
+type doc struct {
+	hls bool
+	rep string // an HLS media playlist; "" the MPD or the multivariant playlist
+}
+
+// Names of a channel's manifests (HLS media playlists are
+// media-<rep><params>.m3u8).
+const (
+	mpdName    = "manifest.mpd"
+	masterName = "master.m3u8"
+)
+
+// mediaName is the name of rep's HLS media playlist of the presentation p.
+func mediaName(rep string, p params) string { return "media-" + rep + p.encode() + ".m3u8" }
+
+// manifest answers GET /<channel>/<name>: the MPD, the HLS multivariant
+// playlist or an HLS media playlist.
+func (s *Server) manifest(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	ch, name := r.PathValue("channel"), r.PathValue("name")
+	now := s.cfg.Now().UTC().Truncate(time.Second)
+	d, p, err := parseDoc(name, r, now)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	key := ch + "/" + name + "\x00" + p.encode()
+	if p.kind == live {
+		s.hot.note(key, hotManifest{channel: ch, name: name, d: d, p: p, last: now})
+	}
+	b, hit, err := s.cache.get(now, key, func() (*built, error) {
+		// Not the request's cancellation: others of the second wait for it.
+		return s.build(context.WithoutCancel(r.Context()), ch, d, p, now)
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.metrics.cached(hit)
+	b.send(w, r)
+}
+
+// parseDoc parses which manifest name names, and its presentation's
+// parameters (the query; a media playlist's name carries them).
+func parseDoc(name string, r *http.Request, now time.Time) (doc, params, error) {
+	switch {
+	case name == mpdName:
+		p, err := parseParams(r.URL.Query(), now)
+		return doc{}, p, err
+	case name == masterName:
+		p, err := parseParams(r.URL.Query(), now)
+		return doc{hls: true}, p, err
+	case strings.HasPrefix(name, "media-") && strings.HasSuffix(name, ".m3u8"):
+		rep, enc, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(name, "media-"), ".m3u8"), "~")
+		if enc != "" {
+			enc = "~" + enc
+		}
+		p, err := decodeParams(enc, now)
+		return doc{hls: true, rep: rep}, p, err
+	}
+	return doc{}, params{}, errNotFound("no such manifest %q: want %s, %s or media-<rep>.m3u8", name, mpdName, masterName)
+}
+
+// notFound is a 404 with the reason.
+type notFound struct{ msg string }
+
+func (e *notFound) Error() string { return e.msg }
+
+func errNotFound(format string, a ...any) error { return &notFound{fmt.Sprintf(format, a...)} }
+
+// presentation is what a manifest request presents.
+type presentation struct {
+	in       manifest.VoDInput
+	final    bool    // a catch-up range that ended before the live edge
+	minSegS  float64 // shortest nominal segment duration, seconds
+	channel  string
+	loadFrom time.Time
+}
+
+// build builds the manifest d of channel's presentation p at now.
+func (s *Server) build(ctx context.Context, channel string, d doc, p params, now time.Time) (*built, error) {
+	pr, err := s.present(ctx, channel, p, now, d.hls)
+	if err != nil {
+		return nil, err
+	}
+	cc := s.cacheControl(pr)
+	if !d.hls {
+		body, err := manifest.BuildVoD(pr.in)
+		if err != nil {
+			return nil, err
+		}
+		return newBuilt(body, "application/dash+xml", cc), nil
+	}
+	pls, err := manifest.BuildHLS(pr.in, func(rep string) string { return mediaName(rep, p) })
+	if err != nil {
+		return nil, err
+	}
+	for _, pl := range pls {
+		if pl.Rep == d.rep {
+			return newBuilt(pl.Body, "application/vnd.apple.mpegurl", cc), nil
+		}
+	}
+	return nil, errNotFound("channel %s has no HLS track %q", channel, d.rep)
+}
+
+// cacheControl is how long a CDN may keep the manifest: a year for a
+// catch-up range in the past, else at most half a segment duration.
+func (s *Server) cacheControl(pr *presentation) string {
+	if pr.final {
+		return immutable
+	}
+	return "public, max-age=" + strconv.Itoa(int(math.Floor(pr.minSegS/2)))
+}
+
+// immutable is the Cache-Control of what never changes.
+const immutable = "public, max-age=31536000, immutable"
+
+// window is the range of the archive p presents at now, and whether it is
+// final (a catch-up range ending before the live edge).
+func (s *Server) window(p params, now time.Time) (from, to time.Time, final bool) {
+	edge := now.Add(-s.cfg.EdgeLag)
+	switch p.kind {
+	case catchUp:
+		if p.end.After(edge) {
+			return p.start, edge, false
+		}
+		return p.start, p.end, true
+	case startOver:
+		return p.start, edge, false
+	}
+	return edge.Add(-s.cfg.Window), edge, false
+}
+
+// present loads, plans and presents the range p asks for, as export-vod
+// does for a catch-up range and as a dynamic D-MPD otherwise.
+func (s *Server) present(ctx context.Context, channel string, p params, now time.Time, hls bool) (*presentation, error) {
+	from, to, final := s.window(p, now)
+	if !to.After(from) {
+		return nil, errNotFound("nothing of %s is published yet: the live edge is %s", channel, to.Format(time.RFC3339))
+	}
+	var l *export.Loaded
+	var err error
+	if p.kind == live {
+		l, err = s.deps.LoadLive(ctx, s.rows, channel, from, to)
+	} else {
+		l, err = s.deps.Load(ctx, channel, from, to)
+	}
+	if err != nil {
+		return nil, loadError(err)
+	}
+	mode := export.GapsSplit // a live timeline: a Period per run, $Number$ = K
+	if p.kind == catchUp {
+		mode = p.gaps
+	}
+	pl, err := l.Plan(mode)
+	if err != nil {
+		return nil, loadError(err)
+	}
+	var res export.Result
+	periods, err := s.deps.Present(ctx, pl, nil, export.Formats{DASH: !hls, HLS: hls}, p.events, &res)
+	if err != nil {
+		return nil, err
+	}
+	pr := &presentation{final: final, minSegS: minSegDur(periods), channel: channel, loadFrom: from,
+		in: manifest.VoDInput{Title: export.Title(channel, p.start, p.end), BaseURL: "../", Periods: periods, Contiguous: mode == export.GapsSplit}}
+	if p.events != export.EventsInband {
+		if pr.in.SCTE35, err = events.ForExport(ctx, s.cfg.DB, channel, from, to); err != nil {
+			return nil, err
+		}
+	}
+	if p.kind != catchUp {
+		if err := s.makeDynamic(ctx, l, pr, p, now); err != nil {
+			return nil, err
+		}
+	}
+	return pr, nil
+}
+
+// loadError sorts export's errors into 404s and the rest.
+func loadError(err error) error {
+	var noK *export.NoCommonKError
+	switch {
+	case errors.Is(err, index.ErrNotFound), errors.Is(err, export.ErrNoSegments), errors.As(err, &noK):
+		return errNotFound("%v", err)
+	}
+	return err
+}
+
+// makeDynamic makes pr live: titled by its channel, Periods named by
+// their first K, the first one starting where its run began (so it keeps
+// its start and id as the window slides), a dynamic MPD on the epoch
+// timeline.
+func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presentation, p params, now time.Time) error {
+	ps := pr.in.Periods
+	if p.kind == live {
+		start, err := s.runs.start(ctx, s.deps, l, *ps[0].StartK)
+		if err != nil {
+			return err
+		}
+		ps[0].StartK = &start
+	}
+	for i := range ps {
+		ps[i].ID = "P" + strconv.FormatInt(*ps[i].StartK, 10)
+	}
+	pr.in.Title = pr.channel
+	pr.in.Contiguous = false
+	pr.in.Dynamic = &manifest.Dynamic{PublishTime: now, TimeShiftBufferDepth: s.cfg.Window}
+	if p.kind == startOver {
+		// The window reaches back to start, and players start there.
+		pr.in.Dynamic.TimeShiftBufferDepth = now.Sub(p.start)
+		pr.in.Dynamic.SuggestedPresentationDelay = now.Sub(p.start)
+	}
+	return nil
+}
+
+// minSegDur is the shortest nominal segment duration of the periods'
+// tracks, in seconds.
+func minSegDur(periods []manifest.VoDPeriod) float64 {
+	m := math.Inf(1)
+	for _, vp := range periods {
+		for _, t := range vp.Tracks {
+			m = min(m, float64(t.SegDur)/float64(t.Timescale))
+		}
+	}
+	return m
+}

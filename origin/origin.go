@@ -1,0 +1,147 @@
+// Package origin serves the archive over HTTP, as the origin a CDN or a
+// player reads: per channel a live D-MPD (and HLS playlists) with a
+// time-shift window, start-over and catch-up presentations selected by
+// start/end query parameters, and the archived objects themselves. It
+// keeps no state besides the index and a per-second cache: every manifest
+// is a function of the request, the index and the clock truncated to the
+// second, so origins over one archive answer alike.
+//
+// Manifests are built by export's Load, Plan, Present steps and manifest's
+// builders (catch-up is what export-vod writes for the range); objects are
+// streamed from the store (or redirected to a presigned URL).
+package origin
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/export"
+	"github.com/reaparchive/reaparchive/index"
+)
+
+// Defaults of Config.
+const (
+	DefaultWindow  = 2 * time.Hour
+	DefaultEdgeLag = 6 * time.Second
+	DefaultSignTTL = 15 * time.Minute
+)
+
+// Config is what an origin serves and how.
+type Config struct {
+	Store *cloud.Store
+	DB    *index.DB
+	Log   *slog.Logger     // nil: no logging
+	Now   func() time.Time // nil: time.Now
+	// Window is the live presentation's timeShiftBufferDepth; 0 is
+	// DefaultWindow.
+	Window time.Duration
+	// EdgeLag is how old a segment's start must be before a live
+	// presentation lists it: long enough for every encoder's copy to have
+	// been indexed, so a published timeline never changes; 0 is
+	// DefaultEdgeLag.
+	EdgeLag time.Duration
+	// Redirect answers object requests with a 302 to a presigned URL of
+	// the store (S3, GCS), valid for SignTTL (0: DefaultSignTTL).
+	Redirect bool
+	SignTTL  time.Duration
+	// Reread is how many of the newest Ks of a live window are read
+	// from the index again on each build (late copies); 0 is
+	// export.DefaultReread.
+	Reread int64
+	// PrebuildLead is how long before a second Prebuild builds its live
+	// manifests; 0 is DefaultPrebuildLead.
+	PrebuildLead time.Duration
+	// Token, when set, is the bearer token manifest requests must carry
+	// (Authorization: Bearer TOKEN).
+	Token string
+}
+
+// ErrCannotRedirect is New's error for Redirect on a store that cannot
+// presign URLs.
+var ErrCannotRedirect = errors.New("origin: --redirect needs an s3:// or gs:// store")
+
+// Server is an origin over one archive. It is an http.Handler.
+type Server struct {
+	cfg     Config
+	deps    export.Deps
+	mux     *http.ServeMux
+	metrics *metrics
+	cache   *cache
+	runs    *runMemo
+	rows    *export.LiveRows // the live windows' index rows
+	hot     *hotSet          // live manifests to build ahead (Prebuild)
+}
+
+// New checks cfg and makes its Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.DB == nil {
+		return nil, errors.New("origin: no store or index")
+	}
+	if cfg.Redirect && !cfg.Store.CanSign() {
+		return nil, fmt.Errorf("%w: %s %w", ErrCannotRedirect, cfg.Store, cloud.ErrCannotSign)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.Window = cmpOr(cfg.Window, DefaultWindow)
+	cfg.EdgeLag = cmpOr(cfg.EdgeLag, DefaultEdgeLag)
+	cfg.SignTTL = cmpOr(cfg.SignTTL, DefaultSignTTL)
+	cfg.PrebuildLead = cmpOr(cfg.PrebuildLead, DefaultPrebuildLead)
+	s := &Server{cfg: cfg, deps: export.Deps{Store: cfg.Store, DB: cfg.DB, Log: cfg.Log, Now: cfg.Now},
+		metrics: newMetrics(), cache: newCache(), runs: newRunMemo(), rows: export.NewLiveRows(), hot: newHotSet()}
+	s.rows.Reread = cfg.Reread
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.mux.HandleFunc("GET /{channel}/{name}", s.manifest)
+	s.mux.HandleFunc("GET /{channel}/{rep}/{path...}", s.object)
+	return s, nil
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Registry is the Prometheus registry of the server's metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+// ServeHTTP answers one request: CORS, then the route, measured.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setCORS(w.Header())
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	s.metrics.serve(s.mux, w, r)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if _, err := s.cfg.DB.Channels(r.Context()); err != nil {
+		http.Error(w, "index: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
+// setCORS lets browser players on any origin read manifests and objects.
+func setCORS(h http.Header) {
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Range, If-None-Match, If-Range")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, Date, Location")
+	h.Set("Access-Control-Max-Age", "86400")
+}
