@@ -142,3 +142,24 @@ func waitForFile(t *testing.T, path string, done chan cliResult) {
 	}
 	t.Fatalf("no %s within 30 s", path)
 }
+
+// TestReindexFollowUsage checks reindex's --follow flags: the others are
+// for --follow only, and take durations of zero or more (exit 2).
+func TestReindexFollowUsage(t *testing.T) {
+	t.Parallel()
+	ar := newE2EArchive(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--interval", "1s"}, "--interval is for --follow"},
+		{[]string{"--full-every", "10m"}, "--full-every is for --follow"},
+		{[]string{"--follow", "--interval", "-1s"}, "must not be negative"},
+		{[]string{"--follow", "--full-every", "soon"}, "--full-every"},
+	} {
+		r := runCLI(t.Context(), ar.args("reindex", tc.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("reaparchive reindex %s: %s; want exit %d and %q", strings.Join(tc.args, " "), r, exitUsage, tc.want)
+		}
+	}
+}
