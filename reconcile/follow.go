@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -258,7 +259,8 @@ func (f *Follower) followChannel(ctx context.Context, name string) (rc ReindexCh
 		return rc, c.listed, false, nil
 	}
 	seen, fresh := f.handled[name], c.keys(spliceKeys)
-	if !c.dropHandled(seen) && !anyNew(spliceKeys, seen) {
+	c.problems = slices.DeleteFunc(c.problems, func(p Problem) bool { return seen[p.Key] }) // reported by the pass that first listed it
+	if !c.dropHandled(seen) && !anyNew(spliceKeys, seen) && len(c.problems) == 0 {
 		f.handled[name] = fresh
 		return rc, c.listed, false, nil
 	}
@@ -279,9 +281,13 @@ func (f *Follower) followChannel(ctx context.Context, name string) (rc ReindexCh
 	return rc, c.listed, true, nil
 }
 
-// keys is the set of keys c lists, with the splice records'.
+// keys is the set of keys c lists, with the splice records' and those of
+// its problems.
 func (c *chanScan) keys(spliceKeys []string) map[string]bool {
 	set := map[string]bool{}
+	for _, p := range c.problems {
+		set[p.Key] = true
+	}
 	for _, o := range c.impds {
 		set[o.key] = true
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -121,6 +122,20 @@ func testFollow(t *testing.T, kind testenv.StoreKind) {
 	f.offer(t, gap) // a late copy, behind the newest
 	pass("late copy", false, 2)
 	has("late copy", gap)
+
+	// A second object for a K is reported by the pass that lists it first
+	// only, though later passes list it again.
+	second := channel + "/" + simulate.VideoRep + "/" + strconv.FormatInt(base+11, 10) + ".mp4"
+	if err := f.store.Create(ctx, second, []byte("second"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if p = pass("second object", false, 0); p.Problems != 1 || len(p.Channels) != 1 || p.Channels[0].Problems[0].Key != second {
+		t.Errorf("a second object for a K: %+v; want it reported", p)
+	}
+	f.offer(t, base+13)
+	if p = pass("after the second object", false, 2); p.Problems != 0 {
+		t.Errorf("the pass after the one that reported %s: %+v; want no problem", second, p)
+	}
 
 	spliceIt(t, f, base+2, base+4)
 	p = pass("splice", false, 0)
