@@ -77,7 +77,9 @@ func testFollow(t *testing.T, kind testenv.StoreKind) {
 	gap := base + 5
 	f := record(t, kind, append(old, span(base, base+9, gap)...)...)
 	db := openIndex(t, filepath.Join(f.dir, "follower.db"))
-	fo := reconcile.NewFollower(f.store, db, reconcile.FollowOptions{Options: reconcile.Options{Channel: channel}, Now: func() time.Time { return now }})
+	clock := now
+	fo := reconcile.NewFollower(f.store, db, reconcile.FollowOptions{Options: reconcile.Options{Channel: channel}, FullEvery: time.Hour,
+		Now: func() time.Time { return clock }})
 	pass := func(what string, wantFull bool, wantIndexed int64) reconcile.FollowPass {
 		t.Helper()
 		p, err := fo.Pass(ctx)
@@ -147,6 +149,19 @@ func testFollow(t *testing.T, kind testenv.StoreKind) {
 			t.Errorf("%s K %d after the splice: %+v; want its replacement's row", rep, base+3, g)
 		}
 	}
+
+	// A pass after a failed one, and one --full-every after the last full
+	// pass, is a full one.
+	failed, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := fo.Pass(failed); err == nil {
+		t.Errorf("a pass with its context cancelled did not fail")
+	}
+	pass("after a failed pass", true, 0)
+	clock = clock.Add(59 * time.Minute)
+	pass("59 minutes later", false, 0)
+	clock = clock.Add(time.Minute)
+	pass("an hour later", true, 0)
 	sameIndex(t, dump(t, f.db), dump(t, db))
 }
 
