@@ -117,6 +117,9 @@ type indexer struct {
 	// reps the representations' indexers, for applying the others.
 	knownSplices map[string]bool
 	reps         map[string]*repIndexer
+	// bodies, if set, keeps the immutable objects read (inits, I-MPDs) by
+	// key across passes (Follower).
+	bodies *bodyCache
 
 	mu  sync.Mutex
 	res ReindexChannel
@@ -272,7 +275,7 @@ func (ix *indexer) impdMeta(ctx context.Context, scan *chanScan) (map[string]man
 		if len(meta) >= need && segDurS > 0 {
 			break
 		}
-		data, err := ix.st.Get(ctx, o.key)
+		data, err := ix.bodies.get(ctx, ix.st, o.key)
 		if err != nil {
 			ix.problem(Problem{Kind: Unreadable, Key: o.key, Detail: err.Error()})
 			continue
@@ -432,7 +435,7 @@ func (ri *repIndexer) readInits(ctx context.Context, r *repScan, exists bool) er
 		if ix.exclude[o.key] {
 			continue
 		}
-		data, err := ix.st.Get(ctx, o.key)
+		data, err := ix.bodies.get(ctx, ix.st, o.key)
 		if cloud.IsNotFound(err) {
 			ix.problem(Problem{Kind: Unreadable, Rep: r.rep, Key: o.key, Detail: "listed, but not found when read: " + err.Error()})
 			continue

@@ -15,6 +15,7 @@ func (a *app) reindexCmd() *cobra.Command {
 		asJSON  bool
 		workers int
 		noIdx   bool
+		ff      followFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "reindex --store URL --index PATH [--channel NAME] [--json]",
@@ -40,14 +41,18 @@ the index of the recorder that saw it and is not rebuilt.
 
 Objects that cannot be indexed (not a segment of the track, an EPT that is
 not the K of the key, the bytes contradicting reap-sha256) are listed; verify
-exits 1 for them. Progress is shown on a terminal.`,
+exits 1 for them. Progress is shown on a terminal.` + followLong,
 		Example: `  reaparchive reindex --store file://./archive --index rebuilt.db
-  reaparchive reindex --store s3://archive?region=eu-west-1 --index archive.db --channel news --json`,
+  reaparchive reindex --store s3://archive?region=eu-west-1 --index archive.db --channel news --json
+  reaparchive reindex --store s3://archive?region=eu-west-1 --index origin.db --follow`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if workers < 1 {
 				return usagef("--workers %d: want at least 1", workers)
+			}
+			if err := ff.check(cmd); err != nil {
+				return err
 			}
 			ar, closeFn, err := a.openArchive(ctx, rebuildIndex)
 			if err != nil {
@@ -57,6 +62,9 @@ exits 1 for them. Progress is shown on a terminal.`,
 			opts := reconcile.Options{Channel: channel, Workers: workers, IgnoreIndexObjects: noIdx}
 			if isTerminal(a.stderr) {
 				opts.Progress = progressLine(a.stderr, "reindex")
+			}
+			if ff.follow {
+				return a.runFollow(ctx, ar, opts, &ff, asJSON)
 			}
 			res, err := reconcile.Reindex(ctx, ar.Store, ar.DB, opts)
 			if err != nil {
@@ -84,6 +92,7 @@ exits 1 for them. Progress is shown on a terminal.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	cmd.Flags().IntVar(&workers, "workers", 16, "objects read at once")
 	cmd.Flags().BoolVar(&noIdx, "no-index-objects", false, "read every object's attributes, not the store's index objects")
+	ff.define(cmd)
 	return cmd
 }
 

@@ -1,0 +1,4 @@
+package reconcile
+
+// BlockPrefixes is blockPrefixes, for the table test.
+var BlockPrefixes = blockPrefixes
