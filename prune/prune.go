@@ -27,6 +27,10 @@ type Options struct {
 	// a bounded call that stops early leaves the rest, and the objects no
 	// remaining segment needs, to the next (Result.Complete is false).
 	MaxSegments int
+	// SkipUnneeded leaves what no remaining segment needs (inits, I-MPDs,
+	// fillers, …) to a later call: the recorder's frequent passes delete
+	// only segments.
+	SkipUnneeded bool
 	// Progress, if set, is called after every batch of deletes with the
 	// objects deleted so far.
 	Progress func(deleted int)
@@ -136,7 +140,7 @@ func (p *pruner) run(ctx context.Context, horizon time.Time) error {
 		}
 	}
 	p.res.Complete = complete
-	if !complete {
+	if !complete || p.opts.SkipUnneeded {
 		return nil
 	}
 	return p.unneeded(ctx, pruned, horizon)

@@ -51,6 +51,12 @@ type ChannelConfig struct {
 	// duration flags: 2s, 500ms).
 	Grace   configDuration `yaml:"grace"`
 	Sources []SourceConfig `yaml:"sources"`
+	// Retention is how long the channel's archive is kept (7d, 36h, 2m;
+	// parsed by parseDuration): prune, and record while it runs, delete
+	// what ends before now minus it (README, Retention). Empty: for ever.
+	Retention string `yaml:"retention"`
+
+	retention time.Duration // Retention, parsed
 }
 
 // SourceConfig is one source of a channel.
@@ -102,6 +108,13 @@ func parseConfig(data []byte, path string) (*Config, error) {
 		if ch.Grace < 0 {
 			return nil, fmt.Errorf("config %s: channel %q grace %s: must not be negative", path, ch.Name, time.Duration(ch.Grace))
 		}
+		if ch.Retention != "" {
+			d, err := parseRetention(ch.Retention)
+			if err != nil {
+				return nil, fmt.Errorf("config %s: channel %q retention %w", path, ch.Name, err)
+			}
+			c.Channels[i].retention = d
+		}
 		for j, s := range ch.Sources {
 			if s.Name == "" {
 				return nil, fmt.Errorf("config %s: channel %q sources[%d] has no name", path, ch.Name, j)
@@ -112,6 +125,24 @@ func parseConfig(data []byte, path string) (*Config, error) {
 		}
 	}
 	return &c, nil
+}
+
+// retention is the channel's retention policy (0: none).
+func (c *Config) retention(name string) time.Duration {
+	ch, _ := c.channel(name)
+	return ch.retention
+}
+
+// retentions are the channels' retention policies (channels without one
+// are left out).
+func (c *Config) retentions() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, ch := range c.Channels {
+		if ch.retention > 0 {
+			out[ch.Name] = ch.retention
+		}
+	}
+	return out
 }
 
 // channel returns the named channel's config, if any.

@@ -46,6 +46,7 @@ type recordFlags struct {
 	grace   time.Duration
 	spoolF  spoolFlags
 	skew    time.Duration
+	retain  time.Duration
 }
 
 func (a *app) recordCmd() *cobra.Command {
@@ -105,6 +106,7 @@ func (rf *recordFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&rf.spoolF.max, "spool-max", "10GiB", "largest size of --spool; once full, segments are refused (pushes get 503) until the store is back")
 	durationFlag(f, &rf.inf.segDur, "ingest-segment-duration", 0, positive, "segment duration D of pushed channels that send no I-MPD (default: from the I-MPD, a pull source, the index or the first video segment)")
 	durationFlag(f, &rf.skew, "max-time-skew", archive.DefaultMaxTimeSkew, nonNegative, "refuse a pushed or pulled segment whose time (EPT) is further than this from the recorder's clock; 0 turns the check off (config: max_time_skew)")
+	durationFlag(f, &rf.retain, "retention", 0, positive, "keep every recorded channel this long (7d, 36h, 2m) and prune while recording, as reaparchive prune does (config: retention per channel; default: keep for ever)")
 }
 
 // recording is what record sets up before it starts: the pull jobs, the
@@ -136,6 +138,7 @@ func (a *app) runRecord(cmd *cobra.Command, rf *recordFlags) error {
 	g, gctx := errgroup.WithContext(ctx)
 	pctx := a.watchIndex(gctx, ar, len(rec.jobs) > 0)
 	defer a.startIndexObjects(gctx, ar)()
+	defer a.startPruning(gctx, ar, a.recordedChannels(rf.channel, rec.jobs), rf.retain)()
 	var srv *ingest.Server
 	if rec.ln != nil {
 		if srv, err = a.startIngest(gctx, g, ar, rec, rf.dur); err != nil {
