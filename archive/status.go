@@ -16,8 +16,8 @@ type StatusReport struct {
 
 // ChannelStatus is the status of one channel.
 type ChannelStatus struct {
-	Name            string        `json:"name"`
-	PreferredSource string        `json:"preferred_source,omitempty"`
+	Name            string `json:"name"`
+	PreferredSource string `json:"preferred_source,omitempty"`
 	// Retention is the channel's retention policy (as configured; empty:
 	// none, the archive is kept for ever).
 	Retention string        `json:"retention,omitempty"`

@@ -75,11 +75,7 @@ later; segments before it are expired, a hold may keep some) and "pruned"
 			if err != nil {
 				return err
 			}
-			for i := range rep.Channels {
-				if c, ok := a.cfg.channel(rep.Channels[i].Name); ok {
-					rep.Channels[i].Retention = c.Retention
-				}
-			}
+			a.addRetention(&rep)
 			if asJSON {
 				return a.printJSON(rep)
 			}
@@ -143,6 +139,15 @@ func printStatus(a *app, rep archive.StatusReport) {
 				}
 				fmt.Fprintln(a.stdout)
 			}
+		}
+	}
+}
+
+// addRetention adds the channels' retention policies (the config's).
+func (a *app) addRetention(rep *archive.StatusReport) {
+	for i := range rep.Channels {
+		if c, ok := a.cfg.channel(rep.Channels[i].Name); ok {
+			rep.Channels[i].Retention = c.Retention
 		}
 	}
 }
