@@ -141,8 +141,9 @@ func (a *Archive) archiveStart(ctx context.Context, t index.Track, ts *TrackStat
 		return err
 	}
 	start := ts.First
+	ts.Pruned = ok
 	if ok && (e.StartK > start || ts.Segments == 0) {
-		start, ts.Pruned = e.StartK, true
+		start = e.StartK
 	}
 	if ts.Segments > 0 || ok {
 		ts.ArchiveStart = t.KTime(start).Format(time.RFC3339)
