@@ -354,3 +354,32 @@ func TestPruneSharedBucket(t *testing.T) {
 		t.Errorf("expiry markers %v, want one", keys)
 	}
 }
+
+// TestPruneKeepsInitsAhead: a recorder whose index ends before another
+// recorder's (sharing the store) keeps the init segments that the other's
+// newer segments decode with, though no row of its own index needs them
+// any more: decided from the segments in storage.
+func TestPruneKeepsInitsAhead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testenv.Store("s3").URL(t)
+	behind := archivetest.Open(t, url, filepath.Join(t.TempDir(), "behind.db"), channel, segD)
+	ahead := archivetest.Open(t, url, filepath.Join(t.TempDir(), "ahead.db"), channel, segD)
+	k := k0()
+	sim := testenv.NewSim(t, simulate.Options{})
+	behind.Fill(t, "a", sim, k, k+4)
+	ahead.Fill(t, "b", sim, k+5, k+9)
+	res, err := prune.Channel(ctx, behind.Store, behind.DB, prune.Options{Channel: channel, Retention: 10 * time.Second, Now: kTime(k + 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deleted.Segments != 10 || res.Deleted.Inits != 0 {
+		t.Errorf("deleted %+v, want the 10 segments and no init", res.Deleted)
+	}
+	for _, rep := range archivetest.Reps {
+		if n := len(ahead.InitKeys(t, rep)); n != 1 {
+			t.Errorf("%s: %d init segments left, want 1", rep, n)
+		}
+	}
+	verifyClean(t, ahead)
+}

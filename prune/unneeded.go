@@ -51,7 +51,7 @@ func (p *pruner) inits(ctx context.Context, tp trackPrune, horizon time.Time) er
 	if err != nil {
 		return err
 	}
-	ahead, behind, err := p.storageInits(ctx, tp.t)
+	ahead, behind, err := p.storageInits(ctx, tp.t, tp.startK)
 	if err != nil || behind {
 		return err // behind: this index lags the store; the current recorder prunes the inits
 	}
@@ -86,16 +86,21 @@ func (p *pruner) inits(ctx context.Context, tp trackPrune, horizon time.Time) er
 }
 
 // storageInits reads the reap-init of the segment objects past the
-// track's last K in this index, which another recorder on the store stored
-// (decided from storage: they need their inits). behind is true when there
-// are more than probeMax of them.
-func (p *pruner) storageInits(ctx context.Context, t index.Track) (ahead map[string]bool, behind bool, err error) {
+// track's last K in this index (or from its start, when it has no row
+// there), which another recorder on the store stored (decided from
+// storage: they need their inits). behind is true when there are more
+// than probeMax of them.
+func (p *pruner) storageInits(ctx context.Context, t index.Track, startK int64) (ahead map[string]bool, behind bool, err error) {
 	ahead = map[string]bool{}
 	last, ok, err := p.db.LastK(ctx, t.ID)
-	if err != nil || !ok || t.Ext == "" {
+	if err != nil || t.Ext == "" {
 		return ahead, false, err
 	}
-	for k := last + 1; k <= last+probeMax; k++ {
+	from := startK
+	if ok && last >= from {
+		from = last + 1
+	}
+	for k := from; k < from+probeMax; k++ {
 		a, err := p.st.Attributes(ctx, layout.MediaKey(p.opts.Channel, t.Rep, k, t.Ext))
 		if errors.Is(err, cloud.ErrNotFound) {
 			return ahead, false, nil
