@@ -140,10 +140,12 @@ func (p *pruner) run(ctx context.Context, horizon time.Time) error {
 		}
 	}
 	p.res.Complete = complete
-	if !complete || p.opts.SkipUnneeded {
-		return nil
+	if complete && !p.opts.SkipUnneeded {
+		if err := p.unneeded(ctx, pruned, horizon); err != nil {
+			return err
+		}
 	}
-	return p.unneeded(ctx, pruned, horizon)
+	return p.markers(ctx)
 }
 
 // writeMarker stores the channel's expiry marker for horizon before

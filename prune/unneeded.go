@@ -18,8 +18,8 @@ const probeMax = 64
 
 // unneeded deletes, once no expired segment row is left, what no remaining
 // segment needs: per track its unused inits, slate fillers, quarantined
-// objects and index objects; per channel the expired splices, superseded
-// I-MPDs and expiry markers.
+// objects and index objects; per channel the expired splices and
+// superseded I-MPDs.
 func (p *pruner) unneeded(ctx context.Context, tracks []trackPrune, horizon time.Time) error {
 	for _, tp := range tracks {
 		steps := []func(context.Context, trackPrune, time.Time) error{p.inits, p.fillers, p.quarantined, p.indexObjects}
@@ -32,10 +32,7 @@ func (p *pruner) unneeded(ctx context.Context, tracks []trackPrune, horizon time
 	if err := p.splices(ctx, horizon); err != nil {
 		return err
 	}
-	if err := p.impds(ctx, horizon); err != nil {
-		return err
-	}
-	return p.markers(ctx)
+	return p.impds(ctx, horizon)
 }
 
 // inits deletes the track's init segments that no remaining row decodes

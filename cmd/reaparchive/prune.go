@@ -168,9 +168,9 @@ func printPrune(w io.Writer, rep pruneReport) {
 	}
 	for _, c := range rep.Channels {
 		d := c.Deleted
-		fmt.Fprintf(w, "channel %s: retention %s, horizon %s: %s %s (%d segments, %d inits, %d I-MPDs, %d fillers, %d quarantined, %d splices, %d index objects)\n",
+		fmt.Fprintf(w, "channel %s: retention %s, horizon %s: %s %s (%d segments, %d inits, %d I-MPDs, %d fillers, %d quarantined, %d splices, %d index objects, %d old expiry markers)\n",
 			c.Channel, c.Retention, c.Horizon.Format(time.RFC3339), verb, plural(int64(d.Objects), "object"),
-			d.Segments, d.Inits, d.IMPDs, d.Fillers, d.Quarantined, d.Splices, d.IndexObjects)
+			d.Segments, d.Inits, d.IMPDs, d.Fillers, d.Quarantined, d.Splices, d.IndexObjects, d.Markers)
 		for _, t := range c.Tracks {
 			fmt.Fprintf(w, "  %s: archive starts at %s (K %d)", t.Rep, t.ArchiveStart, t.ArchiveStartK)
 			if t.HeldSegments > 0 {
