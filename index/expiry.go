@@ -145,3 +145,12 @@ func (db *DB) DeleteFillers(ctx context.Context, trackID, fromK, toK int64) erro
 	}
 	return nil
 }
+
+// SizeBelow is the total size of the track's segment rows with K < k.
+func (db *DB) SizeBelow(ctx context.Context, trackID, k int64) (int64, error) {
+	var n int64
+	if err := db.reader.QueryRowContext(ctx, `SELECT coalesce(sum(size), 0) FROM segments WHERE track_id = ? AND k < ?`, trackID, k).Scan(&n); err != nil {
+		return 0, fmt.Errorf("index: size of track %d below K %d: %w", trackID, k, err)
+	}
+	return n, nil
+}

@@ -20,8 +20,11 @@ import (
 // Options configure one prune of one channel.
 type Options struct {
 	Channel   string
-	Retention time.Duration // > 0
+	Retention time.Duration // > 0, or 0 with Horizon set
 	Now       time.Time     // zero: time.Now()
+	// Horizon, if later than Now - Retention, is the horizon instead
+	// (retention_min_free: the oldest segments go first).
+	Horizon time.Time
 	DryRun    bool          // count what would go, change nothing
 	// MaxSegments bounds the segment rows one call deletes (0: no bound);
 	// a bounded call that stops early leaves the rest, and the objects no
@@ -88,7 +91,7 @@ type pruner struct {
 // active hold, then what no remaining segment needs, and the index rows
 // that follow them.
 func Channel(ctx context.Context, st *cloud.Store, db *index.DB, opts Options) (Result, error) {
-	if opts.Retention <= 0 {
+	if opts.Retention <= 0 && opts.Horizon.IsZero() {
 		return Result{}, fmt.Errorf("prune %s: retention %s: must be more than zero", opts.Channel, opts.Retention)
 	}
 	if opts.Now.IsZero() {
@@ -101,7 +104,13 @@ func Channel(ctx context.Context, st *cloud.Store, db *index.DB, opts Options) (
 	if opts.MaxSegments > 0 {
 		p.budget = opts.MaxSegments
 	}
-	horizon := opts.Now.Add(-opts.Retention).Truncate(time.Second).UTC()
+	var horizon time.Time // Retention 0: no policy, only Horizon
+	if opts.Retention > 0 {
+		horizon = opts.Now.Add(-opts.Retention).Truncate(time.Second).UTC()
+	}
+	if h := opts.Horizon.Truncate(time.Second).UTC(); h.After(horizon) {
+		horizon = h
+	}
 	p.res = Result{Channel: opts.Channel, Retention: opts.Retention.String(), Horizon: horizon, DryRun: opts.DryRun, Tracks: []Track{}}
 	if err := p.run(ctx, horizon); err != nil {
 		return p.res, fmt.Errorf("prune %s: %w", opts.Channel, err)

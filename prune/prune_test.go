@@ -383,3 +383,40 @@ func TestPruneKeepsInitsAhead(t *testing.T) {
 	}
 	verifyClean(t, ahead)
 }
+
+// TestMinFreeHorizon: the horizon that frees a number of bytes is the end
+// of the oldest segments (of every track) that hold that many.
+func TestMinFreeHorizon(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, k := recorded(t, testenv.Store("file"))
+	size := func(n int64) int64 { // of K0..K0+n-1, both tracks
+		var s int64
+		for _, rep := range archivetest.Reps {
+			for i := range n {
+				g, _ := e.Segment(t, rep, k+i)
+				s += g.Size
+			}
+		}
+		return s
+	}
+	cases := []struct {
+		name string
+		need int64
+		want time.Time
+	}{
+		{name: "one byte", need: 1, want: kTime(k + 1)},
+		{name: "three segments", need: size(3), want: kTime(k + 3)},
+		{name: "three and a byte", need: size(3) + 1, want: kTime(k + 4)},
+		{name: "more than all", need: size(10) + 1, want: kTime(k + 20)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h, ok, err := prune.MinFreeHorizon(ctx, e.DB, tc.need, kTime(k+20))
+			if err != nil || !ok || !h.Equal(tc.want) {
+				t.Fatalf("horizon %s %v (%v), want %s", h, ok, err, tc.want)
+			}
+		})
+	}
+}

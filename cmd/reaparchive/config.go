@@ -40,6 +40,13 @@ type Config struct {
 	// MaxTimeSkew is record's --max-time-skew: how far from the recorder's
 	// clock a live segment's time may be (e.g. 24h; 0 turns the check off).
 	MaxTimeSkew *configDuration `yaml:"max_time_skew"`
+	// RetentionMinFree is the free space a file store keeps: when its
+	// file system has less, prune and record delete the oldest segments of
+	// every channel first until it has it again ("10%" of the file system,
+	// or a size such as "50GB"). S3 and GCS stores ignore it.
+	RetentionMinFree string `yaml:"retention_min_free"`
+
+	minFree minFree // RetentionMinFree, parsed
 }
 
 // ChannelConfig configures one channel.
@@ -123,6 +130,13 @@ func parseConfig(data []byte, path string) (*Config, error) {
 				return nil, fmt.Errorf("config %s: channel %q sources[%d]: %w", path, ch.Name, j, err)
 			}
 		}
+	}
+	if c.RetentionMinFree != "" {
+		m, err := parseMinFree(c.RetentionMinFree)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: retention_min_free %q: %w", path, c.RetentionMinFree, err)
+		}
+		c.minFree = m
 	}
 	return &c, nil
 }

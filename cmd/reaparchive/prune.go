@@ -42,17 +42,25 @@ func (a *app) retentionPolicies(ctx context.Context, ar *archive.Archive, only s
 			names = append(names, c.Name)
 		}
 	}
+	return a.policiesOf(names, flag), nil
+}
+
+// policiesOf are the retention policies of the channels names: flag (if
+// set) or the config's; a channel without one is left out, unless the
+// config has retention_min_free (its policy is then 0: only the disk's
+// free space prunes it).
+func (a *app) policiesOf(names []string, flag time.Duration) map[string]time.Duration {
 	out := map[string]time.Duration{}
 	for _, n := range names {
 		d := a.cfg.retention(n)
 		if flag > 0 {
 			d = flag
 		}
-		if d > 0 {
+		if d > 0 || (a.cfg.minFree != minFree{}) {
 			out[n] = d
 		}
 	}
-	return out, nil
+	return out
 }
 
 // pruneReport is prune's --json output.
@@ -123,12 +131,19 @@ func (a *app) runPrune(ctx context.Context, channel string, retention time.Durat
 		return err
 	}
 	if len(policies) == 0 {
-		return usagef("no retention policy: give --retention, or retention: for the channel in --config")
+		return usagef("no retention policy: give --retention, or retention: for the channel (or retention_min_free:) in --config")
+	}
+	minFreeH, err := a.minFreeHorizon(ctx, ar)
+	if err != nil {
+		return err
 	}
 	rep := pruneReport{DryRun: dryRun, Channels: []prune.Result{}}
 	var failed []string
 	for _, name := range slices.Sorted(maps.Keys(policies)) {
-		opts := prune.Options{Channel: name, Retention: policies[name], DryRun: dryRun, Log: a.log}
+		if policies[name] == 0 && minFreeH.IsZero() {
+			continue // only retention_min_free, and the disk has room
+		}
+		opts := prune.Options{Channel: name, Retention: policies[name], Horizon: minFreeH, DryRun: dryRun, Log: a.log}
 		if isTerminal(a.stderr) {
 			opts.Progress = pruneProgress(a.stderr, name)
 		}

@@ -151,3 +151,81 @@ func checkPruned(t *testing.T, ar *e2eArchive, res prune.Result, k0 int64) {
 		}
 	}
 }
+
+// TestMinFreeConfig: retention_min_free is a percentage or a size.
+func TestMinFreeConfig(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		value   string
+		want    minFree
+		wantErr string
+	}{
+		{value: "10%", want: minFree{percent: 10}},
+		{value: "50GB", want: minFree{bytes: 50_000_000_000}},
+		{value: "512MiB", want: minFree{bytes: 512 << 20}},
+		{value: "0%", wantErr: `retention_min_free "0%": want a percentage`},
+		{value: "101%", wantErr: `retention_min_free "101%": want a percentage`},
+		{value: "lots", wantErr: `retention_min_free "lots": want a percentage`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.value, func(t *testing.T) {
+			t.Parallel()
+			c, err := parseConfig([]byte("retention_min_free: \""+tc.value+"\"\n"), "c.yaml")
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want it to contain %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || c.minFree != tc.want {
+				t.Fatalf("min free %+v (%v), want %+v", c.minFree, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestPruneMinFree: with retention_min_free and no retention policy,
+// prune deletes the oldest segments while the file system has less free
+// space than asked (100%: always; all but the last minute), and nothing
+// while it has more (1B).
+func TestPruneMinFree(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		minFree string
+		deleted int
+	}{
+		{minFree: "100%", deleted: 60},
+		{minFree: "1B", deleted: 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.minFree, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			ar := newE2EArchive(t)
+			if err := os.MkdirAll(ar.store, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			r := archivetest.Open(t, ar.storeURL(), ar.index, "news", 2*time.Second)
+			k0 := time.Now().Unix()/2 - 120 // ended 4 to 3 minutes ago
+			r.Fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+29)
+			r.Close()
+			cfg := filepath.Join(ar.dir, "c.yaml")
+			if err := os.WriteFile(cfg, []byte("retention_min_free: \""+tc.minFree+"\"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := mustCLI(t, ctx, ar.args("prune", "--config", cfg, "--json")...)
+			var rep pruneReport
+			if err := json.Unmarshal([]byte(out.stdout), &rep); err != nil {
+				t.Fatalf("%v\n%s", err, out.stdout)
+			}
+			got := 0
+			for _, c := range rep.Channels {
+				got += c.Deleted.Segments
+			}
+			if got != tc.deleted {
+				t.Errorf("deleted %d segments, want %d:\n%s", got, tc.deleted, out)
+			}
+			mustCLI(t, ctx, ar.args("verify")...)
+		})
+	}
+}

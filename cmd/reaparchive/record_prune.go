@@ -22,19 +22,12 @@ const (
 )
 
 // startPruning prunes the recorded channels that have a retention policy
-// (flag for all of them, else their retention: in the config) now and
+// (flag for all of them, else their retention: in the config; with
+// retention_min_free every one, when the disk is nearly full) now and
 // then every pruneEvery until ctx ends, a bounded amount per pass. A failed
 // pass is logged; the next one finishes it. stop ends it and waits.
 func (a *app) startPruning(ctx context.Context, ar *archive.Archive, channels []string, flag time.Duration) (stop func()) {
-	policies := map[string]time.Duration{}
-	for _, n := range channels {
-		if d := a.cfg.retention(n); d > 0 {
-			policies[n] = d
-		}
-		if flag > 0 {
-			policies[n] = flag
-		}
-	}
+	policies := a.policiesOf(channels, flag)
 	if len(policies) == 0 {
 		return func() {}
 	}
@@ -65,9 +58,17 @@ func (a *app) startPruning(ctx context.Context, ar *archive.Archive, channels []
 
 // prunePass prunes every channel once; ok is false if one failed.
 func (a *app) prunePass(ctx context.Context, ar *archive.Archive, policies map[string]time.Duration, full bool) (ok bool) {
+	minFreeH, err := a.minFreeHorizon(ctx, ar)
+	if err != nil {
+		a.log.Warn("prune: pass failed; the next one tries again", "err", err)
+		return false
+	}
 	ok = true
 	for name, d := range policies {
-		opts := prune.Options{Channel: name, Retention: d, MaxSegments: pruneMaxSegments, SkipUnneeded: !full, Log: a.log}
+		if d == 0 && minFreeH.IsZero() {
+			continue // only retention_min_free, and the disk has room
+		}
+		opts := prune.Options{Channel: name, Retention: d, Horizon: minFreeH, MaxSegments: pruneMaxSegments, SkipUnneeded: !full, Log: a.log}
 		res, err := prune.Channel(ctx, ar.Store, ar.DB, opts)
 		switch {
 		case errors.Is(err, index.ErrNotFound):
