@@ -25,7 +25,7 @@ type Options struct {
 	// Horizon, if later than Now - Retention, is the horizon instead
 	// (retention_min_free: the oldest segments go first).
 	Horizon time.Time
-	DryRun    bool          // count what would go, change nothing
+	DryRun  bool // count what would go, change nothing
 	// MaxSegments bounds the segment rows one call deletes (0: no bound);
 	// a bounded call that stops early leaves the rest, and the objects no
 	// remaining segment needs, to the next (Result.Complete is false).
