@@ -137,16 +137,21 @@ func (p *pruner) run(ctx context.Context, horizon time.Time) error {
 		return err
 	}
 	var pruned []trackPrune
-	complete := true
-	for _, t := range tracks {
-		tp, ok, err := p.track(ctx, t, horizon)
+	for _, t := range tracks { // every track is marked before anything is deleted
+		tp, ok, err := p.mark(ctx, t, horizon)
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.Rep, err)
 		}
 		if ok {
 			pruned = append(pruned, tp)
-			complete = complete && tp.done
 		}
+	}
+	complete := true
+	for i := range pruned {
+		if err := p.segments(ctx, &pruned[i]); err != nil {
+			return fmt.Errorf("%s: %w", pruned[i].t.Rep, err)
+		}
+		complete = complete && pruned[i].done
 	}
 	p.res.Complete = complete
 	if complete && !p.opts.SkipUnneeded {

@@ -257,6 +257,11 @@ func TestPruneInterrupted(t *testing.T) {
 				t.Fatalf("prune with a failing store: %v, want the injected fault", err)
 			}
 			e.Store.InjectFaults(nil)
+			for _, rep := range archivetest.Reps { // every track is marked before anything is deleted
+				if x, ok, err := e.DB.Expiry(ctx, e.Track(t, rep).ID); err != nil || !ok || x.StartK != k+5 {
+					t.Errorf("%s: start %+v %v (%v) after the interrupted prune, want K %d", rep, x, ok, err, k+5)
+				}
+			}
 			rep := verifyClean(t, e)
 			if rep.Expired == 0 {
 				t.Errorf("verify of the half-pruned store found nothing expired")

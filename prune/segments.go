@@ -21,10 +21,11 @@ type trackPrune struct {
 	done   bool          // no expired row outside the holds is left
 }
 
-// track marks the track's rows below its new start as expiring, deletes
-// their objects and then the rows, in batches. ok is false for a track
-// whose timing is not known yet (nothing of it can be placed in time).
-func (p *pruner) track(ctx context.Context, t index.Track, horizon time.Time) (tp trackPrune, ok bool, err error) {
+// mark makes the track's start the K of the segment that holds the
+// horizon (never earlier than it was): its rows below it, outside the
+// holds, are expiring from now on. ok is false for a track whose timing is
+// not known yet (nothing of it can be placed in time).
+func (p *pruner) mark(ctx context.Context, t index.Track, horizon time.Time) (tp trackPrune, ok bool, err error) {
 	if t.SegDur == 0 || t.Timescale == 0 {
 		return trackPrune{}, false, nil
 	}
@@ -40,12 +41,19 @@ func (p *pruner) track(ctx context.Context, t index.Track, horizon time.Time) (t
 			return tp, false, err
 		}
 	}
-	tr := Track{Rep: t.Rep, ArchiveStartK: startK, ArchiveStart: t.KTime(startK).Format(time.RFC3339)}
+	return tp, true, nil
+}
+
+// segments deletes the objects of the track's expiring rows, then the
+// rows, in batches; tp.done says whether none is left.
+func (p *pruner) segments(ctx context.Context, tp *trackPrune) error {
+	t := tp.t
+	tr := Track{Rep: t.Rep, ArchiveStartK: tp.startK, ArchiveStart: t.KTime(tp.startK).Format(time.RFC3339)}
 	tp.done = true
-	for _, r := range freeRanges(tp.held, startK) {
+	for _, r := range freeRanges(tp.held, tp.startK) {
 		more, err := p.segmentRange(ctx, t, r)
 		if err != nil {
-			return tp, false, err
+			return err
 		}
 		if more {
 			tp.done = false
@@ -53,14 +61,14 @@ func (p *pruner) track(ctx context.Context, t index.Track, horizon time.Time) (t
 		}
 	}
 	for _, r := range tp.held {
-		n, err := p.db.SegmentCount(ctx, t.ID, r.From, min(r.To, startK-1))
+		n, err := p.db.SegmentCount(ctx, t.ID, r.From, min(r.To, tp.startK-1))
 		if err != nil {
-			return tp, false, err
+			return err
 		}
 		tr.HeldSegments += n
 	}
 	p.res.Tracks = append(p.res.Tracks, tr)
-	return tp, true, nil
+	return nil
 }
 
 // segmentRange deletes the objects of the segment rows of r, then the rows,

@@ -120,19 +120,27 @@ func printVerify(a *app, rep reconcile.Report, repair bool) {
 		if rep.ReadData {
 			fmt.Fprintf(a.stdout, ", %s read", plural(c.BytesRead, "byte"))
 		}
-		texts := 0
+		texts, expired := 0, 0
 		for _, p := range c.Problems {
-			if p.Kind == reconcile.TextIssue {
+			switch p.Kind {
+			case reconcile.TextIssue:
 				texts++
+			case reconcile.Expired:
+				expired++
 			}
 		}
-		fmt.Fprintf(a.stdout, ": %s", mismatches(len(c.Problems)-texts))
+		fmt.Fprintf(a.stdout, ": %s", mismatches(len(c.Problems)-texts-expired))
 		if texts > 0 {
 			fmt.Fprintf(a.stdout, ", %s", textIssues(texts))
 		}
 		fmt.Fprintln(a.stdout)
 		for _, p := range c.Problems {
-			fmt.Fprintf(a.stdout, "  %s\n", p)
+			if p.Kind != reconcile.Expired {
+				fmt.Fprintf(a.stdout, "  %s\n", p)
+			}
+		}
+		if expired > 0 {
+			fmt.Fprintf(a.stdout, "  expired: %s whose objects retention deleted (before the archive's start); the next prune removes them (--json lists them)\n", plural(int64(expired), "index row"))
 		}
 	}
 	if rep.TextIssues > 0 {
