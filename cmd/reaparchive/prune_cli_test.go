@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -227,5 +228,35 @@ func TestPruneMinFree(t *testing.T) {
 			}
 			mustCLI(t, ctx, ar.args("verify")...)
 		})
+	}
+}
+
+// TestVerifyLifecycleExpired: objects that something else deleted (a
+// bucket lifecycle rule, by hand) before now minus the channel's
+// retention are expired for verify, not missing: exit 0 with the
+// config's policy, exit 1 without it.
+func TestVerifyLifecycleExpired(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ar, k0 := pruneArchive(t)
+	for rep, ks := range mediaKeys(t, ar.store) {
+		for _, k := range ks {
+			if k < k0+10 { // ended 40 s ago or more
+				if err := os.Remove(filepath.Join(ar.store, "news", rep, strconv.FormatInt(k, 10)+".m4s")); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if r := runCLI(ctx, ar.args("verify")...); r.code != exitFailure || !strings.Contains(r.stdout, "missing_object") {
+		t.Errorf("verify without a policy: %s", r)
+	}
+	cfg := filepath.Join(ar.dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte("channels:\n  - name: news\n    retention: 30s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := mustCLI(t, ctx, ar.args("verify", "--config", cfg)...)
+	if !strings.Contains(r.stdout, "0 mismatches") || !strings.Contains(r.stdout, "expired: 20 index rows") {
+		t.Errorf("verify with retention 30s:\n%s", r)
 	}
 }
