@@ -849,7 +849,7 @@ func TestStatus(t *testing.T) {
 	kt := func(k int64) string { return time.Unix(k*2, 0).UTC().Format(time.RFC3339) }
 	video, audio := rep.Channels[0].Tracks[0], rep.Channels[0].Tracks[1]
 	wantVideo := archive.TrackStatus{Rep: "video", ContentType: "video", Codecs: video.Codecs, First: k0, Last: k0 + 9,
-		FirstTime: kt(k0), LastTime: kt(k0 + 9), EndTime: kt(k0 + 10), Segments: 7,
+		FirstTime: kt(k0), LastTime: kt(k0 + 9), EndTime: kt(k0 + 10), Segments: 7, ArchiveStart: kt(k0),
 		Gaps:       []index.Range{{From: k0 + 2, To: k0 + 2}, {From: k0 + 5, To: k0 + 6}},
 		Duplicates: 2, Conflicts: 1,
 		Sources: []archive.SourceStatus{
@@ -857,7 +857,7 @@ func TestStatus(t *testing.T) {
 			{Name: "b", Duplicates: 2, Identical: 1, Conflicts: 1, Missing: 1, Rejected: 1},
 		}}
 	wantAudio := archive.TrackStatus{Rep: "audio", ContentType: "audio", Codecs: audio.Codecs, First: k0 + 1, Last: k0 + 4,
-		FirstTime: kt(k0 + 1), LastTime: kt(k0 + 4), EndTime: kt(k0 + 5), Segments: 4, Gaps: []index.Range{},
+		FirstTime: kt(k0 + 1), LastTime: kt(k0 + 4), EndTime: kt(k0 + 5), Segments: 4, Gaps: []index.Range{}, ArchiveStart: kt(k0 + 1),
 		Sources: []archive.SourceStatus{{Name: "a"}, {Name: "b", Stored: 4}}}
 	for _, c := range []struct{ got, want archive.TrackStatus }{{video, wantVideo}, {audio, wantAudio}} {
 		g, _ := json.Marshal(c.got)

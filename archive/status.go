@@ -16,9 +16,12 @@ type StatusReport struct {
 
 // ChannelStatus is the status of one channel.
 type ChannelStatus struct {
-	Name            string        `json:"name"`
-	PreferredSource string        `json:"preferred_source,omitempty"`
-	Tracks          []TrackStatus `json:"tracks"`
+	Name            string `json:"name"`
+	PreferredSource string `json:"preferred_source,omitempty"`
+	// Retention is the channel's retention policy (as configured; empty:
+	// none, the archive is kept for ever).
+	Retention string        `json:"retention,omitempty"`
+	Tracks    []TrackStatus `json:"tracks"`
 }
 
 // TrackStatus is the status of one track (Representation).
@@ -48,6 +51,12 @@ type TrackStatus struct {
 	// stored segments (order, grid alignment, malformed cues, cue times;
 	// verify lists them); absent for other tracks.
 	TextIssues *int64 `json:"text_issues,omitempty"`
+	// ArchiveStart is where the track's archive starts (RFC 3339): the
+	// first stored segment, or, once retention pruned it, the start the
+	// prune set (segments before it are expired; a hold may keep some).
+	ArchiveStart string `json:"archive_start,omitempty"`
+	// Pruned is true once a prune set the archive's start.
+	Pruned bool `json:"pruned,omitempty"`
 }
 
 // SourceStatus are one source's delivery counts for a track.
@@ -105,6 +114,9 @@ func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, err
 			if trackStat.Gaps == nil {
 				trackStat.Gaps = []index.Range{}
 			}
+			if err := a.archiveStart(ctx, t, &trackStat); err != nil {
+				return StatusReport{}, fmt.Errorf("channel %s track %s: %w", ch.Name, t.Rep, err)
+			}
 			if st.Segments > 0 {
 				trackStat.FirstTime = t.KTime(st.First).Format(time.RFC3339)
 				trackStat.LastTime = t.KTime(st.Last).Format(time.RFC3339)
@@ -119,6 +131,24 @@ func (a *Archive) Status(ctx context.Context, channel string) (StatusReport, err
 		rep.Channels = append(rep.Channels, cs)
 	}
 	return rep, nil
+}
+
+// archiveStart sets where the track's archive starts: its first stored K,
+// or the start a prune set if that is later.
+func (a *Archive) archiveStart(ctx context.Context, t index.Track, ts *TrackStatus) error {
+	e, ok, err := a.DB.Expiry(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	start := ts.First
+	ts.Pruned = ok
+	if ok && (e.StartK > start || ts.Segments == 0) {
+		start = e.StartK
+	}
+	if ts.Segments > 0 || ok {
+		ts.ArchiveStart = t.KTime(start).Format(time.RFC3339)
+	}
+	return nil
 }
 
 // KTime is t.KTime(k), the wall-clock start of segment K of a track (kept

@@ -228,6 +228,20 @@ CREATE TABLE text_issues (
 	PRIMARY KEY (track_id, k, seq)
 ) WITHOUT ROWID;
 `,
+	// 8: retention (reaparchive prune). A new table only: a track without a
+	// row has never been pruned.
+	`
+-- One row per pruned track: start_k is the start of the track's archive.
+-- Segment rows with k < start_k, outside the active holds, are expiring:
+-- their objects are being (or have been) deleted, and the next prune
+-- removes the rows (LAYOUT.md, Retention and deletion order). horizon is
+-- the wall-clock time (Unix nanoseconds) that set start_k.
+CREATE TABLE expiry (
+	track_id INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
+	start_k  INTEGER NOT NULL,
+	horizon  INTEGER NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the schema version this package creates and expects.

@@ -9,7 +9,7 @@ import (
 // Gaps returns, as maximal inclusive ranges in K order, the indexes K in
 // [max(fromK, first), min(toK, last)] that have no segment row, where first
 // and last are the track's first and last stored K. Indexes before the first
-// or after the last segment are not gaps (the recording had not started or
+// (or before the archive's start, see Expiry) or after the last segment are not gaps (the recording had not started or
 // has not reached them); a range that starts or ends inside a hole gets the
 // hole clipped to the range. Use math.MinInt64 and math.MaxInt64 for "all".
 //
@@ -66,9 +66,10 @@ WHERE lo + ?4 <= min(coalesce(nx, ?3 + 1), ?3 + 1) - 1
 ORDER BY 1`
 
 func gaps(ctx context.Context, q querier, trackID, fromK, toK int64) ([]Range, error) {
-	var first, last sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT (SELECT min(k) FROM segments WHERE track_id = ?1), (SELECT max(k) FROM segments WHERE track_id = ?1)`, trackID).
-		Scan(&first, &last)
+	var first, last, start sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT (SELECT min(k) FROM segments WHERE track_id = ?1), (SELECT max(k) FROM segments WHERE track_id = ?1),
+	(SELECT start_k FROM expiry WHERE track_id = ?1)`, trackID).
+		Scan(&first, &last, &start)
 	if err != nil {
 		return nil, fmt.Errorf("index: gaps of %d: %w", trackID, err)
 	}
@@ -76,6 +77,9 @@ func gaps(ctx context.Context, q querier, trackID, fromK, toK int64) ([]Range, e
 		return nil, nil
 	}
 	lo, hi := max(fromK, first.Int64), min(toK, last.Int64)
+	if start.Valid {
+		lo = max(lo, start.Int64) // before the archive's start (retention) nothing is a gap
+	}
 	if lo > hi {
 		return nil, nil
 	}

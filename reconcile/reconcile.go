@@ -38,6 +38,33 @@ type Options struct {
 	// batchSize is the number of segment rows Reindex builds and inserts
 	// at a time; 0 means defaultBatchSize (tests set it: export_test.go).
 	batchSize int
+
+	// Retention is the retention policy per channel (LAYOUT.md, Retention
+	// and deletion order): a segment that ends at or before Now minus it,
+	// outside the active holds, is expired. With the channel's newest
+	// expiry marker (whichever is later) it says where the archive starts:
+	// Verify counts a vanished object there as expired, not missing (a
+	// prune, or a bucket lifecycle rule, deleted it), and Reindex records
+	// that start, so the K before it are no gaps.
+	Retention map[string]time.Duration
+	// Now is the time the policy is applied at (zero: time.Now()).
+	Now time.Time
+}
+
+// horizon is where the channel's archive starts: the newer of its
+// newest expiry marker and Now minus its retention (zero: neither).
+func (o *Options) horizon(scan *chanScan) time.Time {
+	h := scan.horizon
+	if d := o.Retention[scan.name]; d > 0 {
+		now := o.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if p := now.Add(-d).Truncate(time.Second); p.After(h) {
+			h = p
+		}
+	}
+	return h
 }
 
 // Progress is how far a Reindex or Verify has come.
@@ -83,6 +110,12 @@ const (
 	// wrong. The segment is stored as sent; it is a finding about the
 	// content, not a disagreement of index and store, and is not repaired.
 	TextIssue = "text_issue"
+	// Expired: a row whose object retention deleted: its K is before the
+	// archive's start (the channel's newest expiry marker, the index's
+	// start, or Options.Retention) and in no active hold (LAYOUT.md,
+	// Retention and deletion order). Not a mismatch; the next prune, or
+	// --repair-index, removes the row.
+	Expired = "expired"
 )
 
 // Problem is one disagreement between the store and the index, or one
@@ -190,6 +223,7 @@ type spliceScan struct {
 // chanScan is what the store holds for one channel.
 type chanScan struct {
 	name     string
+	horizon  time.Time // of the channel's newest expiry marker (zero: none)
 	impds    []object
 	reps     []*repScan   // sorted by rep
 	splices  []spliceScan // active, oldest first
@@ -280,6 +314,10 @@ func (c *chanScan) listTop(ctx context.Context, st *cloud.Store) (repNames, spli
 			c.impds = append(c.impds, object{key: a.Key, size: a.Size, modTime: a.ModTime})
 		case layout.KindSplice:
 			spliceKeys = append(spliceKeys, a.Key)
+		case layout.KindUnknown:
+			if h, ok := layout.ParseExpiryName(strings.TrimPrefix(a.Key, c.name+"/")); ok && h.After(c.horizon) {
+				c.horizon = h
+			}
 		}
 		return nil
 	})
@@ -450,6 +488,9 @@ func (c *chanScan) readSplices(ctx context.Context, st *cloud.Store, keys []stri
 			for _, k := range t.Ks {
 				key := layout.SpliceKey(c.name, t.Rep, sp.rec.ID, k, t.Ext)
 				at, err := st.Attributes(ctx, key)
+				if cloud.IsNotFound(err) && !sp.rec.To.After(c.horizon) {
+					continue // an expired splice that a prune is deleting
+				}
 				if cloud.IsNotFound(err) {
 					c.problems = append(c.problems, Problem{Kind: MissingObject, Rep: t.Rep, K: kp(k), Key: key,
 						Detail: "the replacement active splice " + sp.rec.ID + " (" + sp.key + ") lists is not in the store"})

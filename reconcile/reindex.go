@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/cmaf"
@@ -169,6 +170,9 @@ func (ix *indexer) channel(ctx context.Context, scan *chanScan) (ReindexChannel,
 				return ix.res, fmt.Errorf("splice %s: %w", sp.rec.ID, err)
 			}
 		}
+	}
+	if err := ix.markStart(ctx, ch, ix.opts.horizon(scan)); err != nil {
+		return ix.res, err
 	}
 	sortProblems(ix.res.Problems)
 	return ix.res, nil
@@ -761,4 +765,27 @@ func short(h string) string {
 		return h[:16] + "…"
 	}
 	return h
+}
+
+// markStart records in the index where the channel's archive starts when
+// retention has let go of what was before horizon (zero: nothing): the K
+// before it are then no gaps (LAYOUT.md, Retention and deletion order).
+func (ix *indexer) markStart(ctx context.Context, ch index.ChannelRow, horizon time.Time) error {
+	if horizon.IsZero() {
+		return nil
+	}
+	tracks, err := ix.db.Tracks(ctx, ch.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range tracks {
+		if t.SegDur == 0 || t.Timescale == 0 {
+			continue
+		}
+		k, _ := t.KAt(horizon)
+		if err := ix.db.MarkExpiring(ctx, t.ID, k, horizon); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -15,8 +15,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/holds"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/layout"
+	"github.com/reaparchive/reaparchive/prune"
 )
 
 // VerifyOptions configure Verify.
@@ -46,6 +48,9 @@ type Report struct {
 	// TextIssues counts the problems of kind TextIssue: what the cue check
 	// found in text tracks while recording.
 	TextIssues int `json:"text_issues"`
+	// Expired counts the problems of kind Expired: rows whose objects
+	// retention deleted (not mismatches).
+	Expired int `json:"expired"`
 }
 
 // ChannelReport is what Verify found in one channel.
@@ -110,6 +115,10 @@ func Verify(ctx context.Context, st *cloud.Store, db *index.DB, opts VerifyOptio
 				rep.TextIssues++
 				continue
 			}
+			if p.Kind == Expired {
+				rep.Expired++
+				continue
+			}
 			rep.Mismatches++
 			if p.Repaired {
 				rep.Repaired++
@@ -130,6 +139,60 @@ type verifier struct {
 	res ChannelReport
 	// fixes are the index repairs to make, by problem index.
 	fixes []fix
+
+	// horizon and holds say what retention let go (Options.Retention);
+	// expiredBelow and held are the current representation's K before
+	// the archive's start and K kept by holds.
+	horizon      time.Time
+	holds        []*layout.HoldRecord
+	expiredBelow int64
+	held         []index.Range
+}
+
+// expired reports whether a vanished object of K of the current
+// representation was deleted by retention.
+func (v *verifier) expired(k int64) bool {
+	if k >= v.expiredBelow {
+		return false
+	}
+	for _, h := range v.held {
+		if k >= h.From && k <= h.To {
+			return false
+		}
+	}
+	return true
+}
+
+// expiry sets what retention let go of the channel: its horizon and holds.
+func (v *verifier) expiry(ctx context.Context, scan *chanScan) error {
+	v.horizon = v.opts.horizon(scan)
+	if v.horizon.IsZero() {
+		return nil
+	}
+	var err error
+	v.holds, err = holds.Active(ctx, v.st, scan.name, time.Now())
+	return err
+}
+
+// expiryOf sets the representation's K before the archive's start (from
+// the horizon, and from the index's start if it is later) and held K.
+func (v *verifier) expiryOf(ctx context.Context, t index.Track, indexed bool) error {
+	v.expiredBelow, v.held = math.MinInt64, nil
+	if !indexed || t.SegDur == 0 || t.Timescale == 0 {
+		return nil
+	}
+	if !v.horizon.IsZero() {
+		v.expiredBelow, _ = t.KAt(v.horizon)
+	}
+	e, ok, err := v.db.Expiry(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	if ok && e.StartK > v.expiredBelow {
+		v.expiredBelow = e.StartK
+	}
+	v.held = prune.HeldRanges(t, v.holds)
+	return nil
 }
 
 // fix is one index repair a problem calls for.
@@ -182,6 +245,9 @@ func (v *verifier) channel(ctx context.Context, name string, named bool) (Channe
 	}
 	for _, p := range scan.problems {
 		v.add(p, nil)
+	}
+	if err := v.expiry(ctx, scan); err != nil {
+		return v.res, false, err
 	}
 	tmps, err := v.st.TempFiles(ctx, name+"/")
 	if err != nil {
@@ -285,6 +351,9 @@ func (v *verifier) rep(ctx context.Context, rs *repScan, t index.Track, indexed 
 	effective := rs.effective() // an active splice's replacement stands for its K
 	v.res.Objects += int64(len(effective))
 	v.res.Inits += len(rs.inits)
+	if err := v.expiryOf(ctx, t, indexed); err != nil {
+		return err
+	}
 	var initRows []index.Init
 	var rows []rowInfo
 	if indexed {
@@ -330,17 +399,21 @@ func (v *verifier) compareInits(rs *repScan, initRows []index.Init, rows []rowIn
 		initByID[in.ID] = in
 		initRowKeys[in.Key] = in
 	}
-	uses := map[int64]int{} // init row ID -> segment rows naming it
+	uses := map[int64]int{} // init row ID -> segment rows naming it (expired rows aside)
 	noInit := 0
 	for _, r := range rows {
 		if _, ok := initByID[r.initID]; ok {
-			uses[r.initID]++
+			if !v.expired(r.k) {
+				uses[r.initID]++
+			}
 		} else {
 			noInit++
 		}
 	}
 	for _, in := range initRows {
-		if _, ok := storeInits[in.Key]; !ok {
+		if _, ok := storeInits[in.Key]; !ok && uses[in.ID] == 0 && v.expiredBelow != math.MinInt64 {
+			v.add(Problem{Kind: Expired, Rep: rep, Key: in.Key, Detail: "init segment deleted by retention; only expired segment rows decode with it"}, nil)
+		} else if !ok {
 			v.add(Problem{Kind: InitMissing, Rep: rep, Key: in.Key,
 				Detail: fmt.Sprintf("indexed init segment not in the store (%d segment rows decode with it)", uses[in.ID])}, nil)
 		}
@@ -376,6 +449,8 @@ func (v *verifier) compareMedia(rep string, trackID int64, rows []rowInfo, effec
 		o, ok := media[r.k]
 		del := &fix{trackID: trackID, k: r.k, delete: true, key: r.key}
 		switch {
+		case (!ok || o.key != r.key) && v.expired(r.k):
+			v.add(Problem{Kind: Expired, Rep: rep, K: kp(r.k), Key: r.key, Detail: "deleted by retention (before the archive's start, in no hold); the next prune removes the row"}, del)
 		case !ok:
 			v.add(Problem{Kind: MissingObject, Rep: rep, K: kp(r.k), Key: r.key, Detail: "indexed, not in the store"}, del)
 		case o.key != r.key:
@@ -527,7 +602,7 @@ func (v *verifier) repair(ctx context.Context, scan *chanScan) error {
 	for _, f := range v.fixes {
 		p := &v.res.Problems[f.problem]
 		switch {
-		case f.kind == MissingObject || f.corrupt:
+		case f.kind == MissingObject || f.kind == Expired || f.corrupt:
 			p.Repaired = true // the row is gone; a corrupt object stays in the store
 		case f.kind == InitNotIndexed:
 			p.Repaired = !notIndexedNow[f.key]

@@ -40,6 +40,13 @@ type Config struct {
 	// MaxTimeSkew is record's --max-time-skew: how far from the recorder's
 	// clock a live segment's time may be (e.g. 24h; 0 turns the check off).
 	MaxTimeSkew *configDuration `yaml:"max_time_skew"`
+	// RetentionMinFree is the free space a file store keeps: when its
+	// file system has less, prune and record delete the oldest segments of
+	// every channel first until it has it again ("10%" of the file system,
+	// or a size such as "50GB"). S3 and GCS stores ignore it.
+	RetentionMinFree string `yaml:"retention_min_free"`
+
+	minFree minFree // RetentionMinFree, parsed
 }
 
 // ChannelConfig configures one channel.
@@ -51,6 +58,12 @@ type ChannelConfig struct {
 	// duration flags: 2s, 500ms).
 	Grace   configDuration `yaml:"grace"`
 	Sources []SourceConfig `yaml:"sources"`
+	// Retention is how long the channel's archive is kept (7d, 36h, 2m;
+	// parsed by parseDuration): prune, and record while it runs, delete
+	// what ends before now minus it (README, Retention). Empty: for ever.
+	Retention string `yaml:"retention"`
+
+	retention time.Duration // Retention, parsed
 }
 
 // SourceConfig is one source of a channel.
@@ -102,6 +115,13 @@ func parseConfig(data []byte, path string) (*Config, error) {
 		if ch.Grace < 0 {
 			return nil, fmt.Errorf("config %s: channel %q grace %s: must not be negative", path, ch.Name, time.Duration(ch.Grace))
 		}
+		if ch.Retention != "" {
+			d, err := parseRetention(ch.Retention)
+			if err != nil {
+				return nil, fmt.Errorf("config %s: channel %q retention %w", path, ch.Name, err)
+			}
+			c.Channels[i].retention = d
+		}
 		for j, s := range ch.Sources {
 			if s.Name == "" {
 				return nil, fmt.Errorf("config %s: channel %q sources[%d] has no name", path, ch.Name, j)
@@ -111,7 +131,32 @@ func parseConfig(data []byte, path string) (*Config, error) {
 			}
 		}
 	}
+	if c.RetentionMinFree != "" {
+		m, err := parseMinFree(c.RetentionMinFree)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: retention_min_free %q: %w", path, c.RetentionMinFree, err)
+		}
+		c.minFree = m
+	}
 	return &c, nil
+}
+
+// retention is the channel's retention policy (0: none).
+func (c *Config) retention(name string) time.Duration {
+	ch, _ := c.channel(name)
+	return ch.retention
+}
+
+// retentions are the channels' retention policies (channels without one
+// are left out).
+func (c *Config) retentions() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, ch := range c.Channels {
+		if ch.retention > 0 {
+			out[ch.Name] = ch.retention
+		}
+	}
+	return out
 }
 
 // channel returns the named channel's config, if any.

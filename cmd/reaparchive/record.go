@@ -47,6 +47,7 @@ type recordFlags struct {
 	spoolF  spoolFlags
 	skew    time.Duration
 	serve   serveFlags // --serve ADDR: an origin while recording
+	retain  time.Duration
 }
 
 func (a *app) recordCmd() *cobra.Command {
@@ -108,6 +109,7 @@ func (rf *recordFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&rf.serve.listen, "serve", "", "also serve the archive on this address as serve --listen does (segments are served as soon as they are stored); see serve --help")
 	rf.serve.define(f, "serve-")
 	durationFlag(f, &rf.skew, "max-time-skew", archive.DefaultMaxTimeSkew, nonNegative, "refuse a pushed or pulled segment whose time (EPT) is further than this from the recorder's clock; 0 turns the check off (config: max_time_skew)")
+	durationFlag(f, &rf.retain, "retention", 0, positive, "keep every recorded channel this long (7d, 36h, 2m) and prune while recording, as reaparchive prune does (config: retention per channel; default: keep for ever)")
 }
 
 // recording is what record sets up before it starts: the pull jobs, the
@@ -139,6 +141,7 @@ func (a *app) runRecord(cmd *cobra.Command, rf *recordFlags) error {
 	g, gctx := errgroup.WithContext(ctx)
 	pctx := a.watchIndex(gctx, ar, len(rec.jobs) > 0)
 	defer a.startIndexObjects(gctx, ar)()
+	defer a.startPruning(gctx, ar, a.recordedChannels(rf.channel, rec.jobs), rf.retain)()
 	var srv *ingest.Server
 	if rec.ln != nil {
 		if srv, err = a.startIngest(gctx, g, ar, rec, rf.dur); err != nil {

@@ -33,6 +33,9 @@ writes for every complete hour), reindex takes those attributes from them
 instead, for each object they list with the size the listing gives: one read
 per representation and hour instead of one per object. An index object that
 cannot be read is listed and ignored; --no-index-objects ignores them all.
+It records where each channel's archive starts when retention pruned it
+(its newest expiry marker, or now minus retention: of the channel in
+--config, whichever is later): the K before it are then no gaps.
 --index may name a new file or an
 existing index: rows it has are kept, and only what is missing is added, in
 batches, so an interrupted reindex continues where it stopped when run again.
@@ -59,7 +62,7 @@ exits 1 for them. Progress is shown on a terminal.` + followLong,
 				return err
 			}
 			defer closeFn()
-			opts := reconcile.Options{Channel: channel, Workers: workers, IgnoreIndexObjects: noIdx}
+			opts := reconcile.Options{Channel: channel, Workers: workers, IgnoreIndexObjects: noIdx, Retention: a.cfg.retentions()}
 			if isTerminal(a.stderr) {
 				opts.Progress = progressLine(a.stderr, "reindex")
 			}

@@ -101,7 +101,7 @@ gs://bucket, mem://. Environment: REAPARCHIVE_STORE, REAPARCHIVE_INDEX.`,
 	pf.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.AddCommand(a.recordCmd(), a.statusCmd(), a.exportCmd(), a.simulateCmd(), a.demoCmd(), a.gapsCmd(), a.repairCmd())
 	root.AddCommand(a.reindexCmd(), a.verifyCmd())
-	root.AddCommand(a.spliceCmd(), a.eventsCmd())
+	root.AddCommand(a.spliceCmd(), a.eventsCmd(), a.pruneCmd())
 	root.AddCommand(a.holdsCmd())
 	root.AddCommand(a.serveCmd())
 	return root

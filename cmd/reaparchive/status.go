@@ -48,7 +48,14 @@ A channel with no stored segment says "no segments recorded".
 first and last are K, first_time and last_time the starts of those
 segments, end_time the end of the last one (RFC 3339); ended is the K of
 the last segment with lmsg and ended_time its end (absent if none);
-text_issues is the cue check's count (text tracks only).`,
+text_issues is the cue check's count (text tracks only).
+
+With a retention policy (retention: in --config) status prints it and where
+the archive starts ("retention 7d: archive starts at …"); --json has the
+channel's "retention" (as configured) and each track's "archive_start"
+(RFC 3339: its first stored segment, or the start the last prune set if
+later; segments before it are expired, a hold may keep some) and "pruned"
+(true once a prune set the start).`,
 		Example: `  reaparchive status --store file://./archive --index archive.db
   reaparchive status --store file://./archive --index archive.db --channel news --json`,
 		Args: noArgs,
@@ -68,6 +75,7 @@ text_issues is the cue check's count (text tracks only).`,
 			if err != nil {
 				return err
 			}
+			a.addRetention(&rep)
 			if asJSON {
 				return a.printJSON(rep)
 			}
@@ -101,6 +109,7 @@ func printStatus(a *app, rep archive.StatusReport) {
 			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s\t%s\t%d\t%d\t%d\t%d\n", t.Rep, t.ContentType, t.First, t.Last, t.FirstTime, t.EndTime, t.Segments, gaps, t.Duplicates, t.Conflicts)
 		}
 		tw.Flush()
+		printRetention(a, ch)
 		for _, t := range ch.Tracks {
 			for _, g := range t.Gaps {
 				if g.From == g.To {
@@ -131,6 +140,33 @@ func printStatus(a *app, rep archive.StatusReport) {
 				fmt.Fprintln(a.stdout)
 			}
 		}
+	}
+}
+
+// addRetention adds the channels' retention policies (the config's).
+func (a *app) addRetention(rep *archive.StatusReport) {
+	for i := range rep.Channels {
+		if c, ok := a.cfg.channel(rep.Channels[i].Name); ok {
+			rep.Channels[i].Retention = c.Retention
+		}
+	}
+}
+
+// printRetention says where the channel's archive starts, when it has a
+// retention policy or was pruned.
+func printRetention(a *app, ch archive.ChannelStatus) {
+	start, pruned := "", false
+	for _, t := range ch.Tracks {
+		if t.ArchiveStart != "" && (start == "" || t.ArchiveStart < start) {
+			start = t.ArchiveStart
+		}
+		pruned = pruned || t.Pruned
+	}
+	switch {
+	case ch.Retention != "":
+		fmt.Fprintf(a.stdout, "  retention %s: archive starts at %s\n", ch.Retention, start)
+	case pruned:
+		fmt.Fprintf(a.stdout, "  pruned: archive starts at %s\n", start)
 	}
 }
 

@@ -35,6 +35,13 @@ rows are indexed. The store is never written: a corrupt object stays there,
 its row is deleted, and verify reports it as not indexed until it is removed
 or replaced.
 
+A segment row whose object is gone and whose K is before the archive's
+start (the channel's newest expiry marker, which prune writes, or now minus
+retention: of the channel in --config, whichever is later) and in no active
+hold is expired, not missing: retention (prune, or a bucket lifecycle rule)
+deleted it. It is listed as expired and is no mismatch; the next prune, or
+--repair-index, removes the row. --json counts them in "expired".
+
 It also lists what the cue check found in text tracks while recording
 (text_issue: order, alignment, malformed or cue_time, with K and detail;
 status counts them): those segments are stored as sent.
@@ -55,7 +62,7 @@ the index and the store agree and no text track has an issue.`,
 				return err
 			}
 			defer closeFn()
-			opts := reconcile.VerifyOptions{Options: reconcile.Options{Channel: channel, Workers: workers},
+			opts := reconcile.VerifyOptions{Options: reconcile.Options{Channel: channel, Workers: workers, Retention: a.cfg.retentions()},
 				ReadData: readData, RepairIndex: repair}
 			if isTerminal(a.stderr) {
 				opts.Progress = progressLine(a.stderr, "verify")
@@ -113,19 +120,27 @@ func printVerify(a *app, rep reconcile.Report, repair bool) {
 		if rep.ReadData {
 			fmt.Fprintf(a.stdout, ", %s read", plural(c.BytesRead, "byte"))
 		}
-		texts := 0
+		texts, expired := 0, 0
 		for _, p := range c.Problems {
-			if p.Kind == reconcile.TextIssue {
+			switch p.Kind {
+			case reconcile.TextIssue:
 				texts++
+			case reconcile.Expired:
+				expired++
 			}
 		}
-		fmt.Fprintf(a.stdout, ": %s", mismatches(len(c.Problems)-texts))
+		fmt.Fprintf(a.stdout, ": %s", mismatches(len(c.Problems)-texts-expired))
 		if texts > 0 {
 			fmt.Fprintf(a.stdout, ", %s", textIssues(texts))
 		}
 		fmt.Fprintln(a.stdout)
 		for _, p := range c.Problems {
-			fmt.Fprintf(a.stdout, "  %s\n", p)
+			if p.Kind != reconcile.Expired {
+				fmt.Fprintf(a.stdout, "  %s\n", p)
+			}
+		}
+		if expired > 0 {
+			fmt.Fprintf(a.stdout, "  expired: %s whose objects retention deleted (before the archive's start); the next prune removes them (--json lists them)\n", plural(int64(expired), "index row"))
 		}
 	}
 	if rep.TextIssues > 0 {
