@@ -2,6 +2,7 @@ package export_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/holds"
 	"github.com/reaparchive/reaparchive/internal/testenv"
+	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
@@ -92,5 +94,67 @@ func TestExportFailedKeepsNoHold(t *testing.T) {
 		if recs, err := holds.List(context.Background(), e.store, testChannel); err != nil || len(recs) != 0 {
 			t.Errorf("%s: a failed export left %d holds (%v)", tc.name, len(recs), err)
 		}
+	}
+}
+
+// TestExportExpiring: once its hold is stored, a zero-copy export refuses a
+// range that reaches at or before the channel's newest expiry marker (a
+// prune that wrote it may not have seen the hold), unless another hold
+// contains that part; it then releases its own hold.
+func TestExportExpiring(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		marker  int64 // the expiry marker's horizon as K (0: none)
+		older   bool  // a hold on [k0, k0+2) was written before
+		copy    bool
+		wantErr bool
+	}{
+		{name: "no marker"},
+		{name: "marker at the range's start", marker: k0},
+		{name: "marker inside the range", marker: k0 + 2, wantErr: true},
+		{name: "marker after the range", marker: k0 + 10, wantErr: true},
+		{name: "marker inside, held before", marker: k0 + 2, older: true},
+		{name: "marker inside, copy", marker: k0 + 2, copy: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t)
+			e.Fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+3)
+			var older string
+			if tc.older {
+				r, err := holds.Add(ctx, e.store, holds.Request{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 2), Reason: "legal"}, time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				older = r.ID
+			}
+			if tc.marker != 0 {
+				if err := e.store.Create(ctx, layout.ExpiryKey(testChannel, kTime(tc.marker)), []byte("{}\n"), nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := export.Options{Channel: testChannel, From: kTime(k0), To: kTime(k0 + 4), Copy: tc.copy,
+				Out: fileURL(filepath.Join(e.storeDir, "vod", "x.mpd"))}
+			_, err := e.x.VoD(ctx, o)
+			if tc.wantErr != (err != nil) || (err != nil && !errors.Is(err, export.ErrExpiring)) {
+				t.Fatalf("VoD: %v; want ErrExpiring: %v", err, tc.wantErr)
+			}
+			recs, err := holds.List(ctx, e.store, testChannel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if tc.older {
+				want++
+			}
+			if !tc.wantErr && !tc.copy {
+				want++
+			}
+			if len(recs) != want || (tc.older && recs[0].ID != older && recs[len(recs)-1].ID != older) {
+				t.Errorf("%d holds after the export, want %d", len(recs), want)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -30,6 +31,10 @@ func (d Deps) VoD(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if err := d.checkNotExpiring(ctx, o, holdID); err != nil {
+		d.releaseHold(ctx, o.Channel, holdID)
+		return Result{}, err
+	}
 	res, err := d.vod(ctx, o, c)
 	if err != nil {
 		d.releaseHold(ctx, o.Channel, holdID)
@@ -52,6 +57,44 @@ func (d Deps) hold(ctx context.Context, o Options) (string, error) {
 	}
 	d.log().Info("export: held the range", "channel", o.Channel, "hold", rec.ID, "from", rec.From, "to", rec.To)
 	return rec.ID, nil
+}
+
+// ErrExpiring is the error of a zero-copy export whose range reaches into
+// what prune has begun to delete.
+var ErrExpiring = errors.New("range reaches before the archive's start")
+
+// checkNotExpiring refuses, once a zero-copy export's hold is stored
+// (holdID not ""), a range that reaches at or before the channel's newest
+// expiry marker (LAYOUT.md, Holds): a prune that stored that marker may
+// have read the holds before this hold was written, so the objects there
+// may be going. A part another active hold contains entirely is kept by
+// that hold (a legal hold, an earlier export) and may be exported.
+func (d Deps) checkNotExpiring(ctx context.Context, o Options, holdID string) error {
+	if holdID == "" {
+		return nil
+	}
+	h, err := holds.Horizon(ctx, d.Store, o.Channel)
+	if err != nil {
+		return fmt.Errorf("export: the archive start of %s: %w", o.Channel, err)
+	}
+	if h.IsZero() || !o.From.Before(h) {
+		return nil
+	}
+	end := o.To
+	if h.Before(end) {
+		end = h
+	}
+	active, err := holds.Active(ctx, d.Store, o.Channel, d.now())
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	for _, r := range active {
+		if r.ID != holdID && !o.From.Before(r.From) && !r.To.Before(end) {
+			return nil
+		}
+	}
+	return fmt.Errorf("export: %s from %s: %w %s (pruned up to there; export from %s on, or hold the range with holds add before the prune)",
+		o.Channel, o.From.UTC().Format(time.RFC3339), ErrExpiring, h.UTC().Format(time.RFC3339), h.UTC().Format(time.RFC3339))
 }
 
 // HoldReason is the reason of the hold a zero-copy export to out writes.

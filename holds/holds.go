@@ -1,5 +1,8 @@
-// Package holds reads and writes hold records (LAYOUT.md "Holds"): wall-clock
-// ranges of a channel that prune must keep.
+// Package holds reads and writes what says which part of a channel prune
+// keeps: hold records (LAYOUT.md "Holds"), wall-clock ranges that prune
+// must keep, and expiry markers (LAYOUT.md "Retention and deletion order"),
+// the horizon before which prune deletes, whose newest is where the
+// archive starts.
 package holds
 
 import (
@@ -8,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -163,4 +167,27 @@ func Covers(records []*layout.HoldRecord, from, to time.Time) bool {
 		}
 	}
 	return false
+}
+
+// Markers lists the horizons of a channel's expiry markers, oldest first.
+func Markers(ctx context.Context, st *cloud.Store, channel string) ([]time.Time, error) {
+	var out []time.Time
+	err := st.ListDir(ctx, channel+"/"+layout.ExpiryPrefix, func(a cloud.Attrs) error {
+		if h, ok := layout.ParseExpiryName(strings.TrimPrefix(a.Key, channel+"/")); ok {
+			out = append(out, h)
+		}
+		return nil
+	})
+	slices.SortFunc(out, time.Time.Compare)
+	return out, err
+}
+
+// Horizon is where the channel's archive starts according to the store:
+// the newest expiry marker's horizon (zero: never pruned).
+func Horizon(ctx context.Context, st *cloud.Store, channel string) (time.Time, error) {
+	ms, err := Markers(ctx, st, channel)
+	if err != nil || len(ms) == 0 {
+		return time.Time{}, err
+	}
+	return ms[len(ms)-1], nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/holds"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/manifest"
 )
@@ -184,7 +185,7 @@ func newestPerRep(all []impd, before time.Time) map[string]bool {
 // markers deletes the channel's expiry markers older than its newest (the
 // newest alone says where the archive starts).
 func (p *pruner) markers(ctx context.Context) error {
-	ms, err := Markers(ctx, p.st, p.opts.Channel)
+	ms, err := holds.Markers(ctx, p.st, p.opts.Channel)
 	if err != nil || len(ms) < 2 {
 		return err
 	}
@@ -194,27 +195,4 @@ func (p *pruner) markers(ctx context.Context) error {
 	}
 	p.res.Deleted.Markers += len(keys)
 	return p.deleteKeys(ctx, keys)
-}
-
-// Markers lists the horizons of a channel's expiry markers, oldest first.
-func Markers(ctx context.Context, st *cloud.Store, channel string) ([]time.Time, error) {
-	var out []time.Time
-	err := st.ListDir(ctx, channel+"/"+layout.ExpiryPrefix, func(a cloud.Attrs) error {
-		if h, ok := layout.ParseExpiryName(strings.TrimPrefix(a.Key, channel+"/")); ok {
-			out = append(out, h)
-		}
-		return nil
-	})
-	slices.SortFunc(out, time.Time.Compare)
-	return out, err
-}
-
-// Horizon is where the channel's archive starts according to the store:
-// the newest expiry marker's horizon (zero: never pruned).
-func Horizon(ctx context.Context, st *cloud.Store, channel string) (time.Time, error) {
-	ms, err := Markers(ctx, st, channel)
-	if err != nil || len(ms) == 0 {
-		return time.Time{}, err
-	}
-	return ms[len(ms)-1], nil
 }

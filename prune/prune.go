@@ -118,20 +118,23 @@ func Channel(ctx context.Context, st *cloud.Store, db *index.DB, opts Options) (
 	return p.res, nil
 }
 
-// run is the prune in its order: holds, the marker, the segments of every
+// run is the prune in its order: the marker, holds, the segments of every
 // track, then (once no expired segment row is left) what they needed.
 func (p *pruner) run(ctx context.Context, horizon time.Time) error {
 	var err error
 	if p.ch, err = p.db.Channel(ctx, p.opts.Channel); err != nil {
 		return err
 	}
+	if err := p.writeMarker(ctx, horizon); err != nil {
+		return err
+	}
+	// The holds are read after the marker is stored (LAYOUT.md, Holds): an
+	// export that wrote its hold after this read sees the marker and
+	// leaves the expiring range out.
 	if p.holds, err = holds.Active(ctx, p.st, p.opts.Channel, p.opts.Now); err != nil {
 		return err
 	}
 	p.res.Holds = len(p.holds)
-	if err := p.writeMarker(ctx, horizon); err != nil {
-		return err
-	}
 	tracks, err := p.db.Tracks(ctx, p.ch.ID)
 	if err != nil {
 		return err
