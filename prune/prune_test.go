@@ -246,8 +246,11 @@ func TestPruneInterrupted(t *testing.T) {
 			e, k := recorded(t, testenv.Store(kind))
 			ctx := context.Background()
 			var deletes atomic.Int64
+			// The second delete request fails: on a file store one key
+			// is gone, on S3 (one DeleteObjects request per track here)
+			// the first track's segments.
 			e.Store.InjectFaults(func(op string) error {
-				if op == "delete" && deletes.Add(1) > 3 {
+				if op == "delete" && deletes.Add(1) > 1 {
 					return errInjected
 				}
 				return nil
@@ -263,7 +266,11 @@ func TestPruneInterrupted(t *testing.T) {
 				}
 			}
 			rep := verifyClean(t, e)
-			if rep.Expired == 0 {
+			// On a file store the fault falls between two keys of a track,
+			// whose rows then outlive their objects (expired); on S3 the
+			// first track's request deleted its objects and rows and the
+			// second track's deleted nothing.
+			if kind == "file" && rep.Expired == 0 {
 				t.Errorf("verify of the half-pruned store found nothing expired")
 			}
 			checkReindex(t, e, k+5)
