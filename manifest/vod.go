@@ -243,6 +243,9 @@ func (tl *vodTimeline) period(in VoDInput, pi int) (*mpd.Period, error) {
 	if len(dp.Tracks) == 0 {
 		return nil, fmt.Errorf("manifest: %s: every segment is a gap", where)
 	}
+	if tl.absolute {
+		putOnGrid(dp)
+	}
 	if err := buildAdaptationSets(p, dp, start); err != nil {
 		return nil, fmt.Errorf("manifest: %s: %w", where, err)
 	}
@@ -296,6 +299,24 @@ func dashPeriod(vp *VoDPeriod) *VoDPeriod {
 		dp.Tracks = append(dp.Tracks, tr)
 	}
 	return dp
+}
+
+// putOnGrid puts the segments of dp's tracks on the K*D grid: segment K
+// starts at K*SegDur and lasts SegDur. A dynamic MPD's SegmentTimeline
+// then has one S per run of K (constant @d, @r) instead of one per change
+// of duration: REaP audio segments hold a whole number of frames, so their
+// durations differ by a frame from one K to the next and their start is
+// within a frame of K*D. Players place the samples by their tfdt; the
+// timeline only has to say which segment holds a time to within a frame.
+func putOnGrid(dp *VoDPeriod) {
+	for ti := range dp.Tracks {
+		tr := &dp.Tracks[ti]
+		segs := make([]VoDSegment, len(tr.Segments))
+		for i, s := range tr.Segments {
+			segs[i] = VoDSegment{K: s.K, EPT: uint64(s.K) * tr.SegDur, Duration: tr.SegDur}
+		}
+		tr.Segments = segs
+	}
 }
 
 // hasHoles reports whether a K is missing between the first and the last

@@ -40,8 +40,9 @@ func TestEndpoints(t *testing.T) {
 		{name: "live MPD number is K", target: "/ch1/manifest.mpd", code: 200, body: fmt.Sprintf(`startNumber="%d"`, k0+13)},
 		{name: "start-over", target: fmt.Sprintf("/ch1/manifest.mpd?start=%s", kTime(k0+3).Format(time.RFC3339)), code: 200,
 			headers: map[string]string{"Cache-Control": "public, max-age=1"}, body: fmt.Sprintf(`<Period id="P%d"`, k0+3)},
+		// Players count the delay back from the end of the last listed segment.
 		{name: "start-over starts players at start", target: fmt.Sprintf("/ch1/manifest.mpd?start=%d", kTime(k0+3).Unix()), code: 200,
-			body: fmt.Sprintf(`timeShiftBufferDepth="PT%dS" suggestedPresentationDelay="PT%dS"`, liveSecs(k0+3), liveSecs(k0+3))},
+			body: fmt.Sprintf(`timeShiftBufferDepth="PT%dS" suggestedPresentationDelay="PT%dS"`, liveSecs(k0+3), int64(kTime(lastK+1).Sub(kTime(k0+3))/time.Second))},
 		{name: "catch-up", target: catchUp, code: 200,
 			headers: map[string]string{"Cache-Control": "public, max-age=31536000, immutable"}, body: `type="static"`},
 		{name: "catch-up reaching the live edge", target: fmt.Sprintf("/ch1/manifest.mpd?start=%d&end=%d", start, kTime(lastK+5).Unix()), code: 200,

@@ -226,11 +226,31 @@ func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presenta
 	pr.in.Contiguous = false
 	pr.in.Dynamic = &manifest.Dynamic{PublishTime: now, TimeShiftBufferDepth: s.cfg.Window}
 	if p.kind == startOver {
-		// The window reaches back to start, and players start there.
+		// The window reaches back to start, and players start there:
+		// they count the delay back from the end of the last segment
+		// listed (Shaka Player, dash.js), not from now. Counted from
+		// now, Shaka played ahead of its seek range end by the edge lag,
+		// and at a gap, where it may not jump past that end, it stalled
+		// for the gap and the edge lag.
 		pr.in.Dynamic.TimeShiftBufferDepth = now.Sub(p.start)
-		pr.in.Dynamic.SuggestedPresentationDelay = now.Sub(p.start)
+		pr.in.Dynamic.SuggestedPresentationDelay = max(lastEnd(ps).Sub(p.start), 0)
 	}
 	return nil
+}
+
+// lastEnd is where the last segment of periods ends on the K*D grid (as
+// a dynamic MPD's SegmentTimeline lists it).
+func lastEnd(periods []manifest.VoDPeriod) time.Time {
+	var end time.Time
+	for _, t := range periods[len(periods)-1].Tracks {
+		ticks := (t.Segments[len(t.Segments)-1].K + 1) * int64(t.SegDur)
+		ts := int64(t.Timescale)
+		e := time.Unix(ticks/ts, ticks%ts*int64(time.Second)/ts)
+		if e.After(end) {
+			end = e
+		}
+	}
+	return end
 }
 
 // minSegDur is the shortest nominal segment duration of the periods'

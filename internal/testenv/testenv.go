@@ -185,6 +185,11 @@ type PlayResult struct {
 	// Cues are the subtitle cues the video element's text tracks held
 	// (PlayText only).
 	Cues []PlayerCue `json:"cues"`
+	// StartTime is the media time at the first 'playing', Advanced how far
+	// the media time moved since, Watched the wall seconds since (PlayLive).
+	StartTime float64 `json:"startTime"`
+	Advanced  float64 `json:"advanced"`
+	Watched   float64 `json:"watched"`
 }
 
 // PlayerCue is a subtitle cue of one of the video element's text tracks:
@@ -245,11 +250,29 @@ func PlayText(t testing.TB, ctx context.Context, player, root, manifest, lang st
 
 func play(t testing.TB, ctx context.Context, player, root, manifest string, rate float64, lang string) PlayResult {
 	t.Helper()
-	dir := PlayerDir(t)
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "play.mjs"), "--player", player, "--root", root, "--manifest", manifest, "--rate", strconv.FormatFloat(rate, 'f', -1, 64), "--timeout", "240")
+	args := []string{"--root", root, "--manifest", manifest, "--rate", strconv.FormatFloat(rate, 'f', -1, 64), "--timeout", "240"}
 	if lang != "" {
-		cmd.Args = append(cmd.Args, "--text", lang)
+		args = append(args, "--text", lang)
 	}
+	return runPlayer(t, ctx, player, manifest, args)
+}
+
+// PlayLive plays the live manifest at url (served with CORS) at rate 1 in
+// headless Chromium with player and watches it for watch after playback
+// starts; it fails the test if the player did not play that long without
+// errors.
+func PlayLive(t testing.TB, ctx context.Context, player, url string, watch time.Duration) PlayResult {
+	t.Helper()
+	return runPlayer(t, ctx, player, url, []string{"--url", url, "--watch", strconv.FormatFloat(watch.Seconds(), 'f', -1, 64),
+		"--timeout", strconv.FormatFloat(watch.Seconds()+60, 'f', -1, 64)})
+}
+
+// runPlayer runs play.mjs with player and args and returns its result;
+// it fails the test unless the result is ok.
+func runPlayer(t testing.TB, ctx context.Context, player, manifest string, args []string) PlayResult {
+	t.Helper()
+	dir := PlayerDir(t)
+	cmd := exec.CommandContext(ctx, "node", append([]string{filepath.Join(dir, "play.mjs"), "--player", player}, args...)...)
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	var res PlayResult
@@ -265,7 +288,7 @@ func play(t testing.TB, ctx context.Context, player, root, manifest string, rate
 		t.Fatalf("%s: no result (err %v): %s %s", player, err, out, stderr)
 	}
 	if !res.OK {
-		t.Fatalf("%s did not play %s to the end: %+v", player, manifest, res)
+		t.Fatalf("%s did not play %s as asked (to the end, or live for the time asked) without errors: %+v", player, manifest, res)
 	}
 	return res
 }

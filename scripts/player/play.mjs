@@ -24,6 +24,13 @@
 // active in a track in 'showing' mode (on screen) during playback.
 // Usage: node play.mjs --player dashjs|shaka|hlsjs --root DIR --manifest PATH [--rate 8] [--timeout 180] [--text LANG]
 // DIR is served at http://127.0.0.1:<port>/c/ ; PATH is relative to DIR.
+// Live: node play.mjs --player P --url URL --watch S [--timeout T] plays the
+// (CORS-enabled) manifest URL at rate 1 and watches it for S seconds of wall
+// clock after the first 'playing'; ok when it played and no error came.
+// The result then also has startTime (currentTime at the first 'playing'),
+// advanced (currentTime now minus startTime) and watched (wall seconds since
+// the first 'playing'). Shaka Player is then told to play right after its
+// load, as a live page does.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,7 +42,8 @@ const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) =>
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]]);
   return acc;
 }, []));
-for (const need of ['player', 'root', 'manifest']) {
+const live = !!args.url;
+for (const need of live ? ['player', 'watch'] : ['player', 'root', 'manifest']) {
   if (!args[need]) { console.error(`play.mjs: --${need} is required`); process.exit(2); }
 }
 const libs = {
@@ -44,9 +52,10 @@ const libs = {
   hlsjs: 'node_modules/hls.js/dist/hls.min.js',
 };
 if (!libs[args.player]) { console.error(`play.mjs: unknown --player ${args.player}`); process.exit(2); }
-const rate = Number(args.rate || 8);
+const rate = live ? 1 : Number(args.rate || 8);
+const watchS = Number(args.watch || 0);
 const timeoutS = Number(args.timeout || 180);
-const root = path.resolve(args.root);
+const root = path.resolve(args.root || '.');
 const types = { '.mpd': 'application/dash+xml', '.m3u8': 'application/vnd.apple.mpegurl', '.js': 'text/javascript', '.html': 'text/html' };
 
 const page = `<!doctype html><html><body><video id="v" muted playsinline></video><div id="ttml"></div>
@@ -74,7 +83,9 @@ function pollCues() { // every cue of every text track, and whether it was on sc
 }
 const ev = (kind, scheme, id, start, end) => window.result.events.push({ kind, scheme: String(scheme || ''), id: String(id), start, end: end === undefined ? null : end, at: v.currentTime });
 const v = document.getElementById('v');
-const url = '/c/${encodeURI(args.manifest)}';
+const url = ${live ? JSON.stringify(args.url) : "'/c/' + " + JSON.stringify(encodeURI(args.manifest || ''))};
+let firstPlaying = null, startTime = null;
+v.addEventListener('playing', () => { if (firstPlaying === null) { firstPlaying = performance.now(); startTime = v.currentTime; } });
 let playing = false, lastT = -1, lastMove = 0, stall = null, seekFrom = null;
 v.addEventListener('playing', () => { playing = true; });
 v.addEventListener('ended', () => { window.result.ended = true; });
@@ -96,7 +107,9 @@ window.snapshot = () => {
   for (let i = 0; i < v.buffered.length; i++) b.push([v.buffered.start(i), v.buffered.end(i)]);
   const stalls = window.result.stalls.slice();
   if (stall) stalls.push({ at: stall.at, wall: (performance.now() - stall.since) / 1000, ongoing: true });
-  return { ...window.result, stalls, buffered: b, duration: v.duration, currentTime: v.currentTime };
+  const watched = firstPlaying === null ? 0 : (performance.now() - firstPlaying) / 1000;
+  return { ...window.result, stalls, buffered: b, duration: v.duration, currentTime: v.currentTime,
+    startTime, advanced: startTime === null ? 0 : v.currentTime - startTime, watched };
 };
 v.addEventListener('error', () => { window.result.errors.push('video element error ' + (v.error && v.error.message)); });
 v.addEventListener('canplay', () => { v.playbackRate = ${rate}; v.play().catch(e => window.result.errors.push('play: ' + e)); }, { once: true });
@@ -135,6 +148,10 @@ async function start() {
     // too. Without prefetch it does not.
     if (textLang) pl.configure({ streaming: { segmentPrefetchLimit: 0 } });
     try { await pl.load(url); } catch (e) { window.result.errors.push('shaka load: ' + (e.code || e)); }
+    // Live, play as a page does right after load (the timeline page does):
+    // Shaka 5.2 does not jump a gap while the video is paused, so one that
+    // starts in a gap and waits for 'canplay' there never plays.
+    if (${live}) v.play().catch(() => {});
     if (textLang) {
       const tt = pl.getTextTracks().find(t => t.language === textLang);
       if (!tt) window.result.errors.push('shaka: no text track ' + textLang + ' in ' + JSON.stringify(pl.getTextTracks().map(t => t.language)));
@@ -201,10 +218,10 @@ try {
   let r;
   while (Date.now() < deadline) {
     r = await p.evaluate(() => window.snapshot());
-    if (r.ended || r.errors.length) break;
+    if (r.ended || r.errors.length || (live && r.watched >= watchS)) break;
     await new Promise(res => setTimeout(res, 500));
   }
-  out = { player: args.player, ...r, licenceRequests, ok: !!(r && r.ended && r.errors.length === 0) };
+  out = { player: args.player, ...r, licenceRequests, ok: !!(r && (live ? r.watched >= watchS : r.ended) && r.errors.length === 0) };
 } finally {
   await browser.close();
   server.close();
