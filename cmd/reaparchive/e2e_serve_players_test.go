@@ -75,7 +75,9 @@ const livePlayWatch = 36 * time.Second
 // checkLivePlay checks what a viewer of a live presentation saw: the media
 // time advanced by about the wall time watched (a player that sticks at a
 // gap fails it) and playback never stalled longer than the gap (one lost
-// segment) and half a second (the stall poll and the seek). A DASH player
+// segment) and a second (the stall poll, the seek, and Shaka Player's
+// gap-jump timer: behind the live edge too, at start-over, it waits out
+// about the gap's time before it jumps, 2.0-2.75 s measured). A DASH player
 // keeps its distance to the live edge: at a gap it may wait for the gap's
 // time to pass (dash.js and Shaka Player do), then jumps it, so its media
 // time still keeps up with the wall clock. gapsCut: the player's media
@@ -95,7 +97,7 @@ func checkLivePlay(t *testing.T, what string, res testenv.PlayResult, gapsCut bo
 		t.Errorf("%s: the media time advanced %.2f s in %.2f s of wall clock", what, res.Advanced, res.Watched)
 	}
 	for _, s := range res.Stalls {
-		if s.Wall > e2eSegDur.Seconds()+0.5 {
+		if s.Wall > e2eSegDur.Seconds()+1 {
 			t.Errorf("%s: playback stalled at %.2f for %.2f s", what, s.At, s.Wall)
 		}
 	}
