@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"regexp"
@@ -30,8 +31,12 @@ func TestE2EServePlayersLive(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	done := make(chan cliResult, 1)
 	loss := statuscodePrefix(lossCycle, lossRsq) // K mod 10 == 3 is lost by both
+	// The recording (and its origin) lasts until the players are done:
+	// --for only bounds it; stopRec ends it cleanly.
+	recCtx, stopRec := context.WithCancel(ctx)
+	defer stopRec()
 	go func() {
-		done <- runCLI(ctx, ar.args("record", "--channel", ch, "--for", "220s", "--serve", addr, "--serve-edge-lag", "4s",
+		done <- runCLI(recCtx, ar.args("record", "--channel", ch, "--for", "600s", "--serve", addr, "--serve-edge-lag", "4s",
 			"--source", "a="+mpdURL(la, loss), "--source", "b="+mpdURL(lb, loss))...)
 	}()
 	base := "http://" + addr + "/" + ch + "/"
@@ -48,18 +53,19 @@ func TestE2EServePlayersLive(t *testing.T) {
 	} {
 		res := testenv.PlayLive(t, ctx, c.player, base+c.manifest, livePlayWatch)
 		dash := c.manifest == "manifest.mpd"
-		checkLivePlay(t, c.player+" live", res, !dash)
+		checkLivePlay(t, c.player+" live", res)
 		if dash {
 			checkCrossedLoss(t, c.player+" live", res)
 		}
 	}
 	start := max(recStart+int64(e2eSegDur/time.Second), time.Now().Add(-2*time.Minute).Unix())
 	res := testenv.PlayLive(t, ctx, "shaka", base+"manifest.mpd?start="+strconv.FormatInt(start, 10), livePlayWatch)
-	checkLivePlay(t, "shaka start-over", res, false)
+	checkLivePlay(t, "shaka start-over", res)
 	checkCrossedLoss(t, "shaka start-over", res)
 	if math.Abs(res.StartTime-float64(start)) > 2*e2eSegDur.Seconds() {
 		t.Errorf("shaka start-over from %d began at %.2f", start, res.StartTime)
 	}
+	stopRec()
 	if r := <-done; r.code != exitOK {
 		t.Fatalf("record --serve: %s", r)
 	}
@@ -79,20 +85,19 @@ const livePlayWatch = 36 * time.Second
 // gap-jump timer: behind the live edge too, at start-over, it waits out
 // about the gap's time before it jumps, 2.0-2.75 s measured). A DASH player
 // keeps its distance to the live edge: at a gap it may wait for the gap's
-// time to pass (dash.js and Shaka Player do), then jumps it, so its media
-// time still keeps up with the wall clock. gapsCut: the player's media
-// time leaves the gaps out (hls.js at HLS discontinuities), and it may
-// wait at each gap for the gap's time to pass while seeking over the
-// discontinuity (not a stall to the harness): it falls behind the wall
-// clock by at most a gap per lost K in the stretch watched.
-func checkLivePlay(t *testing.T, what string, res testenv.PlayResult, gapsCut bool) {
+// time to pass (dash.js and Shaka Player do), then jumps it; hls.js leaves
+// the gaps out of its media time (HLS discontinuities) and may wait at each
+// while seeking over it (not a stall to the harness). Either way the media
+// time falls behind the wall clock by at most a gap per lost K in the
+// stretch watched, and a second.
+func checkLivePlay(t *testing.T, what string, res testenv.PlayResult) {
 	t.Helper()
 	t.Logf("%s: from %.2f advanced %.2f s in %.2f s; stalls %+v; seeks %+v", what, res.StartTime, res.Advanced, res.Watched, res.Stalls, res.Seeks)
-	behind := 3.0
-	if gapsCut {
-		lost := math.Floor(res.Watched/lossCycle) + 1 // at most, in any stretch that long
-		behind = lost*e2eSegDur.Seconds() + 1
-	}
+	// At most a gap per lost K in the stretch watched, and a second: hls.js
+	// cuts the gaps out of its media time, and dash.js, waiting at a gap,
+	// may jump it late (33.3 s in 36.3 s measured, two gaps).
+	lost := math.Floor(res.Watched/lossCycle) + 1 // at most, in any stretch that long
+	behind := lost*e2eSegDur.Seconds() + 1
 	if res.Advanced < res.Watched-behind || res.Advanced > res.Watched+3 {
 		t.Errorf("%s: the media time advanced %.2f s in %.2f s of wall clock", what, res.Advanced, res.Watched)
 	}
