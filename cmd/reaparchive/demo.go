@@ -129,6 +129,7 @@ func (a *app) exportDemo(ctx context.Context, ar *archive.Archive, abs string, r
 	fmt.Fprintf(a.stdout, "\nexported %d segments (%d gaps, %s) to\n  %s\ncheck it with:\n  ffprobe -v error -show_entries stream=codec_name,width,height,sample_rate -of compact %s\n  ffmpeg -v error -i %s -f null -\n",
 		res.Segments, res.Gaps, res.Duration, res.MPD, res.MPD, res.MPD)
 	fmt.Fprintf(a.stdout, "inspect the archive with:\n  reaparchive status --store %s --index %s\n", storeURL, indexPath)
+	fmt.Fprintf(a.stdout, "serve it to players (timeline page at http://127.0.0.1:8080/) with:\n  reaparchive serve --store %s --index %s --listen 127.0.0.1:8080\n", storeURL, indexPath)
 	return nil
 }
 
