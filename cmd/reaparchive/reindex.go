@@ -76,18 +76,7 @@ exits 1 for them. Progress is shown on a terminal.` + followLong,
 			if asJSON {
 				return a.printJSON(res)
 			}
-			if len(res.Channels) == 0 {
-				fmt.Fprintln(a.stdout, "no channels in the store")
-			}
-			for _, c := range res.Channels {
-				fmt.Fprintf(a.stdout, "channel %s: %s, %s (%d new), %s: %d indexed, %d already indexed, %d read for lack of attributes or for their events or cues, %s applied, %s, %s; attributes of %d read from the store, of %d from %s\n",
-					c.Name, plural(c.Tracks, "track"), plural(c.Inits, "init segment"), c.NewInits, plural(c.Objects, "media object"),
-					c.Indexed, c.AlreadyIndexed, c.BodiesRead, plural(c.Splices, "splice"), plural(c.Events, "emsg event"), plural(c.TextIssues, "text issue"),
-					c.AttributesRead, c.FromIndexObjects, plural(c.IndexObjects, "index object"))
-				for _, p := range c.Problems {
-					fmt.Fprintf(a.stdout, "  %s\n", p)
-				}
-			}
+			a.printReindex(res)
 			return nil
 		},
 	}
@@ -97,6 +86,23 @@ exits 1 for them. Progress is shown on a terminal.` + followLong,
 	cmd.Flags().BoolVar(&noIdx, "no-index-objects", false, "read every object's attributes, not the store's index objects")
 	ff.define(cmd)
 	return cmd
+}
+
+// printReindex prints a reindex's summary, a line per channel and one per
+// problem.
+func (a *app) printReindex(res reconcile.ReindexResult) {
+	if len(res.Channels) == 0 {
+		fmt.Fprintln(a.stdout, "no channels in the store")
+	}
+	for _, c := range res.Channels {
+		fmt.Fprintf(a.stdout, "channel %s: %s, %s (%d new), %s: %d indexed, %d already indexed, %d read for lack of attributes or for their events or cues, %s applied, %s, %s; attributes of %d read from the store, of %d from %s\n",
+			c.Name, plural(c.Tracks, "track"), plural(c.Inits, "init segment"), c.NewInits, plural(c.Objects, "media object"),
+			c.Indexed, c.AlreadyIndexed, c.BodiesRead, plural(c.Splices, "splice"), plural(c.Events, "emsg event"), plural(c.TextIssues, "text issue"),
+			c.AttributesRead, c.FromIndexObjects, plural(c.IndexObjects, "index object"))
+		for _, p := range c.Problems {
+			fmt.Fprintf(a.stdout, "  %s\n", p)
+		}
+	}
 }
 
 // progressLine returns a reconcile progress callback that keeps one line on
