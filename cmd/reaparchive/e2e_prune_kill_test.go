@@ -199,8 +199,8 @@ func killedPruneRound(t *testing.T, bin string, ar *e2eArchive, l pruneKillLayou
 		t.Fatalf("round %d: rerun of prune: %v\n%s", round, err, rerun.stderr.String())
 	}
 	res := checkPruneComplete(t, ar, l, fmt.Sprintf("round %d: rerun", round), rerun.stdout.Bytes())
-	t.Logf("round %d: %s: %d of %d objects deleted before, verify --read-data: 0 mismatches, %d rows expired; the rerun deleted %d objects (%d segments), verify --read-data clean",
-		round, where, deleted, l.expiring(), v.Expired, res.Deleted.Objects, res.Deleted.Segments)
+	t.Logf("round %d: %s: %d of %d objects deleted before, verify --read-data: %s mismatches, %d rows expired; the rerun deleted %d objects (%d segments)",
+		round, where, deleted, l.expiring(), v.mismatches(), v.Expired, res.Deleted.Objects, res.Deleted.Segments)
 	return killed && deleted > 0 && deleted < l.expiring()
 }
 
@@ -426,6 +426,13 @@ func checkOneMarker(t *testing.T, ar *e2eArchive, what string) {
 type verifyReport struct {
 	Mismatches *int `json:"mismatches"`
 	Expired    int  `json:"expired"`
+}
+
+func (v verifyReport) mismatches() string {
+	if v.Mismatches == nil {
+		return "unknown"
+	}
+	return strconv.Itoa(*v.Mismatches)
 }
 
 // verifyArchive runs `verify --read-data --json` and fails unless it exits
