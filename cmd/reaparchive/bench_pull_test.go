@@ -54,7 +54,7 @@ type pullFetch struct {
 
 func BenchmarkPull50Channels(b *testing.B) {
 	d := benchEnvDuration(b, envPullFor, 30*time.Second)
-	n := benchEnvInt(b, envPullChannels, 50)
+	n := envInt(b, envPullChannels, 50)
 	bin := buildBinary(b, b.TempDir())
 	video, audio := testenv.Assets(b)
 	var bases []string
@@ -371,17 +371,4 @@ func benchEnvDuration(b *testing.B, name string, def time.Duration) time.Duratio
 		b.Fatalf("%s=%q: want a positive duration", name, s)
 	}
 	return d
-}
-
-// benchEnvInt is env name as a positive number, def when unset.
-func benchEnvInt(b *testing.B, name string, def int) int {
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n <= 0 {
-		b.Fatalf("%s=%q: want a positive number", name, s)
-	}
-	return n
 }

@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -57,14 +56,8 @@ const (
 // `verify --read-data`.
 func TestE2ECrashRecorder(t *testing.T) {
 	t.Parallel()
-	rounds := crashRounds(t)
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv(envCrashSeed); s != "" {
-		var err error
-		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("%s=%q: want an unsigned integer", envCrashSeed, s)
-		}
-	}
+	rounds := envInt(t, envCrashRounds, crashShortRounds)
+	seed := envSeed(t, envCrashSeed)
 	t.Logf("crash test: %d rounds per store, seed %d (rerun with %s=%d)", rounds, seed, envCrashSeed, seed)
 	bin := buildBinary(t, t.TempDir())
 	video, audio := testenv.Assets(t)
@@ -84,18 +77,6 @@ func TestE2ECrashRecorder(t *testing.T) {
 			c.run(t, rounds)
 		})
 	}
-}
-
-func crashRounds(t *testing.T) int {
-	s := os.Getenv(envCrashRounds)
-	if s == "" {
-		return crashShortRounds
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		t.Fatalf("%s=%q: want a positive number", envCrashRounds, s)
-	}
-	return n
 }
 
 // crashRun is one store's crash test: the recorder's configuration, the

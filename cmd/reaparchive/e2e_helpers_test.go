@@ -60,6 +60,35 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// envInt is env name as a positive number, def when unset.
+func envInt(tb testing.TB, name string, def int) int {
+	tb.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		tb.Fatalf("%s=%q: want a positive number", name, s)
+	}
+	return n
+}
+
+// envSeed is the seed of a test's random choices: env name, else the
+// clock (the test logs it, so that a failure can be replayed).
+func envSeed(tb testing.TB, name string) uint64 {
+	tb.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return uint64(time.Now().UnixNano())
+	}
+	seed, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		tb.Fatalf("%s=%q: want an unsigned integer", name, s)
+	}
+	return seed
+}
+
 // cliResult is what one in-process run of the CLI gave.
 type cliResult struct {
 	code           int

@@ -9,10 +9,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -116,50 +115,21 @@ func itemKs(items []jsonRepairItem) []string {
 	return out
 }
 
-// copyArchive copies a's store and index (no process has them open) into a
-// new archive.
+// copyArchive copies a's store, with its objects' attributes (xattrs), and
+// its index (no process has them open) into a new archive.
 func copyArchive(t testing.TB, a *e2eArchive) *e2eArchive {
 	t.Helper()
 	b := newE2EArchive(t)
-	err := filepath.WalkDir(a.store, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(a.store, p)
-		dst := filepath.Join(b.store, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		return copyFile(p, dst)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	args := []string{"-a", a.store}
 	for _, suffix := range []string{"", "-wal", "-shm"} {
 		if _, err := os.Stat(a.index + suffix); err == nil {
-			if err := copyFile(a.index+suffix, b.index+suffix); err != nil {
-				t.Fatal(err)
-			}
+			args = append(args, a.index+suffix)
 		}
 	}
+	if out, err := exec.Command("cp", append(args, b.dir)...).CombinedOutput(); err != nil {
+		t.Fatalf("copy the archive: %v\n%s", err, out)
+	}
 	return b
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // TestE2ERepairGapsAndFill: two livesim2 sources lose the same segments

@@ -7,11 +7,14 @@ package archivetest
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/cloud"
@@ -118,6 +121,35 @@ func (e *Env) Fill(tb testing.TB, source string, sim *simulate.Server, from, to 
 		for _, rep := range Reps {
 			e.Offer(tb, source, sim, rep, k)
 		}
+	}
+}
+
+// FillParallel is Fill without skips, workers offers at once (the archive
+// locks each track's K, as for a recorder's concurrent deliveries): on a
+// file store, which fsyncs every object, thousands of segments take
+// seconds instead of minutes.
+func (e *Env) FillParallel(tb testing.TB, source string, sim *simulate.Server, from, to int64, workers int) {
+	tb.Helper()
+	e.OfferInits(tb, source, sim)
+	ctx := context.Background()
+	var g errgroup.Group
+	g.SetLimit(workers)
+	for k := from; k <= to; k++ {
+		for _, rep := range Reps {
+			g.Go(func() error {
+				data, err := sim.Segment(rep, k)
+				if err == nil {
+					_, err = e.Channel.OfferSegment(ctx, archive.Offer{Source: source, Rep: rep, Data: data, ExpectK: k})
+				}
+				if err != nil {
+					return fmt.Errorf("offer %s %d from %s: %w", rep, k, source, err)
+				}
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		tb.Fatal(err)
 	}
 }
 
