@@ -12,6 +12,7 @@ import (
 	"github.com/Comcast/scte35-go/pkg/scte35"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/manifest"
 )
@@ -247,4 +248,17 @@ func ForExport(ctx context.Context, db *index.DB, channel string, from, to time.
 		out = append(out, me)
 	}
 	return out, nil
+}
+
+// VoD is export-vod's export of o: with the range's SCTE-35 events from
+// the index (ForExport) unless o.Events keeps them in-band only, then
+// d.VoD. The CLI and the origin's export jobs both export this way.
+func VoD(ctx context.Context, d export.Deps, o export.Options) (export.Result, error) {
+	if o.Events != export.EventsInband {
+		var err error
+		if o.SCTE35, err = ForExport(ctx, d.DB, o.Channel, o.From, o.To); err != nil {
+			return export.Result{}, err
+		}
+	}
+	return d.VoD(ctx, o)
 }

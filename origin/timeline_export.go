@@ -183,7 +183,7 @@ func (js *exportJobs) run(s *Server, job *exportJob, o export.Options) {
 	defer cancel()
 	log := s.cfg.Log.With("export", job.ID, "channel", o.Channel, "out", o.Out)
 	log.Info("export started", "from", job.From, "to", job.To)
-	res, err := exportRange(ctx, s.deps, o)
+	res, err := events.VoD(ctx, s.deps, o)
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	job.finished = s.cfg.Now()
@@ -194,18 +194,6 @@ func (js *exportJobs) run(s *Server, job *exportJob, o export.Options) {
 	}
 	job.State, job.MPD, job.HLS, job.Segments, job.Copied = jobDone, res.MPD, res.HLS, res.Segments, res.Copied
 	log.Info("export done", "segments", res.Segments, "copied", res.Copied)
-}
-
-// exportRange is export-vod's export of o: with the range's SCTE-35 events
-// unless they are signalled in-band only.
-func exportRange(ctx context.Context, d export.Deps, o export.Options) (export.Result, error) {
-	if o.Events != export.EventsInband {
-		var err error
-		if o.SCTE35, err = events.ForExport(ctx, d.DB, o.Channel, o.From, o.To); err != nil {
-			return export.Result{}, err
-		}
-	}
-	return d.VoD(ctx, o)
 }
 
 // get is a copy of the channel's job id as of now.

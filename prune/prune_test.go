@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/internal/testenv"
 	"github.com/reaparchive/reaparchive/internal/testenv/archivetest"
+	"github.com/reaparchive/reaparchive/internal/testenv/mpdtest"
 	"github.com/reaparchive/reaparchive/layout"
 	"github.com/reaparchive/reaparchive/prune"
 	"github.com/reaparchive/reaparchive/reconcile"
@@ -82,32 +84,6 @@ func mediaKs(t *testing.T, e *archivetest.Env, rep string) []int64 {
 	return out
 }
 
-func span(from, to int64, except ...int64) []int64 {
-	var out []int64
-	for k := from; k <= to; k++ {
-		skip := false
-		for _, x := range except {
-			skip = skip || x == k
-		}
-		if !skip {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-func equal(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // verifyClean fails unless verify --read-data finds no mismatch.
 func verifyClean(t *testing.T, e *archivetest.Env) reconcile.Report {
 	t.Helper()
@@ -142,10 +118,10 @@ func TestPrune(t *testing.T) {
 		deleted   int     // segment objects deleted (dry run: that would be)
 		inits     int     // init objects left per rep
 	}{
-		{name: "retention", now: 10, retention: 10 * time.Second, want: span(5, 9), deleted: 10, inits: 1},
-		{name: "dry run", now: 10, retention: 10 * time.Second, dryRun: true, want: span(0, 9), deleted: 10, inits: 1},
+		{name: "retention", now: 10, retention: 10 * time.Second, want: mpdtest.KRange(5, 9), deleted: 10, inits: 1},
+		{name: "dry run", now: 10, retention: 10 * time.Second, dryRun: true, want: mpdtest.KRange(0, 9), deleted: 10, inits: 1},
 		{name: "hold", now: 10, retention: 10 * time.Second, hold: [2]int64{1, 3}, want: []int64{1, 2, 5, 6, 7, 8, 9}, deleted: 6, inits: 1},
-		{name: "horizon mid-segment keeps it", now: 10, retention: 9 * time.Second, want: span(5, 9), deleted: 10, inits: 1},
+		{name: "horizon mid-segment keeps it", now: 10, retention: 9 * time.Second, want: mpdtest.KRange(5, 9), deleted: 10, inits: 1},
 		{name: "all expired", now: 30, retention: time.Second, want: nil, deleted: 20, inits: 0},
 		{name: "all expired but held", now: 30, retention: time.Second, hold: [2]int64{8, 9}, want: []int64{8}, deleted: 18, inits: 1},
 	}
@@ -170,13 +146,13 @@ func TestPrune(t *testing.T) {
 					t.Errorf("deleted %d segment objects (complete %v), want %d: %+v", res.Deleted.Segments, res.Complete, tc.deleted, res)
 				}
 				for _, rep := range archivetest.Reps {
-					if got := mediaKs(t, e, rep); !equal(got, want) {
+					if got := mediaKs(t, e, rep); !slices.Equal(got, want) {
 						t.Errorf("%s: store holds K %v, want %v", rep, got, want)
 					}
 					if tc.dryRun {
 						continue
 					}
-					if got := ks(t, e, rep); !equal(got, want) {
+					if got := ks(t, e, rep); !slices.Equal(got, want) {
 						t.Errorf("%s: index holds K %v, want %v", rep, got, want)
 					}
 					if got := len(e.InitKeys(t, rep)); got != tc.inits {
@@ -279,7 +255,7 @@ func TestPruneInterrupted(t *testing.T) {
 				t.Fatalf("second prune: %v (complete %v)", err, res.Complete)
 			}
 			for _, rep := range archivetest.Reps {
-				if got := mediaKs(t, e, rep); !equal(got, span(k+5, k+9)) {
+				if got := mediaKs(t, e, rep); !slices.Equal(got, mpdtest.KRange(k+5, k+9)) {
 					t.Errorf("%s: store holds K %v after the second prune", rep, got)
 				}
 			}
@@ -354,7 +330,7 @@ func TestPruneSharedBucket(t *testing.T) {
 	for _, e := range []*archivetest.Env{a, b} {
 		verifyClean(t, e)
 		for _, rep := range archivetest.Reps {
-			if got := ks(t, e, rep); !equal(got, span(k+5, k+9)) {
+			if got := ks(t, e, rep); !slices.Equal(got, mpdtest.KRange(k+5, k+9)) {
 				t.Errorf("%s: index holds K %v", rep, got)
 			}
 			if n := len(e.InitKeys(t, rep)); n != 1 {

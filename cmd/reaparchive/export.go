@@ -221,12 +221,7 @@ func (a *app) exportVoD(ctx context.Context, o export.Options) (export.Result, e
 	if err := checkChannel(ctx, ar.DB, o.Channel); err != nil {
 		return export.Result{}, err
 	}
-	if o.Events != export.EventsInband {
-		if o.SCTE35, err = events.ForExport(ctx, ar.DB, o.Channel, o.From, o.To); err != nil {
-			return export.Result{}, err
-		}
-	}
-	return exportDeps(ar).VoD(ctx, o)
+	return events.VoD(ctx, exportDeps(ar), o)
 }
 
 // exportDeps are what an export of ar reads and writes.
