@@ -37,12 +37,17 @@ func TestServeFollowCLI(t *testing.T) {
 	defer stopRec()
 	go func() {
 		recDone <- runCLI(recCtx, with("record", "recorder.db", "--channel", "c", "--source", "a="+mpd,
-			"--serve", recAddr, "--serve-window", "1m")...)
+			"--serve", recAddr, "--serve-window", "1m", "--serve-edge-lag", "10s")...)
 	}()
 	go func() { followDone <- runCLI(ctx, with("reindex", "origin.db", "--follow", "--json")...) }()
 	waitForFile(t, filepath.Join(dir, "origin.db"), followDone)
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	go func() { serveDone <- runCLI(ctx, with("serve", "origin.db", "--listen", addr, "--window", "1m")...) }()
+	// Both origins publish a segment 10 s after its start: the follower,
+	// polling, must be within that of the recorder (under a loaded
+	// machine the default 6 s was not always enough).
+	go func() {
+		serveDone <- runCLI(ctx, with("serve", "origin.db", "--listen", addr, "--window", "1m", "--edge-lag", "10s")...)
+	}()
 
 	live := waitFor(t, "http://"+recAddr+"/c/manifest.mpd", recDone)
 	waitFor(t, "http://"+addr+"/c/manifest.mpd", serveDone)
