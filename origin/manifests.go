@@ -189,7 +189,7 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 		}
 	}
 	if p.kind != catchUp {
-		if err := s.makeDynamic(ctx, l, pr, p, now); err != nil {
+		if err := s.makeDynamic(ctx, l, pr, p, now, hls); err != nil {
 			return nil, err
 		}
 	}
@@ -208,10 +208,16 @@ func loadError(err error) error {
 
 // makeDynamic makes pr live: titled by its channel, Periods named by
 // their first K, the first one starting where its run began (so it keeps
-// its start and id as the window slides), a dynamic MPD on the epoch
-// timeline.
-func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presentation, p params, now time.Time) error {
+// its start and id as the window slides), in DASH each later one where the
+// hole before it begins (export.LivePeriodStarts), a dynamic MPD on the
+// epoch timeline. (HLS keeps its later Periods at their first segments: a
+// discontinuity needs no start, and a track a Period lacks is listed as
+// gap entries from that start.)
+func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presentation, p params, now time.Time, hls bool) error {
 	ps := pr.in.Periods
+	if !hls {
+		export.LivePeriodStarts(ps)
+	}
 	if p.kind == live {
 		start, err := s.runs.start(ctx, s.deps, l, *ps[0].StartK)
 		if err != nil {

@@ -21,7 +21,8 @@ import (
 // wall time watched, across a lost K (in DASH the media time is seconds
 // since the epoch, so that is checked; hls.js counts from its first
 // segment, but any livePlayWatch of the archive holds a lost K), no stall
-// longer than the gap itself, and the start-over began at its start.
+// longer than the gap itself, and the start-over began at its start; and
+// dash.js started inside a lost K plays from the segment after it.
 func TestE2EServePlayersLive(t *testing.T) {
 	// Not parallel: real-time playback on 2 cores next to the package's
 	// other end-to-end tests fell behind (dash.js 30.1 s in 36.6 s).
@@ -59,6 +60,7 @@ func TestE2EServePlayersLive(t *testing.T) {
 			checkCrossedLoss(t, c.player+" live", res)
 		}
 	}
+	checkStartInLoss(t, ctx, base, recStart)
 	start := max(recStart+int64(e2eSegDur/time.Second), time.Now().Add(-2*time.Minute).Unix())
 	res := testenv.PlayLive(t, ctx, "shaka", base+"manifest.mpd?start="+strconv.FormatInt(start, 10), livePlayWatch)
 	checkLivePlay(t, "shaka start-over", res)
@@ -69,6 +71,29 @@ func TestE2EServePlayersLive(t *testing.T) {
 	stopRec()
 	if r := <-done; r.code != exitOK {
 		t.Fatalf("record --serve: %s", r)
+	}
+}
+
+// checkStartInLoss has dash.js start a live presentation inside the
+// latest lost K at least 10 s old (an MPD anchor, #t=posix:), as a viewer
+// whose live start falls there does; it must play from the next segment.
+// (With the hole at the end of the Period before, dash.js 5.2.1 stayed at
+// that time and never played.)
+func checkStartInLoss(t *testing.T, ctx context.Context, base string, recStart int64) {
+	t.Helper()
+	d := int64(e2eSegDur / time.Second)
+	k := (time.Now().Unix() - 10) / d
+	for !injectedLoss(k, lossCycle, lossRsq) {
+		k--
+	}
+	if k*d < recStart {
+		t.Fatalf("no lost K recorded 10 s ago (the recording began at %d)", recStart)
+	}
+	at := float64(k*d) + 0.5
+	res := testenv.PlayLive(t, ctx, "dashjs", base+"manifest.mpd#t=posix:"+strconv.FormatFloat(at, 'f', 1, 64), 12*time.Second)
+	checkLivePlay(t, "dashjs live from a lost K", res)
+	if next := float64((k + 1) * d); res.StartTime < next-0.5 || res.StartTime > next+1 {
+		t.Errorf("dashjs live from %.1f (in lost K %d) began playing at %.2f, not where the next segment begins (%.0f)", at, k, res.StartTime, next)
 	}
 }
 

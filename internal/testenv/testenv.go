@@ -288,7 +288,20 @@ func runPlayer(t testing.TB, ctx context.Context, player, manifest string, args 
 		t.Fatalf("%s: no result (err %v): %s %s", player, err, out, stderr)
 	}
 	if !res.OK {
-		t.Fatalf("%s did not play %s as asked (to the end, or live for the time asked) without errors: %+v", player, manifest, res)
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("%s did not play %s as asked (to the end, or live for the time asked) without errors: %+v\npage console:\n%s", player, manifest, res, lastLines(stderr, 40))
 	}
 	return res
+}
+
+// lastLines returns the last n lines of b, for a failure message.
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

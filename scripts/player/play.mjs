@@ -208,7 +208,7 @@ const browser = await chromium.launch({
 let out = { player: args.player, ok: false };
 try {
   const p = await browser.newPage();
-  p.on('console', m => { if (m.type() === 'error') console.error('[page]', m.text()); });
+  p.on('console', m => { if (m.type() === 'error' || m.type() === 'warning') console.error('[page]', m.type(), m.text()); });
   const licenceRequests = [];
   p.on('request', r => {
     if (r.method() === 'POST' && new URL(r.url()).origin !== `http://127.0.0.1:${port}`) licenceRequests.push(r.url());
