@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -229,4 +230,31 @@ func (lr *LiveRows) loadInits(ctx context.Context, d Deps, l *Loaded) error {
 		}
 	}
 	return nil
+}
+
+// TrimRaggedEnd ends l at the last K that every track still being
+// recorded has: the segments after it are dropped, and a track left with
+// none with them. A live presentation that fills gaps (GapsFill) is built
+// from such a window, so it never lists a filler for a K whose segment is
+// only not in yet. A track whose last segment is more than slack Ks older
+// than the newest of any track has ended, and does not count.
+func (l *Loaded) TrimRaggedEnd(slack int64) {
+	newest := int64(math.MinInt64)
+	for _, x := range l.tracks {
+		newest = max(newest, x.segs[len(x.segs)-1].K)
+	}
+	end := newest
+	for _, x := range l.tracks {
+		if last := x.segs[len(x.segs)-1].K; last >= newest-slack {
+			end = min(end, last)
+		}
+	}
+	kept := l.tracks[:0]
+	for _, x := range l.tracks {
+		n, _ := slices.BinarySearchFunc(x.segs, end+1, func(s expSeg, k int64) int { return cmpK(s.K, k) })
+		if x.segs = x.segs[:n]; len(x.segs) > 0 {
+			kept = append(kept, x)
+		}
+	}
+	l.tracks = kept
 }

@@ -26,24 +26,31 @@ func Title(channel string, from, to time.Time) string {
 // runStep is how many index rows RunStart reads at a time.
 const runStep = 1024
 
-// RunStart walks back from K k of l (a K every track of l has) to where
-// the live Period that holds it begins, looking no lower than floor: where
-// a track's run of segments of one codec configuration and media pattern
-// (buildPlan's rules) begins, or, when a hole precedes that run, where the
-// hole begins (the K after the track's previous segment), the latest of
-// these over the tracks. reached says the walk got to floor without
-// finding the beginning: the Period began at or before floor.
+// RunStart walks back from K k of l to where the live Period that holds
+// it begins, looking no lower than floor, the latest over the tracks of
+// where each track's part of that Period begins. mode is the live
+// presentation's gap mode:
+//   - GapsSplit (k a K every track of l has): where the track's run of
+//     segments of one codec configuration and media pattern (buildPlan's
+//     rules) begins, or, when a hole precedes that run, where the hole
+//     begins (the K after the track's previous segment);
+//   - GapsFill: where the track's run of segments begins (a filler run
+//     precedes it), or, when the track misses k, where its run of fillers
+//     begins (the K after its previous segment).
+//
+// reached says the walk got to floor without finding the beginning: the
+// Period began at or before floor.
 //
 // A live presentation (the origin's D-MPD) starts its first Period there
 // rather than at its window's first K, so that Period keeps its start and
-// id while the window slides over it; and a live Period after a hole starts
-// where the hole does (LivePeriodStarts), so a player that starts in the
-// hole finds a Period whose first segment is ahead of it.
-func (d Deps) RunStart(ctx context.Context, l *Loaded, k, floor int64) (start int64, reached bool, err error) {
+// id while the window slides over it; and in GapsSplit a live Period after
+// a hole starts where the hole does (LivePeriodStarts), so a player that
+// starts in the hole finds a Period whose first segment is ahead of it.
+func (d Deps) RunStart(ctx context.Context, l *Loaded, k, floor int64, mode GapMode) (start int64, reached bool, err error) {
 	start = floor
 	begins, anyEdge := int64(math.MinInt64), false
 	for ti := range l.tracks {
-		s, edge, err := d.trackRunStart(ctx, l, ti, k, start)
+		s, edge, err := d.trackRunStart(ctx, l, ti, k, start, mode)
 		if err != nil {
 			return 0, false, err
 		}
@@ -67,14 +74,13 @@ type runEdge int
 
 const (
 	runReachesFloor runEdge = iota // the run goes on at floor
-	runAfter                       // a hole or another configuration precedes it
+	runAfter                       // a hole, fillers or another configuration precede it
 	runBegins                      // the track has no earlier segment
 )
 
-// trackRunStart is RunStart for one track: where its run of segments of
-// one configuration and media pattern that holds k begins (or the hole
-// before it), and what bounds it.
-func (d Deps) trackRunStart(ctx context.Context, l *Loaded, ti int, k, floor int64) (int64, runEdge, error) {
+// trackRunStart is RunStart for one track: where its part of the Period
+// that holds k begins, and what bounds it.
+func (d Deps) trackRunStart(ctx context.Context, l *Loaded, ti int, k, floor int64, mode GapMode) (int64, runEdge, error) {
 	x := l.tracks[ti]
 	want, next := "", k
 	for next >= floor {
@@ -82,12 +88,15 @@ func (d Deps) trackRunStart(ctx context.Context, l *Loaded, ti int, k, floor int
 		if err != nil {
 			return 0, 0, fmt.Errorf("export: %s: %w", x.t.Rep, err)
 		}
-		if len(segs) == 0 {
+		switch {
+		case len(segs) == 0 && next == k && mode == GapsFill:
+			return floor, runReachesFloor, nil // fillers from the presentation's start
+		case len(segs) == 0:
 			return next + 1, runBegins, nil
 		}
 		for _, g := range segs {
 			if g.K != next {
-				return g.K + 1, runAfter, nil // a hole: the Period starts with it
+				return holeEdge(g.K, next, k, mode), runAfter, nil
 			}
 			c, err := d.segmentConfig(ctx, l, x, g)
 			if err != nil {
@@ -105,6 +114,18 @@ func (d Deps) trackRunStart(ctx context.Context, l *Loaded, ti int, k, floor int
 		}
 	}
 	return floor, runReachesFloor, nil
+}
+
+// holeEdge is where a track's part of a live Period begins when the walk
+// down from k meets a hole between segment prev and next (next missing):
+// in GapsFill the run of segments begins after the hole (next+1), unless k
+// is in the hole (the Period is a run of fillers, which begins after prev);
+// in GapsSplit the Period begins with the hole.
+func holeEdge(prev, next, k int64, mode GapMode) int64 {
+	if mode == GapsFill && next != k {
+		return next + 1
+	}
+	return prev + 1
 }
 
 // segmentConfig names what buildPlan compares of a segment: the codec

@@ -131,14 +131,15 @@ func (c *cache) put(sec int64, key string, b *built) {
 // make it cheap.
 type runMemo struct {
 	mu sync.Mutex
-	m  map[string][2]int64 // channel: {a K of the run, where the run began}
+	m  map[string][2]int64 // channel and gap mode: {a K of the run, where the run began}
 }
 
 func newRunMemo() *runMemo { return &runMemo{m: map[string][2]int64{}} }
 
-// start is where the GapsSplit Period holding K k of l began.
-func (rm *runMemo) start(ctx context.Context, d export.Deps, l *export.Loaded, k int64) (int64, error) {
-	ch := l.Channel.Name
+// start is where the live Period (of gap mode mode) holding K k of l
+// began.
+func (rm *runMemo) start(ctx context.Context, d export.Deps, l *export.Loaded, k int64, mode export.GapMode) (int64, error) {
+	ch := l.Channel.Name + "\x00" + string(mode)
 	rm.mu.Lock()
 	memo, ok := rm.m[ch]
 	rm.mu.Unlock()
@@ -146,7 +147,7 @@ func (rm *runMemo) start(ctx context.Context, d export.Deps, l *export.Loaded, k
 	if ok && memo[0] <= k {
 		floor = memo[0]
 	}
-	start, reached, err := d.RunStart(ctx, l, k, floor)
+	start, reached, err := d.RunStart(ctx, l, k, floor, mode)
 	if err != nil {
 		return 0, err
 	}

@@ -60,13 +60,28 @@ func TestDeterministicAcrossOrigins(t *testing.T) {
 // every segment a live MPD listed stays at the same place (same S@t
 // instant, same $Number$ = K, same Period) in every later MPD that still
 // covers it, and a segment is listed only once its start is EdgeLag old.
+//
+// It does so with gaps split (the default: a Period per run) and fill
+// (slate fillers over the lost K, a Period of their own).
 func TestLiveTimelineNeverChanges(t *testing.T) {
 	t.Parallel()
+	for _, gaps := range []export.GapMode{export.GapsSplit, export.GapsFill} {
+		t.Run(string(gaps), func(t *testing.T) {
+			t.Parallel()
+			cfg := originConfig()
+			cfg.Window = 30 * time.Second
+			if gaps == export.GapsFill {
+				cfg.Slate, cfg.LiveGaps = testSlate(t), export.GapsFill
+			}
+			liveTimelineNeverChanges(t, cfg)
+		})
+	}
+}
+
+func liveTimelineNeverChanges(t *testing.T, cfg origin.Config) {
 	e := recorded(t)
 	sim := testenv.NewSim(t, simulate.Options{})
 	c := &clock{}
-	cfg := originConfig()
-	cfg.Window = 30 * time.Second
 	s := newServer(t, e, e.DB, c, cfg)
 	var prev *manifest.Live
 	for k := lastK + 1; k <= lastK+20; k++ {
@@ -90,6 +105,9 @@ func TestLiveTimelineNeverChanges(t *testing.T) {
 			t.Fatalf("at K %d: %v\n%s", k, err, body)
 		}
 		checkLive(t, l, k)
+		if cfg.LiveGaps == export.GapsFill {
+			checkNoHoles(t, l)
+		}
 		if prev != nil {
 			checkKept(t, prev, l, kTime(k+1).Add(-cfg.Window))
 		}

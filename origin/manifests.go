@@ -40,7 +40,7 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request) {
 	}
 	ch, name := r.PathValue("channel"), r.PathValue("name")
 	now := s.cfg.Now().UTC().Truncate(time.Second)
-	d, p, err := parseDoc(name, r, now)
+	d, p, err := parseDoc(name, r, now, s.defaults())
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -63,23 +63,28 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request) {
 
 // parseDoc parses which manifest name names, and its presentation's
 // parameters (the query; a media playlist's name carries them).
-func parseDoc(name string, r *http.Request, now time.Time) (doc, params, error) {
+func parseDoc(name string, r *http.Request, now time.Time, def defaults) (doc, params, error) {
 	switch {
 	case name == mpdName:
-		p, err := parseParams(r.URL.Query(), now)
+		p, err := parseParams(r.URL.Query(), now, def)
 		return doc{}, p, err
 	case name == masterName:
-		p, err := parseParams(r.URL.Query(), now)
+		p, err := parseParams(r.URL.Query(), now, def)
 		return doc{hls: true}, p, err
 	case strings.HasPrefix(name, "media-") && strings.HasSuffix(name, ".m3u8"):
 		rep, enc, _ := strings.Cut(strings.TrimSuffix(strings.TrimPrefix(name, "media-"), ".m3u8"), "~")
 		if enc != "" {
 			enc = "~" + enc
 		}
-		p, err := decodeParams(enc, now)
+		p, err := decodeParams(enc, now, def)
 		return doc{hls: true, rep: rep}, p, err
 	}
 	return doc{}, params{}, errNotFound("no such manifest %q: want %s, %s or media-<rep>.m3u8", name, mpdName, masterName)
+}
+
+// defaults are the origin's defaults for a manifest request.
+func (s *Server) defaults() defaults {
+	return defaults{liveGaps: s.cfg.LiveGaps, canFill: s.cfg.Slate != nil}
 }
 
 // notFound is a 404 with the reason.
@@ -168,16 +173,20 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 	if err != nil {
 		return nil, loadError(err)
 	}
-	mode := export.GapsSplit // a live timeline: a Period per run, $Number$ = K
-	if p.kind == catchUp {
-		mode = p.gaps
+	mode := p.gaps // live: GapsSplit (a Period per run, $Number$ = K) or GapsFill
+	if mode == export.GapsFill && p.kind != catchUp {
+		l.TrimRaggedEnd(liveTrackEnded)
 	}
 	pl, err := l.Plan(mode)
 	if err != nil {
 		return nil, loadError(err)
 	}
 	var res export.Result
-	periods, err := s.deps.Present(ctx, pl, nil, export.Formats{DASH: !hls, HLS: hls}, p.events, &res)
+	fills, err := s.deps.Fill(ctx, pl, s.cfg.Slate, &res)
+	if err != nil {
+		return nil, err
+	}
+	periods, err := s.deps.Present(ctx, pl, fills, export.Formats{DASH: !hls, HLS: hls}, p.events, &res)
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +204,12 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 	}
 	return pr, nil
 }
+
+// liveTrackEnded is how many Ks a track's last segment may be older than
+// the newest of the channel's before a live presentation that fills gaps
+// takes the track as ended (and fills it) rather than as late (and ends
+// the presentation at its last segment: export.Loaded.TrimRaggedEnd).
+const liveTrackEnded = 5
 
 // loadError sorts export's errors into 404s and the rest.
 func loadError(err error) error {
@@ -219,7 +234,7 @@ func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presenta
 		export.LivePeriodStarts(ps)
 	}
 	if p.kind == live {
-		start, err := s.runs.start(ctx, s.deps, l, *ps[0].StartK)
+		start, err := s.runs.start(ctx, s.deps, l, *ps[0].StartK, p.gaps)
 		if err != nil {
 			return err
 		}
@@ -230,7 +245,8 @@ func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presenta
 	}
 	pr.in.Title = pr.channel
 	pr.in.Contiguous = false
-	pr.in.Dynamic = &manifest.Dynamic{PublishTime: now, TimeShiftBufferDepth: s.cfg.Window}
+	pr.in.Dynamic = &manifest.Dynamic{PublishTime: now, TimeShiftBufferDepth: s.cfg.Window,
+		SuggestedPresentationDelay: s.liveDelay(pr.minSegS)}
 	if p.kind == startOver {
 		// The window reaches back to start, and players start there:
 		// they count the delay back from the end of the last segment
@@ -242,6 +258,17 @@ func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presenta
 		pr.in.Dynamic.SuggestedPresentationDelay = max(lastEnd(ps).Sub(p.start), 0)
 	}
 	return nil
+}
+
+// liveDelay is how far behind the wall clock players of a live
+// presentation should play (MPD@suggestedPresentationDelay): the edge lag
+// (a segment is listed once its start is that old) and two segment
+// durations (one to wait for the next MPD, one of buffer). Players count
+// their delay from the wall clock, and without it play closer to the end
+// of the last listed segment than a refresh takes: Shaka Player, at its
+// default 1.5 x minBufferTime, ran dry for 0.6-1.9 s (measured).
+func (s *Server) liveDelay(segS float64) time.Duration {
+	return s.cfg.EdgeLag + time.Duration(2*segS*float64(time.Second))
 }
 
 // lastEnd is where the last segment of periods ends on the K*D grid (as

@@ -3,6 +3,7 @@ package origin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/layout"
 )
 
 // object answers GET /<channel>/<rep>/<path>: a media segment (<K>.<ext>,
@@ -68,6 +70,9 @@ func (s *Server) lookup(ctx context.Context, ch, rep, rest string) (key, sum str
 	if strings.HasPrefix(name, "init-") && !strings.Contains(rest, "/") {
 		return s.lookupInit(ctx, t, want)
 	}
+	if fname, ok := strings.CutPrefix(rest, layout.FillerDir+"/"); ok && !strings.Contains(fname, "/") {
+		return s.lookupFiller(ctx, t, want, fname)
+	}
 	num, ext, _ := strings.Cut(name, ".")
 	k, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || k < 0 || ext != t.Ext {
@@ -97,6 +102,42 @@ func (s *Server) lookupInit(ctx context.Context, t index.Track, key string) (str
 		}
 	}
 	return "", "", errNotFound("%s: no such init segment", key)
+}
+
+// lookupFiller finds the slate filler (gaps=fill) stored at key, whose
+// name in the track's filler directory is name: <K>-<slate16>.<ext>, which
+// the index lists, or init-<h16>.<ext>, named by a hash of its content.
+func (s *Server) lookupFiller(ctx context.Context, t index.Track, key, name string) (string, string, error) {
+	if h, ok := strings.CutPrefix(name, "init-"); ok {
+		h, _, _ = strings.Cut(h, ".")
+		return key, "filler-init-" + h, nil // a 404 when the store lacks it
+	}
+	ks, rest, _ := strings.Cut(name, "-")
+	slate, _, _ := strings.Cut(rest, ".")
+	k, err := strconv.ParseInt(ks, 10, 64)
+	if err != nil || k < 0 || slate == "" {
+		return "", "", errNotFound("%s: not a filler (want %s/<K>-<slate>.%s or %s/init-<hash>.%s)", key, layout.FillerDir, t.Ext, layout.FillerDir, layout.InitExt)
+	}
+	fs, err := s.cfg.DB.Fillers(ctx, t.ID, slate, k, k)
+	if err != nil {
+		return "", "", err
+	}
+	for _, f := range fs {
+		if f.Key == key {
+			return f.Key, f.SHA256, nil
+		}
+	}
+	// Made by another origin (or export-vod): the store has it, with its
+	// SHA-256 in its attributes, though this index does not.
+	a, err := s.cfg.Store.Attributes(ctx, key)
+	if err != nil {
+		return "", "", objectError(key, err)
+	}
+	sa, err := layout.ParseSegmentAttrs(a.Meta)
+	if err != nil {
+		return "", "", fmt.Errorf("filler %s: %w", key, err)
+	}
+	return key, sa.SHA256, nil
 }
 
 // objectError makes a missing object or index row a 404.

@@ -65,6 +65,15 @@ type Config struct {
 	// ExportTo is the store URL the timeline page's exports go to; ""
 	// refuses them (timeline_export.go).
 	ExportTo string
+	// Slate is the slate asset gaps=fill splices over gaps (nil: gaps=fill
+	// is refused). Its fillers are stored, create-only, in the archive's
+	// store, as export-vod --gaps fill stores them.
+	Slate *export.Slate
+	// LiveGaps is how live and start-over presentations present a gap when
+	// the request does not say: export.GapsSplit ("" too: a Period per run,
+	// the SegmentTimeline shows the gap) or export.GapsFill (slate fillers
+	// over it, which needs Slate).
+	LiveGaps export.GapMode
 }
 
 // ErrCannotRedirect is New's error for Redirect on a store that cannot
@@ -101,6 +110,9 @@ func New(cfg Config) (*Server, error) {
 	cfg.EdgeLag = cmpOr(cfg.EdgeLag, DefaultEdgeLag)
 	cfg.SignTTL = cmpOr(cfg.SignTTL, DefaultSignTTL)
 	cfg.PrebuildLead = cmpOr(cfg.PrebuildLead, DefaultPrebuildLead)
+	if err := checkLiveGaps(&cfg); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, deps: export.Deps{Store: cfg.Store, DB: cfg.DB, Log: cfg.Log, Now: cfg.Now},
 		metrics: newMetrics(), cache: newCache(), runs: newRunMemo(), rows: export.NewLiveRows(), hot: newHotSet()}
 	s.rows.Reread = cfg.Reread
@@ -111,6 +123,24 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("GET /{channel}/{rep}/{path...}", s.object)
 	s.handleTimeline() // the timeline page and its API (timeline_page.go)
 	return s, nil
+}
+
+// ErrFillNeedsSlate is New's error for LiveGaps fill without a Slate.
+var ErrFillNeedsSlate = errors.New("origin: live gaps fill needs a slate (--slate)")
+
+// checkLiveGaps checks cfg.LiveGaps ("" is split).
+func checkLiveGaps(cfg *Config) error {
+	switch cfg.LiveGaps {
+	case "", export.GapsSplit:
+		cfg.LiveGaps = export.GapsSplit
+	case export.GapsFill:
+		if cfg.Slate == nil {
+			return ErrFillNeedsSlate
+		}
+	default:
+		return fmt.Errorf("origin: live gaps %q: want split or fill", cfg.LiveGaps)
+	}
+	return nil
 }
 
 func cmpOr(d, def time.Duration) time.Duration {

@@ -24,7 +24,7 @@ const (
 type params struct {
 	kind       kind
 	start, end time.Time
-	gaps       export.GapMode    // catch-up only
+	gaps       export.GapMode    // signal, split or fill (catch-up); split or fill (live, start-over)
 	events     export.EventsMode // how SCTE-35 is signalled
 }
 
@@ -53,9 +53,10 @@ func ParseTime(s string) (time.Time, error) {
 }
 
 // parseParams parses a manifest request's query: start, end, gaps and
-// events. now is the request's clock (truncated to the second).
-func parseParams(q url.Values, now time.Time) (params, error) {
-	p := params{kind: live, gaps: export.GapsSignal, events: export.EventsBoth}
+// events. now is the request's clock (truncated to the second); d the
+// defaults.
+func parseParams(q url.Values, now time.Time, d defaults) (params, error) {
+	p := params{kind: live, events: export.EventsBoth}
 	for name, vs := range q {
 		switch name {
 		case "start", "end", "gaps", "events":
@@ -86,19 +87,30 @@ func parseParams(q url.Values, now time.Time) (params, error) {
 		}
 		p.kind = catchUp
 	}
-	return p, p.parseModes(q)
+	return p, p.parseModes(q, d)
 }
 
-// parseModes parses gaps (catch-up only: a live presentation splits its
-// Periods at gaps) and events.
-func (p *params) parseModes(q url.Values) error {
+// defaults are what a manifest request gets for what its query leaves out.
+type defaults struct {
+	liveGaps export.GapMode // of live and start-over
+	canFill  bool           // a slate is configured
+}
+
+// parseModes parses gaps (catch-up: signal, split or fill; live and
+// start-over: split or fill, since a dynamic timeline cannot signal a gap
+// inside a Period) and events.
+func (p *params) parseModes(q url.Values, d defaults) error {
+	p.gaps = export.GapsSignal
+	if p.kind != catchUp {
+		p.gaps = d.liveGaps
+	}
 	if q.Has("gaps") {
-		if p.kind != catchUp {
-			return badf("gaps is for catch-up (start and end) only")
-		}
 		g, err := export.ParseGapMode(q.Get("gaps"))
-		if err != nil || g == export.GapsFill {
-			return badf("gaps %q: want signal or split", q.Get("gaps"))
+		switch {
+		case err != nil, g == export.GapsSignal && p.kind != catchUp:
+			return badf("gaps %q: want %s", q.Get("gaps"), p.gapChoices())
+		case g == export.GapsFill && !d.canFill:
+			return badf("gaps=fill: this origin has no slate to fill gaps with (serve --slate)")
 		}
 		p.gaps = g
 	}
@@ -112,6 +124,14 @@ func (p *params) parseModes(q url.Values) error {
 	return nil
 }
 
+// gapChoices names the gap modes p's kind takes.
+func (p *params) gapChoices() string {
+	if p.kind == catchUp {
+		return "signal, split or fill"
+	}
+	return "split or fill (a live timeline splits its Periods at gaps or fills them)"
+}
+
 // encode is the canonical form of p: the cache key, and what HLS media
 // playlist names carry ("~" separated, since they cannot hold a query).
 func (p params) encode() string {
@@ -121,9 +141,9 @@ func (p params) encode() string {
 	}
 	if p.kind == catchUp {
 		b.WriteString("~end=" + epochString(p.end))
-		if p.gaps != export.GapsSignal {
-			b.WriteString("~gaps=" + string(p.gaps))
-		}
+	}
+	if base := canonicalGaps(p.kind); p.gaps != base {
+		b.WriteString("~gaps=" + string(p.gaps))
 	}
 	if p.events != export.EventsBoth {
 		b.WriteString("~events=" + string(p.events))
@@ -131,8 +151,18 @@ func (p params) encode() string {
 	return b.String()
 }
 
-// decodeParams parses what encode wrote.
-func decodeParams(s string, now time.Time) (params, error) {
+// canonicalGaps is the gap mode encode leaves out for a kind.
+func canonicalGaps(k kind) export.GapMode {
+	if k == catchUp {
+		return export.GapsSignal
+	}
+	return export.GapsSplit
+}
+
+// decodeParams parses what encode wrote (which names every gap mode but
+// the canonical one, whatever the origin's default).
+func decodeParams(s string, now time.Time, d defaults) (params, error) {
+	d.liveGaps = canonicalGaps(live)
 	q := url.Values{}
 	for _, kv := range strings.Split(s, "~") {
 		if kv == "" {
@@ -144,7 +174,7 @@ func decodeParams(s string, now time.Time) (params, error) {
 		}
 		q.Add(k, v)
 	}
-	return parseParams(q, now)
+	return parseParams(q, now, d)
 }
 
 // epochString is t in epoch seconds, exact.

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/reaparchive/reaparchive/archive"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/origin"
 )
 
@@ -31,16 +32,42 @@ type serveFlags struct {
 	signTTL  time.Duration
 	token    string
 	exportTo string
+	slate    string // slate asset for gaps=fill
+	liveGaps string // gap mode of live and start-over by default
+	prefix   string // of the flags' names
 }
 
 // define defines the flags on fs, their names prefixed.
 func (sf *serveFlags) define(fs *pflag.FlagSet, prefix string) {
+	sf.prefix = prefix
 	durationFlag(fs, &sf.window, prefix+"window", origin.DefaultWindow, positive, "live timeShiftBufferDepth: how far back a player of the live manifest may seek")
 	durationFlag(fs, &sf.edgeLag, prefix+"edge-lag", origin.DefaultEdgeLag, positive, "how old a segment's start must be before live manifests list it (longer than D plus the slowest encoder's delay)")
 	fs.BoolVar(&sf.redirect, prefix+"redirect", false, "answer segment and init requests with a 302 to a presigned URL of the store (s3://, gs:// only)")
 	durationFlag(fs, &sf.signTTL, prefix+"sign-ttl", origin.DefaultSignTTL, positive, "how long a --redirect presigned URL is valid")
 	fs.StringVar(&sf.token, prefix+"token", "", "bearer token manifest requests must carry (default: $"+tokenEnv+"; none: open)")
 	fs.StringVar(&sf.exportTo, prefix+"export-to", "", "store URL the timeline page's exports are written to (none: the page cannot export)")
+	fs.StringVar(&sf.slate, prefix+"slate", "", "slate asset (a store URL or directory, as export-vod --slate) that gaps=fill splices over gaps; its fillers are stored in the archive's store (none: gaps=fill is refused)")
+	fs.StringVar(&sf.liveGaps, prefix+"live-gaps", string(export.GapsSplit), "how live and start-over manifests present a gap when the request does not say (&gaps=): split (a Period per run; players wait out the gap) or fill (slate fillers, needs --"+prefix+"slate)")
+}
+
+// loadSlate checks --live-gaps and loads --slate into cfg.
+func (sf *serveFlags) loadSlate(ctx context.Context, cfg *origin.Config) error {
+	prefix := sf.prefix
+	g, err := export.ParseGapMode(sf.liveGaps)
+	if err != nil || g == export.GapsSignal {
+		return usagef("--%slive-gaps %q: want split or fill", prefix, sf.liveGaps)
+	}
+	cfg.LiveGaps = g
+	if sf.slate == "" {
+		if g == export.GapsFill {
+			return usagef("--%slive-gaps fill needs --%sslate URL", prefix, prefix)
+		}
+		return nil
+	}
+	if cfg.Slate, err = export.LoadSlate(ctx, sf.slate); err != nil {
+		return fmt.Errorf("--%sslate: %w", prefix, err)
+	}
+	return nil
 }
 
 // config is the origin's configuration over ar.
@@ -60,11 +87,14 @@ straight from the store and index. Per channel:
                                        1970-01-01T00:00:00Z, $Number$ = K, a
                                        Period per run between gaps, the last
                                        --window to the live edge (segments
-                                       older than --edge-lag)
+                                       older than --edge-lag); &gaps=fill (or
+                                       --live-gaps fill): slate fillers over
+                                       the gaps (--slate), so players never
+                                       wait at one
   /<channel>/manifest.mpd?start=T      start-over: from T to the live edge
   /<channel>/manifest.mpd?start=T&end=T
                                        catch-up: the static VoD export-vod
-                                       writes for [T, T) (&gaps=signal|split,
+                                       writes for [T, T) (&gaps=signal|split|fill,
                                        &events=inband|eventstream|both)
   /<channel>/master.m3u8 (same query)  HLS: EVENT playlists live, VOD catch-up
   /<channel>/<rep>/<K>.<ext>           segments and init segments, streamed
@@ -112,7 +142,11 @@ func (a *app) serveCmd() *cobra.Command {
 
 // startOrigin starts the origin on sf.listen in g, until ctx ends.
 func (a *app) startOrigin(ctx context.Context, g *errgroup.Group, ar *archive.Archive, sf *serveFlags) error {
-	srv, err := origin.New(sf.config(ar))
+	cfg := sf.config(ar)
+	if err := sf.loadSlate(ctx, &cfg); err != nil {
+		return err
+	}
+	srv, err := origin.New(cfg)
 	if errors.Is(err, origin.ErrCannotRedirect) {
 		return usageError{err}
 	}
@@ -124,7 +158,7 @@ func (a *app) startOrigin(ctx context.Context, g *errgroup.Group, ar *archive.Ar
 		return fmt.Errorf("serve: %w", err)
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	a.log.Info("serving", "listen", ln.Addr().String(), "window", sf.window, "edge_lag", sf.edgeLag, "redirect", sf.redirect)
+	a.log.Info("serving", "listen", ln.Addr().String(), "window", sf.window, "edge_lag", sf.edgeLag, "redirect", sf.redirect, "live_gaps", cfg.LiveGaps)
 	g.Go(func() error {
 		err := hs.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
