@@ -182,7 +182,8 @@ func checkKept(tb testing.TB, prev, cur *manifest.Live, windowStart time.Time) {
 func TestCatchUpIsExportVoD(t *testing.T) {
 	t.Parallel()
 	e := recorded(t)
-	s := newServer(t, e, e.DB, &clock{liveNow}, originConfig())
+	slate := testSlate(t)
+	s := newServer(t, e, e.DB, &clock{liveNow}, origin.Config{Slate: slate})
 	x := export.Deps{Store: e.Store, DB: e.DB}
 	for i, tc := range []struct {
 		from, to int64
@@ -193,10 +194,15 @@ func TestCatchUpIsExportVoD(t *testing.T) {
 		{k0 + 3, k0 + 16, export.GapsSplit, export.EventsBoth},
 		{k0 + 2, k0 + 9, export.GapsSignal, export.EventsInband},
 		{k0 + 10, k0 + 15, export.GapsSignal, export.EventsStream},
+		{k0 + 4, k0 + 18, export.GapsFill, export.EventsBoth},
 	} {
 		from, to := kTime(tc.from), kTime(tc.to)
 		out := e.StoreURL + fmt.Sprintf("/vod/%d.mpd", i)
-		if _, err := x.VoD(context.Background(), export.Options{Channel: channel, From: from, To: to, Out: out, Gaps: tc.gaps, Events: tc.events}); err != nil {
+		o := export.Options{Channel: channel, From: from, To: to, Out: out, Gaps: tc.gaps, Events: tc.events}
+		if tc.gaps == export.GapsFill {
+			o.Slate = slateDir(t)
+		}
+		if _, err := x.VoD(context.Background(), o); err != nil {
 			t.Fatal(err)
 		}
 		want := e.Get(t, fmt.Sprintf("vod/%d.mpd", i))

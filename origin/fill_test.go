@@ -18,10 +18,20 @@ import (
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
-// testSlate is the repository's test slate (testdata/slate).
+// slateDir is the repository's test slate, testdata/slate.
+func slateDir(tb testing.TB) string {
+	tb.Helper()
+	d, err := filepath.Abs(filepath.Join("..", "testdata", "slate"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// testSlate is the repository's test slate, loaded.
 func testSlate(tb testing.TB) *export.Slate {
 	tb.Helper()
-	sl, err := export.LoadSlate(context.Background(), filepath.Join("..", "testdata", "slate"))
+	sl, err := export.LoadSlate(context.Background(), slateDir(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
