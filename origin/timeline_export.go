@@ -27,13 +27,19 @@ const (
 // exportJob is one export the timeline page started (README: serve,
 // timeline page): GET /api/<channel>/exports/<id>.
 type exportJob struct {
-	ID       string  `json:"id"`
-	Channel  string  `json:"channel"`
-	From     string  `json:"from"`
-	To       string  `json:"to"`
-	Out      string  `json:"out"`
-	State    string  `json:"state"` // running, done, failed
-	Elapsed  float64 `json:"elapsed_seconds"`
+	ID      string  `json:"id"`
+	Channel string  `json:"channel"`
+	From    string  `json:"from"`
+	To      string  `json:"to"`
+	Out     string  `json:"out"`
+	State   string  `json:"state"` // running, done, failed
+	Elapsed float64 `json:"elapsed_seconds"`
+	// How far it is (export.Progress): step, done of total objects
+	// written (the copies, then the manifests as one), percent of them.
+	Step     string  `json:"step"`
+	Done     int     `json:"done"`
+	Total    int     `json:"total"`
+	Percent  float64 `json:"percent"`
 	MPD      string  `json:"mpd,omitempty"`
 	HLS      string  `json:"hls,omitempty"`
 	Segments int     `json:"segments"`
@@ -156,7 +162,7 @@ func (js *exportJobs) start(s *Server, o export.Options) (exportJob, error) {
 	_, _ = rand.Read(id)
 	now := s.cfg.Now()
 	job := &exportJob{ID: hex.EncodeToString(id), Channel: o.Channel, From: o.From.Format(time.RFC3339Nano),
-		To: o.To.Format(time.RFC3339Nano), Out: o.Out, State: jobRunning, started: now}
+		To: o.To.Format(time.RFC3339Nano), Out: o.Out, State: jobRunning, Step: export.StepPlan, started: now}
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	running := 0
@@ -183,6 +189,11 @@ func (js *exportJobs) run(s *Server, job *exportJob, o export.Options) {
 	defer cancel()
 	log := s.cfg.Log.With("export", job.ID, "channel", o.Channel, "out", o.Out)
 	log.Info("export started", "from", job.From, "to", job.To)
+	o.Progress = func(p export.Progress) {
+		js.mu.Lock()
+		defer js.mu.Unlock()
+		job.Step, job.Done, job.Total, job.Percent = p.Step, p.Done, p.Total, p.Percent()
+	}
 	res, err := events.VoD(ctx, s.deps, o)
 	js.mu.Lock()
 	defer js.mu.Unlock()

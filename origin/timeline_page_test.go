@@ -76,6 +76,10 @@ type exportJobDoc struct {
 	Segments int     `json:"segments"`
 	Copied   int     `json:"copied"`
 	Elapsed  float64 `json:"elapsed_seconds"`
+	Step     string  `json:"step"`
+	Done     int     `json:"done"`
+	Total    int     `json:"total"`
+	Percent  float64 `json:"percent"`
 	Error    string  `json:"error"`
 }
 
@@ -97,22 +101,20 @@ func TestTimelineExport(t *testing.T) {
 	from, to := kTime(k0+3).Unix(), kTime(k0+9).Unix()
 	res, body := post(t, s, "/api/ch1/exports", url.Values{"from": {fmt.Sprint(from)}, "to": {fmt.Sprint(to)}})
 	var job exportJobDoc
-	if res.StatusCode != http.StatusAccepted || json.Unmarshal(body, &job) != nil || job.State != "running" {
-		t.Fatalf("POST exports: %d %s", res.StatusCode, body)
+	if res.StatusCode != http.StatusAccepted || json.Unmarshal(body, &job) != nil || job.State != "running" || job.Step != "plan" || job.Percent != 0 {
+		t.Fatalf("POST exports: %d %s; want 202, running, step plan at 0 %%", res.StatusCode, body)
 	}
 	if loc := res.Header.Get("Location"); loc != "/api/ch1/exports/"+job.ID {
 		t.Errorf("POST exports: Location %q", loc)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for job.State == "running" && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		if err := json.Unmarshal(mustGet(t, s, "/api/ch1/exports/"+job.ID), &job); err != nil {
-			t.Fatal(err)
-		}
-	}
+	job = waitJob(t, s, job)
 	wantDir := filepath.Join(dir, fmt.Sprintf("ch1-%d-%d", from, to))
 	if job.State != "done" || job.Segments != 2*6 || job.Copied == 0 || job.MPD != filepath.Join(wantDir, "manifest.mpd") || job.HLS == "" {
 		t.Fatalf("export job: %+v; want done, 12 segments copied, MPD in %s", job, wantDir)
+	}
+	// Its progress: every object copied and the manifests, 100 %.
+	if job.Step != "done" || job.Total != job.Copied+1 || job.Done != job.Total || job.Percent != 100 {
+		t.Errorf("export job progress: step %q, %d of %d, %.1f %%; want done, %d of %d, 100 %%", job.Step, job.Done, job.Total, job.Percent, job.Copied+1, job.Copied+1)
 	}
 	mpd, err := os.ReadFile(job.MPD)
 	if err != nil || !bytes.Contains(mpd, []byte(`type="static"`)) {
@@ -120,6 +122,15 @@ func TestTimelineExport(t *testing.T) {
 	}
 	if copies, _ := filepath.Glob(filepath.Join(wantDir, channel, simulate.VideoRep, "*")); len(copies) == 0 {
 		t.Errorf("exported copies: none in %s", filepath.Join(wantDir, channel, simulate.VideoRep))
+	}
+
+	// A range the archive has nothing of fails, with the reason.
+	_, body = post(t, s, "/api/ch1/exports", url.Values{"from": {"1"}, "to": {"2"}})
+	if err := json.Unmarshal(body, &job); err != nil {
+		t.Fatalf("POST exports: %s", body)
+	}
+	if job = waitJob(t, s, job); job.State != "failed" || !strings.Contains(job.Error, "export") {
+		t.Errorf("export of an empty range: %+v; want failed with the reason", job)
 	}
 
 	off := newServer(t, e, e.DB, &clock{liveNow}, originConfig())
@@ -147,4 +158,18 @@ func TestTimelineExport(t *testing.T) {
 	if res, _ := get(t, s, http.MethodGet, "/api/ch1/exports/0123", nil); res.StatusCode != 404 {
 		t.Errorf("unknown job: %d, want 404", res.StatusCode)
 	}
+}
+
+// waitJob polls job of channel ch1 on s until it is no longer running (at
+// most 30 s).
+func waitJob(t *testing.T, s http.Handler, job exportJobDoc) exportJobDoc {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for job.State == "running" && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		if err := json.Unmarshal(mustGet(t, s, "/api/ch1/exports/"+job.ID), &job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return job
 }

@@ -11,8 +11,18 @@
 // and the page reported no player error. Then it zooms out to a day and in
 // to a minute with the page's buttons: zoom is the view after each, and
 // minute_gaps the gaps as drawn in the minute view.
+// With --drag-from and --drag-to (epoch seconds) it then drags a selection
+// over the track with the mouse (in the view the page opened with), and
+// adds "drag":{"url","copied","range"}: the catch-up URL the page shows and
+// what Copy URL put on the clipboard; clicks Play catch-up and adds
+// "catchup":{"url","times","duration","ended","errors"} once the video
+// ended (or --timeout passed); with --export it clicks Export and adds
+// "export":{"job","percent_text","progress","text","percents"}: the job as
+// the page last polled it, the percentage and bar value it showed then, and
+// every percentage it showed on the way. ok needs those to have happened.
 // Usage: node timeline.mjs --url http://HOST:PORT/ --channel NAME --rep REP
 //          [--click-at EPOCH_SECONDS] [--advance 2] [--timeout 60] [--shot PNG]
+//          [--drag-from EPOCH_SECONDS --drag-to EPOCH_SECONDS [--export 1]]
 // Run it in the directory holding node_modules (scripts/player, npm ci).
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -35,7 +45,8 @@ const browser = await chromium.launch({
     '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
 });
 try {
-  const p = await browser.newPage({ viewport: { width: 1200, height: 700 } });
+  const context = await browser.newContext({ viewport: { width: 1200, height: 700 }, permissions: ['clipboard-read', 'clipboard-write'] });
+  const p = await context.newPage();
   p.on('console', m => { if (m.type() === 'error') out.errors.push('console: ' + m.text()); });
   p.on('pageerror', e => out.errors.push('page: ' + e.message));
   await p.goto(args.url, { timeout: timeoutMs });
@@ -65,6 +76,7 @@ try {
     if (first === null && s.t > 0) first = s.t;
     if (first !== null && s.t - first >= advance) { out.ok = true; break; }
   }
+  if (out.ok && args['drag-from']) out.ok = await dragPlayExport(p, ch, lane, out);
   const zoomTo = async span => {
     await p.click(`${ch} button[data-span="${span}"]`);
     await p.waitForFunction(([c, w]) => { const l = window.timelineState.loaded[c]; return l && Math.abs(l.to - l.from - w) < 0.01; },
@@ -84,3 +96,55 @@ try {
 }
 console.log(JSON.stringify(out));
 process.exit(out.ok ? 0 : 1);
+
+// dragPlayExport drags a selection from --drag-from to --drag-to over the
+// lane (in the view out.view), copies its URL, plays it as catch-up
+// to its end and, with --export, exports it and waits for the job to end.
+// It reports whether each step happened.
+async function dragPlayExport(p, ch, lane, out) {
+  // The lane's box now: the playing video has moved the page down.
+  const box = await p.$eval(lane, el => { const r = el.getBoundingClientRect(); return { x: r.left, y: r.top, w: r.width, h: r.height }; });
+  const xAt = t => box.x + (t - out.view.from) / (out.view.to - out.view.from) * box.w;
+  const y = box.y + box.h / 2;
+  await p.mouse.move(xAt(Number(args['drag-from'])), y);
+  await p.mouse.down();
+  await p.mouse.move(xAt(Number(args['drag-to'])), y, { steps: 10 });
+  await p.mouse.up();
+  await p.waitForSelector(`${ch} .range-bar:not([hidden])`, { timeout: 5000 });
+  await p.click(`${ch} button[data-act="copy"]`);
+  out.drag = {
+    url: await p.$eval(`${ch} .range-bar .url`, el => el.value),
+    range: await p.$eval(`${ch} .range-bar .range`, el => el.textContent),
+    copied: await p.evaluate(() => navigator.clipboard.readText()),
+  };
+  await p.click(`${ch} button[data-act="catchup"]`);
+  const c = out.catchup = { times: [], ended: false };
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    await p.waitForTimeout(500);
+    const s = await p.evaluate(() => {
+      const v = document.querySelector('#player video');
+      return { t: v.currentTime, d: v.duration, ended: v.ended, url: window.timelineState.url, errors: window.timelineState.errors };
+    });
+    Object.assign(c, { url: s.url, duration: s.d, ended: s.ended, errors: s.errors });
+    c.times.push(s.t);
+    if (s.errors.length || s.ended) break;
+  }
+  if (!c.ended || c.errors.length) return false;
+  if (!args.export) return true;
+  await p.click(`${ch} button[data-act="export"]`);
+  const x = out.export = { percents: [] };
+  const status = `${ch} .export-status`;
+  while (Date.now() < deadline + timeoutMs) {
+    const s = await p.evaluate(([c, sel]) => {
+      const el = document.querySelector(sel);
+      return { job: window.timelineState.exports[c], percent_text: el.querySelector('.percent').textContent,
+        progress: el.querySelector('progress').value, text: el.querySelector('.text').textContent };
+    }, [args.channel, status]);
+    Object.assign(x, s);
+    if (s.percent_text && x.percents.at(-1) !== s.percent_text) x.percents.push(s.percent_text);
+    if (s.job && s.job.state !== 'running') break;
+    await p.waitForTimeout(100);
+  }
+  return !!x.job && x.job.state === 'done';
+}
