@@ -20,6 +20,8 @@
 // "export":{"job","percent_text","progress","text","percents"}: the job as
 // the page last polled it, the percentage and bar value it showed then, and
 // every percentage it showed on the way. ok needs those to have happened.
+// --shot PNG is a screenshot of the page after the export (the selection
+// and the job shown), or at the end without --drag-from.
 // Usage: node timeline.mjs --url http://HOST:PORT/ --channel NAME --rep REP
 //          [--click-at EPOCH_SECONDS] [--advance 2] [--timeout 60] [--shot PNG]
 //          [--drag-from EPOCH_SECONDS --drag-to EPOCH_SECONDS [--export 1]]
@@ -76,7 +78,11 @@ try {
     if (first === null && s.t > 0) first = s.t;
     if (first !== null && s.t - first >= advance) { out.ok = true; break; }
   }
-  if (out.ok && args['drag-from']) out.ok = await dragPlayExport(p, ch, lane, out);
+  let shot = false; // --shot: after the export, with the selection shown, else at the end
+  if (out.ok && args['drag-from']) {
+    out.ok = await dragPlayExport(p, ch, lane, out);
+    if (args.shot) { await p.screenshot({ path: args.shot, fullPage: true }); shot = true; }
+  }
   const zoomTo = async span => {
     await p.click(`${ch} button[data-span="${span}"]`);
     await p.waitForFunction(([c, w]) => { const l = window.timelineState.loaded[c]; return l && Math.abs(l.to - l.from - w) < 0.01; },
@@ -87,7 +93,7 @@ try {
     out.zoom = { day: await zoomTo(86400), minute: await zoomTo(60) };
     out.minute_gaps = await gaps();
   }
-  if (args.shot) await p.screenshot({ path: args.shot, fullPage: true });
+  if (args.shot && !shot) await p.screenshot({ path: args.shot, fullPage: true });
   if (out.errors.length) out.ok = false;
 } catch (e) {
   out.errors.push(String(e));
