@@ -48,14 +48,19 @@ type pageCheck struct {
 		Ended    bool      `json:"ended"`
 		Errors   []string  `json:"errors"`
 	} `json:"catchup"`
-	Export struct {
-		Job         *exportJobDoc `json:"job"`
-		PercentText string        `json:"percent_text"`
-		Progress    float64       `json:"progress"`
-		Text        string        `json:"text"`
-		Percents    []string      `json:"percents"`
-	} `json:"export"`
-	Errors []string `json:"errors"`
+	Export       exportShown `json:"export"`
+	FailedExport exportShown `json:"failed_export"`
+	Errors       []string    `json:"errors"`
+}
+
+// exportShown is an export as the page showed it when it ended.
+type exportShown struct {
+	Job         *exportJobDoc `json:"job"`
+	State       string        `json:"state"` // the status element's data-state
+	PercentText string        `json:"percent_text"`
+	Progress    float64       `json:"progress"`
+	Text        string        `json:"text"`
+	Percents    []string      `json:"percents"`
 }
 
 // drawnGap is a gap element of the page: its data and its place in the
@@ -107,6 +112,8 @@ func TestTimelineBrowser(t *testing.T) {
 	// The drag is from half a second into K k0+3 to half a second before
 	// K k0+7 (the page selects whole seconds: K k0+3..k0+6).
 	dragFrom, dragTo := kTime(k0+3).Add(time.Second/2), kTime(k0+7).Add(-time.Second/2)
+	// Then a drag over the gap alone, whose export fails.
+	failFrom, failTo := kTime(gapK).Add(time.Second/2), kTime(gapK+1).Add(-time.Second/2)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	script, err := filepath.Abs(filepath.Join("..", "scripts", "player", "timeline.mjs"))
@@ -115,7 +122,8 @@ func TestTimelineBrowser(t *testing.T) {
 	}
 	cmd := exec.CommandContext(ctx, "node", script, "--url", hs.URL+"/", "--channel", channel, "--rep", simulate.VideoRep,
 		"--click-at", fmt.Sprint(clickAt.Unix()), "--advance", "2", "--timeout", "60",
-		"--drag-from", fmt.Sprintf("%.3f", unixSeconds(dragFrom)), "--drag-to", fmt.Sprintf("%.3f", unixSeconds(dragTo)), "--export", "1")
+		"--drag-from", fmt.Sprintf("%.3f", unixSeconds(dragFrom)), "--drag-to", fmt.Sprintf("%.3f", unixSeconds(dragTo)), "--export", "1",
+		"--fail-drag-from", fmt.Sprintf("%.3f", unixSeconds(failFrom)), "--fail-drag-to", fmt.Sprintf("%.3f", unixSeconds(failTo)))
 	cmd.Dir = dir
 	raw, runErr := cmd.Output()
 	var res pageCheck
@@ -166,7 +174,8 @@ func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 // [dragFrom, dragTo) in res: its catch-up URL (shown and copied) is the
 // range to the second, give or take the second a pixel can round to; it
 // played to its end; and its export ended done at 100 % with the MPD and
-// playlist export-vod writes for that range, listing its segments.
+// playlist export-vod writes for that range, listing its segments. The
+// export of a range of the gap alone is shown failed, with its error.
 func checkDragPlayExport(t *testing.T, e *archivetest.Env, res pageCheck, base string, dragFrom, dragTo time.Time) {
 	t.Helper()
 	var from, to int64
@@ -195,6 +204,10 @@ func checkDragPlayExport(t *testing.T, e *archivetest.Env, res pageCheck, base s
 		if len(got.Periods) != 1 || !mpdtest.EqualKs(got.Periods[0].Ks(rep), ks) {
 			t.Errorf("exported MPD %s: %s Ks %v, want %v", x.Job.MPD, rep, got.Periods[0].Ks(rep), ks)
 		}
+	}
+	t.Logf("the gap's export shown %q", res.FailedExport.Text)
+	if f := res.FailedExport; f.Job == nil || f.Job.State != "failed" || f.State != "failed" || f.Job.Error == "" || !strings.Contains(f.Text, "failed") || !strings.Contains(f.Text, f.Job.Error) {
+		t.Errorf("export of the gap alone: the page shows %q (state %q), job %+v; want failed with the job's error", f.Text, f.State, f.Job)
 	}
 	// What export-vod writes for the range, byte for byte.
 	want := t.TempDir()
