@@ -165,18 +165,19 @@ func TestTimelineBrowser(t *testing.T) {
 		}
 	}
 	checkGapDrawn(t, "minute", res.MinuteGaps, res.Zoom.Minute.From, res.Zoom.Minute.To)
-	checkDragPlayExport(t, e, res, hs.URL, dragFrom, dragTo)
+	checkDragPlayExport(t, e, res, hs.URL, exportTo, dragFrom, dragTo)
 }
 
 func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // checkDragPlayExport checks the page's selection of the dragged range
-// [dragFrom, dragTo) in res: its catch-up URL (shown and copied) is the
+// [dragFrom, dragTo) in res (base is the origin's URL, exportTo its
+// --export-to directory): its catch-up URL (shown and copied) is the
 // range to the second, give or take the second a pixel can round to; it
 // played to its end; and its export ended done at 100 % with the MPD and
 // playlist export-vod writes for that range, listing its segments. The
 // export of a range of the gap alone is shown failed, with its error.
-func checkDragPlayExport(t *testing.T, e *archivetest.Env, res pageCheck, base string, dragFrom, dragTo time.Time) {
+func checkDragPlayExport(t *testing.T, e *archivetest.Env, res pageCheck, base, exportTo string, dragFrom, dragTo time.Time) {
 	t.Helper()
 	var from, to int64
 	if _, err := fmt.Sscanf(res.Drag.URL, base+"/"+channel+"/manifest.mpd?start=%d&end=%d", &from, &to); err != nil ||
@@ -198,6 +199,9 @@ func checkDragPlayExport(t *testing.T, e *archivetest.Env, res pageCheck, base s
 		t.Fatalf("export: the page shows %q %q (bar %v, shown on the way %q), job %+v; want done at 100 %%", x.PercentText, x.Text, x.Progress, x.Percents, x.Job)
 	}
 	t.Logf("dragged %q; catch-up ended at %.2f of %.2f s; export shown %q, then %q", res.Drag.URL, c.Times[len(c.Times)-1], c.Duration, x.Percents, x.Text)
+	if dir := filepath.Join(exportTo, fmt.Sprintf("%s-%d-%d", channel, from, to)); x.Job.MPD != filepath.Join(dir, "manifest.mpd") {
+		t.Fatalf("export wrote its MPD to %s, want it in %s (--export-to)", x.Job.MPD, dir)
+	}
 	got := mpdtest.Read(t, x.Job.MPD)
 	ks := mpdtest.KRange((from*int64(time.Second))/int64(segD), (to*int64(time.Second)-1)/int64(segD))
 	for _, rep := range []string{simulate.VideoRep, simulate.AudioRep} {
