@@ -132,6 +132,9 @@ type Options struct {
 	// SCTE35 are the range's SCTE-35 events (events.ForExport), signalled
 	// in the manifests unless Events is EventsInband.
 	SCTE35 []manifest.SCTE35Event
+	// Progress, if set, is called as the export advances (one call at a
+	// time, from the export's goroutines; see Progress).
+	Progress func(Progress)
 }
 
 // Result says what was written.

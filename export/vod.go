@@ -117,6 +117,8 @@ func (d Deps) releaseHold(ctx context.Context, channel, id string) {
 func (d Deps) vod(ctx context.Context, o Options, c checked) (Result, error) {
 	// The index rows, then the output (checked before any init is read),
 	// then the inits.
+	rep := newReporter(o.Progress)
+	rep.set(StepPlan, 0, 0)
 	l, err := d.loadRows(ctx, o.Channel, o.From, o.To)
 	if err != nil {
 		return Result{}, err
@@ -145,9 +147,10 @@ func (d Deps) vod(ctx context.Context, o Options, c checked) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := d.write(ctx, out, o, c, periods, &res); err != nil {
+	if err := d.write(ctx, out, o, c, periods, rep, &res); err != nil {
 		return Result{}, err
 	}
+	rep.finish()
 	t0 := l.tracks[0].t
 	res.Duration = t0.KTime(p.presented).Sub(t0.KTime(0))
 	return res, nil
@@ -238,7 +241,7 @@ func openOut(ctx context.Context, archive *cloud.Store, o Options) (*output, err
 
 // write renders the presentation of periods and writes it to out: the
 // copies first (Copy), then the HLS WebVTT files, then the manifests.
-func (d Deps) write(ctx context.Context, out *output, o Options, c checked, periods []manifest.VoDPeriod, res *Result) error {
+func (d Deps) write(ctx context.Context, out *output, o Options, c checked, periods []manifest.VoDPeriod, rep *reporter, res *Result) error {
 	var texts []File // HLS WebVTT text files, written first
 	if c.formats.HLS {
 		if err := setHLSText(periods, out.stem); err != nil {
@@ -251,9 +254,11 @@ func (d Deps) write(ctx context.Context, out *output, o Options, c checked, peri
 		res.HLSText = len(texts)
 	}
 	if o.Copy {
-		if err := d.copyAll(ctx, out.store, periods, !c.formats.DASH, res); err != nil {
+		if err := d.copyAll(ctx, out.store, periods, !c.formats.DASH, rep, res); err != nil {
 			return err
 		}
+	} else {
+		rep.set(StepManifests, 0, 1)
 	}
 	in := manifest.VoDInput{
 		Title:   Title(o.Channel, o.From, o.To),

@@ -197,15 +197,19 @@ func (w *presenter) archivedTrack(ctx context.Context, vt *manifest.VoDTrack, x 
 
 // copyAll copies every object periods reference to out (Copy); hlsOnly
 // leaves out the segments of tracks HLS presents as WebVTT text.
-func (d Deps) copyAll(ctx context.Context, out *cloud.Store, periods []manifest.VoDPeriod, hlsOnly bool, res *Result) error {
+// Each object copied advances rep, whose total is the objects and the
+// manifests.
+func (d Deps) copyAll(ctx context.Context, out *cloud.Store, periods []manifest.VoDPeriod, hlsOnly bool, rep *reporter, res *Result) error {
 	keys, err := ts2keys(periods, hlsOnly)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	n, err := copyObjects(ctx, d.Store, out, keys)
+	rep.set(StepCopy, 0, len(keys)+1)
+	n, err := copyObjects(ctx, d.Store, out, keys, rep.advance)
 	if err != nil {
 		return err
 	}
+	rep.set(StepManifests, len(keys), len(keys)+1)
 	res.Copied = n
 	return nil
 }
@@ -288,8 +292,9 @@ func putManifests(ctx context.Context, out *cloud.Store, stem string, files []Fi
 // copyObjects copies keys create-only, a few at a time: an object already
 // at the destination (a rerun, or Out inside the archive itself) is left
 // alone when its bytes are the same, and is an error when they differ.
-// It returns how many objects it wrote.
-func copyObjects(ctx context.Context, from, to *cloud.Store, keys []string) (int, error) {
+// It returns how many objects it wrote; done is called after each
+// object (written or found identical).
+func copyObjects(ctx context.Context, from, to *cloud.Store, keys []string, done func()) (int, error) {
 	var n atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
@@ -308,12 +313,14 @@ func copyObjects(ctx context.Context, from, to *cloud.Store, keys []string) (int
 				if !bytes.Equal(have, data) {
 					return &CopyError{Err: fmt.Errorf("%s already exists at the destination with other content", k)}
 				}
+				done()
 				return nil
 			}
 			if err != nil {
 				return &CopyError{Err: err}
 			}
 			n.Add(1)
+			done()
 			return nil
 		})
 	}

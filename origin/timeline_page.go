@@ -33,7 +33,7 @@ type pageTrack struct {
 
 // handleTimeline registers the timeline page (/), its files and its API.
 func (s *Server) handleTimeline() {
-	jobs := &exportJobs{}
+	jobs := &exportJobs{records: newJobRecords(s.cfg.ExportTo)}
 	s.mux.HandleFunc("GET /{$}", s.page)
 	s.mux.HandleFunc("GET /_timeline/{file}", s.webFile)
 	s.mux.HandleFunc("GET /_timeline/vendor/{file}", s.webFile)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -39,7 +40,8 @@ manifest.m3u8. Media playlists are <name>-<rep>.m3u8 beside them.
 By default the presentation references the archived objects in place (zero
 copy); when --out is not in the archive's store give --base-url, the URL the
 archive's objects are served from. --copy writes a self-contained package
-instead. The same archive and range give byte-identical output.
+instead. The same archive and range give byte-identical output. On a
+terminal it shows its progress on stderr (objects written of the total).
 
 A zero-copy export first writes a hold on its range (holds --help): prune
 keeps the objects the presentation references until the hold is released
@@ -107,6 +109,9 @@ func (a *app) exportCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.parse(); err != nil {
 				return err
+			}
+			if isTerminal(a.stderr) {
+				f.o.Progress = exportProgress(a.stderr)
 			}
 			res, err := a.exportVoD(cmd.Context(), f.o)
 			if err != nil {
@@ -208,6 +213,21 @@ func (f *exportFlags) parseRange() error {
 		return usagef("give --from T --to T, or --last DURATION")
 	}
 	return nil
+}
+
+// exportProgress shows on a terminal how far an export is, on one line
+// that is cleared when it is done.
+func exportProgress(w io.Writer) func(export.Progress) {
+	return func(p export.Progress) {
+		switch {
+		case p.Step == export.StepDone:
+			fmt.Fprint(w, "\r\033[K")
+		case p.Total == 0:
+			fmt.Fprintf(w, "\r\033[Kexport-vod: %s", p.Step)
+		default:
+			fmt.Fprintf(w, "\r\033[Kexport-vod: %s, %d of %d objects written (%.0f %%)", p.Step, p.Done, p.Total, p.Percent())
+		}
+	}
 }
 
 // exportVoD opens the archive read-only and exports o with its SCTE-35

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/reaparchive/reaparchive/cloud"
+	"github.com/reaparchive/reaparchive/export"
 	"github.com/reaparchive/reaparchive/index"
 	"github.com/reaparchive/reaparchive/reconcile"
 	"github.com/reaparchive/reaparchive/simulate"
@@ -176,6 +177,28 @@ func checkExportHolds(t *testing.T, ar *e2eArchive, from, to string) {
 		r := mustCLI(t, t.Context(), ar.args("export-vod", append([]string{"--channel", "c", "--from", from, "--to", to, "--json"}, extra...)...)...)
 		if strings.Contains(r.stdout, "hold_id") || len(holdIDs()) != n {
 			t.Errorf("export-vod %v wrote a hold:\n%s", extra, r.stdout)
+		}
+	}
+}
+
+// TestExportProgressLine: export-vod's terminal progress is one line,
+// rewritten in place, with the step and objects written of the total, and
+// cleared when the export is done.
+func TestExportProgressLine(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		p    export.Progress
+		want string
+	}{
+		{export.Progress{Step: export.StepPlan}, "\r\033[Kexport-vod: plan"},
+		{export.Progress{Step: export.StepCopy, Done: 3, Total: 12}, "\r\033[Kexport-vod: copy, 3 of 12 objects written (25 %)"},
+		{export.Progress{Step: export.StepManifests, Done: 11, Total: 12}, "\r\033[Kexport-vod: manifests, 11 of 12 objects written (92 %)"},
+		{export.Progress{Step: export.StepDone, Done: 12, Total: 12}, "\r\033[K"},
+	} {
+		var b strings.Builder
+		exportProgress(&b)(tc.p)
+		if b.String() != tc.want {
+			t.Errorf("progress %+v: %q, want %q", tc.p, b.String(), tc.want)
 		}
 	}
 }

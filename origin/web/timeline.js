@@ -5,7 +5,7 @@
 (() => {
   const MIN_SPAN = 60, MAX_SPAN = 86400;
   // window.timelineState is what a test (or a curious operator) reads.
-  const state = window.timelineState = { url: '', errors: [], loaded: {} };
+  const state = window.timelineState = { url: '', errors: [], loaded: {}, exports: {} };
   const video = document.querySelector('#player video');
   const statusEl = document.getElementById('player-status');
   let player = null;
@@ -185,22 +185,42 @@
       if (what === 'export') this.exportRange();
     }
 
+    // exportRange starts an export of the range and shows its progress
+    // (percent of the objects written) until it is done or failed.
     async exportRange() {
-      const out = this.el.querySelector('.export-status');
       const body = new URLSearchParams({ from: this.range.from, to: this.range.to });
       const res = await fetch(`/api/${enc(this.name)}/exports`, { method: 'POST', body });
       const text = await res.text();
       let job;
       try { job = JSON.parse(text); } catch (e) { job = { error: text.trim() }; }
-      if (!res.ok) { out.textContent = `export refused (${res.status}): ${job.error}`; return; }
+      if (!res.ok) { this.showExport({ state: 'refused', error: `${job.error} (${res.status})` }); return; }
       const poll = async () => {
         const r = await fetch(`/api/${enc(this.name)}/exports/${job.id}`);
-        const j = await r.json();
-        out.textContent = `export ${j.id} ${j.state} (${j.elapsed_seconds.toFixed(1)} s)` +
-          (j.state === 'done' ? `: ${j.segments} segments, ${j.copied} objects copied to ${j.out}` : '') + (j.error ? ': ' + j.error : '');
-        if (j.state === 'running') setTimeout(poll, 1000);
+        const j = await r.json().catch(() => ({ error: `status ${r.status}` }));
+        if (!r.ok) { this.showExport({ id: job.id, state: 'unknown', error: j.error }); return; }
+        this.showExport(j);
+        if (j.state === 'running') setTimeout(poll, 500);
       };
+      this.showExport(job);
       poll();
+    }
+
+    // showExport shows export job j: a progress bar and percentage while
+    // it runs, what it wrote when done, its error when it failed.
+    showExport(j) {
+      state.exports[this.name] = j;
+      const el = this.el.querySelector('.export-status');
+      el.hidden = false;
+      el.dataset.state = j.state;
+      const pct = j.percent || 0;
+      el.querySelector('progress').value = pct;
+      el.querySelector('.percent').textContent = j.state === 'running' || j.state === 'done' ? `${Math.floor(pct)} %` : '';
+      let t = `export ${j.id || ''} ${j.state}`;
+      if (j.elapsed_seconds !== undefined) t += ` (${j.elapsed_seconds.toFixed(1)} s)`;
+      if (j.state === 'running' && j.total) t += `: ${j.step}, ${j.done} of ${j.total} objects`;
+      if (j.state === 'done') t += `: ${j.segments} segments, ${j.copied} objects copied; MPD ${j.mpd}` + (j.hls ? `, HLS ${j.hls}` : '');
+      if (j.error) t += ': ' + j.error;
+      el.querySelector('.text').textContent = t;
     }
   }
 
