@@ -35,7 +35,12 @@ segments, and indexes what the last pass did not list, as reindex does;
 a new channel is listed whole. Every --full-every, a pass is a full
 reindex again: it takes what fast passes do not look for (a copy stored
 more than a minute later than its neighbours, a real copy of an encoder's
-filler). It runs until SIGINT/SIGTERM; --json prints one line per pass.`
+filler). Every pass also follows what the store let go: a newer expiry
+marker (<channel>/expired-<unix>.json, or the configured retention) removes
+the rows before the archive's start outside the active holds, a splice
+whose record is gone is undone in the index, and an init segment row whose
+object is gone and that no row decodes with is deleted. It runs until
+SIGINT/SIGTERM; --json prints one line per pass.`
 
 // define defines the --follow flags on cmd.
 func (ff *followFlags) define(cmd *cobra.Command) {
@@ -73,15 +78,15 @@ func (a *app) runFollow(ctx context.Context, ar *archive.Archive, opts reconcile
 			}
 			return
 		}
-		if p.Indexed == 0 && p.Splices == 0 && p.Problems == 0 && !p.Full {
+		if p.Indexed == 0 && p.Splices == 0 && p.Undone == 0 && p.Removed == 0 && p.Problems == 0 && !p.Full {
 			return
 		}
 		kind := "fast"
 		if p.Full {
 			kind = "full"
 		}
-		fmt.Fprintf(a.stdout, "pass %d (%s): %d indexed, %s applied, %s (%d list calls, %d keys listed, %.3f s)\n",
-			p.Pass, kind, p.Indexed, plural(p.Splices, "splice"), plural(p.Problems, "problem"), p.ListCalls, p.Listed, p.Seconds)
+		fmt.Fprintf(a.stdout, "pass %d (%s): %d indexed, %s applied, %s undone, %d expired rows removed, %s (%d list calls, %d keys listed, %.3f s)\n",
+			p.Pass, kind, p.Indexed, plural(p.Splices, "splice"), plural(p.Undone, "splice"), p.Removed, plural(p.Problems, "problem"), p.ListCalls, p.Listed, p.Seconds)
 		for _, c := range p.Channels {
 			for _, pr := range c.Problems {
 				fmt.Fprintf(a.stdout, "  %s: %s\n", c.Name, pr)
