@@ -89,14 +89,16 @@ type Follower struct {
 	handled     map[string]map[string]bool
 	notChannels map[string]bool
 	// expired: per channel, the retention horizon whose expired rows the
-	// index no longer has (settle); reset by a full pass.
+	// index no longer has (settle); gaps: per track ID, its gaps that fast
+	// passes list in turn (listGaps). Both are reset by a full pass.
 	expired map[string]time.Time
+	gaps    map[int64]*trackGaps
 }
 
 // NewFollower returns a Follower of the store into db; its first pass is
 // a full one.
 func NewFollower(st *cloud.Store, db *index.DB, opts FollowOptions) *Follower {
-	return &Follower{st: st, db: db, opts: opts, needFull: true, expired: map[string]time.Time{}}
+	return &Follower{st: st, db: db, opts: opts, needFull: true, expired: map[string]time.Time{}, gaps: map[int64]*trackGaps{}}
 }
 
 // Follow runs passes of a Follower until ctx ends (then it returns nil): the
@@ -211,7 +213,7 @@ func (f *Follower) fullPass(ctx context.Context, p *FollowPass) error {
 	f.lastFull = p.Started
 	f.handled, f.notChannels = map[string]map[string]bool{}, map[string]bool{}
 	f.bodies = &bodyCache{m: map[string][]byte{}} // forgets the inits and I-MPDs of channels gone since
-	f.expired = map[string]time.Time{}
+	f.expired, f.gaps = map[string]time.Time{}, map[int64]*trackGaps{}
 	for _, rc := range res.Channels {
 		if err := f.settleChannel(ctx, rc.Name, p); err != nil {
 			return fmt.Errorf("follow %s: %w", rc.Name, err)
@@ -409,6 +411,9 @@ func (f *Follower) listRep(ctx context.Context, c *chanScan, chID int64, rep str
 				return nil, err
 			}
 		}
+	}
+	if err := f.listGaps(ctx, c, dir, track, newest, add); err != nil {
+		return nil, err
 	}
 	if err := f.st.ListDir(ctx, dir+"init-", add(0, -1)); err != nil {
 		return nil, err

@@ -246,3 +246,58 @@ func hasInit(t *testing.T, db *index.DB, key string) bool {
 	}
 	return slices.ContainsFunc(ins, func(in index.Init) bool { return in.Key == key })
 }
+
+// TestFollowLateCopy stores copies hours late into gaps of the archive (as
+// repair --fill-from and a second recorder do, through OfferSegment), far
+// behind the K a fast pass lists around the newest segment and the clock,
+// while a follower follows it, on a file store, S3 (MinIO) and GCS
+// (fake-gcs-server): one gap is indexed by the next fast pass; more gaps
+// than a pass lists (FollowGapLists) by the passes after, in turn; each
+// pass within its bound of List calls.
+func TestFollowLateCopy(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []testenv.StoreKind{testenv.Store("file"), testenv.Store("s3"), testenv.Store("gs")} {
+		for _, tt := range []struct {
+			name   string
+			gaps   int
+			passes int // fast passes until every late copy is indexed
+		}{{"one gap", 1, 1}, {"more gaps than a pass lists", 6, 2}} {
+			t.Run(kind.Name+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				testFollowLateCopy(t, kind, tt.gaps, tt.passes)
+			})
+		}
+	}
+}
+
+func testFollowLateCopy(t *testing.T, kind testenv.StoreKind, gaps, passes int) {
+	base := time.Now().Unix()/2 - 60
+	var late []int64 // K 200 s and more before the newest, one every 20 K
+	for i := range gaps {
+		late = append(late, base-100-int64(20*i))
+	}
+	f := record(t, kind, span(base-250, base+9, late...)...)
+	fo, db := newFollower(t, f)
+	f.offer(t, late...)
+	indexed := func() (n int) {
+		for _, k := range late {
+			if _, ok := segmentOf(t, db, simulate.VideoRep, k); ok {
+				n++
+			}
+		}
+		return n
+	}
+	for i := 1; i <= passes; i++ {
+		p := fastPass(t, fo, "after the late copies")
+		// <ch>/, per track one block around its newest K and the clock's,
+		// FollowGapLists gaps (one request each), its inits.
+		if maxCalls := int64(1 + len(reps)*(2+reconcile.FollowGapLists+1)); p.ListCalls > maxCalls {
+			t.Errorf("pass %d made %d List calls, want at most %d", i, p.ListCalls, maxCalls)
+		}
+		if want := min(gaps, i*reconcile.FollowGapLists); indexed() != want {
+			t.Errorf("after %d fast passes %d of %d late copies are indexed, want %d", i, indexed(), gaps, want)
+		}
+	}
+	followerClean(t, f, db)
+	sameIndex(t, dump(t, f.db), dump(t, db))
+}

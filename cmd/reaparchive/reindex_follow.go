@@ -32,10 +32,12 @@ newest indexed segment, and from a minute before the clock's K, to the
 clock's K (a listing with the prefix of their common leading digits: at
 most two listings of at most a few hundred keys each), then its init
 segments, and indexes what the last pass did not list, as reindex does;
-a new channel is listed whole. Every --full-every, a pass is a full
-reindex again: it takes what fast passes do not look for (a copy stored
-more than a minute later than its neighbours, a real copy of an encoder's
-filler). Every pass also follows what the store let go: a newer expiry
+a new channel is listed whole. It also lists up to 4 of each track's gaps
+in the index, in turn, each with one request starting at the gap: a copy
+stored late into a gap (repair --fill-from, a slow encoder) is indexed
+within ceil(gaps/4) passes. Every --full-every, a pass is a full reindex
+again: it takes what fast passes do not look for (a copy of a K before a
+track's first segment, a real copy of an encoder's filler). Every pass also follows what the store let go: a newer expiry
 marker (<channel>/expired-<unix>.json, or the configured retention) removes
 the rows before the archive's start outside the active holds, a splice
 whose record is gone is undone in the index, and an init segment row whose
