@@ -655,7 +655,7 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(Attrs) error) e
 	}
 	token := blob.FirstPageToken
 	for {
-		objs, next, err := s.listPage(ctx, token, &blob.ListOptions{Prefix: prefix})
+		objs, next, err := s.listPage(ctx, token, &blob.ListOptions{Prefix: prefix}, listPageSize)
 		if err != nil {
 			return s.wrapList(prefix, err)
 		}
@@ -698,7 +698,7 @@ func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error
 	}
 	token := blob.FirstPageToken
 	for {
-		objs, next, err := s.listPage(ctx, token, &blob.ListOptions{Prefix: prefix, Delimiter: "/"})
+		objs, next, err := s.listPage(ctx, token, &blob.ListOptions{Prefix: prefix, Delimiter: "/"}, listPageSize)
 		if err != nil {
 			return s.wrapList(prefix, err)
 		}
@@ -718,11 +718,12 @@ func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error
 	}
 }
 
-// listPage fetches one page of a listing, with retries.
-func (s *Store) listPage(ctx context.Context, token []byte, opts *blob.ListOptions) (objs []*blob.ListObject, next []byte, err error) {
+// listPage fetches one page of at most size entries of a listing, with
+// retries.
+func (s *Store) listPage(ctx context.Context, token []byte, opts *blob.ListOptions, size int) (objs []*blob.ListObject, next []byte, err error) {
 	err = s.do(ctx, "list", func(ctx context.Context, _ bool) error {
 		var err error
-		objs, next, err = s.bucket.ListPage(ctx, token, listPageSize, opts)
+		objs, next, err = s.bucket.ListPage(ctx, token, size, opts)
 		return err
 	})
 	return objs, next, err

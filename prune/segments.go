@@ -50,7 +50,7 @@ func (p *pruner) segments(ctx context.Context, tp *trackPrune) error {
 	t := tp.t
 	tr := Track{Rep: t.Rep, ArchiveStartK: tp.startK, ArchiveStart: t.KTime(tp.startK).Format(time.RFC3339)}
 	tp.done = true
-	for _, r := range freeRanges(tp.held, tp.startK) {
+	for _, r := range FreeRanges(tp.held, tp.startK) {
 		more, err := p.segmentRange(ctx, t, r)
 		if err != nil {
 			return err
@@ -156,8 +156,9 @@ func HeldRanges(t index.Track, hs []*layout.HoldRecord) []index.Range {
 	return mergeRanges(out)
 }
 
-// freeRanges are the K below startK not in held (sorted, merged).
-func freeRanges(held []index.Range, startK int64) []index.Range {
+// FreeRanges are the K below startK not in held (sorted, merged): the
+// expiring K of a track whose archive starts at startK.
+func FreeRanges(held []index.Range, startK int64) []index.Range {
 	var out []index.Range
 	lo := int64(math.MinInt64)
 	for _, h := range held {

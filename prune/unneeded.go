@@ -139,7 +139,7 @@ func (p *pruner) fillers(ctx context.Context, tp trackPrune, _ time.Time) error 
 	if err := p.deleteKeys(ctx, keys); err != nil || p.opts.DryRun {
 		return err
 	}
-	for _, r := range freeRanges(tp.held, tp.startK) {
+	for _, r := range FreeRanges(tp.held, tp.startK) {
 		if err := p.db.DeleteFillers(ctx, tp.t.ID, r.From, r.To); err != nil {
 			return err
 		}

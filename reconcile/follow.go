@@ -60,6 +60,8 @@ type FollowPass struct {
 	Listed    int64            `json:"listed"`     // keys the listings returned
 	Indexed   int64            `json:"indexed"`    // segment rows added
 	Splices   int              `json:"splices"`    // splices newly applied
+	Undone    int              `json:"undone"`     // splices undone in the index: their records are gone
+	Removed   int64            `json:"removed"`    // segment rows removed: retention expired them
 	Problems  int              `json:"problems"`   // problems the channels below report
 	Channels  []ReindexChannel `json:"channels"`   // the channels the pass indexed (fast passes: those with new objects)
 }
@@ -86,12 +88,17 @@ type Follower struct {
 	// no archive object. Both are reset by a full pass.
 	handled     map[string]map[string]bool
 	notChannels map[string]bool
+	// expired: per channel, the retention horizon whose expired rows the
+	// index no longer has (settle); gaps: per track ID, its gaps that fast
+	// passes list in turn (listGaps). Both are reset by a full pass.
+	expired map[string]time.Time
+	gaps    map[int64]*trackGaps
 }
 
 // NewFollower returns a Follower of the store into db; its first pass is
 // a full one.
 func NewFollower(st *cloud.Store, db *index.DB, opts FollowOptions) *Follower {
-	return &Follower{st: st, db: db, opts: opts, needFull: true}
+	return &Follower{st: st, db: db, opts: opts, needFull: true, expired: map[string]time.Time{}, gaps: map[int64]*trackGaps{}}
 }
 
 // Follow runs passes of a Follower until ctx ends (then it returns nil): the
@@ -206,7 +213,29 @@ func (f *Follower) fullPass(ctx context.Context, p *FollowPass) error {
 	f.lastFull = p.Started
 	f.handled, f.notChannels = map[string]map[string]bool{}, map[string]bool{}
 	f.bodies = &bodyCache{m: map[string][]byte{}} // forgets the inits and I-MPDs of channels gone since
+	f.expired, f.gaps = map[string]time.Time{}, map[int64]*trackGaps{}
+	for _, rc := range res.Channels {
+		if err := f.settleChannel(ctx, rc.Name, p); err != nil {
+			return fmt.Errorf("follow %s: %w", rc.Name, err)
+		}
+	}
 	return nil
+}
+
+// settleChannel settles channel name after a full pass (which keeps the
+// index's rows as they are): one more listing of <name>/ for its expiry
+// markers and splice records.
+func (f *Follower) settleChannel(ctx context.Context, name string, p *FollowPass) error {
+	c := &chanScan{name: name}
+	_, spliceKeys, err := c.listTop(ctx, f.st)
+	if err != nil {
+		return err
+	}
+	ch, err := f.db.Channel(ctx, name)
+	if err != nil {
+		return err
+	}
+	return f.settle(ctx, ch, c.horizon, spliceKeys, p)
 }
 
 // fastPass follows every channel (opts.Channel, or every one the store's
@@ -223,7 +252,7 @@ func (f *Follower) fastPass(ctx context.Context, p *FollowPass) error {
 		if f.notChannels[name] {
 			continue
 		}
-		rc, listed, did, err := f.followChannel(ctx, name)
+		rc, listed, did, err := f.followChannel(ctx, name, p)
 		p.Listed += listed
 		if err != nil {
 			return fmt.Errorf("follow %s: %w", name, err)
@@ -235,9 +264,10 @@ func (f *Follower) fastPass(ctx context.Context, p *FollowPass) error {
 	return nil
 }
 
-// followChannel lists what a fast pass lists of channel name and indexes
-// what the last pass did not list; did says there was something new.
-func (f *Follower) followChannel(ctx context.Context, name string) (rc ReindexChannel, listed int64, did bool, err error) {
+// followChannel lists what a fast pass lists of channel name, settles
+// what the store let go since (settle, dropGoneInits) and indexes what the
+// last pass did not list; did says there was something new.
+func (f *Follower) followChannel(ctx context.Context, name string, p *FollowPass) (rc ReindexChannel, listed int64, did bool, err error) {
 	c := &chanScan{name: name}
 	repNames, spliceKeys, err := c.listTop(ctx, f.st)
 	if err != nil {
@@ -257,6 +287,14 @@ func (f *Follower) followChannel(ctx context.Context, name string) (rc ReindexCh
 	if c.empty() && ch.ID == 0 {
 		f.notChannels[name] = true // an export, say: until the next full pass
 		return rc, c.listed, false, nil
+	}
+	if ch.ID != 0 {
+		if err := f.settle(ctx, ch, c.horizon, spliceKeys, p); err != nil {
+			return rc, c.listed, false, err
+		}
+		if err := f.dropGoneInits(ctx, ch, c); err != nil {
+			return rc, c.listed, false, err
+		}
 	}
 	seen, fresh := f.handled[name], c.keys(spliceKeys)
 	c.problems = slices.DeleteFunc(c.problems, func(p Problem) bool { return seen[p.Key] }) // reported by the pass that first listed it
@@ -373,6 +411,9 @@ func (f *Follower) listRep(ctx context.Context, c *chanScan, chID int64, rep str
 				return nil, err
 			}
 		}
+	}
+	if err := f.listGaps(ctx, c, dir, track, newest, add); err != nil {
+		return nil, err
 	}
 	if err := f.st.ListDir(ctx, dir+"init-", add(0, -1)); err != nil {
 		return nil, err

@@ -110,13 +110,14 @@ func testFollow(t *testing.T, kind testenv.StoreKind) {
 	p := pass("new segments", false, 6)
 	has("new segments", base+10, base+11, base+12)
 	// <ch>/, then per track at most two blocks of K around its newest and
-	// around the clock's K (here one range), and its inits.
-	if maxCalls := int64(1 + len(reps)*(2+1)); p.ListCalls > maxCalls {
+	// around the clock's K (here one range), its one gap (between the old
+	// segments and the new), and its inits.
+	if maxCalls := int64(1 + len(reps)*(2+1+1)); p.ListCalls > maxCalls {
 		t.Errorf("a fast pass made %d List calls, want at most %d", p.ListCalls, maxCalls)
 	}
 	// It lists the I-MPD, the inits and the K of the last hundreds, never the
 	// old ones (a full pass lists them all).
-	recent := int64(1 + len(reps)*(1+12))
+	recent := int64(1 + len(reps)*(1+12+reconcile.FollowGapPage))
 	if p.Listed > recent || full.Listed < int64(len(reps)*(len(old)+9)) {
 		t.Errorf("a fast pass listed %d keys (want at most %d), the full one %d (want all %d old segments too)", p.Listed, recent, full.Listed, len(reps)*len(old))
 	}

@@ -32,10 +32,17 @@ newest indexed segment, and from a minute before the clock's K, to the
 clock's K (a listing with the prefix of their common leading digits: at
 most two listings of at most a few hundred keys each), then its init
 segments, and indexes what the last pass did not list, as reindex does;
-a new channel is listed whole. Every --full-every, a pass is a full
-reindex again: it takes what fast passes do not look for (a copy stored
-more than a minute later than its neighbours, a real copy of an encoder's
-filler). It runs until SIGINT/SIGTERM; --json prints one line per pass.`
+a new channel is listed whole. It also lists up to 4 of each track's gaps
+in the index, in turn, each with one request starting at the gap: a copy
+stored late into a gap (repair --fill-from, a slow encoder) is indexed
+within ceil(gaps/4) passes. Every --full-every, a pass is a full reindex
+again: it takes what fast passes do not look for (a copy of a K before a
+track's first segment, a real copy of an encoder's filler). Every pass also follows what the store let go: a newer expiry
+marker (<channel>/expired-<unix>.json, or the configured retention) removes
+the rows before the archive's start outside the active holds, a splice
+whose record is gone is undone in the index, and an init segment row whose
+object is gone and that no row decodes with is deleted. It runs until
+SIGINT/SIGTERM; --json prints one line per pass.`
 
 // define defines the --follow flags on cmd.
 func (ff *followFlags) define(cmd *cobra.Command) {
@@ -73,15 +80,15 @@ func (a *app) runFollow(ctx context.Context, ar *archive.Archive, opts reconcile
 			}
 			return
 		}
-		if p.Indexed == 0 && p.Splices == 0 && p.Problems == 0 && !p.Full {
+		if p.Indexed == 0 && p.Splices == 0 && p.Undone == 0 && p.Removed == 0 && p.Problems == 0 && !p.Full {
 			return
 		}
 		kind := "fast"
 		if p.Full {
 			kind = "full"
 		}
-		fmt.Fprintf(a.stdout, "pass %d (%s): %d indexed, %s applied, %s (%d list calls, %d keys listed, %.3f s)\n",
-			p.Pass, kind, p.Indexed, plural(p.Splices, "splice"), plural(p.Problems, "problem"), p.ListCalls, p.Listed, p.Seconds)
+		fmt.Fprintf(a.stdout, "pass %d (%s): %d indexed, %s applied, %s undone, %d expired rows removed, %s (%d list calls, %d keys listed, %.3f s)\n",
+			p.Pass, kind, p.Indexed, plural(p.Splices, "splice"), plural(p.Undone, "splice"), p.Removed, plural(p.Problems, "problem"), p.ListCalls, p.Listed, p.Seconds)
 		for _, c := range p.Channels {
 			for _, pr := range c.Problems {
 				fmt.Fprintf(a.stdout, "  %s: %s\n", c.Name, pr)
