@@ -210,12 +210,19 @@ func loadError(err error) error {
 // their first K, the first one starting where its run began (so it keeps
 // its start and id as the window slides), in DASH each later one where the
 // hole before it begins (export.LivePeriodStarts), a dynamic MPD on the
-// epoch timeline. (HLS keeps its later Periods at their first segments: a
-// discontinuity needs no start, and a track a Period lacks is listed as
-// gap entries from that start.)
+// epoch timeline; in HLS its segments and discontinuities numbered from
+// the archive's start (seqMemo). (HLS keeps its later Periods at their
+// first segments: a discontinuity needs no start, and a track a Period
+// lacks is listed as gap entries from that start.)
 func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presentation, p params, now time.Time, hls bool) error {
 	ps := pr.in.Periods
-	if !hls {
+	var seq hlsSeq
+	if hls {
+		var err error
+		if seq, err = s.seqs.seq(ctx, s.deps, l, firstK(ps[0])); err != nil {
+			return err
+		}
+	} else {
 		export.LivePeriodStarts(ps)
 	}
 	if p.kind == live {
@@ -230,7 +237,8 @@ func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presenta
 	}
 	pr.in.Title = pr.channel
 	pr.in.Contiguous = false
-	pr.in.Dynamic = &manifest.Dynamic{PublishTime: now, TimeShiftBufferDepth: s.cfg.Window}
+	pr.in.Dynamic = &manifest.Dynamic{PublishTime: now, TimeShiftBufferDepth: s.cfg.Window,
+		DiscontinuitySequence: seq.disc, Holes: seq.holes}
 	if p.kind == startOver {
 		// The window reaches back to start, and players start there:
 		// they count the delay back from the end of the last segment
@@ -242,6 +250,17 @@ func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presenta
 		pr.in.Dynamic.SuggestedPresentationDelay = max(lastEnd(ps).Sub(p.start), 0)
 	}
 	return nil
+}
+
+// firstK is the first K of a Period's tracks.
+func firstK(vp manifest.VoDPeriod) int64 {
+	k := int64(math.MaxInt64)
+	for _, t := range vp.Tracks {
+		if len(t.Segments) > 0 {
+			k = min(k, t.Segments[0].K)
+		}
+	}
+	return k
 }
 
 // lastEnd is where the last segment of periods ends on the K*D grid (as
