@@ -181,6 +181,11 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 	if err != nil {
 		return nil, err
 	}
+	if hls {
+		if err := export.SetHLSText(periods, textStem); err != nil {
+			return nil, err
+		}
+	}
 	pr := &presentation{final: final, minSegS: minSegDur(periods), channel: channel,
 		in: manifest.VoDInput{Title: export.Title(channel, p.start, p.end), BaseURL: "../", Periods: periods, Contiguous: mode == export.GapsSplit}}
 	if p.events != export.EventsInband {
