@@ -227,15 +227,15 @@ func (lr liveRuns) numbers(k int64) hlsSeq {
 }
 
 // update brings lr (held says it is one) to the archive that begins at
-// first and up to K k: read again when the archive begins before lr (or
-// lr is none), the Periods before first dropped when prune moved it, the
-// Ks after lr.to read.
+// first and up to K k: read again when the archive begins before lr or
+// where lr has no Period (a late copy filled a hole; or lr is none), the Periods before first
+// dropped when prune moved it, the Ks after lr.to read.
 func (lr liveRuns) update(ctx context.Context, d export.Deps, l *export.Loaded, held bool, first, k int64) (liveRuns, error) {
-	if !held || first < lr.from || first > lr.to {
-		lr = liveRuns{from: first, to: first - 1}
+	i := slices.IndexFunc(lr.runs, func(r export.KRun) bool { return r.To >= first })
+	if !held || first < lr.from || first > lr.to || i < 0 || lr.runs[i].From > first {
+		lr, i = liveRuns{from: first, to: first - 1}, 0
 	}
 	if first > lr.from {
-		i := slices.IndexFunc(lr.runs, func(r export.KRun) bool { return r.To >= first })
 		lr.runs = slices.Clone(lr.runs[i:])
 		lr.runs[0].From = max(lr.runs[0].From, first)
 		lr.from = first

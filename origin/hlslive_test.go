@@ -88,9 +88,11 @@ func TestLiveHLSDiscontinuityAfterPrune(t *testing.T) {
 		deleteTo      int64 // the rows of K k0..deleteTo go
 		before, after uint64
 		msnShift      uint64 // of every segment
+		fill          bool   // a late copy fills gapK first
 	}{
-		{"start within the first run", k0 + 3, 1, 1, 0},
-		{"start past the gap", gapK, 1, 0, 1},
+		{"start within the first run", k0 + 3, 1, 1, 0, false},
+		{"start past the gap", gapK, 1, 0, 1, false},
+		{"gap filled, start at it", gapK - 1, 1, 0, 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -105,6 +107,9 @@ func TestLiveHLSDiscontinuityAfterPrune(t *testing.T) {
 				t.Fatalf("EXT-X-DISCONTINUITY-SEQUENCE %d before prune, want %d", was.DiscontinuitySeq, tc.before)
 			}
 			for _, rep := range []string{simulate.VideoRep, simulate.AudioRep} {
+				if tc.fill {
+					e.Offer(t, "b", testenv.NewSim(t, simulate.Options{}), rep, gapK)
+				}
 				for k := k0; k <= tc.deleteTo; k++ {
 					if k == gapK {
 						continue
