@@ -204,6 +204,16 @@ func (d Deps) FirstCommonK(ctx context.Context, l *Loaded, from int64) (k int64,
 	}
 }
 
+// TrackIDs are the index ids of l's tracks, in l's order: which tracks
+// its live Periods are over.
+func (l *Loaded) TrackIDs() []int64 {
+	ids := make([]int64, len(l.tracks))
+	for i, x := range l.tracks {
+		ids[i] = x.t.ID
+	}
+	return ids
+}
+
 // KRun is the K range [From, To] of a live Period.
 type KRun struct{ From, To int64 }
 

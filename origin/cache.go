@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -163,7 +164,7 @@ func (rm *runMemo) start(ctx context.Context, d export.Deps, l *export.Loaded, k
 	return start, nil
 }
 
-// seqMemo remembers, per channel, the live Periods of the archive
+// seqMemo remembers, per channel and set of tracks, the live Periods of the archive
 // (export.Deps.LiveRuns) from its first K every track has up to the last
 // K asked about, so that numbering a window's HLS segments and
 // discontinuities reads only what the window slid over since: a pure
@@ -197,7 +198,7 @@ func (sm *seqMemo) seq(ctx context.Context, d export.Deps, l *export.Loaded, k i
 	if err != nil || !ok || k < first {
 		return hlsSeq{}, err
 	}
-	ch := l.Channel.Name
+	ch := fmt.Sprint(l.Channel.Name, l.TrackIDs()) // Periods over other tracks are others
 	sm.mu.Lock()
 	lr, held := sm.m[ch]
 	sm.mu.Unlock()
@@ -228,8 +229,9 @@ func (lr liveRuns) numbers(k int64) hlsSeq {
 
 // update brings lr (held says it is one) to the archive that begins at
 // first and up to K k: read again when the archive begins before lr or
-// where lr has no Period (a late copy filled a hole; or lr is none), the Periods before first
-// dropped when prune moved it, the Ks after lr.to read.
+// where lr has no Period (a late copy filled a hole; or lr is none), the
+// Periods before first dropped when prune moved it, the Ks after lr.to
+// read.
 func (lr liveRuns) update(ctx context.Context, d export.Deps, l *export.Loaded, held bool, first, k int64) (liveRuns, error) {
 	i := slices.IndexFunc(lr.runs, func(r export.KRun) bool { return r.To >= first })
 	if !held || first < lr.from || first > lr.to || i < 0 || lr.runs[i].From > first {

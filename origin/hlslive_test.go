@@ -140,6 +140,32 @@ func TestLiveHLSDiscontinuityAfterPrune(t *testing.T) {
 	}
 }
 
+// TestLiveHLSNewTrack checks that the live HLS numbers follow the tracks:
+// when a track joins the channel, the Periods are those of the new set of
+// tracks (its holes cut them too), counted from the first K every track
+// has, by an origin that numbered the old set as by a new one.
+func TestLiveHLSNewTrack(t *testing.T) {
+	t.Parallel()
+	e := recorded(t)
+	cfg := originConfig()
+	cfg.Window = 10 * time.Second
+	c := &clock{liveNow}
+	s := newServer(t, e, e.DB, c, cfg)
+	target := "/ch1/media-" + simulate.VideoRep + ".m3u8"
+	if got := parseMedia(t, mustGet(t, s, target)).DiscontinuitySeq; got != 1 {
+		t.Fatalf("EXT-X-DISCONTINUITY-SEQUENCE %d, want 1 (gapK)", got)
+	}
+	offerWebVTT(t, e, k0+2, lastK, k0+4, gapK) // a hole of its own at k0+4
+	c.t = c.t.Add(time.Second)
+	body := mustGet(t, s, target)
+	if got := parseMedia(t, body).DiscontinuitySeq; got != 2 {
+		t.Errorf("EXT-X-DISCONTINUITY-SEQUENCE %d with the text track, want 2 (k0+4, gapK)", got)
+	}
+	if fresh := mustGet(t, newServer(t, e, e.DB, &clock{c.t}, cfg), target); !bytes.Equal(body, fresh) {
+		t.Errorf("with the text track the origin and a new one differ:\n%s\n----\n%s", body, fresh)
+	}
+}
+
 // parseMedia parses an HLS media playlist.
 func parseMedia(tb testing.TB, body []byte) *m3u8.MediaPlaylist {
 	tb.Helper()

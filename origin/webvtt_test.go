@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -22,6 +23,13 @@ const vttRep = "subs-de"
 func withWebVTT(t *testing.T) *archivetest.Env {
 	t.Helper()
 	e := recorded(t)
+	offerWebVTT(t, e, k0, lastK, gapK)
+	return e
+}
+
+// offerWebVTT records the wvtt track vttRep of K from..to but skip into e.
+func offerWebVTT(t *testing.T, e *archivetest.Env, from, to int64, skip ...int64) {
+	t.Helper()
 	ctx := context.Background()
 	init, err := testenv.WebVTTInit(4, 1000, "deu")
 	if err != nil {
@@ -30,15 +38,14 @@ func withWebVTT(t *testing.T) *archivetest.Env {
 	if _, err := e.Channel.OfferInit(ctx, "a", vttRep, init, false); err != nil {
 		t.Fatal(err)
 	}
-	for k := k0; k <= lastK; k++ {
-		if k == gapK {
+	for k := from; k <= to; k++ {
+		if slices.Contains(skip, k) {
 			continue
 		}
 		if _, err := e.Channel.OfferSegment(ctx, archive.Offer{Source: "a", Rep: vttRep, Data: testenv.KWebVTTSegment(t, 4, k, false), ExpectK: k}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return e
 }
 
 // TestWebVTTForHLS checks that the origin's HLS presents a wvtt track as
