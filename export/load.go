@@ -158,6 +158,11 @@ func (d Deps) loadTrack(ctx context.Context, ch index.ChannelRow, t index.Track,
 	if exact {
 		toK-- // [from, to): the segment starting at to is out
 	}
+	return d.loadTrackK(ctx, ch, t, fromK, toK)
+}
+
+// loadTrackK reads the segments of t with fromK <= K <= toK.
+func (d Deps) loadTrackK(ctx context.Context, ch index.ChannelRow, t index.Track, fromK, toK int64) (trackSegs, error) {
 	x, dir := trackSegs{t: t}, ch.Name+"/"+t.Rep+"/"
 	err := d.DB.ForEachSegment(ctx, t.ID, fromK, toK, func(g index.Segment) error {
 		x.segs = append(x.segs, expSeg{K: g.K, EPT: g.EPT, Duration: g.Duration, Size: g.Size, InitID: g.InitID})

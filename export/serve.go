@@ -198,3 +198,107 @@ func segKRange(segs []manifest.VoDSegment) (first, last int64, ok bool) {
 	}
 	return first, last, ok
 }
+
+// liveRunsChunk is how many Ks LiveRuns plans at a time (a day of 2-s
+// segments).
+const liveRunsChunk = 43_200
+
+// FirstCommonK is the first K every track of l has in the index, at or
+// after from: where the archive's live presentation of those tracks
+// begins. ok is false when there is none.
+func (d Deps) FirstCommonK(ctx context.Context, l *Loaded, from int64) (k int64, ok bool, err error) {
+	k = from
+	for {
+		moved := false
+		for _, x := range l.tracks {
+			f, has, err := d.DB.FirstKFrom(ctx, x.t.ID, k)
+			if err != nil || !has {
+				return 0, false, err
+			}
+			if f > k {
+				k, moved = f, true
+			}
+		}
+		if !moved {
+			return k, true, nil
+		}
+	}
+}
+
+// TrackIDs are the index ids of l's tracks, in l's order: which tracks
+// its live Periods are over.
+func (l *Loaded) TrackIDs() []int64 {
+	ids := make([]int64, len(l.tracks))
+	for i, x := range l.tracks {
+		ids[i] = x.t.ID
+	}
+	return ids
+}
+
+// KRun is the K range [From, To] of a live Period.
+type KRun struct{ From, To int64 }
+
+// LiveRuns is the live Periods of l's tracks over the Ks [fromK, toK], in
+// K order, read from the index a chunk at a time: the Periods
+// Plan(GapsSplit) of the archive over l's tracks has there (a run of Ks
+// every track has, cut where a track's configuration or media pattern
+// changes). K fromK-1 is read too: a Period that goes on from before fromK
+// is one that begins before it (its From is fromK-1 or less).
+func (d Deps) LiveRuns(ctx context.Context, l *Loaded, fromK, toK int64) ([]KRun, error) {
+	var out []KRun
+	for c := fromK; c <= toK; c += liveRunsChunk {
+		runs, err := d.planRuns(ctx, l, c-1, min(c+liveRunsChunk-1, toK))
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range runs {
+			if n := len(out); n > 0 && r.From == c-1 && out[n-1].To == c-1 {
+				out[n-1].To = r.To // the Period goes on across the chunks
+				continue
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// planRuns is the Periods of Plan(GapsSplit) of l's tracks over [fromK,
+// toK].
+func (d Deps) planRuns(ctx context.Context, l *Loaded, fromK, toK int64) ([]KRun, error) {
+	tracks := make([]trackSegs, 0, len(l.tracks))
+	for _, x := range l.tracks {
+		y, err := d.loadTrackK(ctx, l.Channel, x.t, fromK, toK)
+		if err != nil {
+			return nil, err
+		}
+		if len(y.segs) == 0 {
+			return nil, nil // no K every track has
+		}
+		for _, s := range y.segs {
+			if _, ok := l.configs[s.InitID]; !ok {
+				if err := d.loadInit(ctx, l, x.t.Rep, s.InitID); err != nil {
+					return nil, fmt.Errorf("export: %w", err)
+				}
+			}
+		}
+		tracks = append(tracks, y)
+	}
+	pl, err := buildPlan(tracks, GapsSplit, func(_ int, id int64) (string, error) { return l.configs[id], nil })
+	var none *NoCommonKError
+	if errors.As(err, &none) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	runs := make([]KRun, len(pl.periods))
+	for i, p := range pl.periods {
+		runs[i] = KRun{From: p.startK, To: p.startK}
+		for _, t := range p.tracks {
+			if n := len(t.segs); n > 0 {
+				runs[i].To = max(runs[i].To, t.segs[n-1].K)
+			}
+		}
+	}
+	return runs, nil
+}

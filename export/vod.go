@@ -244,7 +244,7 @@ func openOut(ctx context.Context, archive *cloud.Store, o Options) (*output, err
 func (d Deps) write(ctx context.Context, out *output, o Options, c checked, periods []manifest.VoDPeriod, rep *reporter, res *Result) error {
 	var texts []File // HLS WebVTT text files, written first
 	if c.formats.HLS {
-		if err := setHLSText(periods, out.stem); err != nil {
+		if err := SetHLSText(periods, out.stem); err != nil {
 			return fmt.Errorf("export: HLS: %w", err)
 		}
 		var err error

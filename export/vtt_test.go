@@ -21,21 +21,10 @@ const (
 	vttTrackID = 4
 )
 
-// vttSeg is segment K of the WebVTT track: a cue for its first second,
-// then none; with bad set, its second sample is a vttc without payl.
+// vttSeg is segment K of the WebVTT track (testenv.KWebVTTSegment).
 func vttSeg(tb testing.TB, k int64, bad bool) []byte {
 	tb.Helper()
-	second := testenv.VTTSample{Dur: 1000}
-	if bad {
-		second.Raw = []byte{0, 0, 0, 8, 'v', 't', 't', 'c'}
-	}
-	b, err := testenv.WebVTTSegment(vttTrackID, uint32(k), uint64(k)*2000, []testenv.VTTSample{
-		{Dur: 1000, Cues: []testenv.VTTCue{{ID: "k" + strconv.FormatInt(k, 10), Text: "segment " + strconv.FormatInt(k, 10)}}}, second,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
+	return testenv.KWebVTTSegment(tb, vttTrackID, k, bad)
 }
 
 // offerWebVTT stores the WebVTT track's init and its segments from..to

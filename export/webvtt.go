@@ -22,8 +22,8 @@ import (
 // prefix would then hold keys of the form of the archive's media keys,
 // <channel>/<rep>/<K>.<ext>, which reindex would take for segments.)
 
-// isWebVTT reports whether a track with codecs is fMP4 WebVTT.
-func isWebVTT(codecs string) bool {
+// IsWebVTT reports whether a track with codecs is fMP4 WebVTT (wvtt).
+func IsWebVTT(codecs string) bool {
 	return strings.EqualFold(strings.TrimSpace(codecs), "wvtt")
 }
 
@@ -34,13 +34,16 @@ func hlsTextPattern(stem, rep string) string {
 	return strings.ReplaceAll(path.Base(stem)+"-"+rep, "$", "$$") + "/seg-$Number$.vtt"
 }
 
-// setHLSText gives every wvtt track of periods its HLSTextPattern, after
-// checking that the export can convert its segments.
-func setHLSText(periods []manifest.VoDPeriod, stem string) error {
+// SetHLSText gives every wvtt track of periods its HLSTextPattern,
+// "<stem>-<rep>/seg-$Number$.vtt" (stem's last element), after checking
+// that its segments can be converted: an HLS presentation (export-vod's,
+// the origin's) then lists WebVTT text files of the track, each converted
+// from the stored segment K by ConvertWebVTT.
+func SetHLSText(periods []manifest.VoDPeriod, stem string) error {
 	for pi := range periods {
 		for ti := range periods[pi].Tracks {
 			tr := &periods[pi].Tracks[ti]
-			if tr.ContentType != "text" || !isWebVTT(tr.Codecs) {
+			if tr.ContentType != "text" || !IsWebVTT(tr.Codecs) {
 				continue
 			}
 			if tr.Protection != nil {
@@ -132,15 +135,25 @@ func (d Deps) webVTTFile(ctx context.Context, tr *manifest.VoDTrack, init *cmaf.
 	if err != nil {
 		return "", nil, err
 	}
-	data, err := d.Store.Get(ctx, key)
+	body, err := d.ConvertWebVTT(ctx, key, init)
 	if err != nil {
 		return "", nil, err
 	}
+	return name, body, nil
+}
+
+// ConvertWebVTT is the WebVTT text file of the wvtt segment stored at key,
+// which decodes with init (cmaf.WebVTT).
+func (d Deps) ConvertWebVTT(ctx context.Context, key string, init *cmaf.InitInfo) ([]byte, error) {
+	data, err := d.Store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
 	body, err := cmaf.WebVTT(data, init)
 	if err != nil {
-		return "", nil, fmt.Errorf("segment %s: %w", key, err)
+		return nil, fmt.Errorf("segment %s: %w", key, err)
 	}
-	return name, body, nil
+	return body, nil
 }
 
 // putFiles writes files to out, a few at a time.

@@ -25,6 +25,15 @@ type Dynamic struct {
 	// SuggestedPresentationDelay, when set, is how far behind the live
 	// edge players start (a start-over presentation: at its start).
 	SuggestedPresentationDelay time.Duration
+	// DiscontinuitySequence is the EXT-X-DISCONTINUITY-SEQUENCE of the HLS
+	// media playlists: the number of the first Period's discontinuity, so
+	// that each discontinuity keeps its number as the window slides.
+	DiscontinuitySequence uint64
+	// Holes is how many Ks before the first entry of an HLS media
+	// playlist no Period holds: its EXT-X-MEDIA-SEQUENCE is the first
+	// entry's K less Holes, so that each segment keeps its number as the
+	// window slides (the Ks between Periods are not listed).
+	Holes uint64
 }
 
 // EpochStart is availabilityStartTime of every dynamic MPD this package

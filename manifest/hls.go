@@ -54,6 +54,9 @@ type HLSPlaylist struct {
 // is one variant per group, whose CODECS names the group's format (see
 // hlsCodec). Without video, the audio tracks are the variants.
 //
+// A live presentation (in.Dynamic) numbers its segments and
+// discontinuities from in.Dynamic's Holes and DiscontinuitySequence.
+//
 // Each of in.SCTE35 in the track's range is an EXT-X-DATERANGE before the
 // segment whose slot on the grid holds its start (see dateRange).
 func BuildHLS(in VoDInput, mediaName func(rep string) string) ([]HLSPlaylist, error) {
@@ -281,7 +284,8 @@ func mediaPlaylist(in VoDInput, desc *VoDTrack) ([]byte, error) {
 	p.MediaType = m3u8.VOD
 	if in.Dynamic != nil {
 		p.MediaType = m3u8.EVENT
-		p.SeqNo = uint64(max(entries[0].seg.K, 0)) // the sliding window's first K
+		p.SeqNo = uint64(max(entries[0].seg.K, 0)) - in.Dynamic.Holes // the sliding window's first K less the holes before it
+		p.DiscontinuitySeq = in.Dynamic.DiscontinuitySequence
 	}
 	p.SetIndependentSegments(true)
 	target := uint(1)

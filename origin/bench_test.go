@@ -268,3 +268,38 @@ func BenchmarkOriginBuild24h8Tracks(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOriginHLSCold24h8Tracks: the first live HLS media playlist of a
+// new origin over the day's archive with the default 2-hour window, which
+// counts the live Periods of the 22 hours before the window once
+// (EXT-X-MEDIA-SEQUENCE, EXT-X-DISCONTINUITY-SEQUENCE), against the same
+// origin's build of the next second (warm: it reads only the Ks the window
+// slid over) as the baseline: cold-ms, warm-ms and their ratio.
+func BenchmarkOriginHLSCold24h8Tracks(b *testing.B) {
+	bd, st, _ := benchday.Filled(b)
+	dayEnd := time.Unix(0, (benchday.K0+benchday.PerTrack)*int64(2*time.Second))
+	target := "/" + benchday.Channel + "/media-v1080.m3u8"
+	var cold, warm time.Duration
+	b.ResetTimer()
+	for range b.N {
+		now := dayEnd.Add(origin.DefaultEdgeLag)
+		s, err := origin.New(origin.Config{Store: st, DB: bd.DB, Now: func() time.Time { return now }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, d := range []*time.Duration{&cold, &warm} {
+			t0 := time.Now()
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+			if rec.Code != http.StatusOK {
+				b.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+			}
+			*d += time.Since(t0)
+			now = now.Add(time.Second)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(cold.Seconds()*1000/float64(b.N), "cold-ms")
+	b.ReportMetric(warm.Seconds()*1000/float64(b.N), "warm-ms")
+	b.ReportMetric(cold.Seconds()/warm.Seconds(), "cold-ratio")
+}

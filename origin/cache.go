@@ -6,7 +6,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,4 +163,123 @@ func (rm *runMemo) start(ctx context.Context, d export.Deps, l *export.Loaded, k
 	}
 	rm.mu.Unlock()
 	return start, nil
+}
+
+// seqMemo remembers, per channel and set of tracks, the live Periods of the archive
+// (export.Deps.LiveRuns) from its first K every track has up to the last
+// K asked about, so that numbering a window's HLS segments and
+// discontinuities reads only what the window slid over since: a pure
+// function of the index, kept to make it cheap.
+type seqMemo struct {
+	mu sync.Mutex
+	m  map[string]liveRuns
+}
+
+// liveRuns are the live Periods over [from, to]; from, the archive's first
+// K every track has, begins the first.
+type liveRuns struct {
+	from, to int64
+	runs     []export.KRun
+}
+
+func newSeqMemo() *seqMemo { return &seqMemo{m: map[string]liveRuns{}} }
+
+// hlsSeq are the numbers of a live HLS playlist: EXT-X-DISCONTINUITY-
+// SEQUENCE, and how many Ks before its first entry no Period holds (the
+// holes; EXT-X-MEDIA-SEQUENCE is the first entry's K less them).
+type hlsSeq struct{ disc, holes uint64 }
+
+// seq is the hlsSeq of a playlist whose first entry is K k of l: counted
+// from the archive's first K every track of l has, so each segment and
+// each discontinuity keeps its number as the window slides. Prune moving
+// that first K past a hole lowers the discontinuity numbers by one and
+// raises the media sequence numbers by the hole (README, serve).
+//
+// With gaps filled (mode GapsFill) every K is listed, and each hole
+// between two Periods is a Period of fillers of its own.
+func (sm *seqMemo) seq(ctx context.Context, d export.Deps, l *export.Loaded, k int64, mode export.GapMode) (hlsSeq, error) {
+	first, ok, err := d.FirstCommonK(ctx, l, math.MinInt64)
+	if err != nil || !ok || k < first {
+		return hlsSeq{}, err
+	}
+	ch := fmt.Sprint(l.Channel.Name, l.TrackIDs()) // Periods over other tracks are others
+	sm.mu.Lock()
+	lr, held := sm.m[ch]
+	sm.mu.Unlock()
+	if lr, err = lr.update(ctx, d, l, held, first, k); err != nil {
+		return hlsSeq{}, err
+	}
+	sm.mu.Lock()
+	if cur, ok := sm.m[ch]; !ok || cur.from != lr.from || cur.to < lr.to {
+		sm.m[ch] = lr
+	}
+	sm.mu.Unlock()
+	if mode == export.GapsFill {
+		return lr.fillNumbers(k), nil
+	}
+	return lr.numbers(k), nil
+}
+
+// fillNumbers is the hlsSeq of K k, which lr covers, when the holes
+// between its Periods are filled: no hole, and as many discontinuities
+// before k's Period as Periods (of segments, and of fillers between them)
+// begin before it.
+func (lr liveRuns) fillNumbers(k int64) hlsSeq {
+	begun := uint64(0) // Periods that begin at or before k
+	for i, r := range lr.runs {
+		if i > 0 && lr.runs[i-1].To+1 < r.From && lr.runs[i-1].To+1 <= k {
+			begun++ // the fillers of the hole before r
+		}
+		if r.From > k {
+			break
+		}
+		begun++
+	}
+	return hlsSeq{disc: max(begun, 1) - 1}
+}
+
+// numbers is the hlsSeq of K k, which lr covers.
+func (lr liveRuns) numbers(k int64) hlsSeq {
+	var n hlsSeq
+	listed := int64(0) // Ks in the Periods before k's
+	for i, r := range lr.runs {
+		if r.From > k {
+			break
+		}
+		n = hlsSeq{disc: uint64(i), holes: uint64(r.From - lr.from - listed)}
+		listed += r.To - r.From + 1
+	}
+	return n
+}
+
+// update brings lr (held says it is one) to the archive that begins at
+// first and up to K k: read again when the archive begins before lr or
+// where lr has no Period (a late copy filled a hole; or lr is none), the
+// Periods before first dropped when prune moved it, the Ks after lr.to
+// read.
+func (lr liveRuns) update(ctx context.Context, d export.Deps, l *export.Loaded, held bool, first, k int64) (liveRuns, error) {
+	i := slices.IndexFunc(lr.runs, func(r export.KRun) bool { return r.To >= first })
+	if !held || first < lr.from || first > lr.to || i < 0 || lr.runs[i].From > first {
+		lr, i = liveRuns{from: first, to: first - 1}, 0
+	}
+	if first > lr.from {
+		lr.runs = slices.Clone(lr.runs[i:])
+		lr.runs[0].From = max(lr.runs[0].From, first)
+		lr.from = first
+	}
+	if k <= lr.to {
+		return lr, nil
+	}
+	more, err := d.LiveRuns(ctx, l, lr.to+1, k)
+	if err != nil {
+		return liveRuns{}, err
+	}
+	lr.runs = slices.Clone(lr.runs)
+	if n := len(lr.runs); n > 0 && len(more) > 0 && more[0].From == lr.to && lr.runs[n-1].To == lr.to {
+		lr.runs[n-1].To = more[0].To // a Period that goes on
+		more = more[1:]
+	}
+	lr.runs = append(lr.runs, more...)
+	lr.to = k
+	return lr, nil
 }

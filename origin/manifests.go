@@ -190,6 +190,11 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 	if err != nil {
 		return nil, err
 	}
+	if hls {
+		if err := export.SetHLSText(periods, textStem); err != nil {
+			return nil, err
+		}
+	}
 	pr := &presentation{final: final, minSegS: minSegDur(periods), channel: channel,
 		in: manifest.VoDInput{Title: export.Title(channel, p.start, p.end), BaseURL: "../", Periods: periods, Contiguous: mode == export.GapsSplit}}
 	if p.events != export.EventsInband {
@@ -225,12 +230,19 @@ func loadError(err error) error {
 // their first K, the first one starting where its run began (so it keeps
 // its start and id as the window slides), in DASH each later one where the
 // hole before it begins (export.LivePeriodStarts), a dynamic MPD on the
-// epoch timeline. (HLS keeps its later Periods at their first segments: a
-// discontinuity needs no start, and a track a Period lacks is listed as
-// gap entries from that start.)
+// epoch timeline; in HLS its segments and discontinuities numbered from
+// the archive's start (seqMemo). (HLS keeps its later Periods at their
+// first segments: a discontinuity needs no start, and a track a Period
+// lacks is listed as gap entries from that start.)
 func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presentation, p params, now time.Time, hls bool) error {
 	ps := pr.in.Periods
-	if !hls {
+	var seq hlsSeq
+	if hls {
+		var err error
+		if seq, err = s.seqs.seq(ctx, s.deps, l, firstK(ps[0]), p.gaps); err != nil {
+			return err
+		}
+	} else {
 		export.LivePeriodStarts(ps)
 	}
 	if p.kind == live {
@@ -246,7 +258,7 @@ func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presenta
 	pr.in.Title = pr.channel
 	pr.in.Contiguous = false
 	pr.in.Dynamic = &manifest.Dynamic{PublishTime: now, TimeShiftBufferDepth: s.cfg.Window,
-		SuggestedPresentationDelay: s.liveDelay(pr.minSegS)}
+		SuggestedPresentationDelay: s.liveDelay(pr.minSegS), DiscontinuitySequence: seq.disc, Holes: seq.holes}
 	if p.kind == startOver {
 		// The window reaches back to start, and players start there:
 		// they count the delay back from the end of the last segment
@@ -269,6 +281,17 @@ func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presenta
 // default 1.5 x minBufferTime, ran dry for 0.6-1.9 s (measured).
 func (s *Server) liveDelay(segS float64) time.Duration {
 	return s.cfg.EdgeLag + time.Duration(2*segS*float64(time.Second))
+}
+
+// firstK is the first K of a Period's tracks.
+func firstK(vp manifest.VoDPeriod) int64 {
+	k := int64(math.MaxInt64)
+	for _, t := range vp.Tracks {
+		if len(t.Segments) > 0 {
+			k = min(k, t.Segments[0].K)
+		}
+	}
+	return k
 }
 
 // lastEnd is where the last segment of periods ends on the K*D grid (as

@@ -17,10 +17,14 @@ import (
 
 // object answers GET /<channel>/<rep>/<path>: a media segment (<K>.<ext>,
 // or a splice's replacement <dir>/<K>.<ext>) or an init segment, as the
-// index names it: the object stored for K (a splice's replacement when one
+// index names it (or under _vtt-<rep>/ a WebVTT text file, webVTT): the object stored for K (a splice's replacement when one
 // is active), with the index's sha256 as its ETag.
 func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 	ch, rep, rest := r.PathValue("channel"), r.PathValue("rep"), r.PathValue("path")
+	if textRep, ok := strings.CutPrefix(rep, textDir); ok {
+		s.webVTT(w, r, ch, textRep, rest)
+		return
+	}
 	key, sum, err := s.lookup(r.Context(), ch, rep, rest)
 	if err != nil {
 		s.fail(w, r, err)

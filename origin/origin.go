@@ -88,6 +88,7 @@ type Server struct {
 	metrics *metrics
 	cache   *cache
 	runs    *runMemo
+	seqs    *seqMemo
 	rows    *export.LiveRows // the live windows' index rows
 	hot     *hotSet          // live manifests to build ahead (Prebuild)
 }
@@ -114,7 +115,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, deps: export.Deps{Store: cfg.Store, DB: cfg.DB, Log: cfg.Log, Now: cfg.Now},
-		metrics: newMetrics(), cache: newCache(), runs: newRunMemo(), rows: export.NewLiveRows(), hot: newHotSet()}
+		metrics: newMetrics(), cache: newCache(), runs: newRunMemo(), seqs: newSeqMemo(), rows: export.NewLiveRows(), hot: newHotSet()}
 	s.rows.Reread = cfg.Reread
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /healthz", s.healthz)

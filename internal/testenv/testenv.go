@@ -267,6 +267,15 @@ func PlayLive(t testing.TB, ctx context.Context, player, url string, watch time.
 		"--timeout", strconv.FormatFloat(watch.Seconds()+60, 'f', -1, 64)})
 }
 
+// PlayLiveText is PlayLive with the subtitle track of language lang
+// selected and shown; the result's Cues are the cues the player put on
+// the video element.
+func PlayLiveText(t testing.TB, ctx context.Context, player, url, lang string, watch time.Duration) PlayResult {
+	t.Helper()
+	return runPlayer(t, ctx, player, url, []string{"--url", url, "--watch", strconv.FormatFloat(watch.Seconds(), 'f', -1, 64),
+		"--timeout", strconv.FormatFloat(watch.Seconds()+60, 'f', -1, 64), "--text", lang})
+}
+
 // runPlayer runs play.mjs with player and args and returns its result;
 // it fails the test unless the result is ok.
 func runPlayer(t testing.TB, ctx context.Context, player, manifest string, args []string) PlayResult {

@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"bytes"
+	"strconv"
+	"testing"
 
 	"github.com/Eyevinn/mp4ff/mp4"
 )
@@ -88,4 +90,24 @@ func vttSampleData(cues []VTTCue) ([]byte, error) {
 		}
 	}
 	return buf.Bytes(), nil
+}
+
+// KWebVTTSegment is segment K of a WebVTTInit track of timescale 1000 and
+// 2-s segments (track trackID): a cue "segment <K>" (identifier "k<K>")
+// for its first second, then none; with bad set, its second sample is a
+// vttc without payl.
+func KWebVTTSegment(tb testing.TB, trackID uint32, k int64, bad bool) []byte {
+	tb.Helper()
+	second := VTTSample{Dur: 1000}
+	if bad {
+		second.Raw = []byte{0, 0, 0, 8, 'v', 't', 't', 'c'}
+	}
+	n := strconv.FormatInt(k, 10)
+	b, err := WebVTTSegment(trackID, uint32(k), uint64(k)*2000, []VTTSample{
+		{Dur: 1000, Cues: []VTTCue{{ID: "k" + n, Text: "segment " + n}}}, second,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
