@@ -599,6 +599,32 @@ func (s *Store) attributes(ctx context.Context, key string) (Attrs, error) {
 	return Attrs{Key: key, Size: a.Size, ModTime: a.ModTime, Meta: meta}, nil
 }
 
+// Stat returns an object's size and modification time, without its
+// metadata (Attrs.Meta is nil): one stat on a file store, one HEAD on S3
+// and GCS (as Attributes). The error wraps ErrNotFound if the object does
+// not exist.
+func (s *Store) Stat(ctx context.Context, key string) (Attrs, error) {
+	if s.dir == "" {
+		a, err := s.Attributes(ctx, key)
+		a.Meta = nil
+		return a, err
+	}
+	if err := s.begin("stat", key); err != nil {
+		return Attrs{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Attrs{}, s.wrap("stat", key, err)
+	}
+	fi, err := os.Stat(s.path(key))
+	if err == nil && !fi.Mode().IsRegular() {
+		err = ErrNotFound // a directory is no object
+	}
+	if err != nil {
+		return Attrs{}, s.wrap("stat", key, err)
+	}
+	return Attrs{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
 // Exists reports whether key exists.
 func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 	if err := s.begin("exists", key); err != nil {
@@ -686,6 +712,21 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(Attrs) error) e
 // On file stores a directory is listed as a common prefix even when it
 // holds no object (S3 and GCS have no empty directories).
 func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error) error {
+	return s.listDir(ctx, prefix, false, fn)
+}
+
+// ListDirUnsized is ListDir for a caller that needs the size and
+// modification time of only some of the objects, or later: on a file store
+// it reads the directory alone, without one stat per object, and calls fn
+// for each regular file with Attrs.Unsized set and Size and ModTime zero
+// (Store.Stat reads them); on S3 and GCS, whose listings give them at no
+// cost, it is ListDir.
+func (s *Store) ListDirUnsized(ctx context.Context, prefix string, fn func(Attrs) error) error {
+	return s.listDir(ctx, prefix, true, fn)
+}
+
+// listDir is ListDir, or ListDirUnsized with unsized.
+func (s *Store) listDir(ctx context.Context, prefix string, unsized bool, fn func(Attrs) error) error {
 	s.listCalls.Add(1)
 	if s.closed.Load() {
 		return s.wrapList(prefix, ErrClosed)
@@ -694,7 +735,7 @@ func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error
 		return fmt.Errorf("cloud: list %q in %s: invalid prefix: %w", prefix, s.url, err)
 	}
 	if s.dir != "" {
-		return s.listDirFiles(ctx, prefix, fn)
+		return s.listDirFiles(ctx, prefix, unsized, fn)
 	}
 	token := blob.FirstPageToken
 	for {

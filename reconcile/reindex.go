@@ -80,7 +80,7 @@ func Reindex(ctx context.Context, st *cloud.Store, db *index.DB, opts Options) (
 	res := ReindexResult{Channels: []ReindexChannel{}}
 	for _, name := range names {
 		prog := newProgressor(opts.Progress, name)
-		scan, err := scanChannel(ctx, st, name, prog.setListed)
+		scan, err := scanChannel(ctx, st, name, true, prog.setListed)
 		if err != nil {
 			return res, fmt.Errorf("reindex %s: %w", name, err)
 		}
