@@ -354,7 +354,7 @@ func (s *Store) TempFiles(ctx context.Context, prefix string) ([]TempFile, error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() || !tempNameRE.MatchString(d.Name()) {
+		if d.IsDir() || !isTempName(d.Name()) {
 			return nil
 		}
 		rel, err := filepath.Rel(s.dir, p)
