@@ -612,13 +612,17 @@ func (s *Store) Stat(ctx context.Context, key string) (Attrs, error) {
 	if err := s.begin("stat", key); err != nil {
 		return Attrs{}, err
 	}
-	if err := ctx.Err(); err != nil {
-		return Attrs{}, s.wrap("stat", key, err)
-	}
-	fi, err := os.Stat(s.path(key))
-	if err == nil && !fi.Mode().IsRegular() {
-		err = ErrNotFound // a directory is no object
-	}
+	var fi os.FileInfo
+	err := s.do(ctx, "stat", func(ctx context.Context, _ bool) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var err error
+		if fi, err = os.Stat(s.path(key)); err == nil && !fi.Mode().IsRegular() {
+			err = ErrNotFound // a directory is no object
+		}
+		return err
+	})
 	if err != nil {
 		return Attrs{}, s.wrap("stat", key, err)
 	}

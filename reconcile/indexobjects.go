@@ -140,17 +140,18 @@ func (ri *repIndexer) cachedFor(o mediaObject) (cachedAttrs, bool) {
 // others' attributes are read from the store, with their sizes). An object
 // gone since the listing stays unsized: reading its attributes reports it.
 func (ri *repIndexer) statCovered(ctx context.Context, objs []mediaObject) error {
+	var todo []*mediaObject
+	for i := range objs {
+		if _, covered := ri.cached[objs[i].key]; covered && objs[i].unsized {
+			todo = append(todo, &objs[i])
+		}
+	}
 	const chunk = 512 // objects a goroutine stats
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(ri.opts.workers())
-	for from := 0; from < len(objs); from += chunk {
-		part := objs[from:min(from+chunk, len(objs))]
+	for from := 0; from < len(todo); from += chunk {
 		g.Go(func() error {
-			for i := range part {
-				o := &part[i]
-				if _, covered := ri.cached[o.key]; !o.unsized || !covered {
-					continue
-				}
+			for _, o := range todo[from:min(from+chunk, len(todo))] {
 				a, err := ri.st.Stat(gctx, o.key)
 				if cloud.IsNotFound(err) {
 					continue
