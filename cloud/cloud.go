@@ -716,21 +716,29 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(Attrs) error) e
 // On file stores a directory is listed as a common prefix even when it
 // holds no object (S3 and GCS have no empty directories).
 func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error) error {
-	return s.listDir(ctx, prefix, false, fn)
+	return s.listDir(ctx, prefix, false, func(page []Attrs) error {
+		for _, a := range page {
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
-// ListDirUnsized is ListDir for a caller that needs the size and
-// modification time of only some of the objects, or later: on a file store
-// it reads the directory alone, without one stat per object, and calls fn
-// for each regular file with Attrs.Unsized set and Size and ModTime zero
-// (Store.Stat reads them); on S3 and GCS, whose listings give them at no
-// cost, it is ListDir.
-func (s *Store) ListDirUnsized(ctx context.Context, prefix string, fn func(Attrs) error) error {
+// ListDirUnsized is ListDir a page at a time (fn gets the entries of each
+// page, in key order, and may keep the slice), for a caller that needs the
+// size and modification time of only some of the objects, or later: on a
+// file store the one page is the whole directory, read without one stat
+// per object, each regular file with Attrs.Unsized set and Size and
+// ModTime zero (Store.Stat reads them); on S3 and GCS, whose listings give
+// them at no cost, the pages are those of ListDir.
+func (s *Store) ListDirUnsized(ctx context.Context, prefix string, fn func(page []Attrs) error) error {
 	return s.listDir(ctx, prefix, true, fn)
 }
 
-// listDir is ListDir, or ListDirUnsized with unsized.
-func (s *Store) listDir(ctx context.Context, prefix string, unsized bool, fn func(Attrs) error) error {
+// listDir is ListDirUnsized, or ListDir's pages without unsized.
+func (s *Store) listDir(ctx context.Context, prefix string, unsized bool, fn func(page []Attrs) error) error {
 	s.listCalls.Add(1)
 	if s.closed.Load() {
 		return s.wrapList(prefix, ErrClosed)
@@ -747,12 +755,15 @@ func (s *Store) listDir(ctx context.Context, prefix string, unsized bool, fn fun
 		if err != nil {
 			return s.wrapList(prefix, err)
 		}
-		for _, o := range objs {
-			a := Attrs{Key: o.Key, Size: o.Size, ModTime: o.ModTime, Dir: o.IsDir}
+		page := make([]Attrs, len(objs))
+		for i, o := range objs {
+			page[i] = Attrs{Key: o.Key, Size: o.Size, ModTime: o.ModTime, Dir: o.IsDir}
 			if o.IsDir {
-				a.Size, a.ModTime = 0, time.Time{}
+				page[i].Size, page[i].ModTime = 0, time.Time{}
 			}
-			if err := fn(a); err != nil {
+		}
+		if len(page) > 0 {
+			if err := fn(page); err != nil {
 				return err
 			}
 		}

@@ -185,8 +185,8 @@ func (s *Store) listFiles(ctx context.Context, prefix string, fn func(Attrs) err
 
 // listDirFiles is ListDir on a file store: one directory, its entries in
 // key order (a directory's key ends in "/"); with unsized, regular files
-// are not stat-ed (ListDirUnsized).
-func (s *Store) listDirFiles(ctx context.Context, prefix string, unsized bool, fn func(Attrs) error) error {
+// are not stat-ed (ListDirUnsized). fn gets the whole directory as one page.
+func (s *Store) listDirFiles(ctx context.Context, prefix string, unsized bool, fn func(page []Attrs) error) error {
 	if err := ctx.Err(); err != nil {
 		return s.wrapList(prefix, err)
 	}
@@ -242,12 +242,10 @@ func (s *Store) listDirFiles(ctx context.Context, prefix string, unsized bool, f
 	if !slices.IsSortedFunc(list, byKey) { // os.ReadDir sorts by name; a directory's "/" may move it
 		slices.SortFunc(list, byKey)
 	}
-	for _, a := range list {
-		if err := fn(a); err != nil {
-			return err
-		}
+	if len(list) == 0 {
+		return nil
 	}
-	return nil
+	return fn(list)
 }
 
 // listErr marks errors of the walk itself, as opposed to those from fn.

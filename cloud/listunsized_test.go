@@ -9,10 +9,10 @@ import (
 )
 
 // TestListDirUnsized: ListDirUnsized lists what ListDir lists, in the same
-// order; on a file store without reading the objects' sizes and
-// modification times (Unsized, except for a symbolic link, which is
-// followed), which Stat then gives as ListDir does. Stat of a missing key
-// or of a directory is "not found".
+// order, a page at a time; on a file store in one page, without reading
+// the objects' sizes and modification times (Unsized, except for a
+// symbolic link, which is followed), which Stat then gives as ListDir
+// does. Stat of a missing key or of a directory is "not found".
 func TestListDirUnsized(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *Store) {
@@ -42,20 +42,27 @@ func TestListDirUnsized(t *testing.T) {
 			t.Fatal(err)
 		}
 		var got []string
-		if err := s.ListDirUnsized(ctx, "u/", func(a Attrs) error {
-			got = append(got, a.Key)
-			unsized := local && !a.Dir && a.Key != "u/link.m4s"
-			switch {
-			case a.Unsized != unsized:
-				t.Errorf("%s: Unsized %v, want %v", a.Key, a.Unsized, unsized)
-			case unsized && (a.Size != 0 || !a.ModTime.IsZero()):
-				t.Errorf("%s: unsized, with size %d and time %v", a.Key, a.Size, a.ModTime)
-			case !unsized && (a.Size != sized[a.Key].Size || !a.ModTime.Equal(sized[a.Key].ModTime)):
-				t.Errorf("%s: %+v, ListDir gave %+v", a.Key, a, sized[a.Key])
+		pages := 0
+		if err := s.ListDirUnsized(ctx, "u/", func(page []Attrs) error {
+			pages++
+			for _, a := range page {
+				got = append(got, a.Key)
+				unsized := local && !a.Dir && a.Key != "u/link.m4s"
+				switch {
+				case a.Unsized != unsized:
+					t.Errorf("%s: Unsized %v, want %v", a.Key, a.Unsized, unsized)
+				case unsized && (a.Size != 0 || !a.ModTime.IsZero()):
+					t.Errorf("%s: unsized, with size %d and time %v", a.Key, a.Size, a.ModTime)
+				case !unsized && (a.Size != sized[a.Key].Size || !a.ModTime.Equal(sized[a.Key].ModTime)):
+					t.Errorf("%s: %+v, ListDir gave %+v", a.Key, a, sized[a.Key])
+				}
 			}
 			return nil
 		}); err != nil {
 			t.Fatal(err)
+		}
+		if local && pages != 1 {
+			t.Errorf("ListDirUnsized(u/) on a file store: %d pages, want the directory as one", pages)
 		}
 		if !equal(got, want) {
 			t.Errorf("ListDirUnsized(u/) = %q, ListDir gave %q", got, want)

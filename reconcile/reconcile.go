@@ -339,26 +339,33 @@ func (c *chanScan) scanRep(ctx context.Context, st *cloud.Store, rep string, pro
 	r := &repScan{rep: rep}
 	dir := c.name + "/" + rep + "/"
 	hasReal, hasIndex := false, false
-	list := st.ListDir
-	if c.unsized {
-		list = st.ListDirUnsized
-	}
-	err := list(ctx, dir, func(a cloud.Attrs) error {
+	visit := func(a cloud.Attrs) {
 		if a.Dir {
 			// real/ holds segments (LAYOUT.md, Encoder fillers), index/
 			// the index objects; filler/ and anything else below a
 			// representation nothing a rebuild reads.
 			hasReal = hasReal || strings.TrimSuffix(a.Key, "/") == dir+layout.RealDir
 			hasIndex = hasIndex || strings.TrimSuffix(a.Key, "/") == dir+layout.IndexDir
-			return nil
+			return
 		}
 		c.listed++
 		if progress != nil {
 			progress(c.listed)
 		}
 		c.addRepObject(r, a)
-		return nil
-	})
+	}
+	var err error
+	if c.unsized {
+		err = st.ListDirUnsized(ctx, dir, func(page []cloud.Attrs) error {
+			r.media = slices.Grow(r.media, len(page)) // a file store's directory: one allocation
+			for _, a := range page {
+				visit(a)
+			}
+			return nil
+		})
+	} else {
+		err = st.ListDir(ctx, dir, func(a cloud.Attrs) error { visit(a); return nil })
+	}
 	if err != nil {
 		return nil, err
 	}
