@@ -599,6 +599,36 @@ func (s *Store) attributes(ctx context.Context, key string) (Attrs, error) {
 	return Attrs{Key: key, Size: a.Size, ModTime: a.ModTime, Meta: meta}, nil
 }
 
+// Stat returns an object's size and modification time, without its
+// metadata (Attrs.Meta is nil): one stat on a file store, one HEAD on S3
+// and GCS (as Attributes). The error wraps ErrNotFound if the object does
+// not exist.
+func (s *Store) Stat(ctx context.Context, key string) (Attrs, error) {
+	if s.dir == "" {
+		a, err := s.Attributes(ctx, key)
+		a.Meta = nil
+		return a, err
+	}
+	if err := s.begin("stat", key); err != nil {
+		return Attrs{}, err
+	}
+	var fi os.FileInfo
+	err := s.do(ctx, "stat", func(ctx context.Context, _ bool) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var err error
+		if fi, err = os.Stat(s.path(key)); err == nil && !fi.Mode().IsRegular() {
+			err = ErrNotFound // a directory is no object
+		}
+		return err
+	})
+	if err != nil {
+		return Attrs{}, s.wrap("stat", key, err)
+	}
+	return Attrs{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
 // Exists reports whether key exists.
 func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
 	if err := s.begin("exists", key); err != nil {
@@ -686,6 +716,29 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(Attrs) error) e
 // On file stores a directory is listed as a common prefix even when it
 // holds no object (S3 and GCS have no empty directories).
 func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error) error {
+	return s.listDir(ctx, prefix, false, func(page []Attrs) error {
+		for _, a := range page {
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ListDirUnsized is ListDir a page at a time (fn gets the entries of each
+// page, in key order, and may keep the slice), for a caller that needs the
+// size and modification time of only some of the objects, or later: on a
+// file store the one page is the whole directory, read without one stat
+// per object, each regular file with Attrs.Unsized set and Size and
+// ModTime zero (Store.Stat reads them); on S3 and GCS, whose listings give
+// them at no cost, the pages are those of ListDir.
+func (s *Store) ListDirUnsized(ctx context.Context, prefix string, fn func(page []Attrs) error) error {
+	return s.listDir(ctx, prefix, true, fn)
+}
+
+// listDir is ListDirUnsized, or ListDir's pages without unsized.
+func (s *Store) listDir(ctx context.Context, prefix string, unsized bool, fn func(page []Attrs) error) error {
 	s.listCalls.Add(1)
 	if s.closed.Load() {
 		return s.wrapList(prefix, ErrClosed)
@@ -694,7 +747,7 @@ func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error
 		return fmt.Errorf("cloud: list %q in %s: invalid prefix: %w", prefix, s.url, err)
 	}
 	if s.dir != "" {
-		return s.listDirFiles(ctx, prefix, fn)
+		return s.listDirFiles(ctx, prefix, unsized, fn)
 	}
 	token := blob.FirstPageToken
 	for {
@@ -702,12 +755,15 @@ func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error
 		if err != nil {
 			return s.wrapList(prefix, err)
 		}
-		for _, o := range objs {
-			a := Attrs{Key: o.Key, Size: o.Size, ModTime: o.ModTime, Dir: o.IsDir}
+		page := make([]Attrs, len(objs))
+		for i, o := range objs {
+			page[i] = Attrs{Key: o.Key, Size: o.Size, ModTime: o.ModTime, Dir: o.IsDir}
 			if o.IsDir {
-				a.Size, a.ModTime = 0, time.Time{}
+				page[i].Size, page[i].ModTime = 0, time.Time{}
 			}
-			if err := fn(a); err != nil {
+		}
+		if len(page) > 0 {
+			if err := fn(page); err != nil {
 				return err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -183,8 +184,9 @@ func (s *Store) listFiles(ctx context.Context, prefix string, fn func(Attrs) err
 }
 
 // listDirFiles is ListDir on a file store: one directory, its entries in
-// key order (a directory's key ends in "/").
-func (s *Store) listDirFiles(ctx context.Context, prefix string, fn func(Attrs) error) error {
+// key order (a directory's key ends in "/"); with unsized, regular files
+// are not stat-ed (ListDirUnsized). fn gets the whole directory as one page.
+func (s *Store) listDirFiles(ctx context.Context, prefix string, unsized bool, fn func(page []Attrs) error) error {
 	if err := ctx.Err(); err != nil {
 		return s.wrapList(prefix, err)
 	}
@@ -200,10 +202,9 @@ func (s *Store) listDirFiles(ctx context.Context, prefix string, fn func(Attrs) 
 	list := make([]Attrs, 0, len(entries))
 	for _, de := range entries {
 		name := de.Name()
-		p := filepath.Join(dir, name)
 		isDir := de.IsDir()
 		if de.Type()&fs.ModeSymlink != 0 {
-			fi, err := os.Stat(p)
+			fi, err := os.Stat(filepath.Join(dir, name))
 			if err != nil {
 				continue
 			}
@@ -221,7 +222,11 @@ func (s *Store) listDirFiles(ctx context.Context, prefix string, fn func(Attrs) 
 		if !strings.HasPrefix(k, prefix) || checkKey(k) != nil {
 			continue // also hides .attrs sidecars and temporary files
 		}
-		fi, err := os.Stat(p)
+		if unsized && de.Type().IsRegular() {
+			list = append(list, Attrs{Key: k, Unsized: true})
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(dir, name))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // deleted meanwhile
@@ -233,13 +238,14 @@ func (s *Store) listDirFiles(ctx context.Context, prefix string, fn func(Attrs) 
 		}
 		list = append(list, Attrs{Key: k, Size: fi.Size(), ModTime: fi.ModTime()})
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Key < list[j].Key })
-	for _, a := range list {
-		if err := fn(a); err != nil {
-			return err
-		}
+	byKey := func(a, b Attrs) int { return strings.Compare(a.Key, b.Key) }
+	if !slices.IsSortedFunc(list, byKey) { // os.ReadDir sorts by name; a directory's "/" may move it
+		slices.SortFunc(list, byKey)
 	}
-	return nil
+	if len(list) == 0 {
+		return nil
+	}
+	return fn(list)
 }
 
 // listErr marks errors of the walk itself, as opposed to those from fn.
@@ -346,7 +352,7 @@ func (s *Store) TempFiles(ctx context.Context, prefix string) ([]TempFile, error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if d.IsDir() || !tempNameRE.MatchString(d.Name()) {
+		if d.IsDir() || !isTempName(d.Name()) {
 			return nil
 		}
 		rel, err := filepath.Rel(s.dir, p)

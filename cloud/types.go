@@ -24,4 +24,8 @@ type Attrs struct {
 	// Dir is set by ListDir for a common prefix ("a/b/"), which stands for
 	// the objects below it: Key ends in "/", Size and ModTime are zero.
 	Dir bool
+	// Unsized is set by ListDirUnsized on a file store for an object whose
+	// size and modification time it did not read (they are zero here):
+	// Store.Stat reads them.
+	Unsized bool
 }

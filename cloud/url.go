@@ -175,12 +175,26 @@ func fileURL(dir string, q url.Values) string {
 // that works on mem:// or file:// also works on S3/GCS and the other way
 // round, and so that a file store's key is exactly its path below the root
 // (none of fileblob's escaping applies).
-var (
-	errEmptyKey = errors.New("empty key")
-	// tempNameRE matches the names of fileblob's temporary files
-	// (<final name>.<UnixNano in hex>.tmp, next to the final file).
-	tempNameRE = regexp.MustCompile(`\.[0-9a-f]{15,16}\.tmp$`)
-)
+var errEmptyKey = errors.New("empty key")
+
+// isTempName says whether name (or a key) ends as fileblob's temporary
+// files are named: <final name>.<UnixNano in hex, 15 or 16 lower-case
+// digits>.tmp, next to the final file. (Checked by hand, not by a regular
+// expression: every key a listing or a call names is checked.)
+func isTempName(name string) bool {
+	rest, ok := strings.CutSuffix(name, ".tmp")
+	if !ok {
+		return false
+	}
+	n := 0 // hex digits before ".tmp", counted up to 17
+	for n < 17 && n < len(rest) {
+		if c := rest[len(rest)-1-n]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			break
+		}
+		n++
+	}
+	return (n == 15 || n == 16) && n < len(rest) && rest[len(rest)-1-n] == '.'
+}
 
 const maxKeyLen = 1024 // S3's limit, in bytes
 
@@ -222,19 +236,23 @@ func checkName(p string, isKey bool) error {
 	if strings.Contains(p, "__0x") {
 		return errors.New("contains \"__0x\" (gocloud's escape marker)")
 	}
-	segs := strings.Split(p, "/")
-	if !isKey {
-		segs = segs[:len(segs)-1] // the last element of a prefix may be partial
-	}
-	for _, s := range segs {
+	for rest := p; ; {
+		s, after, more := strings.Cut(rest, "/")
+		if !more && !isKey {
+			break // the last element of a prefix may be partial
+		}
 		if s == "." || s == ".." {
 			return fmt.Errorf("contains a %q path element", s)
 		}
+		if !more {
+			break
+		}
+		rest = after
 	}
 	if isKey && strings.HasSuffix(p, ".attrs") {
 		return errors.New("ends in \".attrs\" (reserved for file stores' metadata sidecars)")
 	}
-	if isKey && tempNameRE.MatchString(p) {
+	if isKey && isTempName(p) {
 		return errors.New("looks like a file store's temporary file (.<hex>.tmp)")
 	}
 	return nil

@@ -131,7 +131,40 @@ func (ri *repIndexer) readIndexObject(ctx context.Context, rep string, io indexO
 // K of its key and the size the listing gave.
 func (ri *repIndexer) cachedFor(o mediaObject) (cachedAttrs, bool) {
 	c, ok := ri.cached[o.key]
-	return c, ok && c.k == o.k && c.size == o.size && o.size > 0
+	return c, ok && !o.unsized && c.k == o.k && c.size == o.size && o.size > 0
+}
+
+// statCovered reads, concurrently, the size and modification time of the
+// objects of objs that the listing gave without them and that an index
+// object lists, for cachedFor to check the index object against (the
+// others' attributes are read from the store, with their sizes). An object
+// gone since the listing stays unsized: reading its attributes reports it.
+func (ri *repIndexer) statCovered(ctx context.Context, objs []mediaObject) error {
+	var todo []*mediaObject
+	for i := range objs {
+		if _, covered := ri.cached[objs[i].key]; covered && objs[i].unsized {
+			todo = append(todo, &objs[i])
+		}
+	}
+	const chunk = 512 // objects a goroutine stats
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ri.opts.workers())
+	for from := 0; from < len(todo); from += chunk {
+		g.Go(func() error {
+			for _, o := range todo[from:min(from+chunk, len(todo))] {
+				a, err := ri.st.Stat(gctx, o.key)
+				if cloud.IsNotFound(err) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				o.size, o.modTime, o.unsized = a.Size, a.ModTime, false
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // attrsOf is what o's attributes say: from an index object that lists o

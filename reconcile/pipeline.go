@@ -65,12 +65,17 @@ func (ri *repIndexer) indexAll(ctx context.Context, todo []mediaObject, need []i
 	return g.Wait()
 }
 
-// buildBatch builds the rows of objs: in this goroutine those whose
+// buildBatch builds the rows of objs, once it has read the sizes of those
+// an index object covers where the listing did not give them
+// (statCovered): in this goroutine those whose
 // attributes an index object gave and whose bytes need not be read, the
 // others concurrently (their attributes or bytes are read from the store).
 // It records in the index the track's D*T and timescale when only the
 // objects' attributes say them.
 func (ri *repIndexer) buildBatch(ctx context.Context, objs []mediaObject) (builtBatch, error) {
+	if err := ri.statCovered(ctx, objs); err != nil {
+		return builtBatch{}, err
+	}
 	rows := make([]*index.Segment, len(objs))
 	var remote []int
 	for i, o := range objs {

@@ -157,6 +157,9 @@ type object struct {
 	key     string
 	size    int64
 	modTime time.Time
+	// unsized: the listing did not read size and modTime (a media object
+	// that Reindex listed on a file store: cloud.Store.ListDirUnsized).
+	unsized bool
 }
 
 // mediaObject is a listed media segment.
@@ -229,6 +232,11 @@ type chanScan struct {
 	splices  []spliceScan // active, oldest first
 	listed   int64
 	problems []Problem
+	// unsized: list representations' media objects without their sizes
+	// and modification times where that is cheaper (file stores), for a
+	// Reindex that reads them only where an index object covers the
+	// object, and later (repIndexer.statCovered).
+	unsized bool
 }
 
 func (c *chanScan) rep(name string) *repScan {
@@ -273,9 +281,10 @@ func storeChannels(ctx context.Context, st *cloud.Store) ([]string, error) {
 // scanChannel lists one channel of the store, one level at a time (paged):
 // <ch>/ for I-MPDs and representations, then <ch>/<rep>/ for init and media
 // segments. Filler objects (<ch>/<rep>/filler/) and keys not of the
-// layout's forms are skipped.
-func scanChannel(ctx context.Context, st *cloud.Store, name string, progress func(listed int64)) (*chanScan, error) {
-	c := &chanScan{name: name}
+// layout's forms are skipped. With unsized, media objects may be listed
+// without their sizes and modification times (chanScan.unsized).
+func scanChannel(ctx context.Context, st *cloud.Store, name string, unsized bool, progress func(listed int64)) (*chanScan, error) {
+	c := &chanScan{name: name, unsized: unsized}
 	repNames, spliceKeys, err := c.listTop(ctx, st)
 	if err != nil {
 		return nil, err
@@ -330,23 +339,37 @@ func (c *chanScan) scanRep(ctx context.Context, st *cloud.Store, rep string, pro
 	r := &repScan{rep: rep}
 	dir := c.name + "/" + rep + "/"
 	hasReal, hasIndex := false, false
-	err := st.ListDir(ctx, dir, func(a cloud.Attrs) error {
+	visit := func(a cloud.Attrs) {
 		if a.Dir {
 			// real/ holds segments (LAYOUT.md, Encoder fillers), index/
 			// the index objects; filler/ and anything else below a
 			// representation nothing a rebuild reads.
 			hasReal = hasReal || strings.TrimSuffix(a.Key, "/") == dir+layout.RealDir
 			hasIndex = hasIndex || strings.TrimSuffix(a.Key, "/") == dir+layout.IndexDir
-			return nil
+			return
 		}
 		c.listed++
 		if progress != nil {
 			progress(c.listed)
 		}
 		c.addRepObject(r, a)
-		return nil
-	})
+	}
+	var err error
+	if c.unsized {
+		err = st.ListDirUnsized(ctx, dir, func(page []cloud.Attrs) error {
+			r.media = slices.Grow(r.media, len(page)) // a file store's directory: one allocation
+			for _, a := range page {
+				visit(a)
+			}
+			return nil
+		})
+	} else {
+		err = st.ListDir(ctx, dir, func(a cloud.Attrs) error { visit(a); return nil })
+	}
 	if err != nil {
+		return nil, err
+	}
+	if err := statInits(ctx, st, r); err != nil {
 		return nil, err
 	}
 	c.dropSecondCopies(r)
@@ -371,7 +394,7 @@ func (c *chanScan) addRepObject(r *repScan, a cloud.Attrs) {
 		c.problems = append(c.problems, Problem{Kind: Unreadable, Rep: r.rep, Key: a.Key, Detail: err.Error()})
 		return
 	}
-	obj := object{key: a.Key, size: a.Size, modTime: a.ModTime}
+	obj := object{key: a.Key, size: a.Size, modTime: a.ModTime, unsized: a.Unsized}
 	switch o.Kind {
 	case layout.KindMedia:
 		r.media = append(r.media, mediaObject{object: obj, k: o.K, ext: o.Ext})
@@ -383,6 +406,28 @@ func (c *chanScan) addRepObject(r *repScan, a cloud.Attrs) {
 		}
 		r.inits = append(r.inits, initObject{object: obj, h16: o.Hash})
 	}
+}
+
+// statInits reads the size and modification time of r's inits that the
+// listing did not give (few objects; Reindex reads every init), dropping
+// those deleted since they were listed.
+func statInits(ctx context.Context, st *cloud.Store, r *repScan) error {
+	out := r.inits[:0]
+	for _, in := range r.inits {
+		if in.unsized {
+			a, err := st.Stat(ctx, in.key)
+			if cloud.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			in.size, in.modTime, in.unsized = a.Size, a.ModTime, false
+		}
+		out = append(out, in)
+	}
+	r.inits = out
+	return nil
 }
 
 // dropSecondCopies sorts r's media objects by K and keeps the first of

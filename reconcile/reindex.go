@@ -80,7 +80,7 @@ func Reindex(ctx context.Context, st *cloud.Store, db *index.DB, opts Options) (
 	res := ReindexResult{Channels: []ReindexChannel{}}
 	for _, name := range names {
 		prog := newProgressor(opts.Progress, name)
-		scan, err := scanChannel(ctx, st, name, prog.setListed)
+		scan, err := scanChannel(ctx, st, name, true, prog.setListed)
 		if err != nil {
 			return res, fmt.Errorf("reindex %s: %w", name, err)
 		}
@@ -519,14 +519,17 @@ func (ri *repIndexer) addInitRows(ctx context.Context) error {
 
 // unindexed is the media objects of r the index does not have (exists:
 // the index has the track), a spliced K's replacement where the index has
-// the splice.
+// the splice: r.media itself when it is all of them.
 func (ri *repIndexer) unindexed(ctx context.Context, r *repScan, exists bool) ([]mediaObject, error) {
 	ix := ri.indexer
+	ix.mu.Lock()
+	ix.res.Objects += int64(len(r.media))
+	ix.mu.Unlock()
+	if !exists && len(ix.exclude) == 0 && len(r.spliced) == 0 {
+		return r.media, nil
+	}
 	todo := make([]mediaObject, 0, len(r.media))
 	for _, o := range r.media {
-		ix.mu.Lock()
-		ix.res.Objects++
-		ix.mu.Unlock()
 		if ix.exclude[o.key] {
 			ix.prog.add(1)
 			continue

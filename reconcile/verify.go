@@ -228,7 +228,7 @@ type rowInfo struct {
 
 func (v *verifier) channel(ctx context.Context, name string, named bool) (ChannelReport, bool, error) {
 	v.res = ChannelReport{Name: name, Problems: []Problem{}}
-	scan, err := scanChannel(ctx, v.st, name, v.prog.setListed)
+	scan, err := scanChannel(ctx, v.st, name, false, v.prog.setListed)
 	if err != nil {
 		return v.res, false, err
 	}
