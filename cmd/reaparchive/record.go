@@ -167,6 +167,11 @@ func (a *app) runRecord(cmd *cobra.Command, rf *recordFlags) error {
 // listener.
 func (a *app) setUpRecording(rf *recordFlags) (recording, error) {
 	var rec recording
+	if rf.serve.listen != "" {
+		if err := rf.serve.check(); err != nil {
+			return rec, err
+		}
+	}
 	if rf.inf.maxSegSize != "" {
 		n, err := parseSize(rf.inf.maxSegSize)
 		if err != nil {

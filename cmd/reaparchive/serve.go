@@ -50,22 +50,31 @@ func (sf *serveFlags) define(fs *pflag.FlagSet, prefix string) {
 	fs.StringVar(&sf.liveGaps, prefix+"live-gaps", string(export.GapsSplit), "how live and start-over manifests present a gap when the request does not say (&gaps=): split (a Period per run; players wait out the gap) or fill (slate fillers, needs --"+prefix+"slate)")
 }
 
-// loadSlate checks --live-gaps and loads --slate into cfg.
-func (sf *serveFlags) loadSlate(ctx context.Context, cfg *origin.Config) error {
-	prefix := sf.prefix
+// check checks the flags that need no archive (usage errors, exit 2),
+// before anything is opened.
+func (sf *serveFlags) check() error {
 	g, err := export.ParseGapMode(sf.liveGaps)
 	if err != nil || g == export.GapsSignal {
-		return usagef("--%slive-gaps %q: want split or fill", prefix, sf.liveGaps)
+		return usagef("--%slive-gaps %q: want split or fill", sf.prefix, sf.liveGaps)
 	}
-	cfg.LiveGaps = g
+	if g == export.GapsFill && sf.slate == "" {
+		return usagef("--%slive-gaps fill needs --%sslate URL", sf.prefix, sf.prefix)
+	}
+	return nil
+}
+
+// loadSlate loads --slate into cfg, with --live-gaps (checked by check).
+func (sf *serveFlags) loadSlate(ctx context.Context, cfg *origin.Config) error {
+	if err := sf.check(); err != nil {
+		return err
+	}
+	cfg.LiveGaps = export.GapMode(sf.liveGaps)
 	if sf.slate == "" {
-		if g == export.GapsFill {
-			return usagef("--%slive-gaps fill needs --%sslate URL", prefix, prefix)
-		}
 		return nil
 	}
+	var err error
 	if cfg.Slate, err = export.LoadSlate(ctx, sf.slate); err != nil {
-		return fmt.Errorf("--%sslate: %w", prefix, err)
+		return fmt.Errorf("--%sslate: %w", sf.prefix, err)
 	}
 	return nil
 }
@@ -122,6 +131,9 @@ func (a *app) serveCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if sf.listen == "" {
 				return usagef("--listen ADDR is required")
+			}
+			if err := sf.check(); err != nil {
+				return err
 			}
 			ar, closeFn, err := a.openArchive(cmd.Context(), readArchive)
 			if err != nil {

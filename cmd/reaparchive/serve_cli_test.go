@@ -67,6 +67,9 @@ func TestServeCLI(t *testing.T) {
 		{[]string{"serve"}, "--listen ADDR is required"},
 		{[]string{"serve", "--listen", "127.0.0.1:0", "--redirect"}, "--redirect needs an s3:// or gs:// store"},
 		{[]string{"serve", "--listen", "127.0.0.1:0", "--window", "-1h"}, "--window"},
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--live-gaps", "fill"}, "--live-gaps fill needs --slate URL"},
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--live-gaps", "signal"}, `--live-gaps "signal": want split or fill`},
+		{[]string{"record", "--channel", "c", "--source", "a=http://127.0.0.1:1/x.mpd", "--serve", "127.0.0.1:0", "--serve-live-gaps", "fill"}, "--serve-live-gaps fill needs --serve-slate URL"},
 	} {
 		r := runCLI(t.Context(), ar.args(tc.args[0], tc.args[1:]...)...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
