@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"cloud.google.com/go/storage"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -477,7 +476,7 @@ const gcsChunk = 16 << 20
 
 // bufferSize is the upload buffer of a write of n bytes. On GCS an object
 // of at least one chunk would go up as a resumable upload session, and
-// fake-gcs-server (v1.52.2) ignores ifGenerationMatch=0 on those, so two
+// fake-gcs-server (v1.53.0) ignores ifGenerationMatch=0 on those, so two
 // such Creates of one key could both succeed there (real GCS honours it).
 // A chunk larger than the object makes every write one conditional
 // request, on the emulator and on GCS alike. Elsewhere: the driver default
@@ -697,16 +696,15 @@ func (s *Store) ListDir(ctx context.Context, prefix string, fn func(Attrs) error
 		return s.listDirFiles(ctx, prefix, fn)
 	}
 	token := blob.FirstPageToken
+	var held []Attrs
 	for {
 		objs, next, err := s.listPage(ctx, token, &blob.ListOptions{Prefix: prefix, Delimiter: "/"}, listPageSize)
 		if err != nil {
 			return s.wrapList(prefix, err)
 		}
-		for _, o := range objs {
-			a := Attrs{Key: o.Key, Size: o.Size, ModTime: o.ModTime, Dir: o.IsDir}
-			if o.IsDir {
-				a.Size, a.ModTime = 0, time.Time{}
-			}
+		var ready []Attrs
+		ready, held = dirPage(objs, held, len(next) > 0)
+		for _, a := range ready {
 			if err := fn(a); err != nil {
 				return err
 			}
