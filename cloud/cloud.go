@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"cloud.google.com/go/storage"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -477,7 +476,7 @@ const gcsChunk = 16 << 20
 
 // bufferSize is the upload buffer of a write of n bytes. On GCS an object
 // of at least one chunk would go up as a resumable upload session, and
-// fake-gcs-server (v1.52.2) ignores ifGenerationMatch=0 on those, so two
+// fake-gcs-server (v1.53.0) ignores ifGenerationMatch=0 on those, so two
 // such Creates of one key could both succeed there (real GCS honours it).
 // A chunk larger than the object makes every write one conditional
 // request, on the emulator and on GCS alike. Elsewhere: the driver default
@@ -750,18 +749,14 @@ func (s *Store) listDir(ctx context.Context, prefix string, unsized bool, fn fun
 		return s.listDirFiles(ctx, prefix, unsized, fn)
 	}
 	token := blob.FirstPageToken
+	var held []Attrs
 	for {
 		objs, next, err := s.listPage(ctx, token, &blob.ListOptions{Prefix: prefix, Delimiter: "/"}, listPageSize)
 		if err != nil {
 			return s.wrapList(prefix, err)
 		}
-		page := make([]Attrs, len(objs))
-		for i, o := range objs {
-			page[i] = Attrs{Key: o.Key, Size: o.Size, ModTime: o.ModTime, Dir: o.IsDir}
-			if o.IsDir {
-				page[i].Size, page[i].ModTime = 0, time.Time{}
-			}
-		}
+		var page []Attrs
+		page, held = dirPage(objs, held, len(next) > 0) // in order, once each (fake-gcs repeats prefixes)
 		if len(page) > 0 {
 			if err := fn(page); err != nil {
 				return err

@@ -562,16 +562,7 @@ func TestList(t *testing.T) {
 		// names for which file-name order differs from key order
 		// ("s.mpd" and "s-b/x" sort before "s/...").
 		// Written concurrently: each Create on a file store waits for fsyncs.
-		//
-		// fake-gcs-server v1.52.2 does not page listings: it cuts a list
-		// at maxResults and sends no nextPageToken, so on gs:// a listing
-		// ends after 1000 objects. Real GCS pages; here gs:// is tested
-		// with one page.
 		n := 1100
-		if strings.HasPrefix(s.URL(), "gs://") {
-			n = 990
-			t.Logf("fake-gcs-server does not page listings: testing List with %d objects (one page)", n)
-		}
 		var wg sync.WaitGroup
 		for w := range 16 {
 			wg.Add(1)
@@ -665,12 +656,8 @@ func TestListDir(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// One level with more entries than a page (fake-gcs-server does not
-		// page, see TestList).
+		// One level with more entries than a page.
 		n := 1050
-		if strings.HasPrefix(s.URL(), "gs://") {
-			n = 900
-		}
 		var wg sync.WaitGroup
 		for w := range 16 {
 			wg.Add(1)

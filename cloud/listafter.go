@@ -63,22 +63,9 @@ func (s *Store) ListAfter(ctx context.Context, prefix, after string, limit int, 
 	if err != nil {
 		return false, s.wrapList(prefix, err)
 	}
-	// Put in order and cut to limit here too: fake-gcs-server returns every
-	// common prefix with a page, after its objects.
-	list := make([]Attrs, 0, len(objs))
-	for _, o := range objs {
-		a := Attrs{Key: o.Key, Size: o.Size, ModTime: o.ModTime, Dir: o.IsDir}
-		if o.IsDir {
-			a.Size, a.ModTime = 0, time.Time{}
-		}
-		if a.Key > after {
-			list = append(list, a)
-		}
-	}
-	slices.SortFunc(list, func(a, b Attrs) int { return strings.Compare(a.Key, b.Key) })
-	if len(next) > 0 { // a prefix past the page's last object may come after the next page's objects
-		list = slices.DeleteFunc(list, func(a Attrs) bool { return a.Dir && a.Key > lastObject(objs) })
-	}
+	// In order, each key once, cut to limit here too (see dirPage).
+	ready, _ := dirPage(objs, nil, len(next) > 0)
+	list := slices.DeleteFunc(ready, func(a Attrs) bool { return a.Key <= after })
 	more = len(next) > 0 || len(list) > limit
 	for _, a := range list[:min(limit, len(list))] {
 		if err := fn(a); err != nil {
@@ -88,13 +75,40 @@ func (s *Store) ListAfter(ctx context.Context, prefix, after string, limit int, 
 	return more, nil
 }
 
-// lastObject is the greatest key of objs' objects (not prefixes), or "".
-func lastObject(objs []*blob.ListObject) string {
-	last := ""
+// dirPage puts one page of a delimited listing, with the entries held back
+// from the pages before it, in key order, each key once: ready can be
+// given now, held waits for the next page. fake-gcs-server sends with every
+// page each common prefix from the page's start on, after the page's
+// objects; so while more pages follow, a prefix past the page's last
+// object is held back until a page reaches it or the listing ends, and a
+// prefix sent again is given once. (GCS and S3 send a prefix once, within
+// its page.)
+func dirPage(objs []*blob.ListObject, held []Attrs, more bool) (ready, rest []Attrs) {
+	list := slices.Clip(held)
 	for _, o := range objs {
-		if !o.IsDir && o.Key > last {
-			last = o.Key
+		a := Attrs{Key: o.Key, Size: o.Size, ModTime: o.ModTime, Dir: o.IsDir}
+		if o.IsDir {
+			a.Size, a.ModTime = 0, time.Time{}
+		}
+		list = append(list, a)
+	}
+	slices.SortStableFunc(list, func(a, b Attrs) int { return strings.Compare(a.Key, b.Key) })
+	list = slices.CompactFunc(list, func(a, b Attrs) bool { return a.Key == b.Key })
+	last, ok := lastObject(objs)
+	if !more || !ok {
+		return list, nil
+	}
+	i, _ := slices.BinarySearchFunc(list, last, func(a Attrs, k string) int { return strings.Compare(a.Key, k) })
+	return list[:i+1], list[i+1:]
+}
+
+// lastObject is the greatest key of objs' objects (not prefixes); ok is
+// false when objs holds no object.
+func lastObject(objs []*blob.ListObject) (last string, ok bool) {
+	for _, o := range objs {
+		if !o.IsDir && (!ok || o.Key > last) {
+			last, ok = o.Key, true
 		}
 	}
-	return last
+	return last, ok
 }

@@ -58,7 +58,7 @@ build_tool() { # build_tool NAME MODULE@VERSION PACKAGE
   rm -rf "$scratch"
 }
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
-FAKEGCS_VERSION=v1.52.2
+FAKEGCS_VERSION=v1.53.0 # the first that pages object listings (nextPageToken)
 build_tool "minio-$MINIO_VERSION" "github.com/minio/minio@$MINIO_VERSION" github.com/minio/minio
 build_tool "fake-gcs-server-$FAKEGCS_VERSION" "github.com/fsouza/fake-gcs-server@$FAKEGCS_VERSION" github.com/fsouza/fake-gcs-server
 
