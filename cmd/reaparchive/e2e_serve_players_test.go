@@ -103,15 +103,16 @@ const livePlayWatch, splitPlayWatch = 60 * time.Second, 36 * time.Second
 // checkFilledPlay checks what a viewer of a live presentation whose gaps
 // are filled saw: playback never stalled (for more than a second: a Period
 // boundary may hold it a moment), and the media time advanced by the wall
-// time watched, to within 3 s: the start-up, and a moment at each Period
+// time watched, to within 4 s: the start-up, and a moment at each Period
 // boundary, where the players seek over the 2 frames before the encoder's
-// first picture (0.5-0.6 s behind in 25 s on a quiet machine, 2.4-3.1 s in
-// 60 s under a load average of 17; a player waiting out each gap of 60 s of
-// gaps=split falls 6 s behind).
+// first picture (0.5-0.6 s behind in 25 s and -0.5 to +0.1 s in 60 s on a
+// quiet machine, 2.4-3.1 s in 60 s under a load average of 17; what tells
+// a stall is the stall check: a player waiting out each of the 3 gaps of 60
+// s of gaps=split stalls 2-3 s at each).
 func checkFilledPlay(t *testing.T, what string, res testenv.PlayResult) {
 	t.Helper()
 	t.Logf("%s: from %.2f advanced %.2f s in %.2f s; stalls %+v; seeks %+v", what, res.StartTime, res.Advanced, res.Watched, res.Stalls, res.Seeks)
-	if res.Advanced < res.Watched-3 || res.Advanced > res.Watched+3 {
+	if res.Advanced < res.Watched-4 || res.Advanced > res.Watched+3 {
 		t.Errorf("%s: the media time advanced %.2f s in %.2f s of wall clock", what, res.Advanced, res.Watched)
 	}
 	for _, s := range res.Stalls {
