@@ -101,8 +101,10 @@ const lossCycle, lossRsq = 20, 3
 const livePlayWatch, splitPlayWatch = 60 * time.Second, 36 * time.Second
 
 // checkFilledPlay checks what a viewer of a live presentation whose gaps
-// are filled saw: playback never stalled (for more than a second: a Period
-// boundary may hold it a moment), and the media time advanced by the wall
+// are filled saw: playback never stalled as at a gap (a player that waits
+// one out stalls 2.0-2.9 s; under the full suite's load Shaka's stall
+// detector once nudged a 1.15 s decoder hiccup mid-segment, so up to 1.5 s
+// is let pass), and the media time advanced by the wall
 // time watched, to within 4 s: the start-up, and a moment at each Period
 // boundary, where the players seek over the 2 frames before the encoder's
 // first picture (0.5-0.6 s behind in 25 s and -0.5 to +0.1 s in 60 s on a
@@ -116,7 +118,7 @@ func checkFilledPlay(t *testing.T, what string, res testenv.PlayResult) {
 		t.Errorf("%s: the media time advanced %.2f s in %.2f s of wall clock", what, res.Advanced, res.Watched)
 	}
 	for _, s := range res.Stalls {
-		if s.Wall > 1 {
+		if s.Wall > 1.5 {
 			t.Errorf("%s: playback stalled at %.2f for %.2f s", what, s.At, s.Wall)
 		}
 	}
