@@ -334,9 +334,6 @@ func (d Deps) ensureFillers(ctx context.Context, ch index.ChannelRow, t index.Tr
 	if len(ks) == 0 {
 		return out, initKey, 0, nil
 	}
-	if err := d.Store.Create(ctx, initKey, st.init, layout.SourceAttrs("slate:"+st.id)); err != nil && !errors.Is(err, cloud.ErrExists) {
-		return nil, "", 0, fmt.Errorf("store filler init %s: %w", initKey, err)
-	}
 	have, err := d.DB.Fillers(ctx, t.ID, st.id, ks[0], ks[len(ks)-1])
 	if err != nil {
 		return nil, "", 0, err
@@ -344,10 +341,20 @@ func (d Deps) ensureFillers(ctx context.Context, ch index.ChannelRow, t index.Tr
 	for _, f := range have {
 		out[f.K] = filler{K: f.K, EPT: f.EPT, Duration: f.Duration, Key: f.Key, Size: f.Size}
 	}
-	created := 0
+	created, initStored := 0, false
 	for _, k := range ks {
 		if _, ok := out[k]; ok {
 			continue
+		}
+		// The init goes in before the first filler made: a filler the
+		// index has is stored with it (prune deletes it with the last
+		// filler), so a live origin's builds, which find theirs made,
+		// write nothing.
+		if !initStored {
+			if err := d.Store.Create(ctx, initKey, st.init, layout.SourceAttrs("slate:"+st.id)); err != nil && !errors.Is(err, cloud.ErrExists) {
+				return nil, "", 0, fmt.Errorf("store filler init %s: %w", initKey, err)
+			}
+			initStored = true
 		}
 		f, isNew, err := d.makeFiller(ctx, ch, t, st, initKey, k)
 		if err != nil {
