@@ -247,8 +247,10 @@ func reportLatency(b *testing.B, who string, lat []time.Duration) {
 	b.ReportMetric(pct(lat, 99).Seconds()*1000, fmt.Sprintf("%s-p99-ms", who))
 }
 
-// BenchmarkOriginBuild24h8Tracks: one build of the day's live MPD per op,
-// without the per-second cache (each op a new second); the floor under
+// BenchmarkOriginBuild24h8Tracks: one warm build of the day's live MPD
+// per op, without the per-second cache (each op a new second); the first,
+// cold build (it reads the day's rows and walks back to where the first
+// run began) is outside the timer. The floor under
 // BenchmarkOriginManifest24h8Tracks's slowest requests.
 func BenchmarkOriginBuild24h8Tracks(b *testing.B) {
 	bd, st, _ := benchday.Filled(b)
@@ -258,14 +260,18 @@ func BenchmarkOriginBuild24h8Tracks(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ResetTimer()
-	for range b.N {
+	build := func() {
 		now = now.Add(time.Second)
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/"+benchday.Channel+"/manifest.mpd", nil))
 		if rec.Code != http.StatusOK {
 			b.Fatalf("manifest: %d %s", rec.Code, rec.Body)
 		}
+	}
+	build() // cold
+	b.ResetTimer()
+	for range b.N {
+		build()
 	}
 }
 
