@@ -74,6 +74,10 @@ type Config struct {
 	// the SegmentTimeline shows the gap) or export.GapsFill (slate fillers
 	// over it, which needs Slate).
 	LiveGaps export.GapMode
+	// OnBuild, when set, is called with the time each manifest build
+	// took (a request's that missed the per-second cache, or Prebuild's):
+	// benchmarks take its percentiles. It must be safe for concurrent use.
+	OnBuild func(time.Duration)
 }
 
 // ErrCannotRedirect is New's error for Redirect on a store that cannot
