@@ -14,8 +14,10 @@ import (
 )
 
 // DefaultReread is how many of the newest Ks LoadLive reads again on each
-// call: late copies from a second encoder, repairs of recent gaps.
-const DefaultReread = 150
+// call besides those the index's change log names (late copies from a
+// second encoder, repairs of recent gaps reach it through the log): the
+// newest held K only.
+const DefaultReread = 1
 
 // maxChanges is the most index changes (index.DB.SegmentChanges) LoadLive
 // applies to held rows in one call, and maxPending the most it keeps for
