@@ -254,7 +254,7 @@ func cmpK(a, b int64) int {
 // dropBelow forgets the rows below k (the window slid past them).
 func (h *heldRows) dropBelow(k int64) {
 	if i := h.below(k); i > 0 {
-		h.segs = slices.Clone(h.segs[i:])
+		h.segs = h.segs[i:] // the rows before are freed when an append moves the rest
 	}
 	for kk := range h.elsewhere {
 		if kk < k {
