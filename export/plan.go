@@ -69,15 +69,28 @@ func (l *Loaded) Plan(mode GapMode) (*Plan, error) {
 //   - GapsFill: where any track switches between archived segments and
 //     fillers, so each filler run is its own Period with the slate's init.
 func buildPlan(tracks []trackSegs, mode GapMode, cfg func(ti int, initID int64) (string, error)) (plan, error) {
-	p := newPlanner(tracks, mode, cfg)
-	if mode == GapsSignal {
+	return newPlanner(tracks, mode, cfg).walk()
+}
+
+// walk lays out the Periods K by K, and a steady run (steadyRun) at once
+// unless perK.
+func (p *planner) walk() (plan, error) {
+	if p.mode == GapsSignal {
 		if err := p.skipToCommonK(); err != nil {
 			return plan{}, err
 		}
 	}
+	all := false
 	for k := p.pl.firstK; k <= p.pl.lastK; k++ {
-		all, changed, err := p.look(k)
-		if err != nil {
+		if all && !p.perK {
+			if n := p.steadyRun(k); n > 0 {
+				k += n - 1
+				continue
+			}
+		}
+		var changed bool
+		var err error
+		if all, changed, err = p.look(k); err != nil {
 			return plan{}, err
 		}
 		p.cut(k, all, changed)
@@ -111,6 +124,7 @@ type planner struct {
 	lastDir  []int
 	bufs     [][]manifest.VoDSegment
 	used     []int
+	perK     bool // no steadyRun: the plain walk (tests compare)
 }
 
 func newPlanner(tracks []trackSegs, mode GapMode, cfg func(int, int64) (string, error)) *planner {
@@ -132,6 +146,37 @@ func newPlanner(tracks []trackSegs, mode GapMode, cfg func(int, int64) (string, 
 		p.bufs[ti] = make([]manifest.VoDSegment, 0, entries)
 	}
 	return p
+}
+
+// steadyRun adds, when every track had a segment at K-1, the Ks from K on
+// at which every track has a segment of the same init and media pattern
+// as at K-1: look, cut and add would change nothing there but add each
+// track's segment to the current Period. It returns how many Ks it added.
+func (p *planner) steadyRun(k int64) int64 {
+	if p.cur == nil {
+		return 0
+	}
+	n := int64(math.MaxInt64)
+	for ti, x := range p.tracks {
+		i := p.pos[ti]
+		for i < len(x.segs) && int64(i-p.pos[ti]) < n && x.segs[i].K == k+int64(i-p.pos[ti]) && x.segs[i].InitID == p.lastInit[ti] &&
+			(len(x.dirOf) == 0 || x.dirOf[x.segs[i].K] == p.lastDir[ti]) {
+			i++
+		}
+		n = min(n, int64(i-p.pos[ti]))
+		if n == 0 {
+			return 0
+		}
+	}
+	for ti, x := range p.tracks {
+		pt := &p.cur.tracks[ti]
+		for _, s := range x.segs[p.pos[ti] : p.pos[ti]+int(n)] {
+			pt.segs = append(pt.segs, manifest.VoDSegment{K: s.K, EPT: s.EPT, Duration: s.Duration})
+		}
+		p.pos[ti] += int(n)
+	}
+	p.pl.presented += n
+	return n
 }
 
 // skipToCommonK starts the presentation at the first K every track has:
