@@ -296,7 +296,10 @@ func (h *heldRows) window(fromK, toK int64) (trackSegs, error) {
 // every time, its bytes only the first time its hash is seen.
 func (lr *LiveRows) loadInits(ctx context.Context, d Deps, l *Loaded) error {
 	for _, x := range l.tracks {
-		for _, s := range x.segs {
+		for i, s := range x.segs {
+			if i > 0 && s.InitID == x.segs[i-1].InitID {
+				continue // loaded with the segment before
+			}
 			if _, ok := l.configs[s.InitID]; ok {
 				continue
 			}
