@@ -20,11 +20,12 @@ import (
 const DefaultReread = 1
 
 // maxChanges is the most index changes (index.DB.SegmentChanges) LoadLive
-// applies to held rows in one call, and maxPending the most it keeps for
-// a track until that track's next window: with more, it reads the rows
+// reads in one call (a prune deletes many rows, mostly older than the
+// windows), and maxPending the most changes of held rows it keeps for a
+// track until that track's next window: with more, it reads the rows
 // again.
 const (
-	maxChanges = 4096
+	maxChanges = 65536
 	maxPending = 1024
 )
 
@@ -133,8 +134,8 @@ func (lr *LiveRows) follow(ctx context.Context, d Deps) error {
 		return nil
 	}
 	for _, ch := range c.List {
-		if _, ok := lr.tracks[ch.TrackID]; !ok {
-			continue
+		if h, ok := lr.tracks[ch.TrackID]; !ok || ch.K < h.from || ch.K > h.to {
+			continue // not held; new Ks are read anyway
 		}
 		if len(lr.pending[ch.TrackID]) == maxPending {
 			delete(lr.tracks, ch.TrackID) // read again
