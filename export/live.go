@@ -14,12 +14,24 @@ import (
 )
 
 // DefaultReread is how many of the newest Ks LoadLive reads again on each
-// call: late copies from a second encoder, repairs of recent gaps.
-const DefaultReread = 150
+// call besides those the index's change log names (late copies from a
+// second encoder, repairs of recent gaps reach it through the log): the
+// newest held K only.
+const DefaultReread = 1
+
+// maxChanges is the most index changes (index.DB.SegmentChanges) LoadLive
+// reads in one call (a prune deletes many rows, mostly older than the
+// windows), and maxPending the most changes of held rows it keeps for a
+// track until that track's next window: with more, it reads the rows
+// again.
+const (
+	maxChanges = 65536
+	maxPending = 1024
+)
 
 // LiveRows holds the index rows of live windows between calls of
-// LoadLive, so that each call reads only the newest rows. It is safe for
-// concurrent use.
+// LoadLive, so that each call reads only the newest rows and those the
+// index's change log says changed. It is safe for concurrent use.
 type LiveRows struct {
 	// Reread is how many of the newest held Ks are read again on each
 	// call; 0 is DefaultReread.
@@ -29,6 +41,10 @@ type LiveRows struct {
 	tracks map[int64]*heldRows // by track ID
 	stamps map[int64]string    // by channel ID: index.DB.SpliceStamp
 	inits  map[string]heldInit // by init hash
+	// seq is the index change log's seq the held rows are current to
+	// (but for the Ks in pending); -1: none read yet.
+	seq     int64
+	pending map[int64][]int64 // by track ID: Ks that changed since, not yet applied
 }
 
 // heldRows are a track's rows of [from, to].
@@ -37,6 +53,7 @@ type heldRows struct {
 	from, to  int64
 	segs      []expSeg
 	elsewhere map[int64]string // K: key of a row not at <ch>/<rep>/<K>.<ext> (a splice's replacement)
+	dir       string           // <ch>/<rep>/
 }
 
 // heldInit is a parsed init: its codec configuration's name and info.
@@ -47,15 +64,16 @@ type heldInit struct {
 
 // NewLiveRows is an empty LiveRows.
 func NewLiveRows() *LiveRows {
-	return &LiveRows{tracks: map[int64]*heldRows{}, stamps: map[int64]string{}, inits: map[string]heldInit{}}
+	return &LiveRows{tracks: map[int64]*heldRows{}, stamps: map[int64]string{}, inits: map[string]heldInit{},
+		seq: -1, pending: map[int64][]int64{}}
 }
 
 // LoadLive is Load of a live window [from, to): the same Loaded, read from
-// the rows lr holds and the index rows that changed since. Before it uses
-// a held row older than the re-read ones it checks, per track, that the
-// index still has as many rows there (a repair, a late copy or a deletion
-// makes it read the window again) and that no splice was applied or undone
-// on the channel since.
+// the rows lr holds and the index rows that changed since. The index's
+// change log (index.DB.SegmentChanges) names the held rows that changed
+// (a repair, a late copy, a deletion): only those are read again, and all
+// of them when the log no longer reaches back to the last call, or a
+// splice was applied or undone on the channel since.
 func (d Deps) LoadLive(ctx context.Context, lr *LiveRows, channel string, from, to time.Time) (*Loaded, error) {
 	ch, err := d.DB.Channel(ctx, channel)
 	if err != nil {
@@ -71,6 +89,9 @@ func (d Deps) LoadLive(ctx context.Context, lr *LiveRows, channel string, from, 
 	}
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
+	if err := lr.follow(ctx, d); err != nil {
+		return nil, err
+	}
 	stale := lr.stamps[ch.ID] != stamp
 	lr.stamps[ch.ID] = stamp
 	l := &Loaded{Channel: ch, From: from, To: to, inits: map[int64]index.Init{}, configs: map[int64]string{}, infos: map[int64]*cmaf.InitInfo{}}
@@ -98,6 +119,34 @@ func (d Deps) LoadLive(ctx context.Context, lr *LiveRows, channel string, from, 
 	return l, lr.loadInits(ctx, d, l)
 }
 
+// follow reads the index's changes since the last call and notes, per
+// held track, the Ks that changed; when the log no longer has them all,
+// it forgets every held row.
+func (lr *LiveRows) follow(ctx context.Context, d Deps) error {
+	c, err := d.DB.SegmentChanges(ctx, lr.seq, maxChanges)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	lr.seq = c.Head
+	if !c.Complete {
+		clear(lr.tracks)
+		clear(lr.pending)
+		return nil
+	}
+	for _, ch := range c.List {
+		if h, ok := lr.tracks[ch.TrackID]; !ok || ch.K < h.from || ch.K > h.to {
+			continue // not held; new Ks are read anyway
+		}
+		if len(lr.pending[ch.TrackID]) == maxPending {
+			delete(lr.tracks, ch.TrackID) // read again
+			delete(lr.pending, ch.TrackID)
+			continue
+		}
+		lr.pending[ch.TrackID] = append(lr.pending[ch.TrackID], ch.K)
+	}
+	return nil
+}
+
 // kRange is the K range of t's segments that overlap [from, to).
 func kRange(t index.Track, from, to time.Time) (int64, int64) {
 	fromK, _ := t.KAt(from)
@@ -109,12 +158,14 @@ func kRange(t index.Track, from, to time.Time) (int64, int64) {
 }
 
 // update brings t's held rows to [fromK, toK]: the held ones still valid,
-// the newest read again, the new ones read.
+// those the index changed since and the newest read again, the new ones
+// read.
 func (lr *LiveRows) update(ctx context.Context, d Deps, ch index.ChannelRow, t index.Track, fromK, toK int64, stale bool) (*heldRows, error) {
 	h := lr.tracks[t.ID]
 	if stale || h == nil || h.t != t || fromK < h.from || toK < h.to {
-		h = &heldRows{t: t, from: fromK, to: fromK - 1}
+		h = &heldRows{t: t, from: fromK, to: fromK - 1, elsewhere: map[int64]string{}, dir: ch.Name + "/" + t.Rep + "/"}
 		lr.tracks[t.ID] = h
+		delete(lr.pending, t.ID)
 	}
 	h.dropBelow(fromK)
 	reread := lr.Reread
@@ -122,22 +173,14 @@ func (lr *LiveRows) update(ctx context.Context, d Deps, ch index.ChannelRow, t i
 		reread = DefaultReread
 	}
 	r0 := max(h.from, h.to-reread+1)
-	if r0 > h.from {
-		n, err := d.DB.CountSegments(ctx, t.ID, h.from, r0-1)
-		if err != nil {
-			return nil, err
-		}
-		if n != int64(h.below(r0)) {
-			r0 = h.from // something changed in the held rows: read them again
-		}
+	if err := h.apply(ctx, d, lr.pending[t.ID], r0); err != nil {
+		return nil, err
 	}
+	delete(lr.pending, t.ID)
 	h.cutFrom(r0)
-	dir := ch.Name + "/" + t.Rep + "/"
 	err := d.DB.ForEachSegment(ctx, t.ID, r0, toK, func(g index.Segment) error {
-		h.segs = append(h.segs, expSeg{K: g.K, EPT: g.EPT, Duration: g.Duration, Size: g.Size, InitID: g.InitID})
-		if rest, ok := strings.CutPrefix(g.Key, dir); !ok || strings.Contains(rest, "/") {
-			h.elsewhere[g.K] = g.Key
-		}
+		h.segs = append(h.segs, heldSeg(g))
+		h.noteKey(g)
 		return nil
 	})
 	if err != nil {
@@ -145,6 +188,52 @@ func (lr *LiveRows) update(ctx context.Context, d Deps, ch index.ChannelRow, t i
 	}
 	h.to = toK
 	return h, nil
+}
+
+// heldSeg is what a held row keeps of an index row.
+func heldSeg(g index.Segment) expSeg {
+	return expSeg{K: g.K, EPT: g.EPT, Duration: g.Duration, Size: g.Size, InitID: g.InitID}
+}
+
+// noteKey notes g's key when it is not at <ch>/<rep>/<K>.<ext>.
+func (h *heldRows) noteKey(g index.Segment) {
+	if rest, ok := strings.CutPrefix(g.Key, h.dir); !ok || strings.Contains(rest, "/") {
+		h.elsewhere[g.K] = g.Key
+	}
+}
+
+// apply reads again the held rows below r0 whose Ks changed in the
+// index (those from r0 on are read again anyway).
+func (h *heldRows) apply(ctx context.Context, d Deps, changed []int64, r0 int64) error {
+	slices.Sort(changed)
+	for _, k := range slices.Compact(changed) {
+		if k < h.from || k >= r0 {
+			continue
+		}
+		g, ok, err := d.DB.Segment(ctx, h.t.ID, k)
+		if err != nil {
+			return fmt.Errorf("export: %s: %w", h.t.Rep, err)
+		}
+		h.patch(k, g, ok)
+	}
+	return nil
+}
+
+// patch makes the held row of K what the index has now: g, or none (!ok).
+func (h *heldRows) patch(k int64, g index.Segment, ok bool) {
+	i, found := slices.BinarySearchFunc(h.segs, k, func(s expSeg, k int64) int { return cmpK(s.K, k) })
+	delete(h.elsewhere, k)
+	switch {
+	case found && !ok:
+		h.segs = slices.Delete(h.segs, i, i+1)
+	case found:
+		h.segs[i] = heldSeg(g)
+	case ok:
+		h.segs = slices.Insert(h.segs, i, heldSeg(g))
+	}
+	if ok {
+		h.noteKey(g)
+	}
 }
 
 // below is how many held rows have K < k.
@@ -166,7 +255,7 @@ func cmpK(a, b int64) int {
 // dropBelow forgets the rows below k (the window slid past them).
 func (h *heldRows) dropBelow(k int64) {
 	if i := h.below(k); i > 0 {
-		h.segs = slices.Clone(h.segs[i:])
+		h.segs = h.segs[i:] // the rows before are freed when an append moves the rest
 	}
 	for kk := range h.elsewhere {
 		if kk < k {
@@ -178,10 +267,7 @@ func (h *heldRows) dropBelow(k int64) {
 
 // cutFrom forgets the rows from k on (to be read again).
 func (h *heldRows) cutFrom(k int64) {
-	h.segs = h.segs[:h.below(k):h.below(k)] // a later append copies: windows handed out stay as they are
-	if h.elsewhere == nil {
-		h.elsewhere = map[int64]string{}
-	}
+	h.segs = h.segs[:h.below(k)] // windows handed out are copies (window)
 	for kk := range h.elsewhere {
 		if kk >= k {
 			delete(h.elsewhere, kk)
@@ -211,7 +297,10 @@ func (h *heldRows) window(fromK, toK int64) (trackSegs, error) {
 // every time, its bytes only the first time its hash is seen.
 func (lr *LiveRows) loadInits(ctx context.Context, d Deps, l *Loaded) error {
 	for _, x := range l.tracks {
-		for _, s := range x.segs {
+		for i, s := range x.segs {
+			if i > 0 && s.InitID == x.segs[i-1].InitID {
+				continue // loaded with the segment before
+			}
 			if _, ok := l.configs[s.InitID]; ok {
 				continue
 			}

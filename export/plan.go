@@ -69,15 +69,28 @@ func (l *Loaded) Plan(mode GapMode) (*Plan, error) {
 //   - GapsFill: where any track switches between archived segments and
 //     fillers, so each filler run is its own Period with the slate's init.
 func buildPlan(tracks []trackSegs, mode GapMode, cfg func(ti int, initID int64) (string, error)) (plan, error) {
-	p := newPlanner(tracks, mode, cfg)
-	if mode == GapsSignal {
+	return newPlanner(tracks, mode, cfg).walk()
+}
+
+// walk lays out the Periods K by K, and a steady run (steadyRun) at once
+// unless perK.
+func (p *planner) walk() (plan, error) {
+	if p.mode == GapsSignal {
 		if err := p.skipToCommonK(); err != nil {
 			return plan{}, err
 		}
 	}
+	all := false
 	for k := p.pl.firstK; k <= p.pl.lastK; k++ {
-		all, changed, err := p.look(k)
-		if err != nil {
+		if all && !p.perK {
+			if n := p.steadyRun(k); n > 0 {
+				k += n - 1
+				continue
+			}
+		}
+		var changed bool
+		var err error
+		if all, changed, err = p.look(k); err != nil {
 			return plan{}, err
 		}
 		p.cut(k, all, changed)
@@ -104,18 +117,66 @@ type planner struct {
 	present []bool
 	cfgs    []string
 	cur     *planPeriod
+	// lastInit and lastDir are the init and media pattern of the track's
+	// last segment, whose configuration is last; bufs hold every Period's
+	// entries of a track, one after the other (used of them so far).
+	lastInit []int64
+	lastDir  []int
+	bufs     [][]manifest.VoDSegment
+	used     []int
+	perK     bool // no steadyRun: the plain walk (tests compare)
 }
 
 func newPlanner(tracks []trackSegs, mode GapMode, cfg func(int, int64) (string, error)) *planner {
 	n := len(tracks)
 	p := &planner{tracks: tracks, mode: mode, cfg: cfg, pos: make([]int, n), last: make([]string, n), state: make([]string, n),
-		present: make([]bool, n), cfgs: make([]string, n)}
+		present: make([]bool, n), cfgs: make([]string, n), lastInit: make([]int64, n), lastDir: make([]int, n),
+		bufs: make([][]manifest.VoDSegment, n), used: make([]int, n)}
 	p.pl = plan{firstK: math.MaxInt64, lastK: math.MinInt64, missing: make([][]int64, n)}
 	for _, x := range tracks {
 		p.pl.firstK = min(p.pl.firstK, x.segs[0].K)
 		p.pl.lastK = max(p.pl.lastK, x.segs[len(x.segs)-1].K)
 	}
+	for ti, x := range tracks {
+		p.lastInit[ti] = -1
+		entries := int64(len(x.segs)) // GapsSplit: at most one per segment; else one per K
+		if mode != GapsSplit {
+			entries = p.pl.lastK - p.pl.firstK + 1
+		}
+		p.bufs[ti] = make([]manifest.VoDSegment, 0, entries)
+	}
 	return p
+}
+
+// steadyRun adds, when every track had a segment at K-1, the Ks from K on
+// at which every track has a segment of the same init and media pattern
+// as at K-1: look, cut and add would change nothing there but add each
+// track's segment to the current Period. It returns how many Ks it added.
+func (p *planner) steadyRun(k int64) int64 {
+	if p.cur == nil {
+		return 0
+	}
+	n := int64(math.MaxInt64)
+	for ti, x := range p.tracks {
+		i := p.pos[ti]
+		for i < len(x.segs) && int64(i-p.pos[ti]) < n && x.segs[i].K == k+int64(i-p.pos[ti]) && x.segs[i].InitID == p.lastInit[ti] &&
+			(len(x.dirOf) == 0 || x.dirOf[x.segs[i].K] == p.lastDir[ti]) {
+			i++
+		}
+		n = min(n, int64(i-p.pos[ti]))
+		if n == 0 {
+			return 0
+		}
+	}
+	for ti, x := range p.tracks {
+		pt := &p.cur.tracks[ti]
+		for _, s := range x.segs[p.pos[ti] : p.pos[ti]+int(n)] {
+			pt.segs = append(pt.segs, manifest.VoDSegment{K: s.K, EPT: s.EPT, Duration: s.Duration})
+		}
+		p.pos[ti] += int(n)
+	}
+	p.pl.presented += n
+	return n
 }
 
 // skipToCommonK starts the presentation at the first K every track has:
@@ -147,14 +208,20 @@ func (p *planner) look(k int64) (all, changed bool, err error) {
 			all = false
 			continue
 		}
-		c, err := p.cfg(ti, x.segs[p.pos[ti]].InitID)
+		initID, d := x.segs[p.pos[ti]].InitID, x.dirOf[k]
+		if initID == p.lastInit[ti] && d == p.lastDir[ti] {
+			p.cfgs[ti] = p.last[ti] // the same configuration as the last segment's
+			continue
+		}
+		c, err := p.cfg(ti, initID)
 		if err != nil {
 			return false, false, err
 		}
-		if d := x.dirOf[k]; d != 0 {
+		if d != 0 {
 			c += "\x00" + x.dirs[d-1] // a splice's replacements: a Period of their own
 		}
 		p.cfgs[ti] = c
+		p.lastInit[ti], p.lastDir[ti] = initID, d
 		if p.last[ti] != "" && p.last[ti] != c {
 			changed = true
 		}
@@ -211,14 +278,26 @@ func (p *planner) openPeriod(k int64) {
 	p.cur = &planPeriod{startK: k, tracks: make([]planTrack, len(p.tracks))}
 	for ti := range p.tracks {
 		p.cur.tracks[ti].ti = ti
+		if u := p.used[ti]; u <= cap(p.bufs[ti]) {
+			p.cur.tracks[ti].segs = p.bufs[ti][u:u]
+		}
 	}
 }
 
 func (p *planner) closePeriod() {
-	if p.cur != nil {
-		p.pl.periods = append(p.pl.periods, *p.cur)
-		p.cur = nil
+	if p.cur == nil {
+		return
 	}
+	for ti := range p.cur.tracks {
+		pt := &p.cur.tracks[ti]
+		p.used[ti] += len(pt.segs)
+		if len(pt.segs) == 0 {
+			pt.segs = nil
+		}
+		pt.segs = pt.segs[:len(pt.segs):len(pt.segs)] // an append copies: the next Period's entries follow
+	}
+	p.pl.periods = append(p.pl.periods, *p.cur)
+	p.cur = nil
 }
 
 // add gives every track its entry at K in the current Period: its archived

@@ -2,6 +2,8 @@ package export
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/reaparchive/reaparchive/index"
@@ -151,4 +153,66 @@ func TestSplitOut(t *testing.T) {
 			t.Errorf("%s: shown as %s, want %s", c.out, got, c.display)
 		}
 	}
+}
+
+// TestSteadyRunsPlanAlike is a property test of buildPlan's steady runs
+// (steadyRun: the Ks at which every track has a segment of its last
+// configuration, added at once): over generated tracks (gaps in one or
+// all tracks, init changes, a splice's replacements stored elsewhere, a
+// track that ends or starts late), in every gap mode, the plan is the one
+// the plain K-by-K walk makes.
+func TestSteadyRunsPlanAlike(t *testing.T) {
+	t.Parallel()
+	cfg := func(_ int, id int64) (string, error) { return string(rune(id)), nil }
+	for seed := range uint64(300) {
+		rng := rand.New(rand.NewPCG(seed, 4))
+		tracks := genTracks(rng)
+		for _, mode := range []GapMode{GapsSignal, GapsSplit, GapsFill} {
+			fast := newPlanner(tracks, mode, cfg)
+			got, gerr := fast.walk()
+			slow := newPlanner(tracks, mode, cfg)
+			slow.perK = true
+			want, werr := slow.walk()
+			if fmt.Sprint(gerr) != fmt.Sprint(werr) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("seed %d %s: steady runs plan\n%v (%v)\nthe K-by-K walk\n%v (%v)", seed, mode, describe(got), gerr, describe(want), werr)
+			}
+		}
+	}
+}
+
+// genTracks generates 1 to 4 tracks of up to 60 Ks from K 100.
+func genTracks(rng *rand.Rand) []trackSegs {
+	n := 1 + rng.IntN(4)
+	lost := map[int64]bool{} // Ks every track lost
+	for range rng.IntN(4) {
+		lost[100+rng.Int64N(60)] = true
+	}
+	var out []trackSegs
+	for ti := range n {
+		x := trackSegs{t: index.Track{Rep: fmt.Sprint("t", ti), Timescale: 1000, SegDur: 2000}}
+		first, last := int64(100+rng.IntN(5)), int64(155+rng.IntN(5))
+		if rng.IntN(4) == 0 {
+			last = 120 + rng.Int64N(30) // a track that ended
+		}
+		init := int64('a')
+		for k := first; k <= last; k++ {
+			if lost[k] || rng.IntN(12) == 0 {
+				continue
+			}
+			if rng.IntN(20) == 0 {
+				init = 'a' + rng.Int64N(3)
+			}
+			x.segs = append(x.segs, expSeg{K: k, EPT: uint64(k) * 2000, Duration: 2000, InitID: init})
+			if rng.IntN(15) == 0 {
+				x.addDir(index.Segment{K: k, Key: fmt.Sprintf("ch/%s/splice-%d/%d.m4s", x.t.Rep, rng.IntN(2), k)}) //nolint:errcheck // a valid key
+			}
+		}
+		if len(x.segs) > 0 {
+			out = append(out, x)
+		}
+	}
+	if len(out) == 0 {
+		return genTracks(rng)
+	}
+	return out
 }

@@ -387,3 +387,59 @@ func BenchmarkStats(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkChangeLogCost: what the change log's triggers (schema 9,
+// SegmentChanges) cost the recording path, measured against the same
+// writes into an index without the triggers in the same run: per op,
+// InsertSegments of one track's day (43,200 rows, as reindex writes) and
+// 500 Records (the recorder's per-segment write), each into a fresh
+// index with and without the triggers. insert-ratio and record-ratio are
+// the times with the triggers over those without.
+func BenchmarkChangeLogCost(b *testing.B) {
+	var ins, rec [2]time.Duration // [0] with the triggers, [1] without
+	for range b.N {
+		for i, triggers := range []bool{true, false} {
+			di, dr := changeLogWrites(b, triggers)
+			ins[i] += di
+			rec[i] += dr
+		}
+	}
+	b.ReportMetric(ins[0].Seconds()/ins[1].Seconds(), "insert-ratio")
+	b.ReportMetric(rec[0].Seconds()/rec[1].Seconds(), "record-ratio")
+	b.ReportMetric(float64(benchPerTrack*b.N)/ins[0].Seconds(), "inserts/s")
+	b.ReportMetric(float64(500*b.N)/rec[0].Seconds(), "records/s")
+}
+
+// changeLogWrites times BenchmarkChangeLogCost's writes into a fresh
+// index, with or without the change log's triggers.
+func changeLogWrites(b *testing.B, triggers bool) (insert, record time.Duration) {
+	b.StopTimer()
+	ctx := context.Background()
+	bc := newBenchChannel(b, b.TempDir())
+	defer bc.db.Close()
+	if !triggers {
+		for _, tr := range []string{"segments_log_insert", "segments_log_update", "segments_log_delete"} {
+			if _, err := bc.db.writer.ExecContext(ctx, `DROP TRIGGER `+tr); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	segs := make([]Segment, benchPerTrack)
+	for j := range segs {
+		segs[j] = bc.segment(0, benchK0+int64(j))
+	}
+	b.StartTimer()
+	t0 := time.Now()
+	if err := bc.db.InsertSegments(ctx, segs, false); err != nil {
+		b.Fatal(err)
+	}
+	insert = time.Since(t0)
+	t0 = time.Now()
+	for j := range 500 {
+		s := bc.segment(1, benchK0+int64(j))
+		if err := bc.db.Record(ctx, &s, Delivery{SourceID: bc.srcA.ID, Outcome: Stored, EPT: s.EPT, Duration: s.Duration, Size: s.Size, SHA256: s.SHA256, Identical: true, TimingEqual: true, ReceivedAt: s.ReceivedAt}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return insert, time.Since(t0)
+}

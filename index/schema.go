@@ -242,6 +242,44 @@ CREATE TABLE expiry (
 	horizon  INTEGER NOT NULL
 );
 `,
+	// 9: the change log of segment rows (SegmentChanges). A new table
+	// filled by triggers: no writer changes, rows of earlier versions have
+	// no changes (a reader starts from the head).
+	`
+-- One row per insert, update or delete of a segment row, written by the
+-- triggers below in the writer's own transaction (whichever process
+-- writes: record, reindex --follow, prune, splice): seq orders them. A
+-- reader holding rows (the origin's live windows) reads the changes after
+-- the last seq it saw instead of the rows. Every changeLogTrim-th change
+-- deletes those older than changeLogKeep changes and raises
+-- segment_changes_floor; a reader behind the floor reads its rows again.
+CREATE TABLE segment_changes (
+	seq      INTEGER PRIMARY KEY,
+	track_id INTEGER NOT NULL,
+	k        INTEGER NOT NULL
+);
+-- Changes with seq <= floor are deleted.
+CREATE TABLE segment_changes_floor (
+	id    INTEGER PRIMARY KEY CHECK (id = 1),
+	floor INTEGER NOT NULL
+);
+INSERT INTO segment_changes_floor (id, floor) VALUES (1, 0);
+CREATE TRIGGER segments_log_insert AFTER INSERT ON segments BEGIN
+	INSERT INTO segment_changes (track_id, k) VALUES (NEW.track_id, NEW.k);
+END;
+CREATE TRIGGER segments_log_update AFTER UPDATE ON segments BEGIN
+	INSERT INTO segment_changes (track_id, k) VALUES (OLD.track_id, OLD.k);
+	INSERT INTO segment_changes (track_id, k) SELECT NEW.track_id, NEW.k WHERE NEW.track_id != OLD.track_id OR NEW.k != OLD.k;
+END;
+CREATE TRIGGER segments_log_delete AFTER DELETE ON segments BEGIN
+	INSERT INTO segment_changes (track_id, k) VALUES (OLD.track_id, OLD.k);
+END;
+-- changeLogTrim = 1024, changeLogKeep = 65536 (index/changes.go).
+CREATE TRIGGER segment_changes_trim AFTER INSERT ON segment_changes WHEN NEW.seq % 1024 = 0 BEGIN
+	DELETE FROM segment_changes WHERE seq <= NEW.seq - 65536;
+	UPDATE segment_changes_floor SET floor = NEW.seq - 65536 WHERE floor < NEW.seq - 65536;
+END;
+`,
 }
 
 // SchemaVersion is the schema version this package creates and expects.

@@ -29,17 +29,6 @@ func (db *DB) SegmentsDown(ctx context.Context, trackID, k int64, limit int) ([]
 	return out, nil
 }
 
-// CountSegments is how many segments the track has with fromK <= K <= toK
-// (an index-only range count).
-func (db *DB) CountSegments(ctx context.Context, trackID, fromK, toK int64) (int64, error) {
-	var n int64
-	err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM segments WHERE track_id = ? AND k BETWEEN ? AND ?`, trackID, fromK, toK).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("index: segments of %d: %w", trackID, err)
-	}
-	return n, nil
-}
-
 // SpliceStamp changes whenever a splice of the channel is applied or
 // undone: a reader holding segment rows knows to read them again.
 func (db *DB) SpliceStamp(ctx context.Context, channelID int64) (string, error) {

@@ -239,12 +239,9 @@ func (tl *vodTimeline) period(in VoDInput, pi int) (*mpd.Period, error) {
 	p := mpd.NewPeriod()
 	p.Id = id
 	p.Start = durationOf(new(big.Rat).Sub(start, tl.shift))
-	dp := dashPeriod(vp)
+	dp := dashPeriod(vp, tl.absolute)
 	if len(dp.Tracks) == 0 {
 		return nil, fmt.Errorf("manifest: %s: every segment is a gap", where)
-	}
-	if tl.absolute {
-		putOnGrid(dp)
 	}
 	if err := buildAdaptationSets(p, dp, start); err != nil {
 		return nil, fmt.Errorf("manifest: %s: %w", where, err)
@@ -282,41 +279,37 @@ func (tl *vodTimeline) addEnds(vp *VoDPeriod, pi int) {
 // dashPeriod is the part of vp a DASH Period lists: the tracks that have at
 // least one segment that is not a gap, with their gap entries left out
 // (they become holes in the timeline). The Period's start is vp's, gap
-// entries included.
-func dashPeriod(vp *VoDPeriod) *VoDPeriod {
+// entries included. With grid, the segments are put on the K*D grid:
+// segment K starts at K*SegDur and lasts SegDur. A dynamic MPD's
+// SegmentTimeline then has one S per run of K (constant @d, @r) instead of
+// one per change of duration: REaP audio segments hold a whole number of
+// frames, so their durations differ by a frame from one K to the next and
+// their start is within a frame of K*D. Players place the samples by their
+// tfdt; the timeline only has to say which segment holds a time to within
+// a frame. A track's Segments are vp's own when it has no gap entry and is
+// not put on the grid: they are only read.
+func dashPeriod(vp *VoDPeriod, grid bool) *VoDPeriod {
 	dp := &VoDPeriod{ID: vp.ID, StartK: vp.StartK}
 	for _, tr := range vp.Tracks {
-		var segs []VoDSegment
-		for _, s := range tr.Segments {
-			if !s.Gap {
+		if grid || slices.ContainsFunc(tr.Segments, func(s VoDSegment) bool { return s.Gap }) {
+			segs := make([]VoDSegment, 0, len(tr.Segments))
+			for _, s := range tr.Segments {
+				if s.Gap {
+					continue
+				}
+				if grid {
+					s = VoDSegment{K: s.K, EPT: uint64(s.K) * tr.SegDur, Duration: tr.SegDur}
+				}
 				segs = append(segs, s)
 			}
+			tr.Segments = segs
 		}
-		if len(segs) == 0 {
+		if len(tr.Segments) == 0 {
 			continue
 		}
-		tr.Segments = segs
 		dp.Tracks = append(dp.Tracks, tr)
 	}
 	return dp
-}
-
-// putOnGrid puts the segments of dp's tracks on the K*D grid: segment K
-// starts at K*SegDur and lasts SegDur. A dynamic MPD's SegmentTimeline
-// then has one S per run of K (constant @d, @r) instead of one per change
-// of duration: REaP audio segments hold a whole number of frames, so their
-// durations differ by a frame from one K to the next and their start is
-// within a frame of K*D. Players place the samples by their tfdt; the
-// timeline only has to say which segment holds a time to within a frame.
-func putOnGrid(dp *VoDPeriod) {
-	for ti := range dp.Tracks {
-		tr := &dp.Tracks[ti]
-		segs := make([]VoDSegment, len(tr.Segments))
-		for i, s := range tr.Segments {
-			segs[i] = VoDSegment{K: s.K, EPT: uint64(s.K) * tr.SegDur, Duration: tr.SegDur}
-		}
-		tr.Segments = segs
-	}
 }
 
 // hasHoles reports whether a K is missing between the first and the last

@@ -104,6 +104,9 @@ type presentation struct {
 
 // build builds the manifest d of channel's presentation p at now.
 func (s *Server) build(ctx context.Context, channel string, d doc, p params, now time.Time) (*built, error) {
+	if s.cfg.OnBuild != nil {
+		defer func(t0 time.Time) { s.cfg.OnBuild(time.Since(t0)) }(time.Now())
+	}
 	pr, err := s.present(ctx, channel, p, now, d.hls)
 	if err != nil {
 		return nil, err

@@ -53,8 +53,8 @@ type Config struct {
 	Redirect bool
 	SignTTL  time.Duration
 	// Reread is how many of the newest Ks of a live window are read
-	// from the index again on each build (late copies); 0 is
-	// export.DefaultReread.
+	// from the index again on each build, besides those its change log
+	// names; 0 is export.DefaultReread.
 	Reread int64
 	// PrebuildLead is how long before a second Prebuild builds its live
 	// manifests; 0 is DefaultPrebuildLead.
@@ -74,6 +74,10 @@ type Config struct {
 	// the SegmentTimeline shows the gap) or export.GapsFill (slate fillers
 	// over it, which needs Slate).
 	LiveGaps export.GapMode
+	// OnBuild, when set, is called with the time each manifest build
+	// took (a request's that missed the per-second cache, or Prebuild's):
+	// benchmarks take its percentiles. It must be safe for concurrent use.
+	OnBuild func(time.Duration)
 }
 
 // ErrCannotRedirect is New's error for Redirect on a store that cannot

@@ -1,0 +1,81 @@
+package index
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// The change log's trimming (schema version 9, whose trigger spells the
+// numbers out): every changeLogTrim-th change deletes the changes older
+// than the newest changeLogKeep.
+const (
+	changeLogTrim = 1024
+	changeLogKeep = 65536
+)
+
+// SegmentChange is a change of the segment row (TrackID, K): inserted,
+// updated or deleted. Seq orders the changes of an index.
+type SegmentChange struct {
+	Seq, TrackID, K int64
+}
+
+// Changes is what SegmentChanges read: the changes after a seq, and the
+// newest seq of the log (the seq to ask from next time).
+type Changes struct {
+	List []SegmentChange
+	Head int64
+	// Complete is false when the log no longer holds every change after
+	// the seq asked from (it was trimmed past it, it has more than the
+	// limit, or the index is another one whose log is behind it): the
+	// reader must read its rows again.
+	Complete bool
+}
+
+// SegmentChanges reads the change log of segment rows after seq, written
+// by triggers in every writer's transaction (any process): a reader that
+// holds rows applies the changes instead of reading the rows again. At
+// most limit changes are returned (more: Complete is false). A seq < 0
+// asks for the head only (a reader about to read its rows).
+func (db *DB) SegmentChanges(ctx context.Context, seq int64, limit int) (Changes, error) {
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return Changes{}, fmt.Errorf("index: segment changes: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	var c Changes
+	var floor int64
+	err = tx.QueryRowContext(ctx, `SELECT floor, coalesce((SELECT max(seq) FROM segment_changes), floor) FROM segment_changes_floor`).Scan(&floor, &c.Head)
+	if err != nil {
+		return Changes{}, fmt.Errorf("index: segment changes: %w", err)
+	}
+	if seq < 0 || seq < floor || seq > c.Head || c.Head-seq > int64(limit) {
+		return c, nil
+	}
+	if c.List, err = readChanges(ctx, tx, seq, c.Head); err != nil {
+		return Changes{}, err
+	}
+	c.Complete = true
+	return c, nil
+}
+
+// readChanges reads the changes of (seq, head].
+func readChanges(ctx context.Context, tx *sql.Tx, seq, head int64) ([]SegmentChange, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, track_id, k FROM segment_changes WHERE seq > ? AND seq <= ? ORDER BY seq`, seq, head)
+	if err != nil {
+		return nil, fmt.Errorf("index: segment changes: %w", err)
+	}
+	defer rows.Close()
+	var out []SegmentChange
+	for rows.Next() {
+		var c SegmentChange
+		if err := rows.Scan(&c.Seq, &c.TrackID, &c.K); err != nil {
+			return nil, fmt.Errorf("index: segment changes: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: segment changes: %w", err)
+	}
+	return out, nil
+}
