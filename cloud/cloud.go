@@ -326,10 +326,10 @@ func IsExists(err error) bool { return errors.Is(err, ErrExists) }
 // Create stores data under key, unless key already exists: then it returns
 // an error wrapping ErrExists and leaves the object alone. The object is
 // durable when Create returns nil, and readers never see it partially
-// written. Metadata keys are stored lower-case; the key "reap.attrs" is
-// reserved. On file stores the metadata is set as xattrs of the file before
-// its fsync and rename (LAYOUT.md), or written to a .attrs sidecar where the
-// file system refuses them.
+// written. Metadata keys are stored lower-case; the keys "reap" and
+// "reap.attrs" are reserved. On file stores the metadata is set as the
+// xattr user.reap of the file before its fsync and rename (LAYOUT.md), or
+// written to a .attrs sidecar where the file system refuses xattrs.
 //
 // On S3 and GCS create-only is enforced by the service (If-None-Match: * /
 // ifGenerationMatch=0). On file stores fileblob checks for the file and
@@ -352,8 +352,8 @@ func (s *Store) write(ctx context.Context, op, key string, data []byte, meta map
 		return err
 	}
 	for k := range meta {
-		if strings.EqualFold(k, markerMetaKey) {
-			return fmt.Errorf("cloud: %s %q in %s: metadata key %q is reserved (file stores' xattr marker)", op, key, s.url, k)
+		if reservedMetaKey(k) {
+			return fmt.Errorf("cloud: %s %q in %s: metadata key %q is reserved (file stores' xattrs)", op, key, s.url, k)
 		}
 	}
 	if err := ctx.Err(); err != nil {

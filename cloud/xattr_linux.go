@@ -1,6 +1,7 @@
 package cloud
 
 import (
+	"errors"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -22,3 +23,6 @@ var sysXattrs = xattrFuncs{
 	list: unix.Listxattr,
 	get:  unix.Getxattr,
 }
+
+// isNoAttr: the file has no xattr of that name.
+func isNoAttr(err error) bool { return errors.Is(err, unix.ENODATA) }

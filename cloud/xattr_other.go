@@ -14,3 +14,6 @@ var sysXattrs = xattrFuncs{
 	list: func(string, []byte) (int, error) { return 0, errors.ErrUnsupported },
 	get:  func(string, string, []byte) (int, error) { return 0, errors.ErrUnsupported },
 }
+
+// isNoAttr: never (xattrs are not read here).
+func isNoAttr(error) bool { return false }
