@@ -65,11 +65,7 @@ func setEntryXattrs(t *testing.T, p string, meta map[string]string) {
 func TestFileEntryXattrObjects(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := mustOpen(t, fileStoreURL(t))
-	if !s.xattrMeta {
-		t.Fatal("the test directory must keep user xattrs")
-	}
-	dir, _ := s.LocalDir()
+	s, dir := xattrStore(t)
 	cases := []struct {
 		key     string
 		meta    map[string]string
