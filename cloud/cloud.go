@@ -334,10 +334,14 @@ func IsExists(err error) bool { return errors.Is(err, ErrExists) }
 // written to a .attrs sidecar where the file system refuses xattrs.
 //
 // On S3 and GCS create-only is enforced by the service (If-None-Match: * /
-// ifGenerationMatch=0). On file stores fileblob checks for the file and
-// then renames its temporary file into place; Store serialises that check
-// and rename for each path within this process, so two Creates of one key
-// never both succeed here. Across processes sharing a directory it is NOT
+// ifGenerationMatch=0). On file stores that keep attributes in xattrs
+// (Linux) the rename into place is create-only itself (renameat2
+// RENAME_NOREPLACE), atomic also across processes sharing the directory,
+// where the file system has it. Elsewhere (sidecar stores, file systems
+// without RENAME_NOREPLACE) the file is checked for and then the temporary
+// file renamed into place; Store serialises that check and rename for
+// each path within this process, so two Creates of one key never both
+// succeed here, but across processes sharing a directory it is NOT
 // atomic: both may succeed, and the later rename replaces the earlier file.
 func (s *Store) Create(ctx context.Context, key string, data []byte, meta map[string]string) error {
 	return s.write(ctx, "create", key, data, meta, true)
