@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"cloud.google.com/go/storage"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -52,6 +53,7 @@ type Store struct {
 	// not as a .attrs sidecar. xattr is how they are read and written.
 	xattrMeta bool
 	xattr     xattrFuncs
+	dirMode   os.FileMode    // file stores: of the directories they make
 	extra     []func() error // closed after bucket (e.g. a GCS client we own)
 
 	closed atomic.Bool
@@ -326,16 +328,20 @@ func IsExists(err error) bool { return errors.Is(err, ErrExists) }
 // Create stores data under key, unless key already exists: then it returns
 // an error wrapping ErrExists and leaves the object alone. The object is
 // durable when Create returns nil, and readers never see it partially
-// written. Metadata keys are stored lower-case; the key "reap.attrs" is
-// reserved. On file stores the metadata is set as xattrs of the file before
-// its fsync and rename (LAYOUT.md), or written to a .attrs sidecar where the
-// file system refuses them.
+// written. Metadata keys are stored lower-case; the keys "reap" and
+// "reap.attrs" are reserved. On file stores the metadata is set as the
+// xattr user.reap of the file before its fsync and rename (LAYOUT.md), or
+// written to a .attrs sidecar where the file system refuses xattrs.
 //
 // On S3 and GCS create-only is enforced by the service (If-None-Match: * /
-// ifGenerationMatch=0). On file stores fileblob checks for the file and
-// then renames its temporary file into place; Store serialises that check
-// and rename for each path within this process, so two Creates of one key
-// never both succeed here. Across processes sharing a directory it is NOT
+// ifGenerationMatch=0). On file stores that keep attributes in xattrs
+// (Linux) the rename into place is create-only itself (renameat2
+// RENAME_NOREPLACE), atomic also across processes sharing the directory,
+// where the file system has it. Elsewhere (sidecar stores, file systems
+// without RENAME_NOREPLACE) the file is checked for and then the temporary
+// file renamed into place; Store serialises that check and rename for
+// each path within this process, so two Creates of one key never both
+// succeed here, but across processes sharing a directory it is NOT
 // atomic: both may succeed, and the later rename replaces the earlier file.
 func (s *Store) Create(ctx context.Context, key string, data []byte, meta map[string]string) error {
 	return s.write(ctx, "create", key, data, meta, true)
@@ -351,10 +357,8 @@ func (s *Store) write(ctx context.Context, op, key string, data []byte, meta map
 	if err := s.begin(op, key); err != nil {
 		return err
 	}
-	for k := range meta {
-		if strings.EqualFold(k, markerMetaKey) {
-			return fmt.Errorf("cloud: %s %q in %s: metadata key %q is reserved (file stores' xattr marker)", op, key, s.url, k)
-		}
+	if err := checkMeta(meta); err != nil {
+		return fmt.Errorf("cloud: %s %q in %s: %w", op, key, s.url, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return s.wrap(op, key, err)
@@ -369,7 +373,33 @@ func (s *Store) write(ctx context.Context, op, key string, data []byte, meta map
 	})
 }
 
+// checkMeta says what is wrong with metadata, as gocloud's blob.NewWriter
+// would (file stores that keep xattrs write without it): an empty key, a
+// key or value that is not UTF-8, keys that differ in case only; and the
+// keys reserved for file stores' xattrs.
+func checkMeta(meta map[string]string) error {
+	for k, v := range meta {
+		switch {
+		case k == "":
+			return errors.New("metadata keys may not be empty")
+		case !utf8.ValidString(k) || !utf8.ValidString(v):
+			return fmt.Errorf("metadata key %q or its value is not valid UTF-8", k)
+		case reservedMetaKey(k):
+			return fmt.Errorf("metadata key %q is reserved (file stores' xattrs)", k)
+		}
+		for k2 := range meta {
+			if k2 != k && strings.EqualFold(k, k2) {
+				return fmt.Errorf("metadata keys %q and %q differ in case only (keys are stored lower-case)", k, k2)
+			}
+		}
+	}
+	return nil
+}
+
 func (s *Store) write1(ctx context.Context, op, key string, data []byte, meta map[string]string, create bool) error {
+	if s.xattrMeta {
+		return s.writeXattrFile(ctx, op, key, data, meta, create)
+	}
 	// Cancelling wctx before Close makes the driver abandon the write
 	// (fileblob removes its temporary file instead of renaming it).
 	wctx, cancel := context.WithCancel(ctx)
@@ -412,11 +442,11 @@ func (s *Store) write1(ctx context.Context, op, key string, data []byte, meta ma
 	}
 	var p string
 	if s.dir != "" {
-		if err := s.prepareFile(f, meta); err != nil {
+		if err := syncTempFile(f); err != nil {
 			return abort(err)
 		}
 		p = s.path(key)
-		err = s.renameFile(w, p, create)
+		err = renameFile(w, p)
 	} else {
 		err = w.Close()
 	}
@@ -439,15 +469,10 @@ func (s *Store) write1(ctx context.Context, op, key string, data []byte, meta ma
 	return nil
 }
 
-// prepareFile makes a file store's temporary file durable with its
-// metadata (as xattrs, unless the store writes sidecars) before it is
-// renamed into place.
-func (s *Store) prepareFile(f *os.File, meta map[string]string) error {
-	if s.xattrMeta {
-		if err := setXattrMeta(s.xattr, f, meta); err != nil {
-			return err
-		}
-	}
+// syncTempFile makes the temporary file of a file store that writes
+// .attrs sidecars durable before it is renamed into place (the sidecar is
+// fsynced after the rename, syncAfterWrite).
+func syncTempFile(f *os.File) error {
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("fsync %s: %w", f.Name(), err)
 	}
@@ -455,20 +480,12 @@ func (s *Store) prepareFile(f *os.File, meta map[string]string) error {
 }
 
 // renameFile closes w, which renames its temporary file to p (fileblob
-// writes the sidecar, if any, and checks create-only), under p's lock.
-func (s *Store) renameFile(w *blob.Writer, p string, create bool) error {
+// writes the sidecar and checks create-only), under p's lock.
+func renameFile(w *blob.Writer, p string) error {
 	l := pathLock(p)
 	l.Lock()
 	defer l.Unlock()
-	if err := w.Close(); err != nil {
-		return err
-	}
-	if s.xattrMeta && !create {
-		// The sidecar of a replaced object would be stale (the marker makes
-		// readers ignore it; this only tidies up).
-		_ = os.Remove(p + ".attrs")
-	}
-	return nil
+	return w.Close()
 }
 
 // gcsChunk is gcsblob's default upload chunk (googleapi.DefaultUploadChunkSize).

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -61,9 +60,13 @@ func openFile(u *url.URL, plain bool, fo fileOptions) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloud: open %s: %w", fileURL(root, q), err)
 	}
-	s := &Store{url: fileURL(root, q), bucket: b, dir: dir, xattr: fo.xattr}
+	s := &Store{url: fileURL(root, q), bucket: b, dir: dir, xattr: fo.xattr, dirMode: opts.DirFileMode}
+	if s.dirMode == 0 {
+		s.dirMode = 0o777 // fileblob's default
+	}
 	if !plain && useXattrs(fo, dir) {
-		// fileblob then writes no sidecar: write1 sets the xattrs.
+		// Objects are then written by writeXattrFile, not fileblob; fileblob
+		// still reads them (without sidecars) and deletes them.
 		_ = b.Close()
 		opts.Metadata = fileblob.MetadataDontWrite
 		if s.bucket, err = fileblob.OpenBucket(dir, opts); err != nil {
@@ -142,17 +145,7 @@ func (s *Store) syncAfterWrite(p string) error {
 // syncDir fsyncs a directory, so that entries created or renamed in it
 // survive a crash.
 func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil // directories cannot be fsynced there
-	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err := fsyncDir(dir)
 	if err != nil && !ignorableSyncErr(err) {
 		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}

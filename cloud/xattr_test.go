@@ -246,17 +246,20 @@ func TestFileOldSidecarObjects(t *testing.T) {
 	}
 }
 
-// TestReservedMetaKey: the xattr marker's metadata key is refused on
-// every store, so that an object's metadata means the same everywhere.
+// TestReservedMetaKey: the metadata keys of the file stores' own xattrs
+// (user.reap, the old form's marker user.reap.attrs) are refused on every
+// store, so that an object's metadata means the same everywhere.
 func TestReservedMetaKey(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, s *Store) {
-		err := s.Create(context.Background(), "k", []byte("x"), map[string]string{"Reap.Attrs": "1"})
-		if err == nil || !strings.Contains(err.Error(), "reserved") {
-			t.Errorf("Create with metadata key reap.attrs: %v; want it refused", err)
-		}
-		if ok, _ := s.Exists(context.Background(), "k"); ok {
-			t.Error("the refused object was written")
+		for _, k := range []string{"Reap.Attrs", "REAP"} {
+			err := s.Create(context.Background(), "k", []byte("x"), map[string]string{k: "1"})
+			if err == nil || !strings.Contains(err.Error(), "reserved") {
+				t.Errorf("Create with metadata key %s: %v; want it refused", k, err)
+			}
+			if ok, _ := s.Exists(context.Background(), "k"); ok {
+				t.Errorf("the object refused for %s was written", k)
+			}
 		}
 	})
 }
@@ -289,5 +292,42 @@ func BenchmarkFileWrite(b *testing.B) {
 				i++
 			}
 		})
+	}
+}
+
+// TestXattrMetaEncoding: user.reap's value lists the entries form-encoded,
+// names lower-cased and in order; any name and value read back as written;
+// a malformed value is an error, not metadata.
+func TestXattrMetaEncoding(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		meta map[string]string
+		want string
+	}{
+		{name: "none", meta: nil, want: ""},
+		{name: "segment", meta: map[string]string{"reap-k": "444000000", "Reap-Ept": "1776", "reap-lmsg": "1"},
+			want: "reap-ept=1776&reap-k=444000000&reap-lmsg=1"},
+		{name: "special", meta: map[string]string{"a b": "x&y=z", "e": "", "u": "ü%+/\x00"},
+			want: "a+b=x%26y%3Dz&e=&u=%C3%BC%25%2B%2F%00"},
+		{name: "recorder's", meta: segMeta, want: ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v := encodeXattrMeta(tc.meta)
+			if tc.want != "" && string(v) != tc.want {
+				t.Errorf("encode = %q, want %q", v, tc.want)
+			}
+			got, err := decodeXattrMeta(v)
+			if err != nil || got == nil || fmt.Sprint(got) != fmt.Sprint(lower(tc.meta)) {
+				t.Errorf("decode(%q) = %q, %v; want %q", v, got, err, lower(tc.meta))
+			}
+		})
+	}
+	for _, bad := range []string{"a", "a=1&a=2", "a=%zz", "a=1&", "%zz=1"} {
+		if got, err := decodeXattrMeta([]byte(bad)); err == nil {
+			t.Errorf("decode(%q) = %q; want an error", bad, got)
+		}
 	}
 }
