@@ -134,15 +134,22 @@ func (lr *LiveRows) follow(ctx context.Context, d Deps) error {
 		return nil
 	}
 	for _, ch := range c.List {
-		if h, ok := lr.tracks[ch.TrackID]; !ok || ch.K < h.from || ch.K > h.to {
+		h, ok := lr.tracks[ch.TrackID]
+		if !ok {
+			continue // not held
+		}
+		from, to := max(ch.K, h.from), min(ch.ToK, h.to)
+		if from > to {
 			continue // not held; new Ks are read anyway
 		}
-		if len(lr.pending[ch.TrackID]) == maxPending {
+		if int64(len(lr.pending[ch.TrackID]))+to-from >= maxPending {
 			delete(lr.tracks, ch.TrackID) // read again
 			delete(lr.pending, ch.TrackID)
 			continue
 		}
-		lr.pending[ch.TrackID] = append(lr.pending[ch.TrackID], ch.K)
+		for k := from; k <= to; k++ {
+			lr.pending[ch.TrackID] = append(lr.pending[ch.TrackID], k)
+		}
 	}
 	return nil
 }

@@ -388,11 +388,12 @@ func BenchmarkStats(b *testing.B) {
 	}
 }
 
-// BenchmarkChangeLogCost: what the change log's triggers (schema 9,
-// SegmentChanges) cost the recording path, measured against the same
-// writes into an index without the triggers in the same run: per op,
-// InsertSegments of one track's day (43,200 rows, as reindex writes) and
-// 500 Records (the recorder's per-segment write), each into a fresh
+// BenchmarkChangeLogCost: what the change log (schema 9, SegmentChanges)
+// costs the writers, measured against the same writes into an index
+// without its row triggers in the same run: per op, InsertSegments of one
+// track's day (43,200 rows, as reindex writes; it quiets the row triggers
+// and logs one K range per batch of 5,000 itself) and 500 Records (the
+// recorder's per-segment write: a trigger logs its K), each into a fresh
 // index with and without the triggers. insert-ratio and record-ratio are
 // the times with the triggers over those without.
 func BenchmarkChangeLogCost(b *testing.B) {

@@ -14,10 +14,12 @@ const (
 	changeLogKeep = 65536
 )
 
-// SegmentChange is a change of the segment row (TrackID, K): inserted,
-// updated or deleted. Seq orders the changes of an index.
+// SegmentChange is a change of the segment rows (TrackID, K) to
+// (TrackID, ToK): inserted, updated or deleted (a row trigger logs one K,
+// ToK = K; a bulk insert the K range it wrote of a track). Seq orders the
+// changes of an index.
 type SegmentChange struct {
-	Seq, TrackID, K int64
+	Seq, TrackID, K, ToK int64
 }
 
 // Changes is what SegmentChanges read: the changes after a seq, and the
@@ -61,7 +63,7 @@ func (db *DB) SegmentChanges(ctx context.Context, seq int64, limit int) (Changes
 
 // readChanges reads the changes of (seq, head].
 func readChanges(ctx context.Context, tx *sql.Tx, seq, head int64) ([]SegmentChange, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, track_id, k FROM segment_changes WHERE seq > ? AND seq <= ? ORDER BY seq`, seq, head)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, track_id, k, to_k FROM segment_changes WHERE seq > ? AND seq <= ? ORDER BY seq`, seq, head)
 	if err != nil {
 		return nil, fmt.Errorf("index: segment changes: %w", err)
 	}
@@ -69,7 +71,7 @@ func readChanges(ctx context.Context, tx *sql.Tx, seq, head int64) ([]SegmentCha
 	var out []SegmentChange
 	for rows.Next() {
 		var c SegmentChange
-		if err := rows.Scan(&c.Seq, &c.TrackID, &c.K); err != nil {
+		if err := rows.Scan(&c.Seq, &c.TrackID, &c.K, &c.ToK); err != nil {
 			return nil, fmt.Errorf("index: segment changes: %w", err)
 		}
 		out = append(out, c)
@@ -78,4 +80,32 @@ func readChanges(ctx context.Context, tx *sql.Tx, seq, head int64) ([]SegmentCha
 		return nil, fmt.Errorf("index: segment changes: %w", err)
 	}
 	return out, nil
+}
+
+// quietChanges turns the change log's row triggers off for the rest of
+// tx (a bulk insert then logs its K ranges with logRanges).
+func quietChanges(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO segment_changes_quiet (id) VALUES (1)`); err != nil {
+		return fmt.Errorf("index: change log: %w", err)
+	}
+	return nil
+}
+
+// logRanges turns the row triggers on again and logs, per track of segs
+// (sorted by track and K), the K range from its first to its last.
+func logRanges(ctx context.Context, tx *sql.Tx, segs []Segment) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM segment_changes_quiet`); err != nil {
+		return fmt.Errorf("index: change log: %w", err)
+	}
+	for i := 0; i < len(segs); {
+		j := i
+		for j+1 < len(segs) && segs[j+1].TrackID == segs[i].TrackID {
+			j++
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO segment_changes (track_id, k, to_k) VALUES (?, ?, ?)`, segs[i].TrackID, segs[i].K, segs[j].K); err != nil {
+			return fmt.Errorf("index: change log: %w", err)
+		}
+		i = j + 1
+	}
+	return nil
 }

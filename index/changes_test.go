@@ -5,9 +5,11 @@ import (
 	"testing"
 )
 
-// TestSegmentChanges checks the change log of segment rows: an insert, a
-// replace (update), a kept duplicate (no change), a Record and a delete
-// are each logged once with their track and K, in order; a reader at the
+// TestSegmentChanges checks the change log of segment rows: a bulk insert
+// is logged as one K range per track (also a replace, and a kept
+// duplicate, which changed nothing), a Record and a delete each as their
+// K, in order, and a bulk insert's rows add no changes of their own (its
+// transaction quiets the row triggers); a reader at the
 // head sees none; a reader asking from before the floor (trimmed), beyond
 // the head (another index) or with more changes than its limit is told to
 // read its rows again; seq < 0 gives the head only.
@@ -36,30 +38,34 @@ func TestSegmentChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ks []int64
+	var got [][2]int64
 	for _, ch := range c.List {
 		if ch.TrackID != f.track.ID {
 			t.Errorf("change %+v: track %d, want %d", ch, ch.TrackID, f.track.ID)
 		}
-		ks = append(ks, ch.K)
+		got = append(got, [2]int64{ch.K, ch.ToK})
 	}
-	if want := []int64{10, 11, 12, 11, 13, 10}; !c.Complete || c.Head != 6 || !reflect.DeepEqual(ks, want) {
-		t.Errorf("changes %v head %d complete %v; want %v head 6 complete", ks, c.Head, c.Complete, want)
+	if want := [][2]int64{{10, 12}, {11, 11}, {12, 12}, {13, 13}, {10, 10}}; !c.Complete || c.Head != 5 || !reflect.DeepEqual(got, want) {
+		t.Errorf("changes %v head %d complete %v; want %v head 5 complete", got, c.Head, c.Complete, want)
+	}
+	var quiet int
+	if err := f.db.reader.QueryRow(`SELECT count(*) FROM segment_changes_quiet`).Scan(&quiet); err != nil || quiet != 0 {
+		t.Errorf("segment_changes_quiet holds %d rows after the bulk inserts (%v): the row triggers stay off", quiet, err)
 	}
 	for _, tc := range []struct {
 		seq, limit int
 		complete   bool
 		n          int
 	}{
-		{6, 100, true, 0},
-		{4, 100, true, 2},
-		{4, 1, false, 0},
-		{7, 100, false, 0},
+		{5, 100, true, 0},
+		{3, 100, true, 2},
+		{3, 1, false, 0},
+		{6, 100, false, 0},
 		{-1, 100, false, 0},
 	} {
 		c, err := f.db.SegmentChanges(f.ctx, int64(tc.seq), tc.limit)
-		if err != nil || c.Complete != tc.complete || len(c.List) != tc.n || c.Head != 6 {
-			t.Errorf("from %d limit %d: %d changes head %d complete %v, %v; want %d, head 6, complete %v", tc.seq, tc.limit, len(c.List), c.Head, c.Complete, err, tc.n, tc.complete)
+		if err != nil || c.Complete != tc.complete || len(c.List) != tc.n || c.Head != 5 {
+			t.Errorf("from %d limit %d: %d changes head %d complete %v, %v; want %d, head 5, complete %v", tc.seq, tc.limit, len(c.List), c.Head, c.Complete, err, tc.n, tc.complete)
 		}
 	}
 }
@@ -79,18 +85,27 @@ func TestSegmentChangesTrimmed(t *testing.T) {
 	if err := f.db.InsertSegments(f.ctx, segs, false); err != nil {
 		t.Fatal(err)
 	}
+	bulk, err := f.db.SegmentChanges(f.ctx, -1, 0) // a K range per insert batch
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One statement that changes every row: the row triggers log n changes.
+	if _, err := f.db.writer.Exec(`UPDATE segments SET size = size + 1 WHERE track_id = ?`, f.track.ID); err != nil {
+		t.Fatal(err)
+	}
+	head := bulk.Head + n
 	var rows, floor int64
 	if err := f.db.reader.QueryRow(`SELECT count(*), (SELECT floor FROM segment_changes_floor) FROM segment_changes`).Scan(&rows, &floor); err != nil {
 		t.Fatal(err)
 	}
-	if rows < changeLogKeep || rows > changeLogKeep+changeLogTrim || floor != n-rows {
-		t.Errorf("%d changes logged, %d kept with floor %d; want %d to %d kept, floor at the oldest", n, rows, floor, changeLogKeep, changeLogKeep+changeLogTrim)
+	if rows < changeLogKeep || rows > changeLogKeep+changeLogTrim || floor != head-rows {
+		t.Errorf("%d changes logged, %d kept with floor %d; want %d to %d kept, floor at the oldest", head, rows, floor, changeLogKeep, changeLogKeep+changeLogTrim)
 	}
-	if c, err := f.db.SegmentChanges(f.ctx, floor-1, int(n)); err != nil || c.Complete || c.Head != n {
-		t.Errorf("from before the floor: complete %v head %d, %v; want not complete, head %d", c.Complete, c.Head, err, n)
+	if c, err := f.db.SegmentChanges(f.ctx, floor-1, int(head)); err != nil || c.Complete || c.Head != head {
+		t.Errorf("from before the floor: complete %v head %d, %v; want not complete, head %d", c.Complete, c.Head, err, head)
 	}
-	c, err := f.db.SegmentChanges(f.ctx, n-5, 100)
-	if err != nil || !c.Complete || len(c.List) != 5 || c.List[0].K != n-5 {
-		t.Errorf("from 5 before the head: %+v, %v; want the last 5 inserts", c, err)
+	c, err := f.db.SegmentChanges(f.ctx, head-5, 100)
+	if err != nil || !c.Complete || len(c.List) != 5 || c.List[0].K != n-5 || c.List[4].ToK != n-1 {
+		t.Errorf("from 5 before the head: %+v, %v; want the last 5 updates", c, err)
 	}
 }

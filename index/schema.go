@@ -242,13 +242,14 @@ CREATE TABLE expiry (
 	horizon  INTEGER NOT NULL
 );
 `,
-	// 9: the change log of segment rows (SegmentChanges). A new table
-	// filled by triggers: no writer changes, rows of earlier versions have
-	// no changes (a reader starts from the head).
+	// 9: the change log of segment rows (SegmentChanges). New tables
+	// filled by triggers and by InsertSegments: rows of earlier versions
+	// have no changes (a reader starts from the head).
 	`
 -- One row per insert, update or delete of a segment row, written by the
 -- triggers below in the writer's own transaction (whichever process
--- writes: record, reindex --follow, prune, splice): seq orders them. A
+-- writes: record, reindex --follow, prune, splice), or per track of a bulk
+-- insert (the K range it wrote): seq orders them. A
 -- reader holding rows (the origin's live windows) reads the changes after
 -- the last seq it saw instead of the rows. Every changeLogTrim-th change
 -- deletes those older than changeLogKeep changes and raises
@@ -256,7 +257,8 @@ CREATE TABLE expiry (
 CREATE TABLE segment_changes (
 	seq      INTEGER PRIMARY KEY,
 	track_id INTEGER NOT NULL,
-	k        INTEGER NOT NULL
+	k        INTEGER NOT NULL, -- the K range [k, to_k] that changed
+	to_k     INTEGER NOT NULL
 );
 -- Changes with seq <= floor are deleted.
 CREATE TABLE segment_changes_floor (
@@ -264,15 +266,21 @@ CREATE TABLE segment_changes_floor (
 	floor INTEGER NOT NULL
 );
 INSERT INTO segment_changes_floor (id, floor) VALUES (1, 0);
-CREATE TRIGGER segments_log_insert AFTER INSERT ON segments BEGIN
-	INSERT INTO segment_changes (track_id, k) VALUES (NEW.track_id, NEW.k);
+-- While a transaction holds the row of segment_changes_quiet, the row
+-- triggers log nothing: a bulk insert (InsertSegments) logs one K range
+-- per track itself, and deletes the row, before it commits.
+CREATE TABLE segment_changes_quiet (
+	id INTEGER PRIMARY KEY CHECK (id = 1)
+);
+CREATE TRIGGER segments_log_insert AFTER INSERT ON segments WHEN NOT EXISTS (SELECT 1 FROM segment_changes_quiet) BEGIN
+	INSERT INTO segment_changes (track_id, k, to_k) VALUES (NEW.track_id, NEW.k, NEW.k);
 END;
-CREATE TRIGGER segments_log_update AFTER UPDATE ON segments BEGIN
-	INSERT INTO segment_changes (track_id, k) VALUES (OLD.track_id, OLD.k);
-	INSERT INTO segment_changes (track_id, k) SELECT NEW.track_id, NEW.k WHERE NEW.track_id != OLD.track_id OR NEW.k != OLD.k;
+CREATE TRIGGER segments_log_update AFTER UPDATE ON segments WHEN NOT EXISTS (SELECT 1 FROM segment_changes_quiet) BEGIN
+	INSERT INTO segment_changes (track_id, k, to_k) VALUES (OLD.track_id, OLD.k, OLD.k);
+	INSERT INTO segment_changes (track_id, k, to_k) SELECT NEW.track_id, NEW.k, NEW.k WHERE NEW.track_id != OLD.track_id OR NEW.k != OLD.k;
 END;
-CREATE TRIGGER segments_log_delete AFTER DELETE ON segments BEGIN
-	INSERT INTO segment_changes (track_id, k) VALUES (OLD.track_id, OLD.k);
+CREATE TRIGGER segments_log_delete AFTER DELETE ON segments WHEN NOT EXISTS (SELECT 1 FROM segment_changes_quiet) BEGIN
+	INSERT INTO segment_changes (track_id, k, to_k) VALUES (OLD.track_id, OLD.k, OLD.k);
 END;
 -- changeLogTrim = 1024, changeLogKeep = 65536 (index/changes.go).
 CREATE TRIGGER segment_changes_trim AFTER INSERT ON segment_changes WHEN NEW.seq % 1024 = 0 BEGIN

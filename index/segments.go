@@ -312,6 +312,10 @@ func (db *DB) InsertSegments(ctx context.Context, segs []Segment, replace bool) 
 	for start := 0; start < len(segs); start += insertBatch {
 		batch := segs[start:min(start+insertBatch, len(segs))]
 		err := db.write(ctx, func(tx *sql.Tx) error {
+			if err := quietChanges(ctx, tx); err != nil {
+				return err
+			}
+			logged := batch
 			many, one := tx.StmtContext(ctx, stMany), tx.StmtContext(ctx, stOne)
 			defer many.Close()
 			defer one.Close()
@@ -332,7 +336,7 @@ func (db *DB) InsertSegments(ctx context.Context, segs []Segment, replace bool) 
 				}
 				batch = batch[n:]
 			}
-			return nil
+			return logRanges(ctx, tx, logged)
 		})
 		if err != nil {
 			return err

@@ -22,7 +22,9 @@ import (
 // 30 successive builds, after the index changed in generated ways, it is
 // byte for byte the MPD a new origin builds from the index alone, with
 // gaps split and filled. The changes: the live edge advances with Ks one
-// track or both lost, late copies into old gaps, the oldest rows deleted
+// track or both lost, late copies into old gaps (one at a time, and
+// several in one bulk insert, which the log has as a K range per track),
+// the oldest rows deleted
 // (as prune does), rows deleted in the middle, rows replaced by
 // copies stored elsewhere (as a splice does), a track that ends. Only the
 // two newest Ks are read again on each build (Reread), so every other
@@ -102,7 +104,7 @@ func (g *rowGen) step(tb testing.TB, step int) {
 	front := g.edge - 15 // the window's first K, about
 	k := front + 2 + g.rng.Int64N(10)
 	rep := archivetest.Reps[g.rng.IntN(2)]
-	switch g.rng.IntN(5) {
+	switch g.rng.IntN(6) {
 	case 0:
 		if _, ok := g.e.Segment(tb, rep, k); !ok {
 			g.put(tb, rep, k, "")
@@ -125,18 +127,43 @@ func (g *rowGen) step(tb testing.TB, step int) {
 			g.put(tb, rep, k, fmt.Sprintf("splice-%016x/", step))
 			g.did = fmt.Sprintf("spliced %s K %d", rep, k)
 		}
+	case 4:
+		g.did = fmt.Sprintf("late copies of Ks %d-%d in one insert: %d", k, k+5, g.putMissing(tb, k, k+5))
 	}
+}
+
+// putMissing writes the rows every track misses in [from, to] with one
+// InsertSegments (a bulk insert, which logs a K range per track, as
+// reindex writes), and says how many.
+func (g *rowGen) putMissing(tb testing.TB, from, to int64) int {
+	var segs []index.Segment
+	for _, rep := range archivetest.Reps {
+		for k := max(from, lastK+1); k <= to; k++ { // generated Ks only: their times follow the template's, not the recording's
+			if _, ok := g.e.Segment(tb, rep, k); !ok && rep != g.ended {
+				segs = append(segs, g.row(rep, k, ""))
+			}
+		}
+	}
+	if err := g.e.DB.InsertSegments(context.Background(), segs, false); err != nil {
+		tb.Fatal(err)
+	}
+	return len(segs)
 }
 
 // put writes the row of rep's K, at <ch>/<rep>/<dir><K>.<ext>.
 func (g *rowGen) put(tb testing.TB, rep string, k int64, dir string) {
+	if err := g.e.DB.InsertSegments(context.Background(), []index.Segment{g.row(rep, k, dir)}, true); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// row is the row of rep's K at <ch>/<rep>/<dir><K>.<ext>.
+func (g *rowGen) row(rep string, k int64, dir string) index.Segment {
 	s := g.tmpl[rep]
 	s.EPT += uint64(k-s.K) * s.Duration
 	s.Key = strings.Replace(s.Key, fmt.Sprintf("/%d.", s.K), fmt.Sprintf("/%s%d.", dir, k), 1)
 	s.K = k
-	if err := g.e.DB.InsertSegments(context.Background(), []index.Segment{s}, true); err != nil {
-		tb.Fatal(err)
-	}
+	return s
 }
 
 // del deletes the row of rep's K, if any.
