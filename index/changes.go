@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -82,20 +83,47 @@ func readChanges(ctx context.Context, tx *sql.Tx, seq, head int64) ([]SegmentCha
 	return out, nil
 }
 
-// quietChanges turns the change log's row triggers off for the rest of
-// tx (a bulk insert then logs its K ranges with logRanges).
-func quietChanges(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO segment_changes_quiet (id) VALUES (1)`); err != nil {
-		return fmt.Errorf("index: change log: %w", err)
+// bulkLogRows is the size from which an insert batch logs K ranges
+// instead of a change per row: its transaction drops the row triggers
+// (a schema change, which costs every connection a new prepare of its
+// statements, so small batches keep them).
+const bulkLogRows = 256
+
+// quietChanges drops the change log's row triggers for the rest of tx
+// and returns their text, for logRanges to create them again.
+func quietChanges(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'segments' ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("index: change log: %w", err)
 	}
-	return nil
+	var names, texts []string
+	for rows.Next() {
+		var name, text string
+		if err := rows.Scan(&name, &text); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("index: change log: %w", err)
+		}
+		names, texts = append(names, name), append(texts, text)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("index: change log: %w", err)
+	}
+	for _, name := range names {
+		if _, err := tx.ExecContext(ctx, `DROP TRIGGER "`+name+`"`); err != nil {
+			return nil, fmt.Errorf("index: change log: %w", err)
+		}
+	}
+	return texts, nil
 }
 
-// logRanges turns the row triggers on again and logs, per track of segs
-// (sorted by track and K), the K range from its first to its last.
-func logRanges(ctx context.Context, tx *sql.Tx, segs []Segment) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM segment_changes_quiet`); err != nil {
-		return fmt.Errorf("index: change log: %w", err)
+// logRanges creates the row triggers again from their text and logs, per
+// track of segs (sorted by track and K), the K range from its first to
+// its last.
+func logRanges(ctx context.Context, tx *sql.Tx, segs []Segment, triggers []string) error {
+	for _, text := range triggers {
+		if _, err := tx.ExecContext(ctx, text); err != nil {
+			return fmt.Errorf("index: change log: %w", err)
+		}
 	}
 	for i := 0; i < len(segs); {
 		j := i

@@ -5,11 +5,12 @@ import (
 	"testing"
 )
 
-// TestSegmentChanges checks the change log of segment rows: a bulk insert
-// is logged as one K range per track (also a replace, and a kept
-// duplicate, which changed nothing), a Record and a delete each as their
-// K, in order, and a bulk insert's rows add no changes of their own (its
-// transaction quiets the row triggers); a reader at the
+// TestSegmentChanges checks the change log of segment rows: an insert, a
+// replace (update), a Record and a delete are each logged once with their
+// track and K, in order, and a kept duplicate not at all; a bulk insert
+// (bulkLogRows rows or more) is logged as one K range per track, and its
+// rows add no changes of their own, with the row triggers back after it
+// (the next Record is logged); a reader at the
 // head sees none; a reader asking from before the floor (trimmed), beyond
 // the head (another index) or with more changes than its limit is told to
 // read its rows again; seq < 0 gives the head only.
@@ -34,6 +35,15 @@ func TestSegmentChanges(t *testing.T) {
 	if err := f.db.DeleteSegment(f.ctx, f.track.ID, 10); err != nil {
 		t.Fatal(err)
 	}
+	bulk := make([]int64, bulkLogRows)
+	for i := range bulk {
+		bulk[i] = 100 + int64(i)
+	}
+	f.insert(bulk...)
+	g = f.seg(50)
+	if err := f.db.Record(f.ctx, &g); err != nil {
+		t.Fatal(err)
+	}
 	c, err := f.db.SegmentChanges(f.ctx, 0, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -45,27 +55,24 @@ func TestSegmentChanges(t *testing.T) {
 		}
 		got = append(got, [2]int64{ch.K, ch.ToK})
 	}
-	if want := [][2]int64{{10, 12}, {11, 11}, {12, 12}, {13, 13}, {10, 10}}; !c.Complete || c.Head != 5 || !reflect.DeepEqual(got, want) {
-		t.Errorf("changes %v head %d complete %v; want %v head 5 complete", got, c.Head, c.Complete, want)
-	}
-	var quiet int
-	if err := f.db.reader.QueryRow(`SELECT count(*) FROM segment_changes_quiet`).Scan(&quiet); err != nil || quiet != 0 {
-		t.Errorf("segment_changes_quiet holds %d rows after the bulk inserts (%v): the row triggers stay off", quiet, err)
+	want := [][2]int64{{10, 10}, {11, 11}, {12, 12}, {11, 11}, {13, 13}, {10, 10}, {100, 99 + bulkLogRows}, {50, 50}}
+	if !c.Complete || c.Head != 8 || !reflect.DeepEqual(got, want) {
+		t.Errorf("changes %v head %d complete %v; want %v head 8 complete", got, c.Head, c.Complete, want)
 	}
 	for _, tc := range []struct {
 		seq, limit int
 		complete   bool
 		n          int
 	}{
-		{5, 100, true, 0},
-		{3, 100, true, 2},
-		{3, 1, false, 0},
-		{6, 100, false, 0},
+		{8, 100, true, 0},
+		{6, 100, true, 2},
+		{6, 1, false, 0},
+		{9, 100, false, 0},
 		{-1, 100, false, 0},
 	} {
 		c, err := f.db.SegmentChanges(f.ctx, int64(tc.seq), tc.limit)
-		if err != nil || c.Complete != tc.complete || len(c.List) != tc.n || c.Head != 5 {
-			t.Errorf("from %d limit %d: %d changes head %d complete %v, %v; want %d, head 5, complete %v", tc.seq, tc.limit, len(c.List), c.Head, c.Complete, err, tc.n, tc.complete)
+		if err != nil || c.Complete != tc.complete || len(c.List) != tc.n || c.Head != 8 {
+			t.Errorf("from %d limit %d: %d changes head %d complete %v, %v; want %d, head 8, complete %v", tc.seq, tc.limit, len(c.List), c.Head, c.Complete, err, tc.n, tc.complete)
 		}
 	}
 }

@@ -266,20 +266,17 @@ CREATE TABLE segment_changes_floor (
 	floor INTEGER NOT NULL
 );
 INSERT INTO segment_changes_floor (id, floor) VALUES (1, 0);
--- While a transaction holds the row of segment_changes_quiet, the row
--- triggers log nothing: a bulk insert (InsertSegments) logs one K range
--- per track itself, and deletes the row, before it commits.
-CREATE TABLE segment_changes_quiet (
-	id INTEGER PRIMARY KEY CHECK (id = 1)
-);
-CREATE TRIGGER segments_log_insert AFTER INSERT ON segments WHEN NOT EXISTS (SELECT 1 FROM segment_changes_quiet) BEGIN
+-- A bulk insert (InsertSegments of many rows) drops the three row triggers
+-- in its transaction, logs one K range per track itself and creates them
+-- again from their text here, before it commits.
+CREATE TRIGGER segments_log_insert AFTER INSERT ON segments BEGIN
 	INSERT INTO segment_changes (track_id, k, to_k) VALUES (NEW.track_id, NEW.k, NEW.k);
 END;
-CREATE TRIGGER segments_log_update AFTER UPDATE ON segments WHEN NOT EXISTS (SELECT 1 FROM segment_changes_quiet) BEGIN
+CREATE TRIGGER segments_log_update AFTER UPDATE ON segments BEGIN
 	INSERT INTO segment_changes (track_id, k, to_k) VALUES (OLD.track_id, OLD.k, OLD.k);
 	INSERT INTO segment_changes (track_id, k, to_k) SELECT NEW.track_id, NEW.k, NEW.k WHERE NEW.track_id != OLD.track_id OR NEW.k != OLD.k;
 END;
-CREATE TRIGGER segments_log_delete AFTER DELETE ON segments WHEN NOT EXISTS (SELECT 1 FROM segment_changes_quiet) BEGIN
+CREATE TRIGGER segments_log_delete AFTER DELETE ON segments BEGIN
 	INSERT INTO segment_changes (track_id, k, to_k) VALUES (OLD.track_id, OLD.k, OLD.k);
 END;
 -- changeLogTrim = 1024, changeLogKeep = 65536 (index/changes.go).

@@ -312,10 +312,14 @@ func (db *DB) InsertSegments(ctx context.Context, segs []Segment, replace bool) 
 	for start := 0; start < len(segs); start += insertBatch {
 		batch := segs[start:min(start+insertBatch, len(segs))]
 		err := db.write(ctx, func(tx *sql.Tx) error {
-			if err := quietChanges(ctx, tx); err != nil {
-				return err
-			}
 			logged := batch
+			var triggers []string
+			if len(batch) >= bulkLogRows {
+				var err error
+				if triggers, err = quietChanges(ctx, tx); err != nil {
+					return err
+				}
+			}
 			many, one := tx.StmtContext(ctx, stMany), tx.StmtContext(ctx, stOne)
 			defer many.Close()
 			defer one.Close()
@@ -336,7 +340,10 @@ func (db *DB) InsertSegments(ctx context.Context, segs []Segment, replace bool) 
 				}
 				batch = batch[n:]
 			}
-			return logRanges(ctx, tx, logged)
+			if triggers == nil {
+				return nil // the row triggers logged each change
+			}
+			return logRanges(ctx, tx, logged, triggers)
 		})
 		if err != nil {
 			return err

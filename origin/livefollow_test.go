@@ -74,6 +74,7 @@ type rowGen struct {
 	ended  string                   // a track no longer recorded
 	did    string                   // what the last step changed
 	pruned int64                    // the oldest K not pruned
+	padK   int64                    // the next K of padding
 }
 
 func newRowGen(tb testing.TB, e *archivetest.Env, seed uint64) *rowGen {
@@ -133,8 +134,8 @@ func (g *rowGen) step(tb testing.TB, step int) {
 }
 
 // putMissing writes the rows every track misses in [from, to] with one
-// InsertSegments (a bulk insert, which logs a K range per track, as
-// reindex writes), and says how many.
+// bulk InsertSegments (as reindex writes; it logs a K range per track),
+// and says how many.
 func (g *rowGen) putMissing(tb testing.TB, from, to int64) int {
 	var segs []index.Segment
 	for _, rep := range archivetest.Reps {
@@ -144,10 +145,35 @@ func (g *rowGen) putMissing(tb testing.TB, from, to int64) int {
 			}
 		}
 	}
-	if err := g.e.DB.InsertSegments(context.Background(), segs, false); err != nil {
+	n := len(segs)
+	if err := g.e.DB.InsertSegments(context.Background(), append(segs, g.padding(tb, 300)...), false); err != nil {
 		tb.Fatal(err)
 	}
-	return len(segs)
+	return n
+}
+
+// padding are n new rows of a track of another channel: with them an
+// insert is a bulk one (more rows than index's bulkLogRows, 256), which
+// logs the Ks it wrote as a range per track, not a change per row.
+func (g *rowGen) padding(tb testing.TB, n int) []index.Segment {
+	ctx := context.Background()
+	ch, err := g.e.DB.EnsureChannel(ctx, "padding")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	t, err := g.e.DB.UpsertTrack(ctx, index.Track{ChannelID: ch.ID, Rep: "pad", ContentType: "video", Timescale: 1, SegDur: 2, Ext: "m4s"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	segs := make([]index.Segment, n)
+	for i := range segs {
+		s := g.tmpl[simulate.VideoRep]
+		s.TrackID, s.K, s.EPT = t.ID, g.padK, uint64(g.padK)*2
+		s.Key = fmt.Sprintf("padding/pad/%d.m4s", g.padK)
+		segs[i] = s
+		g.padK++
+	}
+	return segs
 }
 
 // put writes the row of rep's K, at <ch>/<rep>/<dir><K>.<ext>.
