@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -45,15 +44,6 @@ type LiveRows struct {
 	// (but for the Ks in pending); -1: none read yet.
 	seq     int64
 	pending map[int64][]int64 // by track ID: Ks that changed since, not yet applied
-}
-
-// heldRows are a track's rows of [from, to].
-type heldRows struct {
-	t         index.Track
-	from, to  int64
-	segs      []expSeg
-	elsewhere map[int64]string // K: key of a row not at <ch>/<rep>/<K>.<ext> (a splice's replacement)
-	dir       string           // <ch>/<rep>/
 }
 
 // heldInit is a parsed init: its codec configuration's name and info.
@@ -110,7 +100,7 @@ func (d Deps) LoadLive(ctx context.Context, lr *LiveRows, channel string, from, 
 		}
 		if len(x.segs) > 0 {
 			l.tracks = append(l.tracks, x)
-			l.Gaps += holes(x.segs)
+			l.Gaps += holes(x.runs)
 		}
 	}
 	if err := l.checkNotEmpty(); err != nil {
@@ -184,17 +174,25 @@ func (lr *LiveRows) update(ctx context.Context, d Deps, ch index.ChannelRow, t i
 		return nil, err
 	}
 	delete(lr.pending, t.ID)
-	h.cutFrom(r0)
-	err := d.DB.ForEachSegment(ctx, t.ID, r0, toK, func(g index.Segment) error {
-		h.segs = append(h.segs, heldSeg(g))
-		h.noteKey(g)
-		return nil
-	})
-	if err != nil {
+	if err := h.renew(ctx, d, r0, toK); err != nil {
 		return nil, fmt.Errorf("export: %s: %w", t.Rep, err)
 	}
 	h.to = toK
 	return h, nil
+}
+
+// heldRows are a track's rows of [from, to].
+type heldRows struct {
+	t        index.Track
+	from, to int64
+	segs     []expSeg
+	runs     []segRun // of segs
+	// shared says a window handed out holds segs' array up to its length
+	// (window does not copy the rows): a held row there is then changed
+	// in a copy of segs, never in place.
+	shared    bool
+	elsewhere map[int64]string // K: key of a row not at <ch>/<rep>/<K>.<ext> (a splice's replacement)
+	dir       string           // <ch>/<rep>/
 }
 
 // heldSeg is what a held row keeps of an index row.
@@ -202,10 +200,43 @@ func heldSeg(g index.Segment) expSeg {
 	return expSeg{K: g.K, EPT: g.EPT, Duration: g.Duration, Size: g.Size, InitID: g.InitID}
 }
 
-// noteKey notes g's key when it is not at <ch>/<rep>/<K>.<ext>.
-func (h *heldRows) noteKey(g index.Segment) {
-	if rest, ok := strings.CutPrefix(g.Key, h.dir); !ok || strings.Contains(rest, "/") {
-		h.elsewhere[g.K] = g.Key
+// renew makes the held rows of [r0, toK] those the index has now. The
+// held rows that the index still has as they are stay in place; from the
+// first that differs on, the rows are replaced.
+func (h *heldRows) renew(ctx context.Context, d Deps, r0, toK int64) error {
+	i, same := h.below(r0), true
+	err := d.DB.ForEachSegment(ctx, h.t.ID, r0, toK, func(g index.Segment) error {
+		if same && i < len(h.segs) && h.segs[i] == heldSeg(g) && h.elsewhere[g.K] == movedKey(h.dir, g.Key) {
+			i++
+			return nil
+		}
+		if same {
+			h.cutAt(i)
+			same = false
+		}
+		h.add(g)
+		return nil
+	})
+	if same {
+		h.cutAt(i) // held rows the index no longer has
+	}
+	return err
+}
+
+// add appends index row g after every held row.
+func (h *heldRows) add(g index.Segment) {
+	h.segs = append(h.segs, heldSeg(g))
+	h.runs = extendRuns(h.runs, g.K, g.InitID)
+	if k := movedKey(h.dir, g.Key); k != "" {
+		h.elsewhere[g.K] = k
+	}
+}
+
+// unshare gives h a copy of its rows, when a window holds them, before
+// one is changed.
+func (h *heldRows) unshare() {
+	if h.shared {
+		h.segs, h.shared = slices.Clone(h.segs), false
 	}
 }
 
@@ -229,18 +260,25 @@ func (h *heldRows) apply(ctx context.Context, d Deps, changed []int64, r0 int64)
 // patch makes the held row of K what the index has now: g, or none (!ok).
 func (h *heldRows) patch(k int64, g index.Segment, ok bool) {
 	i, found := slices.BinarySearchFunc(h.segs, k, func(s expSeg, k int64) int { return cmpK(s.K, k) })
+	if !found && !ok {
+		return
+	}
+	h.unshare()
 	delete(h.elsewhere, k)
 	switch {
 	case found && !ok:
 		h.segs = slices.Delete(h.segs, i, i+1)
 	case found:
 		h.segs[i] = heldSeg(g)
-	case ok:
+	default:
 		h.segs = slices.Insert(h.segs, i, heldSeg(g))
 	}
 	if ok {
-		h.noteKey(g)
+		if mk := movedKey(h.dir, g.Key); mk != "" {
+			h.elsewhere[k] = mk
+		}
 	}
+	h.runs = segRuns(h.segs)
 }
 
 // below is how many held rows have K < k.
@@ -264,6 +302,10 @@ func (h *heldRows) dropBelow(k int64) {
 	if i := h.below(k); i > 0 {
 		h.segs = h.segs[i:] // the rows before are freed when an append moves the rest
 	}
+	h.runs = h.runs[runsFrom(h.runs, k):]
+	if len(h.runs) > 0 {
+		h.runs[0].From = max(h.runs[0].From, k)
+	}
 	for kk := range h.elsewhere {
 		if kk < k {
 			delete(h.elsewhere, kk)
@@ -272,9 +314,18 @@ func (h *heldRows) dropBelow(k int64) {
 	h.from = max(h.from, k)
 }
 
-// cutFrom forgets the rows from k on (to be read again).
-func (h *heldRows) cutFrom(k int64) {
-	h.segs = h.segs[:h.below(k)] // windows handed out are copies (window)
+// cutAt forgets the held rows from the i-th on (to be read again).
+func (h *heldRows) cutAt(i int) {
+	if i == len(h.segs) {
+		return
+	}
+	k := h.segs[i].K
+	if h.shared {
+		h.segs, h.shared = slices.Clone(h.segs[:i]), false
+	} else {
+		h.segs = h.segs[:i]
+	}
+	h.runs = clipRuns(h.runs, minK, k-1)
 	for kk := range h.elsewhere {
 		if kk >= k {
 			delete(h.elsewhere, kk)
@@ -283,8 +334,12 @@ func (h *heldRows) cutFrom(k int64) {
 }
 
 // window is the track's rows of [fromK, toK], as loadTrack reads them.
+// Its segments are h's own (read only); h changes a held row in a copy
+// from now on.
 func (h *heldRows) window(fromK, toK int64) (trackSegs, error) {
-	x := trackSegs{t: h.t, segs: slices.Clone(h.segs[h.below(fromK):h.below(toK+1)])}
+	a, b := h.below(fromK), h.below(toK+1)
+	x := trackSegs{t: h.t, segs: h.segs[a:b:b], runs: clipRuns(h.runs, fromK, toK)}
+	h.shared = true
 	ks := make([]int64, 0, len(h.elsewhere))
 	for k := range h.elsewhere {
 		if k >= fromK && k <= toK {
@@ -304,22 +359,19 @@ func (h *heldRows) window(fromK, toK int64) (trackSegs, error) {
 // every time, its bytes only the first time its hash is seen.
 func (lr *LiveRows) loadInits(ctx context.Context, d Deps, l *Loaded) error {
 	for _, x := range l.tracks {
-		for i, s := range x.segs {
-			if i > 0 && s.InitID == x.segs[i-1].InitID {
-				continue // loaded with the segment before
-			}
-			if _, ok := l.configs[s.InitID]; ok {
+		for _, r := range x.runs {
+			if _, ok := l.configs[r.InitID]; ok {
 				continue
 			}
-			in, err := d.DB.InitByID(ctx, s.InitID)
+			in, err := d.DB.InitByID(ctx, r.InitID)
 			if err != nil {
-				return fmt.Errorf("export: %s init %d: %w", x.t.Rep, s.InitID, err)
+				return fmt.Errorf("export: %s init %d: %w", x.t.Rep, r.InitID, err)
 			}
 			if hi, ok := lr.inits[in.Hash]; ok && in.ConfigHash != "" {
 				l.inits[in.ID], l.configs[in.ID], l.infos[in.ID] = in, hi.config, hi.info
 				continue
 			}
-			if err := d.loadInit(ctx, l, x.t.Rep, s.InitID); err != nil {
+			if err := d.loadInit(ctx, l, x.t.Rep, r.InitID); err != nil {
 				return fmt.Errorf("export: %w", err)
 			}
 			lr.inits[in.Hash] = heldInit{config: l.configs[in.ID], info: l.infos[in.ID]}
@@ -347,8 +399,7 @@ func (l *Loaded) TrimRaggedEnd(slack int64) {
 	}
 	kept := l.tracks[:0]
 	for _, x := range l.tracks {
-		n, _ := slices.BinarySearchFunc(x.segs, end+1, func(s expSeg, k int64) int { return cmpK(s.K, k) })
-		if x.segs = x.segs[:n]; len(x.segs) > 0 {
+		if x.cutAfter(end); len(x.segs) > 0 {
 			kept = append(kept, x)
 		}
 	}

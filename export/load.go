@@ -65,6 +65,7 @@ type expSeg struct {
 type trackSegs struct {
 	t    index.Track
 	segs []expSeg
+	runs []segRun // of segs; buildPlan works them out when nil
 	// dirs are the media patterns of segments stored elsewhere than at
 	// <ch>/<rep>/<K>.<ext>: a splice's replacements, under
 	// <ch>/<rep>/splice-<id>/. dirOf maps the K of such a segment to 1 + the
@@ -136,7 +137,7 @@ func (d Deps) loadRows(ctx context.Context, channel string, from, to time.Time) 
 			continue
 		}
 		l.tracks = append(l.tracks, x)
-		l.Gaps += holes(x.segs)
+		l.Gaps += holes(x.runs)
 	}
 	return l, nil
 }
@@ -166,7 +167,8 @@ func (d Deps) loadTrackK(ctx context.Context, ch index.ChannelRow, t index.Track
 	x, dir := trackSegs{t: t}, ch.Name+"/"+t.Rep+"/"
 	err := d.DB.ForEachSegment(ctx, t.ID, fromK, toK, func(g index.Segment) error {
 		x.segs = append(x.segs, expSeg{K: g.K, EPT: g.EPT, Duration: g.Duration, Size: g.Size, InitID: g.InitID})
-		if rest, ok := strings.CutPrefix(g.Key, dir); !ok || strings.Contains(rest, "/") {
+		x.runs = extendRuns(x.runs, g.K, g.InitID)
+		if movedKey(dir, g.Key) != "" {
 			return x.addDir(g) // not <ch>/<rep>/<K>.<ext>: a splice's replacement
 		}
 		return nil
@@ -175,17 +177,6 @@ func (d Deps) loadTrackK(ctx context.Context, ch index.ChannelRow, t index.Track
 		return trackSegs{}, fmt.Errorf("export: %s: %w", t.Rep, err)
 	}
 	return x, nil
-}
-
-// holes counts the runs of missing K between segs' first and last K.
-func holes(segs []expSeg) int {
-	n := 0
-	for i := 1; i < len(segs); i++ {
-		if segs[i].K != segs[i-1].K+1 {
-			n++
-		}
-	}
-	return n
 }
 
 // loadInits reads each distinct init of the loaded segments once, and

@@ -49,7 +49,23 @@ func (p *Plan) Omitted() int { return p.omitted }
 
 // Plan lays out the Periods of an export of l in gap mode (see buildPlan).
 func (l *Loaded) Plan(mode GapMode) (*Plan, error) {
-	pl, err := buildPlan(l.tracks, mode, func(_ int, id int64) (string, error) { return l.configs[id], nil })
+	return l.plan(mode, false)
+}
+
+// GridPlan is Plan for a dynamic MPD, which lists segments on the K*D
+// grid (manifest.BuildVoD): each archived segment K starts at K*D and
+// lasts D, and each run of them in a Period is one entry
+// (manifest.VoDSegment.Repeat). Its cost follows the runs, not the
+// segments. Its entries' timing is not the segments' own: HLS playlists,
+// which list each segment's duration, and static MPDs use Plan.
+func (l *Loaded) GridPlan(mode GapMode) (*Plan, error) {
+	return l.plan(mode, true)
+}
+
+func (l *Loaded) plan(mode GapMode, grid bool) (*Plan, error) {
+	p := newPlanner(l.tracks, mode, func(_ int, id int64) (string, error) { return l.configs[id], nil })
+	p.grid = grid
+	pl, err := p.walk()
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +91,7 @@ func buildPlan(tracks []trackSegs, mode GapMode, cfg func(ti int, initID int64) 
 // walk lays out the Periods K by K, and a steady run (steadyRun) at once
 // unless perK.
 func (p *planner) walk() (plan, error) {
+	p.makeBufs()
 	if p.mode == GapsSignal {
 		if err := p.skipToCommonK(); err != nil {
 			return plan{}, err
@@ -124,6 +141,7 @@ type planner struct {
 	lastDir  []int
 	bufs     [][]manifest.VoDSegment
 	used     []int
+	grid     bool // archived segments on the K*D grid, a run per entry (GridPlan)
 	perK     bool // no steadyRun: the plain walk (tests compare)
 }
 
@@ -133,19 +151,32 @@ func newPlanner(tracks []trackSegs, mode GapMode, cfg func(int, int64) (string, 
 		present: make([]bool, n), cfgs: make([]string, n), lastInit: make([]int64, n), lastDir: make([]int, n),
 		bufs: make([][]manifest.VoDSegment, n), used: make([]int, n)}
 	p.pl = plan{firstK: math.MaxInt64, lastK: math.MinInt64, missing: make([][]int64, n)}
-	for _, x := range tracks {
+	for ti, x := range tracks {
 		p.pl.firstK = min(p.pl.firstK, x.segs[0].K)
 		p.pl.lastK = max(p.pl.lastK, x.segs[len(x.segs)-1].K)
+		if x.runs == nil {
+			tracks[ti].runs = segRuns(x.segs)
+		}
 	}
-	for ti, x := range tracks {
+	for ti := range tracks {
 		p.lastInit[ti] = -1
-		entries := int64(len(x.segs)) // GapsSplit: at most one per segment; else one per K
-		if mode != GapsSplit {
+	}
+	return p
+}
+
+// makeBufs makes room for every track's entries: GapsSplit at most one
+// per segment, the other modes one per K; on the grid about one per run.
+func (p *planner) makeBufs() {
+	for ti, x := range p.tracks {
+		entries := int64(len(x.segs))
+		switch {
+		case p.grid:
+			entries = int64(len(x.runs)) + 1
+		case p.mode != GapsSplit:
 			entries = p.pl.lastK - p.pl.firstK + 1
 		}
 		p.bufs[ti] = make([]manifest.VoDSegment, 0, entries)
 	}
-	return p
 }
 
 // steadyRun adds, when every track had a segment at K-1, the Ks from K on
@@ -157,26 +188,59 @@ func (p *planner) steadyRun(k int64) int64 {
 		return 0
 	}
 	n := int64(math.MaxInt64)
-	for ti, x := range p.tracks {
-		i := p.pos[ti]
-		for i < len(x.segs) && int64(i-p.pos[ti]) < n && x.segs[i].K == k+int64(i-p.pos[ti]) && x.segs[i].InitID == p.lastInit[ti] &&
-			(len(x.dirOf) == 0 || x.dirOf[x.segs[i].K] == p.lastDir[ti]) {
-			i++
-		}
-		n = min(n, int64(i-p.pos[ti]))
-		if n == 0 {
+	for ti := range p.tracks {
+		if n = p.steadyLen(ti, k, n); n == 0 {
 			return 0
 		}
 	}
 	for ti, x := range p.tracks {
 		pt := &p.cur.tracks[ti]
-		for _, s := range x.segs[p.pos[ti] : p.pos[ti]+int(n)] {
-			pt.segs = append(pt.segs, manifest.VoDSegment{K: s.K, EPT: s.EPT, Duration: s.Duration})
+		if p.grid {
+			placeOnGrid(pt, x.t.SegDur, k, n)
+		} else {
+			for _, s := range x.segs[p.pos[ti] : p.pos[ti]+int(n)] {
+				pt.segs = append(pt.segs, manifest.VoDSegment{K: s.K, EPT: s.EPT, Duration: s.Duration})
+			}
 		}
 		p.pos[ti] += int(n)
 	}
 	p.pl.presented += n
 	return n
+}
+
+// steadyLen is how many segments of track ti, at most limit, from its
+// next one on are at K k, k+1, … with the init and media pattern of its
+// last one: a lookup of its run, or, with splices, a walk.
+func (p *planner) steadyLen(ti int, k, limit int64) int64 {
+	x := p.tracks[ti]
+	i := p.pos[ti]
+	if i == len(x.segs) || x.segs[i].K != k {
+		return 0
+	}
+	if len(x.dirOf) == 0 {
+		r, ok := x.runAt(k)
+		if !ok || r.InitID != p.lastInit[ti] {
+			return 0
+		}
+		return min(limit, r.To-k+1)
+	}
+	j := i
+	for j < len(x.segs) && int64(j-i) < limit && x.segs[j].K == k+int64(j-i) && x.segs[j].InitID == p.lastInit[ti] &&
+		x.dirOf[x.segs[j].K] == p.lastDir[ti] {
+		j++
+	}
+	return int64(j - i)
+}
+
+// placeOnGrid adds Ks k … k+n-1 of a track whose segments last segDur
+// to pt as archived segments on the K*D grid: one entry, or the last one
+// grown when it ends at K k-1.
+func placeOnGrid(pt *planTrack, segDur uint64, k, n int64) {
+	if m := len(pt.segs); m > 0 && !pt.filler && !pt.segs[m-1].Gap && pt.segs[m-1].LastK()+1 == k {
+		pt.segs[m-1].Repeat += n
+		return
+	}
+	pt.segs = append(pt.segs, manifest.VoDSegment{K: k, EPT: uint64(k) * segDur, Duration: segDur, Repeat: n - 1})
 }
 
 // skipToCommonK starts the presentation at the first K every track has:
@@ -325,6 +389,10 @@ func (p *planner) add(k int64) {
 			pt.initID = s.InitID
 		}
 		pt.dir = x.dirOf[s.K]
+		if p.grid {
+			placeOnGrid(pt, x.t.SegDur, s.K, 1)
+			continue
+		}
 		pt.segs = append(pt.segs, manifest.VoDSegment{K: s.K, EPT: s.EPT, Duration: s.Duration})
 	}
 }

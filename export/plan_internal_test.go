@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/manifest"
 )
 
 // planTracks builds tracks for buildPlan: each string is one track, one
@@ -176,8 +178,80 @@ func TestSteadyRunsPlanAlike(t *testing.T) {
 			if fmt.Sprint(gerr) != fmt.Sprint(werr) || !reflect.DeepEqual(got, want) {
 				t.Fatalf("seed %d %s: steady runs plan\n%v (%v)\nthe K-by-K walk\n%v (%v)", seed, mode, describe(got), gerr, describe(want), werr)
 			}
+			checkGridPlan(t, fmt.Sprintf("seed %d %s", seed, mode), tracks, mode, cfg, want, werr)
 		}
 	}
+}
+
+// checkGridPlan checks the plan on the K*D grid (GridPlan), by steady runs
+// and K by K: the same runs either way, and once its runs are written out
+// one entry per K, the plan want (plain, K by K) with its archived
+// segments moved onto the grid.
+func checkGridPlan(t *testing.T, name string, tracks []trackSegs, mode GapMode, cfg func(int, int64) (string, error), want plan, werr error) {
+	t.Helper()
+	fast := newPlanner(tracks, mode, cfg)
+	fast.grid = true
+	got, gerr := fast.walk()
+	slow := newPlanner(tracks, mode, cfg)
+	slow.grid, slow.perK = true, true
+	perK, perr := slow.walk()
+	if fmt.Sprint(gerr) != fmt.Sprint(perr) || !reflect.DeepEqual(got, perK) {
+		t.Fatalf("%s: grid plan by steady runs\n%v (%v)\nK by K\n%v (%v)", name, describe(got), gerr, describe(perK), perr)
+	}
+	if fmt.Sprint(gerr) != fmt.Sprint(werr) {
+		t.Fatalf("%s: grid plan fails with %v, the plain one with %v", name, gerr, werr)
+	}
+	if gerr != nil {
+		return
+	}
+	for _, p := range got.periods {
+		for _, pt := range p.tracks {
+			for i := 1; i < len(pt.segs) && !pt.filler; i++ {
+				if a, b := pt.segs[i-1], pt.segs[i]; !a.Gap && !b.Gap && a.LastK()+1 == b.K {
+					t.Fatalf("%s: grid plan has K %d-%d and K %d on as two entries, not one run", name, a.K, a.LastK(), b.K)
+				}
+			}
+		}
+	}
+	if got, want := writtenOut(got), onGrid(want, tracks); !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s: grid plan written out\n%+v\nplain plan on the grid\n%+v", name, got.periods, want.periods)
+	}
+}
+
+// writtenOut is pl with one entry per K (manifest.ExpandSegments).
+func writtenOut(pl plan) plan {
+	pl.periods = slices.Clone(pl.periods)
+	for pi := range pl.periods {
+		p := &pl.periods[pi]
+		p.tracks = slices.Clone(p.tracks)
+		for ti := range p.tracks {
+			p.tracks[ti].segs = manifest.ExpandSegments(p.tracks[ti].segs)
+		}
+	}
+	return pl
+}
+
+// onGrid is pl with each archived segment at K*D, lasting D.
+func onGrid(pl plan, tracks []trackSegs) plan {
+	pl.periods = slices.Clone(pl.periods)
+	for pi := range pl.periods {
+		p := &pl.periods[pi]
+		p.tracks = slices.Clone(p.tracks)
+		for ti := range p.tracks {
+			pt := &p.tracks[ti]
+			if pt.filler || pt.segs == nil {
+				continue
+			}
+			d := tracks[pt.ti].t.SegDur
+			pt.segs = slices.Clone(pt.segs)
+			for i, e := range pt.segs {
+				if !e.Gap {
+					pt.segs[i] = manifest.VoDSegment{K: e.K, EPT: uint64(e.K) * d, Duration: d}
+				}
+			}
+		}
+	}
+	return pl
 }
 
 // genTracks generates 1 to 4 tracks of up to 60 Ks from K 100.
@@ -202,7 +276,12 @@ func genTracks(rng *rand.Rand) []trackSegs {
 			if rng.IntN(20) == 0 {
 				init = 'a' + rng.Int64N(3)
 			}
-			x.segs = append(x.segs, expSeg{K: k, EPT: uint64(k) * 2000, Duration: 2000, InitID: init})
+			ept, dur := uint64(k)*2000, uint64(2000)
+			if ti%2 == 1 { // audio: whole frames of 21 ticks, from the first at or after K*D
+				ept = (uint64(k)*2000 + 20) / 21 * 21
+				dur = (uint64(k+1)*2000+20)/21*21 - ept
+			}
+			x.segs = append(x.segs, expSeg{K: k, EPT: ept, Duration: dur, InitID: init})
 			if rng.IntN(15) == 0 {
 				x.addDir(index.Segment{K: k, Key: fmt.Sprintf("ch/%s/splice-%d/%d.m4s", x.t.Rep, rng.IntN(2), k)}) //nolint:errcheck // a valid key
 			}

@@ -84,7 +84,7 @@ func (d Deps) trackRunStart(ctx context.Context, l *Loaded, ti int, k, floor int
 	x := l.tracks[ti]
 	want, next := "", k
 	for next >= floor {
-		segs, err := d.DB.SegmentsDown(ctx, x.t.ID, next, runStep)
+		segs, err := d.DB.SegmentsDown(ctx, x.t.ID, next, int(min(runStep, next-floor+1))) // no row below floor
 		if err != nil {
 			return 0, 0, fmt.Errorf("export: %s: %w", x.t.Rep, err)
 		}
@@ -194,7 +194,7 @@ func segKRange(segs []manifest.VoDSegment) (first, last int64, ok bool) {
 		if !ok {
 			first, ok = s.K, true
 		}
-		last = s.K
+		last = s.LastK()
 	}
 	return first, last, ok
 }

@@ -189,7 +189,7 @@ func (w *presenter) archivedTrack(ctx context.Context, vt *manifest.VoDTrack, x 
 	}
 	for _, s := range vt.Segments {
 		if !s.Gap {
-			w.res.Segments++
+			w.res.Segments += 1 + int(s.Repeat)
 		}
 	}
 	return nil
@@ -220,7 +220,7 @@ func (d Deps) inbandEvents(ctx context.Context, t index.Track, segs []manifest.V
 	if len(segs) == 0 {
 		return nil, nil
 	}
-	svs, err := d.DB.EventSchemes(ctx, t.ID, segs[0].K, segs[len(segs)-1].K)
+	svs, err := d.DB.EventSchemes(ctx, t.ID, segs[0].K, segs[len(segs)-1].LastK())
 	if err != nil {
 		return nil, err
 	}

@@ -358,7 +358,7 @@ func hlsEntries(in VoDInput, desc *VoDTrack) []hlsEntry {
 		}
 		segs := []VoDSegment(nil)
 		if tr != nil {
-			segs = tr.Segments
+			segs = ExpandSegments(tr.Segments)
 		} else {
 			tr = desc
 			from, to := periodKRange(vp)
@@ -555,7 +555,7 @@ func periodKRange(vp *VoDPeriod) (int64, int64) {
 			continue
 		}
 		from = min(from, tr.Segments[0].K)
-		to = max(to, tr.Segments[len(tr.Segments)-1].K+1)
+		to = max(to, tr.Segments[len(tr.Segments)-1].LastK()+1)
 	}
 	return from, to
 }

@@ -23,11 +23,41 @@ import (
 // no object. BuildVoD leaves a hole in the SegmentTimeline for it, BuildHLS
 // writes an EXT-X-GAP segment of its duration. Its EPT and Duration say
 // which stretch of the timeline it stands for.
+//
+// An entry may stand for a run of segments: Repeat more follow at K+1 …
+// K+Repeat, each Duration long and starting where the one before ends (as
+// S@r in a SegmentTimeline). Gap entries stand for one K.
 type VoDSegment struct {
 	K        int64
 	EPT      uint64
 	Duration uint64
 	Gap      bool
+	Repeat   int64
+}
+
+// LastK is the K of the last segment the entry stands for.
+func (s VoDSegment) LastK() int64 { return s.K + s.Repeat }
+
+// End is where the last segment the entry stands for ends.
+func (s VoDSegment) End() uint64 { return s.EPT + uint64(s.Repeat+1)*s.Duration }
+
+// ExpandSegments is segs with one entry per segment: each run (Repeat)
+// written out. It is segs itself when no entry is a run.
+func ExpandSegments(segs []VoDSegment) []VoDSegment {
+	n := 0
+	for _, s := range segs {
+		n += int(s.Repeat) + 1
+	}
+	if n == len(segs) {
+		return segs
+	}
+	out := make([]VoDSegment, 0, n)
+	for _, s := range segs {
+		for i := range s.Repeat + 1 {
+			out = append(out, VoDSegment{K: s.K + i, EPT: s.EPT + uint64(i)*s.Duration, Duration: s.Duration, Gap: s.Gap})
+		}
+	}
+	return out
 }
 
 // VoDTrack is one Representation of a VoD presentation.
@@ -257,15 +287,14 @@ func (tl *vodTimeline) addEnds(vp *VoDPeriod, pi int) {
 	for ti := range vp.Tracks {
 		tr := &vp.Tracks[ti]
 		last := tr.Segments[len(tr.Segments)-1]
-		e := new(big.Rat).SetFrac(new(big.Int).Add(new(big.Int).SetUint64(last.EPT), new(big.Int).SetUint64(last.Duration)),
-			big.NewInt(int64(tr.Timescale)))
+		e := new(big.Rat).SetFrac(new(big.Int).SetUint64(last.End()), big.NewInt(int64(tr.Timescale)))
 		if e.Cmp(tl.ends[pi]) > 0 {
 			tl.ends[pi].Set(e)
 		}
 		if e.Sub(e, tl.shift); tl.presEnd == nil || e.Cmp(tl.presEnd) > 0 {
 			tl.presEnd = e
 		}
-		g := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(last.K+1), new(big.Int).SetUint64(tr.SegDur)), big.NewInt(int64(tr.Timescale)))
+		g := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(last.LastK()+1), new(big.Int).SetUint64(tr.SegDur)), big.NewInt(int64(tr.Timescale)))
 		if g.Sub(g, tl.shift); pi == 0 || ti == 0 || g.Cmp(tl.gridEnd) > 0 {
 			tl.gridEnd = g
 		}
@@ -298,7 +327,7 @@ func dashPeriod(vp *VoDPeriod, grid bool) *VoDPeriod {
 					continue
 				}
 				if grid {
-					s = VoDSegment{K: s.K, EPT: uint64(s.K) * tr.SegDur, Duration: tr.SegDur}
+					s = VoDSegment{K: s.K, EPT: uint64(s.K) * tr.SegDur, Duration: tr.SegDur, Repeat: s.Repeat}
 				}
 				segs = append(segs, s)
 			}
@@ -316,7 +345,7 @@ func dashPeriod(vp *VoDPeriod, grid bool) *VoDPeriod {
 // of segs (which hold no gap entries).
 func hasHoles(segs []VoDSegment) bool {
 	for i := 1; i < len(segs); i++ {
-		if segs[i].K != segs[i-1].K+1 {
+		if segs[i].K != segs[i-1].LastK()+1 {
 			return true
 		}
 	}
@@ -396,15 +425,18 @@ func checkVoDTrack(tr *VoDTrack) error {
 		if s.K < 0 {
 			return fmt.Errorf("segment K=%d is negative", s.K)
 		}
+		if s.Repeat < 0 || (s.Gap && s.Repeat != 0) {
+			return fmt.Errorf("segment K=%d has Repeat %d (gap entries stand for one K)", s.K, s.Repeat)
+		}
 		if i == 0 {
 			continue
 		}
 		prev := tr.Segments[i-1]
-		if s.K <= prev.K {
-			return fmt.Errorf("segments not ordered by K: K=%d follows K=%d", s.K, prev.K)
+		if s.K <= prev.LastK() {
+			return fmt.Errorf("segments not ordered by K: K=%d follows K=%d", s.K, prev.LastK())
 		}
-		if s.EPT < prev.EPT+prev.Duration {
-			return fmt.Errorf("segment K=%d (EPT %d) overlaps segment K=%d ending at %d", s.K, s.EPT, prev.K, prev.EPT+prev.Duration)
+		if s.EPT < prev.End() {
+			return fmt.Errorf("segment K=%d (EPT %d) overlaps segment K=%d ending at %d", s.K, s.EPT, prev.LastK(), prev.End())
 		}
 	}
 	return nil
@@ -484,9 +516,10 @@ func trackTemplate(tr *VoDTrack, start *big.Rat) (*vodTemplate, error) {
 		}
 		sl.Initialization = &mpd.URLType{SourceURL: mpd.AnyURI(tr.InitPath)}
 		var tl []*mpd.S
-		for i, s := range tr.Segments {
+		segs := ExpandSegments(tr.Segments)
+		for i, s := range segs {
 			e := &mpd.S{D: s.Duration}
-			if i == 0 || s.EPT != tr.Segments[i-1].EPT+tr.Segments[i-1].Duration {
+			if i == 0 || s.EPT != segs[i-1].End() {
 				e.T = mpd.Ptr(s.EPT)
 			}
 			tl = append(tl, e)
@@ -526,13 +559,13 @@ func buildTimeline(segs []VoDSegment) []*mpd.S {
 	for i, s := range segs {
 		if i > 0 {
 			prev := segs[i-1]
-			contiguous := s.EPT == prev.EPT+prev.Duration
-			consecutive := s.K == prev.K+1
+			contiguous := s.EPT == prev.End()
+			consecutive := s.K == prev.LastK()+1
 			if contiguous && consecutive && s.Duration == cur.D {
-				cur.R++
+				cur.R += 1 + int(s.Repeat)
 				continue
 			}
-			cur = &mpd.S{D: s.Duration}
+			cur = &mpd.S{D: s.Duration, R: int(s.Repeat)}
 			if !contiguous {
 				cur.T = mpd.Ptr(s.EPT)
 			}
@@ -542,7 +575,7 @@ func buildTimeline(segs []VoDSegment) []*mpd.S {
 			out = append(out, cur)
 			continue
 		}
-		cur = &mpd.S{T: mpd.Ptr(s.EPT), D: s.Duration}
+		cur = &mpd.S{T: mpd.Ptr(s.EPT), D: s.Duration, R: int(s.Repeat)}
 		out = append(out, cur)
 	}
 	return out

@@ -180,7 +180,11 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 	if mode == export.GapsFill && p.kind != catchUp {
 		l.TrimRaggedEnd(liveTrackEnded)
 	}
-	pl, err := l.Plan(mode)
+	plan := l.Plan
+	if !hls && p.kind != catchUp {
+		plan = l.GridPlan // a dynamic MPD lists its segments on the K*D grid
+	}
+	pl, err := plan(mode)
 	if err != nil {
 		return nil, loadError(err)
 	}
@@ -302,7 +306,7 @@ func firstK(vp manifest.VoDPeriod) int64 {
 func lastEnd(periods []manifest.VoDPeriod) time.Time {
 	var end time.Time
 	for _, t := range periods[len(periods)-1].Tracks {
-		ticks := (t.Segments[len(t.Segments)-1].K + 1) * int64(t.SegDur)
+		ticks := (t.Segments[len(t.Segments)-1].LastK() + 1) * int64(t.SegDur)
 		ts := int64(t.Timescale)
 		e := time.Unix(ticks/ts, ticks%ts*int64(time.Second)/ts)
 		if e.After(end) {
