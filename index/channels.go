@@ -44,7 +44,7 @@ func (db *DB) SetPreferredSource(ctx context.Context, channelID int64, source st
 // Channel returns the channel called name, or an error wrapping ErrNotFound.
 func (db *DB) Channel(ctx context.Context, name string) (ChannelRow, error) {
 	var c ChannelRow
-	err := db.reader.QueryRowContext(ctx, `SELECT id, name, preferred_source FROM channels WHERE name = ?`, name).
+	err := db.queryRow(ctx, `SELECT id, name, preferred_source FROM channels WHERE name = ?`, name).
 		Scan(&c.ID, &c.Name, &c.PreferredSource)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ChannelRow{}, fmt.Errorf("index: channel %q: %w", name, ErrNotFound)

@@ -40,6 +40,7 @@ type DB struct {
 	reader *sql.DB     // pool of query_only connections
 
 	hot   hotStmts    // the recorder's per-segment statements, prepared once
+	reads readStmts   // the reader's statements, prepared on first use
 	group groupCommit // batches the recorder's per-segment writes (writeGrouped)
 
 	writeTx, lookups atomic.Int64 // see Counts
@@ -132,7 +133,7 @@ func open(ctx context.Context, path string, openPool func(dsn string) (*sql.DB, 
 
 // Close closes the database. Pending operations must have returned.
 func (db *DB) Close() error {
-	errs := []error{db.hot.close()}
+	errs := []error{db.hot.close(), db.reads.close()}
 	if db.reader != nil {
 		errs = append(errs, db.reader.Close())
 	}

@@ -115,7 +115,7 @@ func (db *DB) addEvents(ctx context.Context, tx *sql.Tx, evs []Event, args [][]a
 // Events returns the channel's events that start in [fromMs, toMs) (Unix
 // milliseconds), ordered by start, then representation, scheme, value, id.
 func (db *DB) Events(ctx context.Context, channelID, fromMs, toMs int64) ([]Event, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT e.track_id, t.rep, e.scheme, e.value, e.id, e.k, e.version, e.timescale,
+	rows, err := db.query(ctx, `SELECT e.track_id, t.rep, e.scheme, e.value, e.id, e.k, e.version, e.timescale,
 e.presentation_time, e.duration, e.message
 FROM events e JOIN tracks t ON t.id = e.track_id
 WHERE t.channel_id = ? AND e.start_ms >= ? AND e.start_ms < ?
@@ -146,7 +146,7 @@ ORDER BY e.start_ms, e.presentation_time, t.rep, e.scheme, e.value, e.id`, chann
 // EventSchemes returns the distinct (scheme, value) of the track's events
 // carried by segments fromK..toK, sorted.
 func (db *DB) EventSchemes(ctx context.Context, trackID, fromK, toK int64) ([]SchemeValue, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT DISTINCT scheme, value FROM events
+	rows, err := db.query(ctx, `SELECT DISTINCT scheme, value FROM events
 WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY scheme, value`, trackID, fromK, toK)
 	if err != nil {
 		return nil, fmt.Errorf("index: event schemes of track %d: %w", trackID, err)

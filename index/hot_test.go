@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -122,6 +123,73 @@ func TestHotStatementsPrepared(t *testing.T) {
 		// has a few), never one per segment.
 		if p, d := n.prepared[tc.sql], n.direct[tc.sql]; d != 0 || p == 0 || p > 8 {
 			t.Errorf("%s: prepared %d times, run as text %d times for %d segments; want prepared once per connection, never run as text", tc.name, p, d, segments)
+		}
+	}
+}
+
+// countingDB opens an index whose connections count what they run.
+func countingDB(t *testing.T) (*DB, *sqlCounts) {
+	t.Helper()
+	n := &sqlCounts{prepared: map[string]int{}, direct: map[string]int{}}
+	drv, err := sql.Open("sqlite", "unused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := open(context.Background(), filepath.Join(t.TempDir(), "index.db"), func(dsn string) (*sql.DB, error) {
+		return sql.OpenDB(countingConnector{dsn: dsn, drv: drv.Driver(), n: n}), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+		_ = drv.Close()
+	})
+	return db, n
+}
+
+// TestLiveReadsPrepared: the reads of a live manifest build (channel,
+// tracks, splice stamp, segment ranges, the walk down, inits, events and
+// their schemes) are prepared once per connection and reused, never
+// compiled per call.
+func TestLiveReadsPrepared(t *testing.T) {
+	t.Parallel()
+	db, n := countingDB(t)
+	f := newFixtureOn(t, db)
+	for k := int64(1); k <= 10; k++ {
+		f.insert(k)
+	}
+	n.mu.Lock()
+	direct, prepared := maps.Clone(n.direct), maps.Clone(n.prepared)
+	n.mu.Unlock()
+	const builds = 40
+	for range builds {
+		reads := []error{
+			func() error { _, err := db.Channel(f.ctx, "ch1"); return err }(),
+			func() error { _, err := db.Tracks(f.ctx, f.ch.ID); return err }(),
+			func() error { _, err := db.SpliceStamp(f.ctx, f.ch.ID); return err }(),
+			db.ForEachSegment(f.ctx, f.track.ID, 1, 10, func(Segment) error { return nil }),
+			func() error { _, err := db.SegmentsDown(f.ctx, f.track.ID, 10, 4); return err }(),
+			func() error { _, err := db.InitByID(f.ctx, f.init.ID); return err }(),
+			func() error { _, err := db.Events(f.ctx, f.ch.ID, 0, 1<<40); return err }(),
+			func() error { _, err := db.EventSchemes(f.ctx, f.track.ID, 1, 10); return err }(),
+		}
+		if err := errors.Join(reads...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for q, c := range n.direct {
+		if c > direct[q] {
+			t.Errorf("run as text %d times in %d builds: %s", c-direct[q], builds, q)
+		}
+	}
+	for q, c := range n.prepared {
+		if c-prepared[q] > 8 {
+			t.Errorf("prepared %d times in %d builds: %s", c-prepared[q], builds, q)
 		}
 	}
 }

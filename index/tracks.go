@@ -107,7 +107,7 @@ func trackByID(ctx context.Context, q querier, id int64) (Track, error) {
 // Tracks returns the channel's tracks: video, audio, text, metadata, others;
 // then by rep.
 func (db *DB) Tracks(ctx context.Context, channelID int64) ([]Track, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+trackCols+` FROM tracks WHERE channel_id = ? ORDER BY `+trackOrder, channelID)
+	rows, err := db.query(ctx, `SELECT `+trackCols+` FROM tracks WHERE channel_id = ? ORDER BY `+trackOrder, channelID)
 	if err != nil {
 		return nil, fmt.Errorf("index: tracks: %w", err)
 	}
@@ -183,7 +183,7 @@ func (db *DB) Inits(ctx context.Context, trackID int64) ([]Init, error) {
 
 // InitByID returns an init version, or an error wrapping ErrNotFound.
 func (db *DB) InitByID(ctx context.Context, id int64) (Init, error) {
-	in, err := scanInit(db.reader.QueryRowContext(ctx, `SELECT `+initCols+` FROM inits WHERE id = ?`, id))
+	in, err := scanInit(db.queryRow(ctx, `SELECT `+initCols+` FROM inits WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Init{}, fmt.Errorf("index: init %d: %w", id, ErrNotFound)
 	}

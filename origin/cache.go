@@ -29,13 +29,27 @@ type built struct {
 
 // newBuilt compresses body (compress/gzip writes no name or time, so
 // equal bodies give equal bytes) and names both forms by their sha256.
-func newBuilt(body []byte, contentType, cacheControl string) *built {
+func (c *cache) newBuilt(body []byte, contentType, cacheControl string) *built {
+	gz := c.gzip(body)
+	return &built{body: body, gz: gz, etag: strongETag(body), gzETag: strongETag(gz),
+		contentType: contentType, cache: cacheControl}
+}
+
+// gzip is body compressed, by a writer kept for the next body: making one
+// allocates about a megabyte, more than the rest of a live build.
+func (c *cache) gzip(body []byte) []byte {
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	buf.Grow(len(body)/4 + 64)
+	zw, _ := c.zips.Get().(*gzip.Writer)
+	if zw == nil {
+		zw, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	} else {
+		zw.Reset(&buf)
+	}
 	zw.Write(body) //nolint:errcheck // a bytes.Buffer does not fail
 	zw.Close()     //nolint:errcheck
-	return &built{body: body, gz: buf.Bytes(), etag: strongETag(body), gzETag: strongETag(buf.Bytes()),
-		contentType: contentType, cache: cacheControl}
+	c.zips.Put(zw)
+	return buf.Bytes()
 }
 
 func strongETag(b []byte) string {
@@ -84,6 +98,7 @@ type cache struct {
 	mu    sync.Mutex
 	built map[int64]map[string]*built // by second
 	group singleflight.Group
+	zips  sync.Pool // *gzip.Writer
 }
 
 func newCache() *cache { return &cache{built: map[int64]map[string]*built{}} }

@@ -117,7 +117,7 @@ func (s *Server) build(ctx context.Context, channel string, d doc, p params, now
 		if err != nil {
 			return nil, err
 		}
-		return newBuilt(body, "application/dash+xml", cc), nil
+		return s.cache.newBuilt(body, "application/dash+xml", cc), nil
 	}
 	pls, err := manifest.BuildHLS(pr.in, func(rep string) string { return mediaName(rep, p) })
 	if err != nil {
@@ -125,7 +125,7 @@ func (s *Server) build(ctx context.Context, channel string, d doc, p params, now
 	}
 	for _, pl := range pls {
 		if pl.Rep == d.rep {
-			return newBuilt(pl.Body, "application/vnd.apple.mpegurl", cc), nil
+			return s.cache.newBuilt(pl.Body, "application/vnd.apple.mpegurl", cc), nil
 		}
 	}
 	return nil, errNotFound("channel %s has no HLS track %q", channel, d.rep)
