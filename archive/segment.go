@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
@@ -33,7 +34,18 @@ type Offer struct {
 	// SHA256, when set, is the SHA-256 of Data (lower-case hex) that the
 	// adapter computed while the bytes streamed in (push): Data is then not
 	// hashed a second time. It must be Data's digest; empty: computed here.
+	// Ignored for a streamed segment (Body).
 	SHA256 string
+	// Body, when set, streams the rest of the segment (see
+	// Archive.StreamsSegments): Data is then the segment's head, every
+	// byte up to and including the header of its mdat, which must be its
+	// last box, and Body yields that mdat's payload, BodySize bytes.
+	// OfferSegment reads Body at most once, hashing it as it passes, and
+	// writes it to the object as it arrives (or, for a later copy of a
+	// stored K, only hashes it). A Body that fails or ends early gives an
+	// error wrapping ErrBody; nothing of it is stored or indexed.
+	Body     io.Reader
+	BodySize int64
 }
 
 // Result says what happened to an offered segment.
@@ -57,6 +69,9 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	if err := c.streamOrBuffer(d); err != nil {
+		return Result{}, err
+	}
 	cl, err := c.claim(ctx, d)
 	if err != nil {
 		return Result{}, err
@@ -74,6 +89,8 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 		if res, stored, done, err = c.store(ctx, d, res); err != nil || done {
 			return res, err
 		}
+	} else if err := c.hashUnwritten(d, stored); err != nil {
+		return Result{}, err
 	}
 	return c.classify(wctx, d, res, stored)
 }
@@ -81,6 +98,7 @@ func (c *Channel) OfferSegment(ctx context.Context, o Offer) (Result, error) {
 // offered is one delivery while OfferSegment works on it.
 type offered struct {
 	o     Offer
+	body  *segmentBody // o.Body, while streamed; nil: buffered
 	src   index.SourceRow
 	state *trackState
 	cur   *initState // the init the segment decodes with
@@ -113,10 +131,13 @@ func (c *Channel) validate(ctx context.Context, o Offer) (*offered, Result, erro
 	if err != nil {
 		return nil, Result{}, err
 	}
+	if o.Body != nil {
+		d.body = newSegmentBody(o)
+	}
 	if d.cur == nil {
 		return c.reject(ctx, d, o.ExpectK, "no init segment for the track yet")
 	}
-	if d.info, err = cmaf.ParseSegmentWithSum(o.Data, d.cur.info, o.SHA256); err != nil {
+	if d.info, err = parseOffer(o, d.cur.info); err != nil {
 		return c.reject(ctx, d, o.ExpectK, "%v", err)
 	}
 	if detail := c.a.checkTime(o, d.info.EPT, d.cur.info.Timescale, d.now); detail != "" {
@@ -177,7 +198,7 @@ func (c *Channel) reject(ctx context.Context, d *offered, k int64, format string
 	detail := fmt.Sprintf(format, args...)
 	if k >= 0 && d.track.ID != 0 {
 		_ = c.a.DB.Record(context.WithoutCancel(ctx), nil, index.Delivery{TrackID: d.track.ID, K: k, SourceID: d.src.ID,
-			Outcome: index.Rejected, Size: int64(len(d.o.Data)), ReceivedAt: d.now, Detail: detail})
+			Outcome: index.Rejected, Size: d.o.size(), ReceivedAt: d.now, Detail: detail})
 	}
 	return nil, Result{K: k, Outcome: index.Rejected, Detail: detail},
 		fmt.Errorf("%w: %s %s from %s: %s", ErrInvalid, c.Info.Name, d.o.Rep, d.o.Source, detail)
@@ -282,18 +303,17 @@ func (c *Channel) storedCopy(ctx context.Context, d *offered) (index.Segment, bo
 // the copy d is a later delivery of.
 func (c *Channel) store(ctx context.Context, d *offered, res Result) (_ Result, stored index.Segment, done bool, _ error) {
 	wctx := context.WithoutCancel(ctx)
-	meta := segmentMeta(d.info, d.cur, d.track, d.o.Source)
 	var err error
 	if c.a.Spool != nil && c.a.Spool.Len() > 0 {
 		// Segments are spooled: the store was unreachable. Queue
 		// behind them, so that they reach the store in order.
 		err = errSpoolFirst
 	} else {
-		err = c.a.Store.Create(ctx, d.key, d.o.Data, meta)
+		err = c.createObject(ctx, d, d.key)
 	}
 	switch {
-	case err != nil && !errors.Is(err, cloud.ErrExists) && c.a.Spool != nil && ctx.Err() == nil:
-		res, err = c.spool(wctx, d, res, meta, err)
+	case err != nil && !errors.Is(err, cloud.ErrExists) && c.a.Spool != nil && ctx.Err() == nil && d.body == nil:
+		res, err = c.spool(wctx, d, res, segmentMeta(d.info, d.cur, d.track, d.o.Source), err)
 		return res, index.Segment{}, true, err
 	case err == nil:
 		res, err = c.record(wctx, d, res)
@@ -458,11 +478,12 @@ func segmentMeta(info *cmaf.SegmentInfo, cur *initState, track index.Track, sour
 // key exists already (an earlier attempt, another recorder), that object is
 // the real copy and this delivery is recorded against it.
 func (c *Channel) replaceFiller(ctx context.Context, d *offered, res Result, filler index.Segment) (Result, error) {
-	info, o, cur, track, del := d.info, d.o, d.cur, d.track, d.delivery()
+	info, o, cur, track := d.info, d.o, d.cur, d.track
 	key := layout.RealKey(c.Info.Name, o.Rep, res.K, track.Ext)
+	err := c.createObject(ctx, d, key)
+	del := d.delivery() // streamed: its SHA-256 is known once written
 	cp := d.segment(key)
 	cp.Filler = false // a real copy
-	err := c.a.Store.Create(ctx, key, o.Data, segmentMeta(info, cur, track, o.Source))
 	if errors.Is(err, cloud.ErrExists) {
 		theirs, from, aerr := c.a.storedObject(ctx, track.ID, res.K, key, cur.row.ID)
 		if aerr != nil {

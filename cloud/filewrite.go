@@ -24,13 +24,27 @@ var errRenameExists = errors.New("target exists")
 // MkdirAll and one for create-only, a stat in os.Rename, and a remove of
 // the renamed temporary file (two unlinks) per object.
 func (s *Store) writeXattrFile(ctx context.Context, op, key string, data []byte, meta map[string]string, create bool) error {
+	return s.writeTempFile(ctx, op, key, create, func(f *os.File) error {
+		if _, err := f.Write(data); err != nil {
+			return err
+		}
+		return s.finishTempFile(f, meta)
+	})
+}
+
+// writeTempFile writes key on a file store that keeps metadata in xattrs:
+// it creates a temporary file, has fill write the object's bytes and
+// attributes to it and make them durable (finishTempFile), renames it
+// into place (create-only when create) and fsyncs the directory. If any
+// step fails, the temporary file is removed.
+func (s *Store) writeTempFile(ctx context.Context, op, key string, create bool, fill func(f *os.File) error) error {
 	p := s.path(key)
 	f, err := s.createTempFile(p)
 	if err != nil {
 		return s.wrap(op, key, err)
 	}
 	tmp := f.Name()
-	err = s.fillTempFile(f, data, meta)
+	err = fill(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -79,12 +93,9 @@ func (s *Store) createTempFile(p string) (*os.File, error) {
 	}
 }
 
-// fillTempFile writes data and meta (the xattr user.reap) to the temporary
-// file f and makes them durable.
-func (s *Store) fillTempFile(f *os.File, data []byte, meta map[string]string) error {
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
+// finishTempFile sets meta (the xattr user.reap) on the temporary file f,
+// whose bytes are written, and makes both durable.
+func (s *Store) finishTempFile(f *os.File, meta map[string]string) error {
 	if s.testAfterWrite != nil {
 		s.testAfterWrite()
 	}

@@ -22,7 +22,23 @@ func ParseSegment(data []byte, init *InitInfo) (info *SegmentInfo, err error) {
 // here.
 func ParseSegmentWithSum(data []byte, init *InitInfo, sum string) (info *SegmentInfo, err error) {
 	defer noPanic("media segment", &err)
-	return parseSegment(data, init, sum)
+	return parseSegment(data, len(data), init, sum)
+}
+
+// ParseSegmentHead parses the head of a media segment of total bytes whose
+// last box is an mdat, for a caller that streams that mdat's payload
+// rather than holding it: head is every byte of the segment up to and
+// including the mdat's header. It checks everything ParseSegment checks
+// that needs no sample bytes: the mdat must be the last box, its size must
+// be total less its offset, and each trun's data must lie inside its
+// payload. info.SHA256 is empty (the caller hashes the bytes as they pass)
+// and info.Size is total.
+func ParseSegmentHead(head []byte, total int64, init *InitInfo) (info *SegmentInfo, err error) {
+	defer noPanic("media segment", &err)
+	if total < int64(len(head)) || total > math.MaxInt {
+		return nil, fmt.Errorf("segment head of %d bytes, segment of %d bytes", len(head), total)
+	}
+	return parseSegment(head, int(total), init, "")
 }
 
 // fragment is one decoded moof and the mdat that follows it.
@@ -41,7 +57,10 @@ type segmentState struct {
 	minPTS  uint64
 }
 
-func parseSegment(data []byte, init *InitInfo, sum string) (*SegmentInfo, error) {
+// parseSegment parses data, the first bytes of a media segment of total
+// bytes: all of it (total = len(data)), or its head (see
+// ParseSegmentHead), whose payload is then not hashed.
+func parseSegment(data []byte, total int, init *InitInfo, sum string) (*SegmentInfo, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty input", ErrNotMediaSegment)
 	}
@@ -50,8 +69,9 @@ func parseSegment(data []byte, init *InitInfo, sum string) (*SegmentInfo, error)
 		st.info.TrackID = init.TrackID
 	}
 	var pending *fragment // moof waiting for its mdat
-	for off := 0; off < len(data); {
-		b, err := nextBox(data, off)
+	off := 0
+	for off < len(data) {
+		b, err := headBox(data, off, total)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +90,7 @@ func parseSegment(data []byte, init *InitInfo, sum string) (*SegmentInfo, error)
 				return nil, fmt.Errorf("mdat at offset %d without a preceding moof", b.start)
 			}
 			pending.mdat = b
-			if err := st.addFragment(pending, len(data)); err != nil {
+			if err := st.addFragment(pending, total); err != nil {
 				return nil, err
 			}
 			pending = nil
@@ -102,17 +122,40 @@ func parseSegment(data []byte, init *InitInfo, sum string) (*SegmentInfo, error)
 	if pending != nil {
 		return nil, fmt.Errorf("%w: moof at offset %d has no mdat", ErrTruncated, pending.at.start)
 	}
+	if off != total {
+		return nil, fmt.Errorf("segment head of %d bytes does not end with the header of an mdat reaching the segment's end (%d bytes)", len(data), total)
+	}
 	if st.info.Fragments == 0 {
 		return nil, fmt.Errorf("%w: no moof", ErrNotMediaSegment)
 	}
 	slices.Sort(st.info.EmsgSchemes)
 	st.info.EPT = st.minPTS
-	if sum == "" {
+	if sum == "" && total == len(data) {
 		sum = sha256Hex(data)
 	}
 	st.info.SHA256 = sum
-	st.info.Size = len(data)
+	st.info.Size = total
 	return &st.info, nil
+}
+
+// headBox is the box at off of data, the first bytes of a segment of
+// total bytes: a whole box (nextBox) or, when data is a segment's head,
+// the mdat whose header ends data and whose payload must reach total.
+func headBox(data []byte, off, total int) (rawBox, error) {
+	if total > len(data) && len(data)-off >= BoxHeaderLen {
+		h, complete := ParseBoxHeader(data[off:])
+		if h.Type == "mdat" && complete && off+h.HdrLen == len(data) {
+			size := h.Size
+			if size == 0 {
+				size = uint64(total - off)
+			}
+			if size != uint64(total-off) {
+				return rawBox{}, fmt.Errorf("mdat at offset %d declares %d bytes, the segment has %d bytes from there", off, size, total-off)
+			}
+			return rawBox{typ: "mdat", start: off, hdrLen: h.HdrLen, end: total}, nil
+		}
+	}
+	return nextBox(data, off)
 }
 
 // addEmsg notes an emsg box: its scheme and the event it carries.

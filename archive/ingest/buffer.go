@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -24,6 +25,8 @@ type budget struct {
 	sem   *semaphore.Weighted
 	limit int64
 	held  func(delta int64) // reports changes of the bytes held (a gauge)
+	// now and peak are the bytes held, and the most held at once.
+	now, peak atomic.Int64
 }
 
 func newBudget(limit int64, held func(int64)) *budget {
@@ -64,7 +67,7 @@ func (r *reservation) grow(n int64) error {
 		}
 	}
 	r.n = n
-	r.b.held(more)
+	r.b.add(more)
 	return nil
 }
 
@@ -74,6 +77,14 @@ func (r *reservation) release() {
 		return
 	}
 	r.b.sem.Release(r.n)
-	r.b.held(-r.n)
+	r.b.add(-r.n)
 	r.n = 0
+}
+
+// add notes a change of the bytes held.
+func (b *budget) add(delta int64) {
+	b.held(delta)
+	now := b.now.Add(delta)
+	for peak := b.peak.Load(); now > peak && !b.peak.CompareAndSwap(peak, now); peak = b.peak.Load() {
+	}
 }

@@ -180,6 +180,16 @@ func (e *tenv) object(rep string, k int64) []byte {
 // deliveries returns the outcomes of (rep, K) per source name.
 func (e *tenv) deliveries(rep string, k int64) map[string]index.Outcome {
 	e.t.Helper()
+	out := map[string]index.Outcome{}
+	for name, d := range e.deliveryRows(rep, k) {
+		out[name] = d.Outcome
+	}
+	return out
+}
+
+// deliveryRows returns the delivery rows of (rep, K) per source name.
+func (e *tenv) deliveryRows(rep string, k int64) map[string]index.Delivery {
+	e.t.Helper()
 	ctx := context.Background()
 	c, err := e.db.Channel(ctx, ch)
 	if err != nil {
@@ -201,9 +211,9 @@ func (e *tenv) deliveries(rep string, k int64) map[string]index.Outcome {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	out := map[string]index.Outcome{}
+	out := map[string]index.Delivery{}
 	for _, d := range ds {
-		out[names[d.SourceID]] = d.Outcome
+		out[names[d.SourceID]] = d
 	}
 	return out
 }

@@ -109,7 +109,9 @@ type Options struct {
 	MaxRequests int
 	// MaxBuffer bounds the bytes of segment data all requests together
 	// hold in memory while their bodies arrive (a request holds what its
-	// Content-Length, or the segment it is reading, needs). A request that
+	// Content-Length, or the segment it is reading, needs; a media segment
+	// streamed to the store, archive.Archive.StreamsSegments, holds its
+	// head and one cloud.StreamChunk). A request that
 	// would go over it waits up to a second for room, then gets 503 with
 	// Retry-After. At least MaxSegmentSize; default the larger of 512 MiB
 	// and MaxSegmentSize.
@@ -142,6 +144,7 @@ type Server struct {
 	sem      chan struct{}
 	buf      *budget // Options.MaxBuffer
 	segBufs  segmentBuffers
+	streamed atomic.Int64 // media segments offered streamed (archive.Offer.Body; tests read it)
 
 	draining   atomic.Bool
 	drainCtx   context.Context
@@ -554,82 +557,104 @@ func retryLater(w http.ResponseWriter, code int) {
 }
 
 // handleSegment takes one init or media segment (per-segment URL).
+// A media segment of a track the archive streams
+// (archive.Archive.StreamsSegments), pushed with a Content-Length, is read
+// only up to its mdat's header; the archive reads the mdat's payload from
+// the body as it writes it (archive.Offer.Body).
 func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request, t target, ch *archive.Channel, body *bodyReader, log *slog.Logger) {
-	data, sum, ok := s.readSegment(w, r, t, body, log)
+	ctx, cancel := offerContext(r)
+	defer cancel()
+	in, err := ch.CurrentInit(ctx, t.source, t.rep)
+	if err != nil {
+		log.Error("ingest: track init", "err", err)
+		respond(w, http.StatusInternalServerError, true, "track %s: %v", t.rep, err)
+		return
+	}
+	contentType := ""
+	if in != nil {
+		contentType = in.ContentType
+	}
+	streamed := r.ContentLength > 0 && s.ar.StreamsSegments(contentType)
+	seg, ok := s.readSegment(w, r, t, body, streamed, log)
 	if !ok {
 		return
 	}
-	isInit, err := classify(data)
+	isInit, err := classify(seg.Data)
 	if err != nil {
 		s.countRefused(t, err)
 		respond(w, http.StatusBadRequest, false, "%v", err)
 		return
 	}
-	ctx, cancel := offerContext(r)
-	defer cancel()
 	if isInit {
-		s.answerInit(ctx, w, t, ch, data, log)
+		s.answerInit(ctx, w, t, ch, seg.Data, log)
 		return
 	}
-	s.answerSegment(ctx, w, t, ch, data, sum, log)
+	s.answerSegment(ctx, w, t, ch, seg, contentType, log)
 	// The archive keeps no reference to a media segment's bytes once it
 	// has answered (inits: it may keep them).
-	s.segBufs.put(data)
+	s.segBufs.put(seg.Data)
 }
 
 // readSegment reads a per-segment body, at most Options.MaxSegmentSize
-// bytes, and its SHA-256 (hex), computed as the bytes stream in; the
-// first box header tells garbage apart before the rest is read. If it
-// fails it answers the request and is false.
-func (s *Server) readSegment(w http.ResponseWriter, r *http.Request, t target, body *bodyReader, log *slog.Logger) ([]byte, string, bool) {
+// bytes, as the Data of an offer with its SHA-256 (hex), computed as the
+// bytes stream in; the first box header tells garbage apart before the
+// rest is read. streamed: the body's head only, if its last box is an
+// mdat (readHead; then Body and BodySize are the rest of the body, and
+// SHA256 is empty). If it fails it answers the request and is false.
+func (s *Server) readSegment(w http.ResponseWriter, r *http.Request, t target, body *bodyReader, streamed bool, log *slog.Logger) (archive.Offer, bool) {
 	limit := s.opts.MaxSegmentSize
 	if r.ContentLength > limit {
 		respond(w, http.StatusRequestEntityTooLarge, true, "Content-Length %d is over the %d byte segment size limit", r.ContentLength, limit)
-		return nil, "", false
+		return archive.Offer{}, false
 	}
-	if err := body.buf.grow(r.ContentLength); err != nil {
-		s.refuseFull(w, err, log)
-		return nil, "", false
+	if !streamed {
+		if err := body.buf.grow(r.ContentLength); err != nil {
+			s.refuseFull(w, err, log)
+			return archive.Offer{}, false
+		}
 	}
 	sum := sha256.New()
 	in := io.TeeReader(body, sum) // every byte read is a byte of data
 	h, err := readBoxHeader(in, limit)
 	if err == io.EOF {
 		respond(w, http.StatusBadRequest, false, "empty body: want a CMAF header or media segment")
-		return nil, "", false
+		return archive.Offer{}, false
 	}
 	if err != nil {
 		code, msg := readErrorStatus(err, limit)
 		log.Info("ingest: segment refused", "status", code, "err", err)
 		s.countRefused(t, err)
 		respond(w, code, true, "%s", msg)
-		return nil, "", false
+		return archive.Offer{}, false
 	}
 	capHint := int64(h.size)
-	if r.ContentLength > 0 {
+	if streamed {
+		capHint = min(capHint, headHint)
+	} else if r.ContentLength > 0 {
 		capHint = r.ContentLength
 	}
-	data := s.segBufs.get(capHint)
-	if err := body.buf.grow(int64(cap(data))); err != nil {
-		s.refuseFull(w, err, log)
-		return nil, "", false
-	}
-	data, err = readBoxBody(in, h, data)
-	if err == nil {
-		data, err = readRest(in, data, limit, body.buf)
+	o := archive.Offer{Source: t.source, Rep: t.rep, ExpectK: -1, Data: s.segBufs.get(capHint)}
+	if err = body.buf.grow(int64(cap(o.Data))); err == nil {
+		o, err = readBody(in, h, o, r.ContentLength, limit, streamed, body.buf)
 	}
 	if errors.Is(err, errBufferFull) {
 		s.refuseFull(w, err, log)
-		return nil, "", false
+		return archive.Offer{}, false
 	}
 	if err != nil {
 		code, msg := readErrorStatus(err, limit)
 		log.Info("ingest: segment upload failed, nothing stored", "status", code, "err", err, "received", body.n)
 		s.countRefused(t, err)
 		respond(w, code, true, "%s", msg)
-		return nil, "", false
+		return archive.Offer{}, false
 	}
-	return data, hex.EncodeToString(sum.Sum(nil)), true
+	if o.BodySize > 0 {
+		o.Body = body
+		s.streamed.Add(1)
+	} else {
+		o.SHA256 = hex.EncodeToString(sum.Sum(nil))
+	}
+	return o, true
 }
 
 // refuseFull answers a request whose body did not fit the buffer budget
@@ -662,18 +687,14 @@ func (s *Server) answerInit(ctx context.Context, w http.ResponseWriter, t target
 
 // answerSegment offers a pushed media segment and answers the push: 201
 // when it was stored, 200 for a duplicate or conflict.
-func (s *Server) answerSegment(ctx context.Context, w http.ResponseWriter, t target, ch *archive.Channel, data []byte, sum string, log *slog.Logger) {
-	in, err := ch.CurrentInit(ctx, t.source, t.rep)
-	if err != nil {
-		log.Error("ingest: track init", "err", err)
-		respond(w, http.StatusInternalServerError, false, "track %s: %v", t.rep, err)
+func (s *Server) answerSegment(ctx context.Context, w http.ResponseWriter, t target, ch *archive.Channel, o archive.Offer, contentType string, log *slog.Logger) {
+	res, err := s.offerSegment(ctx, ch, t, o, contentType, log)
+	if errors.Is(err, archive.ErrBody) {
+		code, msg := readErrorStatus(err, s.opts.MaxSegmentSize)
+		log.Info("ingest: segment upload failed, nothing stored", "status", code, "err", err)
+		respond(w, code, true, "%s", msg)
 		return
 	}
-	contentType := ""
-	if in != nil {
-		contentType = in.ContentType
-	}
-	res, err := s.offerSegment(ctx, ch, t, data, sum, contentType, log)
 	if err != nil {
 		code := offerStatus(err)
 		retryLater(w, code)
@@ -779,16 +800,17 @@ func (s *Server) offerInit(ctx context.Context, ch *archive.Channel, t target, d
 	return res, nil
 }
 
-// offerSegment hands a complete media segment and its SHA-256 sum (hex,
-// computed while it streamed in) to the archive and counts the outcome.
-func (s *Server) offerSegment(ctx context.Context, ch *archive.Channel, t target, data []byte, sum, contentType string, log *slog.Logger) (archive.Result, error) {
+// offerSegment hands a media segment to the archive and counts the
+// outcome: o is complete with its SHA-256 sum (hex, computed while it
+// streamed in), or streamed (o.Body).
+func (s *Server) offerSegment(ctx context.Context, ch *archive.Channel, t target, o archive.Offer, contentType string, log *slog.Logger) (archive.Result, error) {
 	s.m.received.WithLabelValues(t.channel, t.source, t.rep).Inc()
 	if err := s.needSegmentDuration(ctx, ch, t, contentType); err != nil {
 		s.m.rejected.WithLabelValues(t.channel, t.source, t.rep).Inc()
 		log.Warn("ingest: segment refused", "err", err)
 		return archive.Result{K: -1}, err
 	}
-	res, err := ch.OfferSegment(ctx, archive.Offer{Source: t.source, Rep: t.rep, Data: data, ExpectK: -1, SHA256: sum})
+	res, err := ch.OfferSegment(ctx, o)
 	if err != nil {
 		if errors.Is(err, archive.ErrInvalid) {
 			s.m.rejected.WithLabelValues(t.channel, t.source, t.rep).Inc()
@@ -806,7 +828,7 @@ func (s *Server) offerSegment(ctx context.Context, ch *archive.Channel, t target
 	case index.Conflict:
 		s.m.conflicting.WithLabelValues(t.channel, t.source, t.rep).Inc()
 	}
-	log.Debug("ingest: segment", "k", res.K, "outcome", res.Outcome, "key", res.Key, "size", len(data))
+	log.Debug("ingest: segment", "k", res.K, "outcome", res.Outcome, "key", res.Key, "size", int64(len(o.Data))+o.BodySize)
 	return res, nil
 }
 

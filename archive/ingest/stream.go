@@ -418,7 +418,9 @@ func (sp *splitter) flush(ctx context.Context, why flushReason) (bool, error) {
 		sp.drop(reason)
 		return false, nil
 	}
-	res, err := sp.s.offerSegment(ctx, sp.ch, sp.t, sp.seg, hex.EncodeToString(sp.sum.Sum(nil)), sp.init.ContentType, sp.log)
+	res, err := sp.s.offerSegment(ctx, sp.ch, sp.t,
+		archive.Offer{Source: sp.t.source, Rep: sp.t.rep, Data: sp.seg, ExpectK: -1, SHA256: hex.EncodeToString(sp.sum.Sum(nil))},
+		sp.init.ContentType, sp.log)
 	if err != nil {
 		if errors.Is(err, archive.ErrInvalid) {
 			// A segment the archive refuses does not end the stream.
