@@ -64,6 +64,8 @@ type Store struct {
 	// dirSync (file stores) coalesces the directory fsyncs of concurrent
 	// writes.
 	dirSync dirSyncer
+	// chunks (file stores) are CreateStream's chunk buffers, recycled.
+	chunks sync.Pool
 
 	// testAfterWrite, if set, runs after the data was handed to the writer
 	// and before it is closed (tests use it to cancel mid-write).

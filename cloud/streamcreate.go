@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 )
 
 // StreamChunk is the most bytes of a streamed body CreateStream holds in
@@ -14,8 +13,6 @@ import (
 // each while it is fresh in the cache.
 const StreamChunk = 128 << 10
 
-// streamChunks recycles CreateStream's chunk buffers.
-var streamChunks = sync.Pool{New: func() any { b := make([]byte, StreamChunk); return &b }}
 
 // CanCreateStream reports whether the store takes objects as streams
 // (CreateStream): file stores that keep attributes in xattrs, whose
@@ -52,7 +49,7 @@ func (s *Store) CreateStream(ctx context.Context, key string, head []byte, body 
 		if _, err := f.Write(head); err != nil {
 			return err
 		}
-		if err := copyChunks(f, body, size); err != nil {
+		if err := s.copyChunks(f, body, size); err != nil {
 			return err
 		}
 		m, err := meta()
@@ -66,10 +63,15 @@ func (s *Store) CreateStream(ctx context.Context, key string, head []byte, body 
 	})
 }
 
-// copyChunks copies exactly size bytes from body to f, a chunk at a time.
-func copyChunks(f *os.File, body io.Reader, size int64) error {
-	bp := streamChunks.Get().(*[]byte)
-	defer streamChunks.Put(bp)
+// copyChunks copies exactly size bytes from body to f, a chunk at a time
+// (in a chunk buffer the store keeps for the next write).
+func (s *Store) copyChunks(f *os.File, body io.Reader, size int64) error {
+	bp, _ := s.chunks.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, StreamChunk)
+		bp = &b
+	}
+	defer s.chunks.Put(bp)
 	buf := *bp
 	for left := size; left > 0; {
 		n, err := io.ReadFull(body, buf[:min(int64(len(buf)), left)])
