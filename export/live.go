@@ -12,10 +12,12 @@ import (
 	"github.com/reaparchive/reaparchive/index"
 )
 
-// DefaultReread is how many of the newest Ks LoadLive reads again on each
-// call besides those the index's change log names (late copies from a
-// second encoder, repairs of recent gaps reach it through the log): the
-// newest held K only.
+// DefaultReread is how many of the newest Ks LoadLive reads again,
+// besides those the index's change log names (late copies from a second
+// encoder, repairs of recent gaps reach it through the log), when it
+// reads a track's rows: the newest held K only. It reads them when the
+// window's end moved to a new K or the log names a change of a held row;
+// otherwise the held rows are the index's, and it reads none.
 const DefaultReread = 1
 
 // maxChanges is the most index changes (index.DB.SegmentChanges) LoadLive
@@ -32,8 +34,8 @@ const (
 // LoadLive, so that each call reads only the newest rows and those the
 // index's change log says changed. It is safe for concurrent use.
 type LiveRows struct {
-	// Reread is how many of the newest held Ks are read again on each
-	// call; 0 is DefaultReread.
+	// Reread is how many of the newest held Ks are read again when a
+	// track's rows are read (see DefaultReread); 0 is DefaultReread.
 	Reread int64
 
 	mu     sync.Mutex
@@ -165,6 +167,9 @@ func (lr *LiveRows) update(ctx context.Context, d Deps, ch index.ChannelRow, t i
 		delete(lr.pending, t.ID)
 	}
 	h.dropBelow(fromK)
+	if toK == h.to && len(lr.pending[t.ID]) == 0 {
+		return h, nil // no new K, and the log names no change: the held rows are the index's
+	}
 	reread := lr.Reread
 	if reread <= 0 {
 		reread = DefaultReread

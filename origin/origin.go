@@ -53,8 +53,8 @@ type Config struct {
 	Redirect bool
 	SignTTL  time.Duration
 	// Reread is how many of the newest Ks of a live window are read
-	// from the index again on each build, besides those its change log
-	// names; 0 is export.DefaultReread.
+	// from the index again on a build that reads the rows of a track,
+	// besides those its change log names; 0 is export.DefaultReread.
 	Reread int64
 	// PrebuildLead is how long before a second Prebuild builds its live
 	// manifests; 0 is DefaultPrebuildLead.
