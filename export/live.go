@@ -360,17 +360,22 @@ func (h *heldRows) window(fromK, toK int64) (trackSegs, error) {
 	return x, nil
 }
 
-// loadInits is Deps.loadInits with each init parsed once: its row is read
-// every time, its bytes only the first time its hash is seen.
+// loadInits is Deps.loadInits with each init parsed once: the rows of the
+// channel's inits are read every time (one query), an init's bytes only
+// the first time its hash is seen.
 func (lr *LiveRows) loadInits(ctx context.Context, d Deps, l *Loaded) error {
+	rows, err := d.DB.ChannelInits(ctx, l.Channel.ID)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
 	for _, x := range l.tracks {
 		for _, r := range x.runs {
 			if _, ok := l.configs[r.InitID]; ok {
 				continue
 			}
-			in, err := d.DB.InitByID(ctx, r.InitID)
-			if err != nil {
-				return fmt.Errorf("export: %s init %d: %w", x.t.Rep, r.InitID, err)
+			in, ok := rows[r.InitID]
+			if !ok {
+				return fmt.Errorf("export: %s init %d: %w", x.t.Rep, r.InitID, index.ErrNotFound)
 			}
 			if hi, ok := lr.inits[in.Hash]; ok && in.ConfigHash != "" {
 				l.inits[in.ID], l.configs[in.ID], l.infos[in.ID] = in, hi.config, hi.info

@@ -48,14 +48,14 @@ func (db *DB) SegmentChanges(ctx context.Context, seq int64, limit int) (Changes
 	defer tx.Rollback() //nolint:errcheck // read-only
 	var c Changes
 	var floor int64
-	err = tx.QueryRowContext(ctx, `SELECT floor, coalesce((SELECT max(seq) FROM segment_changes), floor) FROM segment_changes_floor`).Scan(&floor, &c.Head)
+	err = db.txQueryRow(ctx, tx, `SELECT floor, coalesce((SELECT max(seq) FROM segment_changes), floor) FROM segment_changes_floor`).Scan(&floor, &c.Head)
 	if err != nil {
 		return Changes{}, fmt.Errorf("index: segment changes: %w", err)
 	}
 	if seq < 0 || seq < floor || seq > c.Head || c.Head-seq > int64(limit) {
 		return c, nil
 	}
-	if c.List, err = readChanges(ctx, tx, seq, c.Head); err != nil {
+	if c.List, err = db.readChanges(ctx, tx, seq, c.Head); err != nil {
 		return Changes{}, err
 	}
 	c.Complete = true
@@ -63,8 +63,12 @@ func (db *DB) SegmentChanges(ctx context.Context, seq int64, limit int) (Changes
 }
 
 // readChanges reads the changes of (seq, head].
-func readChanges(ctx context.Context, tx *sql.Tx, seq, head int64) ([]SegmentChange, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, track_id, k, to_k FROM segment_changes WHERE seq > ? AND seq <= ? ORDER BY seq`, seq, head)
+func (db *DB) readChanges(ctx context.Context, tx *sql.Tx, seq, head int64) ([]SegmentChange, error) {
+	st, err := db.stmt(ctx, `SELECT seq, track_id, k, to_k FROM segment_changes WHERE seq > ? AND seq <= ? ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("index: segment changes: %w", err)
+	}
+	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, seq, head)
 	if err != nil {
 		return nil, fmt.Errorf("index: segment changes: %w", err)
 	}

@@ -151,9 +151,9 @@ func countingDB(t *testing.T) (*DB, *sqlCounts) {
 }
 
 // TestLiveReadsPrepared: the reads of a live manifest build (channel,
-// tracks, splice stamp, segment ranges, the walk down, inits, events and
-// their schemes) are prepared once per connection and reused, never
-// compiled per call.
+// tracks, splice stamp, the change log, segment ranges, the walk down,
+// inits, events and their schemes) are prepared once per connection and
+// reused, never compiled per call.
 func TestLiveReadsPrepared(t *testing.T) {
 	t.Parallel()
 	db, n := countingDB(t)
@@ -173,6 +173,8 @@ func TestLiveReadsPrepared(t *testing.T) {
 			db.ForEachSegment(f.ctx, f.track.ID, 1, 10, func(Segment) error { return nil }),
 			func() error { _, err := db.SegmentsDown(f.ctx, f.track.ID, 10, 4); return err }(),
 			func() error { _, err := db.InitByID(f.ctx, f.init.ID); return err }(),
+			func() error { _, err := db.ChannelInits(f.ctx, f.ch.ID); return err }(),
+			func() error { _, err := db.SegmentChanges(f.ctx, 1, 100); return err }(),
 			func() error { _, err := db.Events(f.ctx, f.ch.ID, 0, 1<<40); return err }(),
 			func() error { _, err := db.EventSchemes(f.ctx, f.track.ID, 1, 10); return err }(),
 		}

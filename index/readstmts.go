@@ -55,6 +55,16 @@ func (db *DB) queryRow(ctx context.Context, text string, args ...any) rowScanner
 	return st.QueryRowContext(ctx, args...)
 }
 
+// txQueryRow runs the reader statement text for one row in tx, a
+// transaction of the reader pool.
+func (db *DB) txQueryRow(ctx context.Context, tx *sql.Tx, text string, args ...any) rowScanner {
+	st, err := db.stmt(ctx, text)
+	if err != nil {
+		return errRow{err}
+	}
+	return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+}
+
 // rowScanner is a *sql.Row, or errRow.
 type rowScanner interface{ Scan(dest ...any) error }
 
