@@ -13,7 +13,6 @@ import (
 // each while it is fresh in the cache.
 const StreamChunk = 128 << 10
 
-
 // CanCreateStream reports whether the store takes objects as streams
 // (CreateStream): file stores that keep attributes in xattrs, whose
 // attributes are set after the bytes are written. Other stores (S3, GCS,
