@@ -69,6 +69,10 @@ type presenter struct {
 	events  EventsMode
 	drm     *exportDRM
 	res     *Result
+	// spans are the event schemes the channel's tracks carry over the
+	// plan's K range, by track ID (read once, by schemeSpans).
+	spans      map[int64][]index.SchemeSpan
+	exactReads int // inbandEvents that read a track's events
 }
 
 // Present turns plan p into the Periods the manifests present: each
@@ -183,7 +187,7 @@ func (w *presenter) archivedTrack(ctx context.Context, vt *manifest.VoDTrack, x 
 		vt.MediaPattern = x.dirs[ptr.dir-1]
 	}
 	if w.events != EventsStream {
-		if vt.InbandEvents, err = w.d.inbandEvents(ctx, x.t, vt.Segments); err != nil {
+		if vt.InbandEvents, err = w.inbandEvents(ctx, x.t, vt.Segments); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 	}
@@ -211,6 +215,55 @@ func (d Deps) copyAll(ctx context.Context, out *cloud.Store, periods []manifest.
 	}
 	rep.set(StepManifests, len(keys), len(keys)+1)
 	res.Copied = n
+	return nil
+}
+
+// inbandEvents is Deps.inbandEvents answered from the spans of the event
+// schemes over the whole plan, one query for every track and Period: a
+// scheme whose span misses segs' K range is not carried there, one whose
+// first or last K is in the range is; only when a span starts before the
+// range and ends after it are the track's events there read
+// (Deps.inbandEvents; counted in exactReads).
+func (w *presenter) inbandEvents(ctx context.Context, t index.Track, segs []manifest.VoDSegment) ([]manifest.InbandEvent, error) {
+	if len(segs) == 0 {
+		return nil, nil
+	}
+	from, to := segs[0].K, segs[len(segs)-1].LastK()
+	if from < w.p.firstK || to > w.p.lastK {
+		w.exactReads++
+		return w.d.inbandEvents(ctx, t, segs)
+	}
+	if err := w.schemeSpans(ctx); err != nil {
+		return nil, err
+	}
+	var out []manifest.InbandEvent
+	for _, s := range w.spans[t.ID] {
+		switch {
+		case s.ToK < from || s.FromK > to:
+		case s.FromK >= from || s.ToK <= to:
+			out = append(out, manifest.InbandEvent{SchemeIDURI: s.Scheme, Value: s.Value})
+		default:
+			w.exactReads++
+			return w.d.inbandEvents(ctx, t, segs)
+		}
+	}
+	return out, nil
+}
+
+// schemeSpans reads, once, the spans of the event schemes of the channel's
+// tracks over the plan's K range.
+func (w *presenter) schemeSpans(ctx context.Context) error {
+	if w.spans != nil {
+		return nil
+	}
+	list, err := w.d.DB.EventSchemeSpans(ctx, w.p.loaded.Channel.ID, w.p.firstK, w.p.lastK)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	w.spans = map[int64][]index.SchemeSpan{}
+	for _, s := range list {
+		w.spans[s.TrackID] = append(w.spans[s.TrackID], s)
+	}
 	return nil
 }
 

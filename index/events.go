@@ -166,6 +166,41 @@ WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY scheme, value`, trackID, fromK
 	return out, nil
 }
 
+// SchemeSpan is where, between two Ks, a track's segments carry events of
+// one scheme and value: the first and the last K that does.
+type SchemeSpan struct {
+	TrackID      int64
+	SchemeValue
+	FromK, ToK int64
+}
+
+// EventSchemeSpans returns, for every track of a channel and every
+// (scheme, value) its segments fromK..toK carry, the first and the last K
+// that carries it; ordered by track, scheme and value. One query answers
+// for a whole presentation what EventSchemes answers a track and range at
+// a time.
+func (db *DB) EventSchemeSpans(ctx context.Context, channelID, fromK, toK int64) ([]SchemeSpan, error) {
+	rows, err := db.query(ctx, `SELECT track_id, scheme, value, min(k), max(k) FROM events
+WHERE track_id IN (SELECT id FROM tracks WHERE channel_id = ?) AND k BETWEEN ? AND ?
+GROUP BY track_id, scheme, value ORDER BY track_id, scheme, value`, channelID, fromK, toK)
+	if err != nil {
+		return nil, fmt.Errorf("index: event schemes of channel %d: %w", channelID, err)
+	}
+	defer rows.Close()
+	var out []SchemeSpan
+	for rows.Next() {
+		var s SchemeSpan
+		if err := rows.Scan(&s.TrackID, &s.Scheme, &s.Value, &s.FromK, &s.ToK); err != nil {
+			return nil, fmt.Errorf("index: event schemes of channel %d: %w", channelID, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("index: event schemes of channel %d: %w", channelID, err)
+	}
+	return out, nil
+}
+
 // EventCounts returns, for each K fromK..toK of the track that has events
 // (an event counts at the smallest K that carried it), how many.
 func (db *DB) EventCounts(ctx context.Context, trackID, fromK, toK int64) (map[int64]int, error) {
