@@ -169,7 +169,7 @@ WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY scheme, value`, trackID, fromK
 // SchemeSpan is where, between two Ks, a track's segments carry events of
 // one scheme and value: the first and the last K that does.
 type SchemeSpan struct {
-	TrackID      int64
+	TrackID int64
 	SchemeValue
 	FromK, ToK int64
 }
