@@ -6,6 +6,8 @@ package origin_test
 // them and read the ratios.
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -13,9 +15,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,7 +40,8 @@ const (
 
 // BenchmarkOriginManifest24h8Tracks: the live MPD of a channel whose
 // 24-hour window holds 8 tracks (345,600 segments), read by 100
-// concurrent clients over HTTP while the clock runs (a build per second,
+// concurrent clients over HTTP (from a process of their own: hammer)
+// while the clock runs (a build per second,
 // the per-second cache for the rest; Prebuild builds each second's ahead),
 // against the same bytes as a static file. It reports p50/p99 of both,
 // their p99 ratio, build-ms: one build without the cache (a new second),
@@ -201,12 +208,51 @@ func fetchEach(b *testing.B, base string, keys []string) int64 {
 	return total
 }
 
-// hammer has the clients send requests to url, one after the other, for d; the
-// latencies.
+// hammerEnv names the URL the load generator process hammers
+// (hammerEnv+"_FOR": for how long).
+const hammerEnv = "REAPARCHIVE_BENCH_HAMMER"
+
+// hammer has benchClients concurrent clients GET url for d, each sending
+// its next request as soon as the last is answered, and returns every
+// request's latency. The clients run in a process of their own (this test
+// binary again: hammerMain), as players do elsewhere: they share the
+// machine's 2 cores with the server, not its heap and garbage collector.
 func hammer(b *testing.B, url string, d time.Duration) []time.Duration {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), hammerEnv+"="+url, hammerEnv+"_FOR="+d.String())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		b.Fatalf("load generator: %v\n%s", err, stderr.Bytes())
+	}
+	var lat []time.Duration
+	for _, f := range strings.Fields(string(out)) {
+		ns, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			b.Fatalf("load generator: %q: %v", f, err)
+		}
+		lat = append(lat, time.Duration(ns))
+	}
+	if len(lat) == 0 {
+		b.Fatalf("load generator sent no request\n%s", stderr.Bytes())
+	}
+	return lat
+}
+
+// hammerMain is the load generator process of hammer: it prints the
+// latency of every request (nanoseconds, one per line), and exits 1 if a
+// request failed.
+func hammerMain(url string) int {
+	d, err := time.ParseDuration(os.Getenv(hammerEnv + "_FOR"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	c := benchClient()
 	var mu sync.Mutex
 	var all []time.Duration
+	var failed atomic.Int64
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(d)
 	for range benchClients {
@@ -214,7 +260,10 @@ func hammer(b *testing.B, url string, d time.Duration) []time.Duration {
 			var lat []time.Duration
 			for time.Now().Before(deadline) {
 				t0 := time.Now()
-				get1(b, c, url)
+				if err := getOnce(c, url); err != nil {
+					failed.Add(1)
+					fmt.Fprintln(os.Stderr, err)
+				}
 				lat = append(lat, time.Since(t0))
 			}
 			mu.Lock()
@@ -223,7 +272,30 @@ func hammer(b *testing.B, url string, d time.Duration) []time.Duration {
 		})
 	}
 	wg.Wait()
-	return all
+	w := bufio.NewWriter(os.Stdout)
+	for _, l := range all {
+		fmt.Fprintln(w, l.Nanoseconds())
+	}
+	if err := w.Flush(); err != nil || failed.Load() > 0 {
+		return 1
+	}
+	return 0
+}
+
+// getOnce GETs url, which must answer 200, and reads the body.
+func getOnce(c *http.Client, url string) error {
+	res, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if _, err := io.Copy(io.Discard, res.Body); err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d", url, res.StatusCode)
+	}
+	return nil
 }
 
 func benchClient() *http.Client {

@@ -19,7 +19,14 @@ import (
 	"github.com/reaparchive/reaparchive/simulate"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+// TestMain runs the tests, or, with REAPARCHIVE_BENCH_HAMMER set, is the
+// load generator of BenchmarkOriginManifest24h8Tracks (hammerMain).
+func TestMain(m *testing.M) {
+	if url := os.Getenv(hammerEnv); url != "" {
+		os.Exit(hammerMain(url))
+	}
+	os.Exit(testenv.Main(m))
+}
 
 // Fixtures: the simulator's 2 s segments from an epoch index in 2026.
 const (
