@@ -79,23 +79,7 @@ func (c countingConnector) Driver() driver.Driver { return c.drv }
 // runs their SQL text directly (compiled per call) nor prepares them again.
 func TestHotStatementsPrepared(t *testing.T) {
 	t.Parallel()
-	n := &sqlCounts{prepared: map[string]int{}, direct: map[string]int{}}
-	drv, err := sql.Open("sqlite", "unused")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := open(context.Background(), filepath.Join(t.TempDir(), "index.db"), func(dsn string) (*sql.DB, error) {
-		return sql.OpenDB(countingConnector{dsn: dsn, drv: drv.Driver(), n: n}), nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-		_ = drv.Close()
-	})
+	db, n := countingDB(t)
 	f := newFixtureOn(t, db)
 	const segments = 40
 	for k := int64(1); k <= segments; k++ {
