@@ -143,51 +143,93 @@ func (c *cache) put(sec int64, key string, b *built) {
 	c.built[sec][key] = b
 }
 
-// runMemo remembers, per channel, where the run of the live window's
-// first K began (export.Deps.RunStart), so that the walk back only covers
-// what the window slid over since: a pure function of the index, kept to
-// make it cheap.
+// runMemo remembers, per channel, gap mode and set of tracks, where the
+// run of the live window's first K began (export.Deps.WalkRun), and the
+// index change log's seq it is current to: a build walks back only over
+// what the window slid over since, and reads no row when the window's
+// first K did not move and the log names no change at or below it. It is
+// a pure function of the index, kept to make it cheap: a change of rows
+// the walk read drops it (the walk is done again, as a new origin does),
+// but prune, which deletes the oldest rows, moves it
+// (export.Deps.FollowRun).
 type runMemo struct {
 	mu sync.Mutex
-	m  map[string][2]int64 // channel and gap mode: {a K of the run, where the run began}
+	m  map[string]*runEntry
 }
 
-func newRunMemo() *runMemo { return &runMemo{m: map[string][2]int64{}} }
+// runEntry is runMemo's walk of one channel, gap mode and set of tracks;
+// mu is held while it is brought to the index.
+type runEntry struct {
+	mu   sync.Mutex
+	seq  int64 // the change log's seq walk is current to
+	walk *export.RunWalk
+}
+
+func newRunMemo() *runMemo { return &runMemo{m: map[string]*runEntry{}} }
+
+// entry is the entry of key, made when there is none.
+func (rm *runMemo) entry(key string) *runEntry {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	e := rm.m[key]
+	if e == nil {
+		e = &runEntry{}
+		rm.m[key] = e
+	}
+	return e
+}
 
 // start is where the live Period (of gap mode mode) holding K k of l
 // began.
 func (rm *runMemo) start(ctx context.Context, d export.Deps, l *export.Loaded, k int64, mode export.GapMode) (int64, error) {
-	ch := l.Channel.Name + "\x00" + string(mode)
-	rm.mu.Lock()
-	memo, ok := rm.m[ch]
-	rm.mu.Unlock()
-	floor := int64(0)
-	if ok && memo[0] <= k {
-		floor = memo[0]
+	e := rm.entry(fmt.Sprint(l.Channel.Name, "\x00", mode, l.TrackIDs()))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.follow(ctx, d); err != nil {
+		return 0, err
 	}
-	start, reached, err := d.RunStart(ctx, l, k, floor, mode)
+	if e.walk != nil && e.walk.K > k { // an older window's build: the memo is of a later one
+		w, err := d.WalkRun(ctx, l, k, mode, nil)
+		return w.Start(), err
+	}
+	w, err := d.WalkRun(ctx, l, k, mode, e.walk)
 	if err != nil {
 		return 0, err
 	}
-	if reached && ok && memo[0] <= k {
-		start = memo[1]
-	}
-	rm.mu.Lock()
-	if cur, ok := rm.m[ch]; !ok || cur[0] < k {
-		rm.m[ch] = [2]int64{k, start}
-	}
-	rm.mu.Unlock()
-	return start, nil
+	e.walk = &w
+	return w.Start(), nil
 }
 
-// seqMemo remembers, per channel and set of tracks, the live Periods of the archive
-// (export.Deps.LiveRuns) from its first K every track has up to the last
-// K asked about, so that numbering a window's HLS segments and
-// discontinuities reads only what the window slid over since: a pure
-// function of the index, kept to make it cheap.
+// follow brings e to the index's change log head
+// (export.Deps.FollowRun).
+func (e *runEntry) follow(ctx context.Context, d export.Deps) error {
+	w, head, err := d.FollowRun(ctx, e.walk, e.seq)
+	e.walk, e.seq = w, head
+	return err
+}
+
+// seqMemo remembers, per channel and set of tracks, the live Periods of
+// the archive (export.Deps.LiveRuns) from its first K every track has up
+// to the last K asked about, and the index change log's seq they are
+// current to, so that numbering a window's HLS segments and
+// discontinuities reads only what the window slid over since, and no row
+// when it did not slide and the log names no change at or below it: a
+// pure function of the index, kept to make it cheap. A change of rows in
+// or before the Periods drops them (they are read again, as a new origin
+// does), but one below the archive's first K every track has (prune)
+// keeps those after it.
 type seqMemo struct {
 	mu sync.Mutex
-	m  map[string]liveRuns
+	m  map[string]*seqEntry
+}
+
+// seqEntry is seqMemo's Periods of one channel and set of tracks; mu is
+// held while they are brought to the index.
+type seqEntry struct {
+	mu   sync.Mutex
+	seq  int64 // the change log's seq lr is current to
+	held bool  // lr holds Periods
+	lr   liveRuns
 }
 
 // liveRuns are the live Periods over [from, to]; from, the archive's first
@@ -197,7 +239,19 @@ type liveRuns struct {
 	runs     []export.KRun
 }
 
-func newSeqMemo() *seqMemo { return &seqMemo{m: map[string]liveRuns{}} }
+func newSeqMemo() *seqMemo { return &seqMemo{m: map[string]*seqEntry{}} }
+
+// entry is the entry of key, made when there is none.
+func (sm *seqMemo) entry(key string) *seqEntry {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	e := sm.m[key]
+	if e == nil {
+		e = &seqEntry{}
+		sm.m[key] = e
+	}
+	return e
+}
 
 // hlsSeq are the numbers of a live HLS playlist: EXT-X-DISCONTINUITY-
 // SEQUENCE, and how many Ks before its first entry no Period holds (the
@@ -213,26 +267,51 @@ type hlsSeq struct{ disc, holes uint64 }
 // With gaps filled (mode GapsFill) every K is listed, and each hole
 // between two Periods is a Period of fillers of its own.
 func (sm *seqMemo) seq(ctx context.Context, d export.Deps, l *export.Loaded, k int64, mode export.GapMode) (hlsSeq, error) {
-	first, ok, err := d.FirstCommonK(ctx, l, math.MinInt64)
+	e := sm.entry(fmt.Sprint(l.Channel.Name, l.TrackIDs())) // Periods over other tracks are others
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	first, ok, err := e.follow(ctx, d, l)
 	if err != nil || !ok || k < first {
+		e.held = e.held && first == e.lr.from // a moved first K is followed in update
 		return hlsSeq{}, err
 	}
-	ch := fmt.Sprint(l.Channel.Name, l.TrackIDs()) // Periods over other tracks are others
-	sm.mu.Lock()
-	lr, held := sm.m[ch]
-	sm.mu.Unlock()
-	if lr, err = lr.update(ctx, d, l, held, first, k); err != nil {
+	lr, err := e.lr.update(ctx, d, l, e.held, first, k)
+	if err != nil {
 		return hlsSeq{}, err
 	}
-	sm.mu.Lock()
-	if cur, ok := sm.m[ch]; !ok || cur.from != lr.from || cur.to < lr.to {
-		sm.m[ch] = lr
-	}
-	sm.mu.Unlock()
+	e.lr, e.held = lr, true
 	if mode == export.GapsFill {
 		return lr.fillNumbers(k), nil
 	}
 	return lr.numbers(k), nil
+}
+
+// follow brings e to the index's change log head and returns the
+// archive's first K every track of l has (ok false: none): e's Periods are
+// kept when the log names no change at or below their last K but below
+// that first K (the K itself read only when the log names a change), and
+// dropped otherwise.
+func (e *seqEntry) follow(ctx context.Context, d export.Deps, l *export.Loaded) (first int64, ok bool, err error) {
+	seq := e.seq
+	if !e.held {
+		seq = -1
+	}
+	c, err := d.DB.SegmentChangeSpan(ctx, seq, l.TrackIDs(), e.lr.to)
+	if err != nil {
+		return 0, false, err
+	}
+	e.seq, e.held = c.Head, e.held && c.Complete
+	if e.held && len(c.High) == 0 {
+		return e.lr.from, true, nil
+	}
+	if first, ok, err = d.FirstCommonK(ctx, l, math.MinInt64); err != nil || !ok {
+		e.held = false
+		return 0, false, err
+	}
+	for _, h := range c.High {
+		e.held = e.held && h < first
+	}
+	return first, true, nil
 }
 
 // fillNumbers is the hlsSeq of K k, which lr covers, when the holes
