@@ -186,3 +186,31 @@ func (g *walkGen) put(tb testing.TB, rep string, k int64, dir string) {
 		tb.Fatal(err)
 	}
 }
+
+// TestWalkRunHeldReadsNothing checks that a walk from the K of a held walk
+// of the same tracks is the held one, read from no index (Deps without
+// one): an origin whose window's first K did not move reads no row for
+// where its first Period began.
+func TestWalkRunHeldReadsNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t)
+	e.Fill(t, "a", testenv.NewSim(t, simulate.Options{}), k0, k0+5, k0+2)
+	l, err := e.x.Load(ctx, testChannel, kTime(k0+4), kTime(k0+6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for mode, start := range map[export.GapMode]int64{export.GapsSplit: k0 + 2, export.GapsFill: k0 + 3} { // split: with the hole; fill: after it
+		w, err := e.x.WalkRun(ctx, l, k0+4, mode, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.Start() != start {
+			t.Errorf("%s: the run of K %d began at %d, want %d", mode, k0+4, w.Start(), start)
+		}
+		again, err := export.Deps{}.WalkRun(ctx, l, k0+4, mode, &w)
+		if err != nil || !reflect.DeepEqual(again, w) {
+			t.Errorf("%s: from the held walk: %+v, %v; want %+v", mode, again, err, w)
+		}
+	}
+}
