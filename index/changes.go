@@ -79,13 +79,14 @@ type ChangeSpan struct {
 	// Complete is false when the log no longer holds every change after
 	// the seq asked from (as in Changes).
 	Complete bool
-	// High is, per track with such a change, the highest K at or below
-	// the K asked up to that one of them names.
-	High map[int64]int64
+	// Low and High are, per track with such a change, the lowest K and
+	// the highest K at or below the K asked up to that they name.
+	Low, High map[int64]int64
 }
 
 // SegmentChangeSpan is, in one query, the changes of the rows of trackIDs
-// at or below K upTo after seq, per track the highest K they name: a
+// at or below K upTo after seq, per track the lowest and the highest K
+// they name: a
 // reader that holds what it derived from those rows keeps it when no
 // change reaches up to the rows it read (the origin's live Periods). A
 // seq < 0 asks for the head only.
@@ -100,7 +101,7 @@ func (db *DB) SegmentChangeSpan(ctx context.Context, seq int64, trackIDs []int64
 	if err != nil || seq < 0 || seq < floor || seq > head {
 		return ChangeSpan{Head: head}, err
 	}
-	c.Head, c.Complete, c.High = head, true, map[int64]int64{}
+	c.Head, c.Complete, c.Low, c.High = head, true, map[int64]int64{}, map[int64]int64{}
 	if seq == head || len(trackIDs) == 0 {
 		return c, nil
 	}
@@ -108,18 +109,18 @@ func (db *DB) SegmentChangeSpan(ctx context.Context, seq int64, trackIDs []int64
 	for _, id := range trackIDs {
 		args = append(args, id)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT track_id, max(min(to_k, ?)) FROM segment_changes WHERE seq > ? AND seq <= ? AND k <= ?
+	rows, err := tx.QueryContext(ctx, `SELECT track_id, min(k), max(min(to_k, ?)) FROM segment_changes WHERE seq > ? AND seq <= ? AND k <= ?
 AND track_id IN (?`+strings.Repeat(", ?", len(trackIDs)-1)+`) GROUP BY track_id`, args...)
 	if err != nil {
 		return ChangeSpan{}, fmt.Errorf("index: segment change span: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, high int64
-		if err := rows.Scan(&id, &high); err != nil {
+		var id, low, high int64
+		if err := rows.Scan(&id, &low, &high); err != nil {
 			return ChangeSpan{}, fmt.Errorf("index: segment change span: %w", err)
 		}
-		c.High[id] = high
+		c.Low[id], c.High[id] = low, high
 	}
 	if err := rows.Err(); err != nil {
 		return ChangeSpan{}, fmt.Errorf("index: segment change span: %w", err)

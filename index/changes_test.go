@@ -118,9 +118,9 @@ func TestSegmentChangesTrimmed(t *testing.T) {
 }
 
 // TestSegmentChangeSpan checks SegmentChangeSpan: per track asked for,
-// the highest K at or below upTo that a change after seq names (a bulk
-// insert's K range cut at upTo; a change above upTo, or of another track,
-// not at all); none at the head; not complete from before the floor,
+// the lowest and the highest K at or below upTo that a change after seq
+// names (a bulk insert's K range cut at upTo; a change above upTo, or of
+// another track, not at all); none at the head; not complete from before the floor,
 // beyond the head or with seq < 0, with the head.
 func TestSegmentChangeSpan(t *testing.T) {
 	t.Parallel()
@@ -141,20 +141,21 @@ func TestSegmentChangeSpan(t *testing.T) {
 		ids      []int64
 		upTo     int64
 		complete bool
+		low      map[int64]int64
 		high     map[int64]int64
 	}{
-		{"all", 0, []int64{f.track.ID, other.ID}, 1000, true, map[int64]int64{f.track.ID: 99 + bulkLogRows, other.ID: 5}},
-		{"bulk range cut at upTo", 0, []int64{f.track.ID}, 150, true, map[int64]int64{f.track.ID: 150}},
-		{"changes above upTo left out", 3, []int64{f.track.ID}, 50, true, map[int64]int64{f.track.ID: 10}},
-		{"other track left out", 0, []int64{other.ID}, 50, true, map[int64]int64{other.ID: 5}},
-		{"none after seq", 5, []int64{f.track.ID}, 50, true, map[int64]int64{}},
-		{"at the head", 6, []int64{f.track.ID}, 1000, true, map[int64]int64{}},
-		{"beyond the head", 7, []int64{f.track.ID}, 1000, false, nil},
-		{"head only", -1, []int64{f.track.ID}, 1000, false, nil},
+		{"all", 0, []int64{f.track.ID, other.ID}, 1000, true, map[int64]int64{f.track.ID: 10, other.ID: 5}, map[int64]int64{f.track.ID: 99 + bulkLogRows, other.ID: 5}},
+		{"bulk range cut at upTo", 4, []int64{f.track.ID}, 150, true, map[int64]int64{f.track.ID: 10}, map[int64]int64{f.track.ID: 150}},
+		{"changes above upTo left out", 3, []int64{f.track.ID}, 50, true, map[int64]int64{f.track.ID: 10}, map[int64]int64{f.track.ID: 10}},
+		{"other track left out", 0, []int64{other.ID}, 50, true, map[int64]int64{other.ID: 5}, map[int64]int64{other.ID: 5}},
+		{"none after seq", 5, []int64{f.track.ID}, 50, true, map[int64]int64{}, map[int64]int64{}},
+		{"at the head", 6, []int64{f.track.ID}, 1000, true, map[int64]int64{}, map[int64]int64{}},
+		{"beyond the head", 7, []int64{f.track.ID}, 1000, false, nil, nil},
+		{"head only", -1, []int64{f.track.ID}, 1000, false, nil, nil},
 	} {
 		c, err := f.db.SegmentChangeSpan(f.ctx, tc.seq, tc.ids, tc.upTo)
-		if err != nil || c.Head != 6 || c.Complete != tc.complete || !reflect.DeepEqual(c.High, tc.high) {
-			t.Errorf("%s: %+v, %v; want head 6, complete %v, high %v", tc.name, c, err, tc.complete, tc.high)
+		if err != nil || c.Head != 6 || c.Complete != tc.complete || !reflect.DeepEqual(c.Low, tc.low) || !reflect.DeepEqual(c.High, tc.high) {
+			t.Errorf("%s: %+v, %v; want head 6, complete %v, low %v, high %v", tc.name, c, err, tc.complete, tc.low, tc.high)
 		}
 	}
 }

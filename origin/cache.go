@@ -289,8 +289,9 @@ func (sm *seqMemo) seq(ctx context.Context, d export.Deps, l *export.Loaded, k i
 // follow brings e to the index's change log head and returns the
 // archive's first K every track of l has (ok false: none): e's Periods are
 // kept when the log names no change at or below their last K but below
-// that first K (the K itself read only when the log names a change), and
-// dropped otherwise.
+// that first K (the K itself read only when the log names a change), read
+// again where a change can have moved them when that first K did not move
+// (liveRuns.reread), and dropped otherwise.
 func (e *seqEntry) follow(ctx context.Context, d export.Deps, l *export.Loaded) (first int64, ok bool, err error) {
 	seq := e.seq
 	if !e.held {
@@ -308,10 +309,49 @@ func (e *seqEntry) follow(ctx context.Context, d export.Deps, l *export.Loaded) 
 		e.held = false
 		return 0, false, err
 	}
-	for _, h := range c.High {
-		e.held = e.held && h < first
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for id, h := range c.High {
+		lo, hi = min(lo, c.Low[id]), max(hi, h)
 	}
-	return first, true, nil
+	switch {
+	case !e.held || hi < first: // none, or kept: prune moved the first K (update drops what is before it)
+	case first == e.lr.from:
+		e.lr, err = e.lr.reread(ctx, d, l, max(lo, first), hi)
+		e.held = err == nil
+	default:
+		e.held = false
+	}
+	return first, true, err
+}
+
+// reread brings lr to changes of the rows of Ks [lo, hi] (within [from,
+// to]) by reading again the Periods that reach into [lo-1, hi+1]: the
+// others keep their rows and the Ks around their ends (not every track
+// has the K before and after a Period, or its configuration differs
+// there), so the changes can neither move, join nor split them.
+func (lr liveRuns) reread(ctx context.Context, d export.Deps, l *export.Loaded, lo, hi int64) (liveRuns, error) {
+	i := slices.IndexFunc(lr.runs, func(r export.KRun) bool { return r.To >= lo-1 })
+	if i < 0 {
+		i = len(lr.runs)
+	}
+	j := i + slices.IndexFunc(lr.runs[i:], func(r export.KRun) bool { return r.From > hi+1 })
+	if j < i {
+		j = len(lr.runs)
+	}
+	a, b := lo, hi
+	if i < j {
+		a, b = min(a, lr.runs[i].From), max(b, lr.runs[j-1].To)
+	}
+	more, err := d.LiveRuns(ctx, l, a, b)
+	if err != nil {
+		return liveRuns{}, err
+	}
+	runs := slices.Clone(lr.runs[:i])
+	if n := len(runs); n > 0 && len(more) > 0 && more[0].From == a-1 && runs[n-1].To == a-1 {
+		more = more[1:] // the Period before, which ends at a-1
+	}
+	lr.runs = append(append(runs, more...), lr.runs[j:]...)
+	return lr, nil
 }
 
 // fillNumbers is the hlsSeq of K k, which lr covers, when the holes

@@ -26,8 +26,9 @@ import (
 // into the window, a retention shorter than the window), late copies into
 // old holes before the window (one row, several rows in one bulk insert,
 // and the hole both encoders lost, offered through the archive), rows
-// deleted below the window, and the live edge advancing with Ks a track
-// lost.
+// deleted below the window or replaced by copies stored elsewhere (as a
+// splice does: another media pattern, which ends a Period), and the live
+// edge advancing with Ks a track lost.
 func TestLiveMemosFollowIndex(t *testing.T) {
 	t.Parallel()
 	for _, gaps := range []export.GapMode{export.GapsSplit, export.GapsFill} {
@@ -87,7 +88,7 @@ func (g *memoGen) step(tb testing.TB) {
 		}
 	}
 	front := g.edge - 14 // the window's first K, about
-	switch g.rng.IntN(7) {
+	switch g.rng.IntN(8) {
 	case 0, 1:
 		g.prune(tb, g.pruned+g.rng.Int64N(4))
 	case 2:
@@ -98,12 +99,19 @@ func (g *memoGen) step(tb testing.TB) {
 		if n := g.putMissing(tb, max(g.pruned, front-12), front-1); n > 0 {
 			g.did = fmt.Sprintf("late copies of the holes in Ks %d-%d in one insert: %d", max(g.pruned, front-12), front-1, n)
 		}
-	case 5:
-		if k := g.pruned + 1 + g.rng.Int64N(max(front-g.pruned-1, 1)); k < front {
-			rep := archivetest.Reps[g.rng.IntN(2)]
+	case 5, 6:
+		k := g.pruned + g.rng.Int64N(max(front-g.pruned, 1))
+		rep := archivetest.Reps[g.rng.IntN(2)]
+		if _, ok := g.e.Segment(tb, rep, k); !ok || k >= front {
+			break
+		}
+		if g.rng.IntN(2) == 0 {
 			g.del(tb, rep, k)
 			g.did = fmt.Sprintf("deleted %s K %d", rep, k)
+			break
 		}
+		g.put(tb, rep, k, fmt.Sprintf("splice-%d/", g.edge))
+		g.did = fmt.Sprintf("spliced %s K %d", rep, k)
 	}
 }
 
