@@ -2,6 +2,7 @@ package origin
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -144,10 +145,11 @@ func (c *cache) put(sec int64, key string, b *built) {
 }
 
 // runMemo remembers, per channel, gap mode and set of tracks, where the
-// run of the live window's first K began (export.Deps.WalkRun), and the
-// index change log's seq it is current to: a build walks back only over
-// what the window slid over since, and reads no row when the window's
-// first K did not move and the log names no change at or below it. It is
+// run of the live window's first K began (export.Deps.WalkRun), for the
+// latest two such Ks, and the index change log's seq each is current to:
+// a build walks back only over what the window slid over since, and reads
+// no row when the window's first K did not move and the log names no
+// change at or below it. It is
 // a pure function of the index, kept to make it cheap: a change of rows
 // the walk read drops it (the walk is done again, as a new origin does),
 // but prune, which deletes the oldest rows, moves it
@@ -157,11 +159,19 @@ type runMemo struct {
 	m  map[string]*runEntry
 }
 
-// runEntry is runMemo's walk of one channel, gap mode and set of tracks;
-// mu is held while it is brought to the index.
+// runEntry is runMemo's walks of one channel, gap mode and set of
+// tracks; mu is held while they are brought to the index.
 type runEntry struct {
-	mu   sync.Mutex
-	seq  int64 // the change log's seq walk is current to
+	mu    sync.Mutex
+	slots []runSlot // by K, the latest runSlots: a build of an earlier second (the next one's was built ahead) walks from the one before
+}
+
+// runSlots is how many walks a runEntry keeps.
+const runSlots = 2
+
+// runSlot is a walk and the change log's seq it is current to.
+type runSlot struct {
+	seq  int64
 	walk *export.RunWalk
 }
 
@@ -185,27 +195,51 @@ func (rm *runMemo) start(ctx context.Context, d export.Deps, l *export.Loaded, k
 	e := rm.entry(fmt.Sprint(l.Channel.Name, "\x00", mode, l.TrackIDs()))
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := e.follow(ctx, d); err != nil {
-		return 0, err
-	}
-	if e.walk != nil && e.walk.K > k { // an older window's build: the memo is of a later one
-		w, err := d.WalkRun(ctx, l, k, mode, nil)
-		return w.Start(), err
-	}
-	w, err := d.WalkRun(ctx, l, k, mode, e.walk)
+	held, head, err := e.follow(ctx, d, k)
 	if err != nil {
 		return 0, err
 	}
-	e.walk = &w
+	w, err := d.WalkRun(ctx, l, k, mode, held)
+	if err != nil {
+		return 0, err
+	}
+	e.keep(runSlot{head, &w})
 	return w.Start(), nil
 }
 
-// follow brings e to the index's change log head
-// (export.Deps.FollowRun).
-func (e *runEntry) follow(ctx context.Context, d export.Deps) error {
-	w, head, err := d.FollowRun(ctx, e.walk, e.seq)
-	e.walk, e.seq = w, head
-	return err
+// follow brings the walk of e from the highest K at or below k to the
+// index's change log head (export.Deps.FollowRun), and returns it (nil:
+// none) and that head.
+func (e *runEntry) follow(ctx context.Context, d export.Deps, k int64) (*export.RunWalk, int64, error) {
+	i := len(e.slots) - 1
+	for i >= 0 && e.slots[i].walk.K > k {
+		i--
+	}
+	if i < 0 {
+		_, head, err := d.FollowRun(ctx, nil, 0)
+		return nil, head, err
+	}
+	w, head, err := d.FollowRun(ctx, e.slots[i].walk, e.slots[i].seq)
+	if err != nil || w == nil {
+		e.slots = slices.Delete(e.slots, i, i+1)
+		return nil, head, err
+	}
+	e.slots[i] = runSlot{head, w}
+	return w, head, nil
+}
+
+// keep keeps s among e's slots, in place of one of its K, and the latest
+// runSlots.
+func (e *runEntry) keep(s runSlot) {
+	i, found := slices.BinarySearchFunc(e.slots, s.walk.K, func(x runSlot, k int64) int { return cmp.Compare(x.walk.K, k) })
+	if found {
+		e.slots[i] = s
+	} else {
+		e.slots = slices.Insert(e.slots, i, s)
+	}
+	if n := len(e.slots); n > runSlots {
+		e.slots = slices.Delete(e.slots, 0, n-runSlots)
+	}
 }
 
 // seqMemo remembers, per channel and set of tracks, the live Periods of

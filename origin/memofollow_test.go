@@ -58,14 +58,26 @@ func memosFollow(t *testing.T, gaps export.GapMode, seed uint64) {
 		if step > 0 {
 			g.step(t)
 		}
-		c.t = kTime(g.edge + 1).Add(origin.DefaultEdgeLag + 300*time.Millisecond)
-		fresh := newServer(t, e, e.DB, &clock{c.t}, cfg)
-		for _, target := range targets {
-			res, got := get(t, held, http.MethodGet, target, nil)
-			fres, want := get(t, fresh, http.MethodGet, target, nil)
-			if res.StatusCode != fres.StatusCode || !bytes.Equal(got, want) {
-				t.Fatalf("step %d (%s): %s: the held origin's %d differs from a new origin's %d:\n%s\n----\n%s", step, g.did, target, res.StatusCode, fres.StatusCode, got, want)
-			}
+		at := kTime(g.edge + 1).Add(origin.DefaultEdgeLag + 300*time.Millisecond)
+		sameAsNew(t, held, c, at, targets, func() *origin.Server { return newServer(t, e, e.DB, &clock{at}, cfg) }, fmt.Sprintf("step %d (%s)", step, g.did))
+		if g.rng.IntN(3) == 0 { // a build of the second before (its window begins a K lower), after the next one's
+			at = at.Add(-time.Second)
+			sameAsNew(t, held, c, at, targets, func() *origin.Server { return newServer(t, e, e.DB, &clock{at}, cfg) }, fmt.Sprintf("step %d (%s), a second before", step, g.did))
+		}
+	}
+}
+
+// sameAsNew checks that held, its clock set to at, answers each target as
+// a new origin does.
+func sameAsNew(t *testing.T, held *origin.Server, c *clock, at time.Time, targets []string, newOrigin func() *origin.Server, what string) {
+	t.Helper()
+	c.t = at
+	fresh := newOrigin()
+	for _, target := range targets {
+		res, got := get(t, held, http.MethodGet, target, nil)
+		fres, want := get(t, fresh, http.MethodGet, target, nil)
+		if res.StatusCode != fres.StatusCode || !bytes.Equal(got, want) {
+			t.Fatalf("%s: %s: the held origin's %d differs from a new origin's %d:\n%s\n----\n%s", what, target, res.StatusCode, fres.StatusCode, got, want)
 		}
 	}
 }
