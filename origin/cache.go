@@ -149,11 +149,10 @@ func (c *cache) put(sec int64, key string, b *built) {
 // latest two such Ks, and the index change log's seq each is current to:
 // a build walks back only over what the window slid over since, and reads
 // no row when the window's first K did not move and the log names no
-// change at or below it. It is
-// a pure function of the index, kept to make it cheap: a change of rows
-// the walk read drops it (the walk is done again, as a new origin does),
-// but prune, which deletes the oldest rows, moves it
-// (export.Deps.FollowRun).
+// change at or below it. It is a pure function of the index, kept to make
+// it cheap: a change of rows a walk read drops it (the walk is done again,
+// as a new origin does), but prune, which deletes the oldest rows, moves
+// it (export.Deps.FollowRun).
 type runMemo struct {
 	mu sync.Mutex
 	m  map[string]*runEntry
@@ -248,10 +247,11 @@ func (e *runEntry) keep(s runSlot) {
 // current to, so that numbering a window's HLS segments and
 // discontinuities reads only what the window slid over since, and no row
 // when it did not slide and the log names no change at or below it: a
-// pure function of the index, kept to make it cheap. A change of rows in
-// or before the Periods drops them (they are read again, as a new origin
-// does), but one below the archive's first K every track has (prune)
-// keeps those after it.
+// pure function of the index, kept to make it cheap. A change of rows
+// below the archive's first K every track has (prune) keeps the Periods
+// after it; one in the Periods makes those it can change be read again
+// (seqEntry.follow); one that moves that first K otherwise drops them
+// (they are read again, as a new origin does).
 type seqMemo struct {
 	mu sync.Mutex
 	m  map[string]*seqEntry
