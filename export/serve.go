@@ -55,6 +55,9 @@ const (
 	RunReachesFloor RunEdge = iota
 	RunAfter                // a hole, fillers or another configuration precede it
 	RunBegins               // the track has no earlier segment
+	// RunStale: not known (FollowRun: a change reached the rows the walk
+	// read); WalkRun walks the track again.
+	RunStale
 )
 
 // WalkRun walks back from K k of l to where the live Period that holds it
@@ -71,9 +74,10 @@ const (
 // held, if not nil, is a walk of the same tracks from held.K <= k of
 // whose rows at or above each track's Low the index changed none since
 // (FollowRun brings it there): then each track's walk stops at
-// held.K and, where its run goes on there, is held's. The result is the
-// walk without held: a walk from a K is the walk from a lower K of the
-// same run with the same configuration.
+// held.K and, where its run goes on there, is held's (a track RunStale
+// there is walked as without held). The result is the walk without held:
+// a walk from a K is the walk from a lower K of the same run with the
+// same configuration.
 //
 // A live presentation (the origin's D-MPD) starts its first Period there
 // rather than at its window's first K, so that Period keeps its start and
@@ -85,25 +89,37 @@ func (d Deps) WalkRun(ctx context.Context, l *Loaded, k int64, mode GapMode, hel
 	if held != nil && (held.K > k || !slices.Equal(held.IDs, w.IDs)) {
 		held = nil
 	}
-	if held != nil && held.K == k {
-		return *held, nil
-	}
-	floor := int64(0)
-	if held != nil {
-		floor = held.K
-	}
 	w.Tracks = make([]TrackRun, len(l.tracks))
 	for ti := range l.tracks {
+		floor := int64(0)
+		if held != nil && held.Tracks[ti].Edge != RunStale {
+			floor = held.K
+		}
+		if floor == k {
+			w.Tracks[ti] = held.Tracks[ti] // the held walk's K: no row to read
+			continue
+		}
 		tr, err := d.trackRunStart(ctx, l, ti, k, floor, mode)
 		if err != nil {
 			return RunWalk{}, err
 		}
-		if held != nil && tr.Edge == RunReachesFloor {
+		if floor != 0 && tr.Edge == RunReachesFloor {
 			tr = held.Tracks[ti]
 		}
 		w.Tracks[ti] = tr
 	}
 	return w, nil
+}
+
+// Stale is how many of w's tracks are RunStale (to be walked again).
+func (w RunWalk) Stale() int {
+	n := 0
+	for _, tr := range w.Tracks {
+		if tr.Edge == RunStale {
+			n++
+		}
+	}
+	return n
 }
 
 // Start is where the live Period begins: the latest, over the tracks a
@@ -130,12 +146,13 @@ func (w RunWalk) Start() int64 {
 
 // FollowRun brings w, a walk current to the index change log's seq, to
 // the log's head (returned: the seq the result is current to), in one
-// query when the log names no change of w's tracks at or below w.K: w is
-// kept when no change reaches the rows it read, moved when prune deleted
-// the oldest rows up to or into the run (followPrune), and nil when it
-// must be walked again (a late copy or a deletion in or before the run,
-// or the log no longer reaches back to seq). A nil w gives nil and the
-// head.
+// query when the log names no change of w's tracks at or below w.K: a
+// track's part is kept when no change reaches the rows its walk read,
+// moved when prune deleted the oldest rows up to or into the run
+// (followPrune), and RunStale, to be walked again, otherwise (a late copy,
+// a deletion or a splice in or before the run). The result is nil when
+// the log no longer reaches back to seq (every track is to be walked
+// again). A nil w gives nil and the head.
 func (d Deps) FollowRun(ctx context.Context, w *RunWalk, seq int64) (*RunWalk, int64, error) {
 	if w == nil {
 		c, err := d.DB.SegmentChangeSpan(ctx, -1, nil, 0)
@@ -150,7 +167,7 @@ func (d Deps) FollowRun(ctx context.Context, w *RunWalk, seq int64) (*RunWalk, i
 	}
 	moved := *w
 	moved.Tracks = slices.Clone(w.Tracks)
-	if ok, err := d.followPrune(ctx, &moved, c.High); err != nil || !ok {
+	if err := d.followPrune(ctx, &moved, c.High); err != nil {
 		return nil, c.Head, err
 	}
 	return &moved, c.Head, nil
@@ -161,24 +178,28 @@ func (d Deps) FollowRun(ctx context.Context, w *RunWalk, seq int64) (*RunWalk, i
 // below w.K): a track whose changes are all below its Low keeps its part;
 // one whose changes are all below its first segment, which is at or
 // below w.K (prune deleted the oldest rows, up to or into the run), begins
-// the run there. ok is false when a change may have moved w otherwise.
+// the run there; any other is RunStale.
 //
 // This is the walk: the rows the walk read from w.K down to the first
 // segment are unchanged, and were of one run of one configuration, and no
 // row is below it.
-func (d Deps) followPrune(ctx context.Context, w *RunWalk, high map[int64]int64) (ok bool, err error) {
+func (d Deps) followPrune(ctx context.Context, w *RunWalk, high map[int64]int64) error {
 	for ti, id := range w.IDs {
 		h, changed := high[id]
-		if !changed || h < w.Tracks[ti].Low {
+		if !changed || w.Tracks[ti].Edge == RunStale || h < w.Tracks[ti].Low {
 			continue
 		}
 		first, has, err := d.DB.FirstKFrom(ctx, id, math.MinInt64)
-		if err != nil || !has || h >= first || first > w.K {
-			return false, err
+		if err != nil {
+			return err
+		}
+		if !has || h >= first || first > w.K {
+			w.Tracks[ti] = TrackRun{Edge: RunStale}
+			continue
 		}
 		w.Tracks[ti] = TrackRun{Start: first, Low: math.MinInt64, Edge: RunBegins}
 	}
-	return true, nil
+	return nil
 }
 
 // trackRunStart is WalkRun for one track, looking no lower than floor:

@@ -19,8 +19,9 @@ import (
 // TestWalkRunFollowsIndex is a property test of a held walk back to where
 // the live Period of a window's first K began: over generated archives,
 // after each of 60 generated changes of the index, WalkRun from the walk
-// held since the last step, brought to the index by FollowRun (kept, moved
-// after a prune, or dropped), is per track the walk a new origin does
+// held since the last step, brought to the index by FollowRun (per track
+// kept, moved after a prune, or walked again), is per track the walk a new
+// origin does
 // (WalkRun without one): its start, its edge and the lowest K it read,
 // with gaps split and filled. The changes: the live edge advances (each
 // track loses a K now and then), prune removes the oldest rows (index
@@ -67,8 +68,8 @@ func walkFollows(t *testing.T, mode export.GapMode, seed uint64) {
 		if held, seq, err = e.x.FollowRun(ctx, held, seq); err != nil {
 			t.Fatal(err)
 		}
-		if prev != nil && held == nil && g.onlyPrunes && g.firstsAtOrBelow(t, prev) {
-			t.Fatalf("step %d (%s): the walk from K %d was dropped after prune only", step, g.did, prev.K)
+		if prev != nil && (held == nil || held.Stale() > 0) && g.onlyPrunes && g.firstsAtOrBelow(t, prev) {
+			t.Fatalf("step %d (%s): the walk from K %d is to be walked again after prune only: %+v", step, g.did, prev.K, held)
 		}
 		g.onlyPrunes = true
 		got, err := e.x.WalkRun(ctx, l, k, mode, held)
