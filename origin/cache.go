@@ -150,9 +150,9 @@ func (c *cache) put(sec int64, key string, b *built) {
 // a build walks back only over what the window slid over since, and reads
 // no row when the window's first K did not move and the log names no
 // change at or below it. It is a pure function of the index, kept to make
-// it cheap: a change of rows a walk read drops it (the walk is done again,
-// as a new origin does), but prune, which deletes the oldest rows, moves
-// it (export.Deps.FollowRun).
+// it cheap: a change of rows a track's walk read makes that track be
+// walked again (as a new origin walks it), but prune, which deletes the
+// oldest rows, moves where it begins (export.Deps.FollowRun).
 type runMemo struct {
 	mu sync.Mutex
 	m  map[string]*runEntry
