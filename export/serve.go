@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,13 +24,45 @@ func Title(channel string, from, to time.Time) string {
 	return fmt.Sprintf("%s %s/%s", channel, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 }
 
-// runStep is how many index rows RunStart reads at a time.
+// runStep is how many index rows WalkRun reads at a time.
 const runStep = 1024
 
-// RunStart walks back from K k of l to where the live Period that holds
-// it begins, looking no lower than floor, the latest over the tracks of
-// where each track's part of that Period begins. mode is the live
-// presentation's gap mode:
+// RunWalk is where the live Period that holds K K of l's tracks (IDs,
+// in l's order) begins, per track (WalkRun): what a held walk needs to
+// follow the index.
+type RunWalk struct {
+	K      int64
+	IDs    []int64
+	Tracks []TrackRun
+}
+
+// TrackRun is where a track's part of a live Period begins (Start), what
+// bounds it (Edge), and Low, the lowest K whose row the walk read to find
+// it (math.MinInt64: it read down to the track's first segment, or found
+// none): a change of the track's rows below Low cannot move it.
+type TrackRun struct {
+	Start, Low int64
+	Edge       RunEdge
+}
+
+// RunEdge is what bounds a track's part of a live Period below.
+type RunEdge int
+
+const (
+	// RunReachesFloor: the run goes on at the walk's floor (from WalkRun:
+	// in GapsFill, the track has no segment up to K, so fillers run from
+	// the presentation's start).
+	RunReachesFloor RunEdge = iota
+	RunAfter                // a hole, fillers or another configuration precede it
+	RunBegins               // the track has no earlier segment
+	// RunStale: not known (FollowRun: a change reached the rows the walk
+	// read); WalkRun walks the track again.
+	RunStale
+)
+
+// WalkRun walks back from K k of l to where the live Period that holds it
+// begins, per track (Start combines them). mode is the live presentation's
+// gap mode:
 //   - GapsSplit (k a K every track of l has): where the track's run of
 //     segments of one codec configuration and media pattern (buildPlan's
 //     rules) begins, or, when a hole precedes that run, where the hole
@@ -38,82 +71,173 @@ const runStep = 1024
 //     precedes it), or, when the track misses k, where its run of fillers
 //     begins (the K after its previous segment).
 //
-// reached says the walk got to floor without finding the beginning: the
-// Period began at or before floor.
+// held, if not nil, is a walk of the same tracks from held.K <= k of
+// whose rows at or above each track's Low the index changed none since
+// (FollowRun brings it there): then each track's walk stops at
+// held.K and, where its run goes on there, is held's (a track RunStale
+// there is walked as without held). The result is the walk without held:
+// a walk from a K is the walk from a lower K of the same run with the
+// same configuration.
 //
 // A live presentation (the origin's D-MPD) starts its first Period there
 // rather than at its window's first K, so that Period keeps its start and
 // id while the window slides over it; and in GapsSplit a live Period after
 // a hole starts where the hole does (LivePeriodStarts), so a player that
 // starts in the hole finds a Period whose first segment is ahead of it.
-func (d Deps) RunStart(ctx context.Context, l *Loaded, k, floor int64, mode GapMode) (start int64, reached bool, err error) {
-	start = floor
-	begins, anyEdge := int64(math.MinInt64), false
+func (d Deps) WalkRun(ctx context.Context, l *Loaded, k int64, mode GapMode, held *RunWalk) (RunWalk, error) {
+	w := RunWalk{K: k, IDs: l.TrackIDs()}
+	if held != nil && (held.K > k || !slices.Equal(held.IDs, w.IDs)) {
+		held = nil
+	}
+	w.Tracks = make([]TrackRun, len(l.tracks))
 	for ti := range l.tracks {
-		s, edge, err := d.trackRunStart(ctx, l, ti, k, start, mode)
-		if err != nil {
-			return 0, false, err
+		floor := int64(0)
+		if held != nil && held.Tracks[ti].Edge != RunStale {
+			floor = held.K
 		}
-		switch edge {
-		case runAfter:
-			start, anyEdge = max(start, s), true
-		case runBegins:
-			begins = max(begins, s)
-		case runReachesFloor:
+		if floor == k {
+			w.Tracks[ti] = held.Tracks[ti] // the held walk's K: no row to read
+			continue
+		}
+		tr, err := d.trackRunStart(ctx, l, ti, k, floor, mode)
+		if err != nil {
+			return RunWalk{}, err
+		}
+		if floor != 0 && tr.Edge == RunReachesFloor {
+			tr = held.Tracks[ti]
+		}
+		w.Tracks[ti] = tr
+	}
+	return w, nil
+}
+
+// Stale is how many of w's tracks are RunStale (to be walked again).
+func (w RunWalk) Stale() int {
+	n := 0
+	for _, tr := range w.Tracks {
+		if tr.Edge == RunStale {
+			n++
+		}
+	}
+	return n
+}
+
+// Start is where the live Period begins: the latest, over the tracks a
+// hole, fillers or another configuration precede, of where their part
+// begins; when every track's recording begins in the run, the latest of
+// those beginnings.
+func (w RunWalk) Start() int64 {
+	start, begins, anyEdge := int64(0), int64(math.MinInt64), false
+	for _, tr := range w.Tracks {
+		switch tr.Edge {
+		case RunAfter:
+			start, anyEdge = max(start, tr.Start), true
+		case RunBegins:
+			begins = max(begins, tr.Start)
+		case RunReachesFloor:
 			anyEdge = true
 		}
 	}
-	if !anyEdge { // every track's recording begins in this run
+	if !anyEdge {
 		start = max(start, begins)
 	}
-	return start, start == floor, nil
+	return start
 }
 
-// runEdge is what bounds a track's run below.
-type runEdge int
+// FollowRun brings w, a walk current to the index change log's seq, to
+// the log's head (returned: the seq the result is current to), in one
+// query when the log names no change of w's tracks at or below w.K: a
+// track's part is kept when no change reaches the rows its walk read,
+// moved when prune deleted the oldest rows up to or into the run
+// (followPrune), and RunStale, to be walked again, otherwise (a late copy,
+// a deletion or a splice in or before the run). The result is nil when
+// the log no longer reaches back to seq (every track is to be walked
+// again). A nil w gives nil and the head.
+func (d Deps) FollowRun(ctx context.Context, w *RunWalk, seq int64) (*RunWalk, int64, error) {
+	if w == nil {
+		c, err := d.DB.SegmentChangeSpan(ctx, -1, nil, 0)
+		return nil, c.Head, err
+	}
+	c, err := d.DB.SegmentChangeSpan(ctx, seq, w.IDs, w.K)
+	if err != nil || !c.Complete {
+		return nil, c.Head, err
+	}
+	if len(c.High) == 0 {
+		return w, c.Head, nil
+	}
+	moved := *w
+	moved.Tracks = slices.Clone(w.Tracks)
+	if err := d.followPrune(ctx, &moved, c.High); err != nil {
+		return nil, c.Head, err
+	}
+	return &moved, c.Head, nil
+}
 
-const (
-	runReachesFloor runEdge = iota // the run goes on at floor
-	runAfter                       // a hole, fillers or another configuration precede it
-	runBegins                      // the track has no earlier segment
-)
+// followPrune brings w to the index after changes of its tracks' rows at
+// or below w.K, of which high names, per track, the highest K (at or
+// below w.K): a track whose changes are all below its Low keeps its part;
+// one whose changes are all below its first segment, which is at or
+// below w.K (prune deleted the oldest rows, up to or into the run), begins
+// the run there; any other is RunStale.
+//
+// This is the walk: the rows the walk read from w.K down to the first
+// segment are unchanged, and were of one run of one configuration, and no
+// row is below it.
+func (d Deps) followPrune(ctx context.Context, w *RunWalk, high map[int64]int64) error {
+	for ti, id := range w.IDs {
+		h, changed := high[id]
+		if !changed || w.Tracks[ti].Edge == RunStale || h < w.Tracks[ti].Low {
+			continue
+		}
+		first, has, err := d.DB.FirstKFrom(ctx, id, math.MinInt64)
+		if err != nil {
+			return err
+		}
+		if !has || h >= first || first > w.K {
+			w.Tracks[ti] = TrackRun{Edge: RunStale}
+			continue
+		}
+		w.Tracks[ti] = TrackRun{Start: first, Low: math.MinInt64, Edge: RunBegins}
+	}
+	return nil
+}
 
-// trackRunStart is RunStart for one track: where its part of the Period
-// that holds k begins, and what bounds it.
-func (d Deps) trackRunStart(ctx context.Context, l *Loaded, ti int, k, floor int64, mode GapMode) (int64, runEdge, error) {
+// trackRunStart is WalkRun for one track, looking no lower than floor:
+// where its part of the Period that holds k begins, and what bounds it.
+func (d Deps) trackRunStart(ctx context.Context, l *Loaded, ti int, k, floor int64, mode GapMode) (TrackRun, error) {
 	x := l.tracks[ti]
 	want, next := "", k
 	for next >= floor {
 		segs, err := d.DB.SegmentsDown(ctx, x.t.ID, next, int(min(runStep, next-floor+1))) // no row below floor
 		if err != nil {
-			return 0, 0, fmt.Errorf("export: %s: %w", x.t.Rep, err)
+			return TrackRun{}, fmt.Errorf("export: %s: %w", x.t.Rep, err)
 		}
 		switch {
 		case len(segs) == 0 && next == k && mode == GapsFill:
-			return floor, runReachesFloor, nil // fillers from the presentation's start
+			return TrackRun{floor, math.MinInt64, RunReachesFloor}, nil // fillers from the presentation's start
 		case len(segs) == 0:
-			return next + 1, runBegins, nil
+			return TrackRun{next + 1, math.MinInt64, RunBegins}, nil
 		}
 		for _, g := range segs {
 			if g.K != next {
-				return holeEdge(g.K, next, k, mode), runAfter, nil
+				return TrackRun{holeEdge(g.K, next, k, mode), g.K, RunAfter}, nil
 			}
 			c, err := d.segmentConfig(ctx, l, x, g)
 			if err != nil {
-				return 0, 0, err
+				return TrackRun{}, err
 			}
 			if want == "" {
 				want = c
 			} else if c != want {
-				return next + 1, runAfter, nil
+				return TrackRun{next + 1, g.K, RunAfter}, nil
 			}
 			if next == floor {
-				return floor, runReachesFloor, nil
+				return TrackRun{floor, floor, RunReachesFloor}, nil
 			}
 			next--
 		}
 	}
-	return floor, runReachesFloor, nil
+	return TrackRun{floor, floor, RunReachesFloor}, nil
 }
 
 // holeEdge is where a track's part of a live Period begins when the walk
@@ -148,7 +272,7 @@ func (d Deps) segmentConfig(ctx context.Context, l *Loaded, x trackSegs, g index
 }
 
 // LivePeriodStarts sets the StartK of each Period of ps after the first to
-// where RunStart puts it: the latest, over its tracks that an earlier
+// where WalkRun puts it: the latest, over its tracks that an earlier
 // Period has, of the K after the track's last segment there (where a hole
 // before the Period begins; its first K when there is no hole), or, when
 // no earlier Period has any of its tracks, their latest first K; never

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The change log's trimming (schema version 9, whose trigger spells the
@@ -48,9 +49,8 @@ func (db *DB) SegmentChanges(ctx context.Context, seq int64, limit int) (Changes
 	defer tx.Rollback() //nolint:errcheck // read-only
 	var c Changes
 	var floor int64
-	err = db.txQueryRow(ctx, tx, `SELECT floor, coalesce((SELECT max(seq) FROM segment_changes), floor) FROM segment_changes_floor`).Scan(&floor, &c.Head)
-	if err != nil {
-		return Changes{}, fmt.Errorf("index: segment changes: %w", err)
+	if floor, c.Head, err = db.changesHead(ctx, tx); err != nil {
+		return Changes{}, err
 	}
 	if seq < 0 || seq < floor || seq > c.Head || c.Head-seq > int64(limit) {
 		return c, nil
@@ -59,6 +59,72 @@ func (db *DB) SegmentChanges(ctx context.Context, seq int64, limit int) (Changes
 		return Changes{}, err
 	}
 	c.Complete = true
+	return c, nil
+}
+
+// changesHead is the change log's floor (changes up to it are trimmed)
+// and head (its newest seq).
+func (db *DB) changesHead(ctx context.Context, tx *sql.Tx) (floor, head int64, err error) {
+	err = db.txQueryRow(ctx, tx, `SELECT floor, coalesce((SELECT max(seq) FROM segment_changes), floor) FROM segment_changes_floor`).Scan(&floor, &head)
+	if err != nil {
+		return 0, 0, fmt.Errorf("index: segment changes: %w", err)
+	}
+	return floor, head, nil
+}
+
+// ChangeSpan is what the change log names of some tracks' rows at or
+// below a K after a seq (SegmentChangeSpan).
+type ChangeSpan struct {
+	Head int64 // the newest seq: the seq to ask from next time
+	// Complete is false when the log no longer holds every change after
+	// the seq asked from (as in Changes).
+	Complete bool
+	// Low and High are, per track with such a change, the lowest K and
+	// the highest K at or below the K asked up to that they name.
+	Low, High map[int64]int64
+}
+
+// SegmentChangeSpan is, in one query, the changes of the rows of trackIDs
+// at or below K upTo after seq, per track the lowest and the highest K
+// they name: a
+// reader that holds what it derived from those rows keeps it when no
+// change reaches up to the rows it read (the origin's live Periods). A
+// seq < 0 asks for the head only.
+func (db *DB) SegmentChangeSpan(ctx context.Context, seq int64, trackIDs []int64, upTo int64) (ChangeSpan, error) {
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return ChangeSpan{}, fmt.Errorf("index: segment change span: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	var c ChangeSpan
+	floor, head, err := db.changesHead(ctx, tx)
+	if err != nil || seq < 0 || seq < floor || seq > head {
+		return ChangeSpan{Head: head}, err
+	}
+	c.Head, c.Complete, c.Low, c.High = head, true, map[int64]int64{}, map[int64]int64{}
+	if seq == head || len(trackIDs) == 0 {
+		return c, nil
+	}
+	args := []any{upTo, seq, head, upTo}
+	for _, id := range trackIDs {
+		args = append(args, id)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT track_id, min(k), max(min(to_k, ?)) FROM segment_changes WHERE seq > ? AND seq <= ? AND k <= ?
+AND track_id IN (?`+strings.Repeat(", ?", len(trackIDs)-1)+`) GROUP BY track_id`, args...)
+	if err != nil {
+		return ChangeSpan{}, fmt.Errorf("index: segment change span: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, low, high int64
+		if err := rows.Scan(&id, &low, &high); err != nil {
+			return ChangeSpan{}, fmt.Errorf("index: segment change span: %w", err)
+		}
+		c.Low[id], c.High[id] = low, high
+	}
+	if err := rows.Err(); err != nil {
+		return ChangeSpan{}, fmt.Errorf("index: segment change span: %w", err)
+	}
 	return c, nil
 }
 

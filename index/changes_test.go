@@ -116,3 +116,46 @@ func TestSegmentChangesTrimmed(t *testing.T) {
 		t.Errorf("from 5 before the head: %+v, %v; want the last 5 updates", c, err)
 	}
 }
+
+// TestSegmentChangeSpan checks SegmentChangeSpan: per track asked for,
+// the lowest and the highest K at or below upTo that a change after seq
+// names (a bulk insert's K range cut at upTo; a change above upTo, or of
+// another track, not at all); none at the head; not complete from before the floor,
+// beyond the head or with seq < 0, with the head.
+func TestSegmentChangeSpan(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.insert(10, 11, 12) // seqs 1-3
+	other := f.trackWith(t, "v2", []int64{5})
+	if err := f.db.DeleteSegment(f.ctx, f.track.ID, 10); err != nil { // seq 5
+		t.Fatal(err)
+	}
+	bulk := make([]int64, bulkLogRows)
+	for i := range bulk {
+		bulk[i] = 100 + int64(i)
+	}
+	f.insert(bulk...) // seq 6: K 100 to 99+bulkLogRows
+	for _, tc := range []struct {
+		name     string
+		seq      int64
+		ids      []int64
+		upTo     int64
+		complete bool
+		low      map[int64]int64
+		high     map[int64]int64
+	}{
+		{"all", 0, []int64{f.track.ID, other.ID}, 1000, true, map[int64]int64{f.track.ID: 10, other.ID: 5}, map[int64]int64{f.track.ID: 99 + bulkLogRows, other.ID: 5}},
+		{"bulk range cut at upTo", 4, []int64{f.track.ID}, 150, true, map[int64]int64{f.track.ID: 10}, map[int64]int64{f.track.ID: 150}},
+		{"changes above upTo left out", 3, []int64{f.track.ID}, 50, true, map[int64]int64{f.track.ID: 10}, map[int64]int64{f.track.ID: 10}},
+		{"other track left out", 0, []int64{other.ID}, 50, true, map[int64]int64{other.ID: 5}, map[int64]int64{other.ID: 5}},
+		{"none after seq", 5, []int64{f.track.ID}, 50, true, map[int64]int64{}, map[int64]int64{}},
+		{"at the head", 6, []int64{f.track.ID}, 1000, true, map[int64]int64{}, map[int64]int64{}},
+		{"beyond the head", 7, []int64{f.track.ID}, 1000, false, nil, nil},
+		{"head only", -1, []int64{f.track.ID}, 1000, false, nil, nil},
+	} {
+		c, err := f.db.SegmentChangeSpan(f.ctx, tc.seq, tc.ids, tc.upTo)
+		if err != nil || c.Head != 6 || c.Complete != tc.complete || !reflect.DeepEqual(c.Low, tc.low) || !reflect.DeepEqual(c.High, tc.high) {
+			t.Errorf("%s: %+v, %v; want head 6, complete %v, low %v, high %v", tc.name, c, err, tc.complete, tc.low, tc.high)
+		}
+	}
+}

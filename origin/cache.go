@@ -2,6 +2,7 @@ package origin
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -143,51 +144,126 @@ func (c *cache) put(sec int64, key string, b *built) {
 	c.built[sec][key] = b
 }
 
-// runMemo remembers, per channel, where the run of the live window's
-// first K began (export.Deps.RunStart), so that the walk back only covers
-// what the window slid over since: a pure function of the index, kept to
-// make it cheap.
+// runMemo remembers, per channel, gap mode and set of tracks, where the
+// run of the live window's first K began (export.Deps.WalkRun), for the
+// latest two such Ks, and the index change log's seq each is current to:
+// a build walks back only over what the window slid over since, and reads
+// no row when the window's first K did not move and the log names no
+// change at or below it. It is a pure function of the index, kept to make
+// it cheap: a change of rows a track's walk read makes that track be
+// walked again (as a new origin walks it), but prune, which deletes the
+// oldest rows, moves where it begins (export.Deps.FollowRun).
 type runMemo struct {
 	mu sync.Mutex
-	m  map[string][2]int64 // channel and gap mode: {a K of the run, where the run began}
+	m  map[string]*runEntry
 }
 
-func newRunMemo() *runMemo { return &runMemo{m: map[string][2]int64{}} }
+// runEntry is runMemo's walks of one channel, gap mode and set of
+// tracks; mu is held while they are brought to the index.
+type runEntry struct {
+	mu    sync.Mutex
+	slots []runSlot // by K, the latest runSlots: a build of an earlier second (the next one's was built ahead) walks from the one before
+}
+
+// runSlots is how many walks a runEntry keeps.
+const runSlots = 2
+
+// runSlot is a walk and the change log's seq it is current to.
+type runSlot struct {
+	seq  int64
+	walk *export.RunWalk
+}
+
+func newRunMemo() *runMemo { return &runMemo{m: map[string]*runEntry{}} }
+
+// entry is the entry of key, made when there is none.
+func (rm *runMemo) entry(key string) *runEntry {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	e := rm.m[key]
+	if e == nil {
+		e = &runEntry{}
+		rm.m[key] = e
+	}
+	return e
+}
 
 // start is where the live Period (of gap mode mode) holding K k of l
 // began.
 func (rm *runMemo) start(ctx context.Context, d export.Deps, l *export.Loaded, k int64, mode export.GapMode) (int64, error) {
-	ch := l.Channel.Name + "\x00" + string(mode)
-	rm.mu.Lock()
-	memo, ok := rm.m[ch]
-	rm.mu.Unlock()
-	floor := int64(0)
-	if ok && memo[0] <= k {
-		floor = memo[0]
-	}
-	start, reached, err := d.RunStart(ctx, l, k, floor, mode)
+	e := rm.entry(fmt.Sprint(l.Channel.Name, "\x00", mode, l.TrackIDs()))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	held, head, err := e.follow(ctx, d, k)
 	if err != nil {
 		return 0, err
 	}
-	if reached && ok && memo[0] <= k {
-		start = memo[1]
+	w, err := d.WalkRun(ctx, l, k, mode, held)
+	if err != nil {
+		return 0, err
 	}
-	rm.mu.Lock()
-	if cur, ok := rm.m[ch]; !ok || cur[0] < k {
-		rm.m[ch] = [2]int64{k, start}
-	}
-	rm.mu.Unlock()
-	return start, nil
+	e.keep(runSlot{head, &w})
+	return w.Start(), nil
 }
 
-// seqMemo remembers, per channel and set of tracks, the live Periods of the archive
-// (export.Deps.LiveRuns) from its first K every track has up to the last
-// K asked about, so that numbering a window's HLS segments and
-// discontinuities reads only what the window slid over since: a pure
-// function of the index, kept to make it cheap.
+// follow brings the walk of e from the highest K at or below k to the
+// index's change log head (export.Deps.FollowRun), and returns it (nil:
+// none) and that head.
+func (e *runEntry) follow(ctx context.Context, d export.Deps, k int64) (*export.RunWalk, int64, error) {
+	i := len(e.slots) - 1
+	for i >= 0 && e.slots[i].walk.K > k {
+		i--
+	}
+	if i < 0 {
+		_, head, err := d.FollowRun(ctx, nil, 0)
+		return nil, head, err
+	}
+	w, head, err := d.FollowRun(ctx, e.slots[i].walk, e.slots[i].seq)
+	if err != nil || w == nil {
+		e.slots = slices.Delete(e.slots, i, i+1)
+		return nil, head, err
+	}
+	e.slots[i] = runSlot{head, w}
+	return w, head, nil
+}
+
+// keep keeps s among e's slots, in place of one of its K, and the latest
+// runSlots.
+func (e *runEntry) keep(s runSlot) {
+	i, found := slices.BinarySearchFunc(e.slots, s.walk.K, func(x runSlot, k int64) int { return cmp.Compare(x.walk.K, k) })
+	if found {
+		e.slots[i] = s
+	} else {
+		e.slots = slices.Insert(e.slots, i, s)
+	}
+	if n := len(e.slots); n > runSlots {
+		e.slots = slices.Delete(e.slots, 0, n-runSlots)
+	}
+}
+
+// seqMemo remembers, per channel and set of tracks, the live Periods of
+// the archive (export.Deps.LiveRuns) from its first K every track has up
+// to the last K asked about, and the index change log's seq they are
+// current to, so that numbering a window's HLS segments and
+// discontinuities reads only what the window slid over since, and no row
+// when it did not slide and the log names no change at or below it: a
+// pure function of the index, kept to make it cheap. A change of rows
+// below the archive's first K every track has (prune) keeps the Periods
+// after it; one in the Periods makes those it can change be read again
+// (seqEntry.follow); one that moves that first K otherwise drops them
+// (they are read again, as a new origin does).
 type seqMemo struct {
 	mu sync.Mutex
-	m  map[string]liveRuns
+	m  map[string]*seqEntry
+}
+
+// seqEntry is seqMemo's Periods of one channel and set of tracks; mu is
+// held while they are brought to the index.
+type seqEntry struct {
+	mu   sync.Mutex
+	seq  int64 // the change log's seq lr is current to
+	held bool  // lr holds Periods
+	lr   liveRuns
 }
 
 // liveRuns are the live Periods over [from, to]; from, the archive's first
@@ -197,7 +273,19 @@ type liveRuns struct {
 	runs     []export.KRun
 }
 
-func newSeqMemo() *seqMemo { return &seqMemo{m: map[string]liveRuns{}} }
+func newSeqMemo() *seqMemo { return &seqMemo{m: map[string]*seqEntry{}} }
+
+// entry is the entry of key, made when there is none.
+func (sm *seqMemo) entry(key string) *seqEntry {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	e := sm.m[key]
+	if e == nil {
+		e = &seqEntry{}
+		sm.m[key] = e
+	}
+	return e
+}
 
 // hlsSeq are the numbers of a live HLS playlist: EXT-X-DISCONTINUITY-
 // SEQUENCE, and how many Ks before its first entry no Period holds (the
@@ -213,26 +301,91 @@ type hlsSeq struct{ disc, holes uint64 }
 // With gaps filled (mode GapsFill) every K is listed, and each hole
 // between two Periods is a Period of fillers of its own.
 func (sm *seqMemo) seq(ctx context.Context, d export.Deps, l *export.Loaded, k int64, mode export.GapMode) (hlsSeq, error) {
-	first, ok, err := d.FirstCommonK(ctx, l, math.MinInt64)
+	e := sm.entry(fmt.Sprint(l.Channel.Name, l.TrackIDs())) // Periods over other tracks are others
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	first, ok, err := e.follow(ctx, d, l)
 	if err != nil || !ok || k < first {
+		e.held = e.held && first == e.lr.from // a moved first K is followed in update
 		return hlsSeq{}, err
 	}
-	ch := fmt.Sprint(l.Channel.Name, l.TrackIDs()) // Periods over other tracks are others
-	sm.mu.Lock()
-	lr, held := sm.m[ch]
-	sm.mu.Unlock()
-	if lr, err = lr.update(ctx, d, l, held, first, k); err != nil {
+	lr, err := e.lr.update(ctx, d, l, e.held, first, k)
+	if err != nil {
 		return hlsSeq{}, err
 	}
-	sm.mu.Lock()
-	if cur, ok := sm.m[ch]; !ok || cur.from != lr.from || cur.to < lr.to {
-		sm.m[ch] = lr
-	}
-	sm.mu.Unlock()
+	e.lr, e.held = lr, true
 	if mode == export.GapsFill {
 		return lr.fillNumbers(k), nil
 	}
 	return lr.numbers(k), nil
+}
+
+// follow brings e to the index's change log head and returns the
+// archive's first K every track of l has (ok false: none): e's Periods are
+// kept when the log names no change at or below their last K but below
+// that first K (the K itself read only when the log names a change), read
+// again where a change can have moved them when that first K did not move
+// (liveRuns.reread), and dropped otherwise.
+func (e *seqEntry) follow(ctx context.Context, d export.Deps, l *export.Loaded) (first int64, ok bool, err error) {
+	seq := e.seq
+	if !e.held {
+		seq = -1
+	}
+	c, err := d.DB.SegmentChangeSpan(ctx, seq, l.TrackIDs(), e.lr.to)
+	if err != nil {
+		return 0, false, err
+	}
+	e.seq, e.held = c.Head, e.held && c.Complete
+	if e.held && len(c.High) == 0 {
+		return e.lr.from, true, nil
+	}
+	if first, ok, err = d.FirstCommonK(ctx, l, math.MinInt64); err != nil || !ok {
+		e.held = false
+		return 0, false, err
+	}
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for id, h := range c.High {
+		lo, hi = min(lo, c.Low[id]), max(hi, h)
+	}
+	switch {
+	case !e.held || hi < first: // none, or kept: prune moved the first K (update drops what is before it)
+	case first == e.lr.from:
+		e.lr, err = e.lr.reread(ctx, d, l, max(lo, first), hi)
+		e.held = err == nil
+	default:
+		e.held = false
+	}
+	return first, true, err
+}
+
+// reread brings lr to changes of the rows of Ks [lo, hi] (within [from,
+// to]) by reading again the Periods that reach into [lo-1, hi+1]: the
+// others keep their rows and the Ks around their ends (not every track
+// has the K before and after a Period, or its configuration differs
+// there), so the changes can neither move, join nor split them.
+func (lr liveRuns) reread(ctx context.Context, d export.Deps, l *export.Loaded, lo, hi int64) (liveRuns, error) {
+	i := slices.IndexFunc(lr.runs, func(r export.KRun) bool { return r.To >= lo-1 })
+	if i < 0 {
+		i = len(lr.runs)
+	}
+	j := i + slices.IndexFunc(lr.runs[i:], func(r export.KRun) bool { return r.From > hi+1 })
+	if j < i {
+		j = len(lr.runs)
+	}
+	a, b := lo, hi
+	if i < j {
+		a, b = min(a, lr.runs[i].From), max(b, lr.runs[j-1].To)
+	}
+	more, err := d.LiveRuns(ctx, l, a, b)
+	if err != nil {
+		return liveRuns{}, err
+	}
+	runs := slices.Clone(lr.runs[:i])
+	if n := len(runs); n > 0 && len(more) > 0 && more[0].From == a-1 && runs[n-1].To == a-1 {
+		more = more[1:] // the Period before, which ends at a-1
+	}
+	lr.runs = append(append(runs, more...), lr.runs[j:]...)
+	return lr, nil
 }
 
 // fillNumbers is the hlsSeq of K k, which lr covers, when the holes

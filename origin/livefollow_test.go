@@ -112,9 +112,6 @@ func (g *rowGen) step(tb testing.TB, step int) {
 			g.did = fmt.Sprintf("late copy %s K %d", rep, k)
 		}
 	case 1:
-		if front <= gapK+1 {
-			break // the window's first run reaches back to k0: a prune is a new run start, which the origin's memo of runs does not follow
-		}
 		for _, r := range archivetest.Reps {
 			g.del(tb, r, g.pruned)
 		}
