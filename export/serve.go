@@ -144,6 +144,19 @@ func (w RunWalk) Start() int64 {
 	return start
 }
 
+// Unbounded reports whether only the beginning of every track's
+// recording bounds the run below: no hole, fillers or other configuration
+// precede it on any track. Prune, which deletes the oldest rows, then
+// moves where it begins on every pass.
+func (w RunWalk) Unbounded() bool {
+	for _, tr := range w.Tracks {
+		if tr.Edge != RunBegins {
+			return false
+		}
+	}
+	return len(w.Tracks) > 0
+}
+
 // FollowRun brings w, a walk current to the index change log's seq, to
 // the log's head (returned: the seq the result is current to), in one
 // query when the log names no change of w's tracks at or below w.K: a

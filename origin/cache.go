@@ -189,21 +189,22 @@ func (rm *runMemo) entry(key string) *runEntry {
 }
 
 // start is where the live Period (of gap mode mode) holding K k of l
-// began.
-func (rm *runMemo) start(ctx context.Context, d export.Deps, l *export.Loaded, k int64, mode export.GapMode) (int64, error) {
+// began, and whether only the beginning of the recording bounds it
+// (export.RunWalk.Unbounded).
+func (rm *runMemo) start(ctx context.Context, d export.Deps, l *export.Loaded, k int64, mode export.GapMode) (int64, bool, error) {
 	e := rm.entry(fmt.Sprint(l.Channel.Name, "\x00", mode, l.TrackIDs()))
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	held, head, err := e.follow(ctx, d, k)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	w, err := d.WalkRun(ctx, l, k, mode, held)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	e.keep(runSlot{head, &w})
-	return w.Start(), nil
+	return w.Start(), w.Unbounded(), nil
 }
 
 // follow brings the walk of e from the highest K at or below k to the

@@ -235,12 +235,15 @@ func loadError(err error) error {
 
 // makeDynamic makes pr live: titled by its channel, Periods named by
 // their first K, the first one starting where its run began (so it keeps
-// its start and id as the window slides), in DASH each later one where the
-// hole before it begins (export.LivePeriodStarts), a dynamic MPD on the
-// epoch timeline; in HLS its segments and discontinuities numbered from
-// the archive's start (seqMemo). (HLS keeps its later Periods at their
-// first segments: a discontinuity needs no start, and a track a Period
-// lacks is listed as gap entries from that start.)
+// its start and id as the window slides) — in DASH at the epoch (P0) when
+// only the beginning of the recording bounds that run, so that prune,
+// which moves that beginning on every pass, does not move the Period —,
+// in DASH each later one where the hole before it begins
+// (export.LivePeriodStarts), a dynamic MPD on the epoch timeline; in HLS
+// its segments and discontinuities numbered from the archive's start
+// (seqMemo). (HLS keeps its later Periods at their first segments: a
+// discontinuity needs no start, and a track a Period lacks is listed as
+// gap entries from that start.)
 func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presentation, p params, now time.Time, hls bool) error {
 	ps := pr.in.Periods
 	var seq hlsSeq
@@ -253,9 +256,12 @@ func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presenta
 		export.LivePeriodStarts(ps)
 	}
 	if p.kind == live {
-		start, err := s.runs.start(ctx, s.deps, l, *ps[0].StartK, p.gaps)
+		start, unbounded, err := s.runs.start(ctx, s.deps, l, *ps[0].StartK, p.gaps)
 		if err != nil {
 			return err
+		}
+		if unbounded && !hls {
+			start = 0 // the epoch: prune, moving the recording's beginning, moves no Period
 		}
 		ps[0].StartK = &start
 	}
