@@ -49,7 +49,7 @@ func TestE2EServePlayersLive(t *testing.T) {
 	}()
 	base := "http://" + addr + "/" + ch + "/"
 	live := waitFor(t, base+"manifest.mpd", done)
-	first := regexp.MustCompile(`<Period id="P(\d+)"`).FindStringSubmatch(live)
+	first := regexp.MustCompile(`startNumber="(\d+)"`).FindStringSubmatch(live) // the first K listed
 	if first == nil {
 		t.Fatalf("live MPD without a Period:\n%s", live)
 	}

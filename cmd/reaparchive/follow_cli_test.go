@@ -51,7 +51,7 @@ func TestServeFollowCLI(t *testing.T) {
 
 	live := waitFor(t, "http://"+recAddr+"/c/manifest.mpd", recDone)
 	waitFor(t, "http://"+addr+"/c/manifest.mpd", serveDone)
-	first := regexp.MustCompile(`<Period id="P(\d+)"`).FindStringSubmatch(live)
+	first := regexp.MustCompile(`startNumber="(\d+)"`).FindStringSubmatch(live) // the first K listed
 	if first == nil {
 		t.Fatalf("no Period in\n%s", live)
 	}

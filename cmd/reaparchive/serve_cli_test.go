@@ -50,7 +50,7 @@ func TestServeCLI(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	go func() { done <- runCLI(ctx, ar.args("serve", "--listen", addr)...) }()
 	waitFor(t, "http://"+addr+"/healthz", done)
-	start := regexp.MustCompile(`<Period id="P(\d+)"`).FindStringSubmatch(live)
+	start := regexp.MustCompile(`startNumber="(\d+)"`).FindStringSubmatch(live) // the first K listed
 	code, body := serveGet(t, fmt.Sprintf("http://%s/c/manifest.mpd?start=%s&end=%s", addr, epochOfK(start[1], 0), epochOfK(start[1], 2)))
 	if code != http.StatusOK || !strings.Contains(body, `type="static"`) {
 		t.Errorf("serve: catch-up: %d\n%s", code, body)
