@@ -381,7 +381,7 @@ func (lr *LiveRows) loadInits(ctx context.Context, d Deps, l *Loaded) error {
 				l.inits[in.ID], l.configs[in.ID], l.infos[in.ID] = in, hi.config, hi.info
 				continue
 			}
-			if err := d.loadInit(ctx, l, x.t.Rep, r.InitID); err != nil {
+			if err := d.addInit(ctx, l, x.t.Rep, in); err != nil {
 				return fmt.Errorf("export: %w", err)
 			}
 			lr.inits[in.Hash] = heldInit{config: l.configs[in.ID], info: l.infos[in.ID]}

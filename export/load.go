@@ -205,6 +205,13 @@ func (d Deps) loadInit(ctx context.Context, l *Loaded, rep string, id int64) err
 	if err != nil {
 		return fmt.Errorf("%s init %d: %w", rep, id, err)
 	}
+	return d.addInit(ctx, l, rep, in)
+}
+
+// addInit gives l the init row in and names its codec configuration,
+// reading and parsing its bytes when the index knows its configuration.
+func (d Deps) addInit(ctx context.Context, l *Loaded, rep string, in index.Init) error {
+	id := in.ID
 	l.inits[id] = in
 	c := "init:" + strconv.FormatInt(id, 10) // unknown configuration: its own
 	if in.ConfigHash != "" {

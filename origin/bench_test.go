@@ -263,7 +263,7 @@ func hammerMain(url string) int {
 			var lat []time.Duration
 			for time.Now().Before(deadline) {
 				t0 := time.Now()
-				if err := getOnce(c, url); err != nil {
+				if _, err := getOnce(c, url); err != nil {
 					failed.Add(1)
 					fmt.Fprintln(os.Stderr, err)
 				}
@@ -285,20 +285,21 @@ func hammerMain(url string) int {
 	return 0
 }
 
-// getOnce GETs url, which must answer 200, and reads the body.
-func getOnce(c *http.Client, url string) error {
+// getOnce GETs url, which must answer 200, and reads the body: its bytes.
+func getOnce(c *http.Client, url string) (int64, error) {
 	res, err := c.Get(url)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer res.Body.Close()
-	if _, err := io.Copy(io.Discard, res.Body); err != nil {
-		return fmt.Errorf("GET %s: %w", url, err)
+	n, err := io.Copy(io.Discard, res.Body)
+	if err != nil {
+		return n, fmt.Errorf("GET %s: %w", url, err)
 	}
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %d", url, res.StatusCode)
+		return n, fmt.Errorf("GET %s: %d", url, res.StatusCode)
 	}
-	return nil
+	return n, nil
 }
 
 func benchClient() *http.Client {
@@ -307,15 +308,9 @@ func benchClient() *http.Client {
 
 // get1 GETs url, which must answer 200; the body bytes read.
 func get1(b *testing.B, c *http.Client, url string) int64 {
-	res, err := c.Get(url)
+	n, err := getOnce(c, url)
 	if err != nil {
 		b.Error(err)
-		return 0
-	}
-	defer res.Body.Close()
-	n, err := io.Copy(io.Discard, res.Body)
-	if err != nil || res.StatusCode != http.StatusOK {
-		b.Errorf("GET %s: %d %v", url, res.StatusCode, err)
 	}
 	return n
 }
