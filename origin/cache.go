@@ -37,21 +37,32 @@ func (c *cache) newBuilt(body []byte, contentType, cacheControl string) *built {
 }
 
 // gzip is body compressed, by a writer kept for the next body: making one
-// allocates about a megabyte, more than the rest of a live build.
+// allocates about a megabyte, more than the rest of a live build. The
+// writers are kept in a free list of their own, not a sync.Pool: a
+// garbage collection empties a pool, and under load (many clients, a
+// collection every few milliseconds) each build then made a new writer,
+// whose megabyte started the next collection in the middle of the build.
 func (c *cache) gzip(body []byte) []byte {
 	var buf bytes.Buffer
 	buf.Grow(len(body)/4 + 64)
-	zw, _ := c.zips.Get().(*gzip.Writer)
-	if zw == nil {
-		zw, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	} else {
+	var zw *gzip.Writer
+	select {
+	case zw = <-c.zips:
 		zw.Reset(&buf)
+	default:
+		zw, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed)
 	}
 	zw.Write(body) //nolint:errcheck // a bytes.Buffer does not fail
 	zw.Close()     //nolint:errcheck
-	c.zips.Put(zw)
+	select {
+	case c.zips <- zw:
+	default: // as many are kept as builds ran at once, up to keptZips
+	}
 	return buf.Bytes()
 }
+
+// keptZips is how many gzip writers a cache keeps for the next builds.
+const keptZips = 4
 
 func strongETag(b []byte) string {
 	h := sha256.Sum256(b)
@@ -99,10 +110,12 @@ type cache struct {
 	mu    sync.Mutex
 	built map[int64]map[string]*built // by second
 	group singleflight.Group
-	zips  sync.Pool // *gzip.Writer
+	zips  chan *gzip.Writer // free list, up to keptZips
 }
 
-func newCache() *cache { return &cache{built: map[int64]map[string]*built{}} }
+func newCache() *cache {
+	return &cache{built: map[int64]map[string]*built{}, zips: make(chan *gzip.Writer, keptZips)}
+}
 
 // get returns the manifest key of the second of now, building it once;
 // hit says it was not built for this request.
