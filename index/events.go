@@ -118,7 +118,7 @@ func (db *DB) Events(ctx context.Context, channelID, fromMs, toMs int64) ([]Even
 	rows, err := db.query(ctx, `SELECT e.track_id, t.rep, e.scheme, e.value, e.id, e.k, e.version, e.timescale,
 e.presentation_time, e.duration, e.message
 FROM events e JOIN tracks t ON t.id = e.track_id
-WHERE t.channel_id = ? AND e.start_ms >= ? AND e.start_ms < ?
+WHERE t.channel_id = `+idArg+` AND e.start_ms >= ? AND e.start_ms < ?
 ORDER BY e.start_ms, e.presentation_time, t.rep, e.scheme, e.value, e.id`, channelID, fromMs, toMs)
 	if err != nil {
 		return nil, fmt.Errorf("index: events of channel %d: %w", channelID, err)
@@ -147,7 +147,7 @@ ORDER BY e.start_ms, e.presentation_time, t.rep, e.scheme, e.value, e.id`, chann
 // carried by segments fromK..toK, sorted.
 func (db *DB) EventSchemes(ctx context.Context, trackID, fromK, toK int64) ([]SchemeValue, error) {
 	rows, err := db.query(ctx, `SELECT DISTINCT scheme, value FROM events
-WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY scheme, value`, trackID, fromK, toK)
+WHERE track_id = `+idArg+` AND k BETWEEN ? AND ? ORDER BY scheme, value`, trackID, fromK, toK)
 	if err != nil {
 		return nil, fmt.Errorf("index: event schemes of track %d: %w", trackID, err)
 	}
@@ -181,7 +181,7 @@ type SchemeSpan struct {
 // a time.
 func (db *DB) EventSchemeSpans(ctx context.Context, channelID, fromK, toK int64) ([]SchemeSpan, error) {
 	rows, err := db.query(ctx, `SELECT track_id, scheme, value, min(k), max(k) FROM events
-WHERE track_id IN (SELECT id FROM tracks WHERE channel_id = ?) AND k BETWEEN ? AND ?
+WHERE track_id IN (SELECT id FROM tracks WHERE channel_id = `+idArg+`) AND k BETWEEN ? AND ?
 GROUP BY track_id, scheme, value ORDER BY track_id, scheme, value`, channelID, fromK, toK)
 	if err != nil {
 		return nil, fmt.Errorf("index: event schemes of channel %d: %w", channelID, err)

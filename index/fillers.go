@@ -56,8 +56,8 @@ ON CONFLICT (track_id, slate, k) DO NOTHING`,
 // Fillers returns the track's fillers made from slate with fromK <= K <=
 // toK, ordered by K.
 func (db *DB) Fillers(ctx context.Context, trackID int64, slate string, fromK, toK int64) ([]Filler, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+fillerCols+` FROM fillers
-WHERE track_id = ? AND slate = ? AND k BETWEEN ? AND ? ORDER BY k`, trackID, slate, fromK, toK)
+	rows, err := db.query(ctx, `SELECT `+fillerCols+` FROM fillers
+WHERE track_id = `+idArg+` AND slate = ? AND k BETWEEN ? AND ? ORDER BY k`, trackID, slate, fromK, toK)
 	if err != nil {
 		return nil, fmt.Errorf("index: fillers of %d: %w", trackID, err)
 	}

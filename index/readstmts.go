@@ -8,6 +8,16 @@ import (
 	"sync"
 )
 
+// idArg is the parameter of an ID compared in a reader statement that
+// sorts, groups or joins: "track_id = "+idArg. Since SQLite 3.54 a plan may
+// depend on whether a bare parameter compared there is 0 or 1, and SQLite
+// then prepares the statement again whenever the value changes to or from
+// 0 or 1; 1 is the ID of the first channel and of its first track, so a
+// live build over 8 tracks prepared such a read again for nearly every
+// track. SQLite does not look into an expression of the parameter, and
+// "? + 0" is the same integer (TestLiveReadsNotRecompiled).
+const idArg = "(? + 0)"
+
 // readStmts are prepared statements of the reader pool by their SQL text,
 // made on first use and closed by Close. The live origin runs the same
 // few reads for every manifest build, and compiling their text was a

@@ -104,7 +104,7 @@ func (db *DB) Segments(ctx context.Context, trackID, fromK, toK int64) ([]Segmen
 // from fn stops the iteration and is returned. fn may read from db but must
 // not wait for other goroutines that do.
 func (db *DB) ForEachSegment(ctx context.Context, trackID, fromK, toK int64, fn func(Segment) error) error {
-	rows, err := db.query(ctx, `SELECT `+segCols+` FROM segments WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY k`, trackID, fromK, toK)
+	rows, err := db.query(ctx, `SELECT `+segCols+` FROM segments WHERE track_id = `+idArg+` AND k BETWEEN ? AND ? ORDER BY k`, trackID, fromK, toK)
 	if err != nil {
 		return fmt.Errorf("index: segments of %d: %w", trackID, err)
 	}

@@ -10,7 +10,7 @@ import (
 // descending K order: the walk back from a K to where its run began (the
 // origin's live Periods, origin package).
 func (db *DB) SegmentsDown(ctx context.Context, trackID, k int64, limit int) ([]Segment, error) {
-	rows, err := db.query(ctx, `SELECT `+segCols+` FROM segments WHERE track_id = ? AND k <= ? ORDER BY k DESC LIMIT ?`, trackID, k, limit)
+	rows, err := db.query(ctx, `SELECT `+segCols+` FROM segments WHERE track_id = `+idArg+` AND k <= ? ORDER BY k DESC LIMIT ?`, trackID, k, limit)
 	if err != nil {
 		return nil, fmt.Errorf("index: segments of %d down from %d: %w", trackID, k, err)
 	}
@@ -33,7 +33,7 @@ func (db *DB) SegmentsDown(ctx context.Context, trackID, k int64, limit int) ([]
 // undone: a reader holding segment rows knows to read them again.
 func (db *DB) SpliceStamp(ctx context.Context, channelID int64) (string, error) {
 	var n, created, undone int64
-	err := db.queryRow(ctx, `SELECT count(*), coalesce(max(created_at), 0), coalesce(max(undone_at), 0) FROM splices WHERE channel_id = ?`, channelID).
+	err := db.queryRow(ctx, `SELECT count(*), coalesce(max(created_at), 0), coalesce(max(undone_at), 0) FROM splices WHERE channel_id = `+idArg, channelID).
 		Scan(&n, &created, &undone)
 	if err != nil {
 		return "", fmt.Errorf("index: splices of %d: %w", channelID, err)

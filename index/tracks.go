@@ -107,7 +107,7 @@ func trackByID(ctx context.Context, q querier, id int64) (Track, error) {
 // Tracks returns the channel's tracks: video, audio, text, metadata, others;
 // then by rep.
 func (db *DB) Tracks(ctx context.Context, channelID int64) ([]Track, error) {
-	rows, err := db.query(ctx, `SELECT `+trackCols+` FROM tracks WHERE channel_id = ? ORDER BY `+trackOrder, channelID)
+	rows, err := db.query(ctx, `SELECT `+trackCols+` FROM tracks WHERE channel_id = `+idArg+` ORDER BY `+trackOrder, channelID)
 	if err != nil {
 		return nil, fmt.Errorf("index: tracks: %w", err)
 	}
@@ -185,7 +185,7 @@ func (db *DB) Inits(ctx context.Context, trackID int64) ([]Init, error) {
 // ID: what a live manifest build reads in one query rather than one init
 // at a time.
 func (db *DB) ChannelInits(ctx context.Context, channelID int64) (map[int64]Init, error) {
-	rows, err := db.query(ctx, `SELECT `+initCols+` FROM inits WHERE track_id IN (SELECT id FROM tracks WHERE channel_id = ?)`, channelID)
+	rows, err := db.query(ctx, `SELECT `+initCols+` FROM inits WHERE track_id IN (SELECT id FROM tracks WHERE channel_id = `+idArg+`)`, channelID)
 	if err != nil {
 		return nil, fmt.Errorf("index: inits of channel %d: %w", channelID, err)
 	}
