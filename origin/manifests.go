@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -104,6 +105,7 @@ type presentation struct {
 
 // build builds the manifest d of channel's presentation p at now.
 func (s *Server) build(ctx context.Context, channel string, d doc, p params, now time.Time) (*built, error) {
+	defer trace.StartRegion(ctx, "manifest build").End() // for go tool trace
 	if s.cfg.OnBuild != nil {
 		defer func(t0 time.Time) { s.cfg.OnBuild(time.Since(t0)) }(time.Now())
 	}
