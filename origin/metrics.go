@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -90,6 +91,24 @@ func (c *countingWriter) WriteHeader(code int) {
 func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.ResponseWriter.Write(b)
 	c.n += int64(n)
+	return n, err
+}
+
+// ReadFrom hands a body copy to the connection's writer when it can take
+// one (net/http's does: sendfile(2) for a file, its own buffers
+// otherwise), as it would without the counting. Without it io.Copy (in
+// http.ServeContent) saw no io.ReaderFrom, made a buffer per response and
+// copied every object through it: the largest garbage of a manifest
+// request (collections under load) and no sendfile for a segment.
+func (c *countingWriter) ReadFrom(r io.Reader) (int64, error) {
+	var n int64
+	var err error
+	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(r)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{c.ResponseWriter}, r)
+	}
+	c.n += n
 	return n, err
 }
 
