@@ -32,6 +32,10 @@ const (
 	DefaultWindow  = 2 * time.Hour
 	DefaultEdgeLag = 6 * time.Second
 	DefaultSignTTL = 15 * time.Minute
+	// DefaultBuildNice is serve's --build-nice (Config.BuildNice): live
+	// manifests are built ahead at a higher priority than segment
+	// requests, where the process may.
+	DefaultBuildNice = -10
 )
 
 // Config is what an origin serves and how.
@@ -59,6 +63,14 @@ type Config struct {
 	// PrebuildLead is how long before a second Prebuild builds its live
 	// manifests; 0 is DefaultPrebuildLead.
 	PrebuildLead time.Duration
+	// BuildNice is the nice value of the OS thread Prebuild builds on
+	// (Linux; 0: the process's). Below 0 its builds keep their pace when
+	// clients and segment requests load every core, as a live manifest
+	// must: the kernel then preempts that thread less (BENCHMARKS.md,
+	// origin). It needs CAP_SYS_NICE or an RLIMIT_NICE that allows it
+	// (systemd: LimitNICE=); refused, Prebuild logs so once and builds at
+	// the process's priority.
+	BuildNice int
 	// Token, when set, is the bearer token manifest requests must carry
 	// (Authorization: Bearer TOKEN).
 	Token string

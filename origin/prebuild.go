@@ -2,6 +2,7 @@ package origin
 
 import (
 	"context"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -64,6 +65,7 @@ func (h *hotSet) since(t time.Time) ([]string, []hotManifest) {
 // the lead earlier than one built on request: the edge lag must exceed
 // the slowest encoder's delay by the lead as well.
 func (s *Server) Prebuild(ctx context.Context) {
+	s.prioritizeBuilds()
 	var done int64 // the last second built
 	for {
 		now := s.cfg.Now()
@@ -86,4 +88,24 @@ func (s *Server) Prebuild(ctx context.Context) {
 		}
 		done = next.Unix()
 	}
+}
+
+// prioritizeBuilds gives the calling goroutine an OS thread of its own at
+// Config.BuildNice, for the rest of its life: the thread is never let go
+// (runtime.UnlockOSThread), so when the goroutine ends the runtime ends
+// the thread instead of running other goroutines at that priority. Threads
+// the runtime starts meanwhile do not inherit it (a locked thread has new
+// ones started by another).
+func (s *Server) prioritizeBuilds() {
+	if s.cfg.BuildNice == 0 {
+		return
+	}
+	runtime.LockOSThread()
+	if err := setThreadNice(s.cfg.BuildNice); err != nil {
+		runtime.UnlockOSThread() // its priority is unchanged
+		s.cfg.Log.Info("live manifests are built ahead at the process's priority", "build_nice", s.cfg.BuildNice, "err", err,
+			"hint", "a nice value below 0 needs CAP_SYS_NICE or RLIMIT_NICE (systemd: LimitNICE=)")
+		return
+	}
+	s.cfg.Log.Debug("live manifests are built ahead on a thread of their own", "build_nice", s.cfg.BuildNice)
 }

@@ -25,16 +25,17 @@ const tokenEnv = "REAPARCHIVE_SERVE_TOKEN"
 // serveFlags are the origin's flags: serve's, and record's with a "serve-"
 // prefix (record --serve ADDR).
 type serveFlags struct {
-	listen   string
-	window   time.Duration
-	edgeLag  time.Duration
-	redirect bool
-	signTTL  time.Duration
-	token    string
-	exportTo string
-	slate    string // slate asset for gaps=fill
-	liveGaps string // gap mode of live and start-over by default
-	prefix   string // of the flags' names
+	listen    string
+	window    time.Duration
+	edgeLag   time.Duration
+	redirect  bool
+	signTTL   time.Duration
+	token     string
+	exportTo  string
+	slate     string // slate asset for gaps=fill
+	liveGaps  string // gap mode of live and start-over by default
+	buildNice int    // nice value of the thread live manifests are built ahead on
+	prefix    string // of the flags' names
 }
 
 // define defines the flags on fs, their names prefixed.
@@ -47,12 +48,16 @@ func (sf *serveFlags) define(fs *pflag.FlagSet, prefix string) {
 	fs.StringVar(&sf.token, prefix+"token", "", "bearer token manifest requests must carry (default: $"+tokenEnv+"; none: open)")
 	fs.StringVar(&sf.exportTo, prefix+"export-to", "", "store URL the timeline page's exports are written to (none: the page cannot export)")
 	fs.StringVar(&sf.slate, prefix+"slate", "", "slate asset (a store URL or directory, as export-vod --slate) that gaps=fill splices over gaps; its fillers are stored in the archive's store (none: gaps=fill is refused)")
+	fs.IntVar(&sf.buildNice, prefix+"build-nice", origin.DefaultBuildNice, "nice value (-20..19, Linux) of the thread that builds live manifests ahead, so they keep their pace when clients load every core; below 0 needs CAP_SYS_NICE or RLIMIT_NICE (systemd: LimitNICE=-10), else they are built at the process's priority; 0: the process's")
 	fs.StringVar(&sf.liveGaps, prefix+"live-gaps", string(export.GapsSplit), "how live and start-over manifests present a gap when the request does not say (&gaps=): split (a Period per run; players wait out the gap) or fill (slate fillers, needs --"+prefix+"slate)")
 }
 
 // check checks the flags that need no archive (usage errors, exit 2),
 // before anything is opened.
 func (sf *serveFlags) check() error {
+	if sf.buildNice < -20 || sf.buildNice > 19 {
+		return usagef("--%sbuild-nice %d: want a nice value from -20 to 19", sf.prefix, sf.buildNice)
+	}
 	g, err := export.ParseGapMode(sf.liveGaps)
 	if err != nil || g == export.GapsSignal {
 		return usagef("--%slive-gaps %q: want split or fill", sf.prefix, sf.liveGaps)
@@ -86,7 +91,7 @@ func (sf *serveFlags) config(ar *archive.Archive) origin.Config {
 		tok = os.Getenv(tokenEnv)
 	}
 	return origin.Config{Store: ar.Store, DB: ar.DB, Log: ar.Log, Window: sf.window, EdgeLag: sf.edgeLag,
-		Redirect: sf.redirect, SignTTL: sf.signTTL, Token: tok, ExportTo: sf.exportTo}
+		Redirect: sf.redirect, SignTTL: sf.signTTL, Token: tok, ExportTo: sf.exportTo, BuildNice: sf.buildNice}
 }
 
 const serveLong = `serve is an HTTP origin over the archive: players and CDNs read the channels

@@ -70,6 +70,8 @@ func TestServeCLI(t *testing.T) {
 		{[]string{"serve", "--listen", "127.0.0.1:0", "--live-gaps", "fill"}, "--live-gaps fill needs --slate URL"},
 		{[]string{"serve", "--listen", "127.0.0.1:0", "--live-gaps", "signal"}, `--live-gaps "signal": want split or fill`},
 		{[]string{"record", "--channel", "c", "--source", "a=http://127.0.0.1:1/x.mpd", "--serve", "127.0.0.1:0", "--serve-live-gaps", "fill"}, "--serve-live-gaps fill needs --serve-slate URL"},
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--build-nice", "30"}, "--build-nice 30: want a nice value from -20 to 19"},
+		{[]string{"record", "--channel", "c", "--source", "a=http://127.0.0.1:1/x.mpd", "--serve", "127.0.0.1:0", "--serve-build-nice", "-21"}, "--serve-build-nice -21: want a nice value from -20 to 19"},
 	} {
 		r := runCLI(t.Context(), ar.args(tc.args[0], tc.args[1:]...)...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
