@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -219,23 +220,60 @@ func (r *readFromRecorder) ReadFrom(src io.Reader) (int64, error) {
 	return n, err
 }
 
-// TestBodiesReachReaderFrom: manifests and objects reach the connection's
-// io.ReaderFrom through the origin's metrics: no copy buffer of their own
-// per response (the largest garbage of a manifest request under load) and
-// sendfile for a segment from a file store.
-func TestBodiesReachReaderFrom(t *testing.T) {
+// TestObjectsReachReaderFrom: an object reaches the connection's
+// io.ReaderFrom through the origin's metrics (sendfile for a segment from a
+// file store), not a copy buffer of the origin's.
+func TestObjectsReachReaderFrom(t *testing.T) {
 	t.Parallel()
 	e := recorded(t)
 	s := newServer(t, e, e.DB, &clock{liveNow}, originConfig())
-	for _, target := range []string{"/ch1/manifest.mpd", fmt.Sprintf("/ch1/video/%d.m4s", k0)} {
-		w := &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
-		s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, target, nil))
-		if w.Code != http.StatusOK || w.Body.Len() == 0 {
-			t.Fatalf("GET %s: %d, %d bytes", target, w.Code, w.Body.Len())
+	target := fmt.Sprintf("/ch1/video/%d.m4s", k0)
+	w := &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
+	s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, target, nil))
+	if w.Code != http.StatusOK || w.Body.Len() == 0 {
+		t.Fatalf("GET %s: %d, %d bytes", target, w.Code, w.Body.Len())
+	}
+	if w.readFrom != int64(w.Body.Len()) {
+		t.Errorf("GET %s: %d of %d body bytes went through the writer's ReadFrom", target, w.readFrom, w.Body.Len())
+	}
+}
+
+// TestManifestBodiesNotCopied: a manifest from the cache is written as it
+// is, not copied through a buffer of its size per response (the largest
+// garbage of a manifest request, so more collections under load): what a
+// request allocates does not grow with the manifest. Not parallel: it reads
+// the process's allocation count.
+func TestManifestBodiesNotCopied(t *testing.T) {
+	e := recorded(t)
+	s := newServer(t, e, e.DB, &clock{liveNow}, originConfig())
+	small, large := "/ch1/master.m3u8", "/ch1/manifest.mpd"
+	perRequest := func(target string) (allocated uint64, size int) {
+		const n = 200
+		ws := make([]*readFromRecorder, n)
+		reqs := make([]*http.Request, n)
+		for i := range ws {
+			ws[i] = &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
+			ws[i].Body.Grow(64 << 10)
+			reqs[i] = httptest.NewRequest(http.MethodGet, target, nil)
 		}
-		if w.readFrom != int64(w.Body.Len()) {
-			t.Errorf("GET %s: %d of %d body bytes went through the writer's ReadFrom", target, w.readFrom, w.Body.Len())
+		s.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, target, nil)) // built and cached
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range ws {
+			s.ServeHTTP(ws[i], reqs[i])
 		}
+		runtime.ReadMemStats(&after)
+		return (after.TotalAlloc - before.TotalAlloc) / n, ws[0].Body.Len()
+	}
+	aSmall, nSmall := perRequest(small)
+	aLarge, nLarge := perRequest(large)
+	if nLarge-nSmall < 1024 {
+		t.Fatalf("%s (%d bytes) is not 1 KiB larger than %s (%d bytes)", large, nLarge, small, nSmall)
+	}
+	if grew := int64(aLarge) - int64(aSmall); grew > int64(nLarge-nSmall)/2 {
+		t.Errorf("a request of %s (%d bytes) allocates %d bytes, of %s (%d bytes) %d: the body is copied per response",
+			large, nLarge, aLarge, small, nSmall, aSmall)
 	}
 }
 

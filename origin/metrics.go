@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"strconv"
@@ -94,22 +95,34 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// ReadFrom hands a body copy to the connection's writer when it can take
-// one (net/http's does: sendfile(2) for a file, its own buffers
-// otherwise), as it would without the counting. Without it io.Copy (in
-// http.ServeContent) saw no io.ReaderFrom, made a buffer per response and
-// copied every object through it: the largest garbage of a manifest
-// request (collections under load) and no sendfile for a segment.
-func (c *countingWriter) ReadFrom(r io.Reader) (int64, error) {
+// ReadFrom copies a body to the connection the cheapest way, counting it.
+// http.ServeContent hands over its body as an io.LimitedReader; without
+// this method io.Copy made a buffer per response and copied through it
+// (the largest garbage of a manifest request, so more collections under
+// load) and a segment from a file store got no sendfile(2):
+//   - the whole of an in-memory body (a manifest): written at once, no
+//     buffer;
+//   - else the connection's own io.ReaderFrom (net/http's: sendfile for a
+//     file, its buffers otherwise).
+func (c *countingWriter) ReadFrom(src io.Reader) (int64, error) {
 	var n int64
 	var err error
-	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
-		n, err = rf.ReadFrom(r)
+	if lr, ok := src.(*io.LimitedReader); ok && wholeBytes(lr) {
+		n, err = lr.R.(*bytes.Reader).WriteTo(struct{ io.Writer }{c.ResponseWriter})
+		lr.N -= n
+	} else if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
 	} else {
-		n, err = io.Copy(struct{ io.Writer }{c.ResponseWriter}, r)
+		n, err = io.Copy(struct{ io.Writer }{c.ResponseWriter}, src)
 	}
 	c.n += n
 	return n, err
+}
+
+// wholeBytes reports whether lr limits a bytes.Reader to all it has left.
+func wholeBytes(lr *io.LimitedReader) bool {
+	br, ok := lr.R.(*bytes.Reader)
+	return ok && int64(br.Len()) == lr.N
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.
