@@ -27,6 +27,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/cloud"
 	"github.com/reaparchive/reaparchive/index"
+	"github.com/reaparchive/reaparchive/internal/gcfloor"
 	"github.com/reaparchive/reaparchive/internal/testenv/benchday"
 	"github.com/reaparchive/reaparchive/origin"
 )
@@ -75,7 +76,8 @@ func benchManifest(b *testing.B, nice int) {
 	b.Cleanup(srv.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
-	go s.Prebuild(ctx) // as serve runs it
+	go s.Prebuild(ctx)                                 // as serve runs it
+	go gcfloor.Keep(ctx, gcfloor.Default, time.Second) // as serve runs it
 	body := fetchAll(b, srv.URL+"/"+benchday.Channel+"/manifest.mpd")
 	static := staticServer(b, "manifest.mpd", body)
 	build := buildTime(b, st, bd.DB, dayEnd)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/reaparchive/reaparchive/archive"
 	"github.com/reaparchive/reaparchive/export"
+	"github.com/reaparchive/reaparchive/internal/gcfloor"
 	"github.com/reaparchive/reaparchive/origin"
 )
 
@@ -185,6 +186,10 @@ func (a *app) startOrigin(ctx context.Context, g *errgroup.Group, ar *archive.Ar
 	})
 	g.Go(func() error {
 		srv.Prebuild(ctx) // the live manifests players read, a second ahead
+		return nil
+	})
+	g.Go(func() error {
+		gcfloor.Keep(ctx, gcfloor.Default, time.Second) // fewer collections while the heap is small (unless GOGC is set)
 		return nil
 	})
 	g.Go(func() error {
