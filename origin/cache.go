@@ -39,8 +39,8 @@ func (c *cache) newBuilt(body []byte, contentType, cacheControl string) *built {
 // gzip is body compressed, by a writer kept for the next body: making one
 // allocates about a megabyte, more than the rest of a live build. The
 // writers are kept in a free list of their own, not a sync.Pool: a
-// garbage collection empties a pool, and under load (many clients, a
-// collection every few milliseconds) each build then made a new writer,
+// garbage collection empties a pool, and under load (many clients,
+// several collections a second) each build then made a new writer,
 // whose megabyte started the next collection in the middle of the build.
 func (c *cache) gzip(body []byte) []byte {
 	var buf bytes.Buffer

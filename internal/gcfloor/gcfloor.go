@@ -1,7 +1,7 @@
 // Package gcfloor keeps the garbage collector's heap goal at or above a
 // floor. A process whose live heap is small but which allocates fast (an
-// origin answering thousands of requests a second from a few megabytes of
-// state) otherwise collects every few milliseconds: each collection
+// origin answering thousands of requests a second from a few tens of
+// megabytes of state) otherwise collects several times a second: each collection
 // preempts every goroutine to scan its stack, and a live manifest build
 // caught by one waits behind the request goroutines for a processor
 // (BENCHMARKS.md, origin). With a floor the goal is the larger of the
