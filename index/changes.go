@@ -42,11 +42,11 @@ type Changes struct {
 // most limit changes are returned (more: Complete is false). A seq < 0
 // asks for the head only (a reader about to read its rows).
 func (db *DB) SegmentChanges(ctx context.Context, seq int64, limit int) (Changes, error) {
-	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, end, err := db.readTx(ctx)
 	if err != nil {
 		return Changes{}, fmt.Errorf("index: segment changes: %w", err)
 	}
-	defer tx.Rollback() //nolint:errcheck // read-only
+	defer end()
 	var c Changes
 	var floor int64
 	if floor, c.Head, err = db.changesHead(ctx, tx); err != nil {
@@ -91,11 +91,11 @@ type ChangeSpan struct {
 // change reaches up to the rows it read (the origin's live Periods). A
 // seq < 0 asks for the head only.
 func (db *DB) SegmentChangeSpan(ctx context.Context, seq int64, trackIDs []int64, upTo int64) (ChangeSpan, error) {
-	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, end, err := db.readTx(ctx)
 	if err != nil {
 		return ChangeSpan{}, fmt.Errorf("index: segment change span: %w", err)
 	}
-	defer tx.Rollback() //nolint:errcheck // read-only
+	defer end()
 	var c ChangeSpan
 	floor, head, err := db.changesHead(ctx, tx)
 	if err != nil || seq < 0 || seq < floor || seq > head {

@@ -57,7 +57,7 @@ func (db *DB) Channel(ctx context.Context, name string) (ChannelRow, error) {
 
 // Channels returns all channels ordered by name.
 func (db *DB) Channels(ctx context.Context) ([]ChannelRow, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT id, name, preferred_source FROM channels ORDER BY name`)
+	rows, err := db.rd().QueryContext(ctx, `SELECT id, name, preferred_source FROM channels ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("index: channels: %w", err)
 	}
@@ -83,7 +83,7 @@ func (db *DB) EnsureSource(ctx context.Context, channelID int64, name, url strin
 		return SourceRow{}, errors.New("index: empty source name")
 	}
 	var s SourceRow
-	err := db.reader.QueryRowContext(ctx, `SELECT id, channel_id, name, url FROM sources WHERE channel_id = ? AND name = ?`, channelID, name).
+	err := db.rd().QueryRowContext(ctx, `SELECT id, channel_id, name, url FROM sources WHERE channel_id = ? AND name = ?`, channelID, name).
 		Scan(&s.ID, &s.ChannelID, &s.Name, &s.URL)
 	if err == nil && (url == "" || url == s.URL) {
 		return s, nil
@@ -111,7 +111,7 @@ RETURNING id, channel_id, name, url`, channelID, name, url).Scan(&s.ID, &s.Chann
 
 // Sources returns the channel's sources ordered by name.
 func (db *DB) Sources(ctx context.Context, channelID int64) ([]SourceRow, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT id, channel_id, name, url FROM sources WHERE channel_id = ? ORDER BY name`, channelID)
+	rows, err := db.rd().QueryContext(ctx, `SELECT id, channel_id, name, url FROM sources WHERE channel_id = ? ORDER BY name`, channelID)
 	if err != nil {
 		return nil, fmt.Errorf("index: sources: %w", err)
 	}

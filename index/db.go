@@ -33,7 +33,15 @@ const busyTimeout = 10 * time.Second
 // serialised in-process and never fight for the write lock), reads use a
 // pool of read-only connections that, in WAL mode, never block the writer
 // and see the last committed state.
+//
+// A Snapshot is a DB too: its reads all run in one read transaction.
 type DB struct {
+	*conns         // the open index, shared by its Snapshots
+	snap   *sql.Tx // a Snapshot's read transaction; nil: reads use the pool
+}
+
+// conns is an open index: its connections, statements and counts.
+type conns struct {
 	path   string
 	file   os.FileInfo // the file opened at path: see checkFile
 	writer *sql.DB     // exactly one connection, BEGIN IMMEDIATE
@@ -94,7 +102,7 @@ func open(ctx context.Context, path string, openPool func(dsn string) (*sql.DB, 
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
 
-	db := &DB{path: path, writer: writer}
+	db := &DB{conns: &conns{path: path, writer: writer}}
 	if err := db.migrate(ctx); err != nil {
 		writer.Close()
 		return nil, err
@@ -131,8 +139,12 @@ func open(ctx context.Context, path string, openPool func(dsn string) (*sql.DB, 
 	return db, nil
 }
 
-// Close closes the database. Pending operations must have returned.
+// Close closes the database. Pending operations must have returned. Close
+// of a Snapshot ends its read transaction only.
 func (db *DB) Close() error {
+	if db.snap != nil {
+		return db.endSnapshot()
+	}
 	errs := []error{db.hot.close(), db.reads.close()}
 	if db.reader != nil {
 		errs = append(errs, db.reader.Close())

@@ -204,7 +204,7 @@ GROUP BY track_id, scheme, value ORDER BY track_id, scheme, value`, channelID, f
 // EventCounts returns, for each K fromK..toK of the track that has events
 // (an event counts at the smallest K that carried it), how many.
 func (db *DB) EventCounts(ctx context.Context, trackID, fromK, toK int64) (map[int64]int, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT k, count(*) FROM events
+	rows, err := db.rd().QueryContext(ctx, `SELECT k, count(*) FROM events
 WHERE track_id = ? AND k BETWEEN ? AND ? GROUP BY k`, trackID, fromK, toK)
 	if err != nil {
 		return nil, fmt.Errorf("index: event counts of track %d: %w", trackID, err)

@@ -35,7 +35,7 @@ WHERE excluded.start_k > expiry.start_k`, trackID, startK, nanos(horizon))
 // track never pruned.
 func (db *DB) Expiry(ctx context.Context, trackID int64) (e Expiry, ok bool, err error) {
 	var h int64
-	err = db.reader.QueryRowContext(ctx, `SELECT start_k, horizon FROM expiry WHERE track_id = ?`, trackID).Scan(&e.StartK, &h)
+	err = db.rd().QueryRowContext(ctx, `SELECT start_k, horizon FROM expiry WHERE track_id = ?`, trackID).Scan(&e.StartK, &h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Expiry{}, false, nil
 	}
@@ -72,7 +72,7 @@ func (db *DB) RemoveExpired(ctx context.Context, trackID, fromK, toK int64) (int
 func (db *DB) UsedInits(ctx context.Context, trackID, fromK int64, kept []Range) (map[int64]bool, error) {
 	used := map[int64]bool{}
 	add := func(lo, hi int64) error {
-		rows, err := db.reader.QueryContext(ctx, `SELECT DISTINCT coalesce(init_id, 0) FROM segments WHERE track_id = ? AND k BETWEEN ? AND ?`, trackID, lo, hi)
+		rows, err := db.rd().QueryContext(ctx, `SELECT DISTINCT coalesce(init_id, 0) FROM segments WHERE track_id = ? AND k BETWEEN ? AND ?`, trackID, lo, hi)
 		if err != nil {
 			return fmt.Errorf("index: inits in use by track %d: %w", trackID, err)
 		}
@@ -120,7 +120,7 @@ func (db *DB) DeleteSplice(ctx context.Context, id string) error {
 // fromK <= K <= toK.
 func (db *DB) SegmentCount(ctx context.Context, trackID, fromK, toK int64) (int64, error) {
 	var n int64
-	err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM segments WHERE track_id = ? AND k BETWEEN ? AND ?`, trackID, fromK, toK).Scan(&n)
+	err := db.rd().QueryRowContext(ctx, `SELECT count(*) FROM segments WHERE track_id = ? AND k BETWEEN ? AND ?`, trackID, fromK, toK).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("index: segments of track %d: %w", trackID, err)
 	}
@@ -130,7 +130,7 @@ func (db *DB) SegmentCount(ctx context.Context, trackID, fromK, toK int64) (int6
 // LastK is the track's last stored K; ok is false when it has none.
 func (db *DB) LastK(ctx context.Context, trackID int64) (k int64, ok bool, err error) {
 	var last sql.NullInt64
-	if err := db.reader.QueryRowContext(ctx, `SELECT max(k) FROM segments WHERE track_id = ?`, trackID).Scan(&last); err != nil {
+	if err := db.rd().QueryRowContext(ctx, `SELECT max(k) FROM segments WHERE track_id = ?`, trackID).Scan(&last); err != nil {
 		return 0, false, fmt.Errorf("index: last K of track %d: %w", trackID, err)
 	}
 	return last.Int64, last.Valid, nil
@@ -149,7 +149,7 @@ func (db *DB) DeleteFillers(ctx context.Context, trackID, fromK, toK int64) erro
 // SizeBelow is the total size of the track's segment rows with K < k.
 func (db *DB) SizeBelow(ctx context.Context, trackID, k int64) (int64, error) {
 	var n int64
-	if err := db.reader.QueryRowContext(ctx, `SELECT coalesce(sum(size), 0) FROM segments WHERE track_id = ? AND k < ?`, trackID, k).Scan(&n); err != nil {
+	if err := db.rd().QueryRowContext(ctx, `SELECT coalesce(sum(size), 0) FROM segments WHERE track_id = ? AND k < ?`, trackID, k).Scan(&n); err != nil {
 		return 0, fmt.Errorf("index: size of track %d below K %d: %w", trackID, k, err)
 	}
 	return n, nil

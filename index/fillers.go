@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -37,20 +38,31 @@ func (db *DB) AddFiller(ctx context.Context, f Filler) (Filler, error) {
 	if err != nil {
 		return Filler{}, err
 	}
-	_, err = db.writer.ExecContext(ctx, `INSERT INTO fillers (`+fillerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	var got Filler
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fillers (`+fillerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (track_id, slate, k) DO NOTHING`,
-		f.TrackID, f.K, f.Slate, ept, dur, f.Size, f.SHA256, f.Key, f.InitKey, nanos(f.CreatedAt))
+			f.TrackID, f.K, f.Slate, ept, dur, f.Size, f.SHA256, f.Key, f.InitKey, nanos(f.CreatedAt)); err != nil {
+			return err
+		}
+		got, err = scanFiller(tx.QueryRowContext(ctx, `SELECT `+fillerCols+` FROM fillers WHERE track_id = ? AND slate = ? AND k = ?`, f.TrackID, f.Slate, f.K))
+		return err
+	})
 	if err != nil {
 		return Filler{}, fmt.Errorf("index: add filler %d/%d: %w", f.TrackID, f.K, err)
 	}
-	got, err := db.Fillers(ctx, f.TrackID, f.Slate, f.K, f.K)
-	if err != nil {
+	return got, nil
+}
+
+// scanFiller scans a row of fillerCols.
+func scanFiller(r rowScanner) (Filler, error) {
+	var f Filler
+	var ept, dur, created int64
+	if err := r.Scan(&f.TrackID, &f.K, &f.Slate, &ept, &dur, &f.Size, &f.SHA256, &f.Key, &f.InitKey, &created); err != nil {
 		return Filler{}, err
 	}
-	if len(got) != 1 {
-		return Filler{}, fmt.Errorf("index: add filler %d/%d: %w", f.TrackID, f.K, ErrNotFound)
-	}
-	return got[0], nil
+	f.EPT, f.Duration, f.CreatedAt = u64(ept), u64(dur), fromNanos(created)
+	return f, nil
 }
 
 // Fillers returns the track's fillers made from slate with fromK <= K <=
@@ -64,12 +76,10 @@ WHERE track_id = `+idArg+` AND slate = ? AND k BETWEEN ? AND ? ORDER BY k`, trac
 	defer rows.Close()
 	var out []Filler
 	for rows.Next() {
-		var f Filler
-		var ept, dur, created int64
-		if err := rows.Scan(&f.TrackID, &f.K, &f.Slate, &ept, &dur, &f.Size, &f.SHA256, &f.Key, &f.InitKey, &created); err != nil {
+		f, err := scanFiller(rows)
+		if err != nil {
 			return nil, fmt.Errorf("index: fillers of %d: %w", trackID, err)
 		}
-		f.EPT, f.Duration, f.CreatedAt = u64(ept), u64(dur), fromNanos(created)
 		out = append(out, f)
 	}
 	if err := rows.Err(); err != nil {

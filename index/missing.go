@@ -14,7 +14,7 @@ import (
 // still fill after a restart or an outage.
 func (db *DB) Lacking(ctx context.Context, trackID, fromK, toK int64) ([]Range, error) {
 	var last sql.NullInt64
-	if err := db.reader.QueryRowContext(ctx, `SELECT max(k) FROM segments WHERE track_id = ?`, trackID).Scan(&last); err != nil {
+	if err := db.rd().QueryRowContext(ctx, `SELECT max(k) FROM segments WHERE track_id = ?`, trackID).Scan(&last); err != nil {
 		return nil, fmt.Errorf("index: last segment of %d: %w", trackID, err)
 	}
 	if !last.Valid || fromK > toK {

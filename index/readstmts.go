@@ -53,7 +53,7 @@ func (db *DB) query(ctx context.Context, text string, args ...any) (*sql.Rows, e
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	return db.onSnap(ctx, st).QueryContext(ctx, args...)
 }
 
 // queryRow runs the reader statement text for one row.
@@ -62,7 +62,7 @@ func (db *DB) queryRow(ctx context.Context, text string, args ...any) rowScanner
 	if err != nil {
 		return errRow{err}
 	}
-	return st.QueryRowContext(ctx, args...)
+	return db.onSnap(ctx, st).QueryRowContext(ctx, args...)
 }
 
 // txQueryRow runs the reader statement text for one row in tx, a

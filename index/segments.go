@@ -76,7 +76,7 @@ func deliveryArgs(d *Delivery) ([]any, error) {
 // Segment returns the stored segment K of the track; ok is false if none.
 func (db *DB) Segment(ctx context.Context, trackID, k int64) (Segment, bool, error) {
 	db.lookups.Add(1)
-	g, err := scanSegment(db.hot.segment.QueryRowContext(ctx, trackID, k))
+	g, err := scanSegment(db.onSnap(ctx, db.hot.segment).QueryRowContext(ctx, trackID, k))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Segment{}, false, nil
 	}
@@ -375,7 +375,7 @@ func (db *DB) Deliveries(ctx context.Context, trackID, k int64) ([]Delivery, err
 // [fromK, toK], ordered by K, then in the order they were recorded (one
 // range scan of deliveries_track_k).
 func (db *DB) DeliveriesBetween(ctx context.Context, trackID, fromK, toK int64) ([]Delivery, error) {
-	rows, err := db.reader.QueryContext(ctx, `
+	rows, err := db.rd().QueryContext(ctx, `
 SELECT track_id, k, source_id, outcome, ept, duration, size, sha256, identical, timing_equal, received_at, detail, filler
 FROM deliveries WHERE track_id = ? AND k BETWEEN ? AND ? ORDER BY k, id`, trackID, fromK, toK)
 	if err != nil {
@@ -444,7 +444,7 @@ WHERE track_id = ?1 AND k = ?2 AND filler = 1`, segA...)
 // FillerRanges returns, as maximal inclusive ranges in K order, the K in
 // [fromK, toK] whose stored copy is an encoder's filler (no real copy yet).
 func (db *DB) FillerRanges(ctx context.Context, trackID, fromK, toK int64) ([]Range, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT k FROM segments WHERE track_id = ? AND filler = 1 AND k BETWEEN ? AND ? ORDER BY k`, trackID, fromK, toK)
+	rows, err := db.rd().QueryContext(ctx, `SELECT k FROM segments WHERE track_id = ? AND filler = 1 AND k BETWEEN ? AND ? ORDER BY k`, trackID, fromK, toK)
 	if err != nil {
 		return nil, fmt.Errorf("index: fillers of %d: %w", trackID, err)
 	}

@@ -45,7 +45,7 @@ func (db *DB) SpliceStamp(ctx context.Context, channelID int64) (string, error) 
 // none there.
 func (db *DB) FirstKFrom(ctx context.Context, trackID, k int64) (first int64, ok bool, err error) {
 	var f sql.NullInt64
-	if err := db.reader.QueryRowContext(ctx, `SELECT min(k) FROM segments WHERE track_id = ? AND k >= ?`, trackID, k).Scan(&f); err != nil {
+	if err := db.rd().QueryRowContext(ctx, `SELECT min(k) FROM segments WHERE track_id = ? AND k >= ?`, trackID, k).Scan(&f); err != nil {
 		return 0, false, fmt.Errorf("index: first K of track %d from %d: %w", trackID, k, err)
 	}
 	return f.Int64, f.Valid, nil

@@ -348,7 +348,7 @@ func dropSpliceInits(ctx context.Context, tx *sql.Tx, id string, res *UndoResult
 
 // SpliceByID returns a splice, or an error wrapping ErrNotFound.
 func (db *DB) SpliceByID(ctx context.Context, id string) (Splice, error) {
-	sp, err := scanSplice(db.reader.QueryRowContext(ctx, `SELECT `+spliceCols+` FROM splices WHERE id = ?`, id))
+	sp, err := scanSplice(db.rd().QueryRowContext(ctx, `SELECT `+spliceCols+` FROM splices WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Splice{}, fmt.Errorf("index: splice %s: %w", id, ErrNotFound)
 	}
@@ -360,7 +360,7 @@ func (db *DB) SpliceByID(ctx context.Context, id string) (Splice, error) {
 
 // Splices returns the channel's splices, active and undone, oldest first.
 func (db *DB) Splices(ctx context.Context, channelID int64) ([]Splice, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+spliceCols+` FROM splices WHERE channel_id = ? ORDER BY created_at, id`, channelID)
+	rows, err := db.rd().QueryContext(ctx, `SELECT `+spliceCols+` FROM splices WHERE channel_id = ? ORDER BY created_at, id`, channelID)
 	if err != nil {
 		return nil, fmt.Errorf("index: splices: %w", err)
 	}
@@ -381,7 +381,7 @@ func (db *DB) Splices(ctx context.Context, channelID int64) ([]Splice, error) {
 
 // SpliceInits returns the init segments of a splice.
 func (db *DB) SpliceInits(ctx context.Context, id string) ([]SpliceInit, error) {
-	return spliceInits(ctx, db.reader, id)
+	return spliceInits(ctx, db.rd(), id)
 }
 
 func spliceInits(ctx context.Context, q querier, id string) ([]SpliceInit, error) {
@@ -407,7 +407,7 @@ func spliceInits(ctx context.Context, q querier, id string) ([]SpliceInit, error
 // SpliceHistory returns the segment rows splice id replaced, as they were,
 // ordered by track and K.
 func (db *DB) SpliceHistory(ctx context.Context, id string) ([]SegmentHistory, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT track_id, k, ept, duration, size, sha256, key, coalesce(init_id, 0),
+	rows, err := db.rd().QueryContext(ctx, `SELECT track_id, k, ept, duration, size, sha256, key, coalesce(init_id, 0),
 	coalesce(source_id, 0), received_at, new_key, new_sha256, filler, last_segment FROM segment_history WHERE splice_id = ? ORDER BY track_id, k`, id)
 	if err != nil {
 		return nil, fmt.Errorf("index: splice %s history: %w", id, err)

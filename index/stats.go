@@ -16,7 +16,7 @@ import (
 // The gaps are computed in SQL, with LAG over the segments primary key, so
 // only the holes, not the Ks, reach Go; see gapsSQL.
 func (db *DB) Gaps(ctx context.Context, trackID, fromK, toK int64) ([]Range, error) {
-	return gaps(ctx, db.reader, trackID, fromK, toK)
+	return gaps(ctx, db.rd(), trackID, fromK, toK)
 }
 
 // gapBucket is the K-bucket size of gapsSQL. Counting a bucket costs about
@@ -131,11 +131,11 @@ ORDER BY 1, 2`
 // every source of the track's channel, ordered by source name. All figures
 // come from one read snapshot.
 func (db *DB) Stats(ctx context.Context, trackID int64, fromK, toK int64) (TrackStats, error) {
-	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, end, err := db.readTx(ctx)
 	if err != nil {
 		return TrackStats{}, fmt.Errorf("index: stats of %d: %w", trackID, err)
 	}
-	defer tx.Rollback()
+	defer end()
 
 	st := TrackStats{First: -1, Last: -1}
 	if st.Track, err = trackByID(ctx, tx, trackID); err != nil {

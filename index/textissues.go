@@ -22,7 +22,7 @@ type TextIssue struct {
 func (db *DB) SetTextIssues(ctx context.Context, trackID, k int64, issues []TextIssue) error {
 	if len(issues) == 0 {
 		var had bool
-		err := db.reader.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM text_issues WHERE track_id = ? AND k = ?)`, trackID, k).Scan(&had)
+		err := db.rd().QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM text_issues WHERE track_id = ? AND k = ?)`, trackID, k).Scan(&had)
 		if err != nil {
 			return fmt.Errorf("index: text issues of %d/%d: %w", trackID, k, err)
 		}
@@ -50,7 +50,7 @@ func (db *DB) setTextIssues(ctx context.Context, tx *sql.Tx, trackID, k int64, i
 // TextIssueCount is how many text issues the track's segments have.
 func (db *DB) TextIssueCount(ctx context.Context, trackID int64) (int64, error) {
 	var n int64
-	if err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM text_issues WHERE track_id = ?`, trackID).Scan(&n); err != nil {
+	if err := db.rd().QueryRowContext(ctx, `SELECT count(*) FROM text_issues WHERE track_id = ?`, trackID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("index: text issues of track %d: %w", trackID, err)
 	}
 	return n, nil
@@ -59,7 +59,7 @@ func (db *DB) TextIssueCount(ctx context.Context, trackID int64) (int64, error) 
 // TextIssues returns the channel's text issues ordered by representation,
 // K and their order in the segment.
 func (db *DB) TextIssues(ctx context.Context, channelID int64) ([]TextIssue, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT i.track_id, t.rep, i.k, i.kind, i.detail
+	rows, err := db.rd().QueryContext(ctx, `SELECT i.track_id, t.rep, i.k, i.kind, i.detail
 FROM text_issues i JOIN tracks t ON t.id = i.track_id
 WHERE t.channel_id = ? ORDER BY t.rep, i.k, i.seq`, channelID)
 	if err != nil {

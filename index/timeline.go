@@ -12,7 +12,7 @@ import (
 // that follows the holes, not the segments (the origin's timeline page).
 func (db *DB) StoredSpan(ctx context.Context, trackID, fromK, toK int64) (Range, bool, error) {
 	var first, last sql.NullInt64
-	err := db.reader.QueryRowContext(ctx, `SELECT
+	err := db.rd().QueryRowContext(ctx, `SELECT
 	(SELECT min(k) FROM segments WHERE track_id = ?1 AND k BETWEEN ?2 AND ?3),
 	(SELECT max(k) FROM segments WHERE track_id = ?1 AND k BETWEEN ?2 AND ?3)`, trackID, fromK, toK).Scan(&first, &last)
 	if err != nil {

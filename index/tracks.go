@@ -73,7 +73,7 @@ RETURNING `+trackCols,
 
 // Track returns the track rep of the channel, or an error wrapping ErrNotFound.
 func (db *DB) Track(ctx context.Context, channelID int64, rep string) (Track, error) {
-	t, err := scanTrack(db.reader.QueryRowContext(ctx, `SELECT `+trackCols+` FROM tracks WHERE channel_id = ? AND rep = ?`, channelID, rep))
+	t, err := scanTrack(db.rd().QueryRowContext(ctx, `SELECT `+trackCols+` FROM tracks WHERE channel_id = ? AND rep = ?`, channelID, rep))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Track{}, fmt.Errorf("index: track %q of channel %d: %w", rep, channelID, ErrNotFound)
 	}
@@ -85,7 +85,7 @@ func (db *DB) Track(ctx context.Context, channelID int64, rep string) (Track, er
 
 // TrackByID returns the track with that ID, or an error wrapping ErrNotFound.
 func (db *DB) TrackByID(ctx context.Context, id int64) (Track, error) {
-	return trackByID(ctx, db.reader, id)
+	return trackByID(ctx, db.rd(), id)
 }
 
 type querier interface {
@@ -162,7 +162,7 @@ RETURNING `+initCols, in.TrackID, in.Hash, in.ConfigHash, in.Key, in.Size, in.Fi
 
 // Inits returns the track's init versions ordered by FirstK.
 func (db *DB) Inits(ctx context.Context, trackID int64) ([]Init, error) {
-	rows, err := db.reader.QueryContext(ctx, `SELECT `+initCols+` FROM inits WHERE track_id = ? ORDER BY first_k, id`, trackID)
+	rows, err := db.rd().QueryContext(ctx, `SELECT `+initCols+` FROM inits WHERE track_id = ? ORDER BY first_k, id`, trackID)
 	if err != nil {
 		return nil, fmt.Errorf("index: inits: %w", err)
 	}

@@ -51,8 +51,7 @@ func (s *Server) manifest(w http.ResponseWriter, r *http.Request) {
 		s.hot.note(key, hotManifest{channel: ch, d: d, p: p, last: now})
 	}
 	b, hit, err := s.cache.get(now, key, func() (*built, error) {
-		// Not the request's cancellation: others of the second wait for it.
-		return s.build(context.WithoutCancel(r.Context()), ch, d, p, now)
+		return s.build(r.Context(), ch, d, p, now)
 	})
 	if err != nil {
 		s.fail(w, r, err)
@@ -103,13 +102,18 @@ type presentation struct {
 	channel string
 }
 
-// build builds the manifest d of channel's presentation p at now.
+// build builds the manifest d of channel's presentation p at now. It
+// runs to its end whatever ctx says: the others of the second wait for it
+// (cache.get), and each index read under a context that can end starts
+// goroutines to watch it (database/sql, the SQLite driver), a build's
+// some twenty reads as many.
 func (s *Server) build(ctx context.Context, channel string, d doc, p params, now time.Time) (*built, error) {
+	ctx = context.WithoutCancel(ctx)
 	defer trace.StartRegion(ctx, "manifest build").End() // for go tool trace
 	if s.cfg.OnBuild != nil {
 		defer func(t0 time.Time) { s.cfg.OnBuild(time.Since(t0)) }(time.Now())
 	}
-	pr, err := s.present(ctx, channel, p, now, d.hls)
+	pr, err := s.presentSnapshot(ctx, channel, p, now, d.hls)
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +135,25 @@ func (s *Server) build(ctx context.Context, channel string, d doc, p params, now
 		}
 	}
 	return nil, errNotFound("channel %s has no HLS track %q", channel, d.rep)
+}
+
+// presentSnapshot is present over one snapshot of the index: a build's
+// some twenty reads take SQLite's read lock once, and agree with each
+// other. A build that uses the memos holds memoMu from before the
+// snapshot until it is done with them.
+func (s *Server) presentSnapshot(ctx context.Context, channel string, p params, now time.Time, hls bool) (*presentation, error) {
+	if p.kind != catchUp {
+		s.memoMu.Lock()
+		defer s.memoMu.Unlock()
+	}
+	db, err := s.cfg.DB.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	d := s.deps
+	d.DB = db
+	return s.present(ctx, d, channel, p, now, hls)
 }
 
 // cacheControl is how long a CDN may keep the manifest: a year for a
@@ -163,7 +186,7 @@ func (s *Server) window(p params, now time.Time) (from, to time.Time, final bool
 
 // present loads, plans and presents the range p asks for, as export-vod
 // does for a catch-up range and as a dynamic D-MPD otherwise.
-func (s *Server) present(ctx context.Context, channel string, p params, now time.Time, hls bool) (*presentation, error) {
+func (s *Server) present(ctx context.Context, d export.Deps, channel string, p params, now time.Time, hls bool) (*presentation, error) {
 	from, to, final := s.window(p, now)
 	if !to.After(from) {
 		return nil, errNotFound("nothing of %s is published yet: the live edge is %s", channel, to.Format(time.RFC3339))
@@ -171,9 +194,9 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 	var l *export.Loaded
 	var err error
 	if p.kind == live {
-		l, err = s.deps.LoadLive(ctx, s.rows, channel, from, to)
+		l, err = d.LoadLive(ctx, s.rows, channel, from, to)
 	} else {
-		l, err = s.deps.Load(ctx, channel, from, to)
+		l, err = d.Load(ctx, channel, from, to)
 	}
 	if err != nil {
 		return nil, loadError(err)
@@ -191,11 +214,11 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 		return nil, loadError(err)
 	}
 	var res export.Result
-	fills, err := s.deps.Fill(ctx, pl, s.cfg.Slate, &res)
+	fills, err := d.Fill(ctx, pl, s.cfg.Slate, &res)
 	if err != nil {
 		return nil, err
 	}
-	periods, err := s.deps.Present(ctx, pl, fills, export.Formats{DASH: !hls, HLS: hls}, p.events, &res)
+	periods, err := d.Present(ctx, pl, fills, export.Formats{DASH: !hls, HLS: hls}, p.events, &res)
 	if err != nil {
 		return nil, err
 	}
@@ -207,12 +230,12 @@ func (s *Server) present(ctx context.Context, channel string, p params, now time
 	pr := &presentation{final: final, minSegS: minSegDur(periods), channel: channel,
 		in: manifest.VoDInput{Title: export.Title(channel, p.start, p.end), BaseURL: "../", Periods: periods, Contiguous: mode == export.GapsSplit}}
 	if p.events != export.EventsInband {
-		if pr.in.SCTE35, err = events.ForExport(ctx, s.cfg.DB, channel, from, to); err != nil {
+		if pr.in.SCTE35, err = events.ForExport(ctx, d.DB, channel, from, to); err != nil {
 			return nil, err
 		}
 	}
 	if p.kind != catchUp {
-		if err := s.makeDynamic(ctx, l, pr, p, now, hls); err != nil {
+		if err := s.makeDynamic(ctx, d, l, pr, p, now, hls); err != nil {
 			return nil, err
 		}
 	}
@@ -246,19 +269,19 @@ func loadError(err error) error {
 // (seqMemo). (HLS keeps its later Periods at their first segments: a
 // discontinuity needs no start, and a track a Period lacks is listed as
 // gap entries from that start.)
-func (s *Server) makeDynamic(ctx context.Context, l *export.Loaded, pr *presentation, p params, now time.Time, hls bool) error {
+func (s *Server) makeDynamic(ctx context.Context, d export.Deps, l *export.Loaded, pr *presentation, p params, now time.Time, hls bool) error {
 	ps := pr.in.Periods
 	var seq hlsSeq
 	if hls {
 		var err error
-		if seq, err = s.seqs.seq(ctx, s.deps, l, firstK(ps[0]), p.gaps); err != nil {
+		if seq, err = s.seqs.seq(ctx, d, l, firstK(ps[0]), p.gaps); err != nil {
 			return err
 		}
 	} else {
 		export.LivePeriodStarts(ps)
 	}
 	if p.kind == live {
-		start, unbounded, err := s.runs.start(ctx, s.deps, l, *ps[0].StartK, p.gaps)
+		start, unbounded, err := s.runs.start(ctx, d, l, *ps[0].StartK, p.gaps)
 		if err != nil {
 			return err
 		}

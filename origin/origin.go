@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -107,6 +108,14 @@ type Server struct {
 	seqs    *seqMemo
 	rows    *export.LiveRows // the live windows' index rows
 	hot     *hotSet          // live manifests to build ahead (Prebuild)
+	// memoMu is held by a build that reads and moves the memos above
+	// (rows, runs, seqs: a live or start-over build) from before its index
+	// snapshot begins until it is done with them, so that the memos only
+	// move to newer states of the index: each build's reads are one
+	// snapshot (index.DB.Snapshot), and one that began before another's
+	// but reached the memos after it would find them ahead of its index
+	// and read everything again.
+	memoMu sync.Mutex
 }
 
 // New checks cfg and makes its Server.
