@@ -49,26 +49,32 @@ const (
 // and build-max-ms of every manifest build the origin made while the
 // clients hammered it (requests that missed the cache and Prebuild's;
 // origin.Config.OnBuild), with builds their number (about 10 per op: run
-// -benchtime 10x for a p99 that is not the maximum). It runs twice: with
-// Prebuild's thread at the process's priority (build-nice=0) and at
-// serve's default, origin.DefaultBuildNice (needs CAP_SYS_NICE; refused,
-// the second equals the first).
+// -benchtime 10x for a p99 that is not the maximum). It runs three times,
+// with Prebuild's thread: at the process's priority (build-nice=0); at
+// origin.DefaultBuildNice alone; at serve's defaults, that nice value and
+// a realtime priority while it builds (origin.DefaultBuildRealtime).
+// Below nice 0 and realtime need CAP_SYS_NICE; refused, a run equals the
+// one before.
 func BenchmarkOriginManifest24h8Tracks(b *testing.B) {
-	for _, nice := range []int{0, origin.DefaultBuildNice} {
-		b.Run(fmt.Sprintf("build-nice=%d", nice), func(b *testing.B) { benchManifest(b, nice) })
+	for _, pr := range []struct{ nice, rt int }{{0, 0}, {origin.DefaultBuildNice, 0}, {origin.DefaultBuildNice, origin.DefaultBuildRealtime}} {
+		name := fmt.Sprintf("build-nice=%d", pr.nice)
+		if pr.rt != 0 {
+			name += fmt.Sprintf(",build-rt=%d", pr.rt)
+		}
+		b.Run(name, func(b *testing.B) { benchManifest(b, pr.nice, pr.rt) })
 	}
 }
 
 // benchManifest is BenchmarkOriginManifest24h8Tracks with Prebuild's
-// thread at nice (origin.Config.BuildNice; serve's default is
-// origin.DefaultBuildNice, 0 the process's priority).
-func benchManifest(b *testing.B, nice int) {
+// thread at nice and, while it builds, realtime priority rt
+// (origin.Config.BuildNice, BuildRealtime).
+func benchManifest(b *testing.B, nice, rt int) {
 	bd, st, _ := benchday.Filled(b)
 	dayEnd := time.Unix(0, (benchday.K0+benchday.PerTrack)*int64(2*time.Second))
 	start := time.Now()
 	clk := func() time.Time { return dayEnd.Add(origin.DefaultEdgeLag + time.Since(start)) }
 	var builds buildTimes
-	s, err := origin.New(origin.Config{Store: st, DB: bd.DB, Now: clk, Window: 24 * time.Hour, OnBuild: builds.add, BuildNice: nice})
+	s, err := origin.New(origin.Config{Store: st, DB: bd.DB, Now: clk, Window: 24 * time.Hour, OnBuild: builds.add, BuildNice: nice, BuildRealtime: rt})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -139,10 +139,11 @@ func (s *Server) build(ctx context.Context, channel string, d doc, p params, now
 
 // presentSnapshot is present over one snapshot of the index: a build's
 // some twenty reads take SQLite's read lock once, and agree with each
-// other. A build that uses the memos holds memoMu from before the
-// snapshot until it is done with them.
+// other. A build that uses the memos (live ones; HLS start-over ones, for
+// their numbers) holds memoMu from before the snapshot until it is done
+// with them.
 func (s *Server) presentSnapshot(ctx context.Context, channel string, p params, now time.Time, hls bool) (*presentation, error) {
-	if p.kind != catchUp {
+	if p.kind == live || p.kind == startOver && hls {
 		s.memoMu.Lock()
 		defer s.memoMu.Unlock()
 	}

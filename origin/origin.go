@@ -37,6 +37,10 @@ const (
 	// manifests are built ahead at a higher priority than segment
 	// requests, where the process may.
 	DefaultBuildNice = -10
+	// DefaultBuildRealtime is serve's --build-rt-priority
+	// (Config.BuildRealtime): live manifests are built ahead before
+	// anything else the cores run, where the process may.
+	DefaultBuildRealtime = 1
 )
 
 // Config is what an origin serves and how.
@@ -72,6 +76,16 @@ type Config struct {
 	// (systemd: LimitNICE=); refused, Prebuild logs so once and builds at
 	// the process's priority.
 	BuildNice int
+	// BuildRealtime is the SCHED_FIFO priority (1-99, Linux; 0: none) of
+	// Prebuild's thread while it builds, for up to 20 ms a build (a
+	// longer one, which reads a whole window, finishes at BuildNice). The
+	// kernel then runs a build before every thread of the normal policy
+	// and does not switch it out for them: at a nice value alone it still
+	// waited for a busy core up to a scheduler tick (BENCHMARKS.md,
+	// origin). It needs CAP_SYS_NICE or an RLIMIT_RTPRIO that allows it
+	// (systemd: LimitRTPRIO=); refused, Prebuild logs so once and builds
+	// at BuildNice.
+	BuildRealtime int
 	// Token, when set, is the bearer token manifest requests must carry
 	// (Authorization: Bearer TOKEN).
 	Token string
@@ -109,7 +123,7 @@ type Server struct {
 	rows    *export.LiveRows // the live windows' index rows
 	hot     *hotSet          // live manifests to build ahead (Prebuild)
 	// memoMu is held by a build that reads and moves the memos above
-	// (rows, runs, seqs: a live or start-over build) from before its index
+	// (rows, runs, seqs: a live build, an HLS start-over) from before its index
 	// snapshot begins until it is done with them, so that the memos only
 	// move to newer states of the index: each build's reads are one
 	// snapshot (index.DB.Snapshot), and one that began before another's

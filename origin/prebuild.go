@@ -65,7 +65,18 @@ func (h *hotSet) since(t time.Time) ([]string, []hotManifest) {
 // the lead earlier than one built on request: the edge lag must exceed
 // the slowest encoder's delay by the lead as well.
 func (s *Server) Prebuild(ctx context.Context) {
-	s.prioritizeBuilds()
+	th, onMain := s.prioritizeBuilds()
+	if onMain {
+		// The main thread never ends (when a goroutine locked to it
+		// ends, the runtime parks it for good), so its priority would
+		// outlive Prebuild: build on another thread, which this
+		// goroutine's lock keeps off the main one.
+		done := make(chan struct{})
+		go func() { defer close(done); s.Prebuild(ctx) }()
+		<-done
+		runtime.UnlockOSThread()
+		return
+	}
 	var done int64 // the last second built
 	for {
 		now := s.cfg.Now()
@@ -80,32 +91,13 @@ func (s *Server) Prebuild(ctx context.Context) {
 		}
 		keys, ms := s.hot.since(next.Add(-hotFor))
 		for i, m := range ms {
-			if _, hit, err := s.cache.get(next, keys[i], func() (*built, error) {
-				return s.build(ctx, m.channel, m.d, m.p, next)
+			if _, hit, err := s.cache.get(next, keys[i], func() (b *built, err error) {
+				th.during(func() { b, err = s.build(ctx, m.channel, m.d, m.p, next) })
+				return b, err
 			}); err == nil && !hit {
 				s.metrics.prebuilt()
 			}
 		}
 		done = next.Unix()
 	}
-}
-
-// prioritizeBuilds gives the calling goroutine an OS thread of its own at
-// Config.BuildNice, for the rest of its life: the thread is never let go
-// (runtime.UnlockOSThread), so when the goroutine ends the runtime ends
-// the thread instead of running other goroutines at that priority. Threads
-// the runtime starts meanwhile do not inherit it (a locked thread has new
-// ones started by another).
-func (s *Server) prioritizeBuilds() {
-	if s.cfg.BuildNice == 0 {
-		return
-	}
-	runtime.LockOSThread()
-	if err := setThreadNice(s.cfg.BuildNice); err != nil {
-		runtime.UnlockOSThread() // its priority is unchanged
-		s.cfg.Log.Info("live manifests are built ahead at the process's priority", "build_nice", s.cfg.BuildNice, "err", err,
-			"hint", "a nice value below 0 needs CAP_SYS_NICE or RLIMIT_NICE (systemd: LimitNICE=)")
-		return
-	}
-	s.cfg.Log.Debug("live manifests are built ahead on a thread of their own", "build_nice", s.cfg.BuildNice)
 }

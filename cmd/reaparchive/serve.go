@@ -36,6 +36,7 @@ type serveFlags struct {
 	slate     string // slate asset for gaps=fill
 	liveGaps  string // gap mode of live and start-over by default
 	buildNice int    // nice value of the thread live manifests are built ahead on
+	buildRT   int    // its SCHED_FIFO priority while it builds; 0: none
 	prefix    string // of the flags' names
 }
 
@@ -50,6 +51,7 @@ func (sf *serveFlags) define(fs *pflag.FlagSet, prefix string) {
 	fs.StringVar(&sf.exportTo, prefix+"export-to", "", "store URL the timeline page's exports are written to (none: the page cannot export)")
 	fs.StringVar(&sf.slate, prefix+"slate", "", "slate asset (a store URL or directory, as export-vod --slate) that gaps=fill splices over gaps; its fillers are stored in the archive's store (none: gaps=fill is refused)")
 	fs.IntVar(&sf.buildNice, prefix+"build-nice", origin.DefaultBuildNice, "nice value (-20..19, Linux) of the thread that builds live manifests ahead, so they keep their pace when clients load every core; below 0 needs CAP_SYS_NICE or RLIMIT_NICE (systemd: LimitNICE=-10), else they are built at the process's priority; 0: the process's")
+	fs.IntVar(&sf.buildRT, prefix+"build-rt-priority", origin.DefaultBuildRealtime, "realtime priority (SCHED_FIFO 1..99, Linux) of that thread while it builds, for up to 20 ms a build, so that a busy core runs a build before anything else; needs CAP_SYS_NICE or RLIMIT_RTPRIO (systemd: LimitRTPRIO=1), else they are built at --"+prefix+"build-nice; 0: none")
 	fs.StringVar(&sf.liveGaps, prefix+"live-gaps", string(export.GapsSplit), "how live and start-over manifests present a gap when the request does not say (&gaps=): split (a Period per run; players wait out the gap) or fill (slate fillers, needs --"+prefix+"slate)")
 }
 
@@ -58,6 +60,9 @@ func (sf *serveFlags) define(fs *pflag.FlagSet, prefix string) {
 func (sf *serveFlags) check() error {
 	if sf.buildNice < -20 || sf.buildNice > 19 {
 		return usagef("--%sbuild-nice %d: want a nice value from -20 to 19", sf.prefix, sf.buildNice)
+	}
+	if sf.buildRT < 0 || sf.buildRT > 99 {
+		return usagef("--%sbuild-rt-priority %d: want a realtime priority from 1 to 99, or 0 for none", sf.prefix, sf.buildRT)
 	}
 	g, err := export.ParseGapMode(sf.liveGaps)
 	if err != nil || g == export.GapsSignal {
@@ -92,7 +97,8 @@ func (sf *serveFlags) config(ar *archive.Archive) origin.Config {
 		tok = os.Getenv(tokenEnv)
 	}
 	return origin.Config{Store: ar.Store, DB: ar.DB, Log: ar.Log, Window: sf.window, EdgeLag: sf.edgeLag,
-		Redirect: sf.redirect, SignTTL: sf.signTTL, Token: tok, ExportTo: sf.exportTo, BuildNice: sf.buildNice}
+		Redirect: sf.redirect, SignTTL: sf.signTTL, Token: tok, ExportTo: sf.exportTo,
+		BuildNice: sf.buildNice, BuildRealtime: sf.buildRT}
 }
 
 const serveLong = `serve is an HTTP origin over the archive: players and CDNs read the channels

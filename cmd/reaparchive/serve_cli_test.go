@@ -72,6 +72,8 @@ func TestServeCLI(t *testing.T) {
 		{[]string{"record", "--channel", "c", "--source", "a=http://127.0.0.1:1/x.mpd", "--serve", "127.0.0.1:0", "--serve-live-gaps", "fill"}, "--serve-live-gaps fill needs --serve-slate URL"},
 		{[]string{"serve", "--listen", "127.0.0.1:0", "--build-nice", "30"}, "--build-nice 30: want a nice value from -20 to 19"},
 		{[]string{"record", "--channel", "c", "--source", "a=http://127.0.0.1:1/x.mpd", "--serve", "127.0.0.1:0", "--serve-build-nice", "-21"}, "--serve-build-nice -21: want a nice value from -20 to 19"},
+		{[]string{"serve", "--listen", "127.0.0.1:0", "--build-rt-priority", "100"}, "--build-rt-priority 100: want a realtime priority from 1 to 99, or 0 for none"},
+		{[]string{"record", "--channel", "c", "--source", "a=http://127.0.0.1:1/x.mpd", "--serve", "127.0.0.1:0", "--serve-build-rt-priority", "-1"}, "--serve-build-rt-priority -1: want a realtime priority"},
 	} {
 		r := runCLI(t.Context(), ar.args(tc.args[0], tc.args[1:]...)...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) {
