@@ -51,7 +51,7 @@ func (sf *serveFlags) define(fs *pflag.FlagSet, prefix string) {
 	fs.StringVar(&sf.exportTo, prefix+"export-to", "", "store URL the timeline page's exports are written to (none: the page cannot export)")
 	fs.StringVar(&sf.slate, prefix+"slate", "", "slate asset (a store URL or directory, as export-vod --slate) that gaps=fill splices over gaps; its fillers are stored in the archive's store (none: gaps=fill is refused)")
 	fs.IntVar(&sf.buildNice, prefix+"build-nice", origin.DefaultBuildNice, "nice value (-20..19, Linux) of the thread that builds live manifests ahead, so they keep their pace when clients load every core; below 0 needs CAP_SYS_NICE or RLIMIT_NICE (systemd: LimitNICE=-10), else they are built at the process's priority; 0: the process's")
-	fs.IntVar(&sf.buildRT, prefix+"build-rt-priority", origin.DefaultBuildRealtime, "realtime priority (SCHED_FIFO 1..99, Linux) of that thread while it builds, for up to 20 ms a build, so that a busy core runs a build before anything else; needs CAP_SYS_NICE or RLIMIT_RTPRIO (systemd: LimitRTPRIO=1), else they are built at --"+prefix+"build-nice; 0: none")
+	fs.IntVar(&sf.buildRT, prefix+"build-rt-priority", origin.DefaultBuildRealtime, "realtime priority (SCHED_FIFO 1..99, Linux) of the thread that builds live manifests ahead, while it builds (up to 20 ms a build), so that a busy core runs a build before anything else; needs CAP_SYS_NICE or RLIMIT_RTPRIO (systemd: LimitRTPRIO=1), else they are built at --"+prefix+"build-nice; 0: none")
 	fs.StringVar(&sf.liveGaps, prefix+"live-gaps", string(export.GapsSplit), "how live and start-over manifests present a gap when the request does not say (&gaps=): split (a Period per run; players wait out the gap) or fill (slate fillers, needs --"+prefix+"slate)")
 }
 
