@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -18,7 +19,7 @@ func (db *DB) Snapshot(ctx context.Context) (*DB, error) {
 	if db.snap != nil {
 		return nil, fmt.Errorf("index: snapshot: already a snapshot")
 	}
-	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, _, err := db.readTx(ctx) // Close ends it
 	if err != nil {
 		return nil, fmt.Errorf("index: snapshot: %w", err)
 	}
@@ -27,7 +28,7 @@ func (db *DB) Snapshot(ctx context.Context) (*DB, error) {
 
 // endSnapshot ends a Snapshot's read transaction.
 func (db *DB) endSnapshot() error {
-	if err := db.snap.Rollback(); err != nil && err != sql.ErrTxDone {
+	if err := db.snap.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 		return fmt.Errorf("index: snapshot: %w", err)
 	}
 	return nil

@@ -143,7 +143,7 @@ func (s *Server) build(ctx context.Context, channel string, d doc, p params, now
 // their numbers) holds memoMu from before the snapshot until it is done
 // with them.
 func (s *Server) presentSnapshot(ctx context.Context, channel string, p params, now time.Time, hls bool) (*presentation, error) {
-	if p.kind == live || p.kind == startOver && hls {
+	if movesMemos(p, hls) {
 		s.memoMu.Lock()
 		defer s.memoMu.Unlock()
 	}
@@ -309,6 +309,13 @@ func (s *Server) makeDynamic(ctx context.Context, d export.Deps, l *export.Loade
 		pr.in.Dynamic.SuggestedPresentationDelay = max(lastEnd(ps).Sub(p.start), 0)
 	}
 	return nil
+}
+
+// movesMemos reports whether a build of p reads and moves the Server's
+// memos: a live one all of them (rows, runs, and seqs in HLS), an HLS
+// start-over its numbers (seqs), as present and makeDynamic use them.
+func movesMemos(p params, hls bool) bool {
+	return p.kind == live || p.kind == startOver && hls
 }
 
 // liveDelay is how far behind the wall clock players of a live
